@@ -1,0 +1,44 @@
+import { Result, ok, err } from "tsray";
+
+export class Matrix {
+  rows: u32 = 0;
+  cols: u32 = 0;
+  data: Float64Array = new Float64Array(0);
+}
+
+export function sum(m: Float64Array): f64 {
+  let s = 0.0;
+  for (let i = 0; i < m.length; i++) s += unchecked(m[i]);
+  return s;
+}
+
+export function scale(m: Float64Array, k: f64): Float64Array {
+  const out = new Float64Array(m.length);
+  for (let i = 0; i < m.length; i++) unchecked(out[i] = m[i] * k);
+  return out;
+}
+
+export function matmul(a: Matrix, b: Matrix): Result<Matrix, string> {
+  if (a.cols != b.rows) {
+    return err<Matrix, string>("cannot multiply " + a.rows.toString() + "x" + a.cols.toString() +
+      " by " + b.rows.toString() + "x" + b.cols.toString());
+  }
+  if (<u64>a.data.length != <u64>a.rows * a.cols || <u64>b.data.length != <u64>b.rows * b.cols) {
+    return err<Matrix, string>("data length does not match rows x cols");
+  }
+  const c = new Matrix();
+  c.rows = a.rows;
+  c.cols = b.cols;
+  c.data = new Float64Array(a.rows * b.cols);
+  for (let i: u32 = 0; i < a.rows; i++) {
+    for (let k: u32 = 0; k < a.cols; k++) {
+      const x = a.data[i * a.cols + k];
+      for (let j: u32 = 0; j < b.cols; j++) c.data[i * b.cols + j] += x * b.data[k * b.cols + j];
+    }
+  }
+  return ok<Matrix, string>(c);
+}
+
+export function add(a: i32, b: i32): i32 {
+  return a + b;
+}

@@ -1,0 +1,30 @@
+// Guest-side memory for canonical-ABI calls.
+//
+// Every buffer the host lowers into the guest (arguments, import results) is an
+// AssemblyScript ArrayBuffer allocated by `cabi_realloc`, so a `list<f64>`
+// argument becomes a Float64Array view of it without a copy. Such buffers, and
+// buffers handed back to the host as results, stay alive in `live` until the
+// export's post-return runs.
+
+const live = new Array<ArrayBuffer>();
+
+/** Keeps a buffer alive until the current export's post-return. */
+export function keepAlive(buf: ArrayBuffer): usize {
+  live.push(buf);
+  return changetype<usize>(buf);
+}
+
+/** Releases everything kept alive for the call that just returned. */
+export function releaseCall(): void {
+  live.length = 0;
+}
+
+export function cabi_realloc(oldPtr: usize, oldSize: usize, align: usize, newSize: usize): usize {
+  const buf = changetype<ArrayBuffer>(__new(newSize, idof<ArrayBuffer>()));
+  const ptr = keepAlive(buf);
+  if (oldPtr != 0) memory.copy(ptr, oldPtr, min(oldSize, newSize));
+  return ptr;
+}
+
+/** Scratch space for results passed through memory; one call is active at a time. */
+export const RETURN_AREA: usize = heap.alloc(256);

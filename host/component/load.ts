@@ -1,0 +1,92 @@
+/**
+ * `load()`: bytes or a path -> a validated `ComponentModule`.
+ *
+ * Validation: the binary must be a component (not a core module), carry
+ * tsray's WIT metadata, import nothing outside `tsray:runtime`, and hold a
+ * core module whose exports match its world. Compiled core modules are cached
+ * by the sha256 of the component, so loading the same bytes twice compiles once.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { coreExportName } from '../abi/names.js';
+import { ComponentError } from '../errors.js';
+import { JcoInstance, loadJcoGlue } from '../engine/jco.js';
+import { LeanInstance } from '../engine/lean.js';
+import { checkWorldImports } from '../wit/imports.js';
+import { worldFromText } from '../wit/load.js';
+import type { ResolvedWorld } from '../wit/types.js';
+import { componentParts, METADATA_SECTION } from './binary.js';
+import { ComponentModule, type EngineName } from './module.js';
+
+export interface LoadOptions {
+  /** `lean` (default): tsray's own canonical-ABI engine. `jco`: jco's generated glue, the reference. */
+  engine?: EngineName;
+}
+
+const coreCache = new Map<string, { world: ResolvedWorld; core: WebAssembly.Module }>();
+
+async function readBytes(src: string | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
+  if (typeof src === 'string') {
+    try {
+      return new Uint8Array(await readFile(src));
+    } catch (e) {
+      throw new ComponentError(`cannot read component ${src}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  if (src instanceof ArrayBuffer) return new Uint8Array(src);
+  if (src instanceof Uint8Array) return src;
+  throw new ComponentError('load() takes a file path, a Uint8Array or an ArrayBuffer');
+}
+
+async function compileCore(bytes: Uint8Array, hash: string): Promise<{ world: ResolvedWorld; core: WebAssembly.Module }> {
+  const hit = coreCache.get(hash);
+  if (hit) return hit;
+  const parts = componentParts(bytes);
+  if (!parts.metadata) throw new ComponentError(`component has no ${METADATA_SECTION} metadata section: build it with \`tsray build\``);
+  if (parts.nestedComponents > 0) throw new ComponentError('components with nested components are not supported');
+  let world: ResolvedWorld;
+  try {
+    world = worldFromText(parts.metadata.wit, parts.metadata.world);
+  } catch (e) {
+    throw new ComponentError(`component metadata does not resolve: ${(e as Error).message}`, { cause: e });
+  }
+  const refused = checkWorldImports(world);
+  if (refused.length) throw new ComponentError(`component refused: ${refused.join('; ')}`);
+  let core: WebAssembly.Module | undefined;
+  for (const m of parts.coreModules) {
+    let compiled: WebAssembly.Module;
+    try {
+      compiled = await WebAssembly.compile(m as Uint8Array<ArrayBuffer>);
+    } catch (e) {
+      throw new ComponentError(`invalid core module inside the component: ${(e as Error).message}`, { cause: e });
+    }
+    const names = new Set(WebAssembly.Module.exports(compiled).map((x) => x.name));
+    if (names.has('cabi_realloc') && names.has('memory')) { core = compiled; break; }
+  }
+  if (!core) throw new ComponentError('component has no core module exporting memory and cabi_realloc');
+  const exported = new Set(WebAssembly.Module.exports(core).map((x) => x.name));
+  for (const item of world.exports) {
+    const funcs = item.kind === 'func' ? [item.func] : item.iface.funcs;
+    for (const f of funcs) {
+      const name = coreExportName(item.kind === 'func' ? undefined : item.name, f);
+      if (!exported.has(name)) throw new ComponentError(`component's core module lacks export '${name}' required by its world`);
+    }
+  }
+  const out = { world, core };
+  coreCache.set(hash, out);
+  return out;
+}
+
+/** Loads, validates and compiles a component. Throws `ComponentError` with the reason. */
+export async function load(src: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<ComponentModule> {
+  const bytes = await readBytes(src);
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  const { world, core } = await compileCore(bytes, hash);
+  const engine = opts.engine ?? 'lean';
+  if (engine === 'jco') {
+    const glue = await loadJcoGlue(bytes);
+    return new ComponentModule(hash, world, 'jco', (makeHandle, env) => JcoInstance.create(glue, world, env, makeHandle));
+  }
+  if (engine !== 'lean') throw new ComponentError(`unknown engine '${engine as string}'; use 'lean' or 'jco'`);
+  return new ComponentModule(hash, world, 'lean', async (makeHandle, env) => new LeanInstance(core, world, env, makeHandle));
+}

@@ -1,0 +1,229 @@
+/**
+ * A loaded component: what it exports (for listings and checks), and the
+ * in-process calls that the runtime builds on. Names may be given as WIT
+ * spells them (`word-count`) or in camelCase (`wordCount`); an interface
+ * function may be qualified (`counters#make`) when its plain name is ambiguous.
+ */
+import { camelCase } from '../abi/names.js';
+import { ArgumentTypeError, ComponentError, TaskError } from '../errors.js';
+import { validateArgs } from '../engine/validate.js';
+import type { HostEnv } from '../engine/host-imports.js';
+import type { EngineInstance, ExportRef } from '../engine/types.js';
+import { describeFunc, describeType } from '../wit/describe.js';
+import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
+
+export type EngineName = 'lean' | 'jco';
+
+/** A parameter as listed by `functions` / `resources`. */
+export interface ParamInfo { name: string; type: string }
+
+/** An exported function, as `ComponentModule.functions` lists it. */
+export interface FunctionInfo {
+  /** The WIT name (`word-count`), or `[method]counter.incr` style for resource functions. */
+  name: string;
+  /** The exporting interface, absent for world-level functions. */
+  interface?: string;
+  params: ParamInfo[];
+  /** The WIT result type, absent when the function returns nothing. */
+  result?: string;
+  /** The whole WIT signature, e.g. `sum: func(m: list<f64>) -> f64`. */
+  signature: string;
+}
+
+export interface ResourceInfo {
+  name: string;
+  interface: string;
+  /** The constructor, when the resource has one. */
+  ctor?: FunctionInfo;
+  methods: FunctionInfo[];
+  statics: FunctionInfo[];
+}
+
+function info(ref: ExportRef): FunctionInfo {
+  const f = ref.func;
+  const params = (f.kind === 'method' ? f.params.slice(1) : f.params).map((p) => ({ name: p.name, type: describeType(p.type) }));
+  const out: FunctionInfo = { name: f.name, params, signature: describeFunc(f) };
+  if (ref.iface) out.interface = ref.iface;
+  if (f.result && f.kind !== 'constructor') out.result = describeType(f.result);
+  return out;
+}
+
+/** A resource instance living inside a component instance. Drop it when done. */
+export class ResourceHandle {
+  /** @internal */
+  constructor(readonly resource: string, readonly interfaceName: string, /** @internal */ readonly token: unknown,
+    private readonly owner: ComponentInstance, private readonly def: ResourceDef) {}
+
+  /** Calls a method (`incr`, camelCase accepted) on this resource. */
+  call(method: string, args: readonly unknown[] = []): unknown {
+    return this.owner.callMethod(this, this.def, method, args);
+  }
+
+  /** Runs the guest's destructor; the handle is unusable afterwards. */
+  drop(): void {
+    this.owner.engine.drop(this.token, this.def);
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+}
+
+/** One instance of a component, with its own linear memory and state. */
+export class ComponentInstance {
+  /** @internal */
+  constructor(readonly module: ComponentModule, /** @internal */ readonly engine: EngineInstance) {}
+
+  /** Calls an exported function with JavaScript values; returns its result. */
+  call(name: string, args: readonly unknown[] = []): unknown {
+    return this.invoke(this.module.resolve(name), args);
+  }
+
+  /** Creates a resource (`counter`) with its constructor's arguments. */
+  construct(resource: string, args: readonly unknown[] = []): ResourceHandle {
+    const r = this.module.resolveResource(resource);
+    const ctor = r.funcs.find((x) => x.func.kind === 'constructor');
+    if (!ctor) throw new ComponentError(`resource ${resource} has no constructor`);
+    return this.invoke(ctor, args) as ResourceHandle;
+  }
+
+  /** @internal */
+  callMethod(handle: ResourceHandle, def: ResourceDef, method: string, args: readonly unknown[]): unknown {
+    const r = this.module.resolveResource(def.name, def.owner);
+    const m = r.funcs.find((x) => x.func.kind === 'method' && (x.func.shortName === method || camelCase(x.func.shortName) === method));
+    if (!m) throw new ComponentError(`resource ${def.name} has no method '${method}'; methods: ${r.funcs.filter((x) => x.func.kind === 'method').map((x) => x.func.shortName).join(', ')}`);
+    return this.invoke(m, [handle, ...args]);
+  }
+
+  /** @internal */
+  invoke(ref: ExportRef, args: readonly unknown[]): unknown {
+    const f = ref.func;
+    validateArgs(f.name, describeFunc(f), f.params, args, (t, v) => (t.kind === 'own' || t.kind === 'borrow') && v instanceof ResourceHandle && this.engine.isHandle(t.resource, v));
+    const out = this.engine.call(ref, args);
+    if (f.result?.kind === 'result') {
+      const r = out as { tag: 'ok' | 'err'; val?: unknown };
+      if (r.tag === 'err') {
+        const text = typeof r.val === 'string' ? r.val : r.val === undefined ? 'error' : JSON.stringify(r.val, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+        throw new TaskError(f.name, text, { payload: r.val });
+      }
+      return r.val;
+    }
+    return out;
+  }
+
+  /** Ends the instance; its resources die with it. */
+  dispose(): void {
+    this.engine.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+interface ResourceEntry { def: ResourceDef; funcs: ExportRef[] }
+
+export type InstanceFactory = (makeHandle: (engine: EngineInstance, r: ResourceDef, token: unknown) => unknown, env: HostEnv) => Promise<EngineInstance>;
+
+/** A validated, compiled component. Create instances with `instantiate()`, or `call()` each export in a fresh one. */
+export class ComponentModule {
+  /** Every exported freestanding function. */
+  readonly functions: FunctionInfo[];
+  /** Every exported resource with its constructor and methods. */
+  readonly resources: ResourceInfo[];
+  private readonly byName = new Map<string, ExportRef[]>();
+  private readonly resourceEntries: ResourceEntry[] = [];
+
+  /** @internal */
+  constructor(
+    /** sha256 of the component bytes. */
+    readonly hash: string,
+    readonly world: ResolvedWorld,
+    readonly engineName: EngineName,
+    private readonly factory: InstanceFactory,
+  ) {
+    const refs: ExportRef[] = [];
+    for (const item of world.exports) {
+      if (item.kind === 'func') refs.push({ func: item.func });
+      else for (const f of item.iface.funcs) refs.push({ iface: item.name, func: f });
+    }
+    for (const ref of refs) {
+      const f = ref.func;
+      if (f.resource) {
+        let e = this.resourceEntries.find((x) => x.def.name === f.resource!.name && x.def.owner === f.resource!.owner);
+        if (!e) this.resourceEntries.push((e = { def: f.resource, funcs: [] }));
+        e.funcs.push(ref);
+        continue;
+      }
+      const keys = new Set([f.name, camelCase(f.name)]);
+      if (ref.iface) keys.add(`${ref.iface}#${f.name}`);
+      for (const k of keys) this.byName.set(k, [...(this.byName.get(k) ?? []), ref]);
+    }
+    this.functions = refs.filter((r) => !r.func.resource).map(info);
+    this.resources = this.resourceEntries.map((e) => {
+      const ctor = e.funcs.find((x) => x.func.kind === 'constructor');
+      const out: ResourceInfo = {
+        name: e.def.name,
+        interface: e.def.owner,
+        methods: e.funcs.filter((x) => x.func.kind === 'method').map(info),
+        statics: e.funcs.filter((x) => x.func.kind === 'static').map(info),
+      };
+      if (ctor) out.ctor = info(ctor);
+      return out;
+    });
+  }
+
+  /** @internal */
+  resolve(name: string): ExportRef {
+    const refs = this.byName.get(name);
+    if (!refs || refs.length === 0) {
+      throw new ComponentError(`component has no exported function '${name}'; it exports: ${this.functions.map((f) => f.name).join(', ') || 'none'}`);
+    }
+    if (refs.length > 1) {
+      throw new ComponentError(`'${name}' is ambiguous; use one of ${refs.map((r) => `${r.iface}#${r.func.name}`).join(', ')}`);
+    }
+    return refs[0]!;
+  }
+
+  /** @internal */
+  resolveResource(name: string, owner?: string): ResourceEntry {
+    const e = this.resourceEntries.filter((x) => (x.def.name === name || camelCase(x.def.name) === name || `${x.def.owner}#${x.def.name}` === name) && (!owner || x.def.owner === owner));
+    if (e.length !== 1) {
+      throw new ComponentError(e.length ? `resource '${name}' is ambiguous` : `component has no resource '${name}'; it exports: ${this.resources.map((r) => r.name).join(', ') || 'none'}`);
+    }
+    return e[0]!;
+  }
+
+  /** Looks up an export's info by name (WIT or camelCase). */
+  function(name: string): FunctionInfo {
+    return info(this.resolve(name));
+  }
+
+  /** Checks arguments against an export's WIT signature without running anything. */
+  checkArgs(name: string, args: readonly unknown[]): void {
+    const f = this.resolve(name).func;
+    if (f.params.some((p) => p.type.kind === 'own' || p.type.kind === 'borrow')) {
+      throw new ArgumentTypeError(`${f.name}: resource handles cannot be passed from outside an instance`);
+    }
+    validateArgs(f.name, describeFunc(f), f.params, args);
+  }
+
+  /** Creates a fresh instance: new linear memory, no state shared with other instances. */
+  async instantiate(env: HostEnv = {}): Promise<ComponentInstance> {
+    let inst: ComponentInstance | undefined;
+    const engine = await this.factory((eng, r, token) => new ResourceHandle(r.name, r.owner, token, inst!, r), env);
+    inst = new ComponentInstance(this, engine);
+    return inst;
+  }
+
+  /** Calls one export in a fresh instance (the isolation every task gets), then discards the instance. */
+  async call(name: string, args: readonly unknown[] = [], env: HostEnv = {}): Promise<unknown> {
+    const ref = this.resolve(name);
+    const inst = await this.instantiate(env);
+    try {
+      return inst.invoke(ref, args);
+    } finally {
+      inst.dispose();
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The host side of `tsray:runtime/host`: the only functions a guest can call.
+ * Implementations take and return plain JavaScript values; the engines do the
+ * canonical-ABI work around them.
+ */
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** What a task sees through `task-context`. */
+export interface TaskInfo {
+  taskId: string;
+  nodeId: string;
+  attempt: number;
+  /** Accelerator device ids assigned to the task. */
+  acceleratorIds: Uint32Array;
+}
+
+/** Per-instance hooks the embedder supplies; every field has a default. */
+export interface HostEnv {
+  /** Receives guest log lines (default: none are printed below `warn`; `warn`+ go to stderr). */
+  log?: (level: LogLevel, message: string) => void;
+  /** The task context the guest sees. */
+  taskInfo?: () => TaskInfo;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+const DEFAULT_INFO: TaskInfo = { taskId: 'local', nodeId: 'local', attempt: 0, acceleratorIds: new Uint32Array(0) };
+
+function defaultLog(level: LogLevel, message: string): void {
+  if (level === 'warn' || level === 'error') process.stderr.write(`[guest ${level}] ${message}\n`);
+}
+
+/**
+ * Builds the `tsray:runtime/host` implementation for one instance. `onFatal`
+ * receives a guest's abort message so the engine can attach it to the trap.
+ */
+export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): Record<string, (...args: never[]) => unknown> {
+  const log = env.log ?? defaultLog;
+  return {
+    log: (level: LogLevel, message: string) => {
+      if (level === 'fatal') onFatal(message);
+      log(level, message);
+    },
+    now: () => Date.now(),
+    sleep: (ms: number) => { if (ms > 0) Atomics.wait(sleeper, 0, 0, ms); },
+    'task-context': () => (env.taskInfo ?? (() => DEFAULT_INFO))(),
+  };
+}

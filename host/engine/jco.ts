@@ -1,0 +1,132 @@
+/**
+ * The reference engine: jco's generated glue. Slower to instantiate and call
+ * than the lean engine, but an independent implementation of the canonical
+ * ABI, so tests run every type through both and compare.
+ */
+import { transpileBytes } from '@bytecodealliance/jco-transpile';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { camelCase, pascalCase } from '../abi/names.js';
+import { ComponentError, TaskError } from '../errors.js';
+import type { ResolvedWorld, ResourceDef } from '../wit/types.js';
+import { runtimeHost, type HostEnv } from './host-imports.js';
+import type { EngineInstance, ExportRef, HandleFactory } from './types.js';
+
+interface JcoModule {
+  instantiate(getCoreModule: (path: string) => Promise<WebAssembly.Module>, imports: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+export interface JcoGlue { dir: string; module: JcoModule }
+
+/** Transpiles a component once per content hash into a cache directory and imports its glue. */
+export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+  const dir = join(tmpdir(), 'tsray-jco', hash);
+  const entry = join(dir, 'component.js');
+  if (!existsSync(entry)) {
+    let out: { files: Record<string, Uint8Array> | Map<string, Uint8Array> | [string, Uint8Array][] };
+    try {
+      out = await transpileBytes(bytes, { name: 'component', instantiation: { tag: 'async' } }) as typeof out;
+    } catch (e) {
+      throw new ComponentError(`jco could not transpile the component: ${(e as Error).message ?? e}`, { cause: e });
+    }
+    const files = out.files instanceof Map ? [...out.files] : Array.isArray(out.files) ? out.files : Object.entries(out.files);
+    for (const [name, data] of files) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), data);
+    }
+  }
+  const module = await import(pathToFileURL(entry).href) as JcoModule;
+  return { dir, module };
+}
+
+class JcoToken {
+  constructor(readonly object: Record<string, (...a: unknown[]) => unknown>) {}
+  dropped = false;
+}
+
+export class JcoInstance implements EngineInstance {
+  private fatal: string | undefined;
+  private disposed = false;
+
+  private constructor(private readonly exportsObj: Record<string, unknown>, private readonly makeHandle: HandleFactory) {}
+
+  static async create(glue: JcoGlue, world: ResolvedWorld, env: HostEnv, makeHandle: HandleFactory): Promise<JcoInstance> {
+    let self: JcoInstance | undefined;
+    const host = runtimeHost(env, (m) => { if (self) self.fatal = m; });
+    const imports: Record<string, Record<string, unknown>> = {};
+    for (const item of world.imports) {
+      if (item.kind !== 'interface') continue;
+      const obj: Record<string, unknown> = {};
+      for (const f of item.iface.funcs) if (host[f.name]) obj[camelCase(f.name)] = host[f.name];
+      imports[item.name] = obj;
+    }
+    const exp = await glue.module.instantiate(async (p) => WebAssembly.compile(readFileSync(join(glue.dir, p))), imports);
+    self = new JcoInstance(exp, makeHandle);
+    return self;
+  }
+
+  private target(ref: ExportRef): Record<string, unknown> {
+    if (!ref.iface) return this.exportsObj;
+    const short = ref.iface.replace(/@.*$/, '').split('/').pop()!;
+    const obj = (this.exportsObj[ref.iface] ?? this.exportsObj[camelCase(short)]) as Record<string, unknown> | undefined;
+    if (!obj) throw new ComponentError(`jco glue has no export for ${ref.iface}`);
+    return obj;
+  }
+
+  call(ref: ExportRef, args: readonly unknown[]): unknown {
+    const f = ref.func;
+    if (this.disposed) throw new TaskError(f.name, 'instance is disposed');
+    const scope = this.target(ref);
+    const unwrap = (v: unknown): unknown => ((v as { token?: unknown } | null)?.token instanceof JcoToken ? ((v as { token: JcoToken }).token).object : v);
+    const plain = args.map(unwrap);
+    const run = (): unknown => {
+      switch (f.kind) {
+        case 'freestanding': return (scope[camelCase(f.name)] as (...a: unknown[]) => unknown)(...plain);
+        case 'constructor': {
+          const Cls = scope[pascalCase(f.resource!.name)] as new (...a: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
+          return this.makeHandle(this, f.resource!, new JcoToken(new Cls(...plain)));
+        }
+        case 'method': {
+          const self = plain[0] as Record<string, (...a: unknown[]) => unknown>;
+          return self[camelCase(f.shortName)]!.call(self, ...plain.slice(1));
+        }
+        case 'static': {
+          const Cls = scope[pascalCase(f.resource!.name)] as unknown as Record<string, (...a: unknown[]) => unknown>;
+          return Cls[camelCase(f.shortName)]!(...plain);
+        }
+      }
+    };
+    this.fatal = undefined;
+    try {
+      const v = run();
+      if (f.result?.kind === 'own' && f.kind !== 'constructor') {
+        return this.makeHandle(this, f.result.resource, new JcoToken(v as JcoToken['object']));
+      }
+      return f.result?.kind === 'result' ? { tag: 'ok', val: v } : v;
+    } catch (e) {
+      if (f.result?.kind === 'result' && e && typeof e === 'object' && 'payload' in e) return { tag: 'err', val: (e as { payload: unknown }).payload };
+      throw new TaskError(f.name, this.fatal ?? (e as Error).message ?? String(e), { cause: e });
+    }
+  }
+
+  isHandle(r: ResourceDef, v: unknown): boolean {
+    const t = (v as { token?: unknown } | null)?.token;
+    return t instanceof JcoToken && !t.dropped;
+  }
+
+  drop(token: unknown): void {
+    const t = token as JcoToken;
+    if (t.dropped) return;
+    t.dropped = true;
+    const dispose = (t.object as unknown as Record<symbol, (() => void) | undefined>)[Symbol.for('dispose')] ?? (t.object as unknown as Record<symbol, (() => void) | undefined>)[(Symbol as unknown as { dispose?: symbol }).dispose ?? Symbol('none')];
+    dispose?.call(t.object);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+  }
+}

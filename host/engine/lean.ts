@@ -1,0 +1,246 @@
+/**
+ * The lean engine: runs a component's core module with `new
+ * WebAssembly.Instance` and does the canonical ABI in precompiled codecs,
+ * instead of instantiating jco's generated glue. A fresh instance costs
+ * about as much as instantiating the core module itself.
+ */
+import { callShape, fieldOffsets, type CallShape } from '../abi/layout.js';
+import {
+  coreDtorName, coreExportName, corePostReturnName, resourceIntrinsicModule,
+} from '../abi/names.js';
+import { ComponentError, TaskError } from '../errors.js';
+import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
+import { codecFor, type Codec, type CodecContext, type Flat, type MemoryViews } from './codec.js';
+import { runtimeHost, type HostEnv } from './host-imports.js';
+import type { EngineInstance, ExportRef, HandleFactory } from './types.js';
+
+/** Per-function call plan, shared by every instance of a module. */
+interface Plan {
+  core: string;
+  post: string;
+  shape: CallShape;
+  params: Codec[];
+  offsets: number[];
+  result?: Codec;
+}
+
+const plans = new WeakMap<FuncDef, Plan>();
+
+function planFor(ref: ExportRef): Plan {
+  let p = plans.get(ref.func);
+  if (!p) {
+    const f = ref.func;
+    const shape = callShape(f);
+    p = {
+      core: coreExportName(ref.iface, f),
+      post: corePostReturnName(ref.iface, f),
+      shape,
+      params: f.params.map((x) => codecFor(x.type)),
+      offsets: fieldOffsets(f.params.map((x) => x.type)),
+      ...(f.result ? { result: codecFor(f.result) } : {}),
+    };
+    plans.set(ref.func, p);
+  }
+  return p;
+}
+
+interface HandleEntry { rep: number; r: ResourceDef }
+
+/** A resource handle the guest created, as the lean engine tracks it. */
+class LeanToken {
+  constructor(readonly handle: number) {}
+  dropped = false;
+}
+
+export class LeanInstance implements EngineInstance, CodecContext {
+  private readonly instance: WebAssembly.Instance;
+  private readonly exports: Record<string, unknown>;
+  private readonly memory: WebAssembly.Memory;
+  private readonly reallocFn: (a: number, b: number, c: number, d: number) => number;
+  private views!: MemoryViews;
+  private readonly handles = new Map<number, HandleEntry>();
+  private nextHandle = 1;
+  private fatal: string | undefined;
+  private trapped: string | undefined;
+
+  constructor(module: WebAssembly.Module, world: ResolvedWorld, env: HostEnv, private readonly makeHandle: HandleFactory) {
+    const imports = this.buildImports(module, world, env);
+    try {
+      this.instance = new WebAssembly.Instance(module, imports);
+    } catch (e) {
+      throw new ComponentError(`instantiation failed: ${(e as Error).message}`, { cause: e });
+    }
+    this.exports = this.instance.exports as Record<string, unknown>;
+    const mem = this.exports.memory;
+    const realloc = this.exports.cabi_realloc;
+    if (!(mem instanceof WebAssembly.Memory)) throw new ComponentError('core module does not export its memory');
+    if (typeof realloc !== 'function') throw new ComponentError('core module does not export cabi_realloc');
+    this.memory = mem;
+    this.reallocFn = realloc as LeanInstance['reallocFn'];
+    this.refresh();
+  }
+
+  private refresh(): MemoryViews {
+    const buffer = this.memory.buffer;
+    this.views = { buffer, dv: new DataView(buffer), u8: new Uint8Array(buffer), buf: Buffer.from(buffer) };
+    return this.views;
+  }
+
+  view(): MemoryViews {
+    return this.views.buffer === this.memory.buffer ? this.views : this.refresh();
+  }
+
+  realloc(align: number, size: number): number {
+    return this.reallocFn(0, 0, align, size) >>> 0;
+  }
+
+  lowerHandle(kind: 'own' | 'borrow', r: ResourceDef, v: unknown): number {
+    const token = (v as { token?: unknown }).token as LeanToken;
+    const entry = this.handles.get(token.handle)!;
+    if (kind === 'borrow') return entry.rep; // the callee defines the resource: it sees the rep
+    token.dropped = true; // ownership moves into the guest
+    return token.handle;
+  }
+
+  liftHandle(kind: 'own' | 'borrow', r: ResourceDef, h: number): unknown {
+    if (!this.handles.has(h)) throw new TaskError('<lift>', `guest returned unknown ${r.name} handle ${h}`);
+    return this.makeHandle(this, r, new LeanToken(h));
+  }
+
+  isHandle(r: ResourceDef, v: unknown): boolean {
+    const token = (v as { token?: unknown } | null)?.token;
+    if (!(token instanceof LeanToken) || token.dropped) return false;
+    const e = this.handles.get(token.handle);
+    return !!e && e.r.name === r.name && e.r.owner === r.owner;
+  }
+
+  drop(token: unknown, r: ResourceDef): void {
+    const t = token as LeanToken;
+    if (t.dropped) return;
+    t.dropped = true;
+    const e = this.handles.get(t.handle);
+    if (!e || this.trapped) return;
+    this.handles.delete(t.handle);
+    const dtor = this.exports[coreDtorName(r.owner, r.name)];
+    if (typeof dtor === 'function') this.guard(`${r.name}.drop`, () => dtor(e.rep));
+  }
+
+  dispose(): void {
+    this.trapped ??= 'instance was disposed';
+  }
+
+  call(ref: ExportRef, args: readonly unknown[]): unknown {
+    const name = ref.func.name;
+    if (this.trapped) throw new TaskError(name, `instance is unusable: ${this.trapped}`);
+    const plan = planFor(ref);
+    const fn = this.exports[plan.core] as ((...a: Flat[]) => Flat) | undefined;
+    if (typeof fn !== 'function') throw new ComponentError(`component does not export ${plan.core}`);
+    let flat: Flat[];
+    if (plan.shape.flatParams) {
+      flat = [];
+      for (let i = 0; i < plan.params.length; i++) plan.params[i]!.lower(this, args[i], flat);
+    } else {
+      const tuple = codecFor(plan.shape.paramTuple);
+      const ptr = this.realloc(tuple.align, tuple.size);
+      plan.params.forEach((c, i) => c.store(this, args[i], ptr + plan.offsets[i]!));
+      flat = [ptr];
+    }
+    this.fatal = undefined;
+    const ret = this.guard(name, () => fn(...flat));
+    let result: unknown;
+    if (plan.result) {
+      result = plan.shape.flatResult === null ? plan.result.load(this, (ret as number) >>> 0) : plan.result.lift(this, [ret], 0);
+    }
+    const post = this.exports[plan.post];
+    if (typeof post === 'function') this.guard(name, () => (plan.result ? post(ret) : post()));
+    return result;
+  }
+
+  /** Runs guest code; a trap poisons the instance (the component model forbids re-entry after one). */
+  private guard<T>(name: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof TaskError && e.functionName !== '<lift>') throw e;
+      const message = this.fatal ?? (e as Error).message ?? String(e);
+      this.trapped = message;
+      throw new TaskError(name, message, { cause: e });
+    }
+  }
+
+  private buildImports(module: WebAssembly.Module, world: ResolvedWorld, env: HostEnv): WebAssembly.Imports {
+    const available = new Map<string, Map<string, (...a: Flat[]) => Flat | void>>();
+    const add = (mod: string, name: string, fn: (...a: Flat[]) => Flat | void): void => {
+      let m = available.get(mod);
+      if (!m) available.set(mod, (m = new Map()));
+      m.set(name, fn);
+    };
+    const host = runtimeHost(env, (msg) => { this.fatal = msg; });
+    for (const item of world.imports) {
+      if (item.kind !== 'interface') continue;
+      for (const f of item.iface.funcs) {
+        const impl = host[f.name];
+        if (impl) add(item.name, f.name, this.importFn(f, impl));
+      }
+    }
+    for (const item of world.exports) {
+      if (item.kind !== 'interface') continue;
+      for (const r of item.iface.resources) {
+        const mod = resourceIntrinsicModule(item.name);
+        add(mod, `[resource-new]${r.name}`, (rep) => {
+          const h = this.nextHandle++;
+          this.handles.set(h, { rep: rep as number, r });
+          return h;
+        });
+        add(mod, `[resource-rep]${r.name}`, (h) => {
+          const e = this.handles.get(h as number);
+          if (!e) throw new TaskError(`[resource-rep]${r.name}`, `unknown handle ${h}`);
+          return e.rep;
+        });
+        add(mod, `[resource-drop]${r.name}`, (h) => {
+          const e = this.handles.get(h as number);
+          if (!e) throw new TaskError(`[resource-drop]${r.name}`, `unknown handle ${h}`);
+          this.handles.delete(h as number);
+          const dtor = this.exports[coreDtorName(item.name, r.name)];
+          if (typeof dtor === 'function') dtor(e.rep);
+        });
+      }
+    }
+    const imports: Record<string, Record<string, unknown>> = {};
+    for (const imp of WebAssembly.Module.imports(module)) {
+      const fn = available.get(imp.module)?.get(imp.name);
+      if (!fn || imp.kind !== 'function') {
+        throw new ComponentError(`core module imports ${imp.module}#${imp.name}, which the host does not provide`);
+      }
+      (imports[imp.module] ??= {})[imp.name] = fn;
+    }
+    return imports as WebAssembly.Imports;
+  }
+
+  /** Adapts a host function taking JavaScript values to its core signature. */
+  private importFn(f: FuncDef, impl: (...args: never[]) => unknown): (...a: Flat[]) => Flat | void {
+    const shape = callShape(f);
+    const params = f.params.map((p) => codecFor(p.type));
+    const offsets = fieldOffsets(f.params.map((p) => p.type));
+    const result = f.result ? codecFor(f.result) : undefined;
+    return (...flat: Flat[]) => {
+      const args: unknown[] = [];
+      if (shape.flatParams) {
+        let at = 0;
+        for (const c of params) { args.push(c.lift(this, flat, at)); at += c.flat.length; }
+      } else {
+        const ptr = (flat[0] as number) >>> 0;
+        params.forEach((c, i) => args.push(c.load(this, ptr + offsets[i]!)));
+      }
+      const value = (impl as (...a: unknown[]) => unknown)(...args);
+      if (!result) return undefined;
+      if (shape.flatResult === null) {
+        result.store(this, value, (flat[flat.length - 1] as number) >>> 0);
+        return undefined;
+      }
+      const out: Flat[] = [];
+      result.lower(this, value, out);
+      return out[0];
+    };
+  }
+}

@@ -1,0 +1,231 @@
+/** Syntax trees of several WIT files -> one resolved world. */
+import type { SourceText } from './lexer.js';
+import type {
+  FileSyntax, FuncSyntax, InterfaceBody, InterfaceSyntax, PackageSyntax, PathSyntax, TypeExpr, WorldSyntax,
+} from './parser.js';
+import {
+  ROOT, type FuncDef, type InterfaceDef, type ResolvedWorld, type ResourceDef, type WitType, type WorldItem,
+} from './types.js';
+
+const PRIMITIVES = new Set(['bool', 's8', 'u8', 's16', 'u16', 's32', 'u32', 's64', 'u64', 'f32', 'f64', 'char', 'string']);
+
+interface Pkg { name: string; interfaces: Map<string, InterfaceSyntax>; worlds: Map<string, WorldSyntax> }
+
+/** A named-type scope: an interface, a world, or an inline interface. */
+interface Scope {
+  owner: string;
+  src: SourceText;
+  pkg: Pkg;
+  body: InterfaceBody;
+  types: Map<string, WitType>;
+  resolving: Set<string>;
+}
+
+function splitVersion(name: string): { base: string; version?: string } {
+  const at = name.indexOf('@');
+  return at < 0 ? { base: name } : { base: name.slice(0, at), version: name.slice(at + 1) };
+}
+
+export class WitResolver {
+  private readonly pkgs = new Map<string, Pkg>();
+  private readonly ifaceCache = new Map<string, InterfaceDef>();
+
+  constructor(files: FileSyntax[]) {
+    for (const f of files) {
+      for (const p of [...(f.pkg ? [f.pkg] : []), ...f.nested]) this.addPackage(p);
+    }
+  }
+
+  private addPackage(p: PackageSyntax): void {
+    let pkg = this.pkgs.get(p.name);
+    if (!pkg) { pkg = { name: p.name, interfaces: new Map(), worlds: new Map() }; this.pkgs.set(p.name, pkg); }
+    for (const i of p.interfaces) {
+      if (pkg.interfaces.has(i.name)) throw i.src.error(i.pos, `interface '${i.name}' is defined twice in package ${p.name}`);
+      pkg.interfaces.set(i.name, i);
+    }
+    for (const w of p.worlds) {
+      if (pkg.worlds.has(w.name)) throw w.src.error(w.pos, `world '${w.name}' is defined twice in package ${p.name}`);
+      pkg.worlds.set(w.name, w);
+    }
+  }
+
+  /** Every world, as `ns:pkg/world`. */
+  worldNames(): string[] {
+    return [...this.pkgs.values()].flatMap((p) => [...p.worlds.keys()].map((w) => `${p.name}/${w}`));
+  }
+
+  /** Finds a world by plain name (`matrix`) or full name (`ns:pkg/matrix`). */
+  findWorld(name: string): { pkg: Pkg; world: WorldSyntax } | undefined {
+    const slash = name.lastIndexOf('/');
+    for (const pkg of this.pkgs.values()) {
+      if (slash >= 0 && splitVersion(pkg.name).base !== splitVersion(name.slice(0, slash)).base) continue;
+      const w = pkg.worlds.get(slash >= 0 ? name.slice(slash + 1) : name);
+      if (w) return { pkg, world: w };
+    }
+    return undefined;
+  }
+
+  resolveWorld(name: string): ResolvedWorld {
+    const found = this.findWorld(name);
+    if (!found) {
+      const known = this.worldNames();
+      throw new Error(`world '${name}' not found${known.length ? `; known worlds: ${known.join(', ')}` : ' (no world is defined)'}`);
+    }
+    const out: ResolvedWorld = { packageName: found.pkg.name, name: found.world.name, imports: [], exports: [] };
+    this.collectWorld(found.pkg, found.world, out, new Set());
+    return out;
+  }
+
+  private collectWorld(pkg: Pkg, w: WorldSyntax, out: ResolvedWorld, seen: Set<WorldSyntax>): void {
+    if (seen.has(w)) throw w.src.error(w.pos, `world '${w.name}' includes itself`);
+    seen.add(w);
+    for (const inc of w.includes) {
+      const p = inc.pkg ? this.packageOf(inc, w.src) : pkg;
+      const iw = p.worlds.get(inc.name);
+      if (!iw) throw w.src.error(inc.pos, `world '${inc.name}' not found in package ${p.name}`);
+      this.collectWorld(p, iw, out, seen);
+    }
+    const scope: Scope = { owner: ROOT, src: w.src, pkg, body: w, types: new Map(), resolving: new Set() };
+    for (const item of w.items) {
+      const list = item.dir === 'import' ? out.imports : out.exports;
+      let entry: WorldItem;
+      if (item.kind === 'func') {
+        entry = { kind: 'func', name: item.name, func: this.func(scope, item.func) };
+      } else if (item.kind === 'inline') {
+        const iface = this.interfaceFrom(item.name, { owner: item.name, src: w.src, pkg, body: item.body, types: new Map(), resolving: new Set() });
+        entry = { kind: 'interface', name: item.name, iface };
+      } else {
+        const iface = this.interfaceAt(item.path, pkg, w.src);
+        entry = { kind: 'interface', name: iface.name, iface };
+      }
+      if (list.some((e) => e.name === entry.name)) {
+        // Includes may bring the same interface twice; that is a union, not a conflict.
+        if (item.kind === 'path') continue;
+        throw w.src.error(item.pos, `'${entry.name}' is ${item.dir}ed twice`);
+      }
+      list.push(entry);
+    }
+  }
+
+  private packageOf(path: PathSyntax, src: SourceText): Pkg {
+    const wanted = path.version ? `${path.pkg}@${path.version}` : path.pkg!;
+    const pkg = this.pkgs.get(wanted) ?? [...this.pkgs.values()].find((p) => splitVersion(p.name).base === path.pkg);
+    if (!pkg) throw src.error(path.pos, `package '${wanted}' not found (is its .wit file in the --wit directory?)`);
+    return pkg;
+  }
+
+  private interfaceAt(path: PathSyntax, from: Pkg, src: SourceText): InterfaceDef {
+    const pkg = path.pkg ? this.packageOf(path, src) : from;
+    const syn = pkg.interfaces.get(path.name);
+    if (!syn) throw src.error(path.pos, `interface '${path.name}' not found in package ${pkg.name}`);
+    const { base, version } = splitVersion(pkg.name);
+    const full = `${base}/${path.name}${version ? '@' + version : ''}`;
+    let def = this.ifaceCache.get(full);
+    if (!def) {
+      def = { name: full, funcs: [], resources: [], types: new Map() };
+      this.ifaceCache.set(full, def); // before filling: `use` cycles then terminate
+      const filled = this.interfaceFrom(full, { owner: full, src: syn.src, pkg, body: syn, types: new Map(), resolving: new Set() });
+      Object.assign(def, filled);
+    }
+    return def;
+  }
+
+  private interfaceFrom(name: string, scope: Scope): InterfaceDef {
+    const def: InterfaceDef = { name, funcs: [], resources: [], types: new Map() };
+    for (const t of scope.body.types) {
+      const resolved = this.named(scope, t.name, t.pos);
+      def.types.set(t.name, resolved);
+      if (t.kind === 'resource') {
+        const res = (resolved as { resource: ResourceDef }).resource;
+        def.resources.push(res);
+        for (const f of t.funcs) def.funcs.push(this.func(scope, f, res));
+      }
+    }
+    for (const f of scope.body.funcs) def.funcs.push(this.func(scope, f));
+    const names = new Set<string>();
+    for (const f of def.funcs) {
+      if (names.has(f.name)) throw scope.src.error(0, `function '${f.name}' is defined twice in ${name}`);
+      names.add(f.name);
+    }
+    return def;
+  }
+
+  private func(scope: Scope, f: FuncSyntax, res?: ResourceDef): FuncDef {
+    const params = f.params.map((p) => ({ name: p.name, type: this.type(scope, p.type) }));
+    const seen = new Set<string>();
+    for (const p of params) {
+      if (seen.has(p.name)) throw scope.src.error(f.pos, `parameter '${p.name}' of '${f.name}' is declared twice`);
+      seen.add(p.name);
+    }
+    const def: FuncDef = { name: f.name, kind: f.kind, shortName: f.name, params };
+    if (f.result) def.result = this.type(scope, f.result);
+    if (res) {
+      def.resource = res;
+      if (f.kind === 'constructor') {
+        def.name = `[constructor]${res.name}`;
+        def.result = { kind: 'own', resource: res };
+      } else if (f.kind === 'method') {
+        def.name = `[method]${res.name}.${f.name}`;
+        def.params.unshift({ name: 'self', type: { kind: 'borrow', resource: res } });
+      } else {
+        def.name = `[static]${res.name}.${f.name}`;
+      }
+    }
+    return def;
+  }
+
+  private type(scope: Scope, t: TypeExpr): WitType {
+    switch (t.kind) {
+      case 'named':
+        if (PRIMITIVES.has(t.name)) return { kind: t.name as 'bool' };
+        return this.named(scope, t.name, t.pos);
+      case 'list': return { kind: 'list', elem: this.type(scope, t.arg) };
+      case 'option': return { kind: 'option', type: this.type(scope, t.arg) };
+      case 'tuple': return { kind: 'tuple', types: t.args.map((a) => this.type(scope, a)) };
+      case 'result': {
+        const r: WitType = { kind: 'result' };
+        if (t.ok) r.ok = this.type(scope, t.ok);
+        if (t.err) r.err = this.type(scope, t.err);
+        return r;
+      }
+      case 'own': case 'borrow': {
+        const target = this.type(scope, t.arg);
+        if (target.kind !== 'own') throw scope.src.error(t.pos, `${t.kind}<...> needs a resource type`);
+        return { kind: t.kind, resource: target.resource };
+      }
+    }
+  }
+
+  /** Resolves a type name in a scope: local definitions first, then `use`d names. */
+  private named(scope: Scope, name: string, pos: number): WitType {
+    const cached = scope.types.get(name);
+    if (cached) return cached;
+    const def = scope.body.types.find((d) => d.name === name);
+    if (def) {
+      if (scope.resolving.has(name)) throw scope.src.error(def.pos, `type '${name}' refers to itself`);
+      scope.resolving.add(name);
+      let out: WitType;
+      switch (def.kind) {
+        case 'alias': out = this.type(scope, def.type); break;
+        case 'record': out = { kind: 'record', name, fields: def.fields.map((f) => ({ name: f.name, type: this.type(scope, f.type) })) }; break;
+        case 'variant': out = { kind: 'variant', name, cases: def.cases.map((c) => (c.type ? { name: c.name, type: this.type(scope, c.type) } : { name: c.name })) }; break;
+        case 'enum': out = { kind: 'enum', name, cases: def.cases }; break;
+        case 'flags': out = { kind: 'flags', name, flags: def.flags }; break;
+        case 'resource': out = { kind: 'own', resource: { name, owner: scope.owner } }; break;
+      }
+      scope.resolving.delete(name);
+      scope.types.set(name, out);
+      return out;
+    }
+    for (const u of scope.body.uses) {
+      const item = u.names.find((n) => (n.as ?? n.name) === name);
+      if (!item) continue;
+      const iface = this.interfaceAt(u.from, scope.pkg, scope.src);
+      const t = iface.types.get(item.name);
+      if (!t) throw scope.src.error(item.pos, `type '${item.name}' is not defined in interface ${iface.name}`);
+      scope.types.set(name, t);
+      return t;
+    }
+    throw scope.src.error(pos, `type '${name}' is not defined`);
+  }
+}
