@@ -12,7 +12,8 @@ import { coreExportName } from '../abi/names.js';
 import { ComponentError } from '../errors.js';
 import { JcoInstance, loadJcoGlue } from '../engine/jco.js';
 import { LeanInstance } from '../engine/lean.js';
-import { checkWorldImports } from '../wit/imports.js';
+import { ALLOWED_IMPORT_PREFIXES, checkWorldImports } from '../wit/imports.js';
+import { componentWit } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { worldFromText } from '../wit/load.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import { componentParts, METADATA_SECTION } from './binary.js';
@@ -43,13 +44,14 @@ async function compileCore(bytes: Uint8Array, hash: string): Promise<{ world: Re
   if (hit) return hit;
   const parts = componentParts(bytes);
   if (!parts.metadata) throw new ComponentError(`component has no ${METADATA_SECTION} metadata section: build it with \`tsray build\``);
-  if (parts.nestedComponents > 0) throw new ComponentError('components with nested components are not supported');
   let world: ResolvedWorld;
   try {
     world = worldFromText(parts.metadata.wit, parts.metadata.world);
   } catch (e) {
     throw new ComponentError(`component metadata does not resolve: ${(e as Error).message}`, { cause: e });
   }
+  // The metadata is the component's own claim; the binary's real imports must agree with the sandbox rule too.
+  await checkBinaryImports(bytes);
   const refused = checkWorldImports(world);
   if (refused.length) throw new ComponentError(`component refused: ${refused.join('; ')}`);
   let core: WebAssembly.Module | undefined;
@@ -75,6 +77,22 @@ async function compileCore(bytes: Uint8Array, hash: string): Promise<{ world: Re
   const out = { world, core };
   coreCache.set(hash, out);
   return out;
+}
+
+/** Decodes the component with wasm-tools (a full validation) and refuses imports outside tsray:runtime. */
+async function checkBinaryImports(bytes: Uint8Array): Promise<void> {
+  let wit: string;
+  try {
+    wit = await componentWit(bytes);
+  } catch (e) {
+    throw new ComponentError(`malformed component: ${(e as Error).message ?? String(e)}`, { cause: e });
+  }
+  for (const m of wit.matchAll(/^\s*import\s+([^\s;:]+(?::[^\s;]+)?)\s*(;|:)/gm)) {
+    const name = m[1]!;
+    if (!ALLOWED_IMPORT_PREFIXES.some((p) => name.startsWith(p))) {
+      throw new ComponentError(`component refused: it imports '${name}', which is outside tsray:runtime (tasks get no ambient authority)`);
+    }
+  }
 }
 
 /** Loads, validates and compiles a component. Throws `ComponentError` with the reason. */

@@ -69,13 +69,19 @@ function liftChar(cp: number): string {
 }
 
 const cache = new WeakMap<WitType, Codec>();
+const taggedCache = new WeakMap<WitType, Codec>();
 
-export function codecFor(t: WitType): Codec {
-  let c = cache.get(t);
-  if (!c) {
-    c = build(t);
-    cache.set(t, c);
-  }
+/**
+ * The codec of `t`. `taggedOption` asks for an option in `{ tag: 'some', val }` /
+ * `{ tag: 'none' }` form, which an option directly inside another option uses
+ * (as jco does), since `undefined` cannot tell the two `none`s apart.
+ */
+export function codecFor(t: WitType, taggedOption = false): Codec {
+  const tagged = taggedOption && t.kind === 'option';
+  const c0 = (tagged ? taggedCache : cache).get(t);
+  if (c0) return c0;
+  const c = tagged ? variantCodec(t, { flat: flatten(t), size: sizeOf(t), align: alignOf(t) }, true) : build(t);
+  (tagged ? taggedCache : cache).set(t, c);
   return c;
 }
 
@@ -182,7 +188,7 @@ function build(t: WitType): Codec {
     case 'record': case 'tuple': {
       const types = t.kind === 'record' ? t.fields.map((f) => f.type) : t.types;
       const keys: (string | number)[] = t.kind === 'record' ? t.fields.map((f) => camelCase(f.name)) : t.types.map((_, i) => i);
-      const codecs = types.map(codecFor);
+      const codecs = types.map((x) => codecFor(x));
       const offs = fieldOffsets(types);
       const make = (): Record<string | number, unknown> => (t.kind === 'record' ? {} : new Array(types.length) as unknown as Record<number, unknown>);
       return {
@@ -246,26 +252,28 @@ function build(t: WitType): Codec {
 }
 
 /** variant, option, result and enum: a discriminant plus an optional payload per case. */
-function variantCodec(t: WitType, base: { flat: CoreType[]; size: number; align: number }): Codec {
+function variantCodec(t: WitType, base: { flat: CoreType[]; size: number; align: number }, tagged = false): Codec {
   const cases = casesOf(t);
-  const codecs = cases.map((c) => (c ? codecFor(c) : undefined));
+  const codecs = cases.map((c) => (c ? codecFor(c, t.kind === 'option') : undefined));
   const dsize = discriminantSize(cases.length);
   const off = payloadOffset(t);
   const slots = base.flat.slice(1);
   // JavaScript shape <-> case index and payload.
   let toCase: (v: unknown) => [number, unknown];
   let fromCase: (i: number, payload: unknown) => unknown;
-  switch (t.kind) {
+  switch (tagged ? 'tagged' : t.kind) {
     case 'option':
       toCase = (v) => (v === undefined || v === null ? [0, undefined] : [1, v]);
       fromCase = (i, p) => (i === 0 ? undefined : p);
       break;
-    case 'enum':
-      toCase = (v) => [t.cases.indexOf(v as string), undefined];
-      fromCase = (i) => t.cases[i];
+    case 'enum': {
+      const names = (t as WitType & { kind: 'enum' }).cases;
+      toCase = (v) => [names.indexOf(v as string), undefined];
+      fromCase = (i) => names[i];
       break;
+    }
     default: {
-      const names = t.kind === 'result' ? ['ok', 'err'] : (t as WitType & { kind: 'variant' }).cases.map((c) => c.name);
+      const names = t.kind === 'option' ? ['none', 'some'] : t.kind === 'result' ? ['ok', 'err'] : (t as WitType & { kind: 'variant' }).cases.map((c) => c.name);
       toCase = (v) => { const o = v as { tag: string; val?: unknown }; return [names.indexOf(o.tag), o.val]; };
       fromCase = (i, p) => (codecs[i] ? { tag: names[i], val: p } : { tag: names[i] });
     }

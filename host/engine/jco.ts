@@ -108,6 +108,8 @@ export class JcoInstance implements EngineInstance {
       }
       return f.result?.kind === 'result' ? { tag: 'ok', val: v } : v;
     } catch (e) {
+      // jco throws a `result`'s err payload itself (older versions wrap it in an error with `payload`).
+      if (f.result?.kind === 'result' && !(e instanceof Error)) return { tag: 'err', val: e };
       if (f.result?.kind === 'result' && e && typeof e === 'object' && 'payload' in e) return { tag: 'err', val: (e as { payload: unknown }).payload };
       throw new TaskError(f.name, this.fatal ?? (e as Error).message ?? String(e), { cause: e });
     }

@@ -58,7 +58,12 @@ function at(where: string, f: () => void): void {
 }
 
 /** Throws `ArgumentTypeError` unless `v` is a valid JavaScript value of WIT type `t`. */
-export function validate(t: WitType, v: unknown, isHandle?: (t: WitType, v: unknown) => boolean): void {
+export function validate(t: WitType, v: unknown, isHandle?: (t: WitType, v: unknown) => boolean, taggedOption = false): void {
+  if (taggedOption && t.kind === 'option') {
+    // An option inside an option: `{ tag: 'none' }` or `{ tag: 'some', val }`.
+    validate({ kind: 'variant', name: describeType(t), cases: [{ name: 'none' }, { name: 'some', type: t.type }] }, v, isHandle);
+    return;
+  }
   switch (t.kind) {
     case 'bool': if (typeof v !== 'boolean') fail(t, v); return;
     case 's8': case 'u8': case 's16': case 'u16': case 's32': case 'u32': {
@@ -107,7 +112,7 @@ export function validate(t: WitType, v: unknown, isHandle?: (t: WitType, v: unkn
       t.types.forEach((x, i) => at(`[${i}]`, () => validate(x, v[i], isHandle)));
       return;
     case 'option':
-      if (v !== undefined && v !== null) validate(t.type, v, isHandle);
+      if (v !== undefined && v !== null) validate(t.type, v, isHandle, true);
       return;
     case 'result': case 'variant': {
       if (typeof v !== 'object' || v === null) fail(t, v, "need { tag, val }");

@@ -1,6 +1,7 @@
 /** Reads WIT from disk or text and resolves one world. */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ComponentError } from '../errors.js';
 import { parseWitFile, type FileSyntax } from './parser.js';
 import { WitResolver } from './resolve.js';
@@ -10,23 +11,35 @@ export interface WitSources {
   files: { path: string; text: string }[];
 }
 
-/** Every `.wit` file under `path` (a directory, searched recursively, or one file). */
-export function readWitSources(path: string): WitSources {
+/** tsray's own WIT (`tsray:runtime`), always available to user worlds. */
+export const RUNTIME_WIT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'wit', 'runtime.wit');
+
+/**
+ * Every `.wit` file under `paths` (directories are searched recursively),
+ * plus tsray's own runtime WIT; a file reached twice is read once.
+ */
+export function readWitSources(paths: string | string[]): WitSources {
   const files: WitSources['files'] = [];
+  const seen = new Set<string>();
   const walk = (p: string): void => {
     const st = statSync(p);
     if (st.isDirectory()) {
       for (const e of readdirSync(p).sort()) walk(join(p, e));
-    } else if (p.endsWith('.wit')) {
+    } else if (p.endsWith('.wit') && !seen.has(resolve(p))) {
+      seen.add(resolve(p));
       files.push({ path: p, text: readFileSync(p, 'utf8') });
     }
   };
-  try {
-    walk(path);
-  } catch (e) {
-    throw new ComponentError(`cannot read WIT at ${path}: ${(e as Error).message}`, { cause: e });
+  for (const path of Array.isArray(paths) ? paths : [paths]) {
+    const before = files.length;
+    try {
+      walk(path);
+    } catch (e) {
+      throw new ComponentError(`cannot read WIT at ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    if (files.length === before && !seen.has(resolve(path))) throw new ComponentError(`no .wit files found at ${path}`);
   }
-  if (files.length === 0) throw new ComponentError(`no .wit files found at ${path}`);
+  walk(RUNTIME_WIT);
   return { files };
 }
 

@@ -274,10 +274,9 @@ class Parser {
           funcs.push({ ...this.funcSig('constructor', t.pos, false), name: 'constructor' });
           continue;
         }
-        const isStatic = t.text === 'static' && this.peek(1).kind === 'id' && this.peek(2).text === ':';
-        if (isStatic) this.next();
         const fname = this.ident('a method name');
         this.expect(':');
+        const isStatic = this.eat('static');
         funcs.push(this.func(fname.text, isStatic ? 'static' : 'method', fname.pos));
       }
       return { kind: 'resource', name, funcs, pos };

@@ -1,0 +1,11 @@
+import { build } from 'tsray';
+const b = await build({ entry: 'guest/examples/matrix.ts', wit: 'wit', world: 'matrix' });
+const core = new WebAssembly.Module(b.core);
+const e = new WebAssembly.Instance(core, {'tsray:runtime/host': {log(){}}}).exports;
+const N = 1<<20; const big = new Float64Array(N).fill(1.5);
+const t = (f, n=1) => { const t0=process.hrtime.bigint(); for(let i=0;i<n;i++) f(); return Number(process.hrtime.bigint()-t0)/n/1e3; };
+const ptr = e.cabi_realloc(0,0,8,N*8)>>>0;
+new Float64Array(e.memory.buffer, ptr, N).set(big);
+for (let k=0;k<6;k++) console.log('sum us', t(()=>e.sum(ptr,N)).toFixed(0));
+let js = (a)=>{let s=0; for(let i=0;i<a.length;i++) s+=a[i]; return s;};
+for (let k=0;k<3;k++) console.log('js sum us', t(()=>js(big)).toFixed(0));

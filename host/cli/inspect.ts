@@ -1,0 +1,27 @@
+/** `tsray inspect`: what a component exports, as the host sees it. */
+import type { Command } from 'commander';
+import { load } from '../component/load.js';
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description('validate a component and list its exported functions and resources')
+    .argument('<component>', 'path to a .wasm component')
+    .option('--json', 'print JSON instead of text')
+    .action(async (file: string, o: { json?: boolean }) => {
+      const mod = await load(file);
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ world: `${mod.world.packageName}/${mod.world.name}`, hash: mod.hash, functions: mod.functions, resources: mod.resources }, null, 2) + '\n');
+        return;
+      }
+      const lines = [`world ${mod.world.packageName}/${mod.world.name}`, `imports: ${mod.world.imports.map((i) => i.name).join(', ')}`, 'functions:'];
+      for (const f of mod.functions) lines.push(`  ${f.interface ? f.interface + '#' : ''}${f.signature}`);
+      if (mod.resources.length) lines.push('resources:');
+      for (const r of mod.resources) {
+        lines.push(`  ${r.interface}#${r.name}`);
+        if (r.ctor) lines.push(`    ${r.ctor.signature}`);
+        for (const m of [...r.methods, ...r.statics]) lines.push(`    ${m.signature}`);
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

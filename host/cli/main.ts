@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/** The `tsray` command line. Each command lives in its own file and registers itself here. */
+import { Command } from 'commander';
+import { registerBuild } from './build.js';
+import { registerInspect } from './inspect.js';
+import { TsrayError } from '../errors.js';
+
+const program = new Command();
+program
+  .name('tsray')
+  .description('Ray Core for the WebAssembly component model')
+  .version('0.1.0')
+  .showHelpAfterError();
+registerBuild(program);
+registerInspect(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof TsrayError) {
+    process.stderr.write(`error [${e.code}]: ${e.message}\n`);
+  } else {
+    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+  }
+  process.exitCode = 1;
+});
