@@ -87,6 +87,14 @@ export class ComponentInstance {
     return this.invoke(ctor, args) as ResourceHandle;
   }
 
+  /** Calls a static function of a resource (`box`, `make`). */
+  callStatic(resource: string, name: string, args: readonly unknown[] = []): unknown {
+    const r = this.module.resolveResource(resource);
+    const f = r.funcs.find((x) => x.func.kind === 'static' && (x.func.shortName === name || camelCase(x.func.shortName) === name));
+    if (!f) throw new ComponentError(`resource ${resource} has no static function '${name}'`);
+    return this.invoke(f, args);
+  }
+
   /** @internal */
   callMethod(handle: ResourceHandle, def: ResourceDef, method: string, args: readonly unknown[]): unknown {
     const r = this.module.resolveResource(def.name, def.owner);

@@ -26,7 +26,7 @@ export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
   const dir = join(tmpdir(), 'tsray-jco', hash);
   const entry = join(dir, 'component.js');
-  if (!existsSync(entry)) {
+  if (!existsSync(entry) || !existsSync(join(dir, 'package.json'))) {
     let out: { files: Record<string, Uint8Array> | Map<string, Uint8Array> | [string, Uint8Array][] };
     try {
       out = await transpileBytes(bytes, { name: 'component', instantiation: { tag: 'async' } }) as typeof out;
@@ -34,6 +34,8 @@ export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
       throw new ComponentError(`jco could not transpile the component: ${(e as Error).message ?? e}`, { cause: e });
     }
     const files = out.files instanceof Map ? [...out.files] : Array.isArray(out.files) ? out.files : Object.entries(out.files);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
     for (const [name, data] of files) {
       mkdirSync(dirname(join(dir, name)), { recursive: true });
       writeFileSync(join(dir, name), data);
@@ -44,7 +46,7 @@ export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
 }
 
 class JcoToken {
-  constructor(readonly object: Record<string, (...a: unknown[]) => unknown>) {}
+  constructor(readonly object: Record<string, (...a: unknown[]) => unknown>, readonly owner: JcoInstance) {}
   dropped = false;
 }
 
@@ -83,12 +85,17 @@ export class JcoInstance implements EngineInstance {
     const scope = this.target(ref);
     const unwrap = (v: unknown): unknown => ((v as { token?: unknown } | null)?.token instanceof JcoToken ? ((v as { token: JcoToken }).token).object : v);
     const plain = args.map(unwrap);
+    // An own<T> argument moves into the guest: the host handle is spent.
+    f.params.forEach((p, i) => {
+      const token = (args[i] as { token?: unknown } | null)?.token;
+      if (p.type.kind === 'own' && token instanceof JcoToken) token.dropped = true;
+    });
     const run = (): unknown => {
       switch (f.kind) {
         case 'freestanding': return (scope[camelCase(f.name)] as (...a: unknown[]) => unknown)(...plain);
         case 'constructor': {
           const Cls = scope[pascalCase(f.resource!.name)] as new (...a: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
-          return this.makeHandle(this, f.resource!, new JcoToken(new Cls(...plain)));
+          return this.makeHandle(this, f.resource!, new JcoToken(new Cls(...plain), this));
         }
         case 'method': {
           const self = plain[0] as Record<string, (...a: unknown[]) => unknown>;
@@ -104,7 +111,7 @@ export class JcoInstance implements EngineInstance {
     try {
       const v = run();
       if (f.result?.kind === 'own' && f.kind !== 'constructor') {
-        return this.makeHandle(this, f.result.resource, new JcoToken(v as JcoToken['object']));
+        return this.makeHandle(this, f.result.resource, new JcoToken(v as JcoToken['object'], this));
       }
       return f.result?.kind === 'result' ? { tag: 'ok', val: v } : v;
     } catch (e) {
@@ -117,7 +124,7 @@ export class JcoInstance implements EngineInstance {
 
   isHandle(r: ResourceDef, v: unknown): boolean {
     const t = (v as { token?: unknown } | null)?.token;
-    return t instanceof JcoToken && !t.dropped;
+    return t instanceof JcoToken && !t.dropped && t.owner === this;
   }
 
   drop(token: unknown): void {
