@@ -8,7 +8,17 @@ export interface Token {
   text: string;
   /** Offset into the source. */
   pos: number;
+  /** An identifier written with a leading `%`, which lets a keyword be a name. */
+  escaped?: boolean;
 }
+
+/** Words that need a `%` to be used as names. */
+export const KEYWORDS = new Set([
+  'use', 'type', 'func', 'u8', 'u16', 'u32', 'u64', 's8', 's16', 's32', 's64', 'f32', 'f64', 'float32', 'float64',
+  'char', 'bool', 'string', 'record', 'resource', 'own', 'borrow', 'flags', 'variant', 'enum', 'list', 'option',
+  'result', 'tuple', 'interface', 'world', 'import', 'export', 'package', 'include', 'constructor', 'static',
+  'as', 'with', 'future', 'stream', 'async',
+]);
 
 const PUNCT = new Set(['{', '}', '(', ')', '<', '>', ',', ':', ';', '=', '.', '/', '@', '*', '-', '_', '+']);
 
@@ -57,8 +67,9 @@ export function tokenize(src: SourceText): Token[] {
       while (j < s.length && isIdPart(s.charCodeAt(j))) j++;
       let text = s.slice(i, j);
       if (text.endsWith('-')) throw src.error(i, `invalid identifier '${text}'`);
-      if (text.startsWith('%')) text = text.slice(1);
-      out.push({ kind: 'id', text, pos: i });
+      const escaped = text.startsWith('%');
+      if (escaped) text = text.slice(1);
+      out.push(escaped ? { kind: 'id', text, pos: i, escaped } : { kind: 'id', text, pos: i });
       i = j;
       continue;
     }

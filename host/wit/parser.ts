@@ -1,5 +1,5 @@
 /** WIT text -> unresolved syntax tree, one file at a time. */
-import { SourceText, tokenize, type Token } from './lexer.js';
+import { KEYWORDS, SourceText, tokenize, type Token } from './lexer.js';
 
 /** A type as written, before names are resolved. */
 export type TypeExpr =
@@ -87,6 +87,7 @@ class Parser {
   private ident(what = 'an identifier'): Token {
     const t = this.next();
     if (t.kind !== 'id') this.fail(t, `expected ${what}, found '${t.text}'`);
+    if (KEYWORDS.has(t.text) && !t.escaped) this.fail(t, `expected ${what}, found keyword '${t.text}' (write %${t.text} to use it as a name)`);
     return t;
   }
 
