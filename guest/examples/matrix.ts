@@ -27,15 +27,19 @@ export function matmul(a: Matrix, b: Matrix): Result<Matrix, string> {
     return err<Matrix, string>("data length does not match rows x cols");
   }
   const c = new Matrix();
-  c.rows = a.rows;
-  c.cols = b.cols;
-  c.data = new Float64Array(a.rows * b.cols);
-  for (let i: u32 = 0; i < a.rows; i++) {
-    for (let k: u32 = 0; k < a.cols; k++) {
-      const x = a.data[i * a.cols + k];
-      for (let j: u32 = 0; j < b.cols; j++) c.data[i * b.cols + j] += x * b.data[k * b.cols + j];
+  const n = a.rows, m = a.cols, p = b.cols;
+  c.rows = n;
+  c.cols = p;
+  const out = new Float64Array(n * p);
+  const ad = a.data, bd = b.data;
+  for (let i: u32 = 0; i < n; i++) {
+    for (let k: u32 = 0; k < m; k++) {
+      const x = unchecked(ad[i * m + k]);
+      const row = k * p, dst = i * p;
+      for (let j: u32 = 0; j < p; j++) unchecked(out[dst + j] += x * bd[row + j]);
     }
   }
+  c.data = out;
   return ok<Matrix, string>(c);
 }
 

@@ -14,9 +14,15 @@ export function keepAlive(buf: ArrayBuffer): usize {
   return changetype<usize>(buf);
 }
 
-/** Releases everything kept alive for the call that just returned. */
+/**
+ * Releases everything kept alive for the call that just returned, then
+ * collects garbage. Guests use AssemblyScript's `minimal` runtime (no shadow
+ * stack, so hot loops compile to plain wasm); it never collects on its own,
+ * and post-return is the one moment no guest frame holds an object.
+ */
 export function releaseCall(): void {
   live.length = 0;
+  __collect();
 }
 
 export function cabi_realloc(oldPtr: usize, oldSize: usize, align: usize, newSize: usize): usize {

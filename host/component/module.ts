@@ -10,7 +10,7 @@ import { validateArgs } from '../engine/validate.js';
 import type { HostEnv } from '../engine/host-imports.js';
 import type { EngineInstance, ExportRef } from '../engine/types.js';
 import { describeFunc, describeType } from '../wit/describe.js';
-import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
+import type { FuncDef, ResolvedWorld, ResourceDef, WitType } from '../wit/types.js';
 
 export type EngineName = 'lean' | 'jco';
 
@@ -103,10 +103,13 @@ export class ComponentInstance {
     return this.invoke(m, [handle, ...args]);
   }
 
+  private readonly isHandle = (t: WitType, v: unknown): boolean =>
+    (t.kind === 'own' || t.kind === 'borrow') && v instanceof ResourceHandle && this.engine.isHandle(t.resource, v);
+
   /** @internal */
   invoke(ref: ExportRef, args: readonly unknown[]): unknown {
     const f = ref.func;
-    validateArgs(f.name, describeFunc(f), f.params, args, (t, v) => (t.kind === 'own' || t.kind === 'borrow') && v instanceof ResourceHandle && this.engine.isHandle(t.resource, v));
+    validateArgs(f.name, () => describeFunc(f), f.params, args, this.isHandle);
     const out = this.engine.call(ref, args);
     if (f.result?.kind === 'result') {
       const r = out as { tag: 'ok' | 'err'; val?: unknown };
@@ -213,7 +216,7 @@ export class ComponentModule {
     if (f.params.some((p) => p.type.kind === 'own' || p.type.kind === 'borrow')) {
       throw new ArgumentTypeError(`${f.name}: resource handles cannot be passed from outside an instance`);
     }
-    validateArgs(f.name, describeFunc(f), f.params, args);
+    validateArgs(f.name, () => describeFunc(f), f.params, args);
   }
 
   /** Creates a fresh instance: new linear memory, no state shared with other instances. */

@@ -141,17 +141,17 @@ export function validate(t: WitType, v: unknown, isHandle?: (t: WitType, v: unkn
   }
 }
 
-/** Validates a whole argument list against named parameters. */
-export function validateArgs(fn: string, signature: string, params: { name: string; type: WitType }[], args: readonly unknown[],
+/** Validates a whole argument list against named parameters; `signature` is only rendered for an error. */
+export function validateArgs(fn: string, signature: () => string, params: { name: string; type: WitType }[], args: readonly unknown[],
   isHandle?: (t: WitType, v: unknown) => boolean): void {
   if (args.length !== params.length) {
-    throw new ArgumentTypeError(`${fn}: expected ${params.length} argument${params.length === 1 ? '' : 's'}, got ${args.length}; signature: ${signature}`);
+    throw new ArgumentTypeError(`${fn}: expected ${params.length} argument${params.length === 1 ? '' : 's'}, got ${args.length}; signature: ${signature()}`);
   }
   params.forEach((p, i) => {
     try {
       validate(p.type, args[i], isHandle);
     } catch (e) {
-      if (e instanceof ArgumentTypeError) throw new ArgumentTypeError(`${fn}: argument '${p.name}': ${e.message}; signature: ${signature}`);
+      if (e instanceof ArgumentTypeError) throw new ArgumentTypeError(`${fn}: argument '${p.name}': ${e.message}; signature: ${signature()}`);
       throw e;
     }
   });
