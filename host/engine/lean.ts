@@ -44,6 +44,8 @@ function planFor(ref: ExportRef): Plan {
   return p;
 }
 
+const moduleImports = new WeakMap<WebAssembly.Module, WebAssembly.ModuleImportDescriptor[]>();
+
 interface HandleEntry { rep: number; r: ResourceDef }
 
 /** A resource handle the guest created, as the lean engine tracks it. */
@@ -57,7 +59,7 @@ export class LeanInstance implements EngineInstance, CodecContext {
   private readonly exports: Record<string, unknown>;
   private readonly memory: WebAssembly.Memory;
   private readonly reallocFn: (a: number, b: number, c: number, d: number) => number;
-  private views!: MemoryViews;
+  private views: MemoryViews | undefined;
   private readonly handles = new Map<number, HandleEntry>();
   private nextHandle = 1;
   private fatal: string | undefined;
@@ -77,7 +79,6 @@ export class LeanInstance implements EngineInstance, CodecContext {
     if (typeof realloc !== 'function') throw new ComponentError('core module does not export cabi_realloc');
     this.memory = mem;
     this.reallocFn = realloc as LeanInstance['reallocFn'];
-    this.refresh();
   }
 
   private refresh(): MemoryViews {
@@ -86,8 +87,10 @@ export class LeanInstance implements EngineInstance, CodecContext {
     return this.views;
   }
 
+  /** Views are made on first use: many calls pass only scalars and never touch memory from the host. */
   view(): MemoryViews {
-    return this.views.buffer === this.memory.buffer ? this.views : this.refresh();
+    const v = this.views;
+    return v && v.buffer === this.memory.buffer ? v : this.refresh();
   }
 
   realloc(align: number, size: number): number {
@@ -207,7 +210,9 @@ export class LeanInstance implements EngineInstance, CodecContext {
       }
     }
     const imports: Record<string, Record<string, unknown>> = {};
-    for (const imp of WebAssembly.Module.imports(module)) {
+    let wanted = moduleImports.get(module);
+    if (!wanted) moduleImports.set(module, (wanted = WebAssembly.Module.imports(module)));
+    for (const imp of wanted) {
       const fn = available.get(imp.module)?.get(imp.name);
       if (!fn || imp.kind !== 'function') {
         throw new ComponentError(`core module imports ${imp.module}#${imp.name}, which the host does not provide`);
