@@ -1,0 +1,157 @@
+/**
+ * `build()`: AssemblyScript file + WIT world -> WebAssembly component.
+ *
+ * Pipeline: resolve the world, check the user's exports against it, generate
+ * canonical-ABI glue, compile glue + user code with asc, rename exports to
+ * their canonical names, embed the WIT and wrap the core module as a
+ * component, then attach tsray's metadata section so hosts can read the
+ * world's full types back.
+ */
+import asc from 'assemblyscript/asc';
+import { componentEmbed, componentNew } from '@bytecodealliance/jco-transpile/wasm-tools';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { appendCustomSection, METADATA_SECTION, encodeMetadata } from '../component/binary.js';
+import { BuildError, ComponentError } from '../errors.js';
+import { loadWorld, readWitSources } from '../wit/load.js';
+import { checkWorldImports } from '../wit/imports.js';
+import type { ResolvedWorld } from '../wit/types.js';
+import { generateGlue } from './glue.js';
+import { renameExports } from './rename.js';
+import { checkSignatures, readAsExports } from './signature.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const SDK_DIR = join(ROOT, 'guest', 'sdk');
+const ASCONFIG = join(ROOT, 'asconfig.json');
+
+export interface BuildOptions {
+  /** The AssemblyScript file with the world's exports. */
+  entry: string;
+  /** `.wit` files or directories of them (searched recursively); tsray:runtime is always included. */
+  wit: string | string[];
+  /** World name, plain (`matrix`) or qualified (`tsray:examples/matrix`). */
+  world: string;
+  /** Where to write the component; nothing is written when absent. */
+  out?: string;
+  /** Build with debug info and no optimisation. */
+  debug?: boolean;
+  /** Called with a line per finished step. */
+  onProgress?: (step: string) => void;
+}
+
+export interface BuildResult {
+  component: Uint8Array;
+  /** The compiled core module inside the component. */
+  core: Uint8Array;
+  world: ResolvedWorld;
+  /** The generated AssemblyScript glue, for inspection. */
+  glue: string;
+}
+
+/** Builds a component from an AssemblyScript file and a WIT world. Throws `BuildError`/`WitError`/`ComponentError`. */
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const progress = opts.onProgress ?? (() => {});
+  const { world, source } = loadWorld(readWitSources(opts.wit), opts.world);
+  const importProblems = checkWorldImports(world);
+  if (importProblems.length) throw new BuildError(importProblems);
+  progress(`resolved world ${world.packageName}/${world.name}`);
+
+  const entry = resolve(opts.entry);
+  let text: string;
+  try {
+    text = readFileSync(entry, 'utf8');
+  } catch (e) {
+    throw new BuildError([`${opts.entry}: cannot read: ${(e as Error).message}`]);
+  }
+  const shown = displayPath(entry);
+  const parsed = readAsExports(shown, text);
+  if (parsed.errors.length) throw new BuildError(parsed.errors);
+  const problems = checkSignatures(world, shown, parsed.exports);
+  if (problems.length) throw new BuildError(problems);
+  progress('checked exports against WIT');
+
+  const glue = generateGlue(world, './' + basename(entry).replace(/\.ts$/, ''));
+  const core = await compile(entry, glue.source, !!opts.debug);
+  progress(`compiled AssemblyScript (${core.length} bytes)`);
+  const renamed = renameExports(core, glue.renames);
+
+  let component: Uint8Array;
+  try {
+    const embedded = await componentEmbed({ binary: renamed, witSource: source, world: `${world.packageName}/${world.name}` });
+    component = await componentNew(embedded);
+  } catch (e) {
+    throw new ComponentError(`component creation failed: ${(e as Error).message ?? e}`, { cause: e });
+  }
+  component = appendCustomSection(component, METADATA_SECTION, encodeMetadata({ world: `${world.packageName}/${world.name}`, wit: source }));
+  progress(`created component (${component.length} bytes)`);
+  if (opts.out) {
+    mkdirSync(dirname(resolve(opts.out)), { recursive: true });
+    writeFileSync(opts.out, component);
+    progress(`wrote ${opts.out}`);
+  }
+  return { component, core: renamed, world, glue: glue.source };
+}
+
+/** A path as a user would type it: relative to the working directory when inside it. */
+function displayPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
+}
+
+async function compile(entry: string, glueSource: string, debug: boolean): Promise<Uint8Array> {
+  const dir = dirname(entry);
+  const glueFile = join(dir, '__tsray_glue.ts');
+  const rel = (p: string): string => relative(process.cwd(), p).split(sep).join('/');
+  const outputs = new Map<string, Uint8Array>();
+  let stderr = '';
+  const args = [
+    rel(glueFile), '-o', 'core.wasm', '--config', rel(ASCONFIG), '--target', debug ? 'debug' : 'release',
+    '--runtime', 'minimal', '--use', 'abort=~lib/tsray/runtime/tsrayAbort', '--noColors',
+  ];
+  const { error } = await asc.main(args, {
+    readFile(name: string, baseDir: string) {
+      const full = resolve(baseDir, name);
+      if (full === glueFile) return glueSource;
+      const pkg = `${sep}node_modules${sep}tsray${sep}`;
+      const at = full.lastIndexOf(pkg);
+      if (at >= 0) {
+        try { return readFileSync(join(SDK_DIR, full.slice(at + pkg.length)), 'utf8'); } catch { return null; }
+      }
+      try { return readFileSync(full, 'utf8'); } catch { return null; }
+    },
+    writeFile(name: string, contents: Uint8Array) { outputs.set(name, contents); },
+    listFiles() { return []; },
+    stdout: { write() { return true; } },
+    stderr: { write(s: string | Uint8Array) { stderr += typeof s === 'string' ? s : Buffer.from(s).toString(); return true; } },
+  } as unknown as Parameters<typeof asc.main>[1]);
+  const wasm = outputs.get('core.wasm');
+  if (error || !wasm) {
+    const files = (d: string): string => d.replace(rel(glueFile), 'generated glue').replace(rel(entry), displayPath(entry));
+    throw new BuildError(parseDiagnostics(stderr || String(error)).map(files));
+  }
+  return wasm;
+}
+
+/** asc prints `ERROR TS2322: message` then `   in file(line,col)`-style context; fold each into one line. */
+function parseDiagnostics(text: string): string[] {
+  const out: string[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(ERROR|WARNING)\s+(\S+):\s*(.*)$/.exec(lines[i]!.trim());
+    if (!m || m[1] !== 'ERROR') continue;
+    let where = '';
+    for (let j = i + 1; j < Math.min(lines.length, i + 8); j++) {
+      const loc = /at\s+(\S+?)\((\d+),(\d+)\)|in\s+(\S+?)\((\d+),(\d+)\)|(\S+\.ts):(\d+):(\d+)/.exec(lines[j]!);
+      if (loc) {
+        const file = loc[1] ?? loc[4] ?? loc[7];
+        const line = loc[2] ?? loc[5] ?? loc[8];
+        const col = loc[3] ?? loc[6] ?? loc[9];
+        where = `${file}:${line}:${col}: `;
+        break;
+      }
+    }
+    out.push(`${where}${m[2]}: ${m[3]}`);
+  }
+  return out.length ? out : [text.trim()];
+}
