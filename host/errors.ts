@@ -62,17 +62,69 @@ export class TaskError extends TsrayError {
   readonly guestMessage: string;
   /** For a `result` err: the lifted error payload. */
   readonly payload?: unknown;
-  constructor(functionName: string, guestMessage: string, options?: { cause?: unknown; payload?: unknown }) {
+  /** The guest's wasm frames at the trap, innermost first, when the component carries names. */
+  readonly guestStack?: string;
+  constructor(functionName: string, guestMessage: string, options?: { cause?: unknown; payload?: unknown; guestStack?: string }) {
     super('ERR_TASK', `task '${functionName}' failed: ${guestMessage}`, options);
     this.functionName = functionName;
     this.guestMessage = guestMessage;
     if (options && 'payload' in options) this.payload = options.payload;
+    if (options?.guestStack) this.guestStack = options.guestStack;
   }
 }
 
-/** A guest grew its linear memory past its cap. */
+/** A task ran past its `timeoutMs` and was stopped. */
+export class TaskTimeoutError extends TsrayError {
+  constructor(readonly functionName: string, readonly timeoutMs: number) {
+    super('ERR_TASK_TIMEOUT', `task '${functionName}' ran past its timeout of ${timeoutMs} ms and was stopped; raise timeoutMs if it needs longer`);
+  }
+}
+
+/** `get` waited past its `timeoutMs`; the object may still be computed later. */
+export class GetTimeoutError extends TsrayError {
+  constructor(timeoutMs: number, pending: number) {
+    super('ERR_GET_TIMEOUT', `get timed out after ${timeoutMs} ms with ${pending} object${pending === 1 ? '' : 's'} still pending; call get again to keep waiting`);
+  }
+}
+
+/** The task was cancelled (or depended on a cancelled task). */
+export class TaskCancelledError extends TsrayError {
+  constructor(readonly functionName: string, why = 'it was cancelled') {
+    super('ERR_TASK_CANCELLED', `task '${functionName}' did not complete: ${why}`);
+  }
+}
+
+/** The worker running a task died and retries were exhausted (see `maxRetries`). */
+export class WorkerCrashedError extends TsrayError {
+  constructor(readonly functionName: string, attempts: number, why: string) {
+    super('ERR_WORKER_CRASHED', `task '${functionName}' lost its worker ${attempts} time${attempts === 1 ? '' : 's'} (${why}); raise maxRetries to retry more`);
+  }
+}
+
+/** The runtime is not in a state for this call: `init` twice, use before `init` or after `shutdown`. */
+export class RuntimeStateError extends TsrayError {
+  constructor(message: string) {
+    super('ERR_RUNTIME_STATE', message);
+  }
+}
+
+/** A task asks for resources that no node has; it stays pending until one can run it. */
+export class InfeasibleTaskError extends TsrayError {
+  constructor(message: string) {
+    super('ERR_INFEASIBLE', message);
+  }
+}
+
+/** A guest needed more linear memory than its cap (`maxMemoryMb`, or wasm32's 4 GiB) allows. */
 export class OutOfMemoryError extends TsrayError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(readonly functionName: string, message: string, options?: { cause?: unknown }) {
     super('ERR_OUT_OF_MEMORY', message, options);
+  }
+}
+
+/** A call was made with arguments that make no sense (duplicate refs, bad options, unknown refs). */
+export class InvalidArgumentError extends TsrayError {
+  constructor(message: string) {
+    super('ERR_INVALID_ARGUMENT', message);
   }
 }

@@ -1,9 +1,13 @@
 /**
  * tsray: Ray Core for the WebAssembly component model.
  *
- * This entry point exposes the component toolchain: `build()` turns an
- * AssemblyScript file and a WIT world into a component, `load()` validates and
- * compiles one, and the returned module lists its exports and calls them.
+ * The component toolchain: `build()` turns an AssemblyScript file and a WIT
+ * world into a component, `load()` validates and compiles one, and the
+ * returned module lists its exports and calls them in-process.
+ *
+ * The runtime: `init()` starts an embedded node (scheduler plus a pool of
+ * worker threads); `mod.fn(name).remote(...)` submits tasks; `put`, `get`,
+ * `wait` and `cancel` work on the `ObjectRef`s they return.
  */
 export { build, type BuildOptions, type BuildResult } from './build/build.js';
 export { load, type LoadOptions } from './component/load.js';
@@ -14,5 +18,15 @@ export {
 export type { HostEnv, TaskInfo, LogLevel } from './engine/host-imports.js';
 export {
   TsrayError, ComponentError, WitError, BuildError, ArgumentTypeError, TaskError, OutOfMemoryError,
+  TaskTimeoutError, GetTimeoutError, TaskCancelledError, WorkerCrashedError, RuntimeStateError,
+  InfeasibleTaskError, InvalidArgumentError,
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
+export {
+  init, shutdown, isInitialized, put, get, wait, cancel, availableResources, clusterResources, testing,
+  type GetOptions, type WaitOptions, type CancelOptions,
+} from './runtime/api.js';
+export type { InitOptions } from './runtime/node.js';
+export type { TaskOptions } from './runtime/options.js';
+export { ObjectRef } from './runtime/object-ref.js';
+export { RemoteFunction } from './runtime/remote-function.js';

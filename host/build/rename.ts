@@ -15,6 +15,7 @@ export function renameExports(core: Uint8Array, renames: Map<string, string>): U
       mod.removeExport(e.name);
       mod.addFunctionExport(e.value, to);
     }
+    binaryen.setDebugInfo(true); // keep the name section: guest stacks and allocator traps are read by name
     return mod.emitBinary();
   } finally {
     mod.dispose();

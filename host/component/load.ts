@@ -16,7 +16,7 @@ import { ALLOWED_IMPORT_PREFIXES, checkWorldImports } from '../wit/imports.js';
 import { componentWit } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { worldFromText } from '../wit/load.js';
 import type { ResolvedWorld } from '../wit/types.js';
-import { componentParts, METADATA_SECTION } from './binary.js';
+import { componentParts, METADATA_SECTION, type Metadata } from './binary.js';
 import { ComponentModule, type EngineName } from './module.js';
 
 export interface LoadOptions {
@@ -24,7 +24,16 @@ export interface LoadOptions {
   engine?: EngineName;
 }
 
-const coreCache = new Map<string, { world: ResolvedWorld; core: WebAssembly.Module }>();
+/** A validated component: its world, its WIT metadata and its main core module. */
+export interface LoadedComponent {
+  hash: string;
+  world: ResolvedWorld;
+  metadata: Metadata;
+  coreBytes: Uint8Array;
+  core: WebAssembly.Module;
+}
+
+const coreCache = new Map<string, LoadedComponent>();
 
 async function readBytes(src: string | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
   if (typeof src === 'string') {
@@ -39,7 +48,7 @@ async function readBytes(src: string | Uint8Array | ArrayBuffer): Promise<Uint8A
   throw new ComponentError('load() takes a file path, a Uint8Array or an ArrayBuffer');
 }
 
-async function compileCore(bytes: Uint8Array, hash: string): Promise<{ world: ResolvedWorld; core: WebAssembly.Module }> {
+async function compileCore(bytes: Uint8Array, hash: string): Promise<LoadedComponent> {
   const hit = coreCache.get(hash);
   if (hit) return hit;
   const parts = componentParts(bytes);
@@ -55,6 +64,7 @@ async function compileCore(bytes: Uint8Array, hash: string): Promise<{ world: Re
   const refused = checkWorldImports(world);
   if (refused.length) throw new ComponentError(`component refused: ${refused.join('; ')}`);
   let core: WebAssembly.Module | undefined;
+  let coreBytes: Uint8Array | undefined;
   for (const m of parts.coreModules) {
     let compiled: WebAssembly.Module;
     try {
@@ -63,9 +73,9 @@ async function compileCore(bytes: Uint8Array, hash: string): Promise<{ world: Re
       throw new ComponentError(`invalid core module inside the component: ${(e as Error).message}`, { cause: e });
     }
     const names = new Set(WebAssembly.Module.exports(compiled).map((x) => x.name));
-    if (names.has('cabi_realloc') && names.has('memory')) { core = compiled; break; }
+    if (names.has('cabi_realloc') && names.has('memory')) { core = compiled; coreBytes = m; break; }
   }
-  if (!core) throw new ComponentError('component has no core module exporting memory and cabi_realloc');
+  if (!core || !coreBytes) throw new ComponentError('component has no core module exporting memory and cabi_realloc');
   const exported = new Set(WebAssembly.Module.exports(core).map((x) => x.name));
   for (const item of world.exports) {
     const funcs = item.kind === 'func' ? [item.func] : item.iface.funcs;
@@ -74,9 +84,15 @@ async function compileCore(bytes: Uint8Array, hash: string): Promise<{ world: Re
       if (!exported.has(name)) throw new ComponentError(`component's core module lacks export '${name}' required by its world`);
     }
   }
-  const out = { world, core };
+  const out: LoadedComponent = { hash, world, metadata: parts.metadata, coreBytes: coreBytes.slice(), core };
   coreCache.set(hash, out);
   return out;
+}
+
+/** Reads and validates a component (cached by content hash); the runtime builds on this. */
+export async function loadComponent(src: string | Uint8Array | ArrayBuffer): Promise<LoadedComponent> {
+  const bytes = await readBytes(src);
+  return compileCore(bytes, createHash('sha256').update(bytes).digest('hex'));
 }
 
 /** Decodes the component with wasm-tools (a full validation) and refuses imports outside tsray:runtime. */
@@ -99,12 +115,13 @@ async function checkBinaryImports(bytes: Uint8Array): Promise<void> {
 export async function load(src: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<ComponentModule> {
   const bytes = await readBytes(src);
   const hash = createHash('sha256').update(bytes).digest('hex');
-  const { world, core } = await compileCore(bytes, hash);
+  const loaded = await compileCore(bytes, hash);
+  const { world, core } = loaded;
   const engine = opts.engine ?? 'lean';
   if (engine === 'jco') {
     const glue = await loadJcoGlue(bytes);
-    return new ComponentModule(hash, world, 'jco', (makeHandle, env) => JcoInstance.create(glue, world, env, makeHandle));
+    return new ComponentModule(hash, world, 'jco', (makeHandle, env) => JcoInstance.create(glue, world, env, makeHandle), loaded);
   }
   if (engine !== 'lean') throw new ComponentError(`unknown engine '${engine as string}'; use 'lean' or 'jco'`);
-  return new ComponentModule(hash, world, 'lean', async (makeHandle, env) => new LeanInstance(core, world, env, makeHandle));
+  return new ComponentModule(hash, world, 'lean', async (makeHandle, env) => new LeanInstance(core, world, env, makeHandle), loaded);
 }

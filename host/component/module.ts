@@ -11,6 +11,8 @@ import type { HostEnv } from '../engine/host-imports.js';
 import type { EngineInstance, ExportRef } from '../engine/types.js';
 import { describeFunc, describeType } from '../wit/describe.js';
 import type { FuncDef, ResolvedWorld, ResourceDef, WitType } from '../wit/types.js';
+import type { LoadedComponent } from './load.js';
+import { RemoteFunction } from '../runtime/remote-function.js';
 
 export type EngineName = 'lean' | 'jco';
 
@@ -122,6 +124,16 @@ export class ComponentInstance {
     return out;
   }
 
+  /**
+   * Returns the instance to its just-instantiated state, exactly, so it can
+   * serve as a fresh sandbox again. False when that is not possible (the
+   * engine cannot, the guest trapped, its memory grew, resources are alive);
+   * then the instance should be disposed.
+   */
+  reset(): boolean {
+    return this.engine.reset?.() ?? false;
+  }
+
   /** Ends the instance; its resources die with it. */
   dispose(): void {
     this.engine.dispose();
@@ -152,6 +164,7 @@ export class ComponentModule {
     readonly world: ResolvedWorld,
     readonly engineName: EngineName,
     private readonly factory: InstanceFactory,
+    private readonly component?: LoadedComponent,
   ) {
     const refs: ExportRef[] = [];
     for (const item of world.exports) {
@@ -203,6 +216,15 @@ export class ComponentModule {
       throw new ComponentError(e.length ? `resource '${name}' is ambiguous` : `component has no resource '${name}'; it exports: ${this.resources.map((r) => r.name).join(', ') || 'none'}`);
     }
     return e[0]!;
+  }
+
+  /**
+   * The export `name` as a remote function: `mod.fn('sum').remote(arr)` runs
+   * it as a task on the runtime started by `tsray.init()`.
+   */
+  fn(name: string): RemoteFunction {
+    if (!this.component) throw new ComponentError('this module was not loaded from component bytes');
+    return new RemoteFunction(this.component, this.resolve(name));
   }
 
   /** Looks up an export's info by name (WIT or camelCase). */

@@ -21,6 +21,10 @@ export interface HostEnv {
   log?: (level: LogLevel, message: string) => void;
   /** The task context the guest sees. */
   taskInfo?: () => TaskInfo;
+  /** Runs at the start of every host call; throwing stops the guest there (how cancellation lands). */
+  checkpoint?: () => void;
+  /** Replaces the blocking sleep, e.g. with one a cancel can interrupt. */
+  sleep?: (ms: number) => void;
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -37,13 +41,16 @@ function defaultLog(level: LogLevel, message: string): void {
  */
 export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): Record<string, (...args: never[]) => unknown> {
   const log = env.log ?? defaultLog;
+  const check = env.checkpoint ?? (() => {});
+  const sleep = env.sleep ?? ((ms: number) => { if (ms > 0) Atomics.wait(sleeper, 0, 0, ms); });
   return {
     log: (level: LogLevel, message: string) => {
       if (level === 'fatal') onFatal(message);
+      else check();
       log(level, message);
     },
-    now: () => Date.now(),
-    sleep: (ms: number) => { if (ms > 0) Atomics.wait(sleeper, 0, 0, ms); },
-    'task-context': () => (env.taskInfo ?? (() => DEFAULT_INFO))(),
+    now: () => { check(); return Date.now(); },
+    sleep: (ms: number) => { check(); sleep(ms); check(); },
+    'task-context': () => { check(); return (env.taskInfo ?? (() => DEFAULT_INFO))(); },
   };
 }

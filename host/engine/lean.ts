@@ -8,7 +8,8 @@ import { callShape, fieldOffsets, type CallShape } from '../abi/layout.js';
 import {
   coreDtorName, coreExportName, corePostReturnName, resourceIntrinsicModule,
 } from '../abi/names.js';
-import { ComponentError, TaskError } from '../errors.js';
+import { ComponentError, OutOfMemoryError, TaskError, TsrayError } from '../errors.js';
+import { GLOBAL_EXPORT_PREFIX } from './core-module.js';
 import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { codecFor, type Codec, type CodecContext, type Flat, type MemoryViews } from './codec.js';
 import { runtimeHost, type HostEnv } from './host-imports.js';
@@ -44,6 +45,17 @@ function planFor(ref: ExportRef): Plan {
   return p;
 }
 
+/** Names of the guest's wasm frames in a trap's stack (needs the core module's name section). */
+function guestFrames(e: unknown): string[] {
+  const stack = (e as Error | undefined)?.stack ?? '';
+  const out: string[] = [];
+  for (const line of stack.split('\n')) {
+    const m = /^\s*at (.+?) \(wasm:\/\//.exec(line) ?? /^\s*at (wasm:\/\/\S+)/.exec(line);
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
 const moduleImports = new WeakMap<WebAssembly.Module, WebAssembly.ModuleImportDescriptor[]>();
 
 interface HandleEntry { rep: number; r: ResourceDef }
@@ -65,7 +77,16 @@ export class LeanInstance implements EngineInstance, CodecContext {
   private fatal: string | undefined;
   private trapped: string | undefined;
 
-  constructor(module: WebAssembly.Module, world: ResolvedWorld, env: HostEnv, private readonly makeHandle: HandleFactory) {
+  private readonly snapshot: { memory: Uint8Array; globals: WebAssembly.Global[]; values: unknown[] } | undefined;
+
+  /**
+   * `opts.resettable` takes a snapshot after instantiation so `reset()` can
+   * restore it (the module must export its mutable globals, see core-module.ts).
+   * `opts.maxBytes` is the memory cap the module was built with, for messages.
+   */
+  constructor(module: WebAssembly.Module, world: ResolvedWorld, env: HostEnv, private readonly makeHandle: HandleFactory,
+    opts: { resettable?: boolean; maxBytes?: number } = {}) {
+    this.maxBytes = opts.maxBytes;
     const imports = this.buildImports(module, world, env);
     try {
       this.instance = new WebAssembly.Instance(module, imports);
@@ -79,7 +100,13 @@ export class LeanInstance implements EngineInstance, CodecContext {
     if (typeof realloc !== 'function') throw new ComponentError('core module does not export cabi_realloc');
     this.memory = mem;
     this.reallocFn = realloc as LeanInstance['reallocFn'];
+    if (opts.resettable) {
+      const globals = Object.entries(this.exports).filter(([k]) => k.startsWith(GLOBAL_EXPORT_PREFIX)).map(([, g]) => g as WebAssembly.Global);
+      this.snapshot = { memory: new Uint8Array(mem.buffer).slice(), globals, values: globals.map((g) => g.value) };
+    }
   }
+
+  private readonly maxBytes: number | undefined;
 
   private refresh(): MemoryViews {
     const buffer = this.memory.buffer;
@@ -165,10 +192,33 @@ export class LeanInstance implements EngineInstance, CodecContext {
       return f();
     } catch (e) {
       if (e instanceof TaskError && e.functionName !== '<lift>') throw e;
+      if (e instanceof TsrayError && !(e instanceof TaskError)) { this.trapped = e.message; throw e; }
       const message = this.fatal ?? (e as Error).message ?? String(e);
       this.trapped = message;
-      throw new TaskError(name, message, { cause: e });
+      const frames = guestFrames(e);
+      // The allocator traps when memory.grow fails: that is running out of memory, not a bug.
+      if (frames[0]?.startsWith('~lib/rt/tlsf/')) {
+        const cap = this.maxBytes === undefined ? 'wasm32 allows' : `its cap of ${this.maxBytes / 2 ** 20} MiB allows`;
+        throw new OutOfMemoryError(name, `task '${name}' needed more linear memory than ${cap} (it had ${(this.memory.buffer.byteLength / 2 ** 20).toFixed(1)} MiB); raise maxMemoryMb`, { cause: e });
+      }
+      throw new TaskError(name, message, { cause: e, guestStack: frames.join('\n') });
     }
+  }
+
+  /**
+   * Returns the instance to the state it had right after instantiation, so the
+   * next task sees a fresh sandbox without paying for a new instance. Refused
+   * (false) when that cannot be exact: after a trap, after the memory grew, or
+   * while resource handles are alive.
+   */
+  reset(): boolean {
+    const snap = this.snapshot;
+    if (!snap || this.trapped || this.handles.size > 0 || this.memory.buffer.byteLength !== snap.memory.byteLength) return false;
+    this.view().u8.set(snap.memory);
+    for (let i = 0; i < snap.globals.length; i++) snap.globals[i]!.value = snap.values[i];
+    this.nextHandle = 1;
+    this.fatal = undefined;
+    return true;
   }
 
   private buildImports(module: WebAssembly.Module, world: ResolvedWorld, env: HostEnv): WebAssembly.Imports {

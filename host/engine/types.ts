@@ -22,6 +22,8 @@ export interface EngineInstance {
   drop(token: unknown, r: ResourceDef): void;
   /** Releases the instance; later calls fail. */
   dispose(): void;
+  /** Restores the just-instantiated state if the engine can do so exactly; false otherwise. */
+  reset?(): boolean;
 }
 
 /** Makes the user-visible handle object for a resource an engine returned. */

@@ -1,0 +1,174 @@
+/**
+ * The tsray runtime API: `init`, `shutdown`, `put`, `get`, `wait`, `cancel`,
+ * and resource queries. Follows Ray Core's semantics (see the README).
+ */
+import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
+import { currentNode, requireNode, setNode } from './current.js';
+import { EmbeddedNode, type InitOptions } from './node.js';
+import { ObjectRef } from './object-ref.js';
+import { snapshotValue } from './objects.js';
+import type { ResourceSet } from './resources.js';
+
+/** How long `get`/`wait` poll workers directly before yielding to the event loop, when results are imminent. */
+const SPIN_MS = 0.2;
+
+/** Starts the embedded single-node runtime in this process. */
+export async function init(opts: InitOptions = {}): Promise<void> {
+  if (currentNode()) throw new RuntimeStateError('tsray is already initialized; call tsray.shutdown() before init() again');
+  setNode(new EmbeddedNode(opts));
+}
+
+/** Whether `init()` has been called (and `shutdown()` has not). */
+export function isInitialized(): boolean {
+  return currentNode() !== undefined;
+}
+
+/** Stops the runtime: workers end, pending objects fail, nothing is left running. */
+export async function shutdown(): Promise<void> {
+  const node = currentNode();
+  if (!node) return;
+  setNode(undefined);
+  const err = new RuntimeStateError('tsray was shut down before this object was ready');
+  await node.scheduler.close(err);
+  node.objects.failPending(err);
+}
+
+/** Stores a copy of `value` in the object store. Later changes to `value` do not reach it. */
+export function put(value: unknown): ObjectRef {
+  if (value instanceof ObjectRef) throw new InvalidArgumentError('put() of an ObjectRef is not allowed; pass the ref itself');
+  return requireNode().objects.put(snapshotValue(value));
+}
+
+export interface GetOptions {
+  /** Give up after this many milliseconds with `GetTimeoutError`. */
+  timeoutMs?: number;
+}
+
+function checkRefs(refs: unknown[], what: string): ObjectRef[] {
+  for (const r of refs) if (!(r instanceof ObjectRef)) throw new InvalidArgumentError(`${what} takes ObjectRefs, got ${typeof r === 'object' ? String(r) : typeof r}`);
+  return refs as ObjectRef[];
+}
+
+/** Busy-polls workers briefly when every pending object is being computed right now. */
+function spin(node: EmbeddedNode, pending: () => ObjectRef[]): void {
+  node.scheduler.poll();
+  const until = performance.now() + SPIN_MS;
+  for (let p = pending(); p.length > 0 && p.every((r) => node.scheduler.isRunning(r)); p = pending()) {
+    if (performance.now() > until) return;
+    node.scheduler.poll();
+  }
+}
+
+/**
+ * The value of an object, or of each object in a list (order kept,
+ * duplicates allowed). Throws the error of a failed task (`TaskError`,
+ * `TaskCancelledError`, ...) and `GetTimeoutError` past `timeoutMs`.
+ * Values are shared with the store: treat them as read-only.
+ */
+export async function get<T = unknown>(ref: ObjectRef, opts?: GetOptions): Promise<T>;
+export async function get<T = unknown>(refs: ObjectRef[], opts?: GetOptions): Promise<T[]>;
+export async function get(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions = {}): Promise<unknown> {
+  const node = requireNode();
+  const single = !Array.isArray(refOrRefs);
+  const refs = checkRefs(single ? [refOrRefs] : refOrRefs, 'get()');
+  for (const r of refs) if (!node.objects.has(r)) throw new InvalidArgumentError(`${r} is not known to this runtime`);
+  const pending = (): ObjectRef[] => refs.filter((r) => !node.objects.peek(r));
+  if (pending().length > 0) spin(node, pending);
+  const left = pending();
+  if (left.length > 0) {
+    await new Promise<void>((resolve, reject) => {
+      let count = new Set(left.map((r) => r.id)).size;
+      let timer: NodeJS.Timeout | undefined;
+      if (opts.timeoutMs !== undefined) {
+        timer = setTimeout(() => reject(new GetTimeoutError(opts.timeoutMs!, pending().length)), opts.timeoutMs);
+      }
+      const seen = new Set<string>();
+      for (const r of left) {
+        if (seen.has(r.id)) continue;
+        seen.add(r.id);
+        node.objects.onSettled(r, () => { if (--count === 0) { if (timer) clearTimeout(timer); resolve(); } });
+      }
+    });
+  }
+  const values = refs.map((r) => {
+    const s = node.objects.peek(r)!;
+    if (!s.ok) throw s.error;
+    return s.value;
+  });
+  return single ? values[0] : values;
+}
+
+export interface WaitOptions {
+  /** How many ready objects to wait for (default 1). */
+  numReturns?: number;
+  /** Return what is ready after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/**
+ * Waits until `numReturns` of `refs` are ready (finished or failed) or the
+ * timeout passes. Returns `[ready, notReady]`, each in the order given.
+ */
+export async function wait(refs: ObjectRef[], opts: WaitOptions = {}): Promise<[ObjectRef[], ObjectRef[]]> {
+  const node = requireNode();
+  if (!Array.isArray(refs)) throw new InvalidArgumentError('wait() takes an array of ObjectRefs');
+  checkRefs(refs, 'wait()');
+  if (new Set(refs.map((r) => r.id)).size !== refs.length) throw new InvalidArgumentError('wait() requires a list of unique ObjectRefs');
+  const numReturns = opts.numReturns ?? 1;
+  if (!Number.isInteger(numReturns) || numReturns < 0) throw new InvalidArgumentError(`numReturns must be a whole number >= 0, got ${numReturns}`);
+  if (numReturns > refs.length) throw new InvalidArgumentError(`numReturns (${numReturns}) cannot exceed the number of refs (${refs.length})`);
+  const ready = (): number => refs.filter((r) => node.objects.peek(r)).length;
+  if (ready() < numReturns) spin(node, () => refs.filter((r) => !node.objects.peek(r)));
+  if (ready() < numReturns) {
+    await new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (): void => { if (!done) { done = true; if (timer) clearTimeout(timer); resolve(); } };
+      const timer = opts.timeoutMs !== undefined ? setTimeout(finish, opts.timeoutMs) : undefined;
+      for (const r of refs) node.objects.onSettled(r, () => { if (ready() >= numReturns) finish(); });
+    });
+  }
+  const readyList: ObjectRef[] = [];
+  const notReady: ObjectRef[] = [];
+  for (const r of refs) (node.objects.peek(r) && readyList.length < Math.max(numReturns, 0) ? readyList : notReady).push(r);
+  return [readyList, notReady];
+}
+
+export interface CancelOptions {
+  /** Stop a running task at once by ending its worker (a fresh worker takes its place). */
+  force?: boolean;
+  /** Also cancel tasks the task submitted. Tasks cannot submit tasks yet, so this changes nothing today. */
+  recursive?: boolean;
+}
+
+/**
+ * Cancels the task behind `ref`. A queued task is removed; a running one is
+ * stopped at its next host call, or at once with `force`. `get` of it (and of
+ * tasks depending on it) throws `TaskCancelledError`. Finished tasks are left alone.
+ */
+export function cancel(ref: ObjectRef, opts: CancelOptions = {}): void {
+  const node = requireNode();
+  checkRefs([ref], 'cancel()');
+  node.scheduler.cancel(ref, !!opts.force);
+}
+
+/** Resources of the node not held by tasks right now. */
+export function availableResources(): ResourceSet {
+  return requireNode().scheduler.availableResources();
+}
+
+/** All resources of the node. */
+export function clusterResources(): ResourceSet {
+  return requireNode().scheduler.totalResources();
+}
+
+/** Fault injection for tests of failure handling. */
+export const testing = {
+  /** Kills the worker running the task behind `ref` as if it crashed. False if that task is not running. */
+  crashWorker(ref: ObjectRef): boolean {
+    return requireNode().scheduler.crashWorkerOf(ref);
+  },
+  /** Worker threads alive now. */
+  workerCount(): number {
+    return requireNode().scheduler.workerCount;
+  },
+};

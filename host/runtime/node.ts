@@ -1,0 +1,62 @@
+/**
+ * The embedded node: the object table and the scheduler with its worker
+ * pool, living in the caller's process. `tsray.init()` creates one.
+ */
+import { availableParallelism, totalmem } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
+import { ObjectTable } from './objects.js';
+import type { ResourceSet } from './resources.js';
+import { Scheduler } from './scheduler.js';
+
+export interface InitOptions {
+  /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */
+  numCpus?: number;
+  /** Logical GPUs this node offers (default 0). */
+  numGpus?: number;
+  /** Custom resources, e.g. `{ TPU: 2 }`. */
+  resources?: Record<string, number>;
+  /** Bytes for the object store (default 30% of RAM). */
+  objectStoreMemory?: number;
+  /** Where the object store spills to disk (default: a folder under the OS temp dir). */
+  spillDir?: string;
+  /** Cluster address; only the embedded node (no address) exists so far. */
+  address?: string;
+  /** How long an idle worker spins for new work before sleeping, in microseconds (default 100). */
+  workerSpinUs?: number;
+}
+
+export class EmbeddedNode {
+  readonly nodeId = randomBytes(8).toString('hex');
+  readonly objects = new ObjectTable();
+  readonly scheduler: Scheduler;
+  readonly objectStoreMemory: number;
+  readonly spillDir: string | undefined;
+
+  constructor(opts: InitOptions) {
+    const known = new Set(['numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'address', 'workerSpinUs']);
+    for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
+    if (opts.address !== undefined) throw new RuntimeStateError(`cannot join ${opts.address}: only the embedded node is available; call init() without an address`);
+    const count = (name: string, v: number | undefined, dflt: number): number => {
+      if (v === undefined) return dflt;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`init option ${name} must be a number >= 0, got ${String(v)}`);
+      return v;
+    };
+    const numCpus = count('numCpus', opts.numCpus, availableParallelism());
+    const numGpus = count('numGpus', opts.numGpus, 0);
+    if (!Number.isInteger(numGpus)) throw new InvalidArgumentError('numGpus of a node must be a whole number');
+    this.objectStoreMemory = count('objectStoreMemory', opts.objectStoreMemory, Math.floor(totalmem() * 0.3));
+    this.spillDir = opts.spillDir;
+    const resources: ResourceSet = { CPU: numCpus, GPU: numGpus, memory: Math.floor(totalmem() * 0.7), object_store_memory: this.objectStoreMemory };
+    for (const [k, v] of Object.entries(opts.resources ?? {})) {
+      if (k in resources) throw new InvalidArgumentError(`set ${k} with its own init option, not resources.${k}`);
+      resources[k] = count(`resources.${k}`, v, 0);
+    }
+    const baseWorkers = Math.max(1, Math.ceil(numCpus));
+    this.scheduler = new Scheduler({
+      nodeId: this.nodeId, resources, numGpus, baseWorkers, maxWorkers: baseWorkers + 16,
+      spinUs: count('workerSpinUs', opts.workerSpinUs, 100),
+      warn: (m) => process.emitWarning(m, { code: 'TSRAY_INFEASIBLE' }),
+    }, this.objects);
+  }
+}

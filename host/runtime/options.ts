@@ -1,0 +1,74 @@
+/** Task options (`fn.options({...})`): their types, defaults and checks. */
+import { InvalidArgumentError } from '../errors.js';
+import { shapeKey, type ResourceSet } from './resources.js';
+
+export interface TaskOptions {
+  /** CPUs the task holds while it runs (default 1; fractions allowed). */
+  numCpus?: number;
+  /** GPUs the task holds (default 0); above 1 it must be a whole number. */
+  numGpus?: number;
+  /** Bytes of memory to reserve for admission (not enforced at run time). */
+  memory?: number;
+  /** Custom resources, e.g. `{ TPU: 1 }`. */
+  resources?: Record<string, number>;
+  /** Number of return objects; above 1 the WIT result must be a tuple of that size. */
+  numReturns?: number;
+  /** How many times to re-run the task if its worker dies (default 3; -1: forever). Never for the task's own errors. */
+  maxRetries?: number;
+  /** Stop the task after this many milliseconds of running (`TaskTimeoutError`). */
+  timeoutMs?: number;
+  /** Cap on the task's linear memory in MiB; growing past it fails with `OutOfMemoryError`. */
+  maxMemoryMb?: number;
+}
+
+export interface NormalizedOptions {
+  request: ResourceSet;
+  /** `shapeKey(request)`: tasks with equal shapes can share a worker lease. */
+  shape: string;
+  numGpus: number;
+  numReturns: number;
+  maxRetries: number;
+  timeoutMs?: number;
+  maxMemoryMb?: number;
+}
+
+const KNOWN = new Set(['numCpus', 'numGpus', 'memory', 'resources', 'numReturns', 'maxRetries', 'timeoutMs', 'maxMemoryMb']);
+
+function num(name: string, v: unknown, min: number, integer = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    throw new InvalidArgumentError(`option ${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(v)}`);
+  }
+  return v;
+}
+
+export function mergeOptions(base: TaskOptions, extra: TaskOptions): TaskOptions {
+  const out: TaskOptions = { ...base, ...extra };
+  if (base.resources || extra.resources) out.resources = { ...base.resources, ...extra.resources };
+  return out;
+}
+
+export function normalizeOptions(o: TaskOptions): NormalizedOptions {
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new InvalidArgumentError(`unknown task option '${k}'; known: ${[...KNOWN].join(', ')}`);
+  const numCpus = o.numCpus === undefined ? 1 : num('numCpus', o.numCpus, 0);
+  const numGpus = o.numGpus === undefined ? 0 : num('numGpus', o.numGpus, 0);
+  if (numGpus > 1 && !Number.isInteger(numGpus)) throw new InvalidArgumentError(`numGpus above 1 must be a whole number, got ${numGpus}`);
+  const request: ResourceSet = { CPU: numCpus, GPU: numGpus };
+  if (o.memory !== undefined) request.memory = num('memory', o.memory, 0);
+  for (const [k, v] of Object.entries(o.resources ?? {})) {
+    if (k === 'CPU' || k === 'GPU' || k === 'memory') throw new InvalidArgumentError(`use the ${k === 'CPU' ? 'numCpus' : k === 'GPU' ? 'numGpus' : 'memory'} option, not resources.${k}`);
+    request[k] = num(`resources.${k}`, v, 0);
+  }
+  const out: NormalizedOptions = {
+    request,
+    shape: shapeKey(request),
+    numGpus,
+    numReturns: o.numReturns === undefined ? 1 : num('numReturns', o.numReturns, 1, true),
+    maxRetries: o.maxRetries === undefined ? 3 : o.maxRetries === -1 ? Infinity : num('maxRetries', o.maxRetries, 0, true),
+  };
+  if (o.timeoutMs !== undefined) out.timeoutMs = num('timeoutMs', o.timeoutMs, 1);
+  if (o.maxMemoryMb !== undefined) {
+    out.maxMemoryMb = num('maxMemoryMb', o.maxMemoryMb, 1);
+    if (out.maxMemoryMb > 4096) throw new InvalidArgumentError('maxMemoryMb cannot exceed 4096 (wasm32 memories stop at 4 GiB)');
+  }
+  return out;
+}

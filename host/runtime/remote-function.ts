@@ -1,0 +1,66 @@
+/** `mod.fn('sum')`: a component export run as a remote task. */
+import { ArgumentTypeError, InvalidArgumentError } from '../errors.js';
+import { validate } from '../engine/validate.js';
+import type { ExportRef } from '../engine/types.js';
+import type { LoadedComponent } from '../component/load.js';
+import { describeFunc, describeType } from '../wit/describe.js';
+import { ObjectRef } from './object-ref.js';
+import { mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from './options.js';
+import { requireNode } from './current.js';
+
+export class RemoteFunction {
+  private readonly opts: NormalizedOptions;
+  private readonly fnKey: string;
+
+  /** @internal */
+  constructor(private readonly component: LoadedComponent, private readonly ref: ExportRef, private readonly defaults: TaskOptions = {}) {
+    this.opts = normalizeOptions(defaults);
+    this.fnKey = ref.iface ? `${ref.iface}#${ref.func.name}` : ref.func.name;
+    if (this.opts.numReturns > 1) {
+      const r = ref.func.result;
+      if (!r || r.kind !== 'tuple' || r.types.length !== this.opts.numReturns) {
+        throw new InvalidArgumentError(`${ref.func.name}: numReturns is ${this.opts.numReturns}, but its result is ${r ? describeType(r) : 'nothing'}; it must be a tuple of ${this.opts.numReturns}`);
+      }
+    }
+  }
+
+  /** The WIT name of the function. */
+  get name(): string {
+    return this.ref.func.name;
+  }
+
+  /** The WIT signature, e.g. `sum: func(m: list<f64>) -> f64`. */
+  get signature(): string {
+    return describeFunc(this.ref.func);
+  }
+
+  /** A copy of this function with options merged over the current ones. */
+  options(opts: TaskOptions): RemoteFunction {
+    return new RemoteFunction(this.component, this.ref, mergeOptions(this.defaults, opts));
+  }
+
+  /**
+   * Submits the task and returns at once: one `ObjectRef`, or an array of
+   * `numReturns` refs (checked against the WIT result when the options are set). Top-level `ObjectRef` arguments are resolved to their
+   * values before the task runs; arguments are checked against the WIT
+   * signature here, so a wrong type fails at once.
+   */
+  remote(...args: unknown[]): ObjectRef & ObjectRef[] {
+    const node = requireNode();
+    const f = this.ref.func;
+    const fail = (why: string): never => { throw new ArgumentTypeError(`${f.name}: ${why}; signature: ${describeFunc(f)}`); };
+    if (args.length !== f.params.length) fail(`expected ${f.params.length} argument${f.params.length === 1 ? '' : 's'}, got ${args.length}`);
+    f.params.forEach((p, i) => {
+      if (args[i] instanceof ObjectRef) return;
+      try {
+        validate(p.type, args[i]);
+      } catch (e) {
+        if (e instanceof ArgumentTypeError) fail(`argument '${p.name}': ${e.message}`);
+        throw e;
+      }
+    });
+    const opts = this.opts;
+    const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts });
+    return (opts.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
+  }
+}

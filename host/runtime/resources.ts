@@ -1,0 +1,85 @@
+/**
+ * Resource arithmetic: what a node has, what a task asks for, and what is
+ * held. Quantities are fractional; they are kept in units of 1/10000 so that
+ * repeated adding and subtracting of 0.1 never drifts.
+ */
+
+export type ResourceSet = Record<string, number>;
+
+const SCALE = 10000;
+const q = (x: number): number => Math.round(x * SCALE);
+
+export class ResourcePool {
+  private readonly total: Map<string, number>;
+  private readonly free: Map<string, number>;
+
+  constructor(total: ResourceSet) {
+    this.total = new Map(Object.entries(total).map(([k, v]) => [k, q(v)]));
+    this.free = new Map(this.total);
+  }
+
+  /** Could the node ever satisfy `req`? */
+  feasible(req: ResourceSet): boolean {
+    for (const [k, v] of Object.entries(req)) if (v > 0 && (this.total.get(k) ?? 0) < q(v)) return false;
+    return true;
+  }
+
+  /** Takes `req` if it is available now. */
+  tryAcquire(req: ResourceSet): boolean {
+    for (const [k, v] of Object.entries(req)) if (v > 0 && (this.free.get(k) ?? 0) < q(v)) return false;
+    for (const [k, v] of Object.entries(req)) if (v > 0) this.free.set(k, this.free.get(k)! - q(v));
+    return true;
+  }
+
+  release(req: ResourceSet): void {
+    for (const [k, v] of Object.entries(req)) if (v > 0) this.free.set(k, Math.min(this.total.get(k)!, (this.free.get(k) ?? 0) + q(v)));
+  }
+
+  totals(): ResourceSet {
+    return Object.fromEntries([...this.total].map(([k, v]) => [k, v / SCALE]));
+  }
+
+  available(): ResourceSet {
+    return Object.fromEntries([...this.free].map(([k, v]) => [k, v / SCALE]));
+  }
+}
+
+/** A stable key for tasks with identical requests (they may share a worker lease). */
+export function shapeKey(req: ResourceSet): string {
+  return Object.keys(req).filter((k) => req[k]! > 0).sort().map((k) => `${k}=${req[k]}`).join(',');
+}
+
+/**
+ * Assigns accelerator device ids to leases, the way Ray assigns GPU ids:
+ * whole requests take whole free devices; a fraction packs onto the device
+ * with the least room left that still fits it, before opening the next one.
+ */
+export class DeviceAllocator {
+  private readonly room: number[];
+
+  constructor(count: number) {
+    this.room = Array.from({ length: count }, () => SCALE);
+  }
+
+  /** Device ids for `amount` devices, or undefined if they are not free now. */
+  acquire(amount: number): number[] | undefined {
+    if (amount <= 0) return [];
+    if (amount < 1) {
+      const need = q(amount);
+      let best = -1;
+      this.room.forEach((r, i) => { if (r >= need && (best < 0 || r < this.room[best]!)) best = i; });
+      if (best < 0) return undefined;
+      this.room[best]! -= need;
+      return [best];
+    }
+    const ids = this.room.map((r, i) => (r === SCALE ? i : -1)).filter((i) => i >= 0).slice(0, Math.ceil(amount));
+    if (ids.length < Math.ceil(amount)) return undefined;
+    for (const i of ids) this.room[i] = 0;
+    return ids;
+  }
+
+  release(ids: number[], amount: number): void {
+    const each = amount < 1 ? q(amount) : SCALE;
+    for (const i of ids) this.room[i] = Math.min(SCALE, this.room[i]! + each);
+  }
+}

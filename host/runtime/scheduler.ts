@@ -1,0 +1,398 @@
+/**
+ * The embedded node's scheduler. Tasks wait for their ObjectRef arguments,
+ * queue by resource shape, and run on worker leases: a worker holding a
+ * lease for a shape (and the node resources it needs) takes a pipeline of
+ * tasks of that shape, so tiny tasks do not pay a round trip each. A task
+ * with a timeout gets a worker to itself, so the timer measures only it.
+ */
+import {
+  ArgumentTypeError, ComponentError, InvalidArgumentError, OutOfMemoryError, TaskCancelledError, TaskError,
+  TaskTimeoutError, TsrayError, WorkerCrashedError,
+} from '../errors.js';
+import type { Outcome, WireError } from '../worker/protocol.js';
+import { WorkerHandle } from '../worker/pool.js';
+import type { LoadedComponent } from '../component/load.js';
+import { variantFor } from './module-variants.js';
+import { ObjectRef, newId } from './object-ref.js';
+import type { ObjectTable } from './objects.js';
+import type { NormalizedOptions } from './options.js';
+import { DeviceAllocator, ResourcePool, shapeKey, type ResourceSet } from './resources.js';
+
+/** How many tasks a leased worker may hold queued ahead of the one it runs. */
+const PIPELINE_DEPTH = 64;
+
+export interface TaskSpec {
+  component: LoadedComponent;
+  /** WIT name of the function (for errors). */
+  name: string;
+  /** Export key the worker resolves (`iface#name` or a world-level name). */
+  fn: string;
+  args: unknown[];
+  opts: NormalizedOptions;
+}
+
+/** A submitted task; a class so every task has one stable shape (the hot path allocates many). */
+class Task implements TaskSpec {
+  readonly component: LoadedComponent;
+  readonly name: string;
+  readonly fn: string;
+  readonly args: unknown[];
+  readonly opts: NormalizedOptions;
+  readonly shape: string;
+  readonly taskId = newId();
+  pendingDeps = 0;
+  state: 'waiting' | 'queued' | 'running' | 'done' = 'waiting';
+  attempt = 0;
+  slot: Slot | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  cancelled = false;
+
+  constructor(spec: TaskSpec, readonly n: number, readonly returns: ObjectRef[]) {
+    this.component = spec.component;
+    this.name = spec.name;
+    this.fn = spec.fn;
+    this.args = spec.args;
+    this.opts = spec.opts;
+    this.shape = spec.opts.shape;
+  }
+}
+
+interface Lease { shape: string; request: ResourceSet; devices: number[]; exclusive: boolean }
+
+interface Slot { worker: WorkerHandle; lease?: Lease }
+
+export interface SchedulerConfig {
+  nodeId: string;
+  resources: ResourceSet;
+  numGpus: number;
+  /** Workers kept even when idle (the CPU count). */
+  baseWorkers: number;
+  /** Upper bound on workers, for fractional and zero-CPU tasks. */
+  maxWorkers: number;
+  spinUs: number;
+  warn: (message: string) => void;
+}
+
+/** A FIFO with O(1) shift that tolerates very long queues. */
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+  push(x: T): void { this.items.push(x); }
+  unshift(x: T): void {
+    if (this.head > 0) this.items[--this.head] = x;
+    else this.items.unshift(x);
+  }
+  peek(): T | undefined { return this.items[this.head]; }
+  shift(): T | undefined {
+    const x = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 4096 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0; }
+    return x;
+  }
+  get length(): number { return this.items.length - this.head; }
+}
+
+export class Scheduler {
+  private readonly tasks = new Map<number, Task>();
+  private readonly byReturn = new Map<string, Task>();
+  private readonly queues = new Map<string, Fifo<Task>>();
+  private readonly slots: Slot[] = [];
+  private readonly resources: ResourcePool;
+  private readonly devices: DeviceAllocator;
+  private readonly warnedShapes = new Set<string>();
+  private nextN = 1;
+  private scheduleQueued = false;
+  private closed = false;
+
+  constructor(private readonly cfg: SchedulerConfig, private readonly objects: ObjectTable) {
+    this.resources = new ResourcePool(cfg.resources);
+    this.devices = new DeviceAllocator(cfg.numGpus);
+    for (let i = 0; i < cfg.baseWorkers; i++) this.spawn();
+  }
+
+  /** Registers a task and returns its result refs at once. */
+  submit(spec: TaskSpec): ObjectRef[] {
+    const n = this.nextN++;
+    const returns: ObjectRef[] = [];
+    for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create());
+    const task = new Task(spec, n, returns);
+    this.tasks.set(n, task);
+    for (const r of returns) this.byReturn.set(r.id, task);
+    if (!this.warnedShapes.has(task.shape) && !this.resources.feasible(spec.opts.request)) {
+      this.warnedShapes.add(task.shape);
+      this.cfg.warn(`task '${spec.name}' requests {${task.shape}} but this node has {${shapeKey(this.resources.totals())}}; it stays pending until a node that can run it joins`);
+    }
+    for (const a of spec.args) {
+      if (!(a instanceof ObjectRef)) continue;
+      if (!this.objects.has(a)) {
+        this.finish(task, { kind: 'error', error: new InvalidArgumentError(`task '${spec.name}' got ${a}, which this runtime does not know (was it created before a shutdown?)`) });
+        return returns;
+      }
+      const settled = this.objects.peek(a);
+      if (settled) {
+        if (!settled.ok) { this.finish(task, { kind: 'error', error: settled.error }); return returns; }
+        continue;
+      }
+      task.pendingDeps++;
+      this.objects.onSettled(a, (s) => {
+        if (task.state !== 'waiting') return;
+        if (!s.ok) this.finish(task, { kind: 'error', error: s.error });
+        else if (--task.pendingDeps === 0) this.enqueue(task);
+      });
+    }
+    if (task.pendingDeps === 0) this.enqueue(task);
+    return returns;
+  }
+
+  private enqueue(task: Task, front = false): void {
+    task.state = 'queued';
+    let q = this.queues.get(task.shape);
+    if (!q) this.queues.set(task.shape, (q = new Fifo()));
+    if (front) q.unshift(task); else q.push(task);
+    this.requestSchedule();
+  }
+
+  private requestSchedule(): void {
+    if (this.scheduleQueued) return;
+    this.scheduleQueued = true;
+    queueMicrotask(() => { this.scheduleQueued = false; this.schedule(); });
+  }
+
+  /** Dispatches as many queued tasks as leases and resources allow. */
+  schedule(): void {
+    if (this.closed) return;
+    for (const q of this.queues.values()) {
+      for (let task = q.peek(); task; task = q.peek()) {
+        if (task.state !== 'queued') { q.shift(); continue; }
+        const slot = this.slotFor(task);
+        if (!slot) break;
+        q.shift();
+        this.dispatch(task, slot);
+      }
+    }
+  }
+
+  private slotFor(task: Task): Slot | undefined {
+    const exclusive = task.opts.timeoutMs !== undefined;
+    if (!exclusive) {
+      let best: Slot | undefined;
+      for (const s of this.slots) {
+        if (s.lease && s.lease.shape === task.shape && !s.lease.exclusive && s.worker.inflight.length < PIPELINE_DEPTH
+          && (!best || s.worker.inflight.length < best.worker.inflight.length)) best = s;
+      }
+      // A shape with a free resource share prefers a new lease over deepening a pipeline.
+      if (best && best.worker.inflight.length === 0) return best;
+      const fresh = this.lease(task, exclusive);
+      return fresh ?? best;
+    }
+    return this.lease(task, exclusive);
+  }
+
+  private lease(task: Task, exclusive: boolean): Slot | undefined {
+    let slot = this.slots.find((s) => !s.lease && s.worker.inflight.length === 0);
+    if (!slot && this.slots.length >= this.cfg.maxWorkers) return undefined;
+    if (!this.resources.tryAcquire(task.opts.request)) return undefined;
+    const devices = this.devices.acquire(task.opts.numGpus);
+    if (!devices) { this.resources.release(task.opts.request); return undefined; }
+    slot ??= this.spawn();
+    slot.lease = { shape: task.shape, request: task.opts.request, devices, exclusive };
+    return slot;
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = {
+      worker: new WorkerHandle(this.cfg.nodeId, this.cfg.spinUs, {
+        results: (_w, outcomes) => this.onResults(slot, outcomes),
+        died: (_w, why) => this.onDied(slot, why),
+      }),
+    };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private dispatch(task: Task, slot: Slot): void {
+    const w = slot.worker;
+    const variant = variantFor(task.component, task.opts.maxMemoryMb);
+    if (!w.modules.has(variant.key)) {
+      w.modules.add(variant.key);
+      w.send({ t: 'module', key: variant.key, module: variant.module, wit: task.component.metadata.wit, world: task.component.metadata.world, ...(variant.maxBytes === undefined ? {} : { maxBytes: variant.maxBytes }) });
+    }
+    const args = task.args.map((a) => (a instanceof ObjectRef ? (this.objects.peek(a) as { value: unknown }).value : a));
+    w.send({ t: 'run', n: task.n, key: variant.key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices });
+    if (w.inflight.length === 0) w.setBusy(true);
+    w.inflight.push(task.n);
+    task.state = 'running';
+    task.slot = slot;
+    if (task.opts.timeoutMs !== undefined) task.timer = setTimeout(() => this.timedOut(task), task.opts.timeoutMs);
+  }
+
+  private onResults(slot: Slot, outcomes: Outcome[]): void {
+    const w = slot.worker;
+    for (const o of outcomes) {
+      const i = w.inflight[0] === o.n ? 0 : w.inflight.indexOf(o.n);
+      if (i >= 0) w.inflight.splice(i, 1);
+      const task = this.tasks.get(o.n);
+      if (!task || task.state !== 'running') continue;
+      this.finish(task, o.ok ? { kind: 'value', value: o.value } : { kind: 'error', error: this.rebuild(task, o.error) });
+    }
+    this.releaseIfIdle(slot);
+    this.schedule();
+  }
+
+  private releaseIfIdle(slot: Slot): void {
+    if (slot.worker.inflight.length > 0 || !slot.lease) return;
+    this.resources.release(slot.lease.request);
+    this.devices.release(slot.lease.devices, slot.lease.request.GPU ?? 0);
+    slot.lease = undefined;
+    slot.worker.setBusy(false);
+  }
+
+  private rebuild(task: Task, e: WireError): Error {
+    switch (e.kind) {
+      case 'task': {
+        const opts: { payload?: unknown; guestStack?: string } = {};
+        if (e.hasPayload) opts.payload = e.payload;
+        if (e.guestStack) opts.guestStack = e.guestStack;
+        return new TaskError(e.functionName ?? task.name, e.guestMessage ?? e.message, opts);
+      }
+      case 'cancelled': return new TaskCancelledError(task.name);
+      case 'oom': return new OutOfMemoryError(task.name, e.message);
+      case 'argument': return new ArgumentTypeError(e.message);
+      case 'component': return new ComponentError(e.message);
+      default: return new TsrayError('ERR_INTERNAL', `task '${task.name}' hit an internal error in its worker: ${e.message}`);
+    }
+  }
+
+  private finish(task: Task, result: { kind: 'value'; value: unknown } | { kind: 'error'; error: Error }): void {
+    if (task.state === 'done') return;
+    task.state = 'done';
+    if (task.timer) clearTimeout(task.timer);
+    this.tasks.delete(task.n);
+    for (const r of task.returns) this.byReturn.delete(r.id);
+    if (task.cancelled && result.kind === 'value') result = { kind: 'error', error: new TaskCancelledError(task.name) };
+    if (result.kind === 'error') {
+      for (const r of task.returns) this.objects.fail(r, result.error);
+    } else if (task.returns.length === 1) {
+      this.objects.resolve(task.returns[0]!, result.value);
+    } else {
+      const parts = result.value as unknown[];
+      task.returns.forEach((r, i) => this.objects.resolve(r, parts[i]));
+    }
+  }
+
+  /** A worker ended unexpectedly: its tasks are retried (or fail once retries run out). */
+  private onDied(slot: Slot, why: string): void {
+    this.dropSlot(slot);
+    for (const n of slot.worker.inflight) {
+      const task = this.tasks.get(n);
+      if (!task || task.state !== 'running') continue;
+      if (task.timer) clearTimeout(task.timer);
+      if (task.cancelled) { this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) }); continue; }
+      task.attempt++;
+      if (task.attempt > task.opts.maxRetries) this.finish(task, { kind: 'error', error: new WorkerCrashedError(task.name, task.attempt, why) });
+      else this.enqueue(task, true);
+    }
+    slot.worker.inflight.length = 0;
+    this.refill();
+    this.schedule();
+  }
+
+  /** Kills a worker on purpose: `victim` fails with `error`, the rest of its pipeline is requeued untouched. */
+  private killFor(victim: Task, error: Error): void {
+    const slot = victim.slot!;
+    slot.worker.kill();
+    this.dropSlot(slot);
+    this.finish(victim, { kind: 'error', error });
+    for (const n of slot.worker.inflight) {
+      const t = this.tasks.get(n);
+      if (t && t.state === 'running') {
+        if (t.timer) clearTimeout(t.timer);
+        this.enqueue(t, true);
+      }
+    }
+    slot.worker.inflight.length = 0;
+    this.refill();
+    this.schedule();
+  }
+
+  private dropSlot(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    if (slot.lease) {
+      this.resources.release(slot.lease.request);
+      this.devices.release(slot.lease.devices, slot.lease.request.GPU ?? 0);
+      slot.lease = undefined;
+    }
+  }
+
+  /** Keeps the base number of workers after a loss. */
+  private refill(): void {
+    while (!this.closed && this.slots.length < this.cfg.baseWorkers) this.spawn();
+  }
+
+  private timedOut(task: Task): void {
+    if (task.state !== 'running') return;
+    this.killFor(task, new TaskTimeoutError(task.name, task.opts.timeoutMs!));
+  }
+
+  /** Cancels the task producing `ref`. Returns false when there is nothing to cancel. */
+  cancel(ref: ObjectRef, force: boolean): boolean {
+    const task = this.byReturn.get(ref.id);
+    if (!task || task.state === 'done') return false;
+    task.cancelled = true;
+    if (task.state !== 'running') {
+      this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) });
+      return true;
+    }
+    if (force) {
+      this.killFor(task, new TaskCancelledError(task.name, 'it was cancelled with force: its worker was stopped'));
+      return true;
+    }
+    const w = task.slot!.worker;
+    w.interrupt(task.n);
+    w.send({ t: 'cancel', n: task.n });
+    return true;
+  }
+
+  /** Kills the worker running the task behind `ref`, as a crash would (for fault-injection tests). */
+  crashWorkerOf(ref: ObjectRef): boolean {
+    const task = this.byReturn.get(ref.id);
+    if (!task || task.state !== 'running') return false;
+    const slot = task.slot!;
+    slot.worker.kill();
+    this.onDied(slot, 'killed by tsray.testing.crashWorker');
+    return true;
+  }
+
+  /** Whether `ref` is produced by a task that is running now. */
+  isRunning(ref: ObjectRef): boolean {
+    return this.byReturn.get(ref.id)?.state === 'running';
+  }
+
+  /** Dispatches what it can, sends pending batches and takes results, without waiting for the event loop. */
+  poll(): void {
+    this.schedule();
+    for (const s of this.slots) s.worker.flush();
+    for (const s of this.slots) s.worker.poll();
+  }
+
+  availableResources(): ResourceSet {
+    return this.resources.available();
+  }
+
+  totalResources(): ResourceSet {
+    return this.resources.totals();
+  }
+
+  get workerCount(): number {
+    return this.slots.length;
+  }
+
+  /** Stops every worker; pending tasks fail with `error`. */
+  async close(error: Error): Promise<void> {
+    this.closed = true;
+    for (const t of [...this.tasks.values()]) this.finish(t, { kind: 'error', error });
+    await Promise.all(this.slots.map((s) => s.worker.stop()));
+    this.slots.length = 0;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The scheduler's side of one worker thread: spawning it, sending batches,
+ * receiving results (by event, or by polling while a caller spins), and
+ * stopping or killing it.
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { CTL, type Outcome, type ToWorker } from './protocol.js';
+
+const WORKER_SCRIPT = new URL('./main.js', import.meta.url);
+
+export interface WorkerEvents {
+  /** A batch of finished tasks. */
+  results(w: WorkerHandle, outcomes: Outcome[]): void;
+  /** The thread ended without being asked to. */
+  died(w: WorkerHandle, why: string): void;
+}
+
+let nextWorkerId = 1;
+
+export class WorkerHandle {
+  readonly id = nextWorkerId++;
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly ctl: Int32Array;
+  private outbox: ToWorker[] = [];
+  private flushQueued = false;
+  private stopping = false;
+  private alive = true;
+  /** Module keys this worker already holds. */
+  readonly modules = new Set<string>();
+  /** Task numbers sent and not yet finished, in the order the worker runs them. */
+  readonly inflight: number[] = [];
+
+  constructor(nodeId: string, spinUs: number, private readonly events: WorkerEvents) {
+    const ctl = new SharedArrayBuffer(CTL.SIZE * 4);
+    this.ctl = new Int32Array(ctl);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, port: port2 }, transferList: [port2] });
+    this.worker.unref();
+    this.port.on('message', (m: Outcome[]) => this.events.results(this, m));
+    this.port.unref();
+    this.worker.on('error', (e) => this.onExit(`uncaught error: ${e.message}`));
+    this.worker.on('exit', (code) => this.onExit(`thread exited with code ${code}`));
+  }
+
+  private onExit(why: string): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.port.close();
+    if (!this.stopping) this.events.died(this, why);
+  }
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  /** Keeps the process alive while this worker has work. */
+  setBusy(busy: boolean): void {
+    if (busy) this.port.ref(); else this.port.unref();
+  }
+
+  send(msg: ToWorker): void {
+    this.outbox.push(msg);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Posts the pending batch and rings the doorbell. */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.outbox.length === 0 || !this.alive) return;
+    this.port.postMessage(this.outbox);
+    this.outbox = [];
+    Atomics.add(this.ctl, CTL.DOORBELL, 1);
+    Atomics.notify(this.ctl, CTL.DOORBELL);
+  }
+
+  /** Takes any results waiting on the port now, without the event loop. */
+  poll(): boolean {
+    let got = false;
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+      got = true;
+      this.events.results(this, m.message as Outcome[]);
+    }
+    return got;
+  }
+
+  /** Asks the guest running task `n` to stop at its next host call. */
+  interrupt(n: number): void {
+    Atomics.store(this.ctl, CTL.CANCEL, n);
+    Atomics.notify(this.ctl, CTL.CANCEL);
+  }
+
+  /** Ends the thread at once, whatever it is running. */
+  kill(): void {
+    this.stopping = true;
+    this.alive = false;
+    this.port.close();
+    void this.worker.terminate();
+  }
+
+  /** Asks the loop to exit, then makes sure it does. */
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    this.stopping = true;
+    Atomics.store(this.ctl, CTL.STOP, 1);
+    Atomics.notify(this.ctl, CTL.DOORBELL);
+    const exited = new Promise<void>((res) => this.worker.once('exit', () => res()));
+    const timer = setTimeout(() => void this.worker.terminate(), 500);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Messages between a node's scheduler (main thread) and its worker threads.
+ * Data travels over a MessagePort in batches; a SharedArrayBuffer control
+ * block carries the wake-ups and the cancel flag, so an idle worker is woken
+ * in microseconds and a running guest can see a cancel at its next host call.
+ */
+
+/** Int32 slots of the control block. */
+export const CTL = {
+  /** Bumped by the scheduler after posting a batch. */
+  DOORBELL: 0,
+  /** Set to a running task's number to cancel it at its next host call (0: none). */
+  CANCEL: 1,
+  /** Bumped by the worker after posting results. */
+  RESULTS: 2,
+  /** Non-zero asks the worker loop to exit. */
+  STOP: 3,
+  SIZE: 4,
+} as const;
+
+export interface ModuleMsg {
+  t: 'module';
+  /** Content hash plus the memory cap: one compiled variant per cap. */
+  key: string;
+  module: WebAssembly.Module;
+  /** The component's WIT metadata, resolved again in the worker. */
+  wit: string;
+  world: string;
+  maxBytes?: number;
+}
+
+export interface RunMsg {
+  t: 'run';
+  /** The scheduler's task number (never 0). */
+  n: number;
+  key: string;
+  /** `iface#name` or a world-level name. */
+  fn: string;
+  args: unknown[];
+  /** The task's id, attempt and accelerator ids, for `task-context`. */
+  id: string;
+  attempt: number;
+  devices: number[];
+}
+
+export interface CancelMsg { t: 'cancel'; n: number }
+
+export type ToWorker = ModuleMsg | RunMsg | CancelMsg;
+
+/** How a task ended, as the worker reports it. */
+export type Outcome =
+  | { n: number; ok: true; value: unknown }
+  | { n: number; ok: false; error: WireError };
+
+/** An error flattened for the port; the scheduler rebuilds the typed error. */
+export interface WireError {
+  kind: 'task' | 'argument' | 'oom' | 'cancelled' | 'component' | 'internal';
+  message: string;
+  functionName?: string;
+  guestMessage?: string;
+  guestStack?: string;
+  payload?: unknown;
+  hasPayload?: boolean;
+}
+
+export interface WorkerInit {
+  ctl: SharedArrayBuffer;
+  nodeId: string;
+  /** How long an idle worker spins before sleeping, in microseconds. */
+  spinUs: number;
+}
