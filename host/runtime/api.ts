@@ -114,6 +114,7 @@ export async function wait(refs: ObjectRef[], opts: WaitOptions = {}): Promise<[
   if (!Array.isArray(refs)) throw new InvalidArgumentError('wait() takes an array of ObjectRefs');
   checkRefs(refs, 'wait()');
   if (new Set(refs.map((r) => r.id)).size !== refs.length) throw new InvalidArgumentError('wait() requires a list of unique ObjectRefs');
+  if (refs.length === 0) return [[], []];
   const numReturns = opts.numReturns ?? 1;
   if (!Number.isInteger(numReturns) || numReturns < 0) throw new InvalidArgumentError(`numReturns must be a whole number >= 0, got ${numReturns}`);
   if (numReturns > refs.length) throw new InvalidArgumentError(`numReturns (${numReturns}) cannot exceed the number of refs (${refs.length})`);
