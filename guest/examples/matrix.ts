@@ -46,3 +46,11 @@ export function matmul(a: Matrix, b: Matrix): Result<Matrix, string> {
 export function add(a: i32, b: i32): i32 {
   return a + b;
 }
+
+export function sumRows(m: Matrix, first: u32, count: u32): f64 {
+  const end = min(first + count, m.rows);
+  let s = 0.0;
+  const d = m.data;
+  for (let i = first * m.cols; i < end * m.cols; i++) s += unchecked(d[i]);
+  return s;
+}
