@@ -3,6 +3,7 @@
  * envelope, find the core modules inside it and read or add custom sections.
  */
 import { ComponentError } from '../errors.js';
+import { readU32, writeU32 } from './leb128.js';
 
 /** Custom section holding tsray's metadata: the world name and its full WIT text. */
 export const METADATA_SECTION = 'tsray:wit';
@@ -12,30 +13,6 @@ export interface Metadata { world: string; wit: string }
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 export interface Section { id: number; start: number; end: number }
-
-function readU32(bytes: Uint8Array, pos: number): [number, number] {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    if (pos >= bytes.length) throw new ComponentError('malformed binary: truncated LEB128 integer');
-    const b = bytes[pos++]!;
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return [result, pos];
-    shift += 7;
-    if (shift > 35) throw new ComponentError('malformed binary: LEB128 integer too long');
-  }
-}
-
-function writeU32(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
 
 /** Checks the header and walks the top-level sections of a component. */
 export function componentSections(bytes: Uint8Array): Section[] {

@@ -6,6 +6,7 @@
  */
 import binaryen from 'assemblyscript/binaryen';
 import { ComponentError } from '../errors.js';
+import { readU32, writeU32 } from '../component/leb128.js';
 
 /** Prefix of the exports that expose mutable globals. */
 export const GLOBAL_EXPORT_PREFIX = '__tsray_global_';
@@ -30,28 +31,6 @@ export function exportMutableGlobals(core: Uint8Array): Uint8Array {
   }
 }
 
-function readU32(b: Uint8Array, pos: number): [number, number] {
-  let v = 0;
-  let shift = 0;
-  for (;;) {
-    const byte = b[pos++]!;
-    v += (byte & 0x7f) * 2 ** shift;
-    if (!(byte & 0x80)) return [v, pos];
-    shift += 7;
-  }
-}
-
-function u32(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
 /** Sets the maximum of the module's own (first, 32-bit) linear memory to `maxPages` 64 KiB pages. */
 export function capMemory(core: Uint8Array, maxPages: number): Uint8Array {
   let pos = 8;
@@ -67,9 +46,9 @@ export function capMemory(core: Uint8Array, maxPages: number): Uint8Array {
       const [initial, afterMin] = readU32(core, p + 1);
       const afterLimits = flags === 1 ? readU32(core, afterMin)[1] : afterMin;
       if (initial > maxPages) throw new ComponentError(`the component needs ${initial} pages of memory at start, above the cap of ${maxPages}`);
-      const limits = [0x01, ...u32(initial), ...u32(maxPages)];
+      const limits = [0x01, ...writeU32(initial), ...writeU32(maxPages)];
       const body = [...core.subarray(start, p), ...limits, ...core.subarray(afterLimits, end)];
-      const section = [5, ...u32(body.length), ...body];
+      const section = [5, ...writeU32(body.length), ...body];
       const out = new Uint8Array(pos + section.length + (core.length - end));
       out.set(core.subarray(0, pos));
       out.set(section, pos);
