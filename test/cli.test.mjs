@@ -93,7 +93,7 @@ t.test('inspect', async (t) => {
   t.equal(parsed.world, 'tsray:examples/matrix');
   t.match(parsed.hash, /^[0-9a-f]{64}$/);
   t.ok(Array.isArray(parsed.functions));
-  t.strictSame(parsed.functions.map((f) => f.name), ['sum', 'scale', 'matmul', 'add']);
+  t.strictSame(parsed.functions.map((f) => f.name), ['sum', 'scale', 'matmul', 'add', 'sum-rows']);
   t.strictSame(parsed.functions[3].params, [{ name: 'a', type: 's32' }, { name: 'b', type: 's32' }]);
   t.strictSame(parsed.resources, []);
 

@@ -65,7 +65,7 @@ t.test('a built example lists its functions', async (t) => {
   t.ok(mod instanceof ComponentModule);
   t.equal(mod.engineName, 'lean', 'lean is the default engine');
   t.equal(`${mod.world.packageName}/${mod.world.name}`, 'tsray:examples/matrix');
-  t.strictSame(mod.functions.map((f) => f.name), ['sum', 'scale', 'matmul', 'add']);
+  t.strictSame(mod.functions.map((f) => f.name), ['sum', 'scale', 'matmul', 'add', 'sum-rows']);
   const byName = Object.fromEntries(mod.functions.map((f) => [f.name, f]));
   t.strictSame(byName.sum.params, [{ name: 'm', type: 'list<f64>' }]);
   t.equal(byName.sum.result, 'f64');
