@@ -138,7 +138,7 @@ t.test('validation refuses bad input with ComponentError', async (t) => {
 
   // The originals still load (the corruptions above worked on copies).
   const ok = await load(real);
-  t.equal(ok.functions.length, 4);
+  t.equal(ok.functions.length, 5);
 });
 
 t.test('a component importing something outside tsray:runtime is refused', async (t) => {
