@@ -27,6 +27,6 @@ export {
   type GetOptions, type WaitOptions, type CancelOptions,
 } from './runtime/api.js';
 export type { InitOptions } from './runtime/node.js';
-export type { TaskOptions } from './runtime/options.js';
-export { ObjectRef } from './runtime/object-ref.js';
+export type { TaskOptions } from './scheduler/options.js';
+export { ObjectRef } from './objects/object-ref.js';
 export { RemoteFunction } from './runtime/remote-function.js';

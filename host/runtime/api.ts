@@ -5,9 +5,9 @@
 import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from './node.js';
-import { ObjectRef } from './object-ref.js';
-import { snapshotValue } from './objects.js';
-import type { ResourceSet } from './resources.js';
+import { ObjectRef } from '../objects/object-ref.js';
+import { snapshotValue } from '../objects/object-table.js';
+import type { ResourceSet } from '../scheduler/resources.js';
 
 /** How long `get`/`wait` poll workers directly before yielding to the event loop, when results are imminent. */
 const SPIN_MS = 0.2;

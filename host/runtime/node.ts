@@ -5,9 +5,9 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
-import { ObjectTable } from './objects.js';
-import type { ResourceSet } from './resources.js';
-import { Scheduler } from './scheduler.js';
+import { ObjectTable } from '../objects/object-table.js';
+import type { ResourceSet } from '../scheduler/resources.js';
+import { Scheduler } from '../scheduler/scheduler.js';
 
 export interface InitOptions {
   /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */

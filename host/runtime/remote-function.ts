@@ -4,8 +4,8 @@ import { validate } from '../engine/validate.js';
 import type { ExportRef } from '../engine/types.js';
 import type { LoadedComponent } from '../component/load.js';
 import { describeFunc, describeType } from '../wit/describe.js';
-import { ObjectRef } from './object-ref.js';
-import { mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from './options.js';
+import { ObjectRef } from '../objects/object-ref.js';
+import { mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../scheduler/options.js';
 import { requireNode } from './current.js';
 
 export class RemoteFunction {

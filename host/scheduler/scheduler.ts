@@ -12,11 +12,12 @@ import {
 import type { Outcome, WireError } from '../worker/protocol.js';
 import { WorkerHandle } from '../worker/pool.js';
 import type { LoadedComponent } from '../component/load.js';
-import { variantFor } from './module-variants.js';
-import { ObjectRef, newId } from './object-ref.js';
-import type { ObjectTable } from './objects.js';
+import { variantFor } from '../worker/module-variants.js';
+import { ObjectRef, newId } from '../objects/object-ref.js';
+import type { ObjectTable } from '../objects/object-table.js';
 import type { NormalizedOptions } from './options.js';
 import { DeviceAllocator, ResourcePool, shapeKey, type ResourceSet } from './resources.js';
+import { Fifo } from './fifo.js';
 
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
 const PIPELINE_DEPTH = 64;
@@ -71,25 +72,6 @@ export interface SchedulerConfig {
   maxWorkers: number;
   spinUs: number;
   warn: (message: string) => void;
-}
-
-/** A FIFO with O(1) shift that tolerates very long queues. */
-class Fifo<T> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-  push(x: T): void { this.items.push(x); }
-  unshift(x: T): void {
-    if (this.head > 0) this.items[--this.head] = x;
-    else this.items.unshift(x);
-  }
-  peek(): T | undefined { return this.items[this.head]; }
-  shift(): T | undefined {
-    const x = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head > 4096 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0; }
-    return x;
-  }
-  get length(): number { return this.items.length - this.head; }
 }
 
 export class Scheduler {
