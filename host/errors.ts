@@ -128,3 +128,10 @@ export class InvalidArgumentError extends TsrayError {
     super('ERR_INVALID_ARGUMENT', message);
   }
 }
+
+/** The actor is dead (its constructor failed, it was killed, or it ran out of restarts); `cause` says why. */
+export class ActorDiedError extends TsrayError {
+  constructor(readonly actorId: string, why: string, options?: { cause?: unknown }) {
+    super('ERR_ACTOR_DIED', `actor ${actorId} is dead: ${why}`, options);
+  }
+}

@@ -19,13 +19,15 @@ export type { HostEnv, TaskInfo, LogLevel } from './engine/host-imports.js';
 export {
   TsrayError, ComponentError, WitError, BuildError, ArgumentTypeError, TaskError, OutOfMemoryError,
   TaskTimeoutError, GetTimeoutError, TaskCancelledError, WorkerCrashedError, RuntimeStateError,
-  InfeasibleTaskError, InvalidArgumentError,
+  InfeasibleTaskError, InvalidArgumentError, ActorDiedError,
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
-  init, shutdown, isInitialized, put, get, wait, cancel, availableResources, clusterResources, testing,
-  type GetOptions, type WaitOptions, type CancelOptions,
+  init, shutdown, isInitialized, put, get, wait, cancel, getActor, kill, availableResources, clusterResources, testing,
+  type GetOptions, type WaitOptions, type CancelOptions, type KillOptions,
 } from './runtime/api.js';
+export { ActorClass, ActorHandle, ActorMethod } from './actors/handle.js';
+export type { ActorOptions } from './scheduler/options.js';
 export type { InitOptions } from './runtime/node.js';
 export type { TaskOptions } from './scheduler/options.js';
 export { ObjectRef } from './objects/object-ref.js';

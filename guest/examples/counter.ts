@@ -1,8 +1,11 @@
 // An actor: each Counter lives in one component instance and keeps its state between calls.
+import { sleep, ActorHandle, CborWriter } from "tsray";
+
 export class Counter {
   private value: i64;
 
   constructor(start: i64) {
+    if (start < 0) throw new Error("a counter cannot start below zero, got " + start.toString());
     this.value = start;
   }
 
@@ -12,6 +15,20 @@ export class Counter {
   }
 
   get(): i64 {
+    return this.value;
+  }
+
+  slowIncr(by: i64, ms: u32): i64 {
+    sleep(ms);
+    return this.incr(by);
+  }
+
+  crash(message: string): void {
+    throw new Error(message);
+  }
+
+  absorb(other: ActorHandle): i64 {
+    this.value += other.call("get", new CborWriter().array(0)).int();
     return this.value;
   }
 }

@@ -1,4 +1,6 @@
-// The tsray guest SDK: `import { log, Option, Result, ok, err, Tuple2 } from "tsray";`
+// The tsray guest SDK: `import { log, Option, Result, ok, err, Tuple2, ActorHandle, CborWriter } from "tsray";`
 export { log, now, sleep, taskContext, LogLevel, TaskInfo, tsrayAbort } from "./runtime";
 export { Unit, Option, Result, ok, err, zero, Tuple2, Tuple3, Tuple4, Tuple5, Tuple6 } from "./types";
+export { ActorHandle } from "./actors";
+export { CborWriter, CborReader } from "./cbor";
 export { cabi_realloc, keepAlive, releaseCall, RETURN_AREA } from "./memory";

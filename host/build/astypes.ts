@@ -12,6 +12,11 @@ const SCALARS: Partial<Record<WitType['kind'], string>> = {
   s64: 'i64', u64: 'u64', f32: 'f32', f64: 'f64', char: 'string', string: 'string',
 };
 
+/** Types tsray:runtime defines; the guest SDK provides their classes. */
+export function isSdkType(t: WitType): boolean {
+  return t.kind === 'record' && (t.owner ?? '').startsWith('tsray:runtime/');
+}
+
 /** The typed-array class a numeric `list<T>` maps to, if any. */
 export function typedArrayOf(t: WitType): string | undefined {
   return t.kind === 'list' ? TYPED_ARRAYS[t.elem.kind] : undefined;

@@ -6,7 +6,7 @@
 import * as asc from 'assemblyscript';
 import { camelCase, pascalCase } from '../abi/names.js';
 import type { FuncDef, ResolvedWorld, WitType } from '../wit/types.js';
-import { asType, normalizeAsType } from './astypes.js';
+import { asType, isSdkType, normalizeAsType } from './astypes.js';
 import { describeFunc } from '../wit/describe.js';
 
 interface AsFunc { params: string[]; names: string[]; result: string; where: string }
@@ -75,6 +75,7 @@ export function checkSignatures(world: ResolvedWorld, file: string, exports: AsE
   const checkType = (t: WitType): void => {
     switch (t.kind) {
       case 'record': case 'flags': case 'variant': {
+        if (isSdkType(t)) return;
         const name = pascalCase(t.name);
         if (seenTypes.has(name)) return;
         seenTypes.add(name);

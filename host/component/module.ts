@@ -13,6 +13,8 @@ import { describeFunc, describeType } from '../wit/describe.js';
 import type { FuncDef, ResolvedWorld, ResourceDef, WitType } from '../wit/types.js';
 import type { LoadedComponent } from './load.js';
 import { RemoteFunction } from '../runtime/remote-function.js';
+import { ActorClass } from '../actors/handle.js';
+import type { ActorOptions } from '../scheduler/options.js';
 
 export type EngineName = 'lean' | 'jco';
 
@@ -134,6 +136,11 @@ export class ComponentInstance {
     return this.engine.reset?.() ?? false;
   }
 
+  /** True once a trap has made the instance unusable (the component model forbids re-entry). */
+  get broken(): boolean {
+    return this.engine.broken ?? false;
+  }
+
   /** Ends the instance; its resources die with it. */
   dispose(): void {
     this.engine.dispose();
@@ -225,6 +232,16 @@ export class ComponentModule {
   fn(name: string): RemoteFunction {
     if (!this.component) throw new ComponentError('this module was not loaded from component bytes');
     return new RemoteFunction(this.component, this.resolve(name));
+  }
+
+  /**
+   * The exported resource `name` as an actor class: `mod.actor('counter').remote(10n)`
+   * creates an actor on the runtime started by `tsray.init()`.
+   */
+  actor(name: string, opts: ActorOptions = {}): ActorClass {
+    if (!this.component) throw new ComponentError('this module was not loaded from component bytes');
+    const r = this.resolveResource(name);
+    return new ActorClass(this.component, r.def, r.funcs.map((x) => x.func), opts);
   }
 
   /** Looks up an export's info by name (WIT or camelCase). */

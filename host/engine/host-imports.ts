@@ -25,7 +25,18 @@ export interface HostEnv {
   checkpoint?: () => void;
   /** Replaces the blocking sleep, e.g. with one a cancel can interrupt. */
   sleep?: (ms: number) => void;
+  /** Calls a method of another actor (`tsray:runtime/actors.call`); absent where no runtime is running. */
+  callActor?: (actor: string, method: string, args: Uint8Array) => { tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string };
 }
+
+/** Host functions by unversioned interface name, then WIT function name. */
+export type HostImports = Record<string, Record<string, (...args: never[]) => unknown>>;
+
+/**
+ * Marks an error thrown from a host call to stop the guest on purpose (a
+ * cancel). Such an unwind leaves the instance usable, unlike a trap.
+ */
+export const INTERRUPT = Symbol.for('tsray.interrupt');
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
@@ -39,18 +50,24 @@ function defaultLog(level: LogLevel, message: string): void {
  * Builds the `tsray:runtime/host` implementation for one instance. `onFatal`
  * receives a guest's abort message so the engine can attach it to the trap.
  */
-export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): Record<string, (...args: never[]) => unknown> {
+export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): HostImports {
   const log = env.log ?? defaultLog;
   const check = env.checkpoint ?? (() => {});
   const sleep = env.sleep ?? ((ms: number) => { if (ms > 0) Atomics.wait(sleeper, 0, 0, ms); });
+  const callActor = env.callActor ?? (() => ({ tag: 'err' as const, val: 'actors can only be called from tasks run by tsray.init()' }));
   return {
-    log: (level: LogLevel, message: string) => {
-      if (level === 'fatal') onFatal(message);
-      else check();
-      log(level, message);
+    'tsray:runtime/host': {
+      log: (level: LogLevel, message: string) => {
+        if (level === 'fatal') onFatal(message);
+        else check();
+        log(level, message);
+      },
+      now: () => { check(); return Date.now(); },
+      sleep: (ms: number) => { check(); sleep(ms); check(); },
+      'task-context': () => { check(); return (env.taskInfo ?? (() => DEFAULT_INFO))(); },
     },
-    now: () => { check(); return Date.now(); },
-    sleep: (ms: number) => { check(); sleep(ms); check(); },
-    'task-context': () => { check(); return (env.taskInfo ?? (() => DEFAULT_INFO))(); },
+    'tsray:runtime/actors': {
+      call: (actor: { id: string }, method: string, args: Uint8Array) => { check(); return callActor(actor.id, method, args); },
+    },
   };
 }

@@ -63,7 +63,8 @@ export class JcoInstance implements EngineInstance {
     for (const item of world.imports) {
       if (item.kind !== 'interface') continue;
       const obj: Record<string, unknown> = {};
-      for (const f of item.iface.funcs) if (host[f.name]) obj[camelCase(f.name)] = host[f.name];
+      const impls = host[item.name.split('@')[0]!] ?? {};
+      for (const f of item.iface.funcs) if (impls[f.name]) obj[camelCase(f.name)] = impls[f.name];
       imports[item.name] = obj;
     }
     const exp = await glue.module.instantiate(async (p) => WebAssembly.compile(readFileSync(join(glue.dir, p))), imports);

@@ -10,6 +10,7 @@ import {
 } from '../abi/names.js';
 import { ComponentError, OutOfMemoryError, TaskError, TsrayError } from '../errors.js';
 import { GLOBAL_EXPORT_PREFIX } from './core-module.js';
+import { INTERRUPT } from './host-imports.js';
 import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { codecFor, type Codec, type CodecContext, type Flat, type MemoryViews } from './codec.js';
 import { runtimeHost, type HostEnv } from './host-imports.js';
@@ -159,6 +160,11 @@ export class LeanInstance implements EngineInstance, CodecContext {
     this.trapped ??= 'instance was disposed';
   }
 
+  /** True once a trap (or dispose) has made the instance unusable. */
+  get broken(): boolean {
+    return this.trapped !== undefined;
+  }
+
   call(ref: ExportRef, args: readonly unknown[]): unknown {
     const name = ref.func.name;
     if (this.trapped) throw new TaskError(name, `instance is unusable: ${this.trapped}`);
@@ -193,6 +199,8 @@ export class LeanInstance implements EngineInstance, CodecContext {
     } catch (e) {
       if (e instanceof TaskError && e.functionName !== '<lift>') throw e;
       if (e instanceof TsrayError && !(e instanceof TaskError)) { this.trapped = e.message; throw e; }
+      // An interrupt (a cancel) unwinds from a host call, where the guest's state is consistent: no poisoning.
+      if ((e as { [INTERRUPT]?: boolean } | null)?.[INTERRUPT]) throw new TaskError(name, (e as Error).message, { cause: e });
       const message = this.fatal ?? (e as Error).message ?? String(e);
       this.trapped = message;
       const frames = guestFrames(e);
@@ -231,8 +239,9 @@ export class LeanInstance implements EngineInstance, CodecContext {
     const host = runtimeHost(env, (msg) => { this.fatal = msg; });
     for (const item of world.imports) {
       if (item.kind !== 'interface') continue;
+      const impls = host[item.name.split('@')[0]!] ?? {};
       for (const f of item.iface.funcs) {
-        const impl = host[f.name];
+        const impl = impls[f.name];
         if (impl) add(item.name, f.name, this.importFn(f, impl));
       }
     }

@@ -24,6 +24,8 @@ export interface EngineInstance {
   dispose(): void;
   /** Restores the just-instantiated state if the engine can do so exactly; false otherwise. */
   reset?(): boolean;
+  /** True once a trap has made the instance unusable. */
+  readonly broken?: boolean;
 }
 
 /** Makes the user-visible handle object for a resource an engine returned. */

@@ -8,9 +8,12 @@ import { EmbeddedNode, type InitOptions } from './node.js';
 import { ObjectRef } from '../objects/object-ref.js';
 import { snapshotValue } from '../objects/object-table.js';
 import type { ResourceSet } from '../scheduler/resources.js';
+import { ActorHandle, handleFor, type ActorMethod } from '../actors/handle.js';
 
-/** How long `get`/`wait` poll workers directly before yielding to the event loop, when results are imminent. */
-const SPIN_MS = 0.2;
+/** How long `get`/`wait` wait for imminent results before yielding to the event loop. */
+const SPIN_MS = 0.25;
+/** Of that, how long they busy-poll before sleeping on the worker's results counter (which frees the core). */
+const BUSY_MS = 0.015;
 
 /** Starts the embedded single-node runtime in this process. */
 export async function init(opts: InitOptions = {}): Promise<void> {
@@ -28,9 +31,7 @@ export async function shutdown(): Promise<void> {
   const node = currentNode();
   if (!node) return;
   setNode(undefined);
-  const err = new RuntimeStateError('tsray was shut down before this object was ready');
-  await node.scheduler.close(err);
-  node.objects.failPending(err);
+  await node.close(new RuntimeStateError('tsray was shut down before this object was ready'));
 }
 
 /** Stores a copy of `value` in the object store. Later changes to `value` do not reach it. */
@@ -49,13 +50,20 @@ function checkRefs(refs: unknown[], what: string): ObjectRef[] {
   return refs as ObjectRef[];
 }
 
-/** Busy-polls workers briefly when every pending object is being computed right now. */
+/**
+ * When every pending object is being computed right now, waits for it here
+ * instead of in the event loop (which costs tens of microseconds to wake):
+ * a short busy-poll, then a futex wait on the worker's results counter, so a
+ * worker sharing this core gets it.
+ */
 function spin(node: EmbeddedNode, pending: () => ObjectRef[]): void {
-  node.scheduler.poll();
-  const until = performance.now() + SPIN_MS;
-  for (let p = pending(); p.length > 0 && p.every((r) => node.scheduler.isRunning(r)); p = pending()) {
-    if (performance.now() > until) return;
-    node.scheduler.poll();
+  node.poll();
+  const start = performance.now();
+  for (let p = pending(); p.length > 0 && p.every((r) => node.isRunning(r)); p = pending()) {
+    const now = performance.now();
+    if (now - start > SPIN_MS) return;
+    if (now - start > BUSY_MS) node.waitForResults(p[0]!, SPIN_MS - (now - start));
+    node.poll();
   }
 }
 
@@ -149,7 +157,25 @@ export interface CancelOptions {
 export function cancel(ref: ObjectRef, opts: CancelOptions = {}): void {
   const node = requireNode();
   checkRefs([ref], 'cancel()');
-  node.scheduler.cancel(ref, !!opts.force);
+  if (!node.actors.cancel(ref, !!opts.force)) node.scheduler.cancel(ref, !!opts.force);
+}
+
+/** The actor named `name` (see the `name` actor option). Throws `InvalidArgumentError` if there is none. */
+export function getActor(name: string): ActorHandle & Record<string, ActorMethod> {
+  const found = requireNode().actors.named(name);
+  if (!found) throw new InvalidArgumentError(`no actor named '${name}'`);
+  return handleFor(found.id, found.spec.methods) as ActorHandle & Record<string, ActorMethod>;
+}
+
+export interface KillOptions {
+  /** Do not restart the actor even if `maxRestarts` allows (default true). */
+  noRestart?: boolean;
+}
+
+/** Ends an actor: queued calls fail with `ActorDiedError` and its resources are freed. */
+export function kill(actor: ActorHandle, opts: KillOptions = {}): void {
+  if (!(actor instanceof ActorHandle)) throw new InvalidArgumentError('kill() takes an ActorHandle');
+  requireNode().actors.kill(actor.id, opts.noRestart ?? true);
 }
 
 /** Resources of the node not held by tasks right now. */

@@ -8,6 +8,8 @@ import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { ObjectTable } from '../objects/object-table.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { ActorManager } from '../actors/manager.js';
+import type { ObjectRef } from '../objects/object-ref.js';
 
 export interface InitOptions {
   /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */
@@ -22,7 +24,7 @@ export interface InitOptions {
   spillDir?: string;
   /** Cluster address; only the embedded node (no address) exists so far. */
   address?: string;
-  /** How long an idle worker spins for new work before sleeping, in microseconds (default 100). */
+  /** How long an idle worker spins for new work before sleeping, in microseconds (default 50). */
   workerSpinUs?: number;
 }
 
@@ -30,6 +32,7 @@ export class EmbeddedNode {
   readonly nodeId = randomBytes(8).toString('hex');
   readonly objects = new ObjectTable();
   readonly scheduler: Scheduler;
+  readonly actors: ActorManager;
   readonly objectStoreMemory: number;
   readonly spillDir: string | undefined;
 
@@ -53,10 +56,34 @@ export class EmbeddedNode {
       resources[k] = count(`resources.${k}`, v, 0);
     }
     const baseWorkers = Math.max(1, Math.ceil(numCpus));
+    const spinUs = count('workerSpinUs', opts.workerSpinUs, 50);
+    const warn = (m: string): void => { process.emitWarning(m, { code: 'TSRAY_INFEASIBLE' }); };
     this.scheduler = new Scheduler({
-      nodeId: this.nodeId, resources, numGpus, baseWorkers, maxWorkers: baseWorkers + 16,
-      spinUs: count('workerSpinUs', opts.workerSpinUs, 100),
-      warn: (m) => process.emitWarning(m, { code: 'TSRAY_INFEASIBLE' }),
+      nodeId: this.nodeId, resources, numGpus, baseWorkers, maxWorkers: baseWorkers + 16, spinUs, warn,
+      onGuestCall: (from, call) => this.actors.guestCall(from, call),
+      onRelease: () => this.actors?.retryWaiting(),
     }, this.objects);
+    this.actors = new ActorManager(this.nodeId, spinUs, this.objects, this.scheduler, warn);
+  }
+
+  /** Whether `ref` is being computed right now (by a task or an actor call). */
+  isRunning(ref: ObjectRef): boolean {
+    return this.scheduler.isRunning(ref) || this.actors.isRunning(ref);
+  }
+
+  /** Sleeps until the worker computing `ref` posts results (or `ms` pass). */
+  waitForResults(ref: ObjectRef, ms: number): void {
+    (this.scheduler.workerOf(ref) ?? this.actors.workerOf(ref))?.waitForResults(ms);
+  }
+
+  /** Dispatches and collects without the event loop (see `get`'s short spin). */
+  poll(): void {
+    this.scheduler.poll();
+    this.actors.poll();
+  }
+
+  async close(error: Error): Promise<void> {
+    await Promise.all([this.scheduler.close(error), this.actors.close(error)]);
+    this.objects.failPending(error);
   }
 }

@@ -1,10 +1,10 @@
 /** `mod.fn('sum')`: a component export run as a remote task. */
-import { ArgumentTypeError, InvalidArgumentError } from '../errors.js';
-import { validate } from '../engine/validate.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { ExportRef } from '../engine/types.js';
 import type { LoadedComponent } from '../component/load.js';
 import { describeFunc, describeType } from '../wit/describe.js';
-import { ObjectRef } from '../objects/object-ref.js';
+import type { ObjectRef } from '../objects/object-ref.js';
+import { checkRemoteArgs } from './remote-args.js';
 import { mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../scheduler/options.js';
 import { requireNode } from './current.js';
 
@@ -48,17 +48,7 @@ export class RemoteFunction {
   remote(...args: unknown[]): ObjectRef & ObjectRef[] {
     const node = requireNode();
     const f = this.ref.func;
-    const fail = (why: string): never => { throw new ArgumentTypeError(`${f.name}: ${why}; signature: ${describeFunc(f)}`); };
-    if (args.length !== f.params.length) fail(`expected ${f.params.length} argument${f.params.length === 1 ? '' : 's'}, got ${args.length}`);
-    f.params.forEach((p, i) => {
-      if (args[i] instanceof ObjectRef) return;
-      try {
-        validate(p.type, args[i]);
-      } catch (e) {
-        if (e instanceof ArgumentTypeError) fail(`argument '${p.name}': ${e.message}`);
-        throw e;
-      }
-    });
+    checkRemoteArgs(f, f.params, args);
     const opts = this.opts;
     const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts });
     return (opts.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];

@@ -41,8 +41,8 @@ function num(name: string, v: unknown, min: number, integer = false): number {
   return v;
 }
 
-export function mergeOptions(base: TaskOptions, extra: TaskOptions): TaskOptions {
-  const out: TaskOptions = { ...base, ...extra };
+export function mergeOptions<T extends { resources?: Record<string, number> }>(base: T, extra: T): T {
+  const out: T = { ...base, ...extra };
   if (base.resources || extra.resources) out.resources = { ...base.resources, ...extra.resources };
   return out;
 }
@@ -70,5 +70,49 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
     out.maxMemoryMb = num('maxMemoryMb', o.maxMemoryMb, 1);
     if (out.maxMemoryMb > 4096) throw new InvalidArgumentError('maxMemoryMb cannot exceed 4096 (wasm32 memories stop at 4 GiB)');
   }
+  return out;
+}
+
+/** Actor options (`mod.actor(name, {...})`). */
+export interface ActorOptions {
+  /** CPUs the actor holds for its whole life (default 0: actors do not hold a CPU, as in Ray). */
+  numCpus?: number;
+  /** GPUs held for the actor's life. */
+  numGpus?: number;
+  /** Bytes of memory reserved for admission. */
+  memory?: number;
+  /** Custom resources held for the actor's life. */
+  resources?: Record<string, number>;
+  /** How many times the actor is rebuilt after a trap or a lost worker (default 0; -1: forever). */
+  maxRestarts?: number;
+  /** A unique name: `tsray.getActor(name)` finds the actor. */
+  name?: string;
+  /** Each method call is stopped after this many milliseconds; the actor then restarts or dies. */
+  timeoutMs?: number;
+  /** Cap on the actor's linear memory in MiB. */
+  maxMemoryMb?: number;
+}
+
+export interface NormalizedActorOptions {
+  request: ResourceSet;
+  maxRestarts: number;
+  name?: string;
+  timeoutMs?: number;
+  maxMemoryMb?: number;
+}
+
+export function normalizeActorOptions(o: ActorOptions): NormalizedActorOptions {
+  const { maxRestarts, name, ...rest } = o;
+  const base = normalizeOptions({ ...rest, numCpus: rest.numCpus ?? 0 } as TaskOptions);
+  const out: NormalizedActorOptions = {
+    request: base.request,
+    maxRestarts: maxRestarts === undefined ? 0 : maxRestarts === -1 ? Infinity : num('maxRestarts', maxRestarts, 0, true),
+  };
+  if (name !== undefined) {
+    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('actor name must be a non-empty string');
+    out.name = name;
+  }
+  if (base.timeoutMs !== undefined) out.timeoutMs = base.timeoutMs;
+  if (base.maxMemoryMb !== undefined) out.maxMemoryMb = base.maxMemoryMb;
   return out;
 }

@@ -5,16 +5,14 @@
  * tasks of that shape, so tiny tasks do not pay a round trip each. A task
  * with a timeout gets a worker to itself, so the timer measures only it.
  */
-import {
-  ArgumentTypeError, ComponentError, InvalidArgumentError, OutOfMemoryError, TaskCancelledError, TaskError,
-  TaskTimeoutError, TsrayError, WorkerCrashedError,
-} from '../errors.js';
-import type { Outcome, WireError } from '../worker/protocol.js';
+import { InvalidArgumentError, TaskCancelledError, TaskTimeoutError, WorkerCrashedError } from '../errors.js';
+import type { FromWorker, GuestCall } from '../worker/protocol.js';
+import { rebuildError } from '../worker/wire-errors.js';
 import { WorkerHandle } from '../worker/pool.js';
 import type { LoadedComponent } from '../component/load.js';
 import { variantFor } from '../worker/module-variants.js';
 import { ObjectRef, newId } from '../objects/object-ref.js';
-import type { ObjectTable } from '../objects/object-table.js';
+import { snapshotValue, type ObjectTable } from '../objects/object-table.js';
 import type { NormalizedOptions } from './options.js';
 import { DeviceAllocator, ResourcePool, shapeKey, type ResourceSet } from './resources.js';
 import { Fifo } from './fifo.js';
@@ -52,7 +50,8 @@ class Task implements TaskSpec {
     this.component = spec.component;
     this.name = spec.name;
     this.fn = spec.fn;
-    this.args = spec.args;
+    // Arguments are copied at submit, as Ray does: later changes by the caller do not reach the task.
+    this.args = spec.args.map(snapshotValue);
     this.opts = spec.opts;
     this.shape = spec.opts.shape;
   }
@@ -72,6 +71,10 @@ export interface SchedulerConfig {
   maxWorkers: number;
   spinUs: number;
   warn: (message: string) => void;
+  /** A guest running a task asks to call an actor. */
+  onGuestCall: (from: WorkerHandle, call: GuestCall) => void;
+  /** Resources were returned to the node. */
+  onRelease: () => void;
 }
 
 export class Scheduler {
@@ -173,9 +176,8 @@ export class Scheduler {
   private lease(task: Task, exclusive: boolean): Slot | undefined {
     let slot = this.slots.find((s) => !s.lease && s.worker.inflight.length === 0);
     if (!slot && this.slots.length >= this.cfg.maxWorkers) return undefined;
-    if (!this.resources.tryAcquire(task.opts.request)) return undefined;
-    const devices = this.devices.acquire(task.opts.numGpus);
-    if (!devices) { this.resources.release(task.opts.request); return undefined; }
+    const devices = this.acquire(task.opts.request);
+    if (!devices) return undefined;
     slot ??= this.spawn();
     slot.lease = { shape: task.shape, request: task.opts.request, devices, exclusive };
     return slot;
@@ -208,14 +210,18 @@ export class Scheduler {
     if (task.opts.timeoutMs !== undefined) task.timer = setTimeout(() => this.timedOut(task), task.opts.timeoutMs);
   }
 
-  private onResults(slot: Slot, outcomes: Outcome[]): void {
+  private onResults(slot: Slot, messages: FromWorker[]): void {
     const w = slot.worker;
-    for (const o of outcomes) {
+    for (const o of messages) {
+      if ('ev' in o) {
+        if (o.ev === 'call') this.cfg.onGuestCall(w, o);
+        continue;
+      }
       const i = w.inflight[0] === o.n ? 0 : w.inflight.indexOf(o.n);
       if (i >= 0) w.inflight.splice(i, 1);
       const task = this.tasks.get(o.n);
       if (!task || task.state !== 'running') continue;
-      this.finish(task, o.ok ? { kind: 'value', value: o.value } : { kind: 'error', error: this.rebuild(task, o.error) });
+      this.finish(task, o.ok ? { kind: 'value', value: o.value } : { kind: 'error', error: rebuildError(task.name, o.error) });
     }
     this.releaseIfIdle(slot);
     this.schedule();
@@ -223,26 +229,30 @@ export class Scheduler {
 
   private releaseIfIdle(slot: Slot): void {
     if (slot.worker.inflight.length > 0 || !slot.lease) return;
-    this.resources.release(slot.lease.request);
-    this.devices.release(slot.lease.devices, slot.lease.request.GPU ?? 0);
+    this.release(slot.lease.request, slot.lease.devices);
     slot.lease = undefined;
     slot.worker.setBusy(false);
   }
 
-  private rebuild(task: Task, e: WireError): Error {
-    switch (e.kind) {
-      case 'task': {
-        const opts: { payload?: unknown; guestStack?: string } = {};
-        if (e.hasPayload) opts.payload = e.payload;
-        if (e.guestStack) opts.guestStack = e.guestStack;
-        return new TaskError(e.functionName ?? task.name, e.guestMessage ?? e.message, opts);
-      }
-      case 'cancelled': return new TaskCancelledError(task.name);
-      case 'oom': return new OutOfMemoryError(task.name, e.message);
-      case 'argument': return new ArgumentTypeError(e.message);
-      case 'component': return new ComponentError(e.message);
-      default: return new TsrayError('ERR_INTERNAL', `task '${task.name}' hit an internal error in its worker: ${e.message}`);
-    }
+  /** Takes `request` (and device ids for its GPUs) from the node if free now; actors hold theirs this way. */
+  acquire(request: ResourceSet): number[] | undefined {
+    if (!this.resources.tryAcquire(request)) return undefined;
+    const devices = this.devices.acquire(request.GPU ?? 0);
+    if (!devices) this.resources.release(request);
+    return devices;
+  }
+
+  /** Returns resources taken by `acquire` (or a lease); queued work may now fit. */
+  release(request: ResourceSet, devices: number[]): void {
+    this.resources.release(request);
+    this.devices.release(devices, request.GPU ?? 0);
+    this.cfg.onRelease();
+    this.requestSchedule();
+  }
+
+  /** Whether the node could ever satisfy `request`. */
+  feasible(request: ResourceSet): boolean {
+    return this.resources.feasible(request);
   }
 
   private finish(task: Task, result: { kind: 'value'; value: unknown } | { kind: 'error'; error: Error }): void {
@@ -301,8 +311,7 @@ export class Scheduler {
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
     if (slot.lease) {
-      this.resources.release(slot.lease.request);
-      this.devices.release(slot.lease.devices, slot.lease.request.GPU ?? 0);
+      this.release(slot.lease.request, slot.lease.devices);
       slot.lease = undefined;
     }
   }
@@ -326,13 +335,19 @@ export class Scheduler {
       this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) });
       return true;
     }
+    const w = task.slot!.worker;
+    if (w.inflight[0] !== task.n) {
+      // Sent but still queued behind another task on that worker: it is done now;
+      // the worker drops it when it reads the cancel (its report is then ignored).
+      w.send({ t: 'cancel', n: task.n });
+      this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) });
+      return true;
+    }
     if (force) {
       this.killFor(task, new TaskCancelledError(task.name, 'it was cancelled with force: its worker was stopped'));
       return true;
     }
-    const w = task.slot!.worker;
     w.interrupt(task.n);
-    w.send({ t: 'cancel', n: task.n });
     return true;
   }
 
@@ -344,6 +359,12 @@ export class Scheduler {
     slot.worker.kill();
     this.onDied(slot, 'killed by tsray.testing.crashWorker');
     return true;
+  }
+
+  /** The worker running the task behind `ref`, if it is running. */
+  workerOf(ref: ObjectRef): WorkerHandle | undefined {
+    const t = this.byReturn.get(ref.id);
+    return t?.state === 'running' ? t.slot?.worker : undefined;
   }
 
   /** Whether `ref` is produced by a task that is running now. */

@@ -1,5 +1,5 @@
 /** Reads WIT from disk or text and resolves one world. */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ComponentError } from '../errors.js';
@@ -25,8 +25,8 @@ export function readWitSources(paths: string | string[]): WitSources {
     const st = statSync(p);
     if (st.isDirectory()) {
       for (const e of readdirSync(p).sort()) walk(join(p, e));
-    } else if (p.endsWith('.wit') && !seen.has(resolve(p))) {
-      seen.add(resolve(p));
+    } else if (p.endsWith('.wit') && !seen.has(realpathSync(p))) {
+      seen.add(realpathSync(p));
       files.push({ path: p, text: readFileSync(p, 'utf8') });
     }
   };
@@ -37,7 +37,7 @@ export function readWitSources(paths: string | string[]): WitSources {
     } catch (e) {
       throw new ComponentError(`cannot read WIT at ${path}: ${(e as Error).message}`, { cause: e });
     }
-    if (files.length === before && !seen.has(resolve(path))) throw new ComponentError(`no .wit files found at ${path}`);
+    if (files.length === before && !(existsSync(path) && seen.has(realpathSync(path)))) throw new ComponentError(`no .wit files found at ${path}`);
   }
   walk(RUNTIME_WIT);
   return { files };

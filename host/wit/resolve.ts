@@ -207,7 +207,7 @@ export class WitResolver {
       let out: WitType;
       switch (def.kind) {
         case 'alias': out = this.type(scope, def.type); break;
-        case 'record': out = { kind: 'record', name, fields: def.fields.map((f) => ({ name: f.name, type: this.type(scope, f.type) })) }; break;
+        case 'record': out = { kind: 'record', name, owner: scope.owner, fields: def.fields.map((f) => ({ name: f.name, type: this.type(scope, f.type) })) }; break;
         case 'variant': out = { kind: 'variant', name, cases: def.cases.map((c) => (c.type ? { name: c.name, type: this.type(scope, c.type) } : { name: c.name })) }; break;
         case 'enum': out = { kind: 'enum', name, cases: def.cases }; break;
         case 'flags': out = { kind: 'flags', name, flags: def.flags }; break;

@@ -10,7 +10,8 @@ export type PrimitiveKind =
 
 export interface PrimitiveType { kind: PrimitiveKind }
 export interface ListType { kind: 'list'; elem: WitType }
-export interface RecordType { kind: 'record'; name: string; fields: Field[] }
+/** `owner` is the interface (or `$root`) that declares the record. */
+export interface RecordType { kind: 'record'; name: string; owner?: string; fields: Field[] }
 export interface TupleType { kind: 'tuple'; types: WitType[] }
 export interface VariantType { kind: 'variant'; name: string; cases: Case[] }
 export interface EnumType { kind: 'enum'; name: string; cases: string[] }

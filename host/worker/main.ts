@@ -1,25 +1,33 @@
 /**
- * A worker thread of a node: runs tasks in component instances, one at a
- * time, in the order the scheduler sent them. Each task gets a pristine
- * instance: a pooled one reset to its post-instantiation state, or a new one.
- * The loop never returns to the event loop; it sleeps on the control block.
+ * A worker thread of a node: runs tasks and actor calls in component
+ * instances, one at a time, in the order the scheduler sent them. Each task
+ * gets a pristine instance: a pooled one reset to its post-instantiation
+ * state, or a new one. An actor keeps one instance for its life. The loop
+ * never returns to the event loop; it sleeps on the control block.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { decode, encode } from 'cbor-x';
 import { ComponentInstance, ComponentModule, ResourceHandle } from '../component/module.js';
 import { LeanInstance } from '../engine/lean.js';
-import type { HostEnv, LogLevel, TaskInfo } from '../engine/host-imports.js';
+import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine/host-imports.js';
 import { ArgumentTypeError, ComponentError, OutOfMemoryError, TaskError } from '../errors.js';
 import { worldFromText } from '../wit/load.js';
-import { CTL, type ModuleMsg, type Outcome, type RunMsg, type ToWorker, type WireError, type WorkerInit } from './protocol.js';
+import {
+  CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type ModuleMsg, type ReplyMsg, type RunMsg,
+  type ToWorker, type WireError, type WorkItem, type WorkerInit,
+} from './protocol.js';
 
 const init = workerData as WorkerInit & { port: MessagePort };
 const ctl = new Int32Array(init.ctl);
 const port = init.port;
 
 /** Thrown from a host call when the running task is cancelled. */
-class CancelSignal extends Error {}
+class CancelSignal extends Error {
+  readonly [INTERRUPT] = true;
+}
 
-let current: RunMsg | undefined;
+/** What is running now: its number (for cancel) and what `task-context` reports. */
+let current: { n: number; id: string; attempt: number; devices: number[] } | undefined;
 
 const env: HostEnv = {
   taskInfo: (): TaskInfo => ({ taskId: current!.id, nodeId: init.nodeId, attempt: current!.attempt, acceleratorIds: Uint32Array.from(current!.devices) }),
@@ -37,12 +45,25 @@ const env: HostEnv = {
   log: (level: LogLevel, message: string) => {
     if (level === 'warn' || level === 'error') process.stderr.write(`[${current?.id ?? 'task'} ${level}] ${message}\n`);
   },
+  callActor: (actor, method, args) => callActor(actor, method, args),
 };
 
 interface Loaded { module: ComponentModule; core: WebAssembly.Module; opts: { resettable: true; maxBytes?: number }; pool: ComponentInstance[] }
+
+interface Actor {
+  msg: ActorNewMsg;
+  inst?: ComponentInstance;
+  self?: ResourceHandle;
+  restartsLeft: number;
+  dead?: WireError;
+}
+
 const modules = new Map<string, Loaded>();
-const queue: RunMsg[] = [];
-let outbox: Outcome[] = [];
+const actors = new Map<number, Actor>();
+const queue: WorkItem[] = [];
+const replies = new Map<number, ReplyMsg>();
+let nextCid = 1;
+let outbox: FromWorker[] = [];
 let transfer: ArrayBuffer[] = [];
 let firstUnflushed = 0;
 
@@ -53,10 +74,7 @@ function addModule(m: ModuleMsg): void {
   modules.set(m.key, { module, core: m.module, opts, pool: [] });
 }
 
-/** A pristine instance: a pooled one (already reset) or a new one. */
-function freshInstance(l: Loaded): ComponentInstance {
-  const pooled = l.pool.pop();
-  if (pooled) return pooled;
+function newInstance(l: Loaded): ComponentInstance {
   let inst: ComponentInstance | undefined;
   const engine = new LeanInstance(l.core, l.module.world, env, (eng, r, token) => new ResourceHandle(r.name, r.owner, token, inst!, r), l.opts);
   inst = new ComponentInstance(l.module, engine);
@@ -89,19 +107,21 @@ function collectTransfer(v: unknown, seen: Set<ArrayBuffer>): void {
   for (const x of Array.isArray(v) ? v : Object.values(v)) collectTransfer(x, seen);
 }
 
-function run(msg: RunMsg): void {
+function succeed(n: number, value: unknown): void {
+  collectTransfer(value, new Set());
+  outbox.push({ n, ok: true, value });
+}
+
+function runTask(msg: RunMsg): void {
   const l = modules.get(msg.key);
   if (!l) {
     outbox.push({ n: msg.n, ok: false, error: { kind: 'internal', message: `module ${msg.key} was never sent to this worker` } });
     return;
   }
-  current = msg;
   let inst: ComponentInstance | undefined;
   try {
-    inst = freshInstance(l);
-    const value = inst.call(msg.fn, msg.args);
-    collectTransfer(value, new Set());
-    outbox.push({ n: msg.n, ok: true, value });
+    inst = l.pool.pop() ?? newInstance(l);
+    succeed(msg.n, inst.call(msg.fn, msg.args));
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
   } finally {
@@ -109,7 +129,68 @@ function run(msg: RunMsg): void {
       if (inst.reset()) l.pool.push(inst);
       else inst.dispose();
     }
-    Atomics.compareExchange(ctl, CTL.CANCEL, msg.n, 0);
+  }
+}
+
+/** Builds (or rebuilds) an actor's instance by running its constructor. */
+function construct(a: Actor): WireError | undefined {
+  const l = modules.get(a.msg.key);
+  if (!l) return { kind: 'internal', message: `module ${a.msg.key} was never sent to this worker` };
+  a.inst?.dispose();
+  try {
+    a.inst = newInstance(l);
+    a.self = a.inst.construct(`${a.msg.owner}#${a.msg.resource}`, a.msg.args);
+    return undefined;
+  } catch (e) {
+    a.inst = undefined;
+    return wire(e);
+  }
+}
+
+function newActor(msg: ActorNewMsg): void {
+  const a: Actor = { msg, restartsLeft: msg.restarts };
+  actors.set(msg.aid, a);
+  const err = construct(a);
+  if (err) a.dead = err;
+  outbox.push(err ? { ev: 'actor-died', aid: msg.aid, error: err } : { ev: 'actor-ready', aid: msg.aid });
+}
+
+function callActorMethod(msg: ActorCallMsg): void {
+  const a = actors.get(msg.aid);
+  if (!a || a.dead || !a.self) {
+    outbox.push({ n: msg.n, ok: false, error: { kind: 'actor-died', message: a?.dead?.message ?? 'the actor is not on this worker' } });
+    return;
+  }
+  try {
+    succeed(msg.n, a.self.call(msg.method, msg.args));
+  } catch (e) {
+    outbox.push({ n: msg.n, ok: false, error: wire(e) });
+    // A trap leaves the instance unusable: rebuild it while restarts last, as Ray restarts actors.
+    if (a.inst?.broken) {
+      if (a.restartsLeft > 0) {
+        a.restartsLeft--;
+        const err = construct(a);
+        if (err) a.dead = err;
+        outbox.push(err ? { ev: 'actor-died', aid: a.msg.aid, error: err } : { ev: 'actor-restarted', aid: a.msg.aid });
+      } else {
+        a.dead = wire(e);
+        a.inst.dispose();
+        outbox.push({ ev: 'actor-died', aid: a.msg.aid, error: a.dead });
+      }
+    }
+  }
+}
+
+function runItem(item: WorkItem): void {
+  current = item.t === 'actor-new'
+    ? { n: 0, id: item.id, attempt: 0, devices: item.devices }
+    : { n: item.n, id: item.id, attempt: item.t === 'run' ? item.attempt : 0, devices: item.t === 'run' ? item.devices : actors.get(item.aid)?.msg.devices ?? [] };
+  try {
+    if (item.t === 'run') runTask(item);
+    else if (item.t === 'actor-new') newActor(item);
+    else callActorMethod(item);
+  } finally {
+    if (current.n) Atomics.compareExchange(ctl, CTL.CANCEL, current.n, 0);
     current = undefined;
   }
 }
@@ -126,16 +207,48 @@ function flush(): void {
 function drain(): void {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
     for (const msg of m.message as ToWorker[]) {
-      if (msg.t === 'run') queue.push(msg);
-      else if (msg.t === 'module') addModule(msg);
-      else {
-        const i = queue.findIndex((q) => q.n === msg.n);
-        if (i >= 0) {
-          queue.splice(i, 1);
-          outbox.push({ n: msg.n, ok: false, error: { kind: 'cancelled', message: 'cancelled before it started' } });
+      switch (msg.t) {
+        case 'run': case 'actor-new': case 'actor-call': queue.push(msg); break;
+        case 'module': addModule(msg); break;
+        case 'reply': replies.set(msg.cid, msg); break;
+        case 'cancel': {
+          const i = queue.findIndex((q) => q.t !== 'actor-new' && q.n === msg.n);
+          if (i >= 0) {
+            queue.splice(i, 1);
+            outbox.push({ n: msg.n, ok: false, error: { kind: 'cancelled', message: 'cancelled before it started' } });
+          }
         }
       }
     }
+  }
+}
+
+/**
+ * A guest calls a method of another actor: the request goes to the
+ * scheduler, and this thread blocks until the answer comes back (other
+ * messages that arrive meanwhile are queued as usual).
+ */
+function callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string } {
+  let decoded: unknown;
+  try {
+    decoded = decode(args);
+  } catch (e) {
+    return { tag: 'err', val: `arguments are not valid CBOR: ${(e as Error).message}` };
+  }
+  if (!Array.isArray(decoded)) return { tag: 'err', val: 'arguments must be a CBOR array' };
+  const cid = nextCid++;
+  outbox.push({ ev: 'call', cid, actor, method, args: decoded });
+  flush();
+  for (;;) {
+    const seen = Atomics.load(ctl, CTL.DOORBELL);
+    drain();
+    const r = replies.get(cid);
+    if (r) {
+      replies.delete(cid);
+      return r.ok ? { tag: 'ok', val: new Uint8Array(encode(r.value)) } : { tag: 'err', val: r.error ?? 'failed' };
+    }
+    env.checkpoint!();
+    Atomics.wait(ctl, CTL.DOORBELL, seen, 50);
   }
 }
 
@@ -145,7 +258,7 @@ for (;;) {
   if (Atomics.load(ctl, CTL.STOP)) break;
   if (queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();
-    run(queue.shift()!);
+    runItem(queue.shift()!);
     // Batch results while busy, but never hold one back for long.
     if (queue.length === 0 || outbox.length >= 64 || performance.now() - firstUnflushed > 1) flush();
     continue;

@@ -4,13 +4,13 @@
  * stopping or killing it.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { CTL, type Outcome, type ToWorker } from './protocol.js';
+import { CTL, type FromWorker, type ToWorker } from './protocol.js';
 
 const WORKER_SCRIPT = new URL('./main.js', import.meta.url);
 
 export interface WorkerEvents {
-  /** A batch of finished tasks. */
-  results(w: WorkerHandle, outcomes: Outcome[]): void;
+  /** A batch of finished tasks, actor events and guest requests. */
+  results(w: WorkerHandle, messages: FromWorker[]): void;
   /** The thread ended without being asked to. */
   died(w: WorkerHandle, why: string): void;
 }
@@ -38,7 +38,7 @@ export class WorkerHandle {
     this.port = port1;
     this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, port: port2 }, transferList: [port2] });
     this.worker.unref();
-    this.port.on('message', (m: Outcome[]) => this.events.results(this, m));
+    this.port.on('message', (m: FromWorker[]) => this.events.results(this, m));
     this.port.unref();
     this.worker.on('error', (e) => this.onExit(`uncaught error: ${e.message}`));
     this.worker.on('exit', (code) => this.onExit(`thread exited with code ${code}`));
@@ -78,12 +78,24 @@ export class WorkerHandle {
     Atomics.notify(this.ctl, CTL.DOORBELL);
   }
 
+  /**
+   * Sleeps until this worker posts results it has not posted by the last
+   * `poll()`, or `ms` pass. Blocks the calling thread: callers keep `ms` tiny.
+   */
+  waitForResults(ms: number): void {
+    if (this.alive) Atomics.wait(this.ctl, CTL.RESULTS, this.resultsSeen, ms);
+  }
+
+  private resultsSeen = 0;
+
   /** Takes any results waiting on the port now, without the event loop. */
   poll(): boolean {
+    // Read the counter first: results posted after this are caught by the next wait.
+    this.resultsSeen = Atomics.load(this.ctl, CTL.RESULTS);
     let got = false;
     for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
       got = true;
-      this.events.results(this, m.message as Outcome[]);
+      this.events.results(this, m.message as FromWorker[]);
     }
     return got;
   }

@@ -45,16 +45,53 @@ export interface RunMsg {
 
 export interface CancelMsg { t: 'cancel'; n: number }
 
-export type ToWorker = ModuleMsg | RunMsg | CancelMsg;
+/** Creates actor `aid`: a fresh instance of `key` and the resource built by its constructor. */
+export interface ActorNewMsg {
+  t: 'actor-new';
+  aid: number;
+  /** The actor's public id (hex). */
+  id: string;
+  key: string;
+  /** The resource (actor class) and the interface exporting it. */
+  resource: string;
+  owner: string;
+  args: unknown[];
+  devices: number[];
+  /** How many times the worker may rebuild the actor after a trap. */
+  restarts: number;
+}
+
+/** Runs a method call `n` on actor `aid`, after everything sent before it. */
+export interface ActorCallMsg { t: 'actor-call'; n: number; aid: number; method: string; args: unknown[]; id: string }
+
+/** The answer to a guest's call of another actor (`GuestCall`). */
+export interface ReplyMsg { t: 'reply'; cid: number; ok: boolean; value?: unknown; error?: string }
+
+export type ToWorker = ModuleMsg | RunMsg | CancelMsg | ActorNewMsg | ActorCallMsg | ReplyMsg;
+
+/** Work a worker runs in order. */
+export type WorkItem = RunMsg | ActorNewMsg | ActorCallMsg;
 
 /** How a task ended, as the worker reports it. */
 export type Outcome =
   | { n: number; ok: true; value: unknown }
   | { n: number; ok: false; error: WireError };
 
+/** A change in an actor's life, reported by the worker hosting it. */
+export interface ActorEvent {
+  ev: 'actor-ready' | 'actor-restarted' | 'actor-died';
+  aid: number;
+  error?: WireError;
+}
+
+/** A guest asks to call a method of actor `actor` (through `tsray:runtime/actors`); answered by a `ReplyMsg`. */
+export interface GuestCall { ev: 'call'; cid: number; actor: string; method: string; args: unknown[] }
+
+export type FromWorker = Outcome | ActorEvent | GuestCall;
+
 /** An error flattened for the port; the scheduler rebuilds the typed error. */
 export interface WireError {
-  kind: 'task' | 'argument' | 'oom' | 'cancelled' | 'component' | 'internal';
+  kind: 'task' | 'argument' | 'oom' | 'cancelled' | 'component' | 'internal' | 'actor-died';
   message: string;
   functionName?: string;
   guestMessage?: string;
