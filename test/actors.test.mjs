@@ -148,6 +148,7 @@ t.test('handles passed to other actors: an actor calls another through the runti
 t.test('cancel: queued calls are cancelled, running ones stop at their next host call, force is refused', async (t) => {
   const mod = await runtime(t);
   const c = mod.actor('counter').remote(0n);
+  await tsray.get(c.get.remote()); // the actor is up, so the timing below measures only the cancel
   const long = c.slowIncr.remote(1n, 5000);
   const queued = c.incr.remote(10n);
   const after = c.incr.remote(100n);

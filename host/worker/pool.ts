@@ -36,7 +36,8 @@ export class WorkerHandle {
     this.ctl = new Int32Array(ctl);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, port: port2 }, transferList: [port2] });
+    // execArgv: [] keeps the driver's loader hooks (--import, --loader) out of workers, which run only our code.
+    this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, port: port2 }, transferList: [port2], execArgv: [] });
     this.worker.unref();
     this.port.on('message', (m: FromWorker[]) => this.events.results(this, m));
     this.port.unref();
