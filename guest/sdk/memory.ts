@@ -14,15 +14,24 @@ export function keepAlive(buf: ArrayBuffer): usize {
   return changetype<usize>(buf);
 }
 
+let callsSinceCollect = 0;
+let pagesAtCollect: i32 = memory.size();
+
 /**
- * Releases everything kept alive for the call that just returned, then
- * collects garbage. Guests use AssemblyScript's `minimal` runtime (no shadow
- * stack, so hot loops compile to plain wasm); it never collects on its own,
- * and post-return is the one moment no guest frame holds an object.
+ * Releases everything kept alive for the call that just returned, and now and
+ * then collects garbage. Guests use AssemblyScript's `minimal` runtime (no
+ * shadow stack, so hot loops compile to plain wasm); it never collects on its
+ * own, and post-return is the one moment no guest frame holds an object. A
+ * collection runs when the memory grew or every 32 calls, so tiny calls do not
+ * pay for a full mark-and-sweep each.
  */
 export function releaseCall(): void {
   live.length = 0;
-  __collect();
+  if (++callsSinceCollect >= 32 || memory.size() != pagesAtCollect) {
+    __collect();
+    callsSinceCollect = 0;
+    pagesAtCollect = memory.size();
+  }
 }
 
 export function cabi_realloc(oldPtr: usize, oldSize: usize, align: usize, newSize: usize): usize {

@@ -101,10 +101,7 @@ export class ComponentInstance {
 
   /** @internal */
   callMethod(handle: ResourceHandle, def: ResourceDef, method: string, args: readonly unknown[]): unknown {
-    const r = this.module.resolveResource(def.name, def.owner);
-    const m = r.funcs.find((x) => x.func.kind === 'method' && (x.func.shortName === method || camelCase(x.func.shortName) === method));
-    if (!m) throw new ComponentError(`resource ${def.name} has no method '${method}'; methods: ${r.funcs.filter((x) => x.func.kind === 'method').map((x) => x.func.shortName).join(', ')}`);
-    return this.invoke(m, [handle, ...args]);
+    return this.invoke(this.module.resolveMethod(def.name, def.owner, method), [handle, ...args]);
   }
 
   private readonly isHandle = (t: WitType, v: unknown): boolean =>
@@ -214,6 +211,14 @@ export class ComponentModule {
       throw new ComponentError(`'${name}' is ambiguous; use one of ${refs.map((r) => `${r.iface}#${r.func.name}`).join(', ')}`);
     }
     return refs[0]!;
+  }
+
+  /** @internal The export of method `method` (WIT name or camelCase) of resource `name`. */
+  resolveMethod(name: string, owner: string, method: string): ExportRef {
+    const r = this.resolveResource(name, owner);
+    const m = r.funcs.find((x) => x.func.kind === 'method' && (x.func.shortName === method || camelCase(x.func.shortName) === method));
+    if (!m) throw new ComponentError(`resource ${name} has no method '${method}'; methods: ${r.funcs.filter((x) => x.func.kind === 'method').map((x) => x.func.shortName).join(', ')}`);
+    return m;
   }
 
   /** @internal */

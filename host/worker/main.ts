@@ -8,10 +8,12 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { decode, encode } from 'cbor-x';
 import { ComponentInstance, ComponentModule, ResourceHandle } from '../component/module.js';
+import type { ExportRef } from '../engine/types.js';
 import { LeanInstance } from '../engine/lean.js';
 import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine/host-imports.js';
 import { ArgumentTypeError, ComponentError, OutOfMemoryError, TaskError } from '../errors.js';
 import { worldFromText } from '../wit/load.js';
+import { Fifo } from '../scheduler/fifo.js';
 import {
   CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type ModuleMsg, type ReplyMsg, type RunMsg,
   type ToWorker, type WireError, type WorkItem, type WorkerInit,
@@ -56,11 +58,16 @@ interface Actor {
   self?: ResourceHandle;
   restartsLeft: number;
   dead?: WireError;
+  /** Method name -> export, resolved once. */
+  methods: Map<string, ExportRef>;
 }
 
 const modules = new Map<string, Loaded>();
 const actors = new Map<number, Actor>();
-const queue: WorkItem[] = [];
+/** Work in arrival order; a Fifo, since Array#shift on a long queue copies it each time. */
+const queue = new Fifo<WorkItem>();
+/** Numbers of queued items cancelled before they started. */
+const cancelled = new Set<number>();
 const replies = new Map<number, ReplyMsg>();
 let nextCid = 1;
 let outbox: FromWorker[] = [];
@@ -148,7 +155,7 @@ function construct(a: Actor): WireError | undefined {
 }
 
 function newActor(msg: ActorNewMsg): void {
-  const a: Actor = { msg, restartsLeft: msg.restarts };
+  const a: Actor = { msg, restartsLeft: msg.restarts, methods: new Map() };
   actors.set(msg.aid, a);
   const err = construct(a);
   if (err) a.dead = err;
@@ -162,7 +169,9 @@ function callActorMethod(msg: ActorCallMsg): void {
     return;
   }
   try {
-    succeed(msg.n, a.self.call(msg.method, msg.args));
+    let ref = a.methods.get(msg.method);
+    if (!ref) a.methods.set(msg.method, (ref = a.inst!.module.resolveMethod(a.msg.resource, a.msg.owner, msg.method)));
+    succeed(msg.n, a.inst!.invoke(ref, [a.self, ...msg.args]));
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
     // A trap leaves the instance unusable: rebuild it while restarts last, as Ray restarts actors.
@@ -182,6 +191,10 @@ function callActorMethod(msg: ActorCallMsg): void {
 }
 
 function runItem(item: WorkItem): void {
+  if (item.t !== 'actor-new' && cancelled.delete(item.n)) {
+    outbox.push({ n: item.n, ok: false, error: { kind: 'cancelled', message: 'cancelled before it started' } });
+    return;
+  }
   current = item.t === 'actor-new'
     ? { n: 0, id: item.id, attempt: 0, devices: item.devices }
     : { n: item.n, id: item.id, attempt: item.t === 'run' ? item.attempt : 0, devices: item.t === 'run' ? item.devices : actors.get(item.aid)?.msg.devices ?? [] };
@@ -211,13 +224,7 @@ function drain(): void {
         case 'run': case 'actor-new': case 'actor-call': queue.push(msg); break;
         case 'module': addModule(msg); break;
         case 'reply': replies.set(msg.cid, msg); break;
-        case 'cancel': {
-          const i = queue.findIndex((q) => q.t !== 'actor-new' && q.n === msg.n);
-          if (i >= 0) {
-            queue.splice(i, 1);
-            outbox.push({ n: msg.n, ok: false, error: { kind: 'cancelled', message: 'cancelled before it started' } });
-          }
-        }
+        case 'cancel': cancelled.add(msg.n); break;
       }
     }
   }
@@ -252,13 +259,16 @@ function callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'
   }
 }
 
+let sinceDrain = 0;
 for (;;) {
   const seen = Atomics.load(ctl, CTL.DOORBELL);
-  drain();
+  // While busy, read the port every few items: cancels of queued work still arrive in time.
+  if (queue.length === 0 || ++sinceDrain >= 8) { drain(); sinceDrain = 0; }
   if (Atomics.load(ctl, CTL.STOP)) break;
   if (queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();
     runItem(queue.shift()!);
+    if (queue.length === 0) cancelled.clear();
     // Batch results while busy, but never hold one back for long.
     if (queue.length === 0 || outbox.length >= 64 || performance.now() - firstUnflushed > 1) flush();
     continue;
