@@ -302,7 +302,7 @@ export class ActorManager {
     const running = call.actor.inflight.keys().next().value === call.n;
     if (call.state === 'pending' || !running || !w) {
       // Not started: done now; a copy already sent is dropped by the worker when it reads the cancel.
-      if (call.state === 'sent' && w) w.send({ t: 'cancel', n: call.n });
+      if (call.state === 'sent' && w) { w.send({ t: 'cancel', n: call.n }); w.flush(); }
       this.finish(call, new TaskCancelledError(call.method.name));
       return true;
     }

@@ -85,6 +85,8 @@ export class Scheduler {
   private readonly resources: ResourcePool;
   private readonly devices: DeviceAllocator;
   private readonly warnedShapes = new Set<string>();
+  /** Force-cancelled tasks that were queued on a worker (see `watchForced`). */
+  private readonly forced = new Set<number>();
   private nextN = 1;
   private scheduleQueued = false;
   private closed = false;
@@ -219,12 +221,39 @@ export class Scheduler {
       }
       const i = w.inflight[0] === o.n ? 0 : w.inflight.indexOf(o.n);
       if (i >= 0) w.inflight.splice(i, 1);
+      this.forced.delete(o.n);
       const task = this.tasks.get(o.n);
       if (!task || task.state !== 'running') continue;
       this.finish(task, o.ok ? { kind: 'value', value: o.value } : { kind: 'error', error: rebuildError(task.name, o.error) });
     }
+    this.watchForced(slot);
     this.releaseIfIdle(slot);
     this.schedule();
+  }
+
+  /**
+   * A force-cancelled task that was queued on a worker should be dropped
+   * there; if it reached the head of the worker's queue and was not reported
+   * dropped soon after, the worker started it before reading the cancel: stop
+   * the worker, as force promises.
+   */
+  private watchForced(slot: Slot): void {
+    const head = slot.worker.inflight[0];
+    if (head === undefined || !this.forced.has(head)) return;
+    setTimeout(() => {
+      if (slot.worker.inflight[0] !== head || !slot.worker.isAlive) return;
+      this.forced.delete(head);
+      slot.worker.kill();
+      this.dropSlot(slot);
+      slot.worker.inflight.shift();
+      for (const n of slot.worker.inflight) {
+        const t = this.tasks.get(n);
+        if (t && t.state === 'running') this.enqueue(t, true);
+      }
+      slot.worker.inflight.length = 0;
+      this.refill();
+      this.schedule();
+    }, 50);
   }
 
   private releaseIfIdle(slot: Slot): void {
@@ -337,9 +366,11 @@ export class Scheduler {
     }
     const w = task.slot!.worker;
     if (w.inflight[0] !== task.n) {
-      // Sent but still queued behind another task on that worker: it is done now;
-      // the worker drops it when it reads the cancel (its report is then ignored).
+      // Sent but still queued behind another task on that worker: it is done now; the worker
+      // drops it when it reads the cancel, which is posted before it can reach the task.
       w.send({ t: 'cancel', n: task.n });
+      w.flush();
+      if (force) this.forced.add(task.n);
       this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) });
       return true;
     }

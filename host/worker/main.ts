@@ -259,11 +259,11 @@ function callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'
   }
 }
 
-let sinceDrain = 0;
+let drainedAt = -1;
 for (;;) {
   const seen = Atomics.load(ctl, CTL.DOORBELL);
-  // While busy, read the port every few items: cancels of queued work still arrive in time.
-  if (queue.length === 0 || ++sinceDrain >= 8) { drain(); sinceDrain = 0; }
+  // Read the port only when the scheduler posted since the last read: a cancel always lands before the next item.
+  if (seen !== drainedAt) { drainedAt = seen; drain(); }
   if (Atomics.load(ctl, CTL.STOP)) break;
   if (queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();
