@@ -1,9 +1,18 @@
-import { ActorHandle, CborWriter } from "tsray";
+import { ActorHandle, CborWriter, sleep } from "tsray";
 
 // Each call goes through the host to the actor and waits for its result.
 export function bump(counter: ActorHandle, times: u32): i64 {
   let last: i64 = 0;
   for (let i: u32 = 0; i < times; i++) {
+    last = counter.call("incr", new CborWriter().array(1).int(1)).int();
+  }
+  return last;
+}
+
+export function bumpSlowly(counter: ActorHandle, times: u32, pauseMs: u32): i64 {
+  let last: i64 = 0;
+  for (let i: u32 = 0; i < times; i++) {
+    sleep(pauseMs);
     last = counter.call("incr", new CborWriter().array(1).int(1)).int();
   }
   return last;
