@@ -2,20 +2,9 @@
 import t from 'tap';
 import * as tsray from 'tsray';
 import { example } from './helpers/components.mjs';
+import { sleep, withRuntime } from './helpers/runtime.mjs';
 
 const [matrix, text, slow] = await Promise.all(['matrix', 'text', 'slow'].map(async (n) => tsray.load(await example(n))));
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `body` inside an init/shutdown pair, shutting down even when it fails. */
-async function withRuntime(opts, body) {
-  await tsray.init(opts);
-  try {
-    await body();
-  } finally {
-    await tsray.shutdown();
-  }
-}
 
 /** Settles `p`: { value } or { error }, with the time it took from `since`. */
 async function settle(p, since = performance.now()) {

@@ -2,21 +2,9 @@
 import t from 'tap';
 import * as tsray from 'tsray';
 import { example } from './helpers/components.mjs';
+import { caught, sleep } from './helpers/runtime.mjs';
 
 const [matrix, faulty, slow] = await Promise.all(['matrix', 'faulty', 'slow'].map(async (n) => tsray.load(await example(n))));
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** The error `f` throws or rejects with (undefined, and a failure, when it does not). */
-async function caught(t, f, what = 'expected an error') {
-  try {
-    await f();
-  } catch (e) {
-    return e;
-  }
-  t.fail(what);
-  return undefined;
-}
 
 /** Cancels naps still running and waits until they have ended, so later tests find idle workers. */
 async function stop(...refs) {

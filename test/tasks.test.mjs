@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tsray from 'tsray';
 import { example, ROOT, scratch } from './helpers/components.mjs';
+import { caught, sleep, withRuntime } from './helpers/runtime.mjs';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 
@@ -22,29 +23,6 @@ const [matrix, text, faulty, slow, pair, state, hog, flaky] = await Promise.all(
   ...['matrix', 'text', 'faulty', 'slow'].map(async (n) => tsray.load(await example(n))),
   ...['pair', 'state', 'hog', 'flaky'].map(fixture),
 ]);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `body` inside an init/shutdown pair, shutting down even when it fails. */
-async function withRuntime(opts, body) {
-  await tsray.init(opts);
-  try {
-    await body();
-  } finally {
-    await tsray.shutdown();
-  }
-}
-
-/** The error `f` throws or rejects with (undefined, and a failure, when it does not). */
-async function caught(t, f, what = 'expected an error') {
-  try {
-    await f();
-  } catch (e) {
-    return e;
-  }
-  t.fail(what);
-  return undefined;
-}
 
 /** The error a synchronous `f` throws (undefined, and a failure, when it does not). */
 function caughtSync(t, f, what = 'expected a synchronous throw') {
