@@ -14,11 +14,18 @@ interface Entry {
 
 export class ObjectTable {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Each object has exactly one ObjectRef instance; once nothing references it
+   * (the caller dropped it, no pending task holds it, no stored value contains
+   * it), the object can never be read again and its entry goes.
+   */
+  private readonly unreachable = new FinalizationRegistry<string>((id) => { this.entries.delete(id); });
 
   /** A new pending object. */
   create(): ObjectRef {
     const ref = new ObjectRef(newId());
     this.entries.set(ref.id, {});
+    this.unreachable.register(ref, ref.id);
     return ref;
   }
 
@@ -26,6 +33,7 @@ export class ObjectTable {
   put(value: unknown): ObjectRef {
     const ref = new ObjectRef(newId());
     this.entries.set(ref.id, { settled: { ok: true, value } });
+    this.unreachable.register(ref, ref.id);
     return ref;
   }
 
