@@ -7,9 +7,8 @@
 import binaryen from 'assemblyscript/binaryen';
 import { ComponentError } from '../errors.js';
 import { readU32, writeU32 } from '../component/leb128.js';
+import { GLOBAL_EXPORT_PREFIX } from '../abi/sandbox-names.js';
 
-/** Prefix of the exports that expose mutable globals. */
-export const GLOBAL_EXPORT_PREFIX = '__tsray_global_';
 
 /** Exports every mutable global as `__tsray_global_<n>`. */
 export function exportMutableGlobals(core: Uint8Array): Uint8Array {

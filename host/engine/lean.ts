@@ -9,7 +9,8 @@ import {
   coreDtorName, coreExportName, corePostReturnName, resourceIntrinsicModule,
 } from '../abi/names.js';
 import { ComponentError, OutOfMemoryError, TaskError, TsrayError } from '../errors.js';
-import { GLOBAL_EXPORT_PREFIX } from './core-module.js';
+// Not core-module.ts: that one loads binaryen, which worker threads must not pay for.
+import { GLOBAL_EXPORT_PREFIX } from '../abi/sandbox-names.js';
 import { INTERRUPT } from './host-imports.js';
 import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { codecFor, type Codec, type CodecContext, type Flat, type MemoryViews } from './codec.js';

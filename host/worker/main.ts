@@ -260,6 +260,8 @@ function callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'
 }
 
 let drainedAt = -1;
+let missedSpins = 0;
+let idlePeriods = 0;
 for (;;) {
   const seen = Atomics.load(ctl, CTL.DOORBELL);
   // Read the port only when the scheduler posted since the last read: a cancel always lands before the next item.
@@ -274,8 +276,16 @@ for (;;) {
     continue;
   }
   flush();
-  const spinUntil = performance.now() + init.spinUs / 1000;
-  while (Atomics.load(ctl, CTL.DOORBELL) === seen && performance.now() < spinUntil) { /* spin: a new task is likely */ }
+  // Spin briefly for the next item while spinning pays off; after a few idle
+  // periods with no work in time, sleep at once (a spin on a core the driver
+  // shares only delays it), probing with a spin now and then.
+  idlePeriods++;
+  if (missedSpins < 4 || idlePeriods % 32 === 0) {
+    const spinUntil = performance.now() + init.spinUs / 1000;
+    while (Atomics.load(ctl, CTL.DOORBELL) === seen && performance.now() < spinUntil) { /* spin: a new item is likely */ }
+    if (Atomics.load(ctl, CTL.DOORBELL) === seen) missedSpins++;
+    else missedSpins = 0;
+  }
   if (Atomics.load(ctl, CTL.DOORBELL) === seen) Atomics.wait(ctl, CTL.DOORBELL, seen, 200);
 }
 port.close();
