@@ -8,9 +8,10 @@
 //
 // Progress goes to stderr, the table to stdout. Needs build/counter.wasm and
 // build/counter-client.wasm.
+import { printTable } from './lib/table.mjs';
+import { threadTimes, sameCore } from './lib/placement.mjs';
 import * as tsray from 'tsray';
 import { Piscina } from 'piscina';
-import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,29 +70,6 @@ progress('piscina up: 1 thread, stateful counter worker');
 // ---------------------------------------------------------------------------
 // Core placement (Linux, from /proc): whether the main thread and the busiest
 // other thread since `before` were last seen on one core.
-function threadTimes() {
-  try {
-    const out = new Map();
-    for (const t of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(t, { cpu: Number(f[36]), ticks: Number(f[11]) + Number(f[12]) });
-    }
-    return out;
-  } catch { return undefined; }
-}
-function sameCore(before) {
-  const after = threadTimes();
-  if (!before || !after) return undefined;
-  const main = after.get(String(process.pid));
-  let best;
-  for (const [t, x] of after) {
-    if (t === String(process.pid) || !before.has(t)) continue;
-    const d = x.ticks - before.get(t).ticks;
-    if (!best || d > best.d) best = { d, cpu: x.cpu };
-  }
-  return main && best ? main.cpu === best.cpu : undefined;
-}
 
 // ---------------------------------------------------------------------------
 // 1. Sequential 1:1 round trip: await get(c.incr.remote(1n)), against
@@ -264,11 +242,7 @@ const rows = [
   ['     1 bump task x 1 actor (sequential guest calls)', `${fmtInt(B.one)} calls/s`, '', '', `= ${(1e6 / B.one).toFixed(1)} us per guest-initiated call`, ''],
 ];
 
-const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-const line = (r) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
-console.log(line(rows[0]));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const r of rows.slice(1)) console.log(line(r));
+printTable(rows);
 console.log('');
 console.log(`tsray/piscina (stateful counter, 1 actor vs 1 piscina thread): sequential latency ${S.ratio.toFixed(2)}x (lower is better), async throughput ${A.ratio.toFixed(2)}x (higher is better); medians of per-round ratios`);
 console.log(`sequential: median of ${SEQ_ROUNDS} rounds x ${fmtInt(SEQ_N)} after ${fmtInt(SEQ_WARM)} warm-up; async: ${ASYNC_ROUNDS} interleaved rounds x ${fmtInt(ASYNC_N)} after ${ASYNC_WARM} warm-up; n:n: ${NN_ROUNDS} rounds after ${NN_WARM} warm-up, chunks of ${fmtInt(NN_CHUNK)}; tasks: ${BUMP_ROUNDS} rounds after ${BUMP_WARM} warm-up`);

@@ -5,6 +5,7 @@
 //   npx tsc -p . && node bench/component.mjs
 //
 // Progress goes to stderr, the table to stdout.
+import { printTable } from './lib/table.mjs';
 import { build, load } from 'tsray';
 
 const now = () => process.hrtime.bigint();
@@ -189,11 +190,7 @@ const rows = [
   ['sum(list<f64>), 8 MB, fresh instance', ms(big8.leanFresh), ms(big8.jcoFresh), `${ms(big8.memcpy)} (8 MB memcpy)`,
     '', fx(pr.fresh8), ''],
 ];
-const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-const line = (r) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
-console.log(line(rows[0]));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const r of rows.slice(1)) console.log(line(r));
+printTable(rows);
 console.log('');
 console.log(`jco/lean: fresh instance ${ratio(freshNs.jco, freshNs.lean)}, trivial call ${ratio(callNs.jco, callNs.lean)}, 8 MB sum ${ratio(big8.jco, big8.lean)}`);
 console.log('lean/floor and the ABI-lowering row are medians of per-repetition ratios/differences (each repetition measures its variants back to back)');

@@ -6,10 +6,12 @@
 //   npx tsc -p . && node guest/examples/build-all.mjs && node bench/tasks.mjs
 //
 // Progress goes to stderr, the table to stdout. Needs build/matrix.wasm.
+import { printTable } from './lib/table.mjs';
+import { threadTimes, sameCore } from './lib/placement.mjs';
 import * as tsray from 'tsray';
 import { Piscina } from 'piscina';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,31 +132,7 @@ const T = {
 // depending on that placement.
 const RT_WARM = 30_000, RT_N = 10_000, RT_ROUNDS = 9;
 
-function threadTimes() {
-  try {
-    const out = new Map();
-    for (const t of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(t, { cpu: Number(f[36]), ticks: Number(f[11]) + Number(f[12]) });
-    }
-    return out;
-  } catch { return undefined; }
-}
 
-/** Whether the main thread and the worker thread that used the most CPU since `before` sit on one core now. */
-function sameCore(before) {
-  const after = threadTimes();
-  if (!before || !after) return undefined;
-  const main = after.get(String(process.pid));
-  let best;
-  for (const [t, x] of after) {
-    if (t === String(process.pid) || !before.has(t)) continue;
-    const d = x.ticks - before.get(t).ticks;
-    if (!best || d > best.d) best = { d, cpu: x.cpu };
-  }
-  return main && best ? main.cpu === best.cpu : undefined;
-}
 
 async function roundTrips(fn, label) {
   progress(`${label}: warm-up (${RT_WARM} iterations)...`);
@@ -349,11 +327,7 @@ if (W) {
 rows.push([`4 alt. fan-in: ${fmtInt(FAN_N)} put() refs -> ${fmtInt(FAN_N)} x add(ref, 1), one get`, `${F.run.toFixed(1)} ms`, 'measure', '',
   `+ ${F.put.toFixed(1)} ms of puts = ${F.total.toFixed(1)} ms; ${fmtInt(FAN_N / (F.run / 1000))} tasks/s`]);
 
-const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-const line = (r) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
-console.log(line(rows[0]));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const r of rows.slice(1)) console.log(line(r));
+printTable(rows);
 console.log('');
 console.log(`tsray/piscina (same trivial function, 2 threads each): ${T.ratioJs.toFixed(2)}x (JS a + b), ${T.ratioWasm.toFixed(2)}x (WASM core add); medians of per-round ratios`);
 console.log(`throughput: medians of ${THR_ROUNDS} interleaved rounds x ${fmtInt(THR_N)} tasks after ${THR_WARM} warm-up rounds; round trip: median of ${RT_ROUNDS} rounds x ${fmtInt(RT_N)} after ${fmtInt(RT_WARM)} warm-up`);
