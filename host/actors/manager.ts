@@ -264,6 +264,7 @@ export class ActorManager {
     for (const c of [...actor.inflight.values()]) this.finish(c, actor.death);
     for (let c = actor.pending.shift(); c; c = actor.pending.shift()) this.finish(c, actor.death);
     if (actor.spec.name !== undefined && this.names.get(actor.spec.name) === actor) this.names.delete(actor.spec.name);
+    this.byAid.delete(actor.aid); // dead actors are no longer polled; byId keeps answering their calls
     if (wasHolding) {
       this.scheduler.release(actor.spec.request, actor.devices!);
       actor.devices = undefined;
