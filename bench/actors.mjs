@@ -9,6 +9,7 @@
 // Progress goes to stderr, the table to stdout. Needs build/counter.wasm and
 // build/counter-client.wasm.
 import { printTable } from './lib/table.mjs';
+import { fmtInt, makeProgress, median, quantile, tick } from './lib/stats.mjs';
 import { threadTimes, sameCore } from './lib/placement.mjs';
 import * as tsray from 'tsray';
 import { Piscina } from 'piscina';
@@ -21,15 +22,7 @@ const ROOT = join(HERE, '..');
 
 const START = performance.now();
 const LOAD_BEFORE = loadavg();
-const progress = (msg) => process.stderr.write(`[${((performance.now() - START) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-const tick = () => new Promise((r) => setImmediate(r));
-const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
+const progress = makeProgress(START);
 const paired = (a, b) => median(a.map((x, i) => x / b[i]));
 
 const CPUS = 2;

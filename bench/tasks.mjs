@@ -7,6 +7,7 @@
 //
 // Progress goes to stderr, the table to stdout. Needs build/matrix.wasm.
 import { printTable } from './lib/table.mjs';
+import { fmtInt, makeProgress, median, quantile, tick } from './lib/stats.mjs';
 import { threadTimes, sameCore } from './lib/placement.mjs';
 import * as tsray from 'tsray';
 import { Piscina } from 'piscina';
@@ -53,18 +54,10 @@ if (process.argv[2] === '--build-wide') {
 }
 
 // ---------------------------------------------------------------------------
-const progress = (msg) => process.stderr.write(`[${((performance.now() - START) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-const tick = () => new Promise((r) => setImmediate(r));
-const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const START = performance.now();
 const LOAD_BEFORE = loadavg();
+const progress = makeProgress(START);
 
 const CPUS = 2;
 const ANCHOR_ASYNC = 8194; // Ray 2.22, 64 vCPUs: tasks/s, async submission
