@@ -5,7 +5,7 @@
  * function may be qualified (`counters#make`) when its plain name is ambiguous.
  */
 import { camelCase } from '../abi/names.js';
-import { ArgumentTypeError, ComponentError, TaskError } from '../errors.js';
+import { ComponentError, TaskError } from '../errors.js';
 import { validateArgs } from '../engine/validate.js';
 import type { HostEnv } from '../engine/host-imports.js';
 import type { EngineInstance, ExportRef } from '../engine/types.js';
@@ -252,15 +252,6 @@ export class ComponentModule {
   /** Looks up an export's info by name (WIT or camelCase). */
   function(name: string): FunctionInfo {
     return info(this.resolve(name));
-  }
-
-  /** Checks arguments against an export's WIT signature without running anything. */
-  checkArgs(name: string, args: readonly unknown[]): void {
-    const f = this.resolve(name).func;
-    if (f.params.some((p) => p.type.kind === 'own' || p.type.kind === 'borrow')) {
-      throw new ArgumentTypeError(`${f.name}: resource handles cannot be passed from outside an instance`);
-    }
-    validateArgs(f.name, () => describeFunc(f), f.params, args);
   }
 
   /** Creates a fresh instance: new linear memory, no state shared with other instances. */
