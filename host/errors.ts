@@ -135,3 +135,28 @@ export class ActorDiedError extends TsrayError {
     super('ERR_ACTOR_DIED', `actor ${actorId} is dead: ${why}`, options);
   }
 }
+
+/**
+ * A put (or a task's result) does not fit in the object store even after
+ * spilling everything that may be spilled. The message names the capacity
+ * and the largest objects being held, and why they are held.
+ */
+export class ObjectStoreFullError extends TsrayError {
+  constructor(message: string) {
+    super('ERR_OBJECT_STORE_FULL', message);
+  }
+}
+
+/** An object's bytes are gone: its spill file is missing or corrupt. Other objects are unaffected. */
+export class ObjectLostError extends TsrayError {
+  constructor(readonly objectId: string, why: string) {
+    super('ERR_OBJECT_LOST', `object ${objectId} was lost: ${why}; recreate it (put it again or rerun the task that made it)`);
+  }
+}
+
+/** The spill directory's disk is full (or past `localFsCapacityThreshold`), so nothing more can be spilled. */
+export class OutOfDiskError extends TsrayError {
+  constructor(message: string) {
+    super('ERR_OUT_OF_DISK', message);
+  }
+}

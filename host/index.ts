@@ -19,11 +19,11 @@ export type { HostEnv, TaskInfo, LogLevel } from './engine/host-imports.js';
 export {
   TsrayError, ComponentError, WitError, BuildError, ArgumentTypeError, TaskError, OutOfMemoryError,
   TaskTimeoutError, GetTimeoutError, TaskCancelledError, WorkerCrashedError, RuntimeStateError,
-  InfeasibleTaskError, InvalidArgumentError, ActorDiedError,
+  InfeasibleTaskError, InvalidArgumentError, ActorDiedError, ObjectStoreFullError, ObjectLostError, OutOfDiskError,
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
-  init, shutdown, isInitialized, put, get, wait, cancel, getActor, kill, availableResources, clusterResources, testing,
+  init, shutdown, isInitialized, put, free, get, wait, cancel, getActor, kill, availableResources, clusterResources, testing,
   type GetOptions, type WaitOptions, type CancelOptions, type KillOptions,
 } from './runtime/api.js';
 export { ActorClass, ActorHandle, ActorMethod } from './actors/handle.js';

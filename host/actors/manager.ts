@@ -14,7 +14,9 @@ import { validateArgs } from '../engine/validate.js';
 import { describeFunc } from '../wit/describe.js';
 import type { FuncDef, ResourceDef } from '../wit/types.js';
 import { ObjectRef, newId } from '../objects/object-ref.js';
-import { snapshotValue, type ObjectTable } from '../objects/object-table.js';
+import { snapshotValue } from '../objects/snapshot.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import { RefKind } from '../../store/references.js';
 import { Fifo } from '../scheduler/fifo.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -42,6 +44,11 @@ class Call {
   state: 'pending' | 'sent' | 'done' = 'pending';
   cancelled = false;
   timer: NodeJS.Timeout | undefined = undefined;
+  /** Whether the call counts as a pending-task reference on its ref arguments. */
+  holds = false;
+  /** Arguments pinned in the store while the actor's worker reads them. */
+  readonly pinned: ObjectRef[] = [];
+  pinTid = 0;
   constructor(readonly n: number, readonly actor: Actor, readonly method: FuncDef, readonly args: unknown[], readonly returns: ObjectRef[]) {}
 }
 
@@ -54,6 +61,11 @@ class Actor {
   readonly pending = new Fifo<Call>();
   readonly inflight = new Map<number, Call>();
   death: ActorDiedError | undefined = undefined;
+  /** Constructor arguments pinned for the actor's worker (it rebuilds the actor from them on restart). */
+  readonly pinned: ObjectRef[] = [];
+  pinTid = 0;
+  /** Set once its constructor arguments were let go (it died). */
+  released = false;
   constructor(readonly aid: number, readonly id: string, readonly spec: ActorSpec) {
     this.restartsLeft = spec.maxRestarts;
   }
@@ -72,7 +84,8 @@ export class ActorManager {
   constructor(
     private readonly nodeId: string,
     private readonly spinUs: number,
-    private readonly objects: ObjectTable,
+    private readonly objects: ObjectStore,
+    private readonly arenas: WebAssembly.Memory[],
     private readonly scheduler: Scheduler,
     private readonly warn: (message: string) => void,
   ) {}
@@ -86,6 +99,15 @@ export class ActorManager {
     this.byId.set(actor.id, actor);
     this.byAid.set(actor.aid, actor);
     if (spec.name !== undefined) this.names.set(spec.name, actor);
+    for (const a of spec.args) {
+      if (a instanceof ObjectRef && !this.objects.has(a)) {
+        actor.released = true;
+        this.die(actor, `its constructor argument ${a} ${a.released ? 'was released' : 'is not known to this runtime'}`);
+        return actor.id;
+      }
+    }
+    // Constructor arguments live as long as the actor: a restart runs the constructor again.
+    for (const a of actor.spec.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.ActorHandle);
     if (!this.scheduler.feasible(spec.request)) {
       this.warn(`actor ${spec.resource.name} requests more resources than this node has; it stays pending until a node that can host it joins`);
     }
@@ -121,7 +143,7 @@ export class ActorManager {
 
   private launch(actor: Actor): void {
     const spec = actor.spec;
-    const w = new WorkerHandle(this.nodeId, this.spinUs, {
+    const w = new WorkerHandle(this.nodeId, this.spinUs, this.arenas, {
       results: (_w, msgs) => this.onMessages(actor, w, msgs),
       died: (_w, why) => this.onWorkerDied(actor, w, why),
     });
@@ -130,7 +152,15 @@ export class ActorManager {
     w.setBusy(true);
     const variant = variantFor(spec.component, spec.maxMemoryMb);
     w.send({ t: 'module', key: variant.key, module: variant.module, wit: spec.component.metadata.wit, world: spec.component.metadata.world, ...(variant.maxBytes === undefined ? {} : { maxBytes: variant.maxBytes }) });
-    const args = spec.args.map((a) => (a instanceof ObjectRef ? (this.objects.peek(a) as { value: unknown }).value : a));
+    if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
+    actor.pinTid = w.threadId;
+    let args: unknown[];
+    try {
+      args = spec.args.map((a) => (a instanceof ObjectRef ? this.objects.argFor(a, w.threadId, actor.pinned) : a));
+    } catch (e) {
+      this.die(actor, `its constructor argument could not be read: ${(e as Error).message}`, e as Error);
+      return;
+    }
     w.send({
       t: 'actor-new', aid: actor.aid, id: actor.id, key: variant.key, resource: spec.resource.name, owner: spec.resource.owner,
       args, devices: actor.devices ?? [], restarts: Number.isFinite(actor.restartsLeft) ? actor.restartsLeft : 2 ** 30,
@@ -155,6 +185,14 @@ export class ActorManager {
       this.finish(call, actor.death!);
       return returns;
     }
+    for (const a of args) {
+      if (a instanceof ObjectRef && !this.objects.has(a)) {
+        this.finish(call, new InvalidArgumentError(`${method.name} got ${a}, which ${a.released ? 'was released' : 'this runtime does not know'}`));
+        return returns;
+      }
+    }
+    call.holds = true;
+    for (const a of call.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
     for (const a of args) {
       if (!(a instanceof ObjectRef)) continue;
       const s = this.objects.peek(a);
@@ -184,7 +222,14 @@ export class ActorManager {
       actor.pending.shift();
       c.state = 'sent';
       actor.inflight.set(c.n, c);
-      const args = c.args.map((a) => (a instanceof ObjectRef ? (this.objects.peek(a) as { value: unknown }).value : a));
+      c.pinTid = w.threadId;
+      let args: unknown[];
+      try {
+        args = c.args.map((a) => (a instanceof ObjectRef ? this.objects.argFor(a, w.threadId, c.pinned) : a));
+      } catch (e) {
+        this.finish(c, e as Error);
+        continue;
+      }
       w.send({ t: 'actor-call', n: c.n, aid: actor.aid, method: c.method.shortName, args, id: actor.id });
       if (oneAtATime) c.timer = setTimeout(() => this.timedOut(c), actor.spec.timeoutMs);
     }
@@ -196,6 +241,11 @@ export class ActorManager {
     if (call.timer) clearTimeout(call.timer);
     call.actor.inflight.delete(call.n);
     for (const r of call.returns) this.calls.delete(r.id);
+    if (call.pinned.length > 0) { this.objects.unpin(call.pinned, call.pinTid); call.pinned.length = 0; }
+    if (call.holds) {
+      call.holds = false;
+      for (const a of call.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
+    }
     if (call.cancelled && !(result instanceof Error)) result = new TaskCancelledError(call.method.name);
     if (result instanceof Error) {
       for (const r of call.returns) this.objects.fail(r, result);
@@ -265,6 +315,11 @@ export class ActorManager {
     for (let c = actor.pending.shift(); c; c = actor.pending.shift()) this.finish(c, actor.death);
     if (actor.spec.name !== undefined && this.names.get(actor.spec.name) === actor) this.names.delete(actor.spec.name);
     this.byAid.delete(actor.aid); // dead actors are no longer polled; byId keeps answering their calls
+    if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
+    if (!actor.released) {
+      actor.released = true;
+      for (const a of actor.spec.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.ActorHandle);
+    }
     if (wasHolding) {
       this.scheduler.release(actor.spec.request, actor.devices!);
       actor.devices = undefined;
@@ -337,7 +392,13 @@ export class ActorManager {
       return answer(false, undefined, (e as Error).message);
     }
     const [ref] = this.call(actor.id, method, req.args, 1);
-    this.objects.onSettled(ref!, (s) => (s.ok ? answer(true, s.value) : answer(false, undefined, s.error.message)));
+    this.objects.onSettled(ref!, (s) => {
+      if (!s.ok) answer(false, undefined, s.error.message);
+      else {
+        try { answer(true, this.objects.value(ref!)); } catch (e) { answer(false, undefined, (e as Error).message); }
+      }
+      ref!.release();
+    });
   }
 
   /** Polls actor workers for results (see `Scheduler.poll`). */

@@ -1,9 +1,45 @@
 /** A reference to an object in a node's object store: the result of `remote()` or `put()`. */
 import { inspect } from 'node:util';
 
+/** The store that counts references (the running node's); told when a ref is released. */
+export interface RefOwner {
+  release(ref: ObjectRef): void;
+}
+
+let owner: RefOwner | undefined;
+
+/** @internal Set by the node that creates refs. */
+export function setRefOwner(o: RefOwner | undefined): void {
+  owner = o;
+}
+
+/**
+ * Holding an ObjectRef keeps its object alive (a LOCAL_REFERENCE in
+ * `tsray memory`). Release it when done, with `release()`, `tsray.free()` or
+ * `using ref = ...`; a ref that is garbage-collected unreleased is released
+ * then, at a time JavaScript does not promise.
+ */
 export class ObjectRef {
+  #released = false;
+
   /** @internal */
   constructor(/** Hex id, unique in the cluster. */ readonly id: string) {}
+
+  /** Whether `release()` was called on this ref; a released ref cannot be passed to `get` or tasks. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Drops this reference; the object is freed once no reference of any kind remains. Idempotent. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    owner?.release(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
 
   toString(): string {
     return `ObjectRef(${this.id})`;

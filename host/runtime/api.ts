@@ -6,7 +6,6 @@ import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../err
 import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from './node.js';
 import { ObjectRef } from '../objects/object-ref.js';
-import { snapshotValue } from '../objects/object-table.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import { ActorHandle, handleFor, type ActorMethod } from '../actors/handle.js';
 
@@ -34,10 +33,25 @@ export async function shutdown(): Promise<void> {
   await node.close(new RuntimeStateError('tsray was shut down before this object was ready'));
 }
 
-/** Stores a copy of `value` in the object store. Later changes to `value` do not reach it. */
+/**
+ * Stores a copy of `value` in the object store. Later changes to `value` do
+ * not reach it. Values over 100 KiB go to the node's shared memory, where
+ * tasks read them without a copy; refs inside `value` keep their objects
+ * alive as long as this one lives.
+ */
 export function put(value: unknown): ObjectRef {
   if (value instanceof ObjectRef) throw new InvalidArgumentError('put() of an ObjectRef is not allowed; pass the ref itself');
-  return requireNode().objects.put(snapshotValue(value));
+  return requireNode().objects.put(value);
+}
+
+/**
+ * Releases each ref (as `ref.release()`): objects are freed once no other
+ * reference (another ref, a pending task, an enclosing object, a live view,
+ * an actor) holds them.
+ */
+export function free(refs: ObjectRef | ObjectRef[]): void {
+  const list = Array.isArray(refs) ? refs : [refs];
+  for (const r of checkRefs(list, 'free()')) r.release();
 }
 
 export interface GetOptions {
@@ -71,7 +85,9 @@ function spin(node: EmbeddedNode, pending: () => ObjectRef[]): void {
  * The value of an object, or of each object in a list (order kept,
  * duplicates allowed). Throws the error of a failed task (`TaskError`,
  * `TaskCancelledError`, ...) and `GetTimeoutError` past `timeoutMs`.
- * Values are shared with the store: treat them as read-only.
+ * Values are shared with the store: treat them as read-only. A typed array
+ * of an object over 100 KiB is a view of the node's shared memory (no
+ * copy); it pins the object (PINNED_IN_MEMORY) while it is reachable.
  */
 export async function get<T = unknown>(ref: ObjectRef, opts?: GetOptions): Promise<T>;
 export async function get<T = unknown>(refs: ObjectRef[], opts?: GetOptions): Promise<T[]>;
@@ -79,7 +95,7 @@ export async function get(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions =
   const node = requireNode();
   const single = !Array.isArray(refOrRefs);
   const refs = checkRefs(single ? [refOrRefs] : refOrRefs, 'get()');
-  for (const r of refs) if (!node.objects.has(r)) throw new InvalidArgumentError(`${r} is not known to this runtime`);
+  for (const r of refs) if (!node.objects.has(r)) throw new InvalidArgumentError(`${r} ${r.released ? 'was released; it cannot be read' : 'is not known to this runtime'}`);
   const pending = (): ObjectRef[] => refs.filter((r) => !node.objects.peek(r));
   if (pending().length > 0) spin(node, pending);
   const left = pending();
@@ -98,11 +114,7 @@ export async function get(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions =
       }
     });
   }
-  const values = refs.map((r) => {
-    const s = node.objects.peek(r)!;
-    if (!s.ok) throw s.error;
-    return s.value;
-  });
+  const values = refs.map((r) => node.objects.value(r));
   return single ? values[0] : values;
 }
 

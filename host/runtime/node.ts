@@ -2,10 +2,11 @@
  * The embedded node: the object table and the scheduler with its worker
  * pool, living in the caller's process. `tsray.init()` creates one.
  */
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
-import { ObjectTable } from '../objects/object-table.js';
+import { ObjectStore } from '../../store/object-store.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ActorManager } from '../actors/manager.js';
@@ -20,8 +21,16 @@ export interface InitOptions {
   resources?: Record<string, number>;
   /** Bytes for the object store (default 30% of RAM). */
   objectStoreMemory?: number;
-  /** Where the object store spills to disk (default: a folder under the OS temp dir). */
+  /** Where the object store spills to disk (default: `tsray-spill` under the OS temp dir). */
   spillDir?: string;
+  /** Spill when objects in memory pass this fraction of objectStoreMemory (default 0.8). */
+  objectSpillingThreshold?: number;
+  /** Fuse at least this many bytes into each spill file when there is that much to spill (default 100 MiB). */
+  minSpillingSize?: number;
+  /** Stop spilling (OutOfDiskError) once the spill disk would be fuller than this fraction (default 0.95). */
+  localFsCapacityThreshold?: number;
+  /** Record the JS call site of every task call for `tsray memory` (default false; puts always record theirs). */
+  recordCallSites?: boolean;
   /** Cluster address; only the embedded node (no address) exists so far. */
   address?: string;
   /** How long an idle worker spins for new work before sleeping, in microseconds (default 50). */
@@ -30,14 +39,12 @@ export interface InitOptions {
 
 export class EmbeddedNode {
   readonly nodeId = randomBytes(8).toString('hex');
-  readonly objects = new ObjectTable();
+  readonly objects: ObjectStore;
   readonly scheduler: Scheduler;
   readonly actors: ActorManager;
-  readonly objectStoreMemory: number;
-  readonly spillDir: string | undefined;
 
   constructor(opts: InitOptions) {
-    const known = new Set(['numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'address', 'workerSpinUs']);
+    const known = new Set(['numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs']);
     for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
     if (opts.address !== undefined) throw new RuntimeStateError(`cannot join ${opts.address}: only the embedded node is available; call init() without an address`);
     const count = (name: string, v: number | undefined, dflt: number): number => {
@@ -48,22 +55,37 @@ export class EmbeddedNode {
     const numCpus = count('numCpus', opts.numCpus, availableParallelism());
     const numGpus = count('numGpus', opts.numGpus, 0);
     if (!Number.isInteger(numGpus)) throw new InvalidArgumentError('numGpus of a node must be a whole number');
-    this.objectStoreMemory = count('objectStoreMemory', opts.objectStoreMemory, Math.floor(totalmem() * 0.3));
-    this.spillDir = opts.spillDir;
-    const resources: ResourceSet = { CPU: numCpus, GPU: numGpus, memory: Math.floor(totalmem() * 0.7), object_store_memory: this.objectStoreMemory };
+    const fraction = (name: string, v: number | undefined, dflt: number): number => {
+      const f = count(name, v, dflt);
+      if (f > 1) throw new InvalidArgumentError(`init option ${name} is a fraction between 0 and 1, got ${f}`);
+      return f;
+    };
+    const objectStoreMemory = Math.floor(count('objectStoreMemory', opts.objectStoreMemory, Math.floor(totalmem() * 0.3)));
+    if (opts.spillDir !== undefined && typeof opts.spillDir !== 'string') throw new InvalidArgumentError('init option spillDir must be a path');
+    const resources: ResourceSet = { CPU: numCpus, GPU: numGpus, memory: Math.floor(totalmem() * 0.7), object_store_memory: objectStoreMemory };
     for (const [k, v] of Object.entries(opts.resources ?? {})) {
       if (k in resources) throw new InvalidArgumentError(`set ${k} with its own init option, not resources.${k}`);
       resources[k] = count(`resources.${k}`, v, 0);
     }
     const baseWorkers = Math.max(1, Math.ceil(numCpus));
     const spinUs = count('workerSpinUs', opts.workerSpinUs, 50);
+    this.objects = new ObjectStore({
+      nodeId: this.nodeId,
+      capacity: objectStoreMemory,
+      spillDir: opts.spillDir ?? join(tmpdir(), 'tsray-spill'),
+      spillThreshold: fraction('objectSpillingThreshold', opts.objectSpillingThreshold, 0.8),
+      minSpillBytes: count('minSpillingSize', opts.minSpillingSize, 100 * 2 ** 20),
+      localFsCapacityThreshold: fraction('localFsCapacityThreshold', opts.localFsCapacityThreshold, 0.95),
+      recordTaskCallSites: opts.recordCallSites ?? process.env.TSRAY_RECORD_REF_CREATION_SITES === '1',
+    });
+    const arenas = this.objects.arenas.map((a) => a.memory);
     const warn = (m: string): void => { process.emitWarning(m, { code: 'TSRAY_INFEASIBLE' }); };
     this.scheduler = new Scheduler({
-      nodeId: this.nodeId, resources, numGpus, baseWorkers, maxWorkers: baseWorkers + 16, spinUs, warn,
+      nodeId: this.nodeId, resources, numGpus, baseWorkers, maxWorkers: baseWorkers + 16, spinUs, warn, arenas,
       onGuestCall: (from, call) => this.actors.guestCall(from, call),
       onRelease: () => this.actors?.retryWaiting(),
     }, this.objects);
-    this.actors = new ActorManager(this.nodeId, spinUs, this.objects, this.scheduler, warn);
+    this.actors = new ActorManager(this.nodeId, spinUs, this.objects, arenas, this.scheduler, warn);
   }
 
   /** Whether `ref` is being computed right now (by a task or an actor call). */
@@ -85,5 +107,6 @@ export class EmbeddedNode {
   async close(error: Error): Promise<void> {
     await Promise.all([this.scheduler.close(error), this.actors.close(error)]);
     this.objects.failPending(error);
+    this.objects.close();
   }
 }

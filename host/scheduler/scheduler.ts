@@ -12,7 +12,9 @@ import { WorkerHandle } from '../worker/pool.js';
 import type { LoadedComponent } from '../component/load.js';
 import { variantFor } from '../worker/module-variants.js';
 import { ObjectRef, newId } from '../objects/object-ref.js';
-import { snapshotValue, type ObjectTable } from '../objects/object-table.js';
+import { snapshotValue } from '../objects/snapshot.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import { RefKind } from '../../store/references.js';
 import type { NormalizedOptions } from './options.js';
 import { DeviceAllocator, ResourcePool, shapeKey, type ResourceSet } from './resources.js';
 import { Fifo } from './fifo.js';
@@ -45,6 +47,11 @@ class Task implements TaskSpec {
   slot: Slot | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
   cancelled = false;
+  /** Whether the task counts as a pending-task reference on its ref arguments. */
+  holds = false;
+  /** Arguments pinned in the store for the worker it was sent to (`pinTid`). */
+  readonly pinned: ObjectRef[] = [];
+  pinTid = 0;
 
   constructor(spec: TaskSpec, readonly n: number, readonly returns: ObjectRef[]) {
     this.component = spec.component;
@@ -69,6 +76,8 @@ export interface SchedulerConfig {
   baseWorkers: number;
   /** Upper bound on workers, for fractional and zero-CPU tasks. */
   maxWorkers: number;
+  /** The object store's arenas, mapped by every worker. */
+  arenas: WebAssembly.Memory[];
   spinUs: number;
   warn: (message: string) => void;
   /** A guest running a task asks to call an actor. */
@@ -91,7 +100,7 @@ export class Scheduler {
   private scheduleQueued = false;
   private closed = false;
 
-  constructor(private readonly cfg: SchedulerConfig, private readonly objects: ObjectTable) {
+  constructor(private readonly cfg: SchedulerConfig, private readonly objects: ObjectStore) {
     this.resources = new ResourcePool(cfg.resources);
     this.devices = new DeviceAllocator(cfg.numGpus);
     for (let i = 0; i < cfg.baseWorkers; i++) this.spawn();
@@ -110,11 +119,15 @@ export class Scheduler {
       this.cfg.warn(`task '${spec.name}' requests {${task.shape}} but this node has {${shapeKey(this.resources.totals())}}; it stays pending until a node that can run it joins`);
     }
     for (const a of spec.args) {
-      if (!(a instanceof ObjectRef)) continue;
-      if (!this.objects.has(a)) {
-        this.finish(task, { kind: 'error', error: new InvalidArgumentError(`task '${spec.name}' got ${a}, which this runtime does not know (was it created before a shutdown?)`) });
+      if (a instanceof ObjectRef && !this.objects.has(a)) {
+        this.finish(task, { kind: 'error', error: new InvalidArgumentError(`task '${spec.name}' got ${a}, which ${a.released ? 'was released' : 'this runtime does not know (was it created before a shutdown?)'}`) });
         return returns;
       }
+    }
+    task.holds = true;
+    for (const a of spec.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
+    for (const a of spec.args) {
+      if (!(a instanceof ObjectRef)) continue;
       const settled = this.objects.peek(a);
       if (settled) {
         if (!settled.ok) { this.finish(task, { kind: 'error', error: settled.error }); return returns; }
@@ -187,7 +200,7 @@ export class Scheduler {
 
   private spawn(): Slot {
     const slot: Slot = {
-      worker: new WorkerHandle(this.cfg.nodeId, this.cfg.spinUs, {
+      worker: new WorkerHandle(this.cfg.nodeId, this.cfg.spinUs, this.cfg.arenas, {
         results: (_w, outcomes) => this.onResults(slot, outcomes),
         died: (_w, why) => this.onDied(slot, why),
       }),
@@ -203,7 +216,17 @@ export class Scheduler {
       w.modules.add(variant.key);
       w.send({ t: 'module', key: variant.key, module: variant.module, wit: task.component.metadata.wit, world: task.component.metadata.world, ...(variant.maxBytes === undefined ? {} : { maxBytes: variant.maxBytes }) });
     }
-    const args = task.args.map((a) => (a instanceof ObjectRef ? (this.objects.peek(a) as { value: unknown }).value : a));
+    if (task.pinned.length > 0) { this.objects.unpin(task.pinned, task.pinTid); task.pinned.length = 0; }
+    task.pinTid = w.threadId;
+    let args: unknown[];
+    try {
+      args = task.args.map((a) => (a instanceof ObjectRef ? this.objects.argFor(a, w.threadId, task.pinned) : a));
+    } catch (e) {
+      // The argument's bytes are lost (or cannot be read back): the task fails, nothing else does.
+      this.finish(task, { kind: 'error', error: e as Error });
+      this.releaseIfIdle(slot);
+      return;
+    }
     w.send({ t: 'run', n: task.n, key: variant.key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
@@ -290,6 +313,11 @@ export class Scheduler {
     if (task.timer) clearTimeout(task.timer);
     this.tasks.delete(task.n);
     for (const r of task.returns) this.byReturn.delete(r.id);
+    if (task.pinned.length > 0) { this.objects.unpin(task.pinned, task.pinTid); task.pinned.length = 0; }
+    if (task.holds) {
+      task.holds = false;
+      for (const a of task.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
+    }
     if (task.cancelled && result.kind === 'value') result = { kind: 'error', error: new TaskCancelledError(task.name) };
     if (result.kind === 'error') {
       for (const r of task.returns) this.objects.fail(r, result.error);

@@ -14,6 +14,8 @@ import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine
 import { ArgumentTypeError, ComponentError, OutOfMemoryError, TaskError } from '../errors.js';
 import { worldFromText } from '../wit/load.js';
 import { Fifo } from '../scheduler/fifo.js';
+import { read as readStored } from '../../store/codec.js';
+import { STORED_ARG } from '../../store/stored-arg.js';
 import {
   CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type ModuleMsg, type ReplyMsg, type RunMsg,
   type ToWorker, type WireError, type WorkItem, type WorkerInit,
@@ -22,6 +24,21 @@ import {
 const init = workerData as WorkerInit & { port: MessagePort };
 const ctl = new Int32Array(init.ctl);
 const port = init.port;
+
+/**
+ * An argument stored in an arena arrives as `[arena, offset, length]` and is
+ * read in place: its typed arrays are views of the node's shared memory.
+ */
+function argValue(a: unknown): unknown {
+  if (a === null || typeof a !== 'object' || !(STORED_ARG in a)) return a;
+  const [arena, off, len] = (a as Record<string, [number, number, number]>)[STORED_ARG]!;
+  return readStored(new Uint8Array(init.arenas[arena]!.buffer, off, len), (id) => ({ id }));
+}
+
+function argValues(args: unknown[]): unknown[] {
+  for (let i = 0; i < args.length; i++) args[i] = argValue(args[i]);
+  return args;
+}
 
 /** Thrown from a host call when the running task is cancelled. */
 class CancelSignal extends Error {
@@ -128,7 +145,7 @@ function runTask(msg: RunMsg): void {
   let inst: ComponentInstance | undefined;
   try {
     inst = l.pool.pop() ?? newInstance(l);
-    succeed(msg.n, inst.call(msg.fn, msg.args));
+    succeed(msg.n, inst.call(msg.fn, argValues(msg.args)));
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
   } finally {
@@ -146,7 +163,7 @@ function construct(a: Actor): WireError | undefined {
   a.inst?.dispose();
   try {
     a.inst = newInstance(l);
-    a.self = a.inst.construct(`${a.msg.owner}#${a.msg.resource}`, a.msg.args);
+    a.self = a.inst.construct(`${a.msg.owner}#${a.msg.resource}`, a.msg.args.map(argValue));
     return undefined;
   } catch (e) {
     a.inst = undefined;
@@ -171,7 +188,7 @@ function callActorMethod(msg: ActorCallMsg): void {
   try {
     let ref = a.methods.get(msg.method);
     if (!ref) a.methods.set(msg.method, (ref = a.inst!.module.resolveMethod(a.msg.resource, a.msg.owner, msg.method)));
-    succeed(msg.n, a.inst!.invoke(ref, [a.self, ...msg.args]));
+    succeed(msg.n, a.inst!.invoke(ref, [a.self, ...argValues(msg.args)]));
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
     // A trap leaves the instance unusable: rebuild it while restarts last, as Ray restarts actors.

@@ -31,13 +31,13 @@ export class WorkerHandle {
   /** Task numbers sent and not yet finished, in the order the worker runs them. */
   readonly inflight: number[] = [];
 
-  constructor(nodeId: string, spinUs: number, private readonly events: WorkerEvents) {
+  constructor(nodeId: string, spinUs: number, arenas: WebAssembly.Memory[], private readonly events: WorkerEvents) {
     const ctl = new SharedArrayBuffer(CTL.SIZE * 4);
     this.ctl = new Int32Array(ctl);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     // execArgv: [] keeps the driver's loader hooks (--import, --loader) out of workers, which run only our code.
-    this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, port: port2 }, transferList: [port2], execArgv: [] });
+    this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, arenas, port: port2 }, transferList: [port2], execArgv: [] });
     this.worker.unref();
     this.port.on('message', (m: FromWorker[]) => this.events.results(this, m));
     this.port.unref();
@@ -50,6 +50,11 @@ export class WorkerHandle {
     this.alive = false;
     this.port.close();
     if (!this.stopping) this.events.died(this, why);
+  }
+
+  /** The thread's id (as `tsray memory` shows it). */
+  get threadId(): number {
+    return this.worker.threadId;
   }
 
   get isAlive(): boolean {

@@ -105,4 +105,6 @@ export interface WorkerInit {
   nodeId: string;
   /** How long an idle worker spins before sleeping, in microseconds. */
   spinUs: number;
+  /** The node's object-store arenas: arguments stored there are read in place. */
+  arenas: WebAssembly.Memory[];
 }

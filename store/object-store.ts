@@ -1,0 +1,525 @@
+/**
+ * A node's object store. Each object is pending (a task will produce it),
+ * ready, or failed. A ready object's value lives inline in the table when
+ * small, or as a sealed, immutable block in one of the node's shared arenas,
+ * where the driver and workers read it in place. Objects are counted by the
+ * five reference kinds of `references.ts` and freed when none remain. When
+ * the arenas pass the spill threshold, or a new object does not fit, sealed
+ * blocks nobody is reading are spilled to disk, oldest first, and restored
+ * when read again.
+ */
+import { ObjectRef, newId, setRefOwner, type RefOwner } from '../host/objects/object-ref.js';
+import { InvalidArgumentError, ObjectLostError, ObjectStoreFullError, OutOfDiskError } from '../host/errors.js';
+import { Arena, arenaSizes } from './arena.js';
+import { INLINE_MAX, encode, inlineValue, materialize, prepare, read, write, CorruptBlockError } from './codec.js';
+import { RefKind } from './references.js';
+import { SpillPager, SpillReadError, type SpillLocation, type SpillStats } from './spill.js';
+import { captureSite, type CallSite } from './call-site.js';
+import { STORED_ARG } from './stored-arg.js';
+
+/** The store's resource-limit contract (see `InitOptions` for the user-facing names). */
+export interface StoreOptions {
+  nodeId: string;
+  /** Bytes of shared memory for sealed objects, split into arenas of at most 4 GiB. */
+  capacity: number;
+  /** Where spill files go; stale files of dead processes are removed at start. */
+  spillDir: string;
+  /** Spill once primary copies pass this fraction of `capacity` (Ray: 0.8). */
+  spillThreshold: number;
+  /** Fuse at least this many bytes into each spill file when there is that much to spill (Ray: 100 MB). */
+  minSpillBytes: number;
+  /** Refuse to spill past this fraction of the disk being used (Ray: 0.95). */
+  localFsCapacityThreshold: number;
+  /** Record the JS stack of every task call for `tsray memory` (puts always record theirs). */
+  recordTaskCallSites: boolean;
+}
+
+const PENDING = 0;
+const READY = 1;
+const FAILED = 2;
+
+export type Settled = { ok: true } | { ok: false; error: Error };
+const OK: Settled = { ok: true };
+
+
+class Entry {
+  state = PENDING;
+  error: Error | undefined = undefined;
+  inline: unknown = undefined;
+  isInline = false;
+  arena: Arena | undefined = undefined;
+  off = 0;
+  spill: SpillLocation | undefined = undefined;
+  /** Bytes of the object (the block, or an estimate when inline); 0 while pending. */
+  size = 0;
+  /** Ids of objects this value holds refs to. */
+  captured: string[] | undefined = undefined;
+  readonly counts = [0, 0, 0, 0, 0];
+  total = 0;
+  waiters: ((s: Settled) => void)[] | undefined = undefined;
+  /** Worker thread id -> arguments of its tasks pinned here. */
+  workerPins: Map<number, number> | undefined = undefined;
+  constructor(readonly id: string, readonly site: CallSite) {}
+}
+
+/** What `report()` returns for one object. */
+export interface ObjectInfo {
+  id: string;
+  /** Undefined while pending. */
+  size: number | undefined;
+  state: 'pending' | 'ready' | 'failed';
+  where: 'inline' | 'memory' | 'disk' | 'memory+disk' | 'none';
+  counts: number[];
+  workerPins: [number, number][];
+  site: CallSite;
+}
+
+export interface StoreStats {
+  capacity: number;
+  /** Bytes of sealed blocks in the arenas (primary copies in memory). */
+  usedBytes: number;
+  /** Estimated bytes of small values kept inline. */
+  inlineBytes: number;
+  /** Shared memory committed so far (the arenas grow on demand). */
+  committedBytes: number;
+  objects: number;
+  objectsInMemory: number;
+  objectsSpilled: number;
+  arenas: number;
+  largestFreeBlock: number;
+  spill: SpillStats;
+}
+
+export class ObjectStore implements RefOwner {
+  private readonly entries = new Map<string, Entry>();
+  readonly arenas: Arena[];
+  /** Entries with a block in an arena, oldest first (the spill order). */
+  private readonly resident = new Set<Entry>();
+  private readonly pager: SpillPager;
+  private readonly localRefs = new FinalizationRegistry<string>((id) => this.dec(this.entries.get(id), RefKind.Local));
+  private readonly views = new FinalizationRegistry<string>((id) => this.dec(this.entries.get(id), RefKind.Pinned));
+  private usedBytes = 0;
+  private inlineBytes = 0;
+  private spillQueued = false;
+  private closed = false;
+
+  constructor(readonly opts: StoreOptions) {
+    this.arenas = arenaSizes(opts.capacity).map((size, i) => new Arena(i, size));
+    this.pager = new SpillPager(opts.spillDir, opts.nodeId, opts.localFsCapacityThreshold);
+    this.pager.cleanStale();
+    setRefOwner(this);
+  }
+
+  // ---- references ----
+
+  private newRef(e: Entry): ObjectRef {
+    const r = new ObjectRef(e.id);
+    this.inc(e, RefKind.Local);
+    this.localRefs.register(r, e.id, r);
+    return r;
+  }
+
+  private inc(e: Entry, kind: RefKind): void {
+    e.counts[kind]!++;
+    e.total++;
+  }
+
+  private dec(e: Entry | undefined, kind: RefKind): void {
+    if (!e || e.counts[kind]! <= 0) return;
+    e.counts[kind]!--;
+    if (--e.total === 0 && e.state !== PENDING) this.free(e);
+  }
+
+  /** `ref.release()`: one local reference fewer. */
+  release(ref: ObjectRef): void {
+    this.localRefs.unregister(ref);
+    this.dec(this.entries.get(ref.id), RefKind.Local);
+  }
+
+  /** Counts a reference of `kind` (a pending task's argument, an actor's constructor argument). */
+  hold(ref: ObjectRef, kind: RefKind.PendingTask | RefKind.ActorHandle): void {
+    const e = this.entries.get(ref.id);
+    if (e) this.inc(e, kind);
+  }
+
+  unhold(ref: ObjectRef, kind: RefKind.PendingTask | RefKind.ActorHandle): void {
+    this.dec(this.entries.get(ref.id), kind);
+  }
+
+  private free(e: Entry): void {
+    this.entries.delete(e.id);
+    this.dropBlock(e);
+    if (e.spill) { this.pager.drop(e.spill); e.spill = undefined; }
+    if (e.isInline) { this.inlineBytes -= e.size; e.inline = undefined; }
+    if (e.captured) for (const id of e.captured) this.dec(this.entries.get(id), RefKind.Captured);
+  }
+
+  private dropBlock(e: Entry): void {
+    if (!e.arena) return;
+    e.arena.release(e.off, e.size);
+    e.arena = undefined;
+    this.resident.delete(e);
+    this.usedBytes -= e.size;
+  }
+
+  // ---- creating objects ----
+
+  /** A new pending object: a task's or actor call's return value. */
+  create(what = '(task call)'): ObjectRef {
+    const e = new Entry(newId(), captureSite(what, this.opts.recordTaskCallSites));
+    this.entries.set(e.id, e);
+    return this.newRef(e);
+  }
+
+  /** Stores a copy of `value`; refs inside it keep their objects alive (CAPTURED_IN_OBJECT). */
+  put(value: unknown): ObjectRef {
+    const e = new Entry(newId(), captureSite('(put object)', true));
+    this.seal(e, value, false);
+    this.entries.set(e.id, e);
+    return this.newRef(e);
+  }
+
+  /** A task's value arrived (owned: nothing else holds it, so no copy is needed when inline). */
+  resolve(ref: ObjectRef, value: unknown): void {
+    const e = this.entries.get(ref.id);
+    if (!e || e.state !== PENDING) return;
+    try {
+      this.seal(e, value, true);
+    } catch (err) {
+      this.settle(e, FAILED, err as Error);
+      return;
+    }
+    this.settle(e, READY);
+  }
+
+  fail(ref: ObjectRef, error: Error): void {
+    const e = this.entries.get(ref.id);
+    if (e && e.state === PENDING) this.settle(e, FAILED, error);
+  }
+
+  private settle(e: Entry, state: number, error?: Error): void {
+    e.state = state;
+    e.error = error;
+    const w = e.waiters;
+    e.waiters = undefined;
+    const s: Settled = state === READY ? OK : { ok: false, error: error! };
+    if (w) for (const f of w) f(s);
+    if (e.total === 0) this.free(e);
+  }
+
+  private seal(e: Entry, value: unknown, owned: boolean): void {
+    if (value === null || typeof value !== 'object') {
+      if (typeof value === 'function' || typeof value === 'symbol') throw new InvalidArgumentError(`a ${typeof value} cannot be stored in the object store`);
+      e.inline = value;
+      e.isInline = true;
+      e.size = typeof value === 'string' ? 8 + value.length * 2 : 8;
+      this.inlineBytes += e.size;
+      e.state = READY;
+      return;
+    }
+    const p = prepare(value);
+    const captured: Entry[] = [];
+    for (const id of p.refs) {
+      const c = this.entries.get(id);
+      if (!c) throw new InvalidArgumentError(`the value holds ObjectRef(${id}), which this runtime does not know (was it released?)`);
+      captured.push(c);
+    }
+    if (p.size <= INLINE_MAX) {
+      e.inline = inlineValue(p, !owned);
+      e.isInline = true;
+      e.size = p.size;
+      this.inlineBytes += e.size;
+    } else {
+      const enc = encode(p);
+      const { arena, off } = this.place(enc.size, e.id);
+      write(arena.bytes(off, enc.size), enc);
+      e.arena = arena;
+      e.off = off;
+      e.size = enc.size;
+      this.resident.add(e);
+      this.usedBytes += enc.size;
+      this.spillSoon();
+    }
+    if (captured.length > 0) {
+      e.captured = p.refs;
+      for (const c of captured) this.inc(c, RefKind.Captured);
+    }
+    e.state = READY;
+  }
+
+  // ---- space and spilling ----
+
+  private tryAlloc(size: number): { arena: Arena; off: number } | undefined {
+    for (const arena of this.arenas) {
+      const off = arena.alloc(size);
+      if (off >= 0) return { arena, off };
+    }
+    return undefined;
+  }
+
+  /** A block for `size` bytes, spilling what may be spilled to make room. */
+  private place(size: number, forId: string): { arena: Arena; off: number } {
+    const biggest = Math.max(0, ...this.arenas.map((a) => a.capacity));
+    if (size > biggest) {
+      throw new ObjectStoreFullError(`object ${forId} needs ${fmt(size)} but the object store holds at most ${fmt(biggest)} per object (capacity ${fmt(this.opts.capacity)}); raise objectStoreMemory`);
+    }
+    for (;;) {
+      const got = this.tryAlloc(size);
+      if (got) return got;
+      if (this.spill(Math.max(size, this.opts.minSpillBytes)) === 0) throw this.fullError(size, forId);
+    }
+  }
+
+  /**
+   * Spills at least `bytes` of sealed blocks (or all there are), oldest
+   * first, skipping pinned ones. An object already on disk (spilled before
+   * and restored) just loses its memory copy. Returns the bytes freed.
+   */
+  private spill(bytes: number): number {
+    const victims: Entry[] = [];
+    let freed = 0;
+    for (const e of this.resident) {
+      if (freed >= bytes) break;
+      if (e.counts[RefKind.Pinned]! > 0) continue;
+      victims.push(e);
+      freed += e.size;
+    }
+    if (victims.length === 0) return 0;
+    const toWrite = victims.filter((e) => !e.spill);
+    if (toWrite.length > 0) {
+      const locs = this.pager.write(toWrite.map((e) => e.arena!.bytes(e.off, e.size)));
+      toWrite.forEach((e, i) => { e.spill = locs[i]; });
+    }
+    for (const e of victims) this.dropBlock(e);
+    return freed;
+  }
+
+  /** Past the threshold, spill in the background (a put only waits for spilling when it does not fit). */
+  private spillSoon(): void {
+    if (this.spillQueued || this.usedBytes <= this.opts.spillThreshold * this.opts.capacity) return;
+    this.spillQueued = true;
+    setImmediate(() => {
+      this.spillQueued = false;
+      if (this.closed) return;
+      const over = this.usedBytes - this.opts.spillThreshold * this.opts.capacity;
+      if (over <= 0) return;
+      try {
+        this.spill(Math.max(over, this.opts.minSpillBytes));
+      } catch (e) {
+        process.emitWarning(`tsray: spilling failed: ${(e as Error).message}`, { code: e instanceof OutOfDiskError ? 'TSRAY_OUT_OF_DISK' : 'TSRAY_SPILL' });
+      }
+    });
+  }
+
+  private fullError(size: number, forId: string): ObjectStoreFullError {
+    const holders = [...this.resident].sort((a, b) => b.size - a.size).slice(0, 5).map((e) => {
+      const why = e.counts.map((n, k) => (n > 0 ? `${REF_NAMES_SHORT[k]}=${n}` : '')).filter(Boolean).join(' ');
+      return `  ${e.id} ${fmt(e.size)} (${why || 'unreferenced'}) ${e.site.what}`;
+    });
+    return new ObjectStoreFullError(
+      `object ${forId} needs ${fmt(size)}, but the object store (capacity ${fmt(this.opts.capacity)}, ${fmt(this.usedBytes)} in use) `
+      + `has no room and every object in memory is pinned by a reader. Largest holders:\n${holders.join('\n')}\n`
+      + 'Drop values returned by get() that you no longer need, release refs, or raise objectStoreMemory.',
+    );
+  }
+
+  /** Brings a spilled object back into an arena; false when there is no room (read it privately then). */
+  private restore(e: Entry): boolean {
+    if (e.arena) {
+      // Reading makes it young again: spill the least recently used first.
+      this.resident.delete(e);
+      this.resident.add(e);
+      return true;
+    }
+    const loc = e.spill!;
+    let got: { arena: Arena; off: number };
+    try {
+      got = this.place(loc.length, e.id);
+    } catch (err) {
+      if (err instanceof ObjectStoreFullError) return false;
+      throw err;
+    }
+    try {
+      this.pager.read(loc, got.arena.bytes(got.off, loc.length));
+    } catch (err) {
+      got.arena.release(got.off, loc.length);
+      throw this.lost(e, err);
+    }
+    e.arena = got.arena;
+    e.off = got.off;
+    this.resident.add(e);
+    this.usedBytes += e.size;
+    this.spillSoon();
+    return true;
+  }
+
+  private readPrivate(e: Entry): Uint8Array {
+    const buf = new Uint8Array(e.spill!.length);
+    try {
+      this.pager.read(e.spill!, buf);
+    } catch (err) {
+      throw this.lost(e, err);
+    }
+    return buf;
+  }
+
+  /** The object's bytes are gone: it fails with ObjectLostError from now on. */
+  private lost(e: Entry, err: unknown): Error {
+    if (!(err instanceof SpillReadError) && !(err instanceof CorruptBlockError)) return err as Error;
+    const error = new ObjectLostError(e.id, err.message);
+    if (e.spill) { this.pager.drop(e.spill); e.spill = undefined; }
+    e.state = FAILED;
+    e.error = error;
+    return error;
+  }
+
+  // ---- reading ----
+
+  has(ref: ObjectRef): boolean {
+    return !ref.released && this.entries.has(ref.id);
+  }
+
+  /** The settled state, or undefined while pending. */
+  peek(ref: ObjectRef): Settled | undefined {
+    const e = this.entries.get(ref.id);
+    if (!e || e.state === PENDING) return undefined;
+    return e.state === READY ? OK : { ok: false, error: e.error! };
+  }
+
+  /** Runs `f` once the object settles (at once if it has). */
+  onSettled(ref: ObjectRef, f: (s: Settled) => void): void {
+    const e = this.entries.get(ref.id);
+    if (!e) return;
+    if (e.state !== PENDING) f(e.state === READY ? OK : { ok: false, error: e.error! });
+    else (e.waiters ??= []).push(f);
+  }
+
+  private ready(ref: ObjectRef): Entry {
+    if (ref.released) throw new InvalidArgumentError(`${ref} was released; it cannot be read`);
+    const e = this.entries.get(ref.id);
+    if (!e) throw new InvalidArgumentError(`${ref} is not known to this runtime`);
+    if (e.state === FAILED) throw e.error!;
+    if (e.state === PENDING) throw new Error(`internal: ${ref} read before it was ready`);
+    return e;
+  }
+
+  /**
+   * The value for the driver. Typed arrays of an object in an arena are
+   * views of the shared memory (no copy); each pins the object
+   * (PINNED_IN_MEMORY) until it is garbage-collected.
+   */
+  value(ref: ObjectRef): unknown {
+    const e = this.ready(ref);
+    const makeRef = (id: string): ObjectRef => {
+      const c = this.entries.get(id);
+      return c ? this.newRef(c) : new ObjectRef(id);
+    };
+    if (e.isInline) return e.captured ? materialize(e.inline, makeRef) : e.inline;
+    try {
+      if (e.arena || this.restore(e)) {
+        return read(e.arena!.bytes(e.off, e.size), makeRef, (view) => {
+          this.inc(e, RefKind.Pinned);
+          this.views.register(view, e.id);
+        });
+      }
+      return read(this.readPrivate(e), makeRef);
+    } catch (err) {
+      throw this.lost(e, err);
+    }
+  }
+
+  /**
+   * A task argument for a worker: inline values as they are, arena objects
+   * as a `STORED_ARG` marker the worker reads in place. The object stays
+   * pinned for worker `tid` until `unpin`; `pinned` collects it.
+   */
+  argFor(ref: ObjectRef, tid: number, pinned: ObjectRef[]): unknown {
+    const e = this.ready(ref);
+    if (e.isInline) return e.captured ? materialize(e.inline, (id) => ({ id })) : e.inline;
+    try {
+      if (e.arena || this.restore(e)) {
+        this.inc(e, RefKind.Pinned);
+        e.workerPins ??= new Map();
+        e.workerPins.set(tid, (e.workerPins.get(tid) ?? 0) + 1);
+        pinned.push(ref);
+        return { [STORED_ARG]: [e.arena!.index, e.off, e.size] };
+      }
+      return read(this.readPrivate(e), (id) => ({ id }));
+    } catch (err) {
+      throw this.lost(e, err);
+    }
+  }
+
+  /** Ends pins taken by `argFor` for worker `tid`. */
+  unpin(refs: ObjectRef[], tid: number): void {
+    for (const r of refs) {
+      const e = this.entries.get(r.id);
+      if (!e?.workerPins) continue;
+      const n = (e.workerPins.get(tid) ?? 0) - 1;
+      if (n > 0) e.workerPins.set(tid, n); else e.workerPins.delete(tid);
+      this.dec(e, RefKind.Pinned);
+    }
+  }
+
+  // ---- reporting and life ----
+
+  /** Every object with its references, for `tsray memory`. */
+  objects(): ObjectInfo[] {
+    const out: ObjectInfo[] = [];
+    for (const e of this.entries.values()) {
+      out.push({
+        id: e.id,
+        size: e.state === PENDING ? undefined : e.size,
+        state: e.state === PENDING ? 'pending' : e.state === READY ? 'ready' : 'failed',
+        where: e.isInline ? 'inline' : e.arena && e.spill ? 'memory+disk' : e.arena ? 'memory' : e.spill ? 'disk' : 'none',
+        counts: [...e.counts],
+        workerPins: e.workerPins ? [...e.workerPins] : [],
+        site: e.site,
+      });
+    }
+    return out;
+  }
+
+  stats(): StoreStats {
+    let spilled = 0;
+    for (const e of this.entries.values()) if (e.spill && !e.arena) spilled++;
+    return {
+      capacity: this.opts.capacity,
+      usedBytes: this.usedBytes,
+      inlineBytes: this.inlineBytes,
+      committedBytes: this.arenas.reduce((s, a) => s + a.committed, 0),
+      objects: this.entries.size,
+      objectsInMemory: this.resident.size,
+      objectsSpilled: spilled,
+      arenas: this.arenas.length,
+      largestFreeBlock: Math.max(0, ...this.arenas.map((a) => a.allocator.largestFree)),
+      spill: { ...this.pager.stats },
+    };
+  }
+
+  /** Fails every pending object (at shutdown). */
+  failPending(error: Error): void {
+    for (const e of [...this.entries.values()]) if (e.state === PENDING) this.settle(e, FAILED, error);
+  }
+
+  /** Deletes this node's spill files; the arenas go with the last view of them. */
+  close(): void {
+    this.closed = true;
+    this.pager.close();
+    setRefOwner(undefined);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get spillDir(): string {
+    return this.pager.dir;
+  }
+}
+
+const REF_NAMES_SHORT = ['local', 'pending-task', 'captured', 'pinned', 'actor'];
+
+function fmt(b: number): string {
+  return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`;
+}

@@ -1,0 +1,186 @@
+/**
+ * The spill-to-disk pager's file side. Spilled objects are fused into large
+ * files (one file per spill batch), each object's bytes stored with a CRC-32
+ * so a damaged file is noticed on restore. A file is deleted when the last
+ * object in it is freed; an object freed at the tail of its file is cut off
+ * at once. Files carry the owning process id in their names, so a node
+ * starting up can delete what dead processes left behind.
+ */
+import {
+  closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statfsSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { OutOfDiskError } from '../host/errors.js';
+
+const NAME = /^tsray-spill-(\d+)-[0-9a-f]+-\d+\.bin$/;
+
+class SpillFile {
+  /** Where the file's live data ends (the tail is cut as tail objects are freed). */
+  end = 0;
+  /** Offset -> length of each live object. */
+  readonly objects = new Map<number, number>();
+  constructor(readonly path: string) {}
+}
+
+/** Where one spilled object's bytes are. */
+export interface SpillLocation {
+  file: SpillFile;
+  offset: number;
+  length: number;
+  crc: number;
+}
+
+export interface SpillStats {
+  spilledBytes: number;
+  spilledObjects: number;
+  restoredBytes: number;
+  restoredObjects: number;
+  /** Spilled bytes of live objects still on disk. */
+  bytesOnDisk: number;
+  filesOnDisk: number;
+}
+
+/** Why a restore failed: the object is lost, nothing else is. */
+export class SpillReadError extends Error {}
+
+export class SpillPager {
+  private readonly files = new Set<SpillFile>();
+  private seq = 0;
+  readonly stats: SpillStats = { spilledBytes: 0, spilledObjects: 0, restoredBytes: 0, restoredObjects: 0, bytesOnDisk: 0, filesOnDisk: 0 };
+
+  constructor(
+    readonly dir: string,
+    private readonly nodeId: string,
+    /** Refuse to spill once the disk would be fuller than this fraction (Ray's local_fs_capacity_threshold). */
+    private readonly fsThreshold: number,
+  ) {}
+
+  /** Creates the directory and deletes spill files of processes that no longer run. Returns how many went. */
+  cleanStale(): number {
+    mkdirSync(this.dir, { recursive: true });
+    let n = 0;
+    for (const name of readdirSync(this.dir)) {
+      const m = NAME.exec(name);
+      if (!m || alive(Number(m[1]))) continue;
+      try { unlinkSync(join(this.dir, name)); n++; } catch { /* another node cleaned it first */ }
+    }
+    return n;
+  }
+
+  /**
+   * Writes `blocks` into one new file and returns where each went. Throws
+   * `OutOfDiskError` (and leaves no file) when the disk is full.
+   */
+  write(blocks: Uint8Array[]): SpillLocation[] {
+    const total = blocks.reduce((s, b) => s + b.byteLength, 0);
+    this.checkDisk(total);
+    const file = new SpillFile(join(this.dir, `tsray-spill-${process.pid}-${this.nodeId}-${++this.seq}.bin`));
+    const fd = openSync(file.path, 'w', 0o600);
+    const out: SpillLocation[] = [];
+    try {
+      let at = 0;
+      for (const b of blocks) {
+        for (let done = 0; done < b.byteLength;) done += writeSync(fd, b, done, b.byteLength - done, at + done);
+        out.push({ file, offset: at, length: b.byteLength, crc: crc32(b) });
+        at += b.byteLength;
+      }
+      file.end = at;
+    } catch (e) {
+      closeSync(fd);
+      try { unlinkSync(file.path); } catch { /* nothing to remove */ }
+      if ((e as NodeJS.ErrnoException).code === 'ENOSPC' || (e as NodeJS.ErrnoException).code === 'EDQUOT') {
+        throw new OutOfDiskError(`the disk under ${this.dir} is full: could not spill ${mib(total)}; free disk space or point spillDir at a larger disk`);
+      }
+      throw e;
+    }
+    closeSync(fd);
+    out.forEach((l) => file.objects.set(l.offset, l.length));
+    this.files.add(file);
+    this.stats.spilledBytes += total;
+    this.stats.spilledObjects += blocks.length;
+    this.stats.bytesOnDisk += total;
+    this.stats.filesOnDisk = this.files.size;
+    return out;
+  }
+
+  private checkDisk(bytes: number): void {
+    if (this.fsThreshold >= 1) return;
+    const s = statfsSync(this.dir);
+    const size = s.blocks * s.bsize;
+    const used = size - s.bavail * s.bsize;
+    if (size > 0 && (used + bytes) / size > this.fsThreshold) {
+      throw new OutOfDiskError(
+        `spilling ${mib(bytes)} to ${this.dir} would fill its disk past ${Math.round(this.fsThreshold * 100)}% `
+        + `(${mib(used)} of ${mib(size)} used); free disk space or raise localFsCapacityThreshold`,
+      );
+    }
+  }
+
+  /** Reads a spilled object into `dst` (exactly `loc.length` bytes) and checks it. */
+  read(loc: SpillLocation, dst: Uint8Array): void {
+    let fd: number;
+    try {
+      fd = openSync(loc.file.path, 'r');
+    } catch (e) {
+      throw new SpillReadError(`its spill file ${loc.file.path} cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    try {
+      let done = 0;
+      while (done < loc.length) {
+        const n = readSync(fd, dst, done, loc.length - done, loc.offset + done);
+        if (n === 0) throw new SpillReadError(`its spill file ${loc.file.path} is truncated (${done} of ${loc.length} bytes at offset ${loc.offset})`);
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (crc32(dst.subarray(0, loc.length)) !== loc.crc) throw new SpillReadError(`its bytes in spill file ${loc.file.path} are corrupt (checksum mismatch)`);
+    this.stats.restoredBytes += loc.length;
+    this.stats.restoredObjects++;
+  }
+
+  /** The object at `loc` was freed: its bytes go (the whole file once nothing in it lives). */
+  drop(loc: SpillLocation): void {
+    const f = loc.file;
+    if (!f.objects.delete(loc.offset)) return;
+    this.stats.bytesOnDisk -= loc.length;
+    if (f.objects.size === 0) {
+      this.files.delete(f);
+      this.stats.filesOnDisk = this.files.size;
+      try { unlinkSync(f.path); } catch { /* already gone */ }
+      return;
+    }
+    if (loc.offset + loc.length === f.end) {
+      let end = 0;
+      for (const [o, len] of f.objects) end = Math.max(end, o + len);
+      f.end = end;
+      try {
+        const fd = openSync(f.path, 'r+');
+        try { ftruncateSync(fd, end); } finally { closeSync(fd); }
+      } catch { /* the file may be gone already: its objects then read as lost */ }
+    }
+  }
+
+  /** Deletes every file of this node (at shutdown). */
+  close(): void {
+    for (const f of this.files) { try { unlinkSync(f.path); } catch { /* gone */ } }
+    this.files.clear();
+    this.stats.bytesOnDisk = 0;
+    this.stats.filesOnDisk = 0;
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function mib(b: number): string {
+  return `${(b / 2 ** 20).toFixed(1)} MiB`;
+}
