@@ -23,7 +23,7 @@ export {
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
-  init, shutdown, isInitialized, put, free, get, wait, cancel, getActor, kill, availableResources, clusterResources, testing,
+  init, shutdown, isInitialized, put, free, get, wait, cancel, memory, getActor, kill, availableResources, clusterResources, testing,
   type GetOptions, type WaitOptions, type CancelOptions, type KillOptions,
 } from './runtime/api.js';
 export { ActorClass, ActorHandle, ActorMethod } from './actors/handle.js';
@@ -32,3 +32,10 @@ export type { InitOptions } from './runtime/node.js';
 export type { TaskOptions } from './scheduler/options.js';
 export { ObjectRef } from './objects/object-ref.js';
 export { RemoteFunction } from './runtime/remote-function.js';
+export {
+  formatMemory, type MemoryReport, type NodeMemory, type ReferenceRow, type MemorySummary, type ThreadMemory,
+  type FormatOptions as MemoryFormatOptions, type GroupBy, type SortBy, type Units,
+} from '../store/report.js';
+export type { ReferenceType } from '../store/references.js';
+export type { StoreStats } from '../store/object-store.js';
+export type { SpillStats } from '../store/spill.js';

@@ -36,6 +36,9 @@ export interface SpillStats {
   spilledObjects: number;
   restoredBytes: number;
   restoredObjects: number;
+  /** Time spent writing and reading spill files, for throughput. */
+  spillMs: number;
+  restoreMs: number;
   /** Spilled bytes of live objects still on disk. */
   bytesOnDisk: number;
   filesOnDisk: number;
@@ -47,7 +50,7 @@ export class SpillReadError extends Error {}
 export class SpillPager {
   private readonly files = new Set<SpillFile>();
   private seq = 0;
-  readonly stats: SpillStats = { spilledBytes: 0, spilledObjects: 0, restoredBytes: 0, restoredObjects: 0, bytesOnDisk: 0, filesOnDisk: 0 };
+  readonly stats: SpillStats = { spilledBytes: 0, spilledObjects: 0, restoredBytes: 0, restoredObjects: 0, spillMs: 0, restoreMs: 0, bytesOnDisk: 0, filesOnDisk: 0 };
 
   constructor(
     readonly dir: string,
@@ -75,6 +78,7 @@ export class SpillPager {
   write(blocks: Uint8Array[]): SpillLocation[] {
     const total = blocks.reduce((s, b) => s + b.byteLength, 0);
     this.checkDisk(total);
+    const started = performance.now();
     const file = new SpillFile(join(this.dir, `tsray-spill-${process.pid}-${this.nodeId}-${++this.seq}.bin`));
     const fd = openSync(file.path, 'w', 0o600);
     const out: SpillLocation[] = [];
@@ -97,6 +101,7 @@ export class SpillPager {
     closeSync(fd);
     out.forEach((l) => file.objects.set(l.offset, l.length));
     this.files.add(file);
+    this.stats.spillMs += performance.now() - started;
     this.stats.spilledBytes += total;
     this.stats.spilledObjects += blocks.length;
     this.stats.bytesOnDisk += total;
@@ -119,6 +124,7 @@ export class SpillPager {
 
   /** Reads a spilled object into `dst` (exactly `loc.length` bytes) and checks it. */
   read(loc: SpillLocation, dst: Uint8Array): void {
+    const started = performance.now();
     let fd: number;
     try {
       fd = openSync(loc.file.path, 'r');
@@ -136,6 +142,7 @@ export class SpillPager {
       closeSync(fd);
     }
     if (crc32(dst.subarray(0, loc.length)) !== loc.crc) throw new SpillReadError(`its bytes in spill file ${loc.file.path} are corrupt (checksum mismatch)`);
+    this.stats.restoreMs += performance.now() - started;
     this.stats.restoredBytes += loc.length;
     this.stats.restoredObjects++;
   }

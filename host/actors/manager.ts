@@ -401,6 +401,13 @@ export class ActorManager {
     });
   }
 
+  /** The worker threads of live actors. */
+  workers(): WorkerHandle[] {
+    const out: WorkerHandle[] = [];
+    for (const a of this.byAid.values()) if (a.worker) out.push(a.worker);
+    return out;
+  }
+
   /** Polls actor workers for results (see `Scheduler.poll`). */
   poll(): void {
     for (const a of this.byAid.values()) {

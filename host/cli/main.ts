@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerBuild } from './build.js';
 import { registerInspect } from './inspect.js';
+import { registerMemory } from './memory.js';
 import { TsrayError } from '../errors.js';
 
 const program = new Command();
@@ -13,6 +14,7 @@ program
   .showHelpAfterError();
 registerBuild(program);
 registerInspect(program);
+registerMemory(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof TsrayError) {

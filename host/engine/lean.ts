@@ -110,6 +110,10 @@ export class LeanInstance implements EngineInstance, CodecContext {
 
   private readonly maxBytes: number | undefined;
 
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength + (this.snapshot?.memory.byteLength ?? 0);
+  }
+
   private refresh(): MemoryViews {
     const buffer = this.memory.buffer;
     this.views = { buffer, dv: new DataView(buffer), u8: new Uint8Array(buffer), buf: Buffer.from(buffer) };

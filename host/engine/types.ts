@@ -24,6 +24,8 @@ export interface EngineInstance {
   dispose(): void;
   /** Restores the just-instantiated state if the engine can do so exactly; false otherwise. */
   reset?(): boolean;
+  /** Bytes of guest linear memory this instance holds (its reset snapshot included), when known. */
+  readonly memoryBytes?: number;
   /** True once a trap has made the instance unusable. */
   readonly broken?: boolean;
 }

@@ -8,6 +8,8 @@ import { EmbeddedNode, type InitOptions } from './node.js';
 import { ObjectRef } from '../objects/object-ref.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import { ActorHandle, handleFor, type ActorMethod } from '../actors/handle.js';
+import { memoryReport } from './memory.js';
+import type { MemoryReport } from '../../store/report.js';
 
 /** How long `get`/`wait` wait for imminent results before yielding to the event loop. */
 const SPIN_MS = 0.25;
@@ -198,6 +200,14 @@ export function availableResources(): ResourceSet {
 /** All resources of the node. */
 export function clusterResources(): ResourceSet {
   return requireNode().scheduler.totalResources();
+}
+
+/**
+ * References to objects and memory use of the node, as `tsray memory`
+ * prints them (`formatMemory` gives that text).
+ */
+export function memory(): MemoryReport {
+  return memoryReport(requireNode());
 }
 
 /** Fault injection for tests of failure handling. */

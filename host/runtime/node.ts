@@ -11,6 +11,9 @@ import type { ResourceSet } from '../scheduler/resources.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ActorManager } from '../actors/manager.js';
 import type { ObjectRef } from '../objects/object-ref.js';
+import type { WorkerHandle } from '../worker/pool.js';
+import { AdminEndpoint } from './admin.js';
+import { nodeMemory } from './memory.js';
 
 export interface InitOptions {
   /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */
@@ -42,6 +45,7 @@ export class EmbeddedNode {
   readonly objects: ObjectStore;
   readonly scheduler: Scheduler;
   readonly actors: ActorManager;
+  private readonly admin: AdminEndpoint;
 
   constructor(opts: InitOptions) {
     const known = new Set(['numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs']);
@@ -86,6 +90,15 @@ export class EmbeddedNode {
       onRelease: () => this.actors?.retryWaiting(),
     }, this.objects);
     this.actors = new ActorManager(this.nodeId, spinUs, this.objects, arenas, this.scheduler, warn);
+    this.admin = AdminEndpoint.start(this.nodeId, (req) => {
+      if (req === 'memory') return nodeMemory(this);
+      throw new Error(`unknown request '${req}'`);
+    });
+  }
+
+  /** Every worker thread of the node (task workers and actors). */
+  workers(): WorkerHandle[] {
+    return [...this.scheduler.workers(), ...this.actors.workers()];
   }
 
   /** Whether `ref` is being computed right now (by a task or an actor call). */
@@ -105,6 +118,7 @@ export class EmbeddedNode {
   }
 
   async close(error: Error): Promise<void> {
+    this.admin.close();
     await Promise.all([this.scheduler.close(error), this.actors.close(error)]);
     this.objects.failPending(error);
     this.objects.close();

@@ -446,6 +446,10 @@ export class Scheduler {
     return this.resources.totals();
   }
 
+  workers(): WorkerHandle[] {
+    return this.slots.map((s) => s.worker);
+  }
+
   get workerCount(): number {
     return this.slots.length;
   }

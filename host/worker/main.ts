@@ -225,8 +225,23 @@ function runItem(item: WorkItem): void {
   }
 }
 
+let reportedAt = -Infinity;
+/** Publishes this thread's memory use for `tsray memory`, at most every 100 ms. */
+function reportMemory(): void {
+  const now = performance.now();
+  if (now - reportedAt < 100) return;
+  reportedAt = now;
+  let guest = 0;
+  const count = (i: ComponentInstance | undefined): void => { guest += i?.engine.memoryBytes ?? 0; };
+  for (const l of modules.values()) l.pool.forEach(count);
+  for (const a of actors.values()) count(a.inst);
+  Atomics.store(ctl, CTL.HEAP_KB, Math.round(process.memoryUsage().heapUsed / 1024));
+  Atomics.store(ctl, CTL.GUEST_KB, Math.round(guest / 1024));
+}
+
 function flush(): void {
   if (outbox.length === 0) return;
+  reportMemory();
   port.postMessage(outbox, transfer);
   outbox = [];
   transfer = [];
@@ -276,6 +291,7 @@ function callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'
   }
 }
 
+reportMemory();
 let drainedAt = -1;
 let missedSpins = 0;
 let idlePeriods = 0;

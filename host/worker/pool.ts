@@ -52,6 +52,11 @@ export class WorkerHandle {
     if (!this.stopping) this.events.died(this, why);
   }
 
+  /** The thread's JS heap and guest linear memory in use, as it last reported them. */
+  memoryUse(): { heapBytes: number; guestBytes: number } {
+    return { heapBytes: Atomics.load(this.ctl, CTL.HEAP_KB) * 1024, guestBytes: Atomics.load(this.ctl, CTL.GUEST_KB) * 1024 };
+  }
+
   /** The thread's id (as `tsray memory` shows it). */
   get threadId(): number {
     return this.worker.threadId;

@@ -15,7 +15,11 @@ export const CTL = {
   RESULTS: 2,
   /** Non-zero asks the worker loop to exit. */
   STOP: 3,
-  SIZE: 4,
+  /** The worker's JS heap in use, in KiB (updated as it reports results), for `tsray memory`. */
+  HEAP_KB: 4,
+  /** Guest linear memory held by the worker's instances, in KiB. */
+  GUEST_KB: 5,
+  SIZE: 6,
 } as const;
 
 export interface ModuleMsg {
