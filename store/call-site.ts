@@ -5,10 +5,11 @@
  * when a report needs it.
  */
 import { fileURLToPath } from 'node:url';
-import { dirname, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
-/** Frames from inside tsray are skipped: the call site is the user's line. */
-const OWN_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+/** Frames from inside tsray (compiled, or its sources when source maps are on) are skipped: the call site is the user's line. */
+const PACKAGE = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const OWN = ['dist', 'host', 'store'].map((d) => join(PACKAGE, d) + sep);
 
 export interface CallSite {
   /** `(put object)`, `(task call)`, `(deserialize object)`, `(actor call)`. */
@@ -31,7 +32,7 @@ export function formatSite(site: CallSite): string {
     if (!m) continue;
     let file = m[1]!;
     if (file.startsWith('file://')) file = fileURLToPath(file);
-    if (file.startsWith('node:') || file.startsWith(OWN_ROOT + sep) || file.includes(`${sep}node_modules${sep}`)) continue;
+    if (file.startsWith('node:') || OWN.some((d) => file.startsWith(d)) || file.includes(`${sep}node_modules${sep}`)) continue;
     const fn = /^at (\S+) \(/.exec(f.trim())?.[1];
     return `${site.what} | ${file}:${m[2]}${fn ? ` (${fn})` : ''}`;
   }

@@ -394,8 +394,9 @@ export class ObjectStore implements RefOwner {
     else (e.waiters ??= []).push(f);
   }
 
-  private ready(ref: ObjectRef): Entry {
-    if (ref.released) throw new InvalidArgumentError(`${ref} was released; it cannot be read`);
+  /** A ready entry; `userRef` refuses a ref its holder released (tasks and actors hold the object by id). */
+  private ready(ref: ObjectRef, userRef: boolean): Entry {
+    if (userRef && ref.released) throw new InvalidArgumentError(`${ref} was released; it cannot be read`);
     const e = this.entries.get(ref.id);
     if (!e) throw new InvalidArgumentError(`${ref} is not known to this runtime`);
     if (e.state === FAILED) throw e.error!;
@@ -409,7 +410,7 @@ export class ObjectStore implements RefOwner {
    * (PINNED_IN_MEMORY) until it is garbage-collected.
    */
   value(ref: ObjectRef): unknown {
-    const e = this.ready(ref);
+    const e = this.ready(ref, true);
     const makeRef = (id: string): ObjectRef => {
       const c = this.entries.get(id);
       return c ? this.newRef(c) : new ObjectRef(id);
@@ -434,7 +435,7 @@ export class ObjectStore implements RefOwner {
    * pinned for worker `tid` until `unpin`; `pinned` collects it.
    */
   argFor(ref: ObjectRef, tid: number, pinned: ObjectRef[]): unknown {
-    const e = this.ready(ref);
+    const e = this.ready(ref, false);
     if (e.isInline) return e.captured ? materialize(e.inline, (id) => ({ id })) : e.inline;
     try {
       if (e.arena || this.restore(e)) {

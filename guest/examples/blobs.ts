@@ -1,3 +1,5 @@
+import { sleep } from "tsray";
+
 export function fill(len: u32, seed: u32): Uint8Array {
   const out = new Uint8Array(len);
   let x: u32 = seed | 1;
@@ -24,4 +26,9 @@ export function checksum(data: Uint8Array): u32 {
 
 export function size(data: Uint8Array): u32 {
   return data.length;
+}
+
+export function hold(data: Uint8Array, ms: u32): u32 {
+  sleep(ms);
+  return checksum(data);
 }
