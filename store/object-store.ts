@@ -101,6 +101,7 @@ export class ObjectStore implements RefOwner {
   private usedBytes = 0;
   private inlineBytes = 0;
   private spillQueued = false;
+  private warnedFallback = false;
   private closed = false;
 
   constructor(readonly opts: StoreOptions) {
@@ -224,14 +225,28 @@ export class ObjectStore implements RefOwner {
       if (!c) throw new InvalidArgumentError(`the value holds ObjectRef(${id}), which this runtime does not know (was it released?)`);
       captured.push(c);
     }
-    if (p.size <= INLINE_MAX) {
+    let spot: { arena: Arena; off: number } | undefined;
+    const enc = p.size > INLINE_MAX ? encode(p) : undefined;
+    if (enc) {
+      try {
+        spot = this.place(enc.size, e.id);
+      } catch (err) {
+        // A task's result that finds the store full and unspillable stays in the driver's heap
+        // (Ray's fallback allocation) rather than failing work already done; a put fails.
+        if (!owned || !(err instanceof ObjectStoreFullError || err instanceof OutOfDiskError)) throw err;
+        if (!this.warnedFallback) {
+          this.warnedFallback = true;
+          process.emitWarning(`tsray: ${err.message.split('\n')[0]} Keeping task results in the driver's heap until there is room.`, { code: 'TSRAY_STORE_FALLBACK' });
+        }
+      }
+    }
+    if (!enc || !spot) {
       e.inline = inlineValue(p, !owned);
       e.isInline = true;
       e.size = p.size;
       this.inlineBytes += e.size;
     } else {
-      const enc = encode(p);
-      const { arena, off } = this.place(enc.size, e.id);
+      const { arena, off } = spot;
       write(arena.bytes(off, enc.size), enc);
       e.arena = arena;
       e.off = off;
@@ -377,6 +392,12 @@ export class ObjectStore implements RefOwner {
 
   has(ref: ObjectRef): boolean {
     return !ref.released && this.entries.has(ref.id);
+  }
+
+  /** Whether `ref`'s value is a block in an arena or on disk (not inline). */
+  isStored(ref: ObjectRef): boolean {
+    const e = this.entries.get(ref.id);
+    return !!e && e.state === READY && !e.isInline;
   }
 
   /** The settled state, or undefined while pending. */

@@ -49,6 +49,8 @@ class Task implements TaskSpec {
   cancelled = false;
   /** Whether the task counts as a pending-task reference on its ref arguments. */
   holds = false;
+  /** Whether an argument lives in an arena: such a task is not queued behind others on a worker, so pins stay few. */
+  stored = false;
   /** Arguments pinned in the store for the worker it was sent to (`pinTid`). */
   readonly pinned: ObjectRef[] = [];
   pinTid = 0;
@@ -146,6 +148,7 @@ export class Scheduler {
 
   private enqueue(task: Task, front = false): void {
     task.state = 'queued';
+    task.stored = task.args.some((a) => a instanceof ObjectRef && this.objects.isStored(a));
     let q = this.queues.get(task.shape);
     if (!q) this.queues.set(task.shape, (q = new Fifo()));
     if (front) q.unshift(task); else q.push(task);
@@ -177,7 +180,7 @@ export class Scheduler {
     if (!exclusive) {
       let best: Slot | undefined;
       for (const s of this.slots) {
-        if (s.lease && s.lease.shape === task.shape && !s.lease.exclusive && s.worker.inflight.length < PIPELINE_DEPTH
+        if (s.lease && s.lease.shape === task.shape && !s.lease.exclusive && s.worker.inflight.length < (task.stored ? 1 : PIPELINE_DEPTH)
           && (!best || s.worker.inflight.length < best.worker.inflight.length)) best = s;
       }
       // A shape with a free resource share prefers a new lease over deepening a pipeline.
