@@ -5,7 +5,7 @@
  * when a report needs it.
  */
 import { fileURLToPath } from 'node:url';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 
 /** Frames from inside tsray (compiled, or its sources when source maps are on) are skipped: the call site is the user's line. */
 const PACKAGE = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -34,6 +34,8 @@ export function formatSite(site: CallSite): string {
     if (file.startsWith('file://')) file = fileURLToPath(file);
     if (file.startsWith('node:') || OWN.some((d) => file.startsWith(d)) || file.includes(`${sep}node_modules${sep}`)) continue;
     const fn = /^at (\S+) \(/.exec(f.trim())?.[1];
+    // Paths under the working directory print relative to it, as a user would type them.
+    if (file.startsWith(process.cwd() + sep)) file = relative(process.cwd(), file);
     return `${site.what} | ${file}:${m[2]}${fn ? ` (${fn})` : ''}`;
   }
   return site.what;
