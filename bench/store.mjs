@@ -257,6 +257,6 @@ console.log('');
 console.log(`1: medians of ${PUT_REPS} repetitions (put then memcpy, order alternating); the ratio is the median of per-repetition ratios. GB/s = 10^9 bytes/s.`);
 console.log(`2: medians of ${GET_ROUNDS} interleaved rounds x ${fmtInt(GET_N)} sequential awaited gets; each get returns a view that pins the object until it is garbage-collected.`);
 console.log(`3: medians of ${SMALL_ROUNDS} rounds x ${fmtInt(SMALL_N)}, one awaited get at a time. Ray's figures are from its published microbenchmarks (single client, Plasma store), on a different machine.`);
-console.log(`4: spill/restore rates are the store's own counters (file writes + CRC / file reads + CRC, through the page cache); dd figures are the mean of runs before and after (${f2(dd1.w)}/${f2(dd1.r)} and ${f2(dd2.w)}/${f2(dd2.r)} GB/s write/read), 'n/a' where dd or O_DIRECT is unavailable.`);
+console.log(`4: spill/restore rates are the store's own counters (direct-I/O writes and reads on the spill thread, CRC-32 on the store's thread alongside; no fsync); dd figures are the mean of runs before and after (${f2(dd1.w)}/${f2(dd1.r)} and ${f2(dd2.w)}/${f2(dd2.r)} GB/s write/read), 'n/a' where dd or O_DIRECT is unavailable.`);
 const LOAD_AFTER = loadavg();
 console.log(`load average ${LOAD_BEFORE[0].toFixed(2)} at start, ${LOAD_AFTER[0].toFixed(2)} at end; run took ${((performance.now() - START) / 1000).toFixed(0)} s`);

@@ -6,8 +6,12 @@
  * workloads from fragmenting the arena into unusable slivers.
  */
 
-/** Every block starts on this boundary, so any typed array can view it. */
-export const ALIGN = 64;
+/**
+ * Every block starts and ends on a page boundary: any typed array can view
+ * it, and the spill pager can write it with direct I/O. Objects here are over
+ * 100 KiB, so rounding costs at most a few percent.
+ */
+export const ALIGN = 4096;
 
 export function alignUp(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;

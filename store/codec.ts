@@ -12,13 +12,15 @@
 import { serialize, deserialize } from 'node:v8';
 import { ObjectRef } from '../host/objects/object-ref.js';
 import { InvalidArgumentError } from '../host/errors.js';
-import { ALIGN, alignUp } from './allocator.js';
 
 /** Values whose estimated size is at most this stay inline in the object table (Ray: 100 KiB). */
 export const INLINE_MAX = 100 * 1024;
 
 const MAGIC = 0x31525354;
+/** Buffers inside a block start on this boundary (any typed array's alignment, and a cache line). */
+const ALIGN = 64;
 const HEADER = ALIGN;
+const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 const HAS_MARKERS = 1;
 /** Marker keys: a NUL prefix keeps them apart from any key a user would write. */
 const BUF = '\u0000tsray:buf';

@@ -15,6 +15,8 @@ import { INLINE_MAX, encode, inlineValue, materialize, prepare, read, write, Cor
 import { RefKind } from './references.js';
 import { SpillPager, SpillReadError, type SpillLocation, type SpillStats } from './spill.js';
 import { captureSite, type CallSite } from './call-site.js';
+import { SpillIo } from './spill-io.js';
+import { alignUp } from './allocator.js';
 import { STORED_ARG } from './stored-arg.js';
 
 /** The store's resource-limit contract (see `InitOptions` for the user-facing names). */
@@ -106,7 +108,7 @@ export class ObjectStore implements RefOwner {
 
   constructor(readonly opts: StoreOptions) {
     this.arenas = arenaSizes(opts.capacity).map((size, i) => new Arena(i, size));
-    this.pager = new SpillPager(opts.spillDir, opts.nodeId, opts.localFsCapacityThreshold);
+    this.pager = new SpillPager(opts.spillDir, opts.nodeId, opts.localFsCapacityThreshold, new SpillIo(this.arenas.map((a) => a.memory)));
     this.pager.cleanStale();
     setRefOwner(this);
   }
@@ -302,7 +304,7 @@ export class ObjectStore implements RefOwner {
     if (victims.length === 0) return 0;
     const toWrite = victims.filter((e) => !e.spill);
     if (toWrite.length > 0) {
-      const locs = this.pager.write(toWrite.map((e) => e.arena!.bytes(e.off, e.size)));
+      const locs = this.pager.write(toWrite.map((e) => ({ arena: e.arena!, off: e.off, len: alignUp(e.size) })));
       toWrite.forEach((e, i) => { e.spill = locs[i]; });
     }
     for (const e of victims) this.dropBlock(e);
@@ -355,7 +357,7 @@ export class ObjectStore implements RefOwner {
       throw err;
     }
     try {
-      this.pager.read(loc, got.arena.bytes(got.off, loc.length));
+      this.pager.restore(loc, got.arena, got.off);
     } catch (err) {
       got.arena.release(got.off, loc.length);
       throw this.lost(e, err);
@@ -371,7 +373,7 @@ export class ObjectStore implements RefOwner {
   private readPrivate(e: Entry): Uint8Array {
     const buf = new Uint8Array(e.spill!.length);
     try {
-      this.pager.read(e.spill!, buf);
+      this.pager.readPrivate(e.spill!, buf);
     } catch (err) {
       throw this.lost(e, err);
     }

@@ -1,17 +1,20 @@
 /**
  * The spill-to-disk pager's file side. Spilled objects are fused into large
  * files (one file per spill batch), each object's bytes stored with a CRC-32
- * so a damaged file is noticed on restore. A file is deleted when the last
+ * so a damaged file is noticed on restore. The bytes move on the spill I/O
+ * thread while this thread checksums them (see `spill-io.ts`). A file is deleted when the last
  * object in it is freed; an object freed at the tail of its file is cut off
  * at once. Files carry the owning process id in their names, so a node
  * starting up can delete what dead processes left behind.
  */
 import {
-  closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statfsSync, unlinkSync, writeSync,
+  closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statfsSync, unlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { OutOfDiskError } from '../host/errors.js';
+import type { Arena } from './arena.js';
+import type { SpillIo } from './spill-io.js';
 
 const NAME = /^tsray-spill-(\d+)-[0-9a-f]+-\d+\.bin$/;
 
@@ -57,6 +60,7 @@ export class SpillPager {
     private readonly nodeId: string,
     /** Refuse to spill once the disk would be fuller than this fraction (Ray's local_fs_capacity_threshold). */
     private readonly fsThreshold: number,
+    private readonly io: SpillIo,
   ) {}
 
   /** Creates the directory and deletes spill files of processes that no longer run. Returns how many went. */
@@ -72,33 +76,32 @@ export class SpillPager {
   }
 
   /**
-   * Writes `blocks` into one new file and returns where each went. Throws
-   * `OutOfDiskError` (and leaves no file) when the disk is full.
+   * Writes arena blocks (page-aligned offsets and lengths) into one new file
+   * and returns where each went. Throws `OutOfDiskError` (and leaves no file)
+   * when the disk is full.
    */
-  write(blocks: Uint8Array[]): SpillLocation[] {
-    const total = blocks.reduce((s, b) => s + b.byteLength, 0);
+  write(blocks: { arena: Arena; off: number; len: number }[]): SpillLocation[] {
+    const total = blocks.reduce((s, b) => s + b.len, 0);
     this.checkDisk(total);
     const started = performance.now();
     const file = new SpillFile(join(this.dir, `tsray-spill-${process.pid}-${this.nodeId}-${++this.seq}.bin`));
-    const fd = openSync(file.path, 'w', 0o600);
     const out: SpillLocation[] = [];
+    let at = 0;
     try {
-      let at = 0;
-      for (const b of blocks) {
-        for (let done = 0; done < b.byteLength;) done += writeSync(fd, b, done, b.byteLength - done, at + done);
-        out.push({ file, offset: at, length: b.byteLength, crc: crc32(b) });
-        at += b.byteLength;
-      }
-      file.end = at;
+      this.io.write(file.path, blocks.map((b) => ({ arena: b.arena.index, off: b.off, len: b.len })), (i) => {
+        const b = blocks[i]!;
+        out.push({ file, offset: at, length: b.len, crc: crc32(b.arena.bytes(b.off, b.len)) });
+        at += b.len;
+      });
     } catch (e) {
-      closeSync(fd);
       try { unlinkSync(file.path); } catch { /* nothing to remove */ }
-      if ((e as NodeJS.ErrnoException).code === 'ENOSPC' || (e as NodeJS.ErrnoException).code === 'EDQUOT') {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
         throw new OutOfDiskError(`the disk under ${this.dir} is full: could not spill ${mib(total)}; free disk space or point spillDir at a larger disk`);
       }
       throw e;
     }
-    closeSync(fd);
+    file.end = at;
     out.forEach((l) => file.objects.set(l.offset, l.length));
     this.files.add(file);
     this.stats.spillMs += performance.now() - started;
@@ -122,26 +125,40 @@ export class SpillPager {
     }
   }
 
-  /** Reads a spilled object into `dst` (exactly `loc.length` bytes) and checks it. */
-  read(loc: SpillLocation, dst: Uint8Array): void {
+  /** Reads a spilled object back into an arena block and checks it. */
+  restore(loc: SpillLocation, arena: Arena, off: number): void {
     const started = performance.now();
-    let fd: number;
+    let crc = 0;
     try {
-      fd = openSync(loc.file.path, 'r');
+      this.io.read(loc.file.path, loc.offset, arena.index, off, loc.length, (start, end) => { crc = crc32(arena.bytes(off + start, end - start), crc); });
     } catch (e) {
-      throw new SpillReadError(`its spill file ${loc.file.path} cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw readError(loc, e);
     }
+    this.verified(loc, crc, started);
+  }
+
+  /** Reads a spilled object into private memory (when the arenas have no room) and checks it. */
+  readPrivate(loc: SpillLocation, dst: Uint8Array): void {
+    const started = performance.now();
     try {
-      let done = 0;
-      while (done < loc.length) {
-        const n = readSync(fd, dst, done, loc.length - done, loc.offset + done);
-        if (n === 0) throw new SpillReadError(`its spill file ${loc.file.path} is truncated (${done} of ${loc.length} bytes at offset ${loc.offset})`);
-        done += n;
+      const fd = openSync(loc.file.path, 'r');
+      try {
+        for (let done = 0; done < loc.length;) {
+          const n = readSync(fd, dst, done, loc.length - done, loc.offset + done);
+          if (n === 0) throw Object.assign(new Error(`truncated (${done} of ${loc.length} bytes at offset ${loc.offset})`), { code: 'ETRUNCATED' });
+          done += n;
+        }
+      } finally {
+        closeSync(fd);
       }
-    } finally {
-      closeSync(fd);
+    } catch (e) {
+      throw readError(loc, e);
     }
-    if (crc32(dst.subarray(0, loc.length)) !== loc.crc) throw new SpillReadError(`its bytes in spill file ${loc.file.path} are corrupt (checksum mismatch)`);
+    this.verified(loc, crc32(dst.subarray(0, loc.length)), started);
+  }
+
+  private verified(loc: SpillLocation, crc: number, started: number): void {
+    if (crc !== loc.crc) throw new SpillReadError(`its bytes in spill file ${loc.file.path} are corrupt (checksum mismatch)`);
     this.stats.restoreMs += performance.now() - started;
     this.stats.restoredBytes += loc.length;
     this.stats.restoredObjects++;
@@ -169,13 +186,20 @@ export class SpillPager {
     }
   }
 
-  /** Deletes every file of this node (at shutdown). */
+  /** Deletes every file of this node (at shutdown) and stops the I/O thread. */
   close(): void {
+    this.io.close();
     for (const f of this.files) { try { unlinkSync(f.path); } catch { /* gone */ } }
     this.files.clear();
     this.stats.bytesOnDisk = 0;
     this.stats.filesOnDisk = 0;
   }
+}
+
+function readError(loc: SpillLocation, e: unknown): SpillReadError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ETRUNCATED') return new SpillReadError(`its spill file ${loc.file.path} is ${(e as Error).message}`);
+  return new SpillReadError(`its spill file ${loc.file.path} cannot be opened or read (${code ?? (e as Error).message})`);
 }
 
 function alive(pid: number): boolean {

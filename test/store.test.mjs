@@ -49,13 +49,13 @@ t.test('the allocator survives 10,000 random alloc/free cycles of 1 KiB..64 MiB 
     if (live.length > 0 && (rand() < 0.45 || liveBytes > cap * 0.6)) {
       const [b] = live.splice(Math.floor(rand() * live.length), 1);
       a.release(b.off, b.size);
-      liveBytes -= Math.ceil(b.size / 64) * 64;
+      liveBytes -= Math.ceil(b.size / 4096) * 4096;
     } else {
       const size = Math.round(1024 * Math.pow(65536, rand()));
       const off = a.alloc(size);
       if (off < 0) { failures++; continue; }
       live.push({ off, size });
-      liveBytes += Math.ceil(size / 64) * 64;
+      liveBytes += Math.ceil(size / 4096) * 4096;
     }
     if (i % 1000 === 0) t.equal(a.used, liveBytes, `cycle ${i}: used bytes add up`);
   }
