@@ -47,8 +47,8 @@ export class Arena {
 }
 
 /** Splits a store capacity into arenas no larger than a wasm32 memory allows. */
-export function arenaSizes(capacity: number): number[] {
+export function arenaSizes(capacity: number, max = MAX_ARENA_BYTES): number[] {
   const sizes: number[] = [];
-  for (let left = capacity; left > 0; left -= MAX_ARENA_BYTES) sizes.push(Math.min(left, MAX_ARENA_BYTES));
+  for (let left = capacity; left > 0; left -= max) sizes.push(Math.min(left, max));
   return sizes;
 }

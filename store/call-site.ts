@@ -1,8 +1,8 @@
 /**
  * Where a reference was created, for `tsray memory`. Capturing a stack costs
  * a few microseconds, so (as Ray's RAY_record_ref_creation_sites) task calls
- * record it only when asked; puts always do. The stack is formatted only
- * when a report needs it.
+ * and small puts record it only when asked; puts of objects that go to the
+ * arenas always do. The stack is formatted only when a report needs it.
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative, sep } from 'node:path';

@@ -32,7 +32,9 @@ export interface StoreOptions {
   minSpillBytes: number;
   /** Refuse to spill past this fraction of the disk being used (Ray: 0.95). */
   localFsCapacityThreshold: number;
-  /** Record the JS stack of every task call for `tsray memory` (puts always record theirs). */
+  /** Largest arena (default: what a wasm32 memory allows, just under 4 GiB); bigger stores get several. */
+  maxArenaBytes?: number;
+  /** Record the JS stack of every task call and small put for `tsray memory` (puts of stored objects always do). */
   recordTaskCallSites: boolean;
 }
 
@@ -61,7 +63,7 @@ class Entry {
   waiters: ((s: Settled) => void)[] | undefined = undefined;
   /** Worker thread id -> arguments of its tasks pinned here. */
   workerPins: Map<number, number> | undefined = undefined;
-  constructor(readonly id: string, readonly site: CallSite) {}
+  constructor(readonly id: string, public site: CallSite) {}
 }
 
 /** What `report()` returns for one object. */
@@ -107,7 +109,7 @@ export class ObjectStore implements RefOwner {
   private closed = false;
 
   constructor(readonly opts: StoreOptions) {
-    this.arenas = arenaSizes(opts.capacity).map((size, i) => new Arena(i, size));
+    this.arenas = arenaSizes(opts.capacity, opts.maxArenaBytes).map((size, i) => new Arena(i, size));
     this.pager = new SpillPager(opts.spillDir, opts.nodeId, opts.localFsCapacityThreshold, new SpillIo(this.arenas.map((a) => a.memory)));
     this.pager.cleanStale();
     setRefOwner(this);
@@ -168,16 +170,18 @@ export class ObjectStore implements RefOwner {
   // ---- creating objects ----
 
   /** A new pending object: a task's or actor call's return value. */
-  create(what = '(task call)'): ObjectRef {
-    const e = new Entry(newId(), captureSite(what, this.opts.recordTaskCallSites));
+  create(): ObjectRef {
+    const e = new Entry(newId(), this.opts.recordTaskCallSites ? captureSite('(task call)', true) : TASK_SITE);
     this.entries.set(e.id, e);
     return this.newRef(e);
   }
 
   /** Stores a copy of `value`; refs inside it keep their objects alive (CAPTURED_IN_OBJECT). */
   put(value: unknown): ObjectRef {
-    const e = new Entry(newId(), captureSite('(put object)', true));
+    const e = new Entry(newId(), PUT_SITE);
     this.seal(e, value, false);
+    // A stack costs a few microseconds: worth it for objects in the arenas (the ones that fill a store).
+    if (!e.isInline || this.opts.recordTaskCallSites) e.site = captureSite('(put object)', true);
     this.entries.set(e.id, e);
     return this.newRef(e);
   }
@@ -542,6 +546,8 @@ export class ObjectStore implements RefOwner {
   }
 }
 
+const PUT_SITE: CallSite = { what: '(put object)' };
+const TASK_SITE: CallSite = { what: '(task call)' };
 const REF_NAMES_SHORT = ['local', 'pending-task', 'captured', 'pinned', 'actor'];
 
 function fmt(b: number): string {

@@ -259,3 +259,22 @@ t.test('bad refs and values are refused with typed errors', async (t) => {
   await t.rejects(tsray.init({ objectSpillingThreshold: 2 }), { code: 'ERR_INVALID_ARGUMENT' }, 'a threshold above 1 is refused');
   t.notOk(tsray.isInitialized());
 });
+
+t.test('a store larger than one arena spreads objects over several', async (t) => {
+  const { ObjectStore } = await import('../dist/store/object-store.js');
+  const store = new ObjectStore({
+    nodeId: 'abcdef0123456789', capacity: 40 * MiB, maxArenaBytes: 16 * MiB, spillDir: spillDir(),
+    spillThreshold: 1, minSpillBytes: 1, localFsCapacityThreshold: 1, recordTaskCallSites: false,
+  });
+  t.teardown(() => store.close());
+  t.equal(store.arenas.length, 3, '40 MiB in arenas of at most 16 MiB: three arenas');
+  t.strictSame(store.arenas.map((a) => a.capacity), [16 * MiB, 16 * MiB, 8 * MiB]);
+  const refs = [1, 2, 3, 4, 5].map((i) => store.put(new Uint8Array(7 * MiB).fill(i)));
+  t.strictSame(store.arenas.map((a) => Math.round(a.allocator.used / MiB)), [14, 14, 7], 'objects that do not fit one arena go to the next');
+  t.equal(store.stats().spill.spilledObjects, 0, 'nothing spilled while any arena had room');
+  const sixth = store.put(new Uint8Array(7 * MiB).fill(6));
+  t.ok(store.stats().spill.spilledObjects > 0, 'once no arena has room, older objects are spilled');
+  // Reads come last: each view pins its object until it is collected.
+  [...refs, sixth].forEach((r, i) => t.equal(store.value(r)[MiB], i + 1, `object ${i + 1} reads back (restored if it was spilled)`));
+  for (const r of [...refs, sixth]) r.release();
+});

@@ -32,7 +32,7 @@ export interface InitOptions {
   minSpillingSize?: number;
   /** Stop spilling (OutOfDiskError) once the spill disk would be fuller than this fraction (default 0.95). */
   localFsCapacityThreshold?: number;
-  /** Record the JS call site of every task call for `tsray memory` (default false; puts always record theirs). */
+  /** Record the JS call site of every task call and small put for `tsray memory` (default false; puts of objects over 100 KiB always record theirs). */
   recordCallSites?: boolean;
   /** Cluster address; only the embedded node (no address) exists so far. */
   address?: string;
