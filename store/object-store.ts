@@ -533,6 +533,8 @@ export class ObjectStore implements RefOwner {
   /** Deletes this node's spill files; the arenas go with the last view of them. */
   close(): void {
     this.closed = true;
+    this.entries.clear();
+    this.resident.clear();
     this.pager.close();
     setRefOwner(undefined);
   }
