@@ -2,16 +2,18 @@
  * The spill-to-disk pager's file side. Spilled objects are fused into large
  * files (one file per spill batch), each object's bytes stored with a CRC-32
  * so a damaged file is noticed on restore. The bytes move on the spill I/O
- * thread while this thread checksums them (see `spill-io.ts`). A file is deleted when the last
- * object in it is freed; an object freed at the tail of its file is cut off
- * at once. Files carry the owning process id in their names, so a node
- * starting up can delete what dead processes left behind.
+ * thread while this thread checksums them (see `spill-io.ts`). A file is
+ * deleted when the last object in it is freed; a freed object at its tail is
+ * cut off, and one in the middle has its disk blocks punched out. Files
+ * carry the owning process id in their names, so a node starting up can
+ * delete what dead processes left behind.
  */
 import {
   closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statfsSync, unlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { spawn } from 'node:child_process';
 import { OutOfDiskError } from '../host/errors.js';
 import type { Arena } from './arena.js';
 import type { SpillIo } from './spill-io.js';
@@ -175,15 +177,17 @@ export class SpillPager {
       try { unlinkSync(f.path); } catch { /* already gone */ }
       return;
     }
-    if (loc.offset + loc.length === f.end) {
-      let end = 0;
-      for (const [o, len] of f.objects) end = Math.max(end, o + len);
-      f.end = end;
-      try {
-        const fd = openSync(f.path, 'r+');
-        try { ftruncateSync(fd, end); } finally { closeSync(fd); }
-      } catch { /* the file may be gone already: its objects then read as lost */ }
+    if (loc.offset + loc.length < f.end) {
+      punchHole(f.path, loc.offset, loc.length);
+      return;
     }
+    let end = 0;
+    for (const [o, len] of f.objects) end = Math.max(end, o + len);
+    f.end = end;
+    try {
+      const fd = openSync(f.path, 'r+');
+      try { ftruncateSync(fd, end); } finally { closeSync(fd); }
+    } catch { /* the file may be gone already: its objects then read as lost */ }
   }
 
   /** Deletes every file of this node (at shutdown) and stops the I/O thread. */
@@ -194,6 +198,20 @@ export class SpillPager {
     this.stats.bytesOnDisk = 0;
     this.stats.filesOnDisk = 0;
   }
+}
+
+let canPunch = process.platform === 'linux';
+
+/**
+ * Frees the disk blocks of a freed object in the middle of a spill file
+ * (Node has no fallocate(2); util-linux's `fallocate` does it). Runs in the
+ * background; where it is missing, the bytes go when the file does.
+ */
+function punchHole(path: string, offset: number, length: number): void {
+  if (!canPunch) return;
+  const child = spawn('fallocate', ['--punch-hole', '--offset', String(offset), '--length', String(length), path], { stdio: 'ignore' });
+  child.on('error', () => { canPunch = false; });
+  child.unref();
 }
 
 function readError(loc: SpillLocation, e: unknown): SpillReadError {
