@@ -478,6 +478,11 @@ export class ObjectStore implements RefOwner {
     }
   }
 
+  /** `args` with every ref replaced by `argFor`'s value (plain values pass through). */
+  argsFor(args: readonly unknown[], tid: number, pinned: ObjectRef[]): unknown[] {
+    return args.map((a) => (a instanceof ObjectRef ? this.argFor(a, tid, pinned) : a));
+  }
+
   /** Ends pins taken by `argFor` for worker `tid`. */
   unpin(refs: ObjectRef[], tid: number): void {
     for (const r of refs) {

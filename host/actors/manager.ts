@@ -156,7 +156,7 @@ export class ActorManager {
     actor.pinTid = w.threadId;
     let args: unknown[];
     try {
-      args = spec.args.map((a) => (a instanceof ObjectRef ? this.objects.argFor(a, w.threadId, actor.pinned) : a));
+      args = this.objects.argsFor(spec.args, w.threadId, actor.pinned);
     } catch (e) {
       this.die(actor, `its constructor argument could not be read: ${(e as Error).message}`, e as Error);
       return;
@@ -225,7 +225,7 @@ export class ActorManager {
       c.pinTid = w.threadId;
       let args: unknown[];
       try {
-        args = c.args.map((a) => (a instanceof ObjectRef ? this.objects.argFor(a, w.threadId, c.pinned) : a));
+        args = this.objects.argsFor(c.args, w.threadId, c.pinned);
       } catch (e) {
         this.finish(c, e as Error);
         continue;

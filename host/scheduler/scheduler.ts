@@ -223,7 +223,7 @@ export class Scheduler {
     task.pinTid = w.threadId;
     let args: unknown[];
     try {
-      args = task.args.map((a) => (a instanceof ObjectRef ? this.objects.argFor(a, w.threadId, task.pinned) : a));
+      args = this.objects.argsFor(task.args, w.threadId, task.pinned);
     } catch (e) {
       // The argument's bytes are lost (or cannot be read back): the task fails, nothing else does.
       this.finish(task, { kind: 'error', error: e as Error });
