@@ -160,3 +160,17 @@ export class OutOfDiskError extends TsrayError {
     super('ERR_OUT_OF_DISK', message);
   }
 }
+
+/** A cluster connection was refused: a missing or wrong cluster token, or an unsupported protocol version. */
+export class AuthError extends TsrayError {
+  constructor(message: string) {
+    super('ERR_AUTH', message);
+  }
+}
+
+/** The cluster cannot be reached, or a connection to it was lost. */
+export class ConnectionError extends TsrayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CONNECTION', message, options);
+  }
+}

@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { registerBuild } from './build.js';
 import { registerInspect } from './inspect.js';
 import { registerMemory } from './memory.js';
+import { registerStart } from './start.js';
+import { registerStatus } from './status.js';
 import { TsrayError } from '../errors.js';
 
 const program = new Command();
@@ -15,6 +17,8 @@ program
 registerBuild(program);
 registerInspect(program);
 registerMemory(program);
+registerStart(program);
+registerStatus(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof TsrayError) {

@@ -9,9 +9,14 @@ import { chmodSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
+/** This user's tsray state on this machine (sockets, cluster files): private to the user. */
+export function userDir(): string {
+  return join(tmpdir(), `tsray-${userInfo().uid}`);
+}
+
 /** Where running nodes put their sockets. */
 export function sessionsDir(): string {
-  return join(tmpdir(), `tsray-${userInfo().uid}`, 'sessions');
+  return join(userDir(), 'sessions');
 }
 
 export class AdminEndpoint {

@@ -1,0 +1,161 @@
+/** `tsray start` and `tsray stop`: cluster processes on this machine. */
+import { Option, type Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
+import type { InitOptions } from '../runtime/node.js';
+import { checkAddress } from '../cluster/connect.js';
+import { runHead, runNode } from '../cluster/process.js';
+import { clusterDir, records, type ProcessRecord } from '../cluster/token.js';
+
+interface StartOptions {
+  head?: boolean;
+  address?: string;
+  port: string;
+  host?: string;
+  numCpus?: string;
+  numGpus?: string;
+  resources?: string;
+  objectStoreMemory?: string;
+  token?: string;
+  nodeTimeoutMs?: string;
+  block?: boolean;
+}
+
+function num(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--${name} takes a number >= 0, got '${v}'`);
+  return n;
+}
+
+function nodeOptions(o: StartOptions): InitOptions {
+  let resources: Record<string, number> | undefined;
+  if (o.resources !== undefined) {
+    try {
+      resources = JSON.parse(o.resources) as Record<string, number>;
+    } catch {
+      throw new InvalidArgumentError(`--resources takes JSON such as '{"TPU": 2}', got '${o.resources}'`);
+    }
+  }
+  const out: InitOptions = {};
+  const cpus = num('num-cpus', o.numCpus);
+  const gpus = num('num-gpus', o.numGpus);
+  const store = num('object-store-memory', o.objectStoreMemory);
+  if (cpus !== undefined) out.numCpus = cpus;
+  if (gpus !== undefined) out.numGpus = gpus;
+  if (store !== undefined) out.objectStoreMemory = store;
+  if (resources) out.resources = resources;
+  return out;
+}
+
+/** The token for joining `address`: --token, then TSRAY_TOKEN, then this machine's head record for that address. */
+export function tokenFor(address: string | undefined, given: string | undefined): string | undefined {
+  if (given) return given;
+  if (process.env.TSRAY_TOKEN) return process.env.TSRAY_TOKEN;
+  const head = records().find((r) => r.role === 'head' && (address === undefined || sameAddress(r.address, address)));
+  return head?.token;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  const x = new URL(a);
+  const y = new URL(b);
+  const local = (h: string): boolean => h === '127.0.0.1' || h === 'localhost';
+  return x.port === y.port && (x.hostname === y.hostname || local(x.hostname) || local(y.hostname));
+}
+
+/** Launches this command again with --block as a background process, and waits until it is up. */
+async function daemonize(role: 'head' | 'node'): Promise<ProcessRecord> {
+  const log = join(clusterDir(), `${role}-${Date.now()}.log`);
+  const fd = openSync(log, 'a', 0o600);
+  const cli = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, ...process.argv.slice(2), '--block', '--log', log], { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  let exited: number | null | undefined;
+  child.on('exit', (code) => { exited = code; });
+  child.unref();
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    const r = records().find((x) => x.pid === child.pid);
+    if (r) return r;
+    if (exited !== undefined) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-10).join('\n');
+  try { process.kill(child.pid!, 'SIGTERM'); } catch { /* already gone */ }
+  throw new RuntimeStateError(`the ${role} did not start${exited !== undefined ? ` (exit code ${exited})` : ''}:\n${tail}`);
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('start a cluster head (--head) or a node joining one (--address), in the background')
+    .option('--head', 'start a head: the cluster tables, plus a node of its own')
+    .option('--address <ws://HOST:PORT>', 'the head to join')
+    .option('--port <port>', 'port for the head to listen on (0: any free port)', '6380')
+    .option('--host <ip>', 'interface for the head to listen on (default: all)')
+    .option('--num-cpus <n>', 'CPUs this node offers (default: all)')
+    .option('--num-gpus <n>', 'GPUs this node offers (default 0)')
+    .option('--resources <json>', 'custom resources, e.g. \'{"TPU": 2}\'')
+    .option('--object-store-memory <bytes>', 'object store size (default 30% of RAM)')
+    .option('--token <token>', 'cluster token (head: default a new random one; node: default TSRAY_TOKEN or this machine\'s head)')
+    .option('--node-timeout-ms <ms>', 'head: a node silent this long is dead', '10000')
+    .option('--block', 'run in the foreground until stopped (Ctrl-C or tsray stop)')
+    .addOption(new Option('--log <file>').hideHelp())
+    .action(async (o: StartOptions & { log?: string }) => {
+      if (!!o.head === !!o.address) throw new InvalidArgumentError('give exactly one of --head (start a cluster) or --address ws://HOST:PORT (join one)');
+      const node = nodeOptions(o);
+      if (o.head) {
+        const port = num('port', o.port)!;
+        if (!o.block) {
+          const r = await daemonize('head');
+          process.stdout.write([
+            `Started a tsray head at ${r.address} (pid ${r.pid}).`,
+            `Token (also saved for this user, mode 0600): ${r.token}`,
+            '',
+            'To add a node (on another machine, or this one):',
+            `  tsray start --address ${r.address} --token ${r.token}`,
+            'To connect a driver:',
+            `  await tsray.init({ address: '${r.address}', token: process.env.TSRAY_TOKEN })`,
+            'To see the cluster: tsray status    To stop what this machine started: tsray stop',
+            '',
+          ].join('\n'));
+          return;
+        }
+        const { address } = await runHead({ port, ...(o.host ? { host: o.host } : {}), ...(o.token ? { token: o.token } : {}), nodeTimeoutMs: num('node-timeout-ms', o.nodeTimeoutMs), node, ...(o.log ? { log: o.log } : {}) });
+        process.stdout.write(`tsray head listening at ${address} (pid ${process.pid})\n`);
+        return;
+      }
+      const address = checkAddress(o.address!);
+      const token = tokenFor(address, o.token);
+      if (!token) throw new InvalidArgumentError('no cluster token: pass --token, set TSRAY_TOKEN, or start the head on this machine');
+      if (!o.block) {
+        const r = await daemonize('node');
+        process.stdout.write(`Started a tsray node (pid ${r.pid}) joined to ${r.address}.\n`);
+        return;
+      }
+      const nodeId = await runNode(address, token, node, o.log);
+      process.stdout.write(`tsray node ${nodeId} joined ${address} (pid ${process.pid})\n`);
+    });
+
+  program
+    .command('stop')
+    .description('stop the tsray heads and nodes this machine started')
+    .option('--force', 'kill at once (SIGKILL) instead of asking them to stop')
+    .action(async (o: { force?: boolean }) => {
+      const list = records();
+      // Nodes first, so they do not report a lost head.
+      list.sort((a, b) => (a.role === b.role ? 0 : a.role === 'node' ? -1 : 1));
+      for (const r of list) { try { process.kill(r.pid, o.force ? 'SIGKILL' : 'SIGTERM'); } catch { /* gone */ } }
+      for (let waited = 0; waited < 10_000 && list.some((r) => alive(r.pid)); waited += 100) await new Promise((res) => setTimeout(res, 100));
+      const stuck = list.filter((r) => alive(r.pid));
+      for (const r of stuck) { try { process.kill(r.pid, 'SIGKILL'); } catch { /* gone */ } }
+      records();
+      process.stdout.write(list.length === 0 ? 'No tsray processes were running.\n' : `Stopped ${list.length} tsray process${list.length === 1 ? '' : 'es'}${stuck.length ? ` (${stuck.length} killed)` : ''}.\n`);
+    });
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}

@@ -1,0 +1,67 @@
+/** `tsray status`: the cluster's nodes, resources and pending demands, as `ray status` shows them. */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../errors.js';
+import { connect } from '../cluster/connect.js';
+import type { StatusReply } from '../cluster/protocol.js';
+import { records } from '../cluster/token.js';
+import { tokenFor } from './start.js';
+
+function fmtAmount(name: string, v: number): string {
+  if (name === 'memory' || name === 'object_store_memory') return `${(v / 2 ** 30).toFixed(2)}GiB`;
+  return Number.isInteger(v) ? `${v}.0` : String(Math.round(v * 1000) / 1000);
+}
+
+export function formatStatus(s: StatusReply, now = new Date()): string {
+  const alive = s.nodes.filter((n) => n.state === 'ALIVE');
+  const dead = s.nodes.filter((n) => n.state === 'DEAD');
+  const line = '-'.repeat(63);
+  const out = [`======== Cluster status: ${now.toISOString().replace('T', ' ').replace('Z', '')} ========`, `Cluster ${s.clusterId}, ${s.drivers} driver${s.drivers === 1 ? '' : 's'} connected`, 'Node status', line, 'Active:'];
+  out.push(...(alive.length ? alive.map((n) => ` 1 node_${n.nodeId} (${n.name})`) : [' (no active nodes)']));
+  out.push('Dead:');
+  out.push(...(dead.length ? dead.map((n) => ` 1 node_${n.nodeId} (${n.name}): ${n.cause ?? 'dead'}`) : [' (no dead nodes)']));
+  out.push('', 'Resources', line, 'Usage:');
+  const total: Record<string, number> = {};
+  const free: Record<string, number> = {};
+  for (const n of alive) {
+    for (const [k, v] of Object.entries(n.resources)) total[k] = (total[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(n.available)) free[k] = (free[k] ?? 0) + v;
+  }
+  const names = Object.keys(total).sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  for (const k of names) out.push(` ${fmtAmount(k, total[k]! - (free[k] ?? 0))}/${fmtAmount(k, total[k]!)} ${k}`);
+  if (names.length === 0) out.push(' (no resources)');
+  out.push('', 'Demands:');
+  out.push(...(s.demands.length ? s.demands.map((d) => ` ${JSON.stringify(d.shape)}: ${d.count}+ pending tasks/actors`) : [' (no resource demands)']));
+  out.push('', 'Per node', line);
+  for (const n of s.nodes) {
+    const used = Object.keys(n.resources).sort((a, b) => order(a) - order(b) || a.localeCompare(b))
+      .map((k) => `${fmtAmount(k, n.resources[k]! - (n.available[k] ?? 0))}/${fmtAmount(k, n.resources[k]!)} ${k}`).join(', ');
+    out.push(` node_${n.nodeId} ${n.state} pid ${n.pid}: ${n.state === 'ALIVE' ? used : n.cause}`);
+  }
+  return out.join('\n');
+}
+
+function order(k: string): number {
+  return ['CPU', 'GPU', 'memory', 'object_store_memory'].indexOf(k) >>> 0;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show the cluster: nodes alive and dead, resources used and total, pending demands')
+    .option('--address <ws://HOST:PORT>', 'the head (default: the head started on this machine)')
+    .option('--token <token>', 'cluster token (default: TSRAY_TOKEN, or this machine\'s head)')
+    .option('--json', 'print the tables as JSON')
+    .action(async (o: { address?: string; token?: string; json?: boolean }) => {
+      const address = o.address ?? records().find((r) => r.role === 'head')?.address;
+      if (!address) throw new InvalidArgumentError('no head started on this machine; pass --address ws://HOST:PORT');
+      const token = tokenFor(o.address, o.token);
+      if (!token) throw new InvalidArgumentError('no cluster token: pass --token or set TSRAY_TOKEN');
+      const { peer } = await connect(address, token, 'cli');
+      try {
+        const s = await peer.request<StatusReply>({ t: 'status', id: 0 });
+        process.stdout.write((o.json ? JSON.stringify(s, null, 2) : formatStatus(s)) + '\n');
+      } finally {
+        peer.close();
+      }
+    });
+}

@@ -1,0 +1,177 @@
+/**
+ * The head: the cluster's tables (nodes and their liveness, connected
+ * drivers) behind a WebSocket server. Every connection must open with a
+ * `hello` carrying the cluster token; anything else is refused before it can
+ * do anything. A node is dead when its connection drops or it stays silent
+ * past the node timeout.
+ */
+import { WebSocketServer, type WebSocket } from 'ws';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Peer } from './peer.js';
+import {
+  CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+  type Frame, type Hello, type NodeInfo, type NodeStatus, type StatusReply,
+} from './protocol.js';
+import { tokensEqual } from './token.js';
+
+export interface HeadOptions {
+  /** TCP port (0 picks a free one). */
+  port: number;
+  /** Interface to listen on (default all). */
+  host?: string;
+  token: string;
+  /** A node silent this long is dead (default 10 s). */
+  nodeTimeoutMs?: number;
+}
+
+interface NodeEntry {
+  info: NodeInfo;
+  peer: Peer | undefined;
+  state: 'ALIVE' | 'DEAD';
+  available: Record<string, number>;
+  lastSeen: number;
+  cause?: string;
+}
+
+export class Head {
+  readonly clusterId = randomBytes(8).toString('hex');
+  private readonly nodes = new Map<string, NodeEntry>();
+  private readonly drivers = new Set<Peer>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly nodeTimeoutMs: number;
+
+  private constructor(private readonly wss: WebSocketServer, private readonly opts: HeadOptions) {
+    this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 10_000;
+    wss.on('connection', (ws) => this.accept(ws));
+    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.nodeTimeoutMs / 4));
+    this.sweeper.unref();
+  }
+
+  static start(opts: HeadOptions): Promise<Head> {
+    return new Promise((resolve, reject) => {
+      const wss = new WebSocketServer({ port: opts.port, host: opts.host, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+      wss.once('listening', () => resolve(new Head(wss, opts)));
+      wss.once('error', reject);
+    });
+  }
+
+  /** The port the head listens on. */
+  get port(): number {
+    return (this.wss.address() as AddressInfo).port;
+  }
+
+  private accept(ws: WebSocket): void {
+    let hello: Hello | undefined;
+    const timer = setTimeout(() => peer.close(CLOSE.HANDSHAKE_TIMEOUT, `no hello within ${HANDSHAKE_MS} ms`), HANDSHAKE_MS);
+    const peer: Peer = new Peer(ws, (f) => {
+      if (!hello) {
+        clearTimeout(timer);
+        hello = this.handshake(f, peer);
+        return;
+      }
+      this.handle(f, peer, hello);
+    }, (code, reason) => {
+      clearTimeout(timer);
+      if (hello) this.gone(peer, hello, code, reason);
+    });
+  }
+
+  /** Checks the hello; returns it when the peer may stay. */
+  private handshake(f: Frame, peer: Peer): Hello | undefined {
+    if (f.t !== 'hello') {
+      peer.close(CLOSE.MALFORMED, 'the first frame must be hello');
+      return undefined;
+    }
+    if (f.v !== PROTOCOL_VERSION) {
+      peer.send({ t: 'error', code: 'ERR_AUTH', message: `protocol version ${String(f.v)} is not supported; this head speaks ${PROTOCOL_VERSION}` });
+      peer.close(CLOSE.VERSION, 'unsupported protocol version');
+      return undefined;
+    }
+    if (!tokensEqual(f.token, this.opts.token)) {
+      peer.send({ t: 'error', code: 'ERR_AUTH', message: 'wrong or missing cluster token; pass the token printed by `tsray start --head` (--token or TSRAY_TOKEN)' });
+      peer.close(CLOSE.AUTH, 'authentication failed');
+      return undefined;
+    }
+    if (f.role === 'node') {
+      const info = f.node;
+      if (!info || typeof info.nodeId !== 'string' || typeof info.resources !== 'object' || info.resources === null) {
+        peer.close(CLOSE.MALFORMED, 'a node must describe itself in hello');
+        return undefined;
+      }
+      this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now() });
+    } else if (f.role === 'driver') {
+      this.drivers.add(peer);
+    } else if (f.role !== 'cli') {
+      peer.close(CLOSE.MALFORMED, `unknown role ${String(f.role)}`);
+      return undefined;
+    }
+    peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid });
+    return f;
+  }
+
+  private handle(f: Frame, peer: Peer, hello: Hello): void {
+    switch (f.t) {
+      case 'heartbeat': {
+        const n = hello.role === 'node' ? this.nodes.get(hello.node!.nodeId) : undefined;
+        if (!n || n.peer !== peer) { peer.close(CLOSE.MALFORMED, 'heartbeat from a connection that is not a live node'); return; }
+        n.lastSeen = Date.now();
+        if (f.available && typeof f.available === 'object') n.available = f.available;
+        return;
+      }
+      case 'status':
+        if (typeof f.id !== 'number') { peer.close(CLOSE.MALFORMED, 'status needs a numeric id'); return; }
+        peer.send(this.status(f.id));
+        return;
+      default:
+        peer.close(CLOSE.MALFORMED, `unexpected frame '${f.t}'`);
+    }
+  }
+
+  private gone(peer: Peer, hello: Hello, code: number, reason: string): void {
+    if (hello.role === 'driver') { this.drivers.delete(peer); return; }
+    if (hello.role !== 'node') return;
+    const n = this.nodes.get(hello.node!.nodeId);
+    if (n && n.peer === peer && n.state === 'ALIVE') this.markDead(n, `its connection closed (${code}${reason ? `: ${reason}` : ''})`);
+  }
+
+  private markDead(n: NodeEntry, cause: string): void {
+    n.state = 'DEAD';
+    n.cause = cause;
+    n.available = {};
+    const p = n.peer;
+    n.peer = undefined;
+    if (p?.isOpen) p.close(CLOSE.NORMAL, 'declared dead');
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const n of this.nodes.values()) {
+      if (n.state === 'ALIVE' && now - n.lastSeen > this.nodeTimeoutMs) this.markDead(n, `no heartbeat for ${now - n.lastSeen} ms`);
+    }
+  }
+
+  /** The tables as `tsray status` shows them. */
+  status(id: number): StatusReply {
+    const now = Date.now();
+    const nodes: NodeStatus[] = [...this.nodes.values()].map((n) => ({
+      nodeId: n.info.nodeId, name: n.info.name, pid: n.info.pid, state: n.state,
+      resources: n.info.resources, available: n.available, lastSeenMs: now - n.lastSeen,
+      ...(n.cause ? { cause: n.cause } : {}),
+    }));
+    return { t: 'status-reply', id, clusterId: this.clusterId, nodes, drivers: this.drivers.size, demands: [] };
+  }
+
+  /** Live nodes now. */
+  aliveNodes(): number {
+    let n = 0;
+    for (const e of this.nodes.values()) if (e.state === 'ALIVE') n++;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const c of this.wss.clients) c.close(CLOSE.SHUTDOWN, 'the head is shutting down');
+    await new Promise<void>((r) => this.wss.close(() => r()));
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * One authenticated WebSocket connection, either side: typed frames in and
+ * out, and requests matched to their replies by `id`. A frame that does not
+ * decode closes this connection (and only this one).
+ */
+import type { WebSocket, RawData } from 'ws';
+import { CLOSE, MalformedFrameError, decodeFrame, encodeFrame, type Frame } from './protocol.js';
+
+export class Peer {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (f: Frame) => void; reject: (e: Error) => void }>();
+  private closedWith: { code: number; reason: string } | undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly onFrame: (f: Frame, peer: Peer) => void,
+    private readonly onClose: (code: number, reason: string, peer: Peer) => void,
+  ) {
+    ws.on('message', (data: RawData, isBinary: boolean) => this.receive(data, isBinary));
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.closedWith = { code, reason: reason.toString() };
+      for (const w of this.waiting.values()) w.reject(new Error(`connection closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`));
+      this.waiting.clear();
+      this.onClose(code, reason.toString(), this);
+    });
+    ws.on('error', () => { /* 'close' follows */ });
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    let f: Frame;
+    try {
+      if (!isBinary) throw new MalformedFrameError('text frames are not part of the protocol');
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      f = decodeFrame(buf);
+    } catch (e) {
+      if (!(e instanceof MalformedFrameError)) throw e;
+      this.close(CLOSE.MALFORMED, e.message);
+      return;
+    }
+    const id = (f as { id?: unknown }).id;
+    if (typeof id === 'number' && (f.t.endsWith('-reply') || f.t === 'error')) {
+      const w = this.waiting.get(id);
+      if (w) {
+        this.waiting.delete(id);
+        w.resolve(f);
+        return;
+      }
+    }
+    this.onFrame(f, this);
+  }
+
+  send(f: Frame): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeFrame(f));
+  }
+
+  /** Sends a request (its `id` is filled in) and resolves with the reply frame. */
+  request<R extends Frame>(f: Frame & { id: number }): Promise<R> {
+    const id = this.nextId++;
+    f.id = id;
+    return new Promise<R>((resolve, reject) => {
+      if (this.closedWith) { reject(new Error(`connection closed (${this.closedWith.code})`)); return; }
+      this.waiting.set(id, { resolve: resolve as (f: Frame) => void, reject });
+      this.send(f);
+    });
+  }
+
+  close(code: number = CLOSE.NORMAL, reason = ''): void {
+    // Close reasons are limited to 123 bytes by the WebSocket protocol.
+    this.ws.close(code, Buffer.from(reason).subarray(0, 120).toString());
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === this.ws.OPEN;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The long-running processes `tsray start` launches: a head (with a node of
+ * its own, as Ray's head node runs work too) or a node joining a head. Each
+ * leaves a record so `tsray stop` and `tsray status` on this machine can
+ * find it, and removes it when it stops.
+ */
+import { networkInterfaces } from 'node:os';
+import type { InitOptions } from '../runtime/node.js';
+import { Head } from './head.js';
+import { NodeAgent } from './node-agent.js';
+import { newToken, removeRecord, writeRecord } from './token.js';
+
+export interface HeadProcessOptions {
+  port: number;
+  host?: string;
+  token?: string;
+  nodeTimeoutMs?: number;
+  node: InitOptions;
+  log?: string;
+}
+
+/** This machine's address for others to dial: the first external IPv4, else loopback. */
+export function publicHost(bound?: string): string {
+  if (bound && bound !== '0.0.0.0' && bound !== '::') return bound;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
+  }
+  return '127.0.0.1';
+}
+
+function onStop(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+/** Runs a head and its own node in this process until SIGTERM/SIGINT. Returns the address. */
+export async function runHead(o: HeadProcessOptions): Promise<{ address: string; token: string }> {
+  const token = o.token ?? newToken();
+  const head = await Head.start({ port: o.port, host: o.host, token, nodeTimeoutMs: o.nodeTimeoutMs });
+  const address = `ws://${publicHost(o.host)}:${head.port}`;
+  const agent = await NodeAgent.join(`ws://127.0.0.1:${head.port}`, token, o.node, (why) => {
+    process.stderr.write(`tsray head: its own node lost the head (${why})\n`);
+  });
+  writeRecord({ pid: process.pid, role: 'head', address, token, ...(o.log ? { log: o.log } : {}) });
+  onStop(async () => {
+    removeRecord('head', process.pid);
+    await agent.close().catch(() => undefined);
+    await head.close();
+  });
+  return { address, token };
+}
+
+/** Runs a node joined to `address` until SIGTERM/SIGINT, or until the head goes away (exit code 1). */
+export async function runNode(address: string, token: string, node: InitOptions, log?: string): Promise<string> {
+  const agent = await NodeAgent.join(address, token, node, (why) => {
+    process.stderr.write(`tsray node ${agent.nodeId}: lost the head: ${why}; stopping this node\n`);
+    removeRecord('node', process.pid);
+    void agent.close().finally(() => process.exit(1));
+  });
+  writeRecord({ pid: process.pid, role: 'node', address, ...(log ? { log } : {}) });
+  onStop(async () => {
+    removeRecord('node', process.pid);
+    await agent.close();
+  });
+  return agent.nodeId;
+}

@@ -1,0 +1,105 @@
+/**
+ * The cluster wire protocol: CBOR frames over WebSockets. Every connection
+ * opens with `hello` (protocol version, role, cluster token) and is answered
+ * with `welcome` or closed with a code below. A frame that is not CBOR, not
+ * a map with a string `t`, or larger than the limit closes that connection
+ * only. Requests carry an `id` the answer repeats.
+ */
+import { encode, decode } from 'cbor-x';
+
+export const PROTOCOL_VERSION = 1;
+
+/** WebSocket close codes (4000-4999 are the application's). */
+export const CLOSE = {
+  NORMAL: 1000,
+  /** Missing or wrong cluster token. */
+  AUTH: 4001,
+  /** The peer speaks another protocol version. */
+  VERSION: 4002,
+  /** A frame that does not decode, or a message out of place. */
+  MALFORMED: 4003,
+  /** No hello in time. */
+  HANDSHAKE_TIMEOUT: 4004,
+  /** The head is shutting down. */
+  SHUTDOWN: 4005,
+} as const;
+
+/** Control frames stay small; object data moves in chunks well under this. */
+export const MAX_FRAME_BYTES = 64 * 2 ** 20;
+
+/** How long a new connection has to say hello. */
+export const HANDSHAKE_MS = 5000;
+
+export type Role = 'node' | 'driver' | 'cli';
+
+export interface Hello {
+  t: 'hello';
+  v: number;
+  role: Role;
+  token: string;
+  /** For nodes: what the node offers and where it is. */
+  node?: NodeInfo;
+}
+
+export interface NodeInfo {
+  nodeId: string;
+  /** A label for humans: host name and process id. */
+  name: string;
+  pid: number;
+  resources: Record<string, number>;
+}
+
+export interface Welcome { t: 'welcome'; v: number; clusterId: string; headPid: number }
+
+/** A node's periodic report: alive, and what it has free. */
+export interface Heartbeat { t: 'heartbeat'; available: Record<string, number> }
+
+/** Asks the head for the cluster tables (`tsray status`). */
+export interface StatusRequest { t: 'status'; id: number }
+
+export interface NodeStatus {
+  nodeId: string;
+  name: string;
+  pid: number;
+  state: 'ALIVE' | 'DEAD';
+  resources: Record<string, number>;
+  available: Record<string, number>;
+  /** Milliseconds since the last heartbeat. */
+  lastSeenMs: number;
+  /** Why it is dead, when it is. */
+  cause?: string;
+}
+
+export interface StatusReply {
+  t: 'status-reply';
+  id: number;
+  clusterId: string;
+  nodes: NodeStatus[];
+  drivers: number;
+  /** Resource requests that no live node can satisfy now. */
+  demands: { shape: Record<string, number>; count: number }[];
+}
+
+export interface ErrorFrame { t: 'error'; code: string; message: string; id?: number }
+
+export type Frame = Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame;
+
+export class MalformedFrameError extends Error {}
+
+export function encodeFrame(f: Frame): Uint8Array {
+  return encode(f);
+}
+
+/** Decodes one frame; throws `MalformedFrameError` for anything but a CBOR map with a string `t`. */
+export function decodeFrame(data: Uint8Array): Frame {
+  let v: unknown;
+  try {
+    v = decode(data);
+  } catch (e) {
+    throw new MalformedFrameError(`not CBOR: ${(e as Error).message}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof (v as { t?: unknown }).t !== 'string') {
+    throw new MalformedFrameError('a frame must be a CBOR map with a string field t');
+  }
+  return v as Frame;
+}

@@ -1,0 +1,74 @@
+/**
+ * The cluster token and the files that let commands on this machine find
+ * the processes `tsray start` launched. Files are written 0600 in a 0700
+ * directory: the token is the cluster's only credential.
+ */
+import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { userDir } from '../runtime/admin.js';
+
+/** A fresh random token (256 bits, hex). */
+export function newToken(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** Compares tokens in constant time (a timing difference would leak the token byte by byte). */
+export function tokensEqual(a: unknown, b: string): boolean {
+  if (typeof a !== 'string') return false;
+  const x = createHash('sha256').update(a).digest();
+  const y = createHash('sha256').update(b).digest();
+  return timingSafeEqual(x, y);
+}
+
+export function clusterDir(): string {
+  const dir = join(userDir(), 'cluster');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(userDir(), 0o700);
+  return dir;
+}
+
+/** What `tsray start` leaves behind for `stop`, `status` and joining nodes on this machine. */
+export interface ProcessRecord {
+  pid: number;
+  role: 'head' | 'node';
+  /** The head's address (for a node: the head it joined). */
+  address: string;
+  /** Present on the head's record only. */
+  token?: string;
+  log?: string;
+}
+
+export function writeRecord(r: ProcessRecord): string {
+  const path = join(clusterDir(), `${r.role}-${r.pid}.json`);
+  writeFileSync(path, JSON.stringify(r), { mode: 0o600 });
+  return path;
+}
+
+export function removeRecord(role: 'head' | 'node', pid: number): void {
+  try { unlinkSync(join(clusterDir(), `${role}-${pid}.json`)); } catch { /* already gone */ }
+}
+
+/** Records of processes started on this machine that are still running (stale ones are removed). */
+export function records(): ProcessRecord[] {
+  const out: ProcessRecord[] = [];
+  const dir = clusterDir();
+  for (const name of readdirSync(dir)) {
+    if (!/^(head|node)-\d+\.json$/.test(name)) continue;
+    try {
+      const r = JSON.parse(readFileSync(join(dir, name), 'utf8')) as ProcessRecord;
+      if (running(r.pid)) out.push(r);
+      else unlinkSync(join(dir, name));
+    } catch { /* half-written or removed meanwhile */ }
+  }
+  return out;
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
