@@ -1,6 +1,5 @@
 /** `tsray inspect`: what a component exports, as the host sees it. */
 import type { Command } from 'commander';
-import { load } from '../component/load.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -9,6 +8,7 @@ export function registerInspect(program: Command): void {
     .argument('<component>', 'path to a .wasm component')
     .option('--json', 'print JSON instead of text')
     .action(async (file: string, o: { json?: boolean }) => {
+      const { load } = await import('../component/load.js');
       const mod = await load(file);
       if (o.json) {
         process.stdout.write(JSON.stringify({ world: `${mod.world.packageName}/${mod.world.name}`, hash: mod.hash, functions: mod.functions, resources: mod.resources }, null, 2) + '\n');

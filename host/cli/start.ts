@@ -7,8 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import type { InitOptions } from '../runtime/node.js';
 import { checkAddress } from '../cluster/connect.js';
-import { runHead, runNode } from '../cluster/process.js';
-import { clusterDir, records, type ProcessRecord } from '../cluster/token.js';
+import { clusterDir, records, running, type ProcessRecord } from '../cluster/token.js';
 
 interface StartOptions {
   head?: boolean;
@@ -123,6 +122,7 @@ export function registerStart(program: Command): void {
           ].join('\n'));
           return;
         }
+        const { runHead } = await import('../cluster/process.js');
         const { address } = await runHead({ port, ...(o.host ? { host: o.host } : {}), ...(o.token ? { token: o.token } : {}), nodeTimeoutMs: num('node-timeout-ms', o.nodeTimeoutMs), node, ...(o.log ? { log: o.log } : {}) });
         process.stdout.write(`tsray head listening at ${address} (pid ${process.pid})\n`);
         return;
@@ -135,6 +135,7 @@ export function registerStart(program: Command): void {
         process.stdout.write(`Started a tsray node (pid ${r.pid}) joined to ${r.address}.\n`);
         return;
       }
+      const { runNode } = await import('../cluster/process.js');
       const nodeId = await runNode(address, token, node, o.log);
       process.stdout.write(`tsray node ${nodeId} joined ${address} (pid ${process.pid})\n`);
     });
@@ -148,14 +149,10 @@ export function registerStart(program: Command): void {
       // Nodes first, so they do not report a lost head.
       list.sort((a, b) => (a.role === b.role ? 0 : a.role === 'node' ? -1 : 1));
       for (const r of list) { try { process.kill(r.pid, o.force ? 'SIGKILL' : 'SIGTERM'); } catch { /* gone */ } }
-      for (let waited = 0; waited < 10_000 && list.some((r) => alive(r.pid)); waited += 100) await new Promise((res) => setTimeout(res, 100));
-      const stuck = list.filter((r) => alive(r.pid));
+      for (let waited = 0; waited < 10_000 && list.some((r) => running(r.pid)); waited += 100) await new Promise((res) => setTimeout(res, 100));
+      const stuck = list.filter((r) => running(r.pid));
       for (const r of stuck) { try { process.kill(r.pid, 'SIGKILL'); } catch { /* gone */ } }
       records();
       process.stdout.write(list.length === 0 ? 'No tsray processes were running.\n' : `Stopped ${list.length} tsray process${list.length === 1 ? '' : 'es'}${stuck.length ? ` (${stuck.length} killed)` : ''}.\n`);
     });
-}
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
 }

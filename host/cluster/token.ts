@@ -64,11 +64,18 @@ export function records(): ProcessRecord[] {
   return out;
 }
 
-function running(pid: number): boolean {
+/** Whether `pid` is a running process (a zombie no parent has reaped yet does not count). */
+export function running(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc here: signal 0 is all there is
   }
 }
