@@ -11,6 +11,7 @@ import type { FuncDef, ResourceDef } from '../wit/types.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import { mergeOptions, normalizeActorOptions, type ActorOptions } from '../scheduler/options.js';
 import { requireNode } from '../runtime/current.js';
+import { actorsOf } from '../runtime/runtime.js';
 import { checkRemoteArgs } from '../runtime/remote-args.js';
 
 /** One method of one actor. */
@@ -33,7 +34,7 @@ export class ActorMethod {
   remote(...args: unknown[]): ObjectRef & ObjectRef[] {
     const node = requireNode();
     checkRemoteArgs(this.func, this.func.params.slice(1), args);
-    const refs = node.actors.call(this.actorId, this.func, args, this.numReturns);
+    const refs = actorsOf(node).call(this.actorId, this.func, args, this.numReturns);
     return (this.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
   }
 }
@@ -48,7 +49,7 @@ export class ActorHandle {
 
   /** A method by WIT name or camelCase: the same as the `handle.<method>` property. */
   method(name: string): ActorMethod {
-    const spec = requireNode().actors.spec(this.id);
+    const spec = actorsOf(requireNode()).spec(this.id);
     const f = spec?.methods.find((m) => m.shortName === name || camelCase(m.shortName) === name);
     if (!f) throw new ComponentError(`actor has no method '${name}'${spec ? `; methods: ${spec.methods.map((m) => m.shortName).join(', ')}` : ''}`);
     return new ActorMethod(this.id, f);
@@ -102,7 +103,7 @@ export class ActorClass {
     const node = requireNode();
     checkRemoteArgs(this.ctor, this.ctor.params, args);
     const o = normalizeActorOptions(this.opts);
-    const id = node.actors.create({
+    const id = actorsOf(node).create({
       component: this.component, resource: this.resource, ctor: this.ctor, methods: this.methods, args,
       request: o.request, maxRestarts: o.maxRestarts,
       ...(o.name === undefined ? {} : { name: o.name }),

@@ -3,15 +3,17 @@
  * drivers) behind a WebSocket server. Every connection must open with a
  * `hello` carrying the cluster token; anything else is refused before it can
  * do anything. A node is dead when its connection drops or it stays silent
- * past the node timeout.
+ * past the node timeout. Tasks from drivers go to a node that can hold
+ * their resources (the least loaded, for now), and come back through here;
+ * a node's death sends its tasks to other nodes while retries last.
  */
 import { WebSocketServer, type WebSocket } from 'ws';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Peer } from './peer.js';
 import {
   CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION,
-  type Frame, type Hello, type NodeInfo, type NodeStatus, type StatusReply,
+  type Frame, type Hello, type NodeInfo, type NodeStatus, type StatusReply, type TaskFrame, type WireError,
 } from './protocol.js';
 import { tokensEqual } from './token.js';
 
@@ -32,12 +34,26 @@ interface NodeEntry {
   available: Record<string, number>;
   lastSeen: number;
   cause?: string;
+  /** Tasks sent to it and not finished. */
+  inflight: Set<string>;
+}
+
+interface HeadTask {
+  frame: TaskFrame;
+  driver: Peer;
+  node: string | undefined;
+  attempts: number;
 }
 
 export class Head {
   readonly clusterId = randomBytes(8).toString('hex');
   private readonly nodes = new Map<string, NodeEntry>();
   private readonly drivers = new Set<Peer>();
+  private readonly tasks = new Map<string, HeadTask>();
+  /** Tasks no live node can hold: they wait for one to join. */
+  private readonly pending = new Set<HeadTask>();
+  /** Component bytes by content hash, shipped to each node once. */
+  private readonly components = new Map<string, Uint8Array>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly nodeTimeoutMs: number;
 
@@ -99,7 +115,8 @@ export class Head {
         peer.close(CLOSE.MALFORMED, 'a node must describe itself in hello');
         return undefined;
       }
-      this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now() });
+      this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set() });
+      queueMicrotask(() => { for (const t of [...this.pending]) { this.pending.delete(t); this.dispatch(t); } });
     } else if (f.role === 'driver') {
       this.drivers.add(peer);
     } else if (f.role !== 'cli') {
@@ -123,13 +140,90 @@ export class Head {
         if (typeof f.id !== 'number') { peer.close(CLOSE.MALFORMED, 'status needs a numeric id'); return; }
         peer.send(this.status(f.id));
         return;
+      case 'component': {
+        if (hello.role !== 'driver' || !(f.bytes instanceof Uint8Array) || typeof f.hash !== 'string'
+          || createHash('sha256').update(f.bytes).digest('hex') !== f.hash) {
+          peer.close(CLOSE.MALFORMED, 'component bytes must match their hash');
+          return;
+        }
+        this.components.set(f.hash, f.bytes);
+        return;
+      }
+      case 'submit': {
+        const task = f.task;
+        if (hello.role !== 'driver' || !task || typeof task.taskId !== 'string' || typeof task.hash !== 'string' || !Array.isArray(task.args)
+          || !task.opts || typeof task.opts.request !== 'object' || this.tasks.has(task.taskId)) {
+          peer.close(CLOSE.MALFORMED, 'a malformed task');
+          return;
+        }
+        const t: HeadTask = { frame: task, driver: peer, node: undefined, attempts: 0 };
+        this.tasks.set(task.taskId, t);
+        this.dispatch(t);
+        return;
+      }
+      case 'cancel': {
+        const t = this.tasks.get(f.taskId);
+        if (!t || t.driver !== peer) return;
+        if (t.node) { this.nodes.get(t.node)?.peer?.send({ t: 'cancel', taskId: f.taskId, force: !!f.force }); return; }
+        this.pending.delete(t);
+        this.finish(t, { name: 'TaskCancelledError', code: 'ERR_TASK_CANCELLED', message: `task '${t.frame.name}' did not complete: it was cancelled` });
+        return;
+      }
+      case 'result': {
+        const n = hello.role === 'node' ? this.nodes.get(hello.node!.nodeId) : undefined;
+        if (!n || n.peer !== peer) { peer.close(CLOSE.MALFORMED, 'result from a connection that is not a live node'); return; }
+        n.inflight.delete(f.taskId);
+        const t = this.tasks.get(f.taskId);
+        if (!t || t.node !== n.info.nodeId) return;
+        this.tasks.delete(f.taskId);
+        t.driver.send(f);
+        return;
+      }
+      case 'need-component': {
+        if (typeof f.id !== 'number') { peer.close(CLOSE.MALFORMED, 'need-component needs a numeric id'); return; }
+        const bytes = this.components.get(f.hash);
+        peer.send({ t: 'component-reply', id: f.id, hash: f.hash, ...(bytes ? { bytes } : {}) });
+        return;
+      }
       default:
         peer.close(CLOSE.MALFORMED, `unexpected frame '${f.t}'`);
     }
   }
 
+  /** Sends a task to a live node that can hold it, or parks it until one joins. */
+  private dispatch(t: HeadTask): void {
+    const req = t.frame.opts.request;
+    let best: NodeEntry | undefined;
+    let bestLoad = Infinity;
+    for (const n of this.nodes.values()) {
+      if (n.state !== 'ALIVE' || !n.peer) continue;
+      if (!Object.entries(req).every(([k, v]) => v <= 0 || (n.info.resources[k] ?? 0) >= v)) continue;
+      const load = n.inflight.size / Math.max(1, n.info.resources.CPU ?? 1);
+      if (load < bestLoad) { best = n; bestLoad = load; }
+    }
+    if (!best) { this.pending.add(t); return; }
+    t.node = best.info.nodeId;
+    best.inflight.add(t.frame.taskId);
+    best.peer!.send({ t: 'run', task: t.frame });
+  }
+
+  private finish(t: HeadTask, error: WireError): void {
+    this.tasks.delete(t.frame.taskId);
+    t.driver.send({ t: 'result', taskId: t.frame.taskId, ok: false, error });
+  }
+
   private gone(peer: Peer, hello: Hello, code: number, reason: string): void {
-    if (hello.role === 'driver') { this.drivers.delete(peer); return; }
+    if (hello.role === 'driver') {
+      this.drivers.delete(peer);
+      // A driver that leaves takes its work with it.
+      for (const t of [...this.tasks.values()]) {
+        if (t.driver !== peer) continue;
+        this.tasks.delete(t.frame.taskId);
+        this.pending.delete(t);
+        if (t.node) this.nodes.get(t.node)?.peer?.send({ t: 'cancel', taskId: t.frame.taskId, force: true });
+      }
+      return;
+    }
     if (hello.role !== 'node') return;
     const n = this.nodes.get(hello.node!.nodeId);
     if (n && n.peer === peer && n.state === 'ALIVE') this.markDead(n, `its connection closed (${code}${reason ? `: ${reason}` : ''})`);
@@ -142,6 +236,23 @@ export class Head {
     const p = n.peer;
     n.peer = undefined;
     if (p?.isOpen) p.close(CLOSE.NORMAL, 'declared dead');
+    // Its tasks run again elsewhere while their retries last (Ray's max_retries counts node deaths too).
+    const lost = [...n.inflight];
+    n.inflight.clear();
+    for (const id of lost) {
+      const t = this.tasks.get(id);
+      if (!t) continue;
+      t.node = undefined;
+      t.attempts++;
+      if (t.attempts > t.frame.opts.maxRetries) {
+        this.finish(t, {
+          name: 'WorkerCrashedError', code: 'ERR_WORKER_CRASHED',
+          message: `task '${t.frame.name}' lost its node ${t.attempts} time${t.attempts === 1 ? '' : 's'} (node ${n.info.nodeId} died: ${cause}); raise maxRetries to retry more`,
+        });
+      } else {
+        this.dispatch(t);
+      }
+    }
   }
 
   private sweep(): void {
@@ -159,7 +270,13 @@ export class Head {
       resources: n.info.resources, available: n.available, lastSeenMs: now - n.lastSeen,
       ...(n.cause ? { cause: n.cause } : {}),
     }));
-    return { t: 'status-reply', id, clusterId: this.clusterId, nodes, drivers: this.drivers.size, demands: [] };
+    const demands = new Map<string, { shape: Record<string, number>; count: number }>();
+    for (const t of this.pending) {
+      const d = demands.get(t.frame.opts.shape) ?? { shape: t.frame.opts.request, count: 0 };
+      d.count++;
+      demands.set(t.frame.opts.shape, d);
+    }
+    return { t: 'status-reply', id, clusterId: this.clusterId, nodes, drivers: this.drivers.size, demands: [...demands.values()] };
   }
 
   /** Live nodes now. */

@@ -1,32 +1,109 @@
 /**
  * A cluster node: a local node (scheduler, worker threads, object store)
- * that joins the head, reports its resources, and heartbeats what is free.
- * If the head goes away the agent says so at once, rather than hanging.
+ * that joins the head, reports its resources, heartbeats what is free, and
+ * runs the tasks the head sends it on its own scheduler. Components arrive
+ * once per node, by content hash. If the head goes away the agent says so
+ * at once, rather than hanging.
  */
 import { hostname } from 'node:os';
 import { EmbeddedNode, type InitOptions } from '../runtime/node.js';
+import { loadComponent, type LoadedComponent } from '../component/load.js';
+import { ComponentError } from '../errors.js';
+import type { ObjectRef } from '../objects/object-ref.js';
 import { connect } from './connect.js';
 import type { Peer } from './peer.js';
+import type { ComponentReply, Frame, TaskFrame } from './protocol.js';
+import { toWire } from './wire-error.js';
 
 /** How often a node reports to the head. */
 export const HEARTBEAT_MS = 1000;
 
 export class NodeAgent {
   private readonly timer: NodeJS.Timeout;
+  private beatSoon: NodeJS.Timeout | undefined;
+  private readonly components = new Map<string, Promise<LoadedComponent>>();
+  /** Tasks running here, by id: their result refs (for cancel). */
+  private readonly running = new Map<string, ObjectRef[]>();
 
   private constructor(readonly node: EmbeddedNode, private readonly peer: Peer) {
-    this.timer = setInterval(() => this.peer.send({ t: 'heartbeat', available: this.node.scheduler.availableResources() }), HEARTBEAT_MS);
+    this.timer = setInterval(() => this.beat(), HEARTBEAT_MS);
+  }
+
+  private beat(): void {
+    this.peer.send({ t: 'heartbeat', available: this.node.scheduler.availableResources() });
+  }
+
+  /** Reports free resources soon after they change, so `tsray status` is current (at most every 50 ms). */
+  private beatAfterChange(): void {
+    this.beatSoon ??= setTimeout(() => { this.beatSoon = undefined; this.beat(); }, 50);
+  }
+
+  /** Frames from the head after the handshake. */
+  handle(f: Frame): void {
+    if (f.t === 'run') void this.run(f.task);
+    else if (f.t === 'cancel') {
+      const refs = this.running.get(f.taskId);
+      if (refs) this.node.scheduler.cancel(refs[0]!, f.force);
+    }
+  }
+
+  private component(hash: string): Promise<LoadedComponent> {
+    let c = this.components.get(hash);
+    if (!c) {
+      c = this.peer.request<ComponentReply>({ t: 'need-component', id: 0, hash }).then((r) => {
+        if (!r.bytes) throw new ComponentError(`the head does not have component ${hash}`);
+        return loadComponent(r.bytes);
+      });
+      // A failed fetch is not cached: the next task asks again.
+      c.catch(() => this.components.delete(hash));
+      this.components.set(hash, c);
+    }
+    return c;
+  }
+
+  private async run(task: TaskFrame): Promise<void> {
+    const reply = (ok: boolean, payload: { value?: unknown; error?: unknown }): void => {
+      this.running.delete(task.taskId);
+      this.beatAfterChange();
+      this.peer.send(ok ? { t: 'result', taskId: task.taskId, ok, value: payload.value } : { t: 'result', taskId: task.taskId, ok, error: toWire(payload.error) });
+    };
+    let refs: ObjectRef[];
+    try {
+      const component = await this.component(task.hash);
+      refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args: task.args, opts: task.opts });
+    } catch (e) {
+      reply(false, { error: e });
+      return;
+    }
+    this.running.set(task.taskId, refs);
+    let left = refs.length;
+    for (const r of refs) {
+      this.node.objects.onSettled(r, () => {
+        if (--left > 0) return;
+        try {
+          const values = refs.map((x) => this.node.objects.value(x));
+          reply(true, { value: task.opts.numReturns === 1 ? values[0] : values });
+        } catch (e) {
+          reply(false, { error: e });
+        } finally {
+          for (const x of refs) x.release();
+        }
+      });
+    }
   }
 
   /** Starts a local node and joins it to the head at `address`. `onHeadLost` runs if the head connection ends. */
   static async join(address: string, token: string, opts: InitOptions, onHeadLost: (why: string) => void): Promise<NodeAgent> {
     const node = new EmbeddedNode(opts);
     let agent: NodeAgent | undefined;
+    const early: Frame[] = [];
     try {
       const { peer } = await connect(address, token, 'node', {
+        onFrame: (f) => { if (agent) agent.handle(f); else early.push(f); },
         onClose: (code, reason) => { if (agent) { agent.stopTimer(); onHeadLost(`the head at ${address} closed the connection (${code}${reason ? `: ${reason}` : ''})`); } },
       }, { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources() });
       agent = new NodeAgent(node, peer);
+      for (const f of early.splice(0)) agent.handle(f);
       return agent;
     } catch (e) {
       await node.close(e as Error);
@@ -36,6 +113,7 @@ export class NodeAgent {
 
   private stopTimer(): void {
     clearInterval(this.timer);
+    if (this.beatSoon) clearTimeout(this.beatSoon);
   }
 
   get nodeId(): string {

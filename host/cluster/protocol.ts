@@ -82,7 +82,50 @@ export interface StatusReply {
 
 export interface ErrorFrame { t: 'error'; code: string; message: string; id?: number }
 
-export type Frame = Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame;
+/** A task as it travels: driver -> head (`submit`) -> node (`run`). Arguments are values (refs resolved by the driver). */
+export interface TaskFrame {
+  taskId: string;
+  /** Content hash of the component; nodes fetch the bytes once (`need-component`). */
+  hash: string;
+  name: string;
+  fn: string;
+  args: unknown[];
+  opts: {
+    request: Record<string, number>;
+    shape: string;
+    numGpus: number;
+    numReturns: number;
+    maxRetries: number;
+    timeoutMs?: number;
+    maxMemoryMb?: number;
+  };
+}
+
+/** An error as it travels; the driver rebuilds the typed error. */
+export interface WireError {
+  name: string;
+  code: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+/** Driver -> head: a component's bytes, sent once before its first task. */
+export interface ComponentFrame { t: 'component'; hash: string; bytes: Uint8Array }
+/** Driver -> head. */
+export interface SubmitFrame { t: 'submit'; task: TaskFrame }
+/** Head -> node. */
+export interface RunFrame { t: 'run'; task: TaskFrame }
+/** Driver -> head -> node. */
+export interface CancelFrame { t: 'cancel'; taskId: string; force: boolean }
+/** Node -> head -> driver: how a task ended. */
+export interface ResultFrame { t: 'result'; taskId: string; ok: boolean; value?: unknown; error?: WireError }
+/** Node -> head: send me this component. */
+export interface NeedComponent { t: 'need-component'; id: number; hash: string }
+export interface ComponentReply { t: 'component-reply'; id: number; hash: string; bytes?: Uint8Array }
+
+export type Frame =
+  | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame
+  | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | NeedComponent | ComponentReply;
 
 export class MalformedFrameError extends Error {}
 

@@ -27,6 +27,8 @@ export interface LoadOptions {
 /** A validated component: its world, its WIT metadata and its main core module. */
 export interface LoadedComponent {
   hash: string;
+  /** The component's own bytes (shipped to cluster nodes that lack it). */
+  bytes: Uint8Array;
   world: ResolvedWorld;
   metadata: Metadata;
   coreBytes: Uint8Array;
@@ -84,7 +86,7 @@ async function compileCore(bytes: Uint8Array, hash: string): Promise<LoadedCompo
       if (!exported.has(name)) throw new ComponentError(`component's core module lacks export '${name}' required by its world`);
     }
   }
-  const out: LoadedComponent = { hash, world, metadata: parts.metadata, coreBytes: coreBytes.slice(), core };
+  const out: LoadedComponent = { hash, bytes, world, metadata: parts.metadata, coreBytes: coreBytes.slice(), core };
   coreCache.set(hash, out);
   return out;
 }

@@ -9,6 +9,7 @@ import { ObjectRef } from '../objects/object-ref.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import { ActorHandle, handleFor, type ActorMethod } from '../actors/handle.js';
 import { memoryReport } from './memory.js';
+import { actorsOf, type Runtime } from './runtime.js';
 import type { MemoryReport } from '../../store/report.js';
 
 /** How long `get`/`wait` wait for imminent results before yielding to the event loop. */
@@ -16,10 +17,31 @@ const SPIN_MS = 0.25;
 /** Of that, how long they busy-poll before sleeping on the worker's results counter (which frees the core). */
 const BUSY_MS = 0.015;
 
-/** Starts the embedded single-node runtime in this process. */
+/**
+ * Starts the runtime: with no `address`, an embedded single-node cluster in
+ * this process; with `address` (and `token`), a driver of that cluster.
+ */
 export async function init(opts: InitOptions = {}): Promise<void> {
   if (currentNode()) throw new RuntimeStateError('tsray is already initialized; call tsray.shutdown() before init() again');
-  setNode(new EmbeddedNode(opts));
+  if (opts.address === undefined) {
+    setNode(new EmbeddedNode(opts));
+    return;
+  }
+  // A driver of a cluster: the nodes bring their own resources (as in Ray, they cannot be set from here).
+  const local = ['numCpus', 'numGpus', 'resources', 'workerSpinUs', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites'];
+  for (const k of Object.keys(opts)) {
+    if (local.includes(k)) throw new InvalidArgumentError(`init option ${k} describes a node; when connecting to a cluster, set it on the node (tsray start --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)})`);
+  }
+  const token = opts.token ?? process.env.TSRAY_TOKEN;
+  if (!token) throw new InvalidArgumentError('connecting to a cluster needs its token: init({ address, token }) or TSRAY_TOKEN');
+  const { ClusterDriver } = await import('../cluster/driver.js');
+  const driver = await ClusterDriver.connect({
+    address: opts.address, token,
+    ...(opts.objectStoreMemory === undefined ? {} : { objectStoreMemory: opts.objectStoreMemory }),
+    ...(opts.spillDir === undefined ? {} : { spillDir: opts.spillDir }),
+  });
+  if (currentNode()) { await driver.close(new RuntimeStateError('init() raced another init()')); throw new RuntimeStateError('tsray is already initialized'); }
+  setNode(driver);
 }
 
 /** Whether `init()` has been called (and `shutdown()` has not). */
@@ -72,7 +94,7 @@ function checkRefs(refs: unknown[], what: string): ObjectRef[] {
  * a short busy-poll, then a futex wait on the worker's results counter, so a
  * worker sharing this core gets it.
  */
-function spin(node: EmbeddedNode, pending: () => ObjectRef[]): void {
+function spin(node: Runtime, pending: () => ObjectRef[]): void {
   node.poll();
   const start = performance.now();
   for (let p = pending(); p.length > 0 && p.every((r) => node.isRunning(r)); p = pending()) {
@@ -171,12 +193,12 @@ export interface CancelOptions {
 export function cancel(ref: ObjectRef, opts: CancelOptions = {}): void {
   const node = requireNode();
   checkRefs([ref], 'cancel()');
-  if (!node.actors.cancel(ref, !!opts.force)) node.scheduler.cancel(ref, !!opts.force);
+  if (!node.actors?.cancel(ref, !!opts.force)) node.scheduler.cancel(ref, !!opts.force);
 }
 
 /** The actor named `name` (see the `name` actor option). Throws `InvalidArgumentError` if there is none. */
 export function getActor(name: string): ActorHandle & Record<string, ActorMethod> {
-  const found = requireNode().actors.named(name);
+  const found = actorsOf(requireNode()).named(name);
   if (!found) throw new InvalidArgumentError(`no actor named '${name}'`);
   return handleFor(found.id, found.spec.methods) as ActorHandle & Record<string, ActorMethod>;
 }
@@ -189,7 +211,7 @@ export interface KillOptions {
 /** Ends an actor: queued calls fail with `ActorDiedError` and its resources are freed. */
 export function kill(actor: ActorHandle, opts: KillOptions = {}): void {
   if (!(actor instanceof ActorHandle)) throw new InvalidArgumentError('kill() takes an ActorHandle');
-  requireNode().actors.kill(actor.id, opts.noRestart ?? true);
+  actorsOf(requireNode()).kill(actor.id, opts.noRestart ?? true);
 }
 
 /** Resources of the node not held by tasks right now. */

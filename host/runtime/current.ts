@@ -1,20 +1,20 @@
 /** The process's runtime, set by `init()` and cleared by `shutdown()`. */
 import { RuntimeStateError } from '../errors.js';
-import type { EmbeddedNode } from './node.js';
+import type { Runtime } from './runtime.js';
 
-let current: EmbeddedNode | undefined;
+let current: Runtime | undefined;
 let everShutDown = false;
 
-export function setNode(n: EmbeddedNode | undefined): void {
+export function setNode(n: Runtime | undefined): void {
   if (!n && current) everShutDown = true;
   current = n;
 }
 
-export function currentNode(): EmbeddedNode | undefined {
+export function currentNode(): Runtime | undefined {
   return current;
 }
 
-export function requireNode(): EmbeddedNode {
+export function requireNode(): Runtime {
   if (!current) {
     throw new RuntimeStateError(everShutDown ? 'tsray was shut down; call tsray.init() again to start a new runtime' : 'tsray is not initialized; call await tsray.init() first');
   }

@@ -13,6 +13,7 @@ import { ActorManager } from '../actors/manager.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import type { WorkerHandle } from '../worker/pool.js';
 import { AdminEndpoint } from './admin.js';
+import type { Runtime } from './runtime.js';
 import { nodeMemory } from './memory.js';
 
 export interface InitOptions {
@@ -34,13 +35,15 @@ export interface InitOptions {
   localFsCapacityThreshold?: number;
   /** Record the JS call site of every task call and small put for `tsray memory` (default false; puts of objects over 100 KiB always record theirs). */
   recordCallSites?: boolean;
-  /** Cluster address; only the embedded node (no address) exists so far. */
+  /** A cluster to connect to as a driver (`ws://HOST:PORT`, printed by `tsray start --head`); omit for the embedded node. */
   address?: string;
+  /** The cluster token (default: the TSRAY_TOKEN environment variable). */
+  token?: string;
   /** How long an idle worker spins for new work before sleeping, in microseconds (default 50). */
   workerSpinUs?: number;
 }
 
-export class EmbeddedNode {
+export class EmbeddedNode implements Runtime {
   readonly nodeId = randomBytes(8).toString('hex');
   readonly objects: ObjectStore;
   readonly scheduler: Scheduler;
@@ -48,9 +51,9 @@ export class EmbeddedNode {
   private readonly admin: AdminEndpoint;
 
   constructor(opts: InitOptions) {
-    const known = new Set(['numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs']);
+    const known = new Set(['token', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs']);
     for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
-    if (opts.address !== undefined) throw new RuntimeStateError(`cannot join ${opts.address}: only the embedded node is available; call init() without an address`);
+    if (opts.address !== undefined) throw new RuntimeStateError(`an embedded node has no address; connect to ${opts.address} with tsray.init({ address, token })`);
     const count = (name: string, v: number | undefined, dflt: number): number => {
       if (v === undefined) return dflt;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`init option ${name} must be a number >= 0, got ${String(v)}`);

@@ -1,0 +1,245 @@
+/**
+ * A driver connected to a cluster: `tsray.init({ address, token })`. The
+ * driver keeps its objects (puts and task results) in a store of its own;
+ * tasks go to the head, which places them on nodes. A task's ref arguments
+ * are resolved here and sent as values. Components are sent to the head
+ * once per connection, by content hash.
+ */
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ObjectStore } from '../../store/object-store.js';
+import { RefKind } from '../../store/references.js';
+import { ConnectionError, InvalidArgumentError, TaskCancelledError } from '../errors.js';
+import { ObjectRef, newId } from '../objects/object-ref.js';
+import { snapshotValue } from '../objects/snapshot.js';
+import type { ResourceSet } from '../scheduler/resources.js';
+import type { TaskSpec } from '../scheduler/scheduler.js';
+import type { Runtime, TaskBackend } from '../runtime/runtime.js';
+import type { WorkerHandle } from '../worker/pool.js';
+import { connect } from './connect.js';
+import type { Peer } from './peer.js';
+import type { Frame, ResultFrame, StatusReply } from './protocol.js';
+import { fromWire } from './wire-error.js';
+
+export interface DriverOptions {
+  address: string;
+  token: string;
+  /** Bytes for the driver's own object store (default 30% of RAM, committed only as used). */
+  objectStoreMemory?: number;
+  spillDir?: string;
+}
+
+interface DriverTask {
+  spec: TaskSpec;
+  returns: ObjectRef[];
+  pendingDeps: number;
+  state: 'waiting' | 'sent' | 'done';
+}
+
+/** How often the driver refreshes its view of the cluster's resources. */
+const RESOURCES_MS = 1000;
+
+class RemoteTasks implements TaskBackend {
+  private readonly tasks = new Map<string, DriverTask>();
+  private readonly byReturn = new Map<string, string>();
+  private readonly shipped = new Set<string>();
+  private totals: ResourceSet = {};
+  private free: ResourceSet = {};
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly peer: Peer, private readonly objects: ObjectStore) {
+    this.timer = setInterval(() => { void this.refresh(); }, RESOURCES_MS);
+    this.timer.unref();
+  }
+
+  async refresh(): Promise<void> {
+    let s: StatusReply;
+    try {
+      s = await this.peer.request<StatusReply>({ t: 'status', id: 0 });
+    } catch {
+      return;
+    }
+    const totals: ResourceSet = {};
+    const free: ResourceSet = {};
+    for (const n of s.nodes) {
+      if (n.state !== 'ALIVE') continue;
+      for (const [k, v] of Object.entries(n.resources)) totals[k] = (totals[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(n.available)) free[k] = (free[k] ?? 0) + v;
+    }
+    this.totals = totals;
+    this.free = free;
+  }
+
+  submit(spec: TaskSpec): ObjectRef[] {
+    const returns: ObjectRef[] = [];
+    for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create());
+    const taskId = newId();
+    const task: DriverTask = { spec: { ...spec, args: spec.args.map(snapshotValue) }, returns, pendingDeps: 0, state: 'waiting' };
+    for (const a of spec.args) {
+      if (a instanceof ObjectRef && !this.objects.has(a)) {
+        this.fail(taskId, task, new InvalidArgumentError(`task '${spec.name}' got ${a}, which ${a.released ? 'was released' : 'this runtime does not know'}`));
+        return returns;
+      }
+    }
+    this.tasks.set(taskId, task);
+    for (const r of returns) this.byReturn.set(r.id, taskId);
+    for (const a of task.spec.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
+    for (const a of task.spec.args) {
+      if (!(a instanceof ObjectRef)) continue;
+      const s = this.objects.peek(a);
+      if (s) { if (!s.ok) { this.fail(taskId, task, s.error); return returns; } continue; }
+      task.pendingDeps++;
+      this.objects.onSettled(a, (r) => {
+        if (task.state !== 'waiting') return;
+        if (!r.ok) this.fail(taskId, task, r.error);
+        else if (--task.pendingDeps === 0) this.send(taskId, task);
+      });
+    }
+    if (task.pendingDeps === 0) this.send(taskId, task);
+    return returns;
+  }
+
+  private send(taskId: string, task: DriverTask): void {
+    const { spec } = task;
+    let args: unknown[];
+    try {
+      args = spec.args.map((a) => (a instanceof ObjectRef ? this.objects.value(a) : a));
+    } catch (e) {
+      this.fail(taskId, task, e as Error);
+      return;
+    }
+    if (!this.shipped.has(spec.component.hash)) {
+      this.shipped.add(spec.component.hash);
+      this.peer.send({ t: 'component', hash: spec.component.hash, bytes: spec.component.bytes });
+    }
+    task.state = 'sent';
+    const o = spec.opts;
+    this.peer.send({
+      t: 'submit',
+      task: {
+        taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
+        opts: {
+          request: o.request, shape: o.shape, numGpus: o.numGpus, numReturns: o.numReturns, maxRetries: o.maxRetries,
+          ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }), ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),
+        },
+      },
+    });
+  }
+
+  /** A result from the head. */
+  onResult(f: ResultFrame): void {
+    const task = this.tasks.get(f.taskId);
+    if (!task || task.state === 'done') return;
+    if (!f.ok) { this.fail(f.taskId, task, fromWire(f.error!)); return; }
+    this.done(f.taskId, task);
+    if (task.returns.length === 1) this.objects.resolve(task.returns[0]!, f.value);
+    else task.returns.forEach((r, i) => this.objects.resolve(r, (f.value as unknown[])[i]));
+  }
+
+  private done(taskId: string, task: DriverTask): void {
+    task.state = 'done';
+    this.tasks.delete(taskId);
+    for (const r of task.returns) this.byReturn.delete(r.id);
+    for (const a of task.spec.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
+  }
+
+  private fail(taskId: string, task: DriverTask, error: Error): void {
+    const held = this.tasks.has(taskId);
+    if (held) this.done(taskId, task);
+    else task.state = 'done';
+    for (const r of task.returns) this.objects.fail(r, error);
+  }
+
+  cancel(ref: ObjectRef, force: boolean): boolean {
+    const taskId = this.byReturn.get(ref.id);
+    const task = taskId ? this.tasks.get(taskId) : undefined;
+    if (!task || !taskId) return false;
+    if (task.state === 'waiting') { this.fail(taskId, task, new TaskCancelledError(task.spec.name)); return true; }
+    this.peer.send({ t: 'cancel', taskId, force });
+    return true;
+  }
+
+  crashWorkerOf(): boolean {
+    return false;
+  }
+
+  availableResources(): ResourceSet {
+    return { ...this.free };
+  }
+
+  totalResources(): ResourceSet {
+    return { ...this.totals };
+  }
+
+  get workerCount(): number {
+    return 0;
+  }
+
+  /** The connection ended: every unfinished task fails with `error`. */
+  failAll(error: Error): void {
+    clearInterval(this.timer);
+    for (const [id, t] of [...this.tasks]) this.fail(id, t, error);
+  }
+}
+
+export class ClusterDriver implements Runtime {
+  readonly nodeId = `driver-${randomBytes(6).toString('hex')}`;
+  readonly objects: ObjectStore;
+  readonly scheduler: RemoteTasks;
+  readonly actors = undefined;
+  private closing = false;
+
+  private constructor(private readonly peer: Peer, opts: DriverOptions) {
+    this.objects = new ObjectStore({
+      nodeId: this.nodeId.slice(7),
+      capacity: opts.objectStoreMemory ?? 2 ** 30,
+      spillDir: opts.spillDir ?? join(tmpdir(), 'tsray-spill'),
+      spillThreshold: 0.8,
+      minSpillBytes: 100 * 2 ** 20,
+      localFsCapacityThreshold: 0.95,
+      recordTaskCallSites: process.env.TSRAY_RECORD_REF_CREATION_SITES === '1',
+    });
+    this.scheduler = new RemoteTasks(peer, this.objects);
+  }
+
+  static async connect(opts: DriverOptions): Promise<ClusterDriver> {
+    let driver: ClusterDriver | undefined;
+    const early: Frame[] = [];
+    const onFrame = (f: Frame): void => {
+      if (!driver) { early.push(f); return; }
+      if (f.t === 'result') driver.scheduler.onResult(f);
+    };
+    const { peer } = await connect(opts.address, opts.token, 'driver', {
+      onFrame,
+      onClose: (code, reason) => {
+        if (!driver || driver.closing) return;
+        driver.scheduler.failAll(new ConnectionError(`lost the cluster at ${opts.address} (${code}${reason ? `: ${reason}` : ''}); its results cannot arrive`));
+      },
+    });
+    driver = new ClusterDriver(peer, opts);
+    for (const f of early.splice(0)) onFrame(f);
+    await driver.scheduler.refresh();
+    return driver;
+  }
+
+  isRunning(): boolean {
+    return false;
+  }
+
+  waitForResults(): void { /* results arrive through the event loop */ }
+
+  poll(): void { /* nothing local to poll */ }
+
+  workers(): WorkerHandle[] {
+    return [];
+  }
+
+  async close(error: Error): Promise<void> {
+    this.closing = true;
+    this.scheduler.failAll(error);
+    this.objects.failPending(error);
+    this.objects.close();
+    this.peer.close();
+  }
+}
