@@ -204,7 +204,7 @@ export class Head {
     if (!best) { this.pending.add(t); return; }
     t.node = best.info.nodeId;
     best.inflight.add(t.frame.taskId);
-    best.peer!.send({ t: 'run', task: t.frame });
+    best.peer!.send({ t: 'run', task: t.attempts > 0 ? { ...t.frame, attempt: t.attempts } : t.frame });
   }
 
   private finish(t: HeadTask, error: WireError): void {

@@ -70,7 +70,7 @@ export class NodeAgent {
     let refs: ObjectRef[];
     try {
       const component = await this.component(task.hash);
-      refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args: task.args, opts: task.opts });
+      refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args: task.args, opts: task.opts, ...(task.attempt ? { attempt: task.attempt } : {}) });
     } catch (e) {
       reply(false, { error: e });
       return;

@@ -85,6 +85,8 @@ export interface ErrorFrame { t: 'error'; code: string; message: string; id?: nu
 /** A task as it travels: driver -> head (`submit`) -> node (`run`). Arguments are values (refs resolved by the driver). */
 export interface TaskFrame {
   taskId: string;
+  /** Attempts before this one (set by the head when it retries a task from a dead node). */
+  attempt?: number;
   /** Content hash of the component; nodes fetch the bytes once (`need-component`). */
   hash: string;
   name: string;

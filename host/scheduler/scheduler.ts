@@ -30,6 +30,8 @@ export interface TaskSpec {
   fn: string;
   args: unknown[];
   opts: NormalizedOptions;
+  /** Attempts made elsewhere before (a cluster retrying a task from a dead node). */
+  attempt?: number;
 }
 
 /** A submitted task; a class so every task has one stable shape (the hot path allocates many). */
@@ -63,6 +65,7 @@ class Task implements TaskSpec {
     this.args = spec.args.map(snapshotValue);
     this.opts = spec.opts;
     this.shape = spec.opts.shape;
+    this.attempt = spec.attempt ?? 0;
   }
 }
 

@@ -1,0 +1,152 @@
+// A driver (this process) running tasks on a cluster of real processes: a head with its own node, and a second node.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tsray from 'tsray';
+import { CLI, ROOT, example } from './helpers/components.mjs';
+import { caught, sleep } from './helpers/runtime.mjs';
+
+const TMP = mkdtempSync(join(tmpdir(), 'tsray-cluster-tasks-'));
+const env = { ...process.env, TMPDIR: TMP, TSRAY_TOKEN: '' };
+const TOKEN = 'cluster-tasks-token';
+const MiB = 2 ** 20;
+
+/** `tsray start ... --block` as a child; resolves with the regex match of its ready line. */
+function start(t, args, pattern) {
+  const child = spawn(process.execPath, [CLI, 'start', ...args, '--token', TOKEN, '--block'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const ready = new Promise((resolve, reject) => {
+    const timer = setInterval(() => { const m = pattern.exec(out); if (m) { clearInterval(timer); resolve(m); } }, 20);
+    child.on('exit', (code) => { clearInterval(timer); reject(new Error(`exited ${code}: ${err}`)); });
+  });
+  return { child, ready };
+}
+
+async function cluster(t, nodeArgs = [['--num-cpus', '1']]) {
+  const head = start(t, ['--head', '--port', '0', '--num-cpus', '1', '--object-store-memory', String(128 * MiB)], /listening at (ws:\/\/\S+)/);
+  const address = (await head.ready)[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
+  const nodes = [];
+  for (const a of nodeArgs) {
+    const n = start(t, ['--address', address, '--object-store-memory', String(128 * MiB), ...a], /tsray node ([0-9a-f]{16}) joined/);
+    nodes.push({ child: n.child, nodeId: (await n.ready)[1] });
+  }
+  return { head, address, nodes };
+}
+
+function fnv(bytes) {
+  let h = 2166136261;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 16777619) >>> 0;
+  return h >>> 0;
+}
+
+t.test('tasks spread over the nodes; values, refs and typed errors travel', async (t) => {
+  const [slow, matrix, faulty, blobs] = await Promise.all(['slow', 'matrix', 'faulty', 'blobs'].map(async (n) => tsray.load(await example(n))));
+  const { address, nodes } = await cluster(t);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  t.equal(tsray.clusterResources().CPU, 2, 'the driver sees both nodes\' CPUs');
+
+  // Four 300 ms naps on two 1-CPU nodes: both nodes take some. (A first round ships and compiles the component.)
+  await tsray.get([slow.fn('nap').remote(1), slow.fn('nap').remote(1)]);
+  const started = performance.now();
+  const where = await tsray.get(Array.from({ length: 4 }, () => slow.fn('nap').remote(300)));
+  const nodeIds = new Set(where.map((s) => /on ([0-9a-f]{16})/.exec(s)[1]));
+  t.equal(nodeIds.size, 2, `tasks ran on both nodes (${[...nodeIds].join(', ')})`);
+  t.ok(nodeIds.has(nodes[0].nodeId), 'including the joined node');
+  t.ok(performance.now() - started < 1100, 'in parallel');
+
+  const x = tsray.put(new Float64Array([1, 2, 3.5]));
+  t.equal(await tsray.get(matrix.fn('sum').remote(x)), 6.5, 'a put ref is resolved by the driver and sent');
+  const chained = matrix.fn('scale').remote(x, 2);
+  t.equal(await tsray.get(matrix.fn('sum').remote(chained)), 13, 'a task result feeds the next task');
+  const c = await tsray.get(matrix.fn('matmul').remote({ rows: 1, cols: 1, data: new Float64Array([2]) }, { rows: 1, cols: 2, data: new Float64Array([1, 2]) }));
+  t.strictSame([...c.data], [2, 4], 'records with typed arrays come back');
+
+  const trap = await caught(t, () => tsray.get(faulty.fn('trap').remote()));
+  t.ok(trap instanceof tsray.TaskError, `a guest trap on a node is a TaskError here (got ${trap?.constructor?.name})`);
+  t.equal(trap?.code, 'ERR_TASK');
+  t.equal(trap?.functionName, 'trap');
+  const dependent = await caught(t, () => tsray.get(matrix.fn('sum').remote(faulty.fn('fail').remote('boom'))));
+  t.ok(dependent instanceof tsray.TaskError && /boom/.test(dependent.message), 'a task depending on a failed one fails with its error');
+
+  // A large object made on a node, consumed by a task on a node, read by the driver: byte-identical everywhere.
+  const made = blobs.fn('fill').remote(8 * MiB, 99);
+  const sum = await tsray.get(blobs.fn('checksum').remote(made));
+  const bytes = await tsray.get(made);
+  t.equal(bytes.length, 8 * MiB);
+  t.equal(fnv(bytes), sum, 'the 8 MiB object is identical on the driver and in the consuming task');
+
+  const e = await caught(t, () => slow.fn('nap').options({ resources: { TPU: 1 } }).remote(1) && tsray.get(slow.fn('nap').options({ resources: { TPU: 1 } }).remote(1), { timeoutMs: 300 }));
+  t.equal(e?.code, 'ERR_GET_TIMEOUT', 'a task no node can hold waits');
+  t.throws(() => tsray.getActor('x'), { code: 'ERR_INVALID_ARGUMENT' }, 'actors are refused with a clear error on a cluster driver');
+});
+
+t.test('an infeasible task shows in status and runs once a node that can hold it joins', async (t) => {
+  const slow = await tsray.load(await example('slow'));
+  const { address } = await cluster(t, []);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const ref = slow.fn('nap').options({ resources: { TPU: 1 } }).remote(1);
+  await sleep(200);
+  const { spawnSync } = await import('node:child_process');
+  const status = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json', '--address', address, '--token', TOKEN], { env, encoding: 'utf8' }).stdout);
+  t.strictSame(status.demands.map((d) => [d.shape.TPU, d.count]), [[1, 1]], 'status lists the pending demand');
+  const n = start(t, ['--address', address, '--num-cpus', '1', '--resources', '{"TPU": 1}'], /tsray node ([0-9a-f]{16}) joined/);
+  const nodeId = (await n.ready)[1];
+  t.match(await tsray.get(ref), new RegExp(`on ${nodeId}`), 'it ran on the node that joined');
+});
+
+t.test('kill -9 of a node mid-run: its tasks are retried on another node, or fail once retries run out', async (t) => {
+  const slow = await tsray.load(await example('slow'));
+  const { address, nodes } = await cluster(t);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const refs = Array.from({ length: 4 }, () => slow.fn('nap').remote(1500));
+  const noRetry = Array.from({ length: 4 }, () => slow.fn('nap').options({ maxRetries: 0 }).remote(1500));
+  await sleep(400);
+  nodes[0].child.kill('SIGKILL');
+  const results = await tsray.get(refs);
+  t.equal(results.length, 4, 'every retried task finished');
+  t.ok(results.every((s) => !s.includes(nodes[0].nodeId)), 'on the surviving node');
+  t.ok(results.some((s) => / attempt 1 /.test(s)), 'the retried ones report attempt 1');
+  const outcomes = await Promise.all(noRetry.map((r) => tsray.get(r).then(() => 'ok', (e) => e)));
+  const crashed = outcomes.filter((o) => o instanceof tsray.WorkerCrashedError);
+  t.ok(crashed.length >= 1, `tasks without retries that were on the dead node fail with WorkerCrashedError (${crashed.length})`);
+  t.match(crashed[0]?.message, /lost its node/);
+});
+
+t.test('driver errors: bad token, nobody listening, missing token, node options', async (t) => {
+  const { address } = await cluster(t, []);
+  const bad = await caught(t, () => tsray.init({ address, token: 'nope' }));
+  t.ok(bad instanceof tsray.AuthError, `a wrong token: AuthError (got ${bad?.constructor?.name})`);
+  t.equal(bad?.code, 'ERR_AUTH');
+  t.notOk(tsray.isInitialized(), 'and nothing was initialized');
+  const down = await caught(t, () => tsray.init({ address: 'ws://127.0.0.1:1', token: 'x' }));
+  t.ok(down instanceof tsray.ConnectionError, `nothing listening: ConnectionError (got ${down?.constructor?.name})`);
+  t.match(down?.message, /ECONNREFUSED/);
+  const none = await caught(t, () => tsray.init({ address }));
+  t.equal(none?.code, 'ERR_INVALID_ARGUMENT', 'no token');
+  const local = await caught(t, () => tsray.init({ address, token: TOKEN, numCpus: 4 }));
+  t.match(local?.message, /describes a node/, 'node options are refused for a driver');
+  const addr = await caught(t, () => tsray.init({ address: 'localhost:6380', token: TOKEN }));
+  t.match(addr?.message, /ws:\/\//, 'an address must be a ws:// URL');
+});
+
+t.test('the head leaving fails pending results with ConnectionError instead of hanging', async (t) => {
+  const slow = await tsray.load(await example('slow'));
+  const { head, address } = await cluster(t, []);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const ref = slow.fn('nap').remote(5000);
+  await sleep(200);
+  head.child.kill('SIGKILL');
+  const e = await caught(t, () => tsray.get(ref, { timeoutMs: 4000 }));
+  t.ok(e instanceof tsray.ConnectionError, `ConnectionError (got ${e?.constructor?.name}: ${e?.message})`);
+  t.match(e?.message, /lost the cluster/);
+});
