@@ -63,7 +63,29 @@ class Entry {
   waiters: ((s: Settled) => void)[] | undefined = undefined;
   /** Worker thread id -> arguments of its tasks pinned here. */
   workerPins: Map<number, number> | undefined = undefined;
+  /** Where the primary copy lives when it is on another node (its bytes are fetched on demand). */
+  remote: RemoteLocation | undefined = undefined;
   constructor(readonly id: string, public site: CallSite) {}
+}
+
+/** An object whose bytes are held by another node of the cluster. */
+export interface RemoteLocation {
+  nodeId: string;
+  /** The owner's object server (`ws://HOST:PORT`). */
+  address: string;
+  /** The object's id in the owner's store. */
+  objectId: string;
+  /** Bytes of its sealed block. */
+  size: number;
+}
+
+/** Space for a sealed block arriving from another node. */
+export interface Incoming {
+  /** Write the block here, at the offsets it was sent with. */
+  bytes: Uint8Array;
+  /** Seals it: as the bytes of the remote object `ref`, or (no ref) as a new local object. */
+  commit(ref?: ObjectRef): ObjectRef;
+  abort(): void;
 }
 
 /** What `report()` returns for one object. */
@@ -72,7 +94,7 @@ export interface ObjectInfo {
   /** Undefined while pending. */
   size: number | undefined;
   state: 'pending' | 'ready' | 'failed';
-  where: 'inline' | 'memory' | 'disk' | 'memory+disk' | 'none';
+  where: 'inline' | 'memory' | 'disk' | 'memory+disk' | 'remote' | 'none';
   counts: number[];
   workerPins: [number, number][];
   site: CallSite;
@@ -106,6 +128,8 @@ export class ObjectStore implements RefOwner {
   private inlineBytes = 0;
   private spillQueued = false;
   private warnedFallback = false;
+  /** Told when an object whose primary copy is on another node is freed here (so the owner can free it). */
+  onRemoteFree: ((loc: RemoteLocation) => void) | undefined = undefined;
   private closed = false;
 
   constructor(readonly opts: StoreOptions) {
@@ -157,6 +181,7 @@ export class ObjectStore implements RefOwner {
     if (e.spill) { this.pager.drop(e.spill); e.spill = undefined; }
     if (e.isInline) { this.inlineBytes -= e.size; e.inline = undefined; }
     if (e.captured) for (const id of e.captured) this.dec(this.entries.get(id), RefKind.Captured);
+    if (e.remote) this.onRemoteFree?.(e.remote);
   }
 
   private dropBlock(e: Entry): void {
@@ -394,6 +419,82 @@ export class ObjectStore implements RefOwner {
     return error;
   }
 
+  // ---- moving sealed blocks between nodes ----
+
+  /** A task's value is a sealed object on another node: the ref is ready, its bytes come on demand (`fetch`). */
+  resolveRemote(ref: ObjectRef, loc: RemoteLocation): void {
+    const e = this.entries.get(ref.id);
+    if (!e || e.state !== PENDING) return;
+    e.remote = loc;
+    e.size = loc.size;
+    this.settle(e, READY);
+  }
+
+  /** Where to fetch `ref`'s bytes from, when they are on another node and not here yet. */
+  remoteOf(ref: ObjectRef): RemoteLocation | undefined {
+    const e = this.entries.get(ref.id);
+    return e?.remote && !e.arena && !e.spill && e.state === READY ? e.remote : undefined;
+  }
+
+  /** Marks remote objects lost (their owner died, or a transfer failed): reads fail with ObjectLostError. */
+  lose(which: { ref: ObjectRef } | { nodeId: string }, why: string): void {
+    const list = 'ref' in which ? [this.entries.get(which.ref.id)] : [...this.entries.values()].filter((e) => e.remote?.nodeId === which.nodeId);
+    for (const e of list) {
+      if (!e || e.state !== READY || !e.remote || e.arena || e.spill) continue;
+      e.remote = undefined;
+      e.state = FAILED;
+      e.error = new ObjectLostError(e.id, why);
+    }
+  }
+
+  /** Bytes of `ref`'s sealed block, when it has one here. */
+  blockSize(ref: ObjectRef): number | undefined {
+    const e = this.entries.get(ref.id);
+    return e && e.state === READY && !e.isInline && (e.arena || e.spill) ? e.size : undefined;
+  }
+
+  /**
+   * The sealed block of a local arena object (restored if spilled), pinned
+   * until `done()`; undefined for inline, unknown or unready objects.
+   */
+  sealedBytes(id: string): { bytes: Uint8Array; done(): void } | undefined {
+    const e = this.entries.get(id);
+    if (!e || e.state !== READY || e.isInline || (!e.arena && !e.spill)) return undefined;
+    if (!e.arena && !this.restore(e)) return { bytes: this.readPrivate(e).subarray(0, e.size), done: () => undefined };
+    this.inc(e, RefKind.Pinned);
+    let done = false;
+    return { bytes: e.arena!.bytes(e.off, e.size), done: () => { if (!done) { done = true; this.dec(e, RefKind.Pinned); } } };
+  }
+
+  /** Room for a `size`-byte sealed block from another node (spilling to make it, as a put would). */
+  incoming(size: number): Incoming {
+    const spot = this.place(size, '(incoming)');
+    let open = true;
+    const close = (): void => { if (!open) throw new Error('internal: incoming block used twice'); open = false; };
+    return {
+      bytes: spot.arena.bytes(spot.off, size),
+      commit: (ref?: ObjectRef): ObjectRef => {
+        close();
+        let e = ref ? this.entries.get(ref.id) : undefined;
+        let out = ref;
+        if (!e || e.arena) {
+          e = new Entry(newId(), TASK_SITE);
+          e.state = READY;
+          this.entries.set(e.id, e);
+          out = this.newRef(e);
+        }
+        e.arena = spot.arena;
+        e.off = spot.off;
+        e.size = size;
+        this.resident.add(e);
+        this.usedBytes += size;
+        this.spillSoon();
+        return out!;
+      },
+      abort: (): void => { close(); spot.arena.release(spot.off, size); },
+    };
+  }
+
   // ---- reading ----
 
   has(ref: ObjectRef): boolean {
@@ -431,6 +532,10 @@ export class ObjectStore implements RefOwner {
     return e;
   }
 
+  private local(e: Entry): void {
+    if (e.remote && !e.arena && !e.spill) throw new Error(`internal: object ${e.id} is on node ${e.remote.nodeId}; fetch it before reading`);
+  }
+
   /**
    * The value for the driver. Typed arrays of an object in an arena are
    * views of the shared memory (no copy); each pins the object
@@ -438,6 +543,7 @@ export class ObjectStore implements RefOwner {
    */
   value(ref: ObjectRef): unknown {
     const e = this.ready(ref, true);
+    this.local(e);
     const makeRef = (id: string): ObjectRef => {
       const c = this.entries.get(id);
       return c ? this.newRef(c) : new ObjectRef(id);
@@ -463,6 +569,7 @@ export class ObjectStore implements RefOwner {
    */
   argFor(ref: ObjectRef, tid: number, pinned: ObjectRef[]): unknown {
     const e = this.ready(ref, false);
+    this.local(e);
     if (e.isInline) return e.captured ? materialize(e.inline, (id) => ({ id })) : e.inline;
     try {
       if (e.arena || this.restore(e)) {
@@ -504,7 +611,7 @@ export class ObjectStore implements RefOwner {
         id: e.id,
         size: e.state === PENDING ? undefined : e.size,
         state: e.state === PENDING ? 'pending' : e.state === READY ? 'ready' : 'failed',
-        where: e.isInline ? 'inline' : e.arena && e.spill ? 'memory+disk' : e.arena ? 'memory' : e.spill ? 'disk' : 'none',
+        where: e.isInline ? 'inline' : e.arena && e.spill ? 'memory+disk' : e.arena ? 'memory' : e.spill ? 'disk' : e.remote ? 'remote' : 'none',
         counts: [...e.counts],
         workerPins: e.workerPins ? [...e.workerPins] : [],
         site: e.site,

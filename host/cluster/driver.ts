@@ -1,9 +1,10 @@
 /**
  * A driver connected to a cluster: `tsray.init({ address, token })`. The
- * driver keeps its objects (puts and task results) in a store of its own;
- * tasks go to the head, which places them on nodes. A task's ref arguments
- * are resolved here and sent as values. Components are sent to the head
- * once per connection, by content hash.
+ * driver keeps its puts and small task results in a store of its own;
+ * large results stay on the node that made them until `get` pulls them
+ * here, and a task on another node pulls them from their owner directly.
+ * Tasks go to the head, which places them on nodes. Components are sent to
+ * the head once per connection, by content hash.
  */
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ import { connect } from './connect.js';
 import type { Peer } from './peer.js';
 import type { Frame, ResultFrame, StatusReply } from './protocol.js';
 import { fromWire } from './wire-error.js';
+import { ObjectPuller } from './object-transfer.js';
+import { remoteArg } from './remote-arg.js';
 
 export interface DriverOptions {
   address: string;
@@ -104,7 +107,11 @@ class RemoteTasks implements TaskBackend {
     const { spec } = task;
     let args: unknown[];
     try {
-      args = spec.args.map((a) => (a instanceof ObjectRef ? this.objects.value(a) : a));
+      args = spec.args.map((a) => {
+        if (!(a instanceof ObjectRef)) return a;
+        const loc = this.objects.remoteOf(a);
+        return loc ? remoteArg(loc) : this.objects.value(a);
+      });
     } catch (e) {
       this.fail(taskId, task, e as Error);
       return;
@@ -131,10 +138,16 @@ class RemoteTasks implements TaskBackend {
   onResult(f: ResultFrame): void {
     const task = this.tasks.get(f.taskId);
     if (!task || task.state === 'done') return;
-    if (!f.ok) { this.fail(f.taskId, task, fromWire(f.error!)); return; }
+    if (!f.ok || !Array.isArray(f.returns) || f.returns.length !== task.returns.length) {
+      this.fail(f.taskId, task, f.error ? fromWire(f.error) : new ConnectionError(`a malformed result for task '${task.spec.name}'`));
+      return;
+    }
     this.done(f.taskId, task);
-    if (task.returns.length === 1) this.objects.resolve(task.returns[0]!, f.value);
-    else task.returns.forEach((r, i) => this.objects.resolve(r, (f.value as unknown[])[i]));
+    task.returns.forEach((r, i) => {
+      const v = f.returns![i]!;
+      if ('object' in v) this.objects.resolveRemote(r, v.object);
+      else this.objects.resolve(r, v.value);
+    });
   }
 
   private done(taskId: string, task: DriverTask): void {
@@ -189,6 +202,9 @@ export class ClusterDriver implements Runtime {
   readonly scheduler: RemoteTasks;
   readonly actors = undefined;
   private closing = false;
+  private readonly puller: ObjectPuller;
+  /** Objects freed here whose owners have not been told yet, by node. */
+  private toFree = new Map<string, string[]>();
 
   private constructor(private readonly peer: Peer, opts: DriverOptions) {
     this.objects = new ObjectStore({
@@ -201,6 +217,31 @@ export class ClusterDriver implements Runtime {
       recordTaskCallSites: process.env.TSRAY_RECORD_REF_CREATION_SITES === '1',
     });
     this.scheduler = new RemoteTasks(peer, this.objects);
+    this.puller = new ObjectPuller(this.objects, opts.token);
+    // Owners learn of freed objects in batches, once per turn of the event loop.
+    this.objects.onRemoteFree = (loc) => {
+      if (this.toFree.size === 0) setImmediate(() => this.flushFrees());
+      const list = this.toFree.get(loc.nodeId) ?? [];
+      list.push(loc.objectId);
+      this.toFree.set(loc.nodeId, list);
+    };
+  }
+
+  private flushFrees(): void {
+    const batch = this.toFree;
+    this.toFree = new Map();
+    for (const [nodeId, objectIds] of batch) this.peer.send({ t: 'free', nodeId, objectIds });
+  }
+
+  /** Pulls objects held by nodes into this driver's store (each once; concurrent gets share a pull). */
+  async fetch(refs: ObjectRef[]): Promise<void> {
+    const pulls: Promise<unknown>[] = [];
+    for (const r of refs) {
+      const loc = this.objects.remoteOf(r);
+      if (!loc) continue;
+      pulls.push(this.puller.pull(loc, r).catch((e: Error) => this.objects.lose({ ref: r }, e.message)));
+    }
+    await Promise.all(pulls);
   }
 
   static async connect(opts: DriverOptions): Promise<ClusterDriver> {
@@ -209,6 +250,7 @@ export class ClusterDriver implements Runtime {
     const onFrame = (f: Frame): void => {
       if (!driver) { early.push(f); return; }
       if (f.t === 'result') driver.scheduler.onResult(f);
+      else if (f.t === 'node-dead') driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`);
     };
     const { peer } = await connect(opts.address, opts.token, 'driver', {
       onFrame,
@@ -239,7 +281,9 @@ export class ClusterDriver implements Runtime {
     this.closing = true;
     this.scheduler.failAll(error);
     this.objects.failPending(error);
+    this.objects.onRemoteFree = undefined;
     this.objects.close();
+    this.puller.close();
     this.peer.close();
   }
 }

@@ -52,6 +52,8 @@ export class Head {
   private readonly tasks = new Map<string, HeadTask>();
   /** Tasks no live node can hold: they wait for one to join. */
   private readonly pending = new Set<HeadTask>();
+  /** Objects each driver owns on nodes (results left where they were made), freed when it leaves. */
+  private readonly owned = new Map<Peer, Map<string, Set<string>>>();
   /** Component bytes by content hash, shipped to each node once. */
   private readonly components = new Map<string, Uint8Array>();
   private readonly sweeper: NodeJS.Timeout;
@@ -176,7 +178,22 @@ export class Head {
         const t = this.tasks.get(f.taskId);
         if (!t || t.node !== n.info.nodeId) return;
         this.tasks.delete(f.taskId);
+        for (const r of f.returns ?? []) {
+          if (!('object' in r)) continue;
+          const byNode = this.owned.get(t.driver) ?? new Map<string, Set<string>>();
+          this.owned.set(t.driver, byNode);
+          const ids = byNode.get(n.info.nodeId) ?? new Set<string>();
+          byNode.set(n.info.nodeId, ids);
+          ids.add(r.object.objectId);
+        }
         t.driver.send(f);
+        return;
+      }
+      case 'free': {
+        if (hello.role !== 'driver' || !Array.isArray(f.objectIds)) { peer.close(CLOSE.MALFORMED, 'free is for drivers, with a list of ids'); return; }
+        this.nodes.get(f.nodeId)?.peer?.send({ t: 'free', nodeId: f.nodeId, objectIds: f.objectIds });
+        const ids = this.owned.get(peer)?.get(f.nodeId);
+        if (ids) for (const id of f.objectIds) ids.delete(id as string);
         return;
       }
       case 'need-component': {
@@ -222,6 +239,10 @@ export class Head {
         this.pending.delete(t);
         if (t.node) this.nodes.get(t.node)?.peer?.send({ t: 'cancel', taskId: t.frame.taskId, force: true });
       }
+      for (const [nodeId, ids] of this.owned.get(peer) ?? []) {
+        if (ids.size) this.nodes.get(nodeId)?.peer?.send({ t: 'free', nodeId, objectIds: [...ids] });
+      }
+      this.owned.delete(peer);
       return;
     }
     if (hello.role !== 'node') return;
@@ -236,6 +257,8 @@ export class Head {
     const p = n.peer;
     n.peer = undefined;
     if (p?.isOpen) p.close(CLOSE.NORMAL, 'declared dead');
+    // Objects it held are gone: drivers fail reads of them with ObjectLostError instead of waiting.
+    for (const d of this.drivers) d.send({ t: 'node-dead', nodeId: n.info.nodeId, cause });
     // Its tasks run again elsewhere while their retries last (Ray's max_retries counts node deaths too).
     const lost = [...n.inflight];
     n.inflight.clear();

@@ -11,6 +11,9 @@ export class Peer {
   private readonly waiting = new Map<number, { resolve: (f: Frame) => void; reject: (e: Error) => void }>();
   private closedWith: { code: number; reason: string } | undefined;
 
+  /** Receives data frames (binary, first byte 0: see `object-transfer.ts`); without it they are malformed. */
+  onData: ((buf: Buffer) => void) | undefined = undefined;
+
   constructor(
     readonly ws: WebSocket,
     private readonly onFrame: (f: Frame, peer: Peer) => void,
@@ -30,7 +33,8 @@ export class Peer {
     let f: Frame;
     try {
       if (!isBinary) throw new MalformedFrameError('text frames are not part of the protocol');
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      if (buf[0] === 0 && this.onData) { this.onData(buf); return; }
       f = decodeFrame(buf);
     } catch (e) {
       if (!(e instanceof MalformedFrameError)) throw e;

@@ -4,11 +4,11 @@
  * leaves a record so `tsray stop` and `tsray status` on this machine can
  * find it, and removes it when it stops.
  */
-import { networkInterfaces } from 'node:os';
 import type { InitOptions } from '../runtime/node.js';
 import { Head } from './head.js';
 import { NodeAgent } from './node-agent.js';
 import { newToken, removeRecord, writeRecord } from './token.js';
+import { publicHost } from './host-address.js';
 
 export interface HeadProcessOptions {
   port: number;
@@ -17,15 +17,6 @@ export interface HeadProcessOptions {
   nodeTimeoutMs?: number;
   node: InitOptions;
   log?: string;
-}
-
-/** This machine's address for others to dial: the first external IPv4, else loopback. */
-export function publicHost(bound?: string): string {
-  if (bound && bound !== '0.0.0.0' && bound !== '::') return bound;
-  for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
-  }
-  return '127.0.0.1';
 }
 
 function onStop(stop: () => Promise<void>): void {
@@ -46,7 +37,7 @@ export async function runHead(o: HeadProcessOptions): Promise<{ address: string;
   const address = `ws://${publicHost(o.host)}:${head.port}`;
   const agent = await NodeAgent.join(`ws://127.0.0.1:${head.port}`, token, o.node, (why) => {
     process.stderr.write(`tsray head: its own node lost the head (${why})\n`);
-  });
+  }, publicHost(o.host));
   writeRecord({ pid: process.pid, role: 'head', address, token, ...(o.log ? { log: o.log } : {}) });
   onStop(async () => {
     removeRecord('head', process.pid);

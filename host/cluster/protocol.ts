@@ -30,7 +30,7 @@ export const MAX_FRAME_BYTES = 64 * 2 ** 20;
 /** How long a new connection has to say hello. */
 export const HANDSHAKE_MS = 5000;
 
-export type Role = 'node' | 'driver' | 'cli';
+export type Role = 'node' | 'driver' | 'cli' | 'peer';
 
 export interface Hello {
   t: 'hello';
@@ -47,6 +47,8 @@ export interface NodeInfo {
   name: string;
   pid: number;
   resources: Record<string, number>;
+  /** The node's object server, where other nodes and drivers pull its objects. */
+  objectAddress: string;
 }
 
 export interface Welcome { t: 'welcome'; v: number; clusterId: string; headPid: number }
@@ -111,6 +113,18 @@ export interface WireError {
   fields?: Record<string, unknown>;
 }
 
+/** What a task returned: a value, or a sealed object left on the node that made it. */
+export type ReturnValue = { value: unknown } | { object: { nodeId: string; address: string; objectId: string; size: number } };
+
+/** Puller -> object server: send me this sealed block. */
+export interface PullFrame { t: 'pull'; id: number; objectId: string }
+/** Object server -> puller: its size (data frames follow), or why not. */
+export interface PullReply { t: 'pull-reply'; id: number; size?: number; error?: string }
+/** Driver -> head -> owner node: these objects have no holder left there. */
+export interface FreeFrame { t: 'free'; nodeId: string; objectIds: string[] }
+/** Head -> drivers: a node died; its objects are gone. */
+export interface NodeDeadFrame { t: 'node-dead'; nodeId: string; cause: string }
+
 /** Driver -> head: a component's bytes, sent once before its first task. */
 export interface ComponentFrame { t: 'component'; hash: string; bytes: Uint8Array }
 /** Driver -> head. */
@@ -120,14 +134,15 @@ export interface RunFrame { t: 'run'; task: TaskFrame }
 /** Driver -> head -> node. */
 export interface CancelFrame { t: 'cancel'; taskId: string; force: boolean }
 /** Node -> head -> driver: how a task ended. */
-export interface ResultFrame { t: 'result'; taskId: string; ok: boolean; value?: unknown; error?: WireError }
+export interface ResultFrame { t: 'result'; taskId: string; ok: boolean; returns?: ReturnValue[]; error?: WireError }
 /** Node -> head: send me this component. */
 export interface NeedComponent { t: 'need-component'; id: number; hash: string }
 export interface ComponentReply { t: 'component-reply'; id: number; hash: string; bytes?: Uint8Array }
 
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame
-  | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | NeedComponent | ComponentReply;
+  | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | NeedComponent | ComponentReply
+  | PullFrame | PullReply | FreeFrame | NodeDeadFrame;
 
 export class MalformedFrameError extends Error {}
 

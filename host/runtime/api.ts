@@ -138,6 +138,7 @@ export async function get(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions =
       }
     });
   }
+  if (node.fetch) await node.fetch(refs);
   const values = refs.map((r) => node.objects.value(r));
   return single ? values[0] : values;
 }

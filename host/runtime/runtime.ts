@@ -36,6 +36,8 @@ export interface Runtime {
   waitForResults(ref: ObjectRef, ms: number): void;
   /** Dispatches and collects without the event loop. */
   poll(): void;
+  /** Brings objects held by other nodes into this runtime's store before they are read (a cluster driver). */
+  fetch?(refs: ObjectRef[]): Promise<void>;
   /** Local worker threads. */
   workers(): WorkerHandle[];
   close(error: Error): Promise<void>;

@@ -1,0 +1,215 @@
+/**
+ * Moving sealed objects between nodes (and to drivers). Each node runs an
+ * object server; a puller asks for an object by id and receives its sealed
+ * block in data frames written straight into its own store, then seals it
+ * there. Data frames are binary messages whose first byte is 0 (a control
+ * frame is a CBOR map, never 0): a 16-byte header [0, 0, 0, 0, request id
+ * u32, offset f64] and the bytes, sent as two fragments so the payload is
+ * never copied to prepend the header. The server keeps a few chunks in
+ * flight and sends the next as each one leaves (backpressure), and data
+ * flows server -> client, so it is never masked. Concurrent pulls of one
+ * object collapse into one.
+ */
+import { WebSocketServer, WebSocket } from 'ws';
+import type { AddressInfo } from 'node:net';
+import type { ObjectStore, RemoteLocation } from '../../store/object-store.js';
+import { ObjectLostError } from '../errors.js';
+import type { ObjectRef } from '../objects/object-ref.js';
+import { connect } from './connect.js';
+import { Peer } from './peer.js';
+import { CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION, type PullReply } from './protocol.js';
+import { tokensEqual } from './token.js';
+
+const CHUNK = 4 * 2 ** 20;
+const IN_FLIGHT = 4;
+const HEADER = 16;
+
+/** Serves this node's sealed objects to pullers holding the cluster token. */
+export class ObjectServer {
+  /** Objects sent so far (each pull counts once). */
+  served = 0;
+
+  private constructor(private readonly wss: WebSocketServer, readonly address: string) {}
+
+  static start(store: ObjectStore, token: string, host: string): Promise<ObjectServer> {
+    return new Promise((resolve, reject) => {
+      const wss = new WebSocketServer({ port: 0, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+      wss.once('error', reject);
+      wss.once('listening', () => {
+        const server = new ObjectServer(wss, `ws://${host}:${(wss.address() as AddressInfo).port}`);
+        wss.on('connection', (ws) => serve(ws, store, token, () => { server.served++; }));
+        resolve(server);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    return new Promise((r) => this.wss.close(() => r()));
+  }
+}
+
+function serve(ws: WebSocket, store: ObjectStore, token: string, onServe: () => void): void {
+  let welcomed = false;
+  const timer = setTimeout(() => peer.close(CLOSE.HANDSHAKE_TIMEOUT, 'no hello'), HANDSHAKE_MS);
+  const peer: Peer = new Peer(ws, (f) => {
+    if (!welcomed) {
+      clearTimeout(timer);
+      if (f.t !== 'hello' || f.v !== PROTOCOL_VERSION || !tokensEqual(f.token, token)) {
+        peer.send({ t: 'error', code: 'ERR_AUTH', message: 'wrong or missing cluster token' });
+        peer.close(CLOSE.AUTH, 'authentication failed');
+        return;
+      }
+      welcomed = true;
+      peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: '', headPid: 0 });
+      return;
+    }
+    if (f.t !== 'pull' || typeof f.id !== 'number' || typeof f.objectId !== 'string') { peer.close(CLOSE.MALFORMED, 'object servers answer pull only'); return; }
+    const out = store.sealedBytes(f.objectId);
+    if (!out) { peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} is not here` }); return; }
+    onServe();
+    peer.send({ t: 'pull-reply', id: f.id, size: out.bytes.byteLength });
+    stream(ws, f.id, out.bytes, out.done);
+  }, () => clearTimeout(timer));
+}
+
+/** Sends `bytes` in chunks, keeping IN_FLIGHT of them queued in the socket. */
+function stream(ws: WebSocket, id: number, bytes: Uint8Array, done: () => void): void {
+  let next = 0;
+  let inFlight = 0;
+  let finished = false;
+  const finish = (): void => { if (!finished) { finished = true; done(); } };
+  const pump = (): void => {
+    while (inFlight < IN_FLIGHT && next < bytes.byteLength) {
+      if (ws.readyState !== WebSocket.OPEN) { finish(); return; }
+      const off = next;
+      const end = Math.min(bytes.byteLength, off + CHUNK);
+      next = end;
+      const header = Buffer.alloc(HEADER);
+      header.writeUInt32LE(id, 4);
+      header.writeDoubleLE(off, 8);
+      inFlight++;
+      ws.send(header, { binary: true, fin: false });
+      ws.send(bytes.subarray(off, end), { binary: true, fin: true }, (err) => {
+        inFlight--;
+        if (err) { finish(); return; }
+        if (next >= bytes.byteLength && inFlight === 0) finish();
+        else pump();
+      });
+    }
+  };
+  if (bytes.byteLength === 0) finish(); else pump();
+}
+
+interface Transfer {
+  size: number;
+  received: number;
+  /** The server's reply: the size, and data frames follow. */
+  start: (r: PullReply) => void;
+  write: (at: number, data: Buffer) => void;
+  fail: (e: Error) => void;
+}
+
+/** Pulls objects from other nodes' object servers into `store`. */
+export class ObjectPuller {
+  private readonly peers = new Map<string, Promise<Peer>>();
+  private readonly transfers = new Map<number, Transfer>();
+  private readonly inProgress = new Map<string, Promise<ObjectRef>>();
+  private nextId = 1;
+
+  constructor(private readonly store: ObjectStore, private readonly token: string) {}
+
+  private peer(address: string): Promise<Peer> {
+    let p = this.peers.get(address);
+    if (!p) {
+      p = connect(address, this.token, 'peer', {
+        // Handled synchronously: the data frames right behind a reply may arrive in the same read.
+        onFrame: (f) => { if (f.t === 'pull-reply') this.transfers.get(f.id)?.start(f); },
+        onClose: () => {
+          this.peers.delete(address);
+          for (const t of [...this.transfers.values()]) t.fail(new Error(`the connection to ${address} closed`));
+        },
+      }).then(({ peer }) => {
+        peer.onData = (buf) => this.data(buf);
+        return peer;
+      });
+      p.catch(() => this.peers.delete(address));
+      this.peers.set(address, p);
+    }
+    return p;
+  }
+
+  private data(buf: Buffer): void {
+    const t = this.transfers.get(buf.readUInt32LE(4));
+    if (!t) return;
+    if (t.size < 0) { t.fail(new Error('data before the reply')); return; }
+    const at = buf.readDoubleLE(8);
+    const body = buf.subarray(HEADER);
+    if (at + body.byteLength > t.size) { t.fail(new Error('a data frame past the end of the object')); return; }
+    t.write(at, body);
+  }
+
+  /**
+   * Brings the object at `loc` into this store: as the bytes of `into` (a
+   * ref already resolved to that location), or as a new local object.
+   * Fails with ObjectLostError when its owner is gone.
+   */
+  pull(loc: RemoteLocation, into?: ObjectRef): Promise<ObjectRef> {
+    const key = `${loc.address}/${loc.objectId}/${into?.id ?? ''}`;
+    let p = this.inProgress.get(key);
+    if (!p) {
+      p = this.transfer(loc, into).finally(() => this.inProgress.delete(key));
+      this.inProgress.set(key, p);
+    }
+    return p;
+  }
+
+  private async transfer(loc: RemoteLocation, into?: ObjectRef): Promise<ObjectRef> {
+    let peer: Peer;
+    try {
+      peer = await this.peer(loc.address);
+    } catch (e) {
+      throw new ObjectLostError(loc.objectId, `its node ${loc.nodeId} cannot be reached at ${loc.address} (${(e as Error).message})`);
+    }
+    const id = this.nextId++;
+    return new Promise<ObjectRef>((resolve, reject) => {
+      let incoming: ReturnType<ObjectStore['incoming']> | undefined;
+      const t: Transfer = {
+        size: -1,
+        received: 0,
+        write: (at, body) => {
+          incoming!.bytes.set(body, at);
+          t.received += body.byteLength;
+          if (t.received === t.size) {
+            this.transfers.delete(id);
+            resolve(incoming!.commit(into));
+          }
+        },
+        fail: (e) => {
+          this.transfers.delete(id);
+          incoming?.abort();
+          reject(new ObjectLostError(loc.objectId, `its transfer from node ${loc.nodeId} failed: ${e.message}`));
+        },
+        start: (r) => {
+          if (r.error !== undefined || typeof r.size !== 'number') { t.fail(new Error(r.error ?? 'no size')); return; }
+          try {
+            incoming = this.store.incoming(r.size);
+          } catch (e) {
+            this.transfers.delete(id);
+            reject(e);
+            return;
+          }
+          t.size = r.size;
+          if (r.size === 0) t.write(0, Buffer.alloc(0));
+        },
+      };
+      this.transfers.set(id, t);
+      peer.send({ t: 'pull', id, objectId: loc.objectId });
+    });
+  }
+
+  close(): void {
+    for (const p of this.peers.values()) p.then((x) => x.close(), () => undefined);
+    this.peers.clear();
+  }
+}

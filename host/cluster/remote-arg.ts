@@ -1,0 +1,19 @@
+/**
+ * The marker for a task argument that lives on another node: `{ [REMOTE_ARG]:
+ * location }`. The node running the task pulls it from its owner into its
+ * own store, then passes it to the task like any stored argument.
+ */
+import type { RemoteLocation } from '../../store/object-store.js';
+
+export const REMOTE_ARG = '\u0000tsray:remote';
+
+export function remoteArg(loc: RemoteLocation): Record<string, RemoteLocation> {
+  return { [REMOTE_ARG]: loc };
+}
+
+/** The location in a marker, or undefined for any other value. */
+export function remoteLocation(v: unknown): RemoteLocation | undefined {
+  if (v === null || typeof v !== 'object' || !(REMOTE_ARG in v)) return undefined;
+  const loc = (v as Record<string, RemoteLocation>)[REMOTE_ARG];
+  return loc && typeof loc.address === 'string' && typeof loc.objectId === 'string' && typeof loc.nodeId === 'string' && typeof loc.size === 'number' ? loc : undefined;
+}
