@@ -150,3 +150,31 @@ t.test('the head leaving fails pending results with ConnectionError instead of h
   t.ok(e instanceof tsray.ConnectionError, `ConnectionError (got ${e?.constructor?.name}: ${e?.message})`);
   t.match(e?.message, /lost the cluster/);
 });
+
+t.test('a large object made on one node is pulled by a task on another; its owner dying makes it ObjectLostError', async (t) => {
+  const blobs = await tsray.load(await example('blobs'));
+  const head = start(t, ['--head', '--port', '0', '--num-cpus', '1', '--resources', '{"h": 1}', '--object-store-memory', String(256 * MiB)], /listening at (ws:\/\/\S+)/);
+  const address = (await head.ready)[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
+  const other = start(t, ['--address', address, '--num-cpus', '1', '--resources', '{"n": 1}', '--object-store-memory', String(256 * MiB)], /tsray node ([0-9a-f]{16}) joined/);
+  await other.ready;
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+
+  // 80 MiB: larger than a frame, so it moves in chunks.
+  const made = blobs.fn('fill').options({ resources: { n: 1 } }).remote(80 * MiB, 5);
+  const onHead = await tsray.get(blobs.fn('checksum').options({ resources: { h: 1 } }).remote(made));
+  const sameNode = await tsray.get(blobs.fn('checksum').options({ resources: { n: 1 } }).remote(made));
+  const bytes = await tsray.get(made);
+  t.equal(bytes.length, 80 * MiB, 'the driver fetched all 80 MiB');
+  t.ok(bytes.buffer instanceof SharedArrayBuffer, "into its own store's shared memory");
+  const driverSum = fnv(bytes);
+  t.equal(onHead, driverSum, 'the task on the other node read the same bytes');
+  t.equal(sameNode, driverSum, 'and so did a task on the node that holds it');
+
+  const kept = blobs.fn('fill').options({ resources: { n: 1 } }).remote(2 * MiB, 6);
+  await tsray.wait([kept]);
+  other.child.kill('SIGKILL');
+  const e = await caught(t, () => tsray.get(kept, { timeoutMs: 10_000 }));
+  t.ok(e instanceof tsray.ObjectLostError, `its only copy died with its node: ObjectLostError (got ${e?.constructor?.name}: ${e?.message})`);
+  t.equal((await tsray.get(made)).length, 80 * MiB, 'an object already fetched to the driver is still readable');
+});
