@@ -2,13 +2,12 @@
  * Moving sealed objects between nodes (and to drivers). Each node runs an
  * object server; a puller asks for an object by id and receives its sealed
  * block in data frames written straight into its own store, then seals it
- * there. Data frames are binary messages whose first byte is 0 (a control
- * frame is a CBOR map, never 0): a 16-byte header [0, 0, 0, 0, request id
- * u32, offset f64] and the bytes, sent as two fragments so the payload is
- * never copied to prepend the header. The server keeps a few chunks in
- * flight and sends the next as each one leaves (backpressure), and data
- * flows server -> client, so it is never masked. Concurrent pulls of one
- * object collapse into one.
+ * there. Each chunk is a small `chunk` frame (pull id, offset, length)
+ * followed by a binary message of exactly those bytes, so the payload is
+ * never copied to add a header. The server keeps a few chunks in flight and
+ * sends the next as each one leaves (backpressure), and data flows server ->
+ * client, so it is never masked. Concurrent pulls of one object collapse
+ * into one.
  */
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
@@ -17,12 +16,11 @@ import { ObjectLostError } from '../errors.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import { connect } from './connect.js';
 import { Peer } from './peer.js';
-import { CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION, type PullReply } from './protocol.js';
+import { CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame, type ChunkFrame, type PullReply } from './protocol.js';
 import { tokensEqual } from './token.js';
 
 const CHUNK = 4 * 2 ** 20;
 const IN_FLIGHT = 4;
-const HEADER = 16;
 
 /** Serves this node's sealed objects to pullers holding the cluster token. */
 export class ObjectServer {
@@ -85,12 +83,9 @@ function stream(ws: WebSocket, id: number, bytes: Uint8Array, done: () => void):
       const off = next;
       const end = Math.min(bytes.byteLength, off + CHUNK);
       next = end;
-      const header = Buffer.alloc(HEADER);
-      header.writeUInt32LE(id, 4);
-      header.writeDoubleLE(off, 8);
       inFlight++;
-      ws.send(header, { binary: true, fin: false });
-      ws.send(bytes.subarray(off, end), { binary: true, fin: true }, (err) => {
+      ws.send(encodeFrame({ t: 'chunk', id, offset: off, length: end - off }));
+      ws.send(bytes.subarray(off, end), { binary: true }, (err) => {
         inFlight--;
         if (err) { finish(); return; }
         if (next >= bytes.byteLength && inFlight === 0) finish();
@@ -124,29 +119,27 @@ export class ObjectPuller {
     if (!p) {
       p = connect(address, this.token, 'peer', {
         // Handled synchronously: the data frames right behind a reply may arrive in the same read.
-        onFrame: (f) => { if (f.t === 'pull-reply') this.transfers.get(f.id)?.start(f); },
+        onFrame: (f, peer) => {
+          if (f.t === 'pull-reply') this.transfers.get(f.id)?.start(f);
+          else if (f.t === 'chunk') peer.expectData = (buf) => this.data(f, buf);
+        },
         onClose: () => {
           this.peers.delete(address);
           for (const t of [...this.transfers.values()]) t.fail(new Error(`the connection to ${address} closed`));
         },
-      }).then(({ peer }) => {
-        peer.onData = (buf) => this.data(buf);
-        return peer;
-      });
+      }).then(({ peer }) => peer);
       p.catch(() => this.peers.delete(address));
       this.peers.set(address, p);
     }
     return p;
   }
 
-  private data(buf: Buffer): void {
-    const t = this.transfers.get(buf.readUInt32LE(4));
+  private data(f: ChunkFrame, body: Buffer): void {
+    const t = this.transfers.get(f.id);
     if (!t) return;
     if (t.size < 0) { t.fail(new Error('data before the reply')); return; }
-    const at = buf.readDoubleLE(8);
-    const body = buf.subarray(HEADER);
-    if (at + body.byteLength > t.size) { t.fail(new Error('a data frame past the end of the object')); return; }
-    t.write(at, body);
+    if (body.byteLength !== f.length || f.offset + body.byteLength > t.size) { t.fail(new Error('a chunk that does not match its announcement')); return; }
+    t.write(f.offset, body);
   }
 
   /**

@@ -11,8 +11,11 @@ export class Peer {
   private readonly waiting = new Map<number, { resolve: (f: Frame) => void; reject: (e: Error) => void }>();
   private closedWith: { code: number; reason: string } | undefined;
 
-  /** Receives data frames (binary, first byte 0: see `object-transfer.ts`); without it they are malformed. */
-  onData: ((buf: Buffer) => void) | undefined = undefined;
+  /**
+   * Set by a handler of a frame that announces raw bytes: the next binary
+   * message goes here as it is, instead of being decoded (see `object-transfer.ts`).
+   */
+  expectData: ((buf: Buffer) => void) | undefined = undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -34,7 +37,8 @@ export class Peer {
     try {
       if (!isBinary) throw new MalformedFrameError('text frames are not part of the protocol');
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      if (buf[0] === 0 && this.onData) { this.onData(buf); return; }
+      const raw = this.expectData;
+      if (raw) { this.expectData = undefined; raw(buf); return; }
       f = decodeFrame(buf);
     } catch (e) {
       if (!(e instanceof MalformedFrameError)) throw e;

@@ -120,6 +120,8 @@ export type ReturnValue = { value: unknown } | { object: { nodeId: string; addre
 export interface PullFrame { t: 'pull'; id: number; objectId: string }
 /** Object server -> puller: its size (data frames follow), or why not. */
 export interface PullReply { t: 'pull-reply'; id: number; size?: number; error?: string }
+/** Object server -> puller: the next binary message is `length` raw bytes of pull `id` at `offset`. */
+export interface ChunkFrame { t: 'chunk'; id: number; offset: number; length: number }
 /** Driver -> head -> owner node: these objects have no holder left there. */
 export interface FreeFrame { t: 'free'; nodeId: string; objectIds: string[] }
 /** Head -> drivers: a node died; its objects are gone. */
@@ -142,7 +144,7 @@ export interface ComponentReply { t: 'component-reply'; id: number; hash: string
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | FreeFrame | NodeDeadFrame;
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame;
 
 export class MalformedFrameError extends Error {}
 

@@ -1,0 +1,195 @@
+// Cluster benchmark on loopback, in one run:
+//  1. moving a 1 GiB sealed object between two processes (an object server and a puller),
+//     against the best bare ws stream of the same bytes and raw TCP (the ceiling);
+//  2. tiny-task throughput of one driver over three nodes (a head with its node, two more),
+//     against the embedded node on the same machine;
+//  3. how long a node's death takes to be seen by the head and its tasks to run again elsewhere.
+//
+//   npx tsc -p . && node bench/cluster.mjs
+//
+// Progress goes to stderr, the table to stdout.
+import { printTable } from './lib/table.mjs';
+import { fmtInt, makeProgress, median } from './lib/stats.mjs';
+import { spawn } from 'node:child_process';
+import { connect as netConnect } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import * as tsray from 'tsray';
+import { ObjectStore } from '../dist/store/object-store.js';
+import { ObjectPuller } from '../dist/host/cluster/object-transfer.js';
+import { connect } from '../dist/host/cluster/connect.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'dist', 'host', 'cli', 'main.js');
+const START = performance.now();
+const LOAD_BEFORE = loadavg();
+const progress = makeProgress(START);
+const GiB = 2 ** 30;
+const TOKEN = 'bench-cluster-token';
+const gbs = (bytes, ms) => bytes / 1e6 / ms;
+const f2 = (x) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(2));
+const children = [];
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+
+/** Spawns a process and resolves with the first line it prints that `pattern` matches. */
+function launch(args, pattern, env = process.env) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; const m = pattern.exec(out); if (m) resolve({ child, m }); });
+    child.on('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}`)));
+  });
+}
+
+// ---- 1. transfer ----
+const SIZE = GiB;
+const REPS = 3;
+progress(`transfer: starting owner processes with ${SIZE / GiB} GiB each...`);
+const owner = await launch([join(ROOT, 'bench', 'cluster', 'owner.mjs'), 'object', String(SIZE), TOKEN], /^(\{.*\})\n/m);
+const wsOwner = await launch([join(ROOT, 'bench', 'cluster', 'owner.mjs'), 'ws', String(SIZE)], /^(\{.*\})\n/m);
+const tcpOwner = await launch([join(ROOT, 'bench', 'cluster', 'owner.mjs'), 'tcp', String(SIZE)], /^(\{.*\})\n/m);
+const { address, objectId } = JSON.parse(owner.m[1]);
+const wsPort = JSON.parse(wsOwner.m[1]).port;
+const tcpPort = JSON.parse(tcpOwner.m[1]).port;
+
+const store = new ObjectStore({
+  nodeId: 'puller0000000000', capacity: SIZE + 64 * 2 ** 20, spillDir: mkdtempSync(join(tmpdir(), 'tsray-bench-pull-')),
+  spillThreshold: 1, minSpillBytes: GiB, localFsCapacityThreshold: 1, recordTaskCallSites: false,
+});
+const puller = new ObjectPuller(store, TOKEN);
+const dst = new Uint8Array(SIZE);
+dst.fill(1); // touch the pages, as the store's arena is touched after the first pull
+
+async function viaObjectPlane() {
+  const t0 = performance.now();
+  const ref = await puller.pull({ nodeId: 'owner', address, objectId, size: SIZE });
+  const ms = performance.now() - t0;
+  ref.release();
+  return ms;
+}
+
+const ws = new WebSocket(`ws://127.0.0.1:${wsPort}`, { perMessageDeflate: false, maxPayload: 64 * 2 ** 20 });
+await new Promise((r) => ws.once('open', r));
+function viaWs() {
+  return new Promise((resolve) => {
+    let got = 0;
+    const t0 = performance.now();
+    const onMsg = (d) => {
+      dst.set(d, got);
+      got += d.byteLength;
+      if (got >= SIZE) { ws.off('message', onMsg); resolve(performance.now() - t0); }
+    };
+    ws.on('message', onMsg);
+    ws.send('go');
+  });
+}
+
+function viaTcp() {
+  return new Promise((resolve) => {
+    const sock = netConnect(tcpPort, '127.0.0.1');
+    let got = 0;
+    let t0 = 0;
+    sock.on('connect', () => { t0 = performance.now(); sock.write('go'); });
+    sock.on('data', (d) => {
+      dst.set(d.subarray(0, Math.min(d.byteLength, SIZE - got)), got);
+      got += d.byteLength;
+      if (got >= SIZE) { sock.destroy(); resolve(performance.now() - t0); }
+    });
+  });
+}
+
+const obj = [];
+const raw = [];
+const tcp = [];
+await viaObjectPlane(); // first pull commits the puller's arena pages
+for (let i = 0; i < REPS; i++) {
+  obj.push(await viaObjectPlane());
+  raw.push(await viaWs());
+  tcp.push(await viaTcp());
+  progress(`transfer round ${i + 1}/${REPS}: object plane ${f2(gbs(SIZE, obj.at(-1)))} GB/s, bare ws ${f2(gbs(SIZE, raw.at(-1)))} GB/s, tcp ${f2(gbs(SIZE, tcp.at(-1)))} GB/s`);
+}
+const ratios = obj.map((o, i) => raw[i] / o);
+ws.close();
+puller.close();
+store.close();
+for (const c of [owner.child, wsOwner.child, tcpOwner.child]) c.kill('SIGKILL');
+
+// ---- 2 and 3: a real cluster ----
+const TMP = mkdtempSync(join(tmpdir(), 'tsray-bench-cluster-'));
+const env = { ...process.env, TMPDIR: TMP };
+const startArgs = (extra) => [CLI, 'start', ...extra, '--token', TOKEN, '--block', '--object-store-memory', String(256 * 2 ** 20)];
+progress('cluster: starting a head and two nodes...');
+const head = await launch(startArgs(['--head', '--port', '0', '--num-cpus', '1']), /listening at (ws:\/\/\S+)/, env);
+const headAddress = head.m[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
+await launch(startArgs(['--address', headAddress, '--num-cpus', '1']), /joined/, env);
+await launch(startArgs(['--address', headAddress, '--num-cpus', '1']), /joined/, env);
+const matrixBytes = (await import('node:fs')).readFileSync(join(ROOT, 'build', 'matrix.wasm'));
+
+async function throughput(n, rounds) {
+  const mod = await tsray.load(matrixBytes);
+  const add = mod.fn('add');
+  await tsray.get(Array.from({ length: 200 }, (_, i) => add.remote(i, 1)));
+  const rates = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    await tsray.get(Array.from({ length: n }, (_, i) => add.remote(i, 1)));
+    rates.push(n / ((performance.now() - t0) / 1000));
+  }
+  return median(rates);
+}
+
+await tsray.init({ address: headAddress, token: TOKEN });
+const clusterRate = await throughput(5000, 5);
+progress(`tiny tasks over three nodes: ${fmtInt(clusterRate)} tasks/s`);
+await tsray.shutdown();
+await tsray.init({ numCpus: 2 });
+const embeddedRate = await throughput(5000, 5);
+progress(`tiny tasks on the embedded node: ${fmtInt(embeddedRate)} tasks/s`);
+await tsray.shutdown();
+
+// Death: a node with many CPUs takes its share of long naps; kill -9 it and time the head and the retries.
+const victim = await launch(startArgs(['--address', headAddress, '--num-cpus', '8']), /tsray node ([0-9a-f]{16}) joined/, env);
+const victimId = victim.m[1];
+const watcher = (await connect(headAddress, TOKEN, 'cli')).peer;
+await tsray.init({ address: headAddress, token: TOKEN });
+const slow = await tsray.load((await import('node:fs')).readFileSync(join(ROOT, 'build', 'slow.wasm')));
+await tsray.get(Array.from({ length: 8 }, () => slow.fn('nap').remote(1)));
+const NAP = 1000;
+const refs = Array.from({ length: 8 }, () => slow.fn('nap').remote(NAP));
+const done = refs.map((r) => tsray.get(r).then((s) => ({ s, at: performance.now() })));
+await new Promise((r) => setTimeout(r, 200));
+const killedAt = performance.now();
+victim.child.kill('SIGKILL');
+let seenDead;
+while (seenDead === undefined) {
+  const st = await watcher.request({ t: 'status', id: 0 });
+  if (st.nodes.some((n) => n.nodeId === victimId && n.state === 'DEAD')) seenDead = performance.now() - killedAt;
+}
+const results = await Promise.all(done);
+const retried = results.filter((x) => / attempt 1 /.test(x.s));
+const resubmit = retried.map((x) => x.at - killedAt - NAP);
+progress(`death: seen dead after ${f2(seenDead)} ms; ${retried.length} tasks retried, done ${f2(median(resubmit))} ms after kill + nap`);
+watcher.close();
+await tsray.shutdown();
+for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+
+const medObj = median(obj);
+const medRaw = median(raw);
+const medTcp = median(tcp);
+printTable([
+  ['measurement', 'tsray', 'comparison (same run)', 'ratio', 'goal', 'goal met'],
+  [`1. pull of a 1 GiB object between two processes (object server -> puller's store)`, `${f2(gbs(SIZE, medObj))} GB/s`, `bare ws stream, same bytes, 4 MiB frames: ${f2(gbs(SIZE, medRaw))} GB/s`, `${f2(median(ratios))}x`, '>= 1.2 GB/s and >= 0.8x ws', gbs(SIZE, medObj) >= 1.2 && median(ratios) >= 0.8 ? 'met' : 'MISSED'],
+  ['     raw TCP, same bytes (the ceiling)', '', `${f2(gbs(SIZE, medTcp))} GB/s`, `${f2(medTcp / medObj)}x of tcp`, '', ''],
+  ['2. tiny tasks (add), one driver over three 1-CPU nodes', `${fmtInt(clusterRate)} tasks/s`, `embedded node, 2 CPUs: ${fmtInt(embeddedRate)} tasks/s`, `${f2(clusterRate / embeddedRate)}x`, 'measure', ''],
+  ['3. node killed (-9): head sees it dead', `${f2(seenDead)} ms`, 'its connection closes; heartbeats (10 s) catch silent nodes', '', 'measure', ''],
+  ['     its tasks done elsewhere, past kill + their 1 s', `${f2(median(resubmit))} ms`, `${retried.length} of 8 tasks retried (attempt 1)`, '', 'measure', ''],
+]);
+console.log('');
+console.log(`1: medians of ${REPS} rounds, the three variants back to back each round, after one warm-up pull; the ratio is the median of per-round ratios. GB/s = 10^9 bytes/s. All on loopback.`);
+console.log('2: medians of 5 rounds x 5,000 tasks after 200 warm-up tasks; results travel node -> head -> driver.');
+console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node.js ${process.version}, load average ${LOAD_BEFORE[0].toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end; run took ${((performance.now() - START) / 1000).toFixed(0)} s`);
+process.exit(0);
