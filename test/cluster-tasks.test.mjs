@@ -178,3 +178,17 @@ t.test('a large object made on one node is pulled by a task on another; its owne
   t.ok(e instanceof tsray.ObjectLostError, `its only copy died with its node: ObjectLostError (got ${e?.constructor?.name}: ${e?.message})`);
   t.equal((await tsray.get(made)).length, 80 * MiB, 'an object already fetched to the driver is still readable');
 });
+
+t.test("large driver values reach nodes through the driver's object server, even past the frame limit", async (t) => {
+  const blobs = await tsray.load(await example('blobs'));
+  const { address } = await cluster(t, []);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const data = new Uint8Array(70 * MiB);
+  for (let i = 0; i < data.length; i += 4096) data[i] = (i >> 12) & 0xff;
+  const expected = fnv(data);
+  const ref = tsray.put(data);
+  t.equal(await tsray.get(blobs.fn('checksum').remote(ref)), expected, 'a 70 MiB put is pulled by the node that runs the task');
+  t.equal(await tsray.get(blobs.fn('checksum').remote(data)), expected, 'so is a 70 MiB plain argument (put for the task, as Ray does)');
+  t.equal(await tsray.get(blobs.fn('size').remote(new Uint8Array(1000).fill(1))), 1000, 'small arguments still travel inline');
+});

@@ -22,7 +22,9 @@ import { connect } from './connect.js';
 import type { Peer } from './peer.js';
 import type { Frame, ResultFrame, StatusReply } from './protocol.js';
 import { fromWire } from './wire-error.js';
-import { ObjectPuller } from './object-transfer.js';
+import { ObjectPuller, ObjectServer } from './object-transfer.js';
+import { publicHost } from './host-address.js';
+import { INLINE_MAX, prepare } from '../../store/codec.js';
 import { remoteArg } from './remote-arg.js';
 
 export interface DriverOptions {
@@ -35,6 +37,8 @@ export interface DriverOptions {
 
 interface DriverTask {
   spec: TaskSpec;
+  /** Large plain arguments put into the driver's store for the task (released when it ends). */
+  temps: ObjectRef[];
   returns: ObjectRef[];
   pendingDeps: number;
   state: 'waiting' | 'sent' | 'done';
@@ -51,7 +55,7 @@ class RemoteTasks implements TaskBackend {
   private free: ResourceSet = {};
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly peer: Peer, private readonly objects: ObjectStore) {
+  constructor(private readonly peer: Peer, private readonly objects: ObjectStore, private readonly server: ObjectServer, private readonly storeId: string) {
     this.timer = setInterval(() => { void this.refresh(); }, RESOURCES_MS);
     this.timer.unref();
   }
@@ -78,7 +82,15 @@ class RemoteTasks implements TaskBackend {
     const returns: ObjectRef[] = [];
     for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create());
     const taskId = newId();
-    const task: DriverTask = { spec: { ...spec, args: spec.args.map(snapshotValue) }, returns, pendingDeps: 0, state: 'waiting' };
+    // Large plain arguments go into this driver's store, as Ray puts them, so the node pulls them in chunks.
+    const temps: ObjectRef[] = [];
+    const args = spec.args.map((a) => {
+      if (a instanceof ObjectRef || a === null || typeof a !== 'object' || prepare(a).size <= INLINE_MAX) return snapshotValue(a);
+      const r = this.objects.put(a);
+      temps.push(r);
+      return r;
+    });
+    const task: DriverTask = { spec: { ...spec, args }, temps, returns, pendingDeps: 0, state: 'waiting' };
     for (const a of spec.args) {
       if (a instanceof ObjectRef && !this.objects.has(a)) {
         this.fail(taskId, task, new InvalidArgumentError(`task '${spec.name}' got ${a}, which ${a.released ? 'was released' : 'this runtime does not know'}`));
@@ -110,7 +122,11 @@ class RemoteTasks implements TaskBackend {
       args = spec.args.map((a) => {
         if (!(a instanceof ObjectRef)) return a;
         const loc = this.objects.remoteOf(a);
-        return loc ? remoteArg(loc) : this.objects.value(a);
+        if (loc) return remoteArg(loc);
+        // A sealed object here is pulled by the node from this driver's object server.
+        const size = this.objects.blockSize(a);
+        if (size !== undefined) return remoteArg({ nodeId: this.storeId, address: this.server.address, objectId: a.id, size });
+        return this.objects.value(a);
       });
     } catch (e) {
       this.fail(taskId, task, e as Error);
@@ -155,6 +171,7 @@ class RemoteTasks implements TaskBackend {
     this.tasks.delete(taskId);
     for (const r of task.returns) this.byReturn.delete(r.id);
     for (const a of task.spec.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
+    for (const r of task.temps) r.release();
   }
 
   private fail(taskId: string, task: DriverTask, error: Error): void {
@@ -203,20 +220,14 @@ export class ClusterDriver implements Runtime {
   readonly actors = undefined;
   private closing = false;
   private readonly puller: ObjectPuller;
+  private readonly server: ObjectServer;
   /** Objects freed here whose owners have not been told yet, by node. */
   private toFree = new Map<string, string[]>();
 
-  private constructor(private readonly peer: Peer, opts: DriverOptions) {
-    this.objects = new ObjectStore({
-      nodeId: this.nodeId.slice(7),
-      capacity: opts.objectStoreMemory ?? 2 ** 30,
-      spillDir: opts.spillDir ?? join(tmpdir(), 'tsray-spill'),
-      spillThreshold: 0.8,
-      minSpillBytes: 100 * 2 ** 20,
-      localFsCapacityThreshold: 0.95,
-      recordTaskCallSites: process.env.TSRAY_RECORD_REF_CREATION_SITES === '1',
-    });
-    this.scheduler = new RemoteTasks(peer, this.objects);
+  private constructor(private readonly peer: Peer, opts: DriverOptions, objects: ObjectStore, server: ObjectServer) {
+    this.objects = objects;
+    this.server = server;
+    this.scheduler = new RemoteTasks(peer, this.objects, server, this.nodeId);
     this.puller = new ObjectPuller(this.objects, opts.token);
     // Owners learn of freed objects in batches, once per turn of the event loop.
     this.objects.onRemoteFree = (loc) => {
@@ -252,14 +263,32 @@ export class ClusterDriver implements Runtime {
       if (f.t === 'result') driver.scheduler.onResult(f);
       else if (f.t === 'node-dead') driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`);
     };
-    const { peer } = await connect(opts.address, opts.token, 'driver', {
-      onFrame,
-      onClose: (code, reason) => {
-        if (!driver || driver.closing) return;
-        driver.scheduler.failAll(new ConnectionError(`lost the cluster at ${opts.address} (${code}${reason ? `: ${reason}` : ''}); its results cannot arrive`));
-      },
+    // Nodes pull this driver's large objects (puts, large arguments) from here.
+    const objects = new ObjectStore({
+      nodeId: randomBytes(8).toString('hex'),
+      capacity: opts.objectStoreMemory ?? 2 ** 30,
+      spillDir: opts.spillDir ?? join(tmpdir(), 'tsray-spill'),
+      spillThreshold: 0.8,
+      minSpillBytes: 100 * 2 ** 20,
+      localFsCapacityThreshold: 0.95,
+      recordTaskCallSites: process.env.TSRAY_RECORD_REF_CREATION_SITES === '1',
     });
-    driver = new ClusterDriver(peer, opts);
+    const server = await ObjectServer.start(objects, opts.token, publicHost());
+    let peer: Peer;
+    try {
+      ({ peer } = await connect(opts.address, opts.token, 'driver', {
+        onFrame,
+        onClose: (code, reason) => {
+          if (!driver || driver.closing) return;
+          driver.scheduler.failAll(new ConnectionError(`lost the cluster at ${opts.address} (${code}${reason ? `: ${reason}` : ''}); its results cannot arrive`));
+        },
+      }));
+    } catch (e) {
+      await server.close();
+      objects.close();
+      throw e;
+    }
+    driver = new ClusterDriver(peer, opts, objects, server);
     for (const f of early.splice(0)) onFrame(f);
     await driver.scheduler.refresh();
     return driver;
@@ -284,6 +313,7 @@ export class ClusterDriver implements Runtime {
     this.objects.onRemoteFree = undefined;
     this.objects.close();
     this.puller.close();
+    await this.server.close();
     this.peer.close();
   }
 }
