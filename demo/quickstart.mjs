@@ -1,4 +1,4 @@
-// tsray quick start: tasks on the embedded node (no cluster needed).
+// tsray quick start: tasks on the embedded node, or on a cluster when TSRAY_ADDRESS and TSRAY_TOKEN are set.
 // Components are built from guest/examples/*.ts by `npm run build`.
 import * as tsray from 'tsray';
 import { availableParallelism } from 'node:os';
@@ -12,7 +12,8 @@ const ms = (t0) => `${(performance.now() - t0).toFixed(0)} ms`;
 const started = performance.now();
 await tsray.init();
 const cpus = tsray.clusterResources().CPU;
-console.log(`tsray: embedded node with ${cpus} CPU${cpus === 1 ? '' : 's'} (${availableParallelism()} on this machine)\n`);
+const where = process.env.TSRAY_ADDRESS ? `the cluster at ${process.env.TSRAY_ADDRESS}` : 'an embedded node';
+console.log(`tsray: ${where} with ${cpus} CPU${cpus === 1 ? '' : 's'} (${availableParallelism()} on this machine)\n`);
 
 // 1. Hello world: one remote task, one get.
 const text = await component('text');

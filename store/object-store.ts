@@ -65,6 +65,8 @@ class Entry {
   workerPins: Map<number, number> | undefined = undefined;
   /** Where the primary copy lives when it is on another node (its bytes are fetched on demand). */
   remote: RemoteLocation | undefined = undefined;
+  /** A fetched copy kept in private memory because the arenas had no room for it. */
+  privateBytes: Uint8Array | undefined = undefined;
   constructor(readonly id: string, public site: CallSite) {}
 }
 
@@ -180,6 +182,7 @@ export class ObjectStore implements RefOwner {
     this.dropBlock(e);
     if (e.spill) { this.pager.drop(e.spill); e.spill = undefined; }
     if (e.isInline) { this.inlineBytes -= e.size; e.inline = undefined; }
+    e.privateBytes = undefined;
     if (e.captured) for (const id of e.captured) this.dec(this.entries.get(id), RefKind.Captured);
     if (e.remote) this.onRemoteFree?.(e.remote);
   }
@@ -433,7 +436,7 @@ export class ObjectStore implements RefOwner {
   /** Where to fetch `ref`'s bytes from, when they are on another node and not here yet. */
   remoteOf(ref: ObjectRef): RemoteLocation | undefined {
     const e = this.entries.get(ref.id);
-    return e?.remote && !e.arena && !e.spill && e.state === READY ? e.remote : undefined;
+    return e?.remote && !e.arena && !e.spill && !e.privateBytes && e.state === READY ? e.remote : undefined;
   }
 
   /** Marks remote objects lost (their owner died, or a transfer failed): reads fail with ObjectLostError. */
@@ -468,7 +471,13 @@ export class ObjectStore implements RefOwner {
 
   /** Room for a `size`-byte sealed block from another node (spilling to make it, as a put would). */
   incoming(size: number): Incoming {
-    const spot = this.place(size, '(incoming)');
+    let spot: { arena: Arena; off: number };
+    try {
+      spot = this.place(size, '(incoming)');
+    } catch (err) {
+      if (!(err instanceof ObjectStoreFullError)) throw err;
+      return this.incomingPrivate(size);
+    }
     let open = true;
     const close = (): void => { if (!open) throw new Error('internal: incoming block used twice'); open = false; };
     return {
@@ -492,6 +501,28 @@ export class ObjectStore implements RefOwner {
         return out!;
       },
       abort: (): void => { close(); spot.arena.release(spot.off, size); },
+    };
+  }
+
+  /** When every arena is pinned full: the block lands in private memory and is read from there (no pin). */
+  private incomingPrivate(size: number): Incoming {
+    const bytes = new Uint8Array(size);
+    return {
+      bytes,
+      commit: (ref?: ObjectRef): ObjectRef => {
+        let e = ref ? this.entries.get(ref.id) : undefined;
+        let out = ref;
+        if (!e) {
+          e = new Entry(newId(), TASK_SITE);
+          e.state = READY;
+          e.size = size;
+          this.entries.set(e.id, e);
+          out = this.newRef(e);
+        }
+        e.privateBytes = bytes;
+        return out!;
+      },
+      abort: () => undefined,
     };
   }
 
@@ -533,7 +564,7 @@ export class ObjectStore implements RefOwner {
   }
 
   private local(e: Entry): void {
-    if (e.remote && !e.arena && !e.spill) throw new Error(`internal: object ${e.id} is on node ${e.remote.nodeId}; fetch it before reading`);
+    if (e.remote && !e.arena && !e.spill && !e.privateBytes) throw new Error(`internal: object ${e.id} is on node ${e.remote.nodeId}; fetch it before reading`);
   }
 
   /**
@@ -549,6 +580,7 @@ export class ObjectStore implements RefOwner {
       return c ? this.newRef(c) : new ObjectRef(id);
     };
     if (e.isInline) return e.captured ? materialize(e.inline, makeRef) : e.inline;
+    if (e.privateBytes) return read(e.privateBytes, makeRef);
     try {
       if (e.arena || this.restore(e)) {
         return read(e.arena!.bytes(e.off, e.size), makeRef, (view) => {
@@ -571,6 +603,7 @@ export class ObjectStore implements RefOwner {
     const e = this.ready(ref, false);
     this.local(e);
     if (e.isInline) return e.captured ? materialize(e.inline, (id) => ({ id })) : e.inline;
+    if (e.privateBytes) return read(e.privateBytes, (id) => ({ id }));
     try {
       if (e.arena || this.restore(e)) {
         this.inc(e, RefKind.Pinned);

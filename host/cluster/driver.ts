@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
-import { ConnectionError, InvalidArgumentError, TaskCancelledError } from '../errors.js';
+import { ConnectionError, InvalidArgumentError, ObjectLostError, TaskCancelledError } from '../errors.js';
 import { ObjectRef, newId } from '../objects/object-ref.js';
 import { snapshotValue } from '../objects/snapshot.js';
 import type { ResourceSet } from '../scheduler/resources.js';
@@ -250,7 +250,11 @@ export class ClusterDriver implements Runtime {
     for (const r of refs) {
       const loc = this.objects.remoteOf(r);
       if (!loc) continue;
-      pulls.push(this.puller.pull(loc, r).catch((e: Error) => this.objects.lose({ ref: r }, e.message)));
+      pulls.push(this.puller.pull(loc, r).catch((e: Error) => {
+        // Only a transfer that failed for good loses the object; anything else (a bad argument, ...) is the caller's to see.
+        if (e instanceof ObjectLostError) this.objects.lose({ ref: r }, e.message);
+        else throw e;
+      }));
     }
     await Promise.all(pulls);
   }

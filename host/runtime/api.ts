@@ -23,9 +23,16 @@ const BUSY_MS = 0.015;
  */
 export async function init(opts: InitOptions = {}): Promise<void> {
   if (currentNode()) throw new RuntimeStateError('tsray is already initialized; call tsray.shutdown() before init() again');
-  if (opts.address === undefined) {
+  // As Ray's RAY_ADDRESS: a program written for the embedded node runs on a cluster unchanged.
+  const address = opts.address ?? (process.env.TSRAY_ADDRESS || undefined);
+  if (address === undefined) {
     setNode(new EmbeddedNode(opts));
     return;
+  }
+  if (opts.address === undefined) {
+    // Node options written for the embedded node are ignored when the environment points at a cluster.
+    const { objectStoreMemory, spillDir, token } = opts;
+    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }) };
   }
   // A driver of a cluster: the nodes bring their own resources (as in Ray, they cannot be set from here).
   const local = ['numCpus', 'numGpus', 'resources', 'workerSpinUs', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites'];
@@ -34,9 +41,10 @@ export async function init(opts: InitOptions = {}): Promise<void> {
   }
   const token = opts.token ?? process.env.TSRAY_TOKEN;
   if (!token) throw new InvalidArgumentError('connecting to a cluster needs its token: init({ address, token }) or TSRAY_TOKEN');
+
   const { ClusterDriver } = await import('../cluster/driver.js');
   const driver = await ClusterDriver.connect({
-    address: opts.address, token,
+    address, token,
     ...(opts.objectStoreMemory === undefined ? {} : { objectStoreMemory: opts.objectStoreMemory }),
     ...(opts.spillDir === undefined ? {} : { spillDir: opts.spillDir }),
   });
