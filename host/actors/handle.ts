@@ -8,10 +8,10 @@ import type { LoadedComponent } from '../component/load.js';
 import { camelCase } from '../abi/names.js';
 import { describeType } from '../wit/describe.js';
 import type { FuncDef, ResourceDef } from '../wit/types.js';
+import type { ActorSpec } from './manager.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import { mergeOptions, normalizeActorOptions, type ActorOptions } from '../scheduler/options.js';
 import { requireNode } from '../runtime/current.js';
-import { actorsOf } from '../runtime/runtime.js';
 import { checkRemoteArgs } from '../runtime/remote-args.js';
 
 /** One method of one actor. */
@@ -34,7 +34,7 @@ export class ActorMethod {
   remote(...args: unknown[]): ObjectRef & ObjectRef[] {
     const node = requireNode();
     checkRemoteArgs(this.func, this.func.params.slice(1), args);
-    const refs = actorsOf(node).call(this.actorId, this.func, args, this.numReturns);
+    const refs = node.actors.call(this.actorId, this.func, args, this.numReturns);
     return (this.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
   }
 }
@@ -49,7 +49,7 @@ export class ActorHandle {
 
   /** A method by WIT name or camelCase: the same as the `handle.<method>` property. */
   method(name: string): ActorMethod {
-    const spec = actorsOf(requireNode()).spec(this.id);
+    const spec = requireNode().actors.spec(this.id);
     const f = spec?.methods.find((m) => m.shortName === name || camelCase(m.shortName) === name);
     if (!f) throw new ComponentError(`actor has no method '${name}'${spec ? `; methods: ${spec.methods.map((m) => m.shortName).join(', ')}` : ''}`);
     return new ActorMethod(this.id, f);
@@ -102,14 +102,19 @@ export class ActorClass {
   remote(...args: unknown[]): ActorHandle & Record<string, ActorMethod> {
     const node = requireNode();
     checkRemoteArgs(this.ctor, this.ctor.params, args);
+    const id = node.actors.create(this.spec(args));
+    return handleFor(id, this.methods) as ActorHandle & Record<string, ActorMethod>;
+  }
+
+  /** @internal What a runtime creates the actor from. */
+  spec(args: unknown[]): ActorSpec {
     const o = normalizeActorOptions(this.opts);
-    const id = actorsOf(node).create({
+    return {
       component: this.component, resource: this.resource, ctor: this.ctor, methods: this.methods, args,
-      request: o.request, maxRestarts: o.maxRestarts,
+      request: o.request, maxRestarts: o.maxRestarts, options: { ...this.opts },
       ...(o.name === undefined ? {} : { name: o.name }),
       ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
       ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),
-    });
-    return handleFor(id, this.methods) as ActorHandle & Record<string, ActorMethod>;
+    };
   }
 }

@@ -34,6 +34,8 @@ export interface ActorSpec {
   args: unknown[];
   request: ResourceSet;
   maxRestarts: number;
+  /** The options the actor class was given (a cluster sends them to the node that hosts it). */
+  options?: Record<string, unknown>;
   name?: string;
   timeoutMs?: number;
   maxMemoryMb?: number;
@@ -377,13 +379,22 @@ export class ActorManager {
     return this.calls.get(ref.id)?.state === 'sent';
   }
 
+  /**
+   * Calls an actor this manager does not host (a cluster node routes them
+   * through the head); without it such calls fail.
+   */
+  elsewhere: ((actorId: string, method: string, args: unknown[]) => Promise<unknown>) | undefined = undefined;
+
   /** A guest (in a task or another actor) calls a method: run it like any call, then answer the guest's worker. */
   guestCall(from: WorkerHandle, req: GuestCall): void {
     const answer = (ok: boolean, value?: unknown, error?: string): void => {
       from.send(ok ? { t: 'reply', cid: req.cid, ok, value } : { t: 'reply', cid: req.cid, ok, error: error ?? 'failed' });
     };
     const actor = this.byId.get(req.actor);
-    if (!actor) return answer(false, undefined, `no actor ${req.actor} in this runtime`);
+    if (!actor) {
+      if (this.elsewhere) { this.elsewhere(req.actor, req.method, req.args).then((v) => answer(true, v), (e: Error) => answer(false, undefined, e.message)); return; }
+      return answer(false, undefined, `no actor ${req.actor} in this runtime`);
+    }
     const method = actor.spec.methods.find((m) => m.shortName === req.method || camel(m.shortName) === req.method);
     if (!method) return answer(false, undefined, `actor ${actor.spec.resource.name} has no method '${req.method}'`);
     try {

@@ -17,6 +17,9 @@ import { snapshotValue } from '../objects/snapshot.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import type { TaskSpec } from '../scheduler/scheduler.js';
 import type { Runtime, TaskBackend } from '../runtime/runtime.js';
+import type { LoadedComponent } from '../component/load.js';
+import { Fifo } from '../scheduler/fifo.js';
+import { RemoteActors } from './remote-actors.js';
 import type { WorkerHandle } from '../worker/pool.js';
 import { connect } from './connect.js';
 import type { Peer } from './peer.js';
@@ -35,27 +38,171 @@ export interface DriverOptions {
   spillDir?: string;
 }
 
-interface DriverTask {
-  spec: TaskSpec;
-  /** Large plain arguments put into the driver's store for the task (released when it ends). */
+/** Something sent to the head once its ref arguments are ready: a task, an actor's creation, or an actor call. */
+export interface Work {
+  name: string;
+  component: LoadedComponent;
+  args: unknown[];
+  /** Large plain arguments put into the driver's store for it (released when it ends). */
   temps: ObjectRef[];
   returns: ObjectRef[];
   pendingDeps: number;
   state: 'waiting' | 'sent' | 'done';
+  /** The frame to send, given its id and its arguments as they travel. */
+  frame: (id: string, args: unknown[]) => Frame;
+  /** Work that must be sent in order with other work (an actor's calls); undefined: as soon as ready. */
+  queue: WorkQueue | undefined;
 }
+
+/** Work sent in order (an actor's creation and calls). */
+export type WorkQueue = Fifo<[string, Work]>;
 
 /** How often the driver refreshes its view of the cluster's resources. */
 const RESOURCES_MS = 1000;
 
-class RemoteTasks implements TaskBackend {
-  private readonly tasks = new Map<string, DriverTask>();
+export class RemoteWork {
+  private readonly work = new Map<string, Work>();
   private readonly byReturn = new Map<string, string>();
   private readonly shipped = new Set<string>();
+
+  constructor(private readonly peer: Peer, private readonly objects: ObjectStore, private readonly server: ObjectServer, private readonly storeId: string) {}
+
+  /** Registers work; returns its result refs at once. */
+  add(name: string, component: LoadedComponent, rawArgs: unknown[], numReturns: number, frame: Work['frame'], queue?: WorkQueue): ObjectRef[] {
+    const returns: ObjectRef[] = [];
+    for (let i = 0; i < numReturns; i++) returns.push(this.objects.create());
+    const id = newId();
+    // Large plain arguments go into this driver's store, as Ray puts them, so the node pulls them in chunks.
+    const temps: ObjectRef[] = [];
+    const args = rawArgs.map((a) => {
+      if (a instanceof ObjectRef || a === null || typeof a !== 'object' || prepare(a).size <= INLINE_MAX) return snapshotValue(a);
+      const r = this.objects.put(a);
+      temps.push(r);
+      return r;
+    });
+    const w: Work = { name, component, args, temps, returns, pendingDeps: 0, state: 'waiting', frame, queue };
+    for (const a of rawArgs) {
+      if (a instanceof ObjectRef && !this.objects.has(a)) {
+        this.fail(id, w, new InvalidArgumentError(`'${name}' got ${a}, which ${a.released ? 'was released' : 'this runtime does not know'}`));
+        return returns;
+      }
+    }
+    this.work.set(id, w);
+    for (const r of returns) this.byReturn.set(r.id, id);
+    for (const a of args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
+    queue?.push([id, w]);
+    for (const a of args) {
+      if (!(a instanceof ObjectRef)) continue;
+      const st = this.objects.peek(a);
+      if (st) { if (!st.ok) { this.fail(id, w, st.error); return returns; } continue; }
+      w.pendingDeps++;
+      this.objects.onSettled(a, (r) => {
+        if (w.state !== 'waiting') return;
+        if (!r.ok) this.fail(id, w, r.error);
+        else if (--w.pendingDeps === 0) this.ready(id, w);
+      });
+    }
+    if (w.pendingDeps === 0) this.ready(id, w);
+    return returns;
+  }
+
+  /** Sends ready work: at once, or (in a queue) once everything before it was sent. */
+  private ready(id: string, w: Work): void {
+    if (!w.queue) { this.send(id, w); return; }
+    for (let head = w.queue.peek(); head; head = w.queue.peek()) {
+      const [hid, hw] = head;
+      if (hw.state === 'waiting' && hw.pendingDeps > 0) return;
+      w.queue.shift();
+      if (hw.state === 'waiting') this.send(hid, hw);
+    }
+  }
+
+  private send(id: string, w: Work): void {
+    let args: unknown[];
+    try {
+      args = w.args.map((a) => {
+        if (!(a instanceof ObjectRef)) return a;
+        const loc = this.objects.remoteOf(a);
+        if (loc) return remoteArg(loc);
+        // A sealed object here is pulled by the node from this driver's object server.
+        const size = this.objects.blockSize(a);
+        if (size !== undefined) return remoteArg({ nodeId: this.storeId, address: this.server.address, objectId: a.id, size });
+        return this.objects.value(a);
+      });
+    } catch (e) {
+      this.fail(id, w, e as Error);
+      return;
+    }
+    if (!this.shipped.has(w.component.hash)) {
+      this.shipped.add(w.component.hash);
+      this.peer.send({ t: 'component', hash: w.component.hash, bytes: w.component.bytes });
+    }
+    w.state = 'sent';
+    this.peer.send(w.frame(id, args));
+  }
+
+  /** A result from the head. */
+  onResult(f: ResultFrame): void {
+    const w = this.work.get(f.taskId);
+    if (!w || w.state === 'done') return;
+    if (!f.ok || !Array.isArray(f.returns) || f.returns.length !== w.returns.length) {
+      this.fail(f.taskId, w, f.error ? fromWire(f.error) : new ConnectionError(`a malformed result for '${w.name}'`));
+      return;
+    }
+    this.done(f.taskId, w);
+    w.returns.forEach((r, i) => {
+      const v = f.returns![i]!;
+      if ('object' in v) this.objects.resolveRemote(r, v.object);
+      else this.objects.resolve(r, v.value);
+    });
+  }
+
+  private done(id: string, w: Work): void {
+    w.state = 'done';
+    this.work.delete(id);
+    for (const r of w.returns) this.byReturn.delete(r.id);
+    for (const a of w.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
+    for (const r of w.temps) r.release();
+  }
+
+  private fail(id: string, w: Work, error: Error): void {
+    const waiting = w.state === 'waiting';
+    if (this.work.has(id)) this.done(id, w);
+    else w.state = 'done';
+    for (const r of w.returns) this.objects.fail(r, error);
+    // Later work in its queue may now go.
+    if (waiting && w.queue) { const next = w.queue.peek(); if (next) this.ready(next[0], next[1]); }
+  }
+
+  /** Cancels the work behind `ref`: at once if not sent, else through the head. */
+  cancel(ref: ObjectRef, force: boolean, refuseForce: boolean): boolean {
+    const id = this.byReturn.get(ref.id);
+    const w = id ? this.work.get(id) : undefined;
+    if (!w || !id) return false;
+    if (force && refuseForce) throw new InvalidArgumentError(`force-cancelling an actor call is not supported (it would kill the actor); cancel without force, or tsray.kill() the actor`);
+    if (w.state === 'waiting') { this.fail(id, w, new TaskCancelledError(w.name)); return true; }
+    this.peer.send({ t: 'cancel', taskId: id, force });
+    return true;
+  }
+
+  /** Whether `ref` is the result of an actor call (queued work). */
+  isQueued(ref: ObjectRef): boolean {
+    const id = this.byReturn.get(ref.id);
+    return !!id && !!this.work.get(id)?.queue;
+  }
+
+  /** The connection ended: all unfinished work fails with `error`. */
+  failAll(error: Error): void {
+    for (const [id, w] of [...this.work]) this.fail(id, w, error);
+  }
+}
+
+class RemoteTasks implements TaskBackend {
   private totals: ResourceSet = {};
   private free: ResourceSet = {};
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly peer: Peer, private readonly objects: ObjectStore, private readonly server: ObjectServer, private readonly storeId: string) {
+  constructor(private readonly peer: Peer, private readonly work: RemoteWork) {
     this.timer = setInterval(() => { void this.refresh(); }, RESOURCES_MS);
     this.timer.unref();
   }
@@ -79,66 +226,8 @@ class RemoteTasks implements TaskBackend {
   }
 
   submit(spec: TaskSpec): ObjectRef[] {
-    const returns: ObjectRef[] = [];
-    for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create());
-    const taskId = newId();
-    // Large plain arguments go into this driver's store, as Ray puts them, so the node pulls them in chunks.
-    const temps: ObjectRef[] = [];
-    const args = spec.args.map((a) => {
-      if (a instanceof ObjectRef || a === null || typeof a !== 'object' || prepare(a).size <= INLINE_MAX) return snapshotValue(a);
-      const r = this.objects.put(a);
-      temps.push(r);
-      return r;
-    });
-    const task: DriverTask = { spec: { ...spec, args }, temps, returns, pendingDeps: 0, state: 'waiting' };
-    for (const a of spec.args) {
-      if (a instanceof ObjectRef && !this.objects.has(a)) {
-        this.fail(taskId, task, new InvalidArgumentError(`task '${spec.name}' got ${a}, which ${a.released ? 'was released' : 'this runtime does not know'}`));
-        return returns;
-      }
-    }
-    this.tasks.set(taskId, task);
-    for (const r of returns) this.byReturn.set(r.id, taskId);
-    for (const a of task.spec.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
-    for (const a of task.spec.args) {
-      if (!(a instanceof ObjectRef)) continue;
-      const s = this.objects.peek(a);
-      if (s) { if (!s.ok) { this.fail(taskId, task, s.error); return returns; } continue; }
-      task.pendingDeps++;
-      this.objects.onSettled(a, (r) => {
-        if (task.state !== 'waiting') return;
-        if (!r.ok) this.fail(taskId, task, r.error);
-        else if (--task.pendingDeps === 0) this.send(taskId, task);
-      });
-    }
-    if (task.pendingDeps === 0) this.send(taskId, task);
-    return returns;
-  }
-
-  private send(taskId: string, task: DriverTask): void {
-    const { spec } = task;
-    let args: unknown[];
-    try {
-      args = spec.args.map((a) => {
-        if (!(a instanceof ObjectRef)) return a;
-        const loc = this.objects.remoteOf(a);
-        if (loc) return remoteArg(loc);
-        // A sealed object here is pulled by the node from this driver's object server.
-        const size = this.objects.blockSize(a);
-        if (size !== undefined) return remoteArg({ nodeId: this.storeId, address: this.server.address, objectId: a.id, size });
-        return this.objects.value(a);
-      });
-    } catch (e) {
-      this.fail(taskId, task, e as Error);
-      return;
-    }
-    if (!this.shipped.has(spec.component.hash)) {
-      this.shipped.add(spec.component.hash);
-      this.peer.send({ t: 'component', hash: spec.component.hash, bytes: spec.component.bytes });
-    }
-    task.state = 'sent';
     const o = spec.opts;
-    this.peer.send({
+    return this.work.add(spec.name, spec.component, spec.args, o.numReturns, (taskId, args) => ({
       t: 'submit',
       task: {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
@@ -147,47 +236,11 @@ class RemoteTasks implements TaskBackend {
           ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }), ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),
         },
       },
-    });
-  }
-
-  /** A result from the head. */
-  onResult(f: ResultFrame): void {
-    const task = this.tasks.get(f.taskId);
-    if (!task || task.state === 'done') return;
-    if (!f.ok || !Array.isArray(f.returns) || f.returns.length !== task.returns.length) {
-      this.fail(f.taskId, task, f.error ? fromWire(f.error) : new ConnectionError(`a malformed result for task '${task.spec.name}'`));
-      return;
-    }
-    this.done(f.taskId, task);
-    task.returns.forEach((r, i) => {
-      const v = f.returns![i]!;
-      if ('object' in v) this.objects.resolveRemote(r, v.object);
-      else this.objects.resolve(r, v.value);
-    });
-  }
-
-  private done(taskId: string, task: DriverTask): void {
-    task.state = 'done';
-    this.tasks.delete(taskId);
-    for (const r of task.returns) this.byReturn.delete(r.id);
-    for (const a of task.spec.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
-    for (const r of task.temps) r.release();
-  }
-
-  private fail(taskId: string, task: DriverTask, error: Error): void {
-    const held = this.tasks.has(taskId);
-    if (held) this.done(taskId, task);
-    else task.state = 'done';
-    for (const r of task.returns) this.objects.fail(r, error);
+    }));
   }
 
   cancel(ref: ObjectRef, force: boolean): boolean {
-    const taskId = this.byReturn.get(ref.id);
-    const task = taskId ? this.tasks.get(taskId) : undefined;
-    if (!task || !taskId) return false;
-    if (task.state === 'waiting') { this.fail(taskId, task, new TaskCancelledError(task.spec.name)); return true; }
-    this.peer.send({ t: 'cancel', taskId, force });
-    return true;
+    return this.work.cancel(ref, force, false);
   }
 
   crashWorkerOf(): boolean {
@@ -206,10 +259,8 @@ class RemoteTasks implements TaskBackend {
     return 0;
   }
 
-  /** The connection ended: every unfinished task fails with `error`. */
-  failAll(error: Error): void {
+  stop(): void {
     clearInterval(this.timer);
-    for (const [id, t] of [...this.tasks]) this.fail(id, t, error);
   }
 }
 
@@ -217,7 +268,8 @@ export class ClusterDriver implements Runtime {
   readonly nodeId = `driver-${randomBytes(6).toString('hex')}`;
   readonly objects: ObjectStore;
   readonly scheduler: RemoteTasks;
-  readonly actors = undefined;
+  readonly actors: RemoteActors;
+  private readonly work: RemoteWork;
   private closing = false;
   private readonly puller: ObjectPuller;
   private readonly server: ObjectServer;
@@ -227,7 +279,9 @@ export class ClusterDriver implements Runtime {
   private constructor(private readonly peer: Peer, opts: DriverOptions, objects: ObjectStore, server: ObjectServer) {
     this.objects = objects;
     this.server = server;
-    this.scheduler = new RemoteTasks(peer, this.objects, server, this.nodeId);
+    this.work = new RemoteWork(peer, this.objects, server, this.nodeId);
+    this.scheduler = new RemoteTasks(peer, this.work);
+    this.actors = new RemoteActors(peer, this.work);
     this.puller = new ObjectPuller(this.objects, opts.token);
     // Owners learn of freed objects in batches, once per turn of the event loop.
     this.objects.onRemoteFree = (loc) => {
@@ -264,7 +318,7 @@ export class ClusterDriver implements Runtime {
     const early: Frame[] = [];
     const onFrame = (f: Frame): void => {
       if (!driver) { early.push(f); return; }
-      if (f.t === 'result') driver.scheduler.onResult(f);
+      if (f.t === 'result') driver.work.onResult(f);
       else if (f.t === 'node-dead') driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`);
     };
     // Nodes pull this driver's large objects (puts, large arguments) from here.
@@ -284,7 +338,8 @@ export class ClusterDriver implements Runtime {
         onFrame,
         onClose: (code, reason) => {
           if (!driver || driver.closing) return;
-          driver.scheduler.failAll(new ConnectionError(`lost the cluster at ${opts.address} (${code}${reason ? `: ${reason}` : ''}); its results cannot arrive`));
+          driver.scheduler.stop();
+          driver.work.failAll(new ConnectionError(`lost the cluster at ${opts.address} (${code}${reason ? `: ${reason}` : ''}); its results cannot arrive`));
         },
       }));
     } catch (e) {
@@ -312,7 +367,8 @@ export class ClusterDriver implements Runtime {
 
   async close(error: Error): Promise<void> {
     this.closing = true;
-    this.scheduler.failAll(error);
+    this.scheduler.stop();
+    this.work.failAll(error);
     this.objects.failPending(error);
     this.objects.onRemoteFree = undefined;
     this.objects.close();

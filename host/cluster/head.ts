@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { Peer } from './peer.js';
 import {
   CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION,
-  type Frame, type Hello, type NodeInfo, type NodeStatus, type StatusReply, type TaskFrame, type WireError,
+  type ActorCreateFrame, type Frame, type Hello, type NodeInfo, type NodeStatus, type StatusReply, type WireError,
 } from './protocol.js';
 import { tokensEqual } from './token.js';
 
@@ -38,11 +38,34 @@ interface NodeEntry {
   inflight: Set<string>;
 }
 
+/** Work the head routes: a task, an actor's creation, or an actor call. Its result goes back to `driver`. */
 interface HeadTask {
-  frame: TaskFrame;
+  id: string;
+  name: string;
   driver: Peer;
   node: string | undefined;
   attempts: number;
+  /** Where it must run: any node that can hold `request`, or the node of actor `actorId`. */
+  request: Record<string, number>;
+  shape: string;
+  actorId?: string;
+  /** Re-sent after a node death while this lasts (tasks only). */
+  maxRetries: number;
+  /** The frame for a node, for the given attempt. */
+  frame: (attempt: number) => Frame;
+}
+
+interface HeadActor {
+  create: ActorCreateFrame;
+  driver: Peer;
+  node: string | undefined;
+  state: 'pending' | 'alive' | 'dead';
+  restarts: number;
+  death?: string;
+  /** Calls made before it was placed, in order. */
+  waiting: HeadTask[];
+  /** Its creation, until the node answers it (re-sent if that node dies first). */
+  creating: HeadTask | undefined;
 }
 
 export class Head {
@@ -50,6 +73,7 @@ export class Head {
   private readonly nodes = new Map<string, NodeEntry>();
   private readonly drivers = new Set<Peer>();
   private readonly tasks = new Map<string, HeadTask>();
+  private readonly actors = new Map<string, HeadActor>();
   /** Tasks no live node can hold: they wait for one to join. */
   private readonly pending = new Set<HeadTask>();
   /** Objects each driver owns on nodes (results left where they were made), freed when it leaves. */
@@ -158,9 +182,49 @@ export class Head {
           peer.close(CLOSE.MALFORMED, 'a malformed task');
           return;
         }
-        const t: HeadTask = { frame: task, driver: peer, node: undefined, attempts: 0 };
+        const t: HeadTask = {
+          id: task.taskId, name: task.name, driver: peer, node: undefined, attempts: 0, request: task.opts.request, shape: task.opts.shape,
+          maxRetries: task.opts.maxRetries, frame: (attempt) => ({ t: 'run', task: attempt > 0 ? { ...task, attempt } : task }),
+        };
         this.tasks.set(task.taskId, t);
         this.dispatch(t);
+        return;
+      }
+      case 'actor-create': {
+        const a = f.actor;
+        if (hello.role !== 'driver' || typeof f.createId !== 'string' || !a || typeof a.actorId !== 'string' || !Array.isArray(a.args)
+          || typeof a.request !== 'object' || this.actors.has(a.actorId) || this.tasks.has(f.createId)) {
+          peer.close(CLOSE.MALFORMED, 'a malformed actor creation');
+          return;
+        }
+        const actor: HeadActor = { create: f, driver: peer, node: undefined, state: 'pending', restarts: 0, waiting: [], creating: undefined };
+        this.actors.set(a.actorId, actor);
+        this.placeActor(actor, f.createId);
+        return;
+      }
+      case 'actor-call': {
+        const actor = this.actors.get(f.actorId);
+        // Drivers call their own actors; nodes call any (a task holding a handle calls through its node).
+        if ((hello.role !== 'driver' && hello.role !== 'node') || typeof f.callId !== 'string' || !Array.isArray(f.args) || this.tasks.has(f.callId)
+          || (actor && hello.role === 'driver' && actor.driver !== peer)) {
+          peer.close(CLOSE.MALFORMED, 'a malformed actor call');
+          return;
+        }
+        const call: HeadTask = {
+          id: f.callId, name: f.method, driver: peer, node: undefined, attempts: 0, request: {}, shape: '', actorId: f.actorId, maxRetries: 0,
+          frame: () => f,
+        };
+        if (!actor || actor.state === 'dead') { this.actorGone(call, actor?.death ?? 'it does not exist'); return; }
+        this.tasks.set(f.callId, call);
+        if (actor.state === 'pending') actor.waiting.push(call);
+        else this.sendTo(call, actor.node!);
+        return;
+      }
+      case 'actor-kill': {
+        const actor = this.actors.get(f.actorId);
+        if (!actor || actor.driver !== peer || actor.state === 'dead') return;
+        if (actor.node) this.nodes.get(actor.node)?.peer?.send(f);
+        if (f.noRestart) this.killActor(actor, 'it was killed with tsray.kill()', false);
         return;
       }
       case 'cancel': {
@@ -168,7 +232,8 @@ export class Head {
         if (!t || t.driver !== peer) return;
         if (t.node) { this.nodes.get(t.node)?.peer?.send({ t: 'cancel', taskId: f.taskId, force: !!f.force }); return; }
         this.pending.delete(t);
-        this.finish(t, { name: 'TaskCancelledError', code: 'ERR_TASK_CANCELLED', message: `task '${t.frame.name}' did not complete: it was cancelled` });
+        for (const a of this.actors.values()) a.waiting = a.waiting.filter((x) => x !== t);
+        this.finish(t, { name: 'TaskCancelledError', code: 'ERR_TASK_CANCELLED', message: `task '${t.name}' did not complete: it was cancelled` });
         return;
       }
       case 'result': {
@@ -178,6 +243,8 @@ export class Head {
         const t = this.tasks.get(f.taskId);
         if (!t || t.node !== n.info.nodeId) return;
         this.tasks.delete(f.taskId);
+        const owner = t.actorId ? this.actors.get(t.actorId) : undefined;
+        if (owner?.creating === t) owner.creating = undefined;
         for (const r of f.returns ?? []) {
           if (!('object' in r)) continue;
           const byNode = this.owned.get(t.driver) ?? new Map<string, Set<string>>();
@@ -207,9 +274,49 @@ export class Head {
     }
   }
 
+  /** Places an actor (again, after its node died): its creation goes to a node, then the calls that waited. */
+  private placeActor(actor: HeadActor, createId: string): void {
+    const c = actor.create;
+    const t: HeadTask = {
+      id: createId, name: `${c.actor.resource} constructor`, driver: actor.driver, node: undefined, attempts: 0,
+      request: c.actor.request, shape: c.actor.shape, actorId: c.actor.actorId, maxRetries: 0, frame: () => ({ ...c, createId }),
+    };
+    actor.creating = t;
+    this.tasks.set(createId, t);
+    this.dispatch(t);
+  }
+
+  private sendTo(t: HeadTask, nodeId: string): void {
+    const n = this.nodes.get(nodeId)!;
+    t.node = nodeId;
+    n.inflight.add(t.id);
+    n.peer!.send(t.frame(t.attempts));
+  }
+
+  /** A call to an actor that is dead fails with ActorDiedError, as on the embedded node. */
+  private actorGone(t: HeadTask, why: string): void {
+    this.tasks.delete(t.id);
+    t.driver.send({ t: 'result', taskId: t.id, ok: false, error: { name: 'ActorDiedError', code: 'ERR_ACTOR_DIED', message: `actor ${t.actorId} is dead: ${why}`, fields: { actorId: t.actorId } } });
+  }
+
+  private killActor(actor: HeadActor, why: string, nodeDied: boolean): void {
+    if (nodeDied && actor.restarts < actor.create.actor.maxRestarts) {
+      // Ray restarts an actor whose node died while max_restarts allows: a fresh instance elsewhere.
+      actor.restarts++;
+      actor.node = undefined;
+      actor.state = 'pending';
+      if (actor.creating) this.dispatch(actor.creating); // never answered: the driver still waits on this one
+      else this.placeActor(actor, `${actor.create.createId}-r${actor.restarts}`);
+      return;
+    }
+    actor.state = 'dead';
+    actor.death = why;
+    for (const c of actor.waiting.splice(0)) this.actorGone(c, why);
+  }
+
   /** Sends a task to a live node that can hold it, or parks it until one joins. */
   private dispatch(t: HeadTask): void {
-    const req = t.frame.opts.request;
+    const req = t.request;
     let best: NodeEntry | undefined;
     let bestLoad = Infinity;
     for (const n of this.nodes.values()) {
@@ -219,14 +326,18 @@ export class Head {
       if (load < bestLoad) { best = n; bestLoad = load; }
     }
     if (!best) { this.pending.add(t); return; }
-    t.node = best.info.nodeId;
-    best.inflight.add(t.frame.taskId);
-    best.peer!.send({ t: 'run', task: t.attempts > 0 ? { ...t.frame, attempt: t.attempts } : t.frame });
+    this.sendTo(t, best.info.nodeId);
+    const actor = t.actorId ? this.actors.get(t.actorId) : undefined;
+    if (actor && actor.state === 'pending') {
+      actor.node = best.info.nodeId;
+      actor.state = 'alive';
+      for (const c of actor.waiting.splice(0)) this.sendTo(c, actor.node);
+    }
   }
 
   private finish(t: HeadTask, error: WireError): void {
-    this.tasks.delete(t.frame.taskId);
-    t.driver.send({ t: 'result', taskId: t.frame.taskId, ok: false, error });
+    this.tasks.delete(t.id);
+    t.driver.send({ t: 'result', taskId: t.id, ok: false, error });
   }
 
   private gone(peer: Peer, hello: Hello, code: number, reason: string): void {
@@ -235,9 +346,14 @@ export class Head {
       // A driver that leaves takes its work with it.
       for (const t of [...this.tasks.values()]) {
         if (t.driver !== peer) continue;
-        this.tasks.delete(t.frame.taskId);
+        this.tasks.delete(t.id);
         this.pending.delete(t);
-        if (t.node) this.nodes.get(t.node)?.peer?.send({ t: 'cancel', taskId: t.frame.taskId, force: true });
+        if (t.node && !t.actorId) this.nodes.get(t.node)?.peer?.send({ t: 'cancel', taskId: t.id, force: true });
+      }
+      for (const [id, a] of this.actors) {
+        if (a.driver !== peer) continue;
+        if (a.node && a.state === 'alive') this.nodes.get(a.node)?.peer?.send({ t: 'actor-kill', actorId: id, noRestart: true });
+        this.actors.delete(id);
       }
       for (const [nodeId, ids] of this.owned.get(peer) ?? []) {
         if (ids.size) this.nodes.get(nodeId)?.peer?.send({ t: 'free', nodeId, objectIds: [...ids] });
@@ -262,19 +378,28 @@ export class Head {
     // Its tasks run again elsewhere while their retries last (Ray's max_retries counts node deaths too).
     const lost = [...n.inflight];
     n.inflight.clear();
+    const why = `node ${n.info.nodeId} died: ${cause}`;
     for (const id of lost) {
       const t = this.tasks.get(id);
       if (!t) continue;
       t.node = undefined;
+      if (t.actorId) {
+        // A creation is redone with its actor below; calls in flight fail (Ray's max_task_retries is 0 by default).
+        if (this.actors.get(t.actorId)?.creating !== t) this.actorGone(t, `its ${why}`);
+        continue;
+      }
       t.attempts++;
-      if (t.attempts > t.frame.opts.maxRetries) {
+      if (t.attempts > t.maxRetries) {
         this.finish(t, {
           name: 'WorkerCrashedError', code: 'ERR_WORKER_CRASHED',
-          message: `task '${t.frame.name}' lost its node ${t.attempts} time${t.attempts === 1 ? '' : 's'} (node ${n.info.nodeId} died: ${cause}); raise maxRetries to retry more`,
+          message: `task '${t.name}' lost its node ${t.attempts} time${t.attempts === 1 ? '' : 's'} (${why}); raise maxRetries to retry more`,
         });
       } else {
         this.dispatch(t);
       }
+    }
+    for (const actor of this.actors.values()) {
+      if (actor.node === n.info.nodeId && actor.state === 'alive') this.killActor(actor, `its ${why}`, true);
     }
   }
 
@@ -295,9 +420,9 @@ export class Head {
     }));
     const demands = new Map<string, { shape: Record<string, number>; count: number }>();
     for (const t of this.pending) {
-      const d = demands.get(t.frame.opts.shape) ?? { shape: t.frame.opts.request, count: 0 };
+      const d = demands.get(t.shape) ?? { shape: t.request, count: 0 };
       d.count++;
-      demands.set(t.frame.opts.shape, d);
+      demands.set(t.shape, d);
     }
     return { t: 'status-reply', id, clusterId: this.clusterId, nodes, drivers: this.drivers.size, demands: [...demands.values()] };
   }

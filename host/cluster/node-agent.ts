@@ -9,14 +9,16 @@
  */
 import { hostname } from 'node:os';
 import { EmbeddedNode, type InitOptions } from '../runtime/node.js';
-import { loadComponent, type LoadedComponent } from '../component/load.js';
-import { ComponentError } from '../errors.js';
-import type { ObjectRef } from '../objects/object-ref.js';
+import { load, loadComponent, type LoadedComponent } from '../component/load.js';
+import { ActorDiedError, ComponentError, InvalidArgumentError } from '../errors.js';
+import { newId, type ObjectRef } from '../objects/object-ref.js';
+import type { ActorSpec } from '../actors/manager.js';
+import type { ActorOptions } from '../scheduler/options.js';
 import { connect } from './connect.js';
 import { publicHost } from './host-address.js';
 import type { Peer } from './peer.js';
-import type { ComponentReply, Frame, ReturnValue, TaskFrame } from './protocol.js';
-import { toWire } from './wire-error.js';
+import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
+import { fromWire, toWire } from './wire-error.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { remoteLocation } from './remote-arg.js';
 
@@ -32,9 +34,16 @@ export class NodeAgent {
   /** Results kept here for drivers elsewhere, by object id. */
   private readonly held = new Map<string, ObjectRef>();
   private readonly puller: ObjectPuller;
+  /** Cluster actor id -> the local actor hosting it. */
+  private readonly actorIds = new Map<string, { localId: string; spec: ActorSpec }>();
+  private readonly actorChains = new Map<string, Promise<void>>();
+  /** Calls this node's guests made to actors hosted elsewhere, by call id. */
+  private readonly outgoing = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   private constructor(readonly node: EmbeddedNode, private readonly peer: Peer, private readonly server: ObjectServer, token: string) {
     this.puller = new ObjectPuller(node.objects, token);
+    // A guest holding a handle to an actor: the actor may live here (under its cluster id) or on another node.
+    node.actors.elsewhere = (actorId, method, args) => this.callElsewhere(actorId, method, args);
     this.timer = setInterval(() => this.beat(), HEARTBEAT_MS);
   }
 
@@ -52,7 +61,13 @@ export class NodeAgent {
     if (f.t === 'run') void this.run(f.task);
     else if (f.t === 'cancel') {
       const refs = this.running.get(f.taskId);
-      if (refs) this.node.scheduler.cancel(refs[0]!, f.force);
+      if (refs?.length && !this.node.actors.cancel(refs[0]!, false)) this.node.scheduler.cancel(refs[0]!, f.force);
+    } else if (f.t === 'result') void this.answered(f);
+    else if (f.t === 'actor-create') this.createActor(f);
+    else if (f.t === 'actor-call') this.callActor(f);
+    else if (f.t === 'actor-kill') {
+      const a = this.actorIds.get(f.actorId);
+      if (a) this.actorStep(f.actorId, async () => { this.node.actors.kill(a.localId, f.noRestart); });
     } else if (f.t === 'free') {
       for (const id of f.objectIds) { this.held.get(id)?.release(); this.held.delete(id); }
     }
@@ -72,58 +87,143 @@ export class NodeAgent {
     return c;
   }
 
+  /** Arguments as the local runtime takes them: those held by other nodes are pulled into this store first. */
+  private async localArgs(args: unknown[], pulled: ObjectRef[]): Promise<unknown[]> {
+    return Promise.all(args.map(async (a) => {
+      const loc = remoteLocation(a);
+      if (!loc) return a;
+      // An object this node holds is passed as it is, not pulled from itself.
+      const here = loc.nodeId === this.node.nodeId ? this.held.get(loc.objectId) : undefined;
+      if (here) return here;
+      const r = await this.puller.pull(loc);
+      pulled.push(r);
+      return r;
+    }));
+  }
+
+  private reply(id: string, pulled: ObjectRef[], outcome: { returns: ReturnValue[] } | { error: unknown }): void {
+    this.running.delete(id);
+    for (const r of pulled) r.release();
+    this.beatAfterChange();
+    this.peer.send('returns' in outcome ? { t: 'result', taskId: id, ok: true, returns: outcome.returns } : { t: 'result', taskId: id, ok: false, error: toWire(outcome.error) });
+  }
+
+  /** Answers `id` once all of `refs` settle: small values inline, sealed blocks kept here and sent as locations. */
+  private answerWhenSettled(id: string, refs: ObjectRef[], pulled: ObjectRef[]): void {
+    this.running.set(id, refs);
+    let left = refs.length;
+    const settled = (): void => {
+      const keep: ObjectRef[] = [];
+      try {
+        const failed = refs.map((x) => this.node.objects.peek(x)).find((st) => st && !st.ok);
+        if (failed && !failed.ok) throw failed.error;
+        const returns = refs.map((x): ReturnValue => {
+          const size = this.node.objects.blockSize(x);
+          if (size === undefined) return { value: this.node.objects.value(x) };
+          // A sealed block stays here; the driver fetches it, or another node pulls it, when needed.
+          keep.push(x);
+          this.held.set(x.id, x);
+          return { object: { nodeId: this.node.nodeId, address: this.server.address, objectId: x.id, size } };
+        });
+        this.reply(id, pulled, { returns });
+      } catch (e) {
+        this.reply(id, pulled, { error: e });
+      } finally {
+        for (const x of refs) if (!keep.includes(x)) x.release();
+      }
+    };
+    if (left === 0) { settled(); return; }
+    for (const r of refs) this.node.objects.onSettled(r, () => { if (--left === 0) settled(); });
+  }
+
   private async run(task: TaskFrame): Promise<void> {
     const pulled: ObjectRef[] = [];
-    const reply = (ok: boolean, payload: { returns?: ReturnValue[]; error?: unknown }): void => {
-      this.running.delete(task.taskId);
-      for (const r of pulled) r.release();
-      this.beatAfterChange();
-      this.peer.send(ok ? { t: 'result', taskId: task.taskId, ok, returns: payload.returns! } : { t: 'result', taskId: task.taskId, ok, error: toWire(payload.error) });
-    };
-    let refs: ObjectRef[];
     try {
       const component = await this.component(task.hash);
-      // Arguments held by other nodes come straight into this store; the task then reads them in place.
-      const args = await Promise.all(task.args.map(async (a) => {
-        const loc = remoteLocation(a);
-        if (!loc) return a;
-        // An object this node holds is passed as it is, not pulled from itself.
-        const here = loc.nodeId === this.node.nodeId ? this.held.get(loc.objectId) : undefined;
-        if (here) return here;
-        const r = await this.puller.pull(loc);
-        pulled.push(r);
-        return r;
-      }));
-      refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args, opts: task.opts, ...(task.attempt ? { attempt: task.attempt } : {}) });
+      const args = await this.localArgs(task.args, pulled);
+      const refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args, opts: task.opts, ...(task.attempt ? { attempt: task.attempt } : {}) });
+      this.answerWhenSettled(task.taskId, refs, pulled);
     } catch (e) {
-      reply(false, { error: e });
-      return;
+      this.reply(task.taskId, pulled, { error: e });
     }
-    this.running.set(task.taskId, refs);
-    let left = refs.length;
-    for (const r of refs) {
-      this.node.objects.onSettled(r, () => {
-        if (--left > 0) return;
-        const keep: ObjectRef[] = [];
-        try {
-          const failed = refs.map((x) => this.node.objects.peek(x)).find((st) => st && !st.ok);
-          if (failed && !failed.ok) throw failed.error;
-          const returns = refs.map((x): ReturnValue => {
-            const size = this.node.objects.blockSize(x);
-            if (size === undefined) return { value: this.node.objects.value(x) };
-            // A sealed block stays here; the driver fetches it, or another node pulls it, when needed.
-            keep.push(x);
-            this.held.set(x.id, x);
-            return { object: { nodeId: this.node.nodeId, address: this.server.address, objectId: x.id, size } };
-          });
-          reply(true, { returns });
-        } catch (e) {
-          reply(false, { error: e });
-        } finally {
-          for (const x of refs) if (!keep.includes(x)) x.release();
-        }
-      });
+  }
+
+  private callElsewhere(actorId: string, method: string, args: unknown[]): Promise<unknown> {
+    const here = this.actorIds.get(actorId);
+    if (here) {
+      const f = here.spec.methods.find((m) => m.shortName === method);
+      if (!f) return Promise.reject(new InvalidArgumentError(`actor ${here.spec.resource.name} has no method '${method}'`));
+      const [ref] = this.node.actors.call(here.localId, f, args, 1);
+      return new Promise((resolve, reject) => this.node.objects.onSettled(ref!, (st) => {
+        try { if (st.ok) resolve(this.node.objects.value(ref!)); else reject(st.error); } finally { ref!.release(); }
+      }));
     }
+    const callId = newId();
+    return new Promise((resolve, reject) => {
+      this.outgoing.set(callId, { resolve, reject });
+      this.peer.send({ t: 'actor-call', actorId, callId, method, args, numReturns: 1 });
+    });
+  }
+
+  private async answered(f: ResultFrame): Promise<void> {
+    const w = this.outgoing.get(f.taskId);
+    if (!w) return;
+    this.outgoing.delete(f.taskId);
+    if (!f.ok || !f.returns?.[0]) { w.reject(f.error ? fromWire(f.error) : new Error('no result')); return; }
+    const r = f.returns[0];
+    if (!('object' in r)) { w.resolve(r.value); return; }
+    try {
+      const ref = await this.puller.pull(r.object);
+      try { w.resolve(this.node.objects.value(ref)); } finally { ref.release(); }
+    } catch (e) {
+      w.reject(e as Error);
+    }
+  }
+
+  /**
+   * Actor frames for one actor are handled strictly in arrival order (a
+   * call whose arguments are being pulled holds back the ones after it), so
+   * the local actor manager sees calls in the order the driver made them.
+   */
+  private actorStep(actorId: string, step: () => Promise<void>): void {
+    const prev = this.actorChains.get(actorId) ?? Promise.resolve();
+    const next = prev.then(step, step);
+    this.actorChains.set(actorId, next);
+  }
+
+  private createActor(f: ActorCreateFrame): void {
+    const a = f.actor;
+    this.actorStep(a.actorId, async () => {
+      const pulled: ObjectRef[] = [];
+      try {
+        const bytes = (await this.component(a.hash)).bytes;
+        const mod = await load(bytes);
+        const cls = mod.actor(a.resource, a.options as ActorOptions);
+        const args = await this.localArgs(a.args, pulled);
+        const spec = cls.spec(args);
+        const localId = this.node.actors.create(spec);
+        this.actorIds.set(a.actorId, { localId, spec });
+        this.reply(f.createId, pulled, { returns: [] });
+      } catch (e) {
+        this.reply(f.createId, pulled, { error: e });
+      }
+    });
+  }
+
+  private callActor(f: ActorCallFrame): void {
+    this.actorStep(f.actorId, async () => {
+      const pulled: ObjectRef[] = [];
+      try {
+        const a = this.actorIds.get(f.actorId);
+        if (!a) throw new ActorDiedError(f.actorId, 'it was never created on this node (its creation failed)');
+        const method = a.spec.methods.find((m) => m.shortName === f.method);
+        if (!method) throw new InvalidArgumentError(`actor ${a.spec.resource.name} has no method '${f.method}'`);
+        const args = await this.localArgs(f.args, pulled);
+        this.answerWhenSettled(f.callId, this.node.actors.call(a.localId, method, args, f.numReturns), pulled);
+      } catch (e) {
+        this.reply(f.callId, pulled, { error: e });
+      }
+    });
   }
 
   /** Starts a local node and joins it to the head at `address`. `onHeadLost` runs if the head connection ends. */

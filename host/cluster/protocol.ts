@@ -120,6 +120,27 @@ export type ReturnValue = { value: unknown } | { object: { nodeId: string; addre
 export interface PullFrame { t: 'pull'; id: number; objectId: string }
 /** Object server -> puller: its size (data frames follow), or why not. */
 export interface PullReply { t: 'pull-reply'; id: number; size?: number; error?: string }
+/** Driver -> head -> node: create actor `actorId` (its creation's result carries `createId`). */
+export interface ActorCreateFrame {
+  t: 'actor-create';
+  createId: string;
+  actor: {
+    actorId: string;
+    hash: string;
+    resource: string;
+    args: unknown[];
+    /** The actor options as the driver gave them (without the name), for the node's own checks. */
+    options: Record<string, unknown>;
+    request: Record<string, number>;
+    shape: string;
+    maxRestarts: number;
+  };
+}
+/** Driver -> head -> node: a method call, sent in the order the driver made it. */
+export interface ActorCallFrame { t: 'actor-call'; actorId: string; callId: string; method: string; args: unknown[]; numReturns: number }
+/** Driver -> head -> node. */
+export interface ActorKillFrame { t: 'actor-kill'; actorId: string; noRestart: boolean }
+
 /** Object server -> puller: the next binary message is `length` raw bytes of pull `id` at `offset`. */
 export interface ChunkFrame { t: 'chunk'; id: number; offset: number; length: number }
 /** Driver -> head -> owner node: these objects have no holder left there. */
@@ -144,7 +165,7 @@ export interface ComponentReply { t: 'component-reply'; id: number; hash: string
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame;
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame;
 
 export class MalformedFrameError extends Error {}
 

@@ -9,7 +9,7 @@ import { ObjectRef } from '../objects/object-ref.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import { ActorHandle, handleFor, type ActorMethod } from '../actors/handle.js';
 import { memoryReport } from './memory.js';
-import { actorsOf, type Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
 import type { MemoryReport } from '../../store/report.js';
 
 /** How long `get`/`wait` wait for imminent results before yielding to the event loop. */
@@ -202,12 +202,12 @@ export interface CancelOptions {
 export function cancel(ref: ObjectRef, opts: CancelOptions = {}): void {
   const node = requireNode();
   checkRefs([ref], 'cancel()');
-  if (!node.actors?.cancel(ref, !!opts.force)) node.scheduler.cancel(ref, !!opts.force);
+  if (!node.actors.cancel(ref, !!opts.force)) node.scheduler.cancel(ref, !!opts.force);
 }
 
 /** The actor named `name` (see the `name` actor option). Throws `InvalidArgumentError` if there is none. */
 export function getActor(name: string): ActorHandle & Record<string, ActorMethod> {
-  const found = actorsOf(requireNode()).named(name);
+  const found = requireNode().actors.named(name);
   if (!found) throw new InvalidArgumentError(`no actor named '${name}'`);
   return handleFor(found.id, found.spec.methods) as ActorHandle & Record<string, ActorMethod>;
 }
@@ -220,7 +220,7 @@ export interface KillOptions {
 /** Ends an actor: queued calls fail with `ActorDiedError` and its resources are freed. */
 export function kill(actor: ActorHandle, opts: KillOptions = {}): void {
   if (!(actor instanceof ActorHandle)) throw new InvalidArgumentError('kill() takes an ActorHandle');
-  actorsOf(requireNode()).kill(actor.id, opts.noRestart ?? true);
+  requireNode().actors.kill(actor.id, opts.noRestart ?? true);
 }
 
 /** Resources of the node not held by tasks right now. */

@@ -4,12 +4,12 @@
  * in where tasks run.
  */
 import type { ObjectStore } from '../../store/object-store.js';
-import type { ActorManager } from '../actors/manager.js';
+import type { ActorSpec } from '../actors/manager.js';
+import type { FuncDef } from '../wit/types.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import type { TaskSpec } from '../scheduler/scheduler.js';
 import type { WorkerHandle } from '../worker/pool.js';
-import { InvalidArgumentError } from '../errors.js';
 
 /** Where tasks go: the local scheduler, or the cluster's head. */
 export interface TaskBackend {
@@ -24,12 +24,24 @@ export interface TaskBackend {
   readonly workerCount: number;
 }
 
+/** Where actors live: this process's threads, or the cluster's nodes. */
+export interface ActorBackend {
+  /** Creates an actor (it starts once its arguments are ready); returns its id at once. */
+  create(spec: ActorSpec): string;
+  /** Queues a method call; returns its result refs at once. */
+  call(actorId: string, method: FuncDef, args: unknown[], numReturns: number): ObjectRef[];
+  named(name: string): { id: string; spec: ActorSpec } | undefined;
+  spec(actorId: string): ActorSpec | undefined;
+  kill(actorId: string, noRestart: boolean): void;
+  /** Cancels the call behind `ref`; false when `ref` is not an actor call in progress. */
+  cancel(ref: ObjectRef, force: boolean): boolean;
+}
+
 export interface Runtime {
   readonly nodeId: string;
   readonly objects: ObjectStore;
   readonly scheduler: TaskBackend;
-  /** Actors of this runtime; undefined where actors cannot be created yet (a cluster driver). */
-  readonly actors: ActorManager | undefined;
+  readonly actors: ActorBackend;
   /** Whether `ref` is being computed right now by a local worker. */
   isRunning(ref: ObjectRef): boolean;
   /** Sleeps until the local worker computing `ref` posts results (or `ms` pass). */
@@ -41,10 +53,4 @@ export interface Runtime {
   /** Local worker threads. */
   workers(): WorkerHandle[];
   close(error: Error): Promise<void>;
-}
-
-/** The runtime's actors, or a clear error where there are none. */
-export function actorsOf(rt: Runtime): ActorManager {
-  if (!rt.actors) throw new InvalidArgumentError('actors cannot be created through a cluster driver yet; run them on the embedded node (tsray.init() without an address)');
-  return rt.actors;
 }

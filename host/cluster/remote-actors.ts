@@ -1,0 +1,78 @@
+/**
+ * Actors through a cluster driver. The head places each actor on a node
+ * that can hold its resources; its creation and calls travel in the order
+ * the driver made them (a call waiting for its arguments holds back the
+ * calls after it, as on the embedded node), and the node runs them on its
+ * own actor manager. Names are the driver's own.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { newId, type ObjectRef } from '../objects/object-ref.js';
+import { Fifo } from '../scheduler/fifo.js';
+import { shapeKey } from '../scheduler/resources.js';
+import type { ActorSpec } from '../actors/manager.js';
+import type { ActorBackend } from '../runtime/runtime.js';
+import type { FuncDef } from '../wit/types.js';
+import type { RemoteWork, WorkQueue } from './driver.js';
+import type { Peer } from './peer.js';
+
+interface RemoteActor {
+  spec: ActorSpec;
+  /** Creation and calls, in submission order. */
+  queue: WorkQueue;
+}
+
+export class RemoteActors implements ActorBackend {
+  private readonly actors = new Map<string, RemoteActor>();
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly peer: Peer, private readonly work: RemoteWork) {}
+
+  create(spec: ActorSpec): string {
+    if (spec.name !== undefined && this.names.has(spec.name)) {
+      throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
+    }
+    const actorId = newId();
+    const a: RemoteActor = { spec, queue: new Fifo() };
+    this.actors.set(actorId, a);
+    if (spec.name !== undefined) this.names.set(spec.name, actorId);
+    const { name: _name, ...options } = spec.options ?? {};
+    this.work.add(`${spec.resource.name} constructor`, spec.component, spec.args, 0, (createId, args) => ({
+      t: 'actor-create',
+      createId,
+      actor: {
+        actorId, hash: spec.component.hash, resource: spec.resource.name, args, options,
+        request: spec.request, shape: shapeKey(spec.request), maxRestarts: Number.isFinite(spec.maxRestarts) ? spec.maxRestarts : 2 ** 30,
+      },
+    }), a.queue);
+    return actorId;
+  }
+
+  call(actorId: string, method: FuncDef, args: unknown[], numReturns: number): ObjectRef[] {
+    const a = this.actors.get(actorId);
+    if (!a) throw new InvalidArgumentError(`no actor ${actorId} in this runtime`);
+    return this.work.add(method.name, a.spec.component, args, numReturns, (callId, sent) => ({
+      t: 'actor-call', actorId, callId, method: method.shortName, args: sent, numReturns,
+    }), a.queue);
+  }
+
+  named(name: string): { id: string; spec: ActorSpec } | undefined {
+    const id = this.names.get(name);
+    const a = id ? this.actors.get(id) : undefined;
+    return a && id ? { id, spec: a.spec } : undefined;
+  }
+
+  spec(actorId: string): ActorSpec | undefined {
+    return this.actors.get(actorId)?.spec;
+  }
+
+  kill(actorId: string, noRestart: boolean): void {
+    const a = this.actors.get(actorId);
+    if (!a) return;
+    if (noRestart && a.spec.name !== undefined) this.names.delete(a.spec.name);
+    this.peer.send({ t: 'actor-kill', actorId, noRestart });
+  }
+
+  cancel(ref: ObjectRef, force: boolean): boolean {
+    return this.work.isQueued(ref) && this.work.cancel(ref, force, true);
+  }
+}
