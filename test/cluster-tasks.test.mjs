@@ -1,49 +1,15 @@
 // A driver (this process) running tasks on a cluster of real processes: a head with its own node, and a second node.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import * as tsray from 'tsray';
-import { CLI, ROOT, example } from './helpers/components.mjs';
+import { CLI, example } from './helpers/components.mjs';
 import { caught, sleep } from './helpers/runtime.mjs';
+import { MiB, cluster as startCluster, fnv, isolatedEnv, start as startProcess } from './helpers/cluster.mjs';
 
-const TMP = mkdtempSync(join(tmpdir(), 'tsray-cluster-tasks-'));
-const env = { ...process.env, TMPDIR: TMP, TSRAY_TOKEN: '' };
+const env = isolatedEnv('cluster-tasks');
 const TOKEN = 'cluster-tasks-token';
-const MiB = 2 ** 20;
-
-/** `tsray start ... --block` as a child; resolves with the regex match of its ready line. */
-function start(t, args, pattern) {
-  const child = spawn(process.execPath, [CLI, 'start', ...args, '--token', TOKEN, '--block'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  const ready = new Promise((resolve, reject) => {
-    const timer = setInterval(() => { const m = pattern.exec(out); if (m) { clearInterval(timer); resolve(m); } }, 20);
-    child.on('exit', (code) => { clearInterval(timer); reject(new Error(`exited ${code}: ${err}`)); });
-  });
-  return { child, ready };
-}
-
-async function cluster(t, nodeArgs = [['--num-cpus', '1']]) {
-  const head = start(t, ['--head', '--port', '0', '--num-cpus', '1', '--object-store-memory', String(128 * MiB)], /listening at (ws:\/\/\S+)/);
-  const address = (await head.ready)[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
-  const nodes = [];
-  for (const a of nodeArgs) {
-    const n = start(t, ['--address', address, '--object-store-memory', String(128 * MiB), ...a], /tsray node ([0-9a-f]{16}) joined/);
-    nodes.push({ child: n.child, nodeId: (await n.ready)[1] });
-  }
-  return { head, address, nodes };
-}
-
-function fnv(bytes) {
-  let h = 2166136261;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 16777619) >>> 0;
-  return h >>> 0;
-}
+const start = (t, args, pattern) => startProcess(t, env, [...args, '--token', TOKEN], pattern);
+const cluster = (t, nodeArgs = [['--num-cpus', '1']]) => startCluster(t, env, TOKEN, { nodeArgs });
 
 t.test('tasks spread over the nodes; values, refs and typed errors travel', async (t) => {
   const [slow, matrix, faulty, blobs] = await Promise.all(['slow', 'matrix', 'faulty', 'blobs'].map(async (n) => tsray.load(await example(n))));
@@ -94,7 +60,6 @@ t.test('an infeasible task shows in status and runs once a node that can hold it
   t.teardown(() => tsray.shutdown());
   const ref = slow.fn('nap').options({ resources: { TPU: 1 } }).remote(1);
   await sleep(200);
-  const { spawnSync } = await import('node:child_process');
   const status = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json', '--address', address, '--token', TOKEN], { env, encoding: 'utf8' }).stdout);
   t.strictSame(status.demands.map((d) => [d.shape.TPU, d.count]), [[1, 1]], 'status lists the pending demand');
   const n = start(t, ['--address', address, '--num-cpus', '1', '--resources', '{"TPU": 1}'], /tsray node ([0-9a-f]{16}) joined/);
