@@ -16,7 +16,7 @@ import { ObjectLostError } from '../errors.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import { connect } from './connect.js';
 import { Peer } from './peer.js';
-import { CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame, type ChunkFrame, type PullReply } from './protocol.js';
+import { CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION, type ChunkFrame, type PullReply } from './protocol.js';
 import { tokensEqual } from './token.js';
 
 const CHUNK = 4 * 2 ** 20;
@@ -67,25 +67,25 @@ function serve(ws: WebSocket, store: ObjectStore, token: string, onServe: () => 
     if (!out) { peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} is not here` }); return; }
     onServe();
     peer.send({ t: 'pull-reply', id: f.id, size: out.bytes.byteLength });
-    stream(ws, f.id, out.bytes, out.done);
+    stream(peer, f.id, out.bytes, out.done);
   }, () => clearTimeout(timer));
 }
 
 /** Sends `bytes` in chunks, keeping IN_FLIGHT of them queued in the socket. */
-function stream(ws: WebSocket, id: number, bytes: Uint8Array, done: () => void): void {
+function stream(peer: Peer, id: number, bytes: Uint8Array, done: () => void): void {
   let next = 0;
   let inFlight = 0;
   let finished = false;
   const finish = (): void => { if (!finished) { finished = true; done(); } };
   const pump = (): void => {
     while (inFlight < IN_FLIGHT && next < bytes.byteLength) {
-      if (ws.readyState !== WebSocket.OPEN) { finish(); return; }
+      if (!peer.isOpen) { finish(); return; }
       const off = next;
       const end = Math.min(bytes.byteLength, off + CHUNK);
       next = end;
       inFlight++;
-      ws.send(encodeFrame({ t: 'chunk', id, offset: off, length: end - off }));
-      ws.send(bytes.subarray(off, end), { binary: true }, (err) => {
+      peer.send({ t: 'chunk', id, offset: off, length: end - off });
+      peer.sendRaw(bytes.subarray(off, end), (err) => {
         inFlight--;
         if (err) { finish(); return; }
         if (next >= bytes.byteLength && inFlight === 0) finish();

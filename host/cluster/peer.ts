@@ -1,7 +1,9 @@
 /**
  * One authenticated WebSocket connection, either side: typed frames in and
  * out, and requests matched to their replies by `id`. A frame that does not
- * decode closes this connection (and only this one).
+ * decode closes this connection (and only this one). Frames sent in one turn
+ * of the event loop travel together as one `batch` message: a burst of tiny
+ * tasks costs one WebSocket message, not one each.
  */
 import type { WebSocket, RawData } from 'ws';
 import { CLOSE, MalformedFrameError, decodeFrame, encodeFrame, type Frame } from './protocol.js';
@@ -10,6 +12,7 @@ export class Peer {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (f: Frame) => void; reject: (e: Error) => void }>();
   private closedWith: { code: number; reason: string } | undefined;
+  private outbox: Frame[] = [];
 
   /**
    * Set by a handler of a frame that announces raw bytes: the next binary
@@ -40,11 +43,25 @@ export class Peer {
       const raw = this.expectData;
       if (raw) { this.expectData = undefined; raw(buf); return; }
       f = decodeFrame(buf);
+      if (f.t === 'batch') {
+        if (!Array.isArray(f.frames) || !f.frames.every((x) => x !== null && typeof x === 'object' && typeof (x as { t?: unknown }).t === 'string' && (x as Frame).t !== 'batch')) {
+          throw new MalformedFrameError('a batch holds frames, and no batches');
+        }
+        for (const x of f.frames) {
+          if (this.ws.readyState !== this.ws.OPEN) return;
+          this.dispatch(x);
+        }
+        return;
+      }
     } catch (e) {
       if (!(e instanceof MalformedFrameError)) throw e;
       this.close(CLOSE.MALFORMED, e.message);
       return;
     }
+    this.dispatch(f);
+  }
+
+  private dispatch(f: Frame): void {
     const id = (f as { id?: unknown }).id;
     if (typeof id === 'number' && (f.t.endsWith('-reply') || f.t === 'error')) {
       const w = this.waiting.get(id);
@@ -58,7 +75,23 @@ export class Peer {
   }
 
   send(f: Frame): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeFrame(f));
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.outbox.push(f);
+    if (this.outbox.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  /** Sends what `send` queued, now. */
+  flush(): void {
+    const b = this.outbox;
+    if (b.length === 0) return;
+    this.outbox = [];
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeFrame(b.length === 1 ? b[0]! : { t: 'batch', frames: b }));
+  }
+
+  /** Sends raw bytes as one binary message, after every frame queued before it (see `object-transfer.ts`). */
+  sendRaw(bytes: Uint8Array, done: (err?: Error) => void): void {
+    this.flush();
+    this.ws.send(bytes, { binary: true }, done);
   }
 
   /** Sends a request (its `id` is filled in) and resolves with the reply frame. */
@@ -73,6 +106,7 @@ export class Peer {
   }
 
   close(code: number = CLOSE.NORMAL, reason = ''): void {
+    this.flush();
     // Close reasons are limited to 123 bytes by the WebSocket protocol.
     this.ws.close(code, Buffer.from(reason).subarray(0, 120).toString());
   }

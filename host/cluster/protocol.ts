@@ -141,6 +141,9 @@ export interface ActorCallFrame { t: 'actor-call'; actorId: string; callId: stri
 /** Driver -> head -> node. */
 export interface ActorKillFrame { t: 'actor-kill'; actorId: string; noRestart: boolean }
 
+/** Several frames sent in one turn of the event loop, in order. */
+export interface BatchFrame { t: 'batch'; frames: Frame[] }
+
 /** Object server -> puller: the next binary message is `length` raw bytes of pull `id` at `offset`. */
 export interface ChunkFrame { t: 'chunk'; id: number; offset: number; length: number }
 /** Driver -> head -> owner node: these objects have no holder left there. */
@@ -165,7 +168,7 @@ export interface ComponentReply { t: 'component-reply'; id: number; hash: string
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame;
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | BatchFrame;
 
 export class MalformedFrameError extends Error {}
 
