@@ -27,6 +27,8 @@ export const HEARTBEAT_MS = 1000;
 
 export class NodeAgent {
   private readonly timer: NodeJS.Timeout;
+  /** Set by `close()`: the connection ending is then expected. */
+  closing = false;
   private beatSoon: NodeJS.Timeout | undefined;
   private readonly components = new Map<string, Promise<LoadedComponent>>();
   /** Tasks running here, by id: their result refs (for cancel). */
@@ -235,7 +237,7 @@ export class NodeAgent {
     try {
       const { peer } = await connect(address, token, 'node', {
         onFrame: (f) => { if (agent) agent.handle(f); else early.push(f); },
-        onClose: (code, reason) => { if (agent) { agent.stopTimer(); onHeadLost(`the head at ${address} closed the connection (${code}${reason ? `: ${reason}` : ''})`); } },
+        onClose: (code, reason) => { if (agent && !agent.closing) { agent.stopTimer(); onHeadLost(`the head at ${address} closed the connection (${code}${reason ? `: ${reason}` : ''})`); } },
       }, { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address });
       agent = new NodeAgent(node, peer, server, token);
       for (const f of early.splice(0)) agent.handle(f);
@@ -257,6 +259,7 @@ export class NodeAgent {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.stopTimer();
     this.peer.close();
     this.puller.close();
