@@ -1,8 +1,10 @@
 // A driver (this process) running tasks on a cluster of real processes: a head with its own node, and a second node.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tsray from 'tsray';
-import { CLI, example } from './helpers/components.mjs';
+import { CLI, ROOT, example } from './helpers/components.mjs';
 import { caught, sleep } from './helpers/runtime.mjs';
 import { MiB, cluster as startCluster, fnv, isolatedEnv, start as startProcess } from './helpers/cluster.mjs';
 
@@ -156,4 +158,35 @@ t.test("large driver values reach nodes through the driver's object server, even
   t.equal(await tsray.get(blobs.fn('checksum').remote(ref)), expected, 'a 70 MiB put is pulled by the node that runs the task');
   t.equal(await tsray.get(blobs.fn('checksum').remote(data)), expected, 'so is a 70 MiB plain argument (put for the task, as Ray does)');
   t.equal(await tsray.get(blobs.fn('size').remote(new Uint8Array(1000).fill(1))), 1000, 'small arguments still travel inline');
+});
+
+t.test('a driver that disconnects takes its work with it', async (t) => {
+  const { address } = await cluster(t, []);
+  const script = `
+    import * as tsray from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'host', 'index.js')).href)};
+    await tsray.init({ address: ${JSON.stringify(address)}, token: ${JSON.stringify(TOKEN)} });
+    const slow = await tsray.load(${JSON.stringify(join(ROOT, 'build', 'slow.wasm'))});
+    slow.fn('nap').remote(30000);
+    process.stdout.write('submitted\\n');
+    setInterval(() => {}, 1000);
+  `;
+  const driver = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => driver.kill('SIGKILL'));
+  await new Promise((resolve) => driver.stdout.on('data', (d) => { if (String(d).includes('submitted')) resolve(); }));
+  const status = () => JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json', '--address', address, '--token', TOKEN], { env, encoding: 'utf8' }).stdout);
+  const busy = async (want) => {
+    for (let i = 0; i < 100; i++) {
+      const s = status();
+      if ((s.nodes[0].available.CPU === 0) === want) return s;
+      await sleep(100);
+    }
+    return undefined;
+  };
+  const during = await busy(true);
+  t.ok(during, "the driver's task holds the node's CPU");
+  t.equal(during?.drivers, 1, 'one driver connected');
+  driver.kill('SIGKILL');
+  const after = await busy(false);
+  t.ok(after, 'once the driver is gone, its task is stopped and the CPU is free again (long before its 30 s)');
+  t.equal(after?.drivers, 0, 'and it is no longer listed');
 });

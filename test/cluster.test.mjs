@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { encode } from 'cbor-x';
+import { encode, decode } from 'cbor-x';
 import { CLI, ROOT } from './helpers/components.mjs';
 import { sleep } from './helpers/runtime.mjs';
 
@@ -159,15 +159,11 @@ t.test('authentication: a wrong or missing token is refused with AuthError and a
   t.ok(new AuthError('x') instanceof TsrayError && new AuthError('x').code === 'ERR_AUTH', 'AuthError is exported with its code');
 });
 
-t.test('1,000 random malformed frames: each closes only its own connection; the head and its nodes carry on', async (t) => {
-  const head = startBlocking(t, ['--head', '--port', '0', '--num-cpus', '1', '--token', 'tok'], /listening at (ws:\/\/\S+)/);
-  const address = (await head.ready)[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
-  const good = await raw(address);
-  const goodFrames = [];
-  good.on('message', (d) => goodFrames.push(d));
-  good.send(encode({ t: 'hello', v: 1, role: 'cli', token: 'tok' }));
-  await until('welcome', () => goodFrames.length > 0);
-
+/**
+ * Fires 1,000 random malformed frames at `address`, each on its own connection
+ * (half of them after a good hello as `role`); returns the close codes seen.
+ */
+async function fuzz(address, role, token, extraKinds) {
   let seed = 4242;
   const rand = (n) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
   const bytes = (n) => Buffer.from(Array.from({ length: n }, () => rand(256)));
@@ -177,11 +173,11 @@ t.test('1,000 random malformed frames: each closes only its own connection; the 
     () => encode({ x: 1 }),                                       // a map without t
     () => encode({ t: 42 }),                                      // t not a string
     () => encode({ t: 'made-up', id: rand(9) }),                  // unknown frame
-    () => encode({ t: 'heartbeat', available: { CPU: 1 } }),      // before hello
-    () => encode({ t: 'hello', v: 1, role: 'node', token: 'tok' }), // a node without its description
-    () => encode({ t: 'hello', v: 1, role: 'root', token: 'tok' }), // unknown role
     () => 'a text frame',
     () => Buffer.concat([encode({ t: 'status', id: 1 }).subarray(0, 3)]), // truncated CBOR
+    () => encode({ t: 'batch', frames: [{ t: 'batch', frames: [] }] }),  // a batch in a batch
+    () => encode({ t: 'batch', frames: 5 }),                      // a batch of nothing
+    ...extraKinds,
   ];
   const codes = new Map();
   const batch = 50;
@@ -189,16 +185,33 @@ t.test('1,000 random malformed frames: each closes only its own connection; the 
     await Promise.all(Array.from({ length: batch }, async (_, k) => {
       const ws = await raw(address);
       const done = closed(ws);
-      const afterHello = rand(2) === 1;
-      if (afterHello) ws.send(encode({ t: 'hello', v: 1, role: 'cli', token: 'tok' }));
-      ws.send(kinds[(i + k) % kinds.length]());
+      if (rand(2) === 1) ws.send(encode({ t: 'hello', v: 1, role, token }));
+      ws.send(kinds[(i + k) % kinds.length](rand));
       const { code } = await done;
       codes.set(code, (codes.get(code) ?? 0) + 1);
     }));
   }
-  const total = [...codes.values()].reduce((a, b) => a + b, 0);
+  return codes;
+}
+
+t.test('1,000 random malformed frames at the head, and at a node: each closes only its own connection', async (t) => {
+  const head = startBlocking(t, ['--head', '--port', '0', '--num-cpus', '1', '--token', 'tok'], /listening at (ws:\/\/\S+)/);
+  const address = (await head.ready)[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
+  const good = await raw(address);
+  const goodFrames = [];
+  good.on('message', (d) => goodFrames.push(d));
+  good.send(encode({ t: 'hello', v: 1, role: 'cli', token: 'tok' }));
+  await until('welcome', () => goodFrames.length > 0);
+
+  const headCodes = await fuzz(address, 'cli', 'tok', [
+    () => encode({ t: 'heartbeat', available: { CPU: 1 } }),      // a heartbeat from a non-node
+    () => encode({ t: 'hello', v: 1, role: 'node', token: 'tok' }), // a node without its description
+    () => encode({ t: 'hello', v: 1, role: 'root', token: 'tok' }), // unknown role
+    () => encode({ t: 'submit', task: { taskId: 7 } }),           // a malformed task
+  ]);
+  const total = [...headCodes.values()].reduce((a, b) => a + b, 0);
   t.equal(total, 1000, 'all 1,000 connections were closed by the head');
-  t.ok([...codes.keys()].every((c) => c === 4003 || c === 4001), `each with the malformed (or auth) code: ${JSON.stringify([...codes])}`);
+  t.ok([...headCodes.keys()].every((c) => c === 4003 || c === 4001), `each with the malformed (or auth) code: ${JSON.stringify([...headCodes])}`);
   t.equal(head.child.exitCode, null, 'the head did not crash');
   t.equal(good.readyState, WebSocket.OPEN, 'the good connection is still open');
   const replies = goodFrames.length;
@@ -206,6 +219,25 @@ t.test('1,000 random malformed frames: each closes only its own connection; the 
   await until('a status reply on the good connection', () => goodFrames.length > replies);
   const s = status('--address', address, '--token', 'tok');
   t.equal(s.nodes.filter((n) => n.state === 'ALIVE').length, 1, "the head's own node is still alive");
+
+  // The node's own listening endpoint: its object server.
+  const objectAddress = s.nodes[0].objectAddress.replace(/\/\/[^:]+:/, '//127.0.0.1:');
+  const nodeCodes = await fuzz(objectAddress, 'peer', 'tok', [
+    () => encode({ t: 'pull', objectId: 5 }),                     // a pull without an id
+    () => encode({ t: 'hello', v: 1, role: 'peer', token: 'nope' }), // a wrong token
+  ]);
+  t.equal([...nodeCodes.values()].reduce((a, b) => a + b, 0), 1000, 'all 1,000 connections to the node were closed');
+  t.ok([...nodeCodes.keys()].every((c) => c === 4003 || c === 4001), `each with the malformed (or auth) code: ${JSON.stringify([...nodeCodes])}`);
+  const after = status('--address', address, '--token', 'tok');
+  t.equal(after.nodes.filter((n) => n.state === 'ALIVE').length, 1, 'the node is still alive');
+  const peer = await raw(objectAddress);
+  const frames = [];
+  peer.on('message', (d) => frames.push(decode(d)));
+  peer.send(encode({ t: 'hello', v: 1, role: 'peer', token: 'tok' }));
+  peer.send(encode({ t: 'pull', id: 1, objectId: 'ffffffff00000000ffff' }));
+  await until('a pull reply', () => frames.length >= 2);
+  t.match(frames.map((f) => f.t), ['welcome', 'pull-reply'], 'and its object server still answers a good puller');
+  peer.close();
   good.close();
 });
 

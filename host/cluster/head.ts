@@ -414,7 +414,7 @@ export class Head {
   status(id: number): StatusReply {
     const now = Date.now();
     const nodes: NodeStatus[] = [...this.nodes.values()].map((n) => ({
-      nodeId: n.info.nodeId, name: n.info.name, pid: n.info.pid, state: n.state,
+      nodeId: n.info.nodeId, name: n.info.name, pid: n.info.pid, objectAddress: n.info.objectAddress, state: n.state,
       resources: n.info.resources, available: n.available, lastSeenMs: now - n.lastSeen,
       ...(n.cause ? { cause: n.cause } : {}),
     }));

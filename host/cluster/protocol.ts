@@ -63,6 +63,8 @@ export interface NodeStatus {
   nodeId: string;
   name: string;
   pid: number;
+  /** Its object server. */
+  objectAddress: string;
   state: 'ALIVE' | 'DEAD';
   resources: Record<string, number>;
   available: Record<string, number>;
