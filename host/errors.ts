@@ -174,3 +174,10 @@ export class ConnectionError extends TsrayError {
     super('ERR_CONNECTION', message, options);
   }
 }
+
+/** A task or actor pinned to a node (hard node affinity) that cannot run there: the node is gone or can never hold it. */
+export class UnschedulableError extends TsrayError {
+  constructor(message: string) {
+    super('ERR_UNSCHEDULABLE', message);
+  }
+}

@@ -20,17 +20,17 @@ export {
   TsrayError, ComponentError, WitError, BuildError, ArgumentTypeError, TaskError, OutOfMemoryError,
   TaskTimeoutError, GetTimeoutError, TaskCancelledError, WorkerCrashedError, RuntimeStateError,
   InfeasibleTaskError, InvalidArgumentError, ActorDiedError, ObjectStoreFullError, ObjectLostError, OutOfDiskError,
-  AuthError, ConnectionError,
+  AuthError, ConnectionError, UnschedulableError,
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
-  init, shutdown, isInitialized, put, free, get, wait, cancel, memory, getActor, kill, availableResources, clusterResources, testing,
+  init, shutdown, isInitialized, put, free, get, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, testing,
   type GetOptions, type WaitOptions, type CancelOptions, type KillOptions,
 } from './runtime/api.js';
 export { ActorClass, ActorHandle, ActorMethod } from './actors/handle.js';
 export type { ActorOptions } from './scheduler/options.js';
 export type { InitOptions } from './runtime/node.js';
-export type { TaskOptions } from './scheduler/options.js';
+export type { TaskOptions, SchedulingStrategy } from './scheduler/options.js';
 export { ObjectRef } from './objects/object-ref.js';
 export { RemoteFunction } from './runtime/remote-function.js';
 export {

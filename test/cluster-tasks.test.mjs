@@ -190,3 +190,24 @@ t.test('a driver that disconnects takes its work with it', async (t) => {
   t.ok(after, 'once the driver is gone, its task is stopped and the CPU is free again (long before its 30 s)');
   t.equal(after?.drivers, 0, 'and it is no longer listed');
 });
+
+t.test('scheduling strategies across nodes: SPREAD, hard and soft node affinity', async (t) => {
+  const slow = await tsray.load(await example('slow'));
+  const { address, nodes } = await cluster(t, [['--num-cpus', '2'], ['--num-cpus', '2']]);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const ran = (s) => /on ([0-9a-f]{16})/.exec(s)[1];
+  const spread = await tsray.get(Array.from({ length: 6 }, () => slow.fn('nap').options({ schedulingStrategy: 'SPREAD' }).remote(1)));
+  t.equal(new Set(spread.map(ran)).size, 3, 'SPREAD puts six tasks on all three nodes');
+  const target = nodes[1].nodeId;
+  const pinned = await tsray.get(Array.from({ length: 4 }, () => slow.fn('nap').options({ schedulingStrategy: { nodeId: target, soft: false } }).remote(1)));
+  t.ok(pinned.every((s) => ran(s) === target), 'hard affinity: every task on that node');
+  const e = await caught(t, () => tsray.get(slow.fn('nap').options({ schedulingStrategy: { nodeId: 'ffffffffffffffff', soft: false } }).remote(1)));
+  t.ok(e instanceof tsray.UnschedulableError, `hard affinity to a node that is not there: UnschedulableError (got ${e?.constructor?.name})`);
+  t.match(e?.message, /not alive/);
+  t.match(await tsray.get(slow.fn('nap').options({ schedulingStrategy: { nodeId: 'ffffffffffffffff', soft: true } }).remote(1)), /on [0-9a-f]{16}/, 'soft affinity falls back');
+  t.throws(() => slow.fn('nap').options({ schedulingStrategy: 'RANDOM' }), { code: 'ERR_INVALID_ARGUMENT' }, 'an unknown strategy is refused');
+  const counter = await tsray.load(await example('counter'));
+  const a = counter.actor('counter', { schedulingStrategy: { nodeId: target, soft: false } }).remote(0n);
+  t.equal(await tsray.get(a.incr.remote(1n)), 1n, 'an actor pinned to a node runs');
+});

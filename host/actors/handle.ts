@@ -115,6 +115,7 @@ export class ActorClass {
       ...(o.name === undefined ? {} : { name: o.name }),
       ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
       ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),
+      ...(o.strategy ? { strategy: o.strategy } : {}),
     };
   }
 }

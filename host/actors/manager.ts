@@ -7,7 +7,7 @@
  * (constructor again, fresh state), as Ray does; then it is dead.
  */
 import {
-  ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskTimeoutError,
+  ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskTimeoutError, UnschedulableError,
 } from '../errors.js';
 import type { LoadedComponent } from '../component/load.js';
 import { validateArgs } from '../engine/validate.js';
@@ -19,6 +19,7 @@ import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import { Fifo } from '../scheduler/fifo.js';
 import type { ResourceSet } from '../scheduler/resources.js';
+import type { SchedulingStrategy } from '../scheduler/options.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { variantFor } from '../worker/module-variants.js';
 import { WorkerHandle } from '../worker/pool.js';
@@ -36,6 +37,7 @@ export interface ActorSpec {
   maxRestarts: number;
   /** The options the actor class was given (a cluster sends them to the node that hosts it). */
   options?: Record<string, unknown>;
+  strategy?: SchedulingStrategy;
   name?: string;
   timeoutMs?: number;
   maxMemoryMb?: number;
@@ -98,9 +100,17 @@ export class ActorManager {
       throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
     }
     const actor = new Actor(this.nextAid++, newId(), { ...spec, args: spec.args.map(snapshotValue) });
+    const s = spec.strategy;
+    const misplaced = s && typeof s === 'object' && s.nodeId !== this.nodeId && !s.soft;
     this.byId.set(actor.id, actor);
     this.byAid.set(actor.aid, actor);
     if (spec.name !== undefined) this.names.set(spec.name, actor);
+    if (misplaced) {
+      actor.released = true;
+      const why = `it must run on node ${(s as { nodeId: string }).nodeId}, which is not this node (${this.nodeId})`;
+      this.die(actor, why, new UnschedulableError(`actor ${spec.resource.name}: ${why}`));
+      return actor.id;
+    }
     for (const a of spec.args) {
       if (a instanceof ObjectRef && !this.objects.has(a)) {
         actor.released = true;

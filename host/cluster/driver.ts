@@ -234,6 +234,7 @@ class RemoteTasks implements TaskBackend {
         opts: {
           request: o.request, shape: o.shape, numGpus: o.numGpus, numReturns: o.numReturns, maxRetries: o.maxRetries,
           ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }), ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),
+          ...(o.strategy ? { strategy: o.strategy } : {}),
         },
       },
     }));

@@ -16,6 +16,8 @@ import {
   type ActorCreateFrame, type Frame, type Hello, type NodeInfo, type NodeStatus, type StatusReply, type WireError,
 } from './protocol.js';
 import { tokensEqual } from './token.js';
+import { DEFAULT_PLACEMENT, Placer, type NodeView, type SchedulingStrategy } from './placement.js';
+import { remoteLocation } from './remote-arg.js';
 
 export interface HeadOptions {
   /** TCP port (0 picks a free one). */
@@ -25,6 +27,9 @@ export interface HeadOptions {
   token: string;
   /** A node silent this long is dead (default 10 s). */
   nodeTimeoutMs?: number;
+  /** DEFAULT strategy's knobs (spread threshold, top-k fraction and minimum). */
+  placement?: Partial<typeof DEFAULT_PLACEMENT>;
+  random?: () => number;
 }
 
 interface NodeEntry {
@@ -36,6 +41,8 @@ interface NodeEntry {
   cause?: string;
   /** Tasks sent to it and not finished. */
   inflight: Set<string>;
+  /** Resources promised to work sent there (tasks until they end, actors for life). */
+  reserved: Record<string, number>;
 }
 
 /** Work the head routes: a task, an actor's creation, or an actor call. Its result goes back to `driver`. */
@@ -53,6 +60,9 @@ interface HeadTask {
   maxRetries: number;
   /** The frame for a node, for the given attempt. */
   frame: (attempt: number) => Frame;
+  strategy?: SchedulingStrategy;
+  /** Bytes of its arguments each node holds (DEFAULT prefers the node with most). */
+  locality?: Map<string, number>;
 }
 
 interface HeadActor {
@@ -68,6 +78,20 @@ interface HeadActor {
   creating: HeadTask | undefined;
 }
 
+function addTo(into: Record<string, number>, r: Record<string, number>, sign: 1 | -1): void {
+  for (const [k, v] of Object.entries(r)) if (v > 0) into[k] = (into[k] ?? 0) + sign * v;
+}
+
+/** Bytes of arguments each node holds, from the arguments' remote markers. */
+function argumentBytes(args: unknown[]): Map<string, number> | undefined {
+  let m: Map<string, number> | undefined;
+  for (const a of args) {
+    const loc = remoteLocation(a);
+    if (loc) (m ??= new Map()).set(loc.nodeId, (m.get(loc.nodeId) ?? 0) + loc.size);
+  }
+  return m;
+}
+
 export class Head {
   readonly clusterId = randomBytes(8).toString('hex');
   private readonly nodes = new Map<string, NodeEntry>();
@@ -76,6 +100,7 @@ export class Head {
   private readonly actors = new Map<string, HeadActor>();
   /** Tasks no live node can hold: they wait for one to join. */
   private readonly pending = new Set<HeadTask>();
+  private readonly placer: Placer;
   /** Objects each driver owns on nodes (results left where they were made), freed when it leaves. */
   private readonly owned = new Map<Peer, Map<string, Set<string>>>();
   /** Component bytes by content hash, shipped to each node once. */
@@ -85,6 +110,7 @@ export class Head {
 
   private constructor(private readonly wss: WebSocketServer, private readonly opts: HeadOptions) {
     this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 10_000;
+    this.placer = new Placer({ ...DEFAULT_PLACEMENT, ...opts.placement, random: opts.random ?? Math.random });
     wss.on('connection', (ws) => this.accept(ws));
     this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.nodeTimeoutMs / 4));
     this.sweeper.unref();
@@ -141,7 +167,7 @@ export class Head {
         peer.close(CLOSE.MALFORMED, 'a node must describe itself in hello');
         return undefined;
       }
-      this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set() });
+      this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {} });
       queueMicrotask(() => { for (const t of [...this.pending]) { this.pending.delete(t); this.dispatch(t); } });
     } else if (f.role === 'driver') {
       this.drivers.add(peer);
@@ -185,6 +211,7 @@ export class Head {
         const t: HeadTask = {
           id: task.taskId, name: task.name, driver: peer, node: undefined, attempts: 0, request: task.opts.request, shape: task.opts.shape,
           maxRetries: task.opts.maxRetries, frame: (attempt) => ({ t: 'run', task: attempt > 0 ? { ...task, attempt } : task }),
+          ...(task.opts.strategy ? { strategy: task.opts.strategy } : {}), locality: argumentBytes(task.args),
         };
         this.tasks.set(task.taskId, t);
         this.dispatch(t);
@@ -245,6 +272,8 @@ export class Head {
         this.tasks.delete(f.taskId);
         const owner = t.actorId ? this.actors.get(t.actorId) : undefined;
         if (owner?.creating === t) owner.creating = undefined;
+        // A task's resources come back when it ends; an actor keeps its own for life.
+        else this.unreserve(n.info.nodeId, t.request);
         for (const r of f.returns ?? []) {
           if (!('object' in r)) continue;
           const byNode = this.owned.get(t.driver) ?? new Map<string, Set<string>>();
@@ -280,6 +309,7 @@ export class Head {
     const t: HeadTask = {
       id: createId, name: `${c.actor.resource} constructor`, driver: actor.driver, node: undefined, attempts: 0,
       request: c.actor.request, shape: c.actor.shape, actorId: c.actor.actorId, maxRetries: 0, frame: () => ({ ...c, createId }),
+      ...(c.actor.strategy ? { strategy: c.actor.strategy } : {}), locality: argumentBytes(c.actor.args),
     };
     actor.creating = t;
     this.tasks.set(createId, t);
@@ -290,7 +320,14 @@ export class Head {
     const n = this.nodes.get(nodeId)!;
     t.node = nodeId;
     n.inflight.add(t.id);
+    addTo(n.reserved, t.request, 1);
     n.peer!.send(t.frame(t.attempts));
+  }
+
+  /** Gives back what `t` reserved on its node (a task that ended; an actor that died). */
+  private unreserve(nodeId: string | undefined, request: Record<string, number>): void {
+    const n = nodeId ? this.nodes.get(nodeId) : undefined;
+    if (n) addTo(n.reserved, request, -1);
   }
 
   /** A call to an actor that is dead fails with ActorDiedError, as on the embedded node. */
@@ -309,6 +346,7 @@ export class Head {
       else this.placeActor(actor, `${actor.create.createId}-r${actor.restarts}`);
       return;
     }
+    if (!nodeDied && actor.state === 'alive') this.unreserve(actor.node, actor.create.actor.request);
     actor.state = 'dead';
     actor.death = why;
     for (const c of actor.waiting.splice(0)) this.actorGone(c, why);
@@ -316,20 +354,25 @@ export class Head {
 
   /** Sends a task to a live node that can hold it, or parks it until one joins. */
   private dispatch(t: HeadTask): void {
-    const req = t.request;
-    let best: NodeEntry | undefined;
-    let bestLoad = Infinity;
+    const views: NodeView[] = [];
     for (const n of this.nodes.values()) {
       if (n.state !== 'ALIVE' || !n.peer) continue;
-      if (!Object.entries(req).every(([k, v]) => v <= 0 || (n.info.resources[k] ?? 0) >= v)) continue;
-      const load = n.inflight.size / Math.max(1, n.info.resources.CPU ?? 1);
-      if (load < bestLoad) { best = n; bestLoad = load; }
+      const available = { ...n.info.resources };
+      addTo(available, n.reserved, -1);
+      views.push({ nodeId: n.info.nodeId, total: n.info.resources, available });
     }
-    if (!best) { this.pending.add(t); return; }
-    this.sendTo(t, best.info.nodeId);
+    const p = this.placer.place(views, { resources: t.request, strategy: t.strategy ?? 'DEFAULT', ...(t.locality ? { localityBytes: t.locality } : {}) });
+    if ('wait' in p) { this.pending.add(t); return; }
     const actor = t.actorId ? this.actors.get(t.actorId) : undefined;
+    if ('error' in p) {
+      const message = `'${t.name}' cannot be scheduled: ${p.error}`;
+      this.finish(t, { name: 'UnschedulableError', code: 'ERR_UNSCHEDULABLE', message });
+      if (actor && actor.creating === t) { actor.creating = undefined; this.killActor(actor, message, false); }
+      return;
+    }
+    this.sendTo(t, p.nodeId);
     if (actor && actor.state === 'pending') {
-      actor.node = best.info.nodeId;
+      actor.node = p.nodeId;
       actor.state = 'alive';
       for (const c of actor.waiting.splice(0)) this.sendTo(c, actor.node);
     }
@@ -349,10 +392,14 @@ export class Head {
         this.tasks.delete(t.id);
         this.pending.delete(t);
         if (t.node && !t.actorId) this.nodes.get(t.node)?.peer?.send({ t: 'cancel', taskId: t.id, force: true });
+        if (t.node && this.actors.get(t.actorId ?? '')?.creating !== t) this.unreserve(t.node, t.request);
       }
       for (const [id, a] of this.actors) {
         if (a.driver !== peer) continue;
-        if (a.node && a.state === 'alive') this.nodes.get(a.node)?.peer?.send({ t: 'actor-kill', actorId: id, noRestart: true });
+        if (a.node && a.state === 'alive') {
+          this.nodes.get(a.node)?.peer?.send({ t: 'actor-kill', actorId: id, noRestart: true });
+          this.unreserve(a.node, a.create.actor.request);
+        }
         this.actors.delete(id);
       }
       for (const [nodeId, ids] of this.owned.get(peer) ?? []) {

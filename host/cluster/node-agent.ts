@@ -31,6 +31,8 @@ export class NodeAgent {
   closing = false;
   private beatSoon: NodeJS.Timeout | undefined;
   private readonly components = new Map<string, Promise<LoadedComponent>>();
+  /** The same, once loaded: most tasks then start without a single await. */
+  private readonly loaded = new Map<string, LoadedComponent>();
   /** Tasks running here, by id: their result refs (for cancel). */
   private readonly running = new Map<string, ObjectRef[]>();
   /** Results kept here for drivers elsewhere, by object id. */
@@ -82,6 +84,7 @@ export class NodeAgent {
         if (!r.bytes) throw new ComponentError(`the head does not have component ${hash}`);
         return loadComponent(r.bytes);
       });
+      void c.then((x) => this.loaded.set(hash, x), () => undefined);
       // A failed fetch is not cached: the next task asks again.
       c.catch(() => this.components.delete(hash));
       this.components.set(hash, c);
@@ -141,8 +144,10 @@ export class NodeAgent {
   private async run(task: TaskFrame): Promise<void> {
     const pulled: ObjectRef[] = [];
     try {
-      const component = await this.component(task.hash);
-      const args = await this.localArgs(task.args, pulled);
+      const ready = this.loaded.get(task.hash);
+      const local = ready && !task.args.some((a) => remoteLocation(a) !== undefined);
+      const component = ready ?? await this.component(task.hash);
+      const args = local ? task.args : await this.localArgs(task.args, pulled);
       const refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args, opts: task.opts, ...(task.attempt ? { attempt: task.attempt } : {}) });
       this.answerWhenSettled(task.taskId, refs, pulled);
     } catch (e) {

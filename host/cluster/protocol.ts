@@ -6,6 +6,7 @@
  * only. Requests carry an `id` the answer repeats.
  */
 import { encode, decode } from 'cbor-x';
+import type { SchedulingStrategy } from './placement.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -104,6 +105,7 @@ export interface TaskFrame {
     maxRetries: number;
     timeoutMs?: number;
     maxMemoryMb?: number;
+    strategy?: SchedulingStrategy;
   };
 }
 
@@ -136,6 +138,7 @@ export interface ActorCreateFrame {
     request: Record<string, number>;
     shape: string;
     maxRestarts: number;
+    strategy?: SchedulingStrategy;
   };
 }
 /** Driver -> head -> node: a method call, sent in the order the driver made it. */

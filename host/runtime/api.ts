@@ -223,6 +223,18 @@ export function kill(actor: ActorHandle, opts: KillOptions = {}): void {
   requireNode().actors.kill(actor.id, opts.noRestart ?? true);
 }
 
+/** What the driver knows of where it runs (tasks see theirs through `task-context`). */
+export interface RuntimeContext {
+  /** The node this runtime is: the embedded node, or a cluster driver's own id. */
+  nodeId: string;
+  /** Accelerator ids assigned to this process: none for a driver (tasks get theirs in `task-context`). */
+  acceleratorIds: number[];
+}
+
+export function getRuntimeContext(): RuntimeContext {
+  return { nodeId: requireNode().nodeId, acceleratorIds: [] };
+}
+
 /** Resources of the node not held by tasks right now. */
 export function availableResources(): ResourceSet {
   return requireNode().scheduler.availableResources();

@@ -1,6 +1,9 @@
 /** Task options (`fn.options({...})`): their types, defaults and checks. */
 import { InvalidArgumentError } from '../errors.js';
 import { shapeKey, type ResourceSet } from './resources.js';
+import type { SchedulingStrategy } from '../cluster/placement.js';
+
+export type { SchedulingStrategy };
 
 export interface TaskOptions {
   /** CPUs the task holds while it runs (default 1; fractions allowed). */
@@ -19,6 +22,12 @@ export interface TaskOptions {
   timeoutMs?: number;
   /** Cap on the task's linear memory in MiB; growing past it fails with `OutOfMemoryError`. */
   maxMemoryMb?: number;
+  /**
+   * Which node runs it on a cluster: `'DEFAULT'` (locality, then load with a
+   * random top-k pick), `'SPREAD'` (round-robin), or a node `{ nodeId, soft }`
+   * (hard: fail if that node cannot run it; soft: fall back to DEFAULT).
+   */
+  schedulingStrategy?: SchedulingStrategy;
 }
 
 export interface NormalizedOptions {
@@ -30,9 +39,22 @@ export interface NormalizedOptions {
   maxRetries: number;
   timeoutMs?: number;
   maxMemoryMb?: number;
+  /** Absent for DEFAULT. */
+  strategy?: SchedulingStrategy;
 }
 
-const KNOWN = new Set(['numCpus', 'numGpus', 'memory', 'resources', 'numReturns', 'maxRetries', 'timeoutMs', 'maxMemoryMb']);
+const KNOWN = new Set(['numCpus', 'numGpus', 'memory', 'resources', 'numReturns', 'maxRetries', 'timeoutMs', 'maxMemoryMb', 'schedulingStrategy']);
+
+function strategyOf(v: unknown): SchedulingStrategy | undefined {
+  if (v === undefined || v === 'DEFAULT') return undefined;
+  if (v === 'SPREAD') return v;
+  if (v !== null && typeof v === 'object' && typeof (v as { nodeId?: unknown }).nodeId === 'string') {
+    const soft = (v as { soft?: unknown }).soft;
+    if (soft !== undefined && typeof soft !== 'boolean') throw new InvalidArgumentError('schedulingStrategy.soft must be a boolean');
+    return { nodeId: (v as { nodeId: string }).nodeId, soft: soft === true };
+  }
+  throw new InvalidArgumentError(`schedulingStrategy must be 'DEFAULT', 'SPREAD' or { nodeId, soft }, got ${JSON.stringify(v)}`);
+}
 
 function num(name: string, v: unknown, min: number, integer = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
@@ -66,6 +88,8 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
     maxRetries: o.maxRetries === undefined ? 3 : o.maxRetries === -1 ? Infinity : num('maxRetries', o.maxRetries, 0, true),
   };
   if (o.timeoutMs !== undefined) out.timeoutMs = num('timeoutMs', o.timeoutMs, 1);
+  const strategy = strategyOf(o.schedulingStrategy);
+  if (strategy) out.strategy = strategy;
   if (o.maxMemoryMb !== undefined) {
     out.maxMemoryMb = num('maxMemoryMb', o.maxMemoryMb, 1);
     if (out.maxMemoryMb > 4096) throw new InvalidArgumentError('maxMemoryMb cannot exceed 4096 (wasm32 memories stop at 4 GiB)');
@@ -91,11 +115,14 @@ export interface ActorOptions {
   timeoutMs?: number;
   /** Cap on the actor's linear memory in MiB. */
   maxMemoryMb?: number;
+  /** Which node hosts it on a cluster (see `TaskOptions.schedulingStrategy`). */
+  schedulingStrategy?: SchedulingStrategy;
 }
 
 export interface NormalizedActorOptions {
   request: ResourceSet;
   maxRestarts: number;
+  strategy?: SchedulingStrategy;
   name?: string;
   timeoutMs?: number;
   maxMemoryMb?: number;
@@ -114,5 +141,6 @@ export function normalizeActorOptions(o: ActorOptions): NormalizedActorOptions {
   }
   if (base.timeoutMs !== undefined) out.timeoutMs = base.timeoutMs;
   if (base.maxMemoryMb !== undefined) out.maxMemoryMb = base.maxMemoryMb;
+  if (base.strategy) out.strategy = base.strategy;
   return out;
 }

@@ -5,7 +5,7 @@
  * tasks of that shape, so tiny tasks do not pay a round trip each. A task
  * with a timeout gets a worker to itself, so the timer measures only it.
  */
-import { InvalidArgumentError, TaskCancelledError, TaskTimeoutError, WorkerCrashedError } from '../errors.js';
+import { InvalidArgumentError, TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashedError } from '../errors.js';
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
 import { rebuildError } from '../worker/wire-errors.js';
 import { WorkerHandle } from '../worker/pool.js';
@@ -122,6 +122,11 @@ export class Scheduler {
     if (!this.warnedShapes.has(task.shape) && !this.resources.feasible(spec.opts.request)) {
       this.warnedShapes.add(task.shape);
       this.cfg.warn(`task '${spec.name}' requests {${task.shape}} but this node has {${shapeKey(this.resources.totals())}}; it stays pending until a node that can run it joins`);
+    }
+    const s = spec.opts.strategy;
+    if (s && typeof s === 'object' && s.nodeId !== this.cfg.nodeId && !s.soft) {
+      this.finish(task, { kind: 'error', error: new UnschedulableError(`task '${spec.name}' must run on node ${s.nodeId}, which is not this node (${this.cfg.nodeId})`) });
+      return returns;
     }
     for (const a of spec.args) {
       if (a instanceof ObjectRef && !this.objects.has(a)) {

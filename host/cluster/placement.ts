@@ -1,0 +1,115 @@
+/**
+ * Where a task or actor goes, as Ray decides it (a data structure behind a
+ * small interface: the head feeds it its node table; the benchmark feeds it
+ * simulated nodes). Randomness is injected, so tests are deterministic.
+ *
+ * - DEFAULT: among nodes that can hold the request now, prefer the one
+ *   holding most of its argument bytes; otherwise score each node by its
+ *   utilization (0 below the spread threshold, else the utilization) and
+ *   pick at random among the k lowest, k = max(nodes x topKFraction,
+ *   topKAbsolute). Requests of no resources go to a random live node.
+ * - SPREAD: round-robin over the nodes that can hold the request now.
+ * - Node affinity `{ nodeId, soft }`: that node; if it is gone or can never
+ *   hold the request, soft falls back to DEFAULT and hard fails.
+ * With no node able to hold the request now, a feasible node is chosen
+ * anyway (its own scheduler queues the work); with none feasible, it waits.
+ */
+import type { ResourceSet } from '../scheduler/resources.js';
+
+export type SchedulingStrategy = 'DEFAULT' | 'SPREAD' | { nodeId: string; soft: boolean };
+
+export interface NodeView {
+  nodeId: string;
+  total: ResourceSet;
+  /** What is not yet promised to work the head sent there. */
+  available: ResourceSet;
+}
+
+export interface PlacementRequest {
+  resources: ResourceSet;
+  strategy: SchedulingStrategy;
+  /** Bytes of the request's arguments each node already holds. */
+  localityBytes?: ReadonlyMap<string, number>;
+}
+
+export type Placement =
+  | { nodeId: string }
+  | { wait: 'infeasible' }
+  | { error: string };
+
+export interface PlacementConfig {
+  /** Utilization below which a node scores 0 (Ray: RAY_scheduler_spread_threshold, 0.5). */
+  spreadThreshold: number;
+  /** Fraction of the nodes in the random top-k pick (Ray: 0.2). */
+  topKFraction: number;
+  /** Lower bound of k (Ray: RAY_scheduler_top_k_absolute, 1). */
+  topKAbsolute: number;
+  /** A number in [0, 1). */
+  random: () => number;
+}
+
+export const DEFAULT_PLACEMENT: Omit<PlacementConfig, 'random'> = { spreadThreshold: 0.5, topKFraction: 0.2, topKAbsolute: 1 };
+
+function fits(have: ResourceSet, want: ResourceSet): boolean {
+  for (const k in want) if (want[k]! > 0 && (have[k] ?? 0) < want[k]! - 1e-9) return false;
+  return true;
+}
+
+function isEmpty(want: ResourceSet): boolean {
+  for (const k in want) if (want[k]! > 0) return false;
+  return true;
+}
+
+/** The utilization of the most used resource the node has (0..1). */
+export function utilization(n: NodeView): number {
+  let u = 0;
+  for (const k in n.total) {
+    const t = n.total[k]!;
+    if (t > 0) u = Math.max(u, (t - (n.available[k] ?? 0)) / t);
+  }
+  return u;
+}
+
+export class Placer {
+  private cursor = 0;
+
+  constructor(private readonly cfg: PlacementConfig) {}
+
+  place(nodes: readonly NodeView[], req: PlacementRequest): Placement {
+    const s = req.strategy;
+    if (typeof s === 'object') {
+      const target = nodes.find((n) => n.nodeId === s.nodeId);
+      if (target && fits(target.total, req.resources)) return { nodeId: target.nodeId };
+      if (!s.soft) {
+        return { error: target ? `node ${s.nodeId} can never hold ${JSON.stringify(req.resources)}` : `node ${s.nodeId} is not alive in this cluster` };
+      }
+      return this.place(nodes, { ...req, strategy: 'DEFAULT' });
+    }
+    const feasible = nodes.filter((n) => fits(n.total, req.resources));
+    if (feasible.length === 0) return { wait: 'infeasible' };
+    if (isEmpty(req.resources)) return { nodeId: feasible[Math.floor(this.cfg.random() * feasible.length)]!.nodeId };
+    const available = feasible.filter((n) => fits(n.available, req.resources));
+    const pool = available.length > 0 ? available : feasible;
+    if (s === 'SPREAD') {
+      // Round-robin in node order, starting after the last node chosen.
+      const n = pool[this.cursor++ % pool.length]!;
+      return { nodeId: n.nodeId };
+    }
+    if (req.localityBytes && available.length > 0) {
+      let best: NodeView | undefined;
+      let bytes = 0;
+      for (const n of available) {
+        const b = req.localityBytes.get(n.nodeId) ?? 0;
+        if (b > bytes) { best = n; bytes = b; }
+      }
+      if (best) return { nodeId: best.nodeId };
+    }
+    // Ties (every node under the threshold scores 0) are broken at random, so the top k are not always the first nodes.
+    const scored = pool.map((n) => {
+      const u = utilization(n);
+      return { n, score: u < this.cfg.spreadThreshold ? 0 : u, tie: this.cfg.random() };
+    }).sort((a, b) => a.score - b.score || a.tie - b.tie);
+    const k = Math.min(scored.length, Math.max(Math.ceil(nodes.length * this.cfg.topKFraction), this.cfg.topKAbsolute));
+    return { nodeId: scored[Math.floor(this.cfg.random() * k)]!.n.nodeId };
+  }
+}
