@@ -85,10 +85,16 @@ export class Placer {
       }
       return this.place(nodes, { ...req, strategy: 'DEFAULT' });
     }
-    const feasible = nodes.filter((n) => fits(n.total, req.resources));
+    // One pass: feasible nodes, and those with room now; most placements touch nothing else.
+    const feasible: NodeView[] = [];
+    const available: NodeView[] = [];
+    for (const n of nodes) {
+      if (!fits(n.total, req.resources)) continue;
+      feasible.push(n);
+      if (fits(n.available, req.resources)) available.push(n);
+    }
     if (feasible.length === 0) return { wait: 'infeasible' };
     if (isEmpty(req.resources)) return { nodeId: feasible[Math.floor(this.cfg.random() * feasible.length)]!.nodeId };
-    const available = feasible.filter((n) => fits(n.available, req.resources));
     const pool = available.length > 0 ? available : feasible;
     if (s === 'SPREAD') {
       // Round-robin in node order, starting after the last node chosen.
@@ -104,12 +110,18 @@ export class Placer {
       }
       if (best) return { nodeId: best.nodeId };
     }
-    // Ties (every node under the threshold scores 0) are broken at random, so the top k are not always the first nodes.
-    const scored = pool.map((n) => {
+    const k = Math.min(pool.length, Math.max(Math.ceil(nodes.length * this.cfg.topKFraction), this.cfg.topKAbsolute));
+    const idle: NodeView[] = [];
+    const busy: { n: NodeView; score: number }[] = [];
+    for (const n of pool) {
       const u = utilization(n);
-      return { n, score: u < this.cfg.spreadThreshold ? 0 : u, tie: this.cfg.random() };
-    }).sort((a, b) => a.score - b.score || a.tie - b.tie);
-    const k = Math.min(scored.length, Math.max(Math.ceil(nodes.length * this.cfg.topKFraction), this.cfg.topKAbsolute));
-    return { nodeId: scored[Math.floor(this.cfg.random() * k)]!.n.nodeId };
+      if (u < this.cfg.spreadThreshold) idle.push(n); else busy.push({ n, score: u });
+    }
+    // Nodes under the threshold all score 0: with at least k of them, the top k are a random k of
+    // them, and a random pick among those is a uniform pick among all of them.
+    if (idle.length >= k) return { nodeId: idle[Math.floor(this.cfg.random() * idle.length)]!.nodeId };
+    busy.sort((a, b) => a.score - b.score);
+    const top = [...idle, ...busy.slice(0, k - idle.length).map((x) => x.n)];
+    return { nodeId: top[Math.floor(this.cfg.random() * top.length)]!.nodeId };
   }
 }
