@@ -18,6 +18,8 @@ interface StartOptions {
   numGpus?: string;
   resources?: string;
   objectStoreMemory?: string;
+  memory?: string;
+  acceleratorType?: string;
   token?: string;
   nodeTimeoutMs?: string;
   block?: boolean;
@@ -43,6 +45,9 @@ function nodeOptions(o: StartOptions): InitOptions {
   const cpus = num('num-cpus', o.numCpus);
   const gpus = num('num-gpus', o.numGpus);
   const store = num('object-store-memory', o.objectStoreMemory);
+  const memory = num('memory', o.memory);
+  if (memory !== undefined) out.memory = memory;
+  if (o.acceleratorType !== undefined) out.acceleratorType = o.acceleratorType;
   if (cpus !== undefined) out.numCpus = cpus;
   if (gpus !== undefined) out.numGpus = gpus;
   if (store !== undefined) out.objectStoreMemory = store;
@@ -95,7 +100,9 @@ export function registerStart(program: Command): void {
     .option('--port <port>', 'port for the head to listen on (0: any free port)', '6380')
     .option('--host <ip>', 'interface for the head to listen on (default: all)')
     .option('--num-cpus <n>', 'CPUs this node offers (default: all)')
-    .option('--num-gpus <n>', 'GPUs this node offers (default 0)')
+    .option('--num-gpus <n>', 'GPUs this node offers (default: as many as nvidia-smi lists, else 0)')
+    .option('--accelerator-type <type>', "this node's accelerator type, e.g. H100 (default: detected)")
+    .option('--memory <bytes>', 'memory this node offers to memory requests (default 70% of RAM; admission only)')
     .option('--resources <json>', 'custom resources, e.g. \'{"TPU": 2}\'')
     .option('--object-store-memory <bytes>', 'object store size (default 30% of RAM)')
     .option('--token <token>', 'cluster token (head: default a new random one; node: default TSRAY_TOKEN or this machine\'s head)')

@@ -35,7 +35,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
     opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }) };
   }
   // A driver of a cluster: the nodes bring their own resources (as in Ray, they cannot be set from here).
-  const local = ['numCpus', 'numGpus', 'resources', 'workerSpinUs', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites'];
+  const local = ['numCpus', 'numGpus', 'acceleratorType', 'memory', 'resources', 'workerSpinUs', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites'];
   for (const k of Object.keys(opts)) {
     if (local.includes(k)) throw new InvalidArgumentError(`init option ${k} describes a node; when connecting to a cluster, set it on the node (tsray start --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)})`);
   }

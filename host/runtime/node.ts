@@ -13,14 +13,19 @@ import { ActorManager } from '../actors/manager.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import type { WorkerHandle } from '../worker/pool.js';
 import { AdminEndpoint } from './admin.js';
+import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { Runtime } from './runtime.js';
 import { nodeMemory } from './memory.js';
 
 export interface InitOptions {
   /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */
   numCpus?: number;
-  /** Logical GPUs this node offers (default 0). */
+  /** Logical GPUs this node offers (default: as many as `nvidia-smi` lists, else 0). */
   numGpus?: number;
+  /** The node's accelerator type, e.g. `'H100'` (default: detected); tasks with `acceleratorType` go only to such nodes. */
+  acceleratorType?: string;
+  /** Bytes of memory this node offers to tasks' and actors' `memory` requests (default 70% of RAM; admission only). */
+  memory?: number;
   /** Custom resources, e.g. `{ TPU: 2 }`. */
   resources?: Record<string, number>;
   /** Bytes for the object store (default 30% of RAM). */
@@ -51,7 +56,7 @@ export class EmbeddedNode implements Runtime {
   private readonly admin: AdminEndpoint;
 
   constructor(opts: InitOptions) {
-    const known = new Set(['token', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs']);
+    const known = new Set(['token', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs']);
     for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
     if (opts.address !== undefined) throw new RuntimeStateError(`an embedded node has no address; connect to ${opts.address} with tsray.init({ address, token })`);
     const count = (name: string, v: number | undefined, dflt: number): number => {
@@ -60,7 +65,8 @@ export class EmbeddedNode implements Runtime {
       return v;
     };
     const numCpus = count('numCpus', opts.numCpus, availableParallelism());
-    const numGpus = count('numGpus', opts.numGpus, 0);
+    const found = opts.numGpus === undefined || opts.acceleratorType === undefined ? detectAccelerators() : { count: 0 };
+    const numGpus = count('numGpus', opts.numGpus, found.count);
     if (!Number.isInteger(numGpus)) throw new InvalidArgumentError('numGpus of a node must be a whole number');
     const fraction = (name: string, v: number | undefined, dflt: number): number => {
       const f = count(name, v, dflt);
@@ -69,7 +75,12 @@ export class EmbeddedNode implements Runtime {
     };
     const objectStoreMemory = Math.floor(count('objectStoreMemory', opts.objectStoreMemory, Math.floor(totalmem() * 0.3)));
     if (opts.spillDir !== undefined && typeof opts.spillDir !== 'string') throw new InvalidArgumentError('init option spillDir must be a path');
-    const resources: ResourceSet = { CPU: numCpus, GPU: numGpus, memory: Math.floor(totalmem() * 0.7), object_store_memory: objectStoreMemory };
+    const resources: ResourceSet = { CPU: numCpus, GPU: numGpus, memory: Math.floor(count('memory', opts.memory, Math.floor(totalmem() * 0.7))), object_store_memory: objectStoreMemory };
+    const type = opts.acceleratorType ?? found.type;
+    if (type !== undefined) {
+      if (typeof type !== 'string' || !/^[\w.-]+$/.test(type)) throw new InvalidArgumentError(`acceleratorType must be a name such as 'H100', got ${String(type)}`);
+      resources[acceleratorResource(type)] = 1;
+    }
     for (const [k, v] of Object.entries(opts.resources ?? {})) {
       if (k in resources) throw new InvalidArgumentError(`set ${k} with its own init option, not resources.${k}`);
       resources[k] = count(`resources.${k}`, v, 0);

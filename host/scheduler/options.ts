@@ -12,6 +12,10 @@ export interface TaskOptions {
   numGpus?: number;
   /** Bytes of memory to reserve for admission (not enforced at run time). */
   memory?: number;
+  /** Bytes of object store memory to reserve for admission. */
+  objectStoreMemory?: number;
+  /** Run only on nodes of this accelerator type, e.g. `'H100'` (Ray: a 0.001 request of `accelerator_type:H100`). */
+  acceleratorType?: string;
   /** Custom resources, e.g. `{ TPU: 1 }`. */
   resources?: Record<string, number>;
   /** Number of return objects; above 1 the WIT result must be a tuple of that size. */
@@ -43,7 +47,7 @@ export interface NormalizedOptions {
   strategy?: SchedulingStrategy;
 }
 
-const KNOWN = new Set(['numCpus', 'numGpus', 'memory', 'resources', 'numReturns', 'maxRetries', 'timeoutMs', 'maxMemoryMb', 'schedulingStrategy']);
+const KNOWN = new Set(['numCpus', 'numGpus', 'memory', 'objectStoreMemory', 'acceleratorType', 'resources', 'numReturns', 'maxRetries', 'timeoutMs', 'maxMemoryMb', 'schedulingStrategy']);
 
 function strategyOf(v: unknown): SchedulingStrategy | undefined {
   if (v === undefined || v === 'DEFAULT') return undefined;
@@ -76,8 +80,14 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
   if (numGpus > 1 && !Number.isInteger(numGpus)) throw new InvalidArgumentError(`numGpus above 1 must be a whole number, got ${numGpus}`);
   const request: ResourceSet = { CPU: numCpus, GPU: numGpus };
   if (o.memory !== undefined) request.memory = num('memory', o.memory, 0);
+  if (o.objectStoreMemory !== undefined) request.object_store_memory = num('objectStoreMemory', o.objectStoreMemory, 0);
+  if (o.acceleratorType !== undefined) {
+    if (typeof o.acceleratorType !== 'string' || !/^[\w.-]+$/.test(o.acceleratorType)) throw new InvalidArgumentError(`acceleratorType must be a name such as 'H100', got ${String(o.acceleratorType)}`);
+    request[`accelerator_type:${o.acceleratorType}`] = 0.001;
+  }
   for (const [k, v] of Object.entries(o.resources ?? {})) {
-    if (k === 'CPU' || k === 'GPU' || k === 'memory') throw new InvalidArgumentError(`use the ${k === 'CPU' ? 'numCpus' : k === 'GPU' ? 'numGpus' : 'memory'} option, not resources.${k}`);
+    const own: Record<string, string> = { CPU: 'numCpus', GPU: 'numGpus', memory: 'memory', object_store_memory: 'objectStoreMemory' };
+    if (own[k]) throw new InvalidArgumentError(`use the ${own[k]} option, not resources.${k}`);
     request[k] = num(`resources.${k}`, v, 0);
   }
   const out: NormalizedOptions = {
@@ -105,6 +115,10 @@ export interface ActorOptions {
   numGpus?: number;
   /** Bytes of memory reserved for admission. */
   memory?: number;
+  /** Bytes of object store memory reserved for admission. */
+  objectStoreMemory?: number;
+  /** Host only on nodes of this accelerator type. */
+  acceleratorType?: string;
   /** Custom resources held for the actor's life. */
   resources?: Record<string, number>;
   /** How many times the actor is rebuilt after a trap or a lost worker (default 0; -1: forever). */
