@@ -211,3 +211,19 @@ t.test('scheduling strategies across nodes: SPREAD, hard and soft node affinity'
   const a = counter.actor('counter', { schedulingStrategy: { nodeId: target, soft: false } }).remote(0n);
   t.equal(await tsray.get(a.incr.remote(1n)), 1n, 'an actor pinned to a node runs');
 });
+
+t.test('DEFAULT prefers the node that holds the arguments', async (t) => {
+  const blobs = await tsray.load(await example('blobs'));
+  const { address, nodes } = await cluster(t, [['--num-cpus', '2', '--resources', '{"maker": 1}'], ['--num-cpus', '2']]);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const holder = nodes[0].nodeId;
+  const data = blobs.fn('fill').options({ resources: { maker: 1 } }).remote(4 * MiB, 3);
+  await tsray.wait([data]);
+  const seen = [];
+  for (let i = 0; i < 3; i++) seen.push((await tsray.get(blobs.fn('locate').remote(data))).split(' '));
+  t.ok(seen.every(([node, n]) => node === holder && n === String(4 * MiB)), `each task that reads the 4 MiB object runs on the node holding it (${holder})`);
+  const small = [];
+  for (let i = 0; i < 6; i++) small.push((await tsray.get(blobs.fn('locate').remote(new Uint8Array(10)))).split(' ')[0]);
+  t.ok(new Set(small).size >= 2, `tasks with no stored arguments spread (${[...new Set(small)].join(', ')})`);
+});

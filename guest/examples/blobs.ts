@@ -1,4 +1,4 @@
-import { sleep } from "tsray";
+import { sleep, taskContext } from "tsray";
 
 export function fill(len: u32, seed: u32): Uint8Array {
   const out = new Uint8Array(len);
@@ -31,4 +31,8 @@ export function size(data: Uint8Array): u32 {
 export function hold(data: Uint8Array, ms: u32): u32 {
   sleep(ms);
   return checksum(data);
+}
+
+export function locate(data: Uint8Array): string {
+  return taskContext().nodeId + " " + data.length.toString();
 }

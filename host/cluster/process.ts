@@ -9,6 +9,7 @@ import { Head } from './head.js';
 import { NodeAgent } from './node-agent.js';
 import { newToken, removeRecord, writeRecord } from './token.js';
 import { publicHost } from './host-address.js';
+import { InvalidArgumentError } from '../errors.js';
 
 export interface HeadProcessOptions {
   port: number;
@@ -17,6 +18,22 @@ export interface HeadProcessOptions {
   nodeTimeoutMs?: number;
   node: InitOptions;
   log?: string;
+}
+
+/** DEFAULT's knobs from the environment, as Ray's RAY_scheduler_spread_threshold and RAY_scheduler_top_k_*. */
+export function placementFromEnv(env: NodeJS.ProcessEnv = process.env): { spreadThreshold?: number; topKFraction?: number; topKAbsolute?: number } {
+  const out: { spreadThreshold?: number; topKFraction?: number; topKAbsolute?: number } = {};
+  const read = (name: string, key: keyof typeof out, max: number): void => {
+    const v = env[name];
+    if (v === undefined || v === '') return;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n > max) throw new InvalidArgumentError(`${name} must be a number from 0 to ${max}, got '${v}'`);
+    out[key] = n;
+  };
+  read('TSRAY_SCHEDULER_SPREAD_THRESHOLD', 'spreadThreshold', 1);
+  read('TSRAY_SCHEDULER_TOP_K_FRACTION', 'topKFraction', 1);
+  read('TSRAY_SCHEDULER_TOP_K_ABSOLUTE', 'topKAbsolute', 1e9);
+  return out;
 }
 
 function onStop(stop: () => Promise<void>): void {
@@ -33,7 +50,7 @@ function onStop(stop: () => Promise<void>): void {
 /** Runs a head and its own node in this process until SIGTERM/SIGINT. Returns the address. */
 export async function runHead(o: HeadProcessOptions): Promise<{ address: string; token: string }> {
   const token = o.token ?? newToken();
-  const head = await Head.start({ port: o.port, host: o.host, token, nodeTimeoutMs: o.nodeTimeoutMs });
+  const head = await Head.start({ port: o.port, host: o.host, token, nodeTimeoutMs: o.nodeTimeoutMs, placement: placementFromEnv() });
   const address = `ws://${publicHost(o.host)}:${head.port}`;
   const agent = await NodeAgent.join(`ws://127.0.0.1:${head.port}`, token, o.node, (why) => {
     process.stderr.write(`tsray head: its own node lost the head (${why})\n`);
