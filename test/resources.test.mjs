@@ -27,6 +27,16 @@ t.test('fractional GPUs: four 0.25 tasks share one GPU at once; 0.5 requests pac
   });
 });
 
+t.test('custom accelerators (NPU) get device ids and pack the same way', async (t) => {
+  const slow = await tsray.load(await example('slow'));
+  await withRuntime({ numCpus: 3, resources: { NPU: 2 } }, async () => {
+    const out = await tsray.get(Array.from({ length: 3 }, () => slow.fn('nap').options({ resources: { NPU: 0.5 } }).remote(300)));
+    t.strictSame(out.map(devices).sort(), ['0', '0', '1'], 'three 0.5 NPU requests on two NPUs: devices [0, 0, 1]');
+    t.throws(() => slow.fn('nap').options({ resources: { NPU: 1.5 } }), { code: 'ERR_INVALID_ARGUMENT' }, 'NPU 1.5 is refused like GPU 1.5');
+    t.equal(tsray.availableResources().NPU, 2, 'returned after the tasks');
+  });
+});
+
 t.test('memory-aware scheduling: with 200 MB on the node, two 100 MB actors start and a third waits for a kill', async (t) => {
   const counter = await tsray.load(await example('counter'));
   await withRuntime({ numCpus: 1, memory: 200e6 }, async () => {

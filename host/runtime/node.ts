@@ -99,7 +99,7 @@ export class EmbeddedNode implements Runtime {
     const arenas = this.objects.arenas.map((a) => a.memory);
     const warn = (m: string): void => { process.emitWarning(m, { code: 'TSRAY_INFEASIBLE' }); };
     this.scheduler = new Scheduler({
-      nodeId: this.nodeId, resources, numGpus, baseWorkers, maxWorkers: baseWorkers + 16, spinUs, warn, arenas,
+      nodeId: this.nodeId, resources, baseWorkers, maxWorkers: baseWorkers + 16, spinUs, warn, arenas,
       onGuestCall: (from, call) => this.actors.guestCall(from, call),
       onRelease: () => this.actors?.retryWaiting(),
     }, this.objects);

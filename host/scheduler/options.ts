@@ -1,6 +1,6 @@
 /** Task options (`fn.options({...})`): their types, defaults and checks. */
 import { InvalidArgumentError } from '../errors.js';
-import { shapeKey, type ResourceSet } from './resources.js';
+import { ACCELERATORS, shapeKey, type ResourceSet } from './resources.js';
 import type { SchedulingStrategy } from '../cluster/placement.js';
 
 export type { SchedulingStrategy };
@@ -89,6 +89,9 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
     const own: Record<string, string> = { CPU: 'numCpus', GPU: 'numGpus', memory: 'memory', object_store_memory: 'objectStoreMemory' };
     if (own[k]) throw new InvalidArgumentError(`use the ${own[k]} option, not resources.${k}`);
     request[k] = num(`resources.${k}`, v, 0);
+    if ((ACCELERATORS as readonly string[]).includes(k) && request[k]! > 1 && !Number.isInteger(request[k])) {
+      throw new InvalidArgumentError(`resources.${k} above 1 must be a whole number (an accelerator), got ${request[k]}`);
+    }
   }
   const out: NormalizedOptions = {
     request,

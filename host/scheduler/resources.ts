@@ -50,6 +50,43 @@ export function shapeKey(req: ResourceSet): string {
 }
 
 /**
+ * Unit-instance resources: devices with ids, where a request above 1 must be
+ * whole and a fraction packs onto one device (Ray's accelerators). Besides
+ * GPU, any node resource with one of these names counts.
+ */
+export const ACCELERATORS = ['GPU', 'TPU', 'NPU', 'HPU', 'neuron_cores'] as const;
+
+/** Which accelerator a request's device ids refer to: GPU if it asks for one, else the first other accelerator it asks for. */
+export function acceleratorOf(request: ResourceSet): string | undefined {
+  return ACCELERATORS.find((k) => (request[k] ?? 0) > 0);
+}
+
+/** Device ids for every accelerator kind of a node: one allocator per kind. */
+export class Accelerators {
+  private readonly kinds = new Map<string, DeviceAllocator>();
+
+  constructor(resources: ResourceSet) {
+    for (const k of ACCELERATORS) {
+      const n = resources[k] ?? 0;
+      if (n > 0) this.kinds.set(k, new DeviceAllocator(Math.floor(n)));
+    }
+  }
+
+  /** Ids of the devices assigned for `request` (of its accelerator kind), or undefined if they are not free now. */
+  acquire(request: ResourceSet): number[] | undefined {
+    const k = acceleratorOf(request);
+    if (!k) return [];
+    const alloc = this.kinds.get(k);
+    return alloc ? alloc.acquire(request[k]!) : undefined;
+  }
+
+  release(request: ResourceSet, ids: number[]): void {
+    const k = acceleratorOf(request);
+    if (k) this.kinds.get(k)?.release(ids, request[k]!);
+  }
+}
+
+/**
  * Assigns accelerator device ids to leases, the way Ray assigns GPU ids:
  * whole requests take whole free devices; a fraction packs onto the device
  * with the least room left that still fits it, before opening the next one.

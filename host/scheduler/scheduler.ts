@@ -16,7 +16,7 @@ import { snapshotValue } from '../objects/snapshot.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import type { NormalizedOptions } from './options.js';
-import { DeviceAllocator, ResourcePool, shapeKey, type ResourceSet } from './resources.js';
+import { Accelerators, ResourcePool, shapeKey, type ResourceSet } from './resources.js';
 import { Fifo } from './fifo.js';
 
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
@@ -76,7 +76,6 @@ interface Slot { worker: WorkerHandle; lease?: Lease }
 export interface SchedulerConfig {
   nodeId: string;
   resources: ResourceSet;
-  numGpus: number;
   /** Workers kept even when idle (the CPU count). */
   baseWorkers: number;
   /** Upper bound on workers, for fractional and zero-CPU tasks. */
@@ -97,7 +96,7 @@ export class Scheduler {
   private readonly queues = new Map<string, Fifo<Task>>();
   private readonly slots: Slot[] = [];
   private readonly resources: ResourcePool;
-  private readonly devices: DeviceAllocator;
+  private readonly devices: Accelerators;
   private readonly warnedShapes = new Set<string>();
   /** Force-cancelled tasks that were queued on a worker (see `watchForced`). */
   private readonly forced = new Set<number>();
@@ -107,7 +106,7 @@ export class Scheduler {
 
   constructor(private readonly cfg: SchedulerConfig, private readonly objects: ObjectStore) {
     this.resources = new ResourcePool(cfg.resources);
-    this.devices = new DeviceAllocator(cfg.numGpus);
+    this.devices = new Accelerators(cfg.resources);
     for (let i = 0; i < cfg.baseWorkers; i++) this.spawn();
   }
 
@@ -300,7 +299,7 @@ export class Scheduler {
   /** Takes `request` (and device ids for its GPUs) from the node if free now; actors hold theirs this way. */
   acquire(request: ResourceSet): number[] | undefined {
     if (!this.resources.tryAcquire(request)) return undefined;
-    const devices = this.devices.acquire(request.GPU ?? 0);
+    const devices = this.devices.acquire(request);
     if (!devices) this.resources.release(request);
     return devices;
   }
@@ -308,7 +307,7 @@ export class Scheduler {
   /** Returns resources taken by `acquire` (or a lease); queued work may now fit. */
   release(request: ResourceSet, devices: number[]): void {
     this.resources.release(request);
-    this.devices.release(devices, request.GPU ?? 0);
+    this.devices.release(request, devices);
     this.cfg.onRelease();
     this.requestSchedule();
   }
