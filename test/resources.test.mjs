@@ -72,3 +72,27 @@ t.test('accelerator types: a node declares one; tasks asking for another wait', 
   });
   await sleep(1);
 });
+
+t.test('resources come back after failures, timeouts, cancels and crashes', async (t) => {
+  const [slow, faulty] = await Promise.all(['slow', 'faulty'].map(async (n) => tsray.load(await example(n))));
+  await withRuntime({ numCpus: 2, numGpus: 2, resources: { TPU: 4 } }, async () => {
+    const full = () => { const a = tsray.availableResources(); return a.CPU === 2 && a.GPU === 2 && a.TPU === 4; };
+    const settle = async () => { for (let i = 0; i < 100 && !full(); i++) await sleep(10); return full(); };
+    const opts = { numGpus: 1, resources: { TPU: 2 } };
+    await caught(t, () => tsray.get(faulty.fn('trap').options(opts).remote()));
+    t.ok(await settle(), 'after a trap');
+    await caught(t, () => tsray.get(slow.fn('spin').options({ ...opts, timeoutMs: 100 }).remote()));
+    t.ok(await settle(), 'after a timeout');
+    const running = slow.fn('spin').options(opts).remote();
+    await sleep(100);
+    t.equal(tsray.availableResources().GPU, 1, 'a running task holds its GPU');
+    tsray.cancel(running, { force: true });
+    await caught(t, () => tsray.get(running));
+    t.ok(await settle(), 'after a forced cancel');
+    const crashed = slow.fn('nap').options({ ...opts, maxRetries: 0 }).remote(2000);
+    await sleep(100);
+    t.ok(tsray.testing.crashWorker(crashed), 'its worker was killed');
+    await caught(t, () => tsray.get(crashed));
+    t.ok(await settle(), 'after a worker crash');
+  });
+});
