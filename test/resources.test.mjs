@@ -23,6 +23,11 @@ t.test('fractional GPUs: four 0.25 tasks share one GPU at once; 0.5 requests pac
     const whole = await tsray.get(slow.fn('nap').options({ numGpus: 2 }).remote(1));
     t.equal(devices(whole), '0,1', 'a whole request takes whole free devices');
     t.throws(() => slow.fn('nap').options({ numGpus: 1.5 }), { code: 'ERR_INVALID_ARGUMENT' }, 'numGpus 1.5 is refused, as in Ray');
+    const counter = await tsray.load(await example('counter'));
+    const actors = Array.from({ length: 3 }, () => counter.actor('counter', { numGpus: 0.5 }).remote(0n));
+    const ids = (await tsray.get(actors.map((a) => a.placement.remote()))).map((s) => /\[([\d,]*)\]/.exec(s)[1]);
+    t.strictSame(ids, ['0', '0', '1'], 'three actors at 0.5 on three GPUs hold devices [0, 0, 1] for their lives');
+    for (const a of actors) tsray.kill(a);
     t.equal(tsray.availableResources().GPU, 3, 'all GPUs are back after the tasks');
   });
 });

@@ -1,5 +1,5 @@
 // An actor: each Counter lives in one component instance and keeps its state between calls.
-import { sleep, ActorHandle, CborWriter } from "tsray";
+import { sleep, taskContext, ActorHandle, CborWriter } from "tsray";
 
 export class Counter {
   private value: i64;
@@ -25,6 +25,13 @@ export class Counter {
 
   crash(message: string): void {
     throw new Error(message);
+  }
+
+  placement(): string {
+    const ctx = taskContext();
+    let ids = "";
+    for (let i = 0; i < ctx.acceleratorIds.length; i++) ids += (i > 0 ? "," : "") + ctx.acceleratorIds[i].toString();
+    return ctx.nodeId + " [" + ids + "]";
   }
 
   absorb(other: ActorHandle): i64 {
