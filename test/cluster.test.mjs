@@ -1,12 +1,13 @@
 // Cluster membership with real processes on loopback: head, nodes, CLI, authentication, malformed frames.
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { encode, decode } from 'cbor-x';
 import { CLI, ROOT } from './helpers/components.mjs';
+import { start } from './helpers/cluster.mjs';
 import { sleep } from './helpers/runtime.mjs';
 
 // Each test file gets its own temp dir: its records and sockets are its own.
@@ -26,20 +27,7 @@ const alive = (pid) => {
   try { const st = readFileSync(`/proc/${pid}/stat`, 'utf8'); return st[st.lastIndexOf(')') + 2] !== 'Z'; } catch { return true; }
 };
 
-/** Starts `tsray start ... --block` as a child process; resolves once it prints its line. */
-function startBlocking(t, args, pattern) {
-  const child = spawn(process.execPath, [CLI, 'start', ...args, '--block'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  const ready = new Promise((resolve, reject) => {
-    const timer = setInterval(() => { const m = pattern.exec(out); if (m) { clearInterval(timer); resolve(m); } }, 20);
-    child.on('exit', (code) => { clearInterval(timer); reject(new Error(`exited ${code}: ${err}`)); });
-  });
-  return { child, ready, output: () => ({ out, err }) };
-}
+const startBlocking = (t, args, pattern) => start(t, env, args, pattern);
 
 async function until(what, f, ms = 10_000) {
   const end = Date.now() + ms;

@@ -231,11 +231,7 @@ class RemoteTasks implements TaskBackend {
       t: 'submit',
       task: {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
-        opts: {
-          request: o.request, shape: o.shape, numGpus: o.numGpus, numReturns: o.numReturns, maxRetries: o.maxRetries,
-          ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }), ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),
-          ...(o.strategy ? { strategy: o.strategy } : {}),
-        },
+        opts: o,
       },
     }));
   }

@@ -7,6 +7,7 @@
  */
 import { encode, decode } from 'cbor-x';
 import type { SchedulingStrategy } from './placement.js';
+import type { NormalizedOptions } from '../scheduler/options.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -97,16 +98,8 @@ export interface TaskFrame {
   name: string;
   fn: string;
   args: unknown[];
-  opts: {
-    request: Record<string, number>;
-    shape: string;
-    numGpus: number;
-    numReturns: number;
-    maxRetries: number;
-    timeoutMs?: number;
-    maxMemoryMb?: number;
-    strategy?: SchedulingStrategy;
-  };
+  /** The task's options, as the driver normalized them. */
+  opts: NormalizedOptions;
 }
 
 /** An error as it travels; the driver rebuilds the typed error. */
