@@ -72,3 +72,20 @@ t.test('feasibility: nothing can hold it -> wait; busy but feasible -> queued on
   const gpus = [...nodes(2), { nodeId: 'g', total: { CPU: 8, GPU: 2 }, available: { CPU: 8, GPU: 2 } }];
   t.equal(placer.place(gpus, { resources: { CPU: 1, GPU: 1 }, strategy: 'DEFAULT' }).nodeId, 'g', 'only a node with the resource is feasible');
 });
+
+t.test('DEFAULT always picks among the k least used nodes (random clusters)', async (t) => {
+  const random = seeded(9);
+  let bad = 0;
+  for (let trial = 0; trial < 2000; trial++) {
+    const n = 1 + Math.floor(random() * 60);
+    const view = Array.from({ length: n }, (_, i) => ({ nodeId: `n${i}`, total: { CPU: 10 }, available: { CPU: 1 + Math.floor(random() * 9) } }));
+    const cfg = { ...DEFAULT_PLACEMENT, topKAbsolute: 3, random };
+    const k = Math.min(n, Math.max(Math.ceil(n * cfg.topKFraction), cfg.topKAbsolute));
+    const score = (x) => { const u = utilization(x); return u < cfg.spreadThreshold ? 0 : u; };
+    const kth = view.map(score).sort((a, b) => a - b)[k - 1];
+    const { nodeId } = new Placer(cfg).place(view, { resources: { CPU: 1 }, strategy: 'DEFAULT' });
+    const chosen = view.find((x) => x.nodeId === nodeId);
+    if (!chosen || score(chosen) > kth) bad++;
+  }
+  t.equal(bad, 0, 'in 2,000 random clusters the chosen node always scored within the top k');
+});

@@ -70,6 +70,24 @@ export function utilization(n: NodeView): number {
   return u;
 }
 
+/** The j-th smallest score (0-based) by quickselect; reorders `xs`. */
+function nth(xs: { n: NodeView; score: number }[], j: number): NodeView {
+  let lo = 0;
+  let hi = xs.length - 1;
+  while (lo < hi) {
+    const pivot = xs[(lo + hi) >> 1]!.score;
+    let i = lo;
+    let k = hi;
+    while (i <= k) {
+      while (xs[i]!.score < pivot) i++;
+      while (xs[k]!.score > pivot) k--;
+      if (i <= k) { const t = xs[i]!; xs[i] = xs[k]!; xs[k] = t; i++; k--; }
+    }
+    if (j <= k) hi = k; else if (j >= i) lo = i; else break;
+  }
+  return xs[j]!.n;
+}
+
 export class Placer {
   private cursor = 0;
 
@@ -120,8 +138,9 @@ export class Placer {
     // Nodes under the threshold all score 0: with at least k of them, the top k are a random k of
     // them, and a random pick among those is a uniform pick among all of them.
     if (idle.length >= k) return { nodeId: idle[Math.floor(this.cfg.random() * idle.length)]!.nodeId };
-    busy.sort((a, b) => a.score - b.score);
-    const top = [...idle, ...busy.slice(0, k - idle.length).map((x) => x.n)];
-    return { nodeId: top[Math.floor(this.cfg.random() * top.length)]!.nodeId };
+    // A random one of the top k: an idle node, or the j-th least used busy one (found without sorting them all).
+    const r = Math.floor(this.cfg.random() * k);
+    if (r < idle.length) return { nodeId: idle[r]!.nodeId };
+    return { nodeId: nth(busy, r - idle.length).nodeId };
   }
 }
