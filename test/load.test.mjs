@@ -95,7 +95,7 @@ t.test('the counter example lists its resource', async (t) => {
   t.strictSame(r.ctor.params, [{ name: 'start', type: 's64' }]);
   t.equal(r.ctor.result, undefined, 'the constructor lists no result');
   t.match(r.ctor.signature, /constructor\(start: s64\)/);
-  t.strictSame(r.methods.map((m) => m.name), ['[method]counter.incr', '[method]counter.get', '[method]counter.slow-incr', '[method]counter.crash', '[method]counter.absorb']);
+  t.strictSame(r.methods.map((m) => m.name), ['[method]counter.incr', '[method]counter.get', '[method]counter.slow-incr', '[method]counter.crash', '[method]counter.absorb', '[method]counter.placement']);
   const [incr, get] = r.methods;
   t.strictSame(incr.params, [{ name: 'by', type: 's64' }], 'self is not listed');
   t.equal(incr.result, 's64');
