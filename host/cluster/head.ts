@@ -10,12 +10,12 @@
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { Peer } from './peer.js';
+import type { Peer } from './peer.js';
 import {
-  CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+  CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION,
   type ActorCreateFrame, type Frame, type Hello, type NodeInfo, type NodeStatus, type StatusReply, type WireError,
 } from './protocol.js';
-import { tokensEqual } from './token.js';
+import { acceptPeer } from './accept.js';
 import { DEFAULT_PLACEMENT, Placer, type NodeView, type SchedulingStrategy } from './placement.js';
 import { remoteLocation } from './remote-arg.js';
 
@@ -130,42 +130,20 @@ export class Head {
   }
 
   private accept(ws: WebSocket): void {
-    let hello: Hello | undefined;
-    const timer = setTimeout(() => peer.close(CLOSE.HANDSHAKE_TIMEOUT, `no hello within ${HANDSHAKE_MS} ms`), HANDSHAKE_MS);
-    const peer: Peer = new Peer(ws, (f) => {
-      if (!hello) {
-        clearTimeout(timer);
-        hello = this.handshake(f, peer);
-        return;
-      }
-      this.handle(f, peer, hello);
-    }, (code, reason) => {
-      clearTimeout(timer);
-      if (hello) this.gone(peer, hello, code, reason);
+    acceptPeer(ws, this.opts.token, {
+      hello: (h, peer) => this.admit(h, peer),
+      frame: (f, peer, hello) => this.handle(f, peer, hello),
+      close: (code, reason, peer, hello) => this.gone(peer, hello, code, reason),
     });
   }
 
-  /** Checks the hello; returns it when the peer may stay. */
-  private handshake(f: Frame, peer: Peer): Hello | undefined {
-    if (f.t !== 'hello') {
-      peer.close(CLOSE.MALFORMED, 'the first frame must be hello');
-      return undefined;
-    }
-    if (f.v !== PROTOCOL_VERSION) {
-      peer.send({ t: 'error', code: 'ERR_AUTH', message: `protocol version ${String(f.v)} is not supported; this head speaks ${PROTOCOL_VERSION}` });
-      peer.close(CLOSE.VERSION, 'unsupported protocol version');
-      return undefined;
-    }
-    if (!tokensEqual(f.token, this.opts.token)) {
-      peer.send({ t: 'error', code: 'ERR_AUTH', message: 'wrong or missing cluster token; pass the token printed by `tsray start --head` (--token or TSRAY_TOKEN)' });
-      peer.close(CLOSE.AUTH, 'authentication failed');
-      return undefined;
-    }
+  /** Registers an authenticated peer by its role; false (and closed) for a malformed one. */
+  private admit(f: Hello, peer: Peer): boolean {
     if (f.role === 'node') {
       const info = f.node;
       if (!info || typeof info.nodeId !== 'string' || typeof info.resources !== 'object' || info.resources === null) {
         peer.close(CLOSE.MALFORMED, 'a node must describe itself in hello');
-        return undefined;
+        return false;
       }
       this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {} });
       queueMicrotask(() => { for (const t of [...this.pending]) { this.pending.delete(t); this.dispatch(t); } });
@@ -173,10 +151,10 @@ export class Head {
       this.drivers.add(peer);
     } else if (f.role !== 'cli') {
       peer.close(CLOSE.MALFORMED, `unknown role ${String(f.role)}`);
-      return undefined;
+      return false;
     }
     peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid });
-    return f;
+    return true;
   }
 
   private handle(f: Frame, peer: Peer, hello: Hello): void {

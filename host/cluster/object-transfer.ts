@@ -16,8 +16,8 @@ import { ObjectLostError } from '../errors.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import { connect } from './connect.js';
 import { Peer } from './peer.js';
-import { CLOSE, HANDSHAKE_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION, type ChunkFrame, type PullReply } from './protocol.js';
-import { tokensEqual } from './token.js';
+import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type ChunkFrame, type PullReply } from './protocol.js';
+import { acceptPeer } from './accept.js';
 
 const CHUNK = 4 * 2 ** 20;
 const IN_FLIGHT = 4;
@@ -48,27 +48,17 @@ export class ObjectServer {
 }
 
 function serve(ws: WebSocket, store: ObjectStore, token: string, onServe: () => void): void {
-  let welcomed = false;
-  const timer = setTimeout(() => peer.close(CLOSE.HANDSHAKE_TIMEOUT, 'no hello'), HANDSHAKE_MS);
-  const peer: Peer = new Peer(ws, (f) => {
-    if (!welcomed) {
-      clearTimeout(timer);
-      if (f.t !== 'hello' || f.v !== PROTOCOL_VERSION || !tokensEqual(f.token, token)) {
-        peer.send({ t: 'error', code: 'ERR_AUTH', message: 'wrong or missing cluster token' });
-        peer.close(CLOSE.AUTH, 'authentication failed');
-        return;
-      }
-      welcomed = true;
-      peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: '', headPid: 0 });
-      return;
-    }
-    if (f.t !== 'pull' || typeof f.id !== 'number' || typeof f.objectId !== 'string') { peer.close(CLOSE.MALFORMED, 'object servers answer pull only'); return; }
-    const out = store.sealedBytes(f.objectId);
-    if (!out) { peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} is not here` }); return; }
-    onServe();
-    peer.send({ t: 'pull-reply', id: f.id, size: out.bytes.byteLength });
-    stream(peer, f.id, out.bytes, out.done);
-  }, () => clearTimeout(timer));
+  acceptPeer(ws, token, {
+    hello: (_h, peer) => { peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: '', headPid: 0 }); return true; },
+    frame: (f, peer) => {
+      if (f.t !== 'pull' || typeof f.id !== 'number' || typeof f.objectId !== 'string') { peer.close(CLOSE.MALFORMED, 'object servers answer pull only'); return; }
+      const out = store.sealedBytes(f.objectId);
+      if (!out) { peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} is not here` }); return; }
+      onServe();
+      peer.send({ t: 'pull-reply', id: f.id, size: out.bytes.byteLength });
+      stream(peer, f.id, out.bytes, out.done);
+    },
+  });
 }
 
 /** Sends `bytes` in chunks, keeping IN_FLIGHT of them queued in the socket. */
