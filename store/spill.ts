@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { OutOfDiskError } from '../host/errors.js';
+import { running } from '../host/runtime/process-alive.js';
 import type { Arena } from './arena.js';
 import type { SpillIo } from './spill-io.js';
 
@@ -71,7 +72,7 @@ export class SpillPager {
     let n = 0;
     for (const name of readdirSync(this.dir)) {
       const m = NAME.exec(name);
-      if (!m || alive(Number(m[1]))) continue;
+      if (!m || running(Number(m[1]))) continue;
       try { unlinkSync(join(this.dir, name)); n++; } catch { /* another node cleaned it first */ }
     }
     return n;
@@ -218,16 +219,6 @@ function readError(loc: SpillLocation, e: unknown): SpillReadError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ETRUNCATED') return new SpillReadError(`its spill file ${loc.file.path} is ${(e as Error).message}`);
   return new SpillReadError(`its spill file ${loc.file.path} cannot be opened or read (${code ?? (e as Error).message})`);
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function mib(b: number): string {

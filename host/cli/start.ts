@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import type { InitOptions } from '../runtime/node.js';
 import { checkAddress } from '../cluster/connect.js';
-import { clusterDir, records, running, type ProcessRecord } from '../cluster/token.js';
+import { clusterDir, records, type ProcessRecord } from '../cluster/token.js';
+import { running } from '../runtime/process-alive.js';
 
 interface StartOptions {
   head?: boolean;

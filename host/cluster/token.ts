@@ -7,6 +7,7 @@ import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { userDir } from '../runtime/admin.js';
+import { running } from '../runtime/process-alive.js';
 
 /** A fresh random token (256 bits, hex). */
 export function newToken(): string {
@@ -62,20 +63,4 @@ export function records(): ProcessRecord[] {
     } catch { /* half-written or removed meanwhile */ }
   }
   return out;
-}
-
-/** Whether `pid` is a running process (a zombie no parent has reaped yet does not count). */
-export function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    // /proc/<pid>/stat: "pid (comm) S ..."; the state follows the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc here: signal 0 is all there is
-  }
 }
