@@ -3,21 +3,21 @@
  * ready, or failed. A ready object's value lives inline in the table when
  * small, or as a sealed, immutable block in one of the node's shared arenas,
  * where the driver and workers read it in place. Objects are counted by the
- * five reference kinds of `references.ts` and freed when none remain. When
- * the arenas pass the spill threshold, or a new object does not fit, sealed
- * blocks nobody is reading are spilled to disk, oldest first, and restored
- * when read again.
+ * five reference kinds of `references.ts` and freed when none remain.
+ * Where blocks live (arenas, spill files) is `block-space.ts`'s business.
  */
 import { ObjectRef, newId, setRefOwner, type RefOwner } from '../host/objects/object-ref.js';
 import { InvalidArgumentError, ObjectLostError, ObjectStoreFullError, OutOfDiskError } from '../host/errors.js';
-import { Arena, arenaSizes } from './arena.js';
-import { INLINE_MAX, encode, inlineValue, materialize, prepare, read, write, CorruptBlockError } from './codec.js';
+import type { Arena } from './arena.js';
+import { INLINE_MAX, encode, inlineValue, materialize, prepare, read, write } from './codec.js';
 import { RefKind } from './references.js';
-import { SpillPager, SpillReadError, type SpillLocation, type SpillStats } from './spill.js';
+import type { SpillStats } from './spill.js';
 import { captureSite, type CallSite } from './call-site.js';
-import { SpillIo } from './spill-io.js';
-import { alignUp } from './allocator.js';
 import { STORED_ARG } from './stored-arg.js';
+import { BlockSpace } from './block-space.js';
+import { Entry, FAILED, OK, PENDING, PUT_SITE, READY, TASK_SITE, type RemoteLocation, type Settled } from './entry.js';
+
+export type { RemoteLocation, Settled };
 
 /** The store's resource-limit contract (see `InitOptions` for the user-facing names). */
 export interface StoreOptions {
@@ -36,49 +36,6 @@ export interface StoreOptions {
   maxArenaBytes?: number;
   /** Record the JS stack of every task call and small put for `tsray memory` (puts of stored objects always do). */
   recordTaskCallSites: boolean;
-}
-
-const PENDING = 0;
-const READY = 1;
-const FAILED = 2;
-
-export type Settled = { ok: true } | { ok: false; error: Error };
-const OK: Settled = { ok: true };
-
-
-class Entry {
-  state = PENDING;
-  error: Error | undefined = undefined;
-  inline: unknown = undefined;
-  isInline = false;
-  arena: Arena | undefined = undefined;
-  off = 0;
-  spill: SpillLocation | undefined = undefined;
-  /** Bytes of the object (the block, or an estimate when inline); 0 while pending. */
-  size = 0;
-  /** Ids of objects this value holds refs to. */
-  captured: string[] | undefined = undefined;
-  readonly counts = [0, 0, 0, 0, 0];
-  total = 0;
-  waiters: ((s: Settled) => void)[] | undefined = undefined;
-  /** Worker thread id -> arguments of its tasks pinned here. */
-  workerPins: Map<number, number> | undefined = undefined;
-  /** Where the primary copy lives when it is on another node (its bytes are fetched on demand). */
-  remote: RemoteLocation | undefined = undefined;
-  /** A fetched copy kept in private memory because the arenas had no room for it. */
-  privateBytes: Uint8Array | undefined = undefined;
-  constructor(readonly id: string, public site: CallSite) {}
-}
-
-/** An object whose bytes are held by another node of the cluster. */
-export interface RemoteLocation {
-  nodeId: string;
-  /** The owner's object server (`ws://HOST:PORT`). */
-  address: string;
-  /** The object's id in the owner's store. */
-  objectId: string;
-  /** Bytes of its sealed block. */
-  size: number;
 }
 
 /** Space for a sealed block arriving from another node. */
@@ -120,24 +77,17 @@ export interface StoreStats {
 
 export class ObjectStore implements RefOwner {
   private readonly entries = new Map<string, Entry>();
-  readonly arenas: Arena[];
-  /** Entries with a block in an arena, oldest first (the spill order). */
-  private readonly resident = new Set<Entry>();
-  private readonly pager: SpillPager;
+  /** Where sealed blocks are: arenas and spill files. */
+  private readonly space: BlockSpace;
   private readonly localRefs = new FinalizationRegistry<string>((id) => this.dec(this.entries.get(id), RefKind.Local));
   private readonly views = new FinalizationRegistry<string>((id) => this.dec(this.entries.get(id), RefKind.Pinned));
-  private usedBytes = 0;
   private inlineBytes = 0;
-  private spillQueued = false;
   private warnedFallback = false;
   /** Told when an object whose primary copy is on another node is freed here (so the owner can free it). */
   onRemoteFree: ((loc: RemoteLocation) => void) | undefined = undefined;
-  private closed = false;
 
   constructor(readonly opts: StoreOptions) {
-    this.arenas = arenaSizes(opts.capacity, opts.maxArenaBytes).map((size, i) => new Arena(i, size));
-    this.pager = new SpillPager(opts.spillDir, opts.nodeId, opts.localFsCapacityThreshold, new SpillIo(this.arenas.map((a) => a.memory)));
-    this.pager.cleanStale();
+    this.space = new BlockSpace(opts);
     setRefOwner(this);
   }
 
@@ -179,20 +129,11 @@ export class ObjectStore implements RefOwner {
 
   private free(e: Entry): void {
     this.entries.delete(e.id);
-    this.dropBlock(e);
-    if (e.spill) { this.pager.drop(e.spill); e.spill = undefined; }
+    this.space.forget(e);
     if (e.isInline) { this.inlineBytes -= e.size; e.inline = undefined; }
     e.privateBytes = undefined;
     if (e.captured) for (const id of e.captured) this.dec(this.entries.get(id), RefKind.Captured);
     if (e.remote) this.onRemoteFree?.(e.remote);
-  }
-
-  private dropBlock(e: Entry): void {
-    if (!e.arena) return;
-    e.arena.release(e.off, e.size);
-    e.arena = undefined;
-    this.resident.delete(e);
-    this.usedBytes -= e.size;
   }
 
   // ---- creating objects ----
@@ -263,7 +204,7 @@ export class ObjectStore implements RefOwner {
     const enc = p.size > INLINE_MAX ? encode(p) : undefined;
     if (enc) {
       try {
-        spot = this.place(enc.size, e.id);
+        spot = this.space.place(enc.size, e.id);
       } catch (err) {
         // A task's result that finds the store full and unspillable stays in the driver's heap
         // (Ray's fallback allocation) rather than failing work already done; a put fails.
@@ -280,146 +221,14 @@ export class ObjectStore implements RefOwner {
       e.size = p.size;
       this.inlineBytes += e.size;
     } else {
-      const { arena, off } = spot;
-      write(arena.bytes(off, enc.size), enc);
-      e.arena = arena;
-      e.off = off;
-      e.size = enc.size;
-      this.resident.add(e);
-      this.usedBytes += enc.size;
-      this.spillSoon();
+      write(spot.arena.bytes(spot.off, enc.size), enc);
+      this.space.hold(e, spot, enc.size);
     }
     if (captured.length > 0) {
       e.captured = p.refs;
       for (const c of captured) this.inc(c, RefKind.Captured);
     }
     e.state = READY;
-  }
-
-  // ---- space and spilling ----
-
-  private tryAlloc(size: number): { arena: Arena; off: number } | undefined {
-    for (const arena of this.arenas) {
-      const off = arena.alloc(size);
-      if (off >= 0) return { arena, off };
-    }
-    return undefined;
-  }
-
-  /** A block for `size` bytes, spilling what may be spilled to make room. */
-  private place(size: number, forId: string): { arena: Arena; off: number } {
-    const biggest = Math.max(0, ...this.arenas.map((a) => a.capacity));
-    if (size > biggest) {
-      throw new ObjectStoreFullError(`object ${forId} needs ${fmt(size)} but the object store holds at most ${fmt(biggest)} per object (capacity ${fmt(this.opts.capacity)}); raise objectStoreMemory`);
-    }
-    for (;;) {
-      const got = this.tryAlloc(size);
-      if (got) return got;
-      if (this.spill(Math.max(size, this.opts.minSpillBytes)) === 0) throw this.fullError(size, forId);
-    }
-  }
-
-  /**
-   * Spills at least `bytes` of sealed blocks (or all there are), oldest
-   * first, skipping pinned ones. An object already on disk (spilled before
-   * and restored) just loses its memory copy. Returns the bytes freed.
-   */
-  private spill(bytes: number): number {
-    const victims: Entry[] = [];
-    let freed = 0;
-    for (const e of this.resident) {
-      if (freed >= bytes) break;
-      if (e.counts[RefKind.Pinned]! > 0) continue;
-      victims.push(e);
-      freed += e.size;
-    }
-    if (victims.length === 0) return 0;
-    const toWrite = victims.filter((e) => !e.spill);
-    if (toWrite.length > 0) {
-      const locs = this.pager.write(toWrite.map((e) => ({ arena: e.arena!, off: e.off, len: alignUp(e.size) })));
-      toWrite.forEach((e, i) => { e.spill = locs[i]; });
-    }
-    for (const e of victims) this.dropBlock(e);
-    return freed;
-  }
-
-  /** Past the threshold, spill in the background (a put only waits for spilling when it does not fit). */
-  private spillSoon(): void {
-    if (this.spillQueued || this.usedBytes <= this.opts.spillThreshold * this.opts.capacity) return;
-    this.spillQueued = true;
-    setImmediate(() => {
-      this.spillQueued = false;
-      if (this.closed) return;
-      const over = this.usedBytes - this.opts.spillThreshold * this.opts.capacity;
-      if (over <= 0) return;
-      try {
-        this.spill(Math.max(over, this.opts.minSpillBytes));
-      } catch (e) {
-        process.emitWarning(`tsray: spilling failed: ${(e as Error).message}`, { code: e instanceof OutOfDiskError ? 'TSRAY_OUT_OF_DISK' : 'TSRAY_SPILL' });
-      }
-    });
-  }
-
-  private fullError(size: number, forId: string): ObjectStoreFullError {
-    const holders = [...this.resident].sort((a, b) => b.size - a.size).slice(0, 5).map((e) => {
-      const why = e.counts.map((n, k) => (n > 0 ? `${REF_NAMES_SHORT[k]}=${n}` : '')).filter(Boolean).join(' ');
-      return `  ${e.id} ${fmt(e.size)} (${why || 'unreferenced'}) ${e.site.what}`;
-    });
-    return new ObjectStoreFullError(
-      `object ${forId} needs ${fmt(size)}, but the object store (capacity ${fmt(this.opts.capacity)}, ${fmt(this.usedBytes)} in use) `
-      + `has no room and every object in memory is pinned by a reader. Largest holders:\n${holders.join('\n')}\n`
-      + 'Drop values returned by get() that you no longer need, release refs, or raise objectStoreMemory.',
-    );
-  }
-
-  /** Brings a spilled object back into an arena; false when there is no room (read it privately then). */
-  private restore(e: Entry): boolean {
-    if (e.arena) {
-      // Reading makes it young again: spill the least recently used first.
-      this.resident.delete(e);
-      this.resident.add(e);
-      return true;
-    }
-    const loc = e.spill!;
-    let got: { arena: Arena; off: number };
-    try {
-      got = this.place(loc.length, e.id);
-    } catch (err) {
-      if (err instanceof ObjectStoreFullError) return false;
-      throw err;
-    }
-    try {
-      this.pager.restore(loc, got.arena, got.off);
-    } catch (err) {
-      got.arena.release(got.off, loc.length);
-      throw this.lost(e, err);
-    }
-    e.arena = got.arena;
-    e.off = got.off;
-    this.resident.add(e);
-    this.usedBytes += e.size;
-    this.spillSoon();
-    return true;
-  }
-
-  private readPrivate(e: Entry): Uint8Array {
-    const buf = new Uint8Array(e.spill!.length);
-    try {
-      this.pager.readPrivate(e.spill!, buf);
-    } catch (err) {
-      throw this.lost(e, err);
-    }
-    return buf;
-  }
-
-  /** The object's bytes are gone: it fails with ObjectLostError from now on. */
-  private lost(e: Entry, err: unknown): Error {
-    if (!(err instanceof SpillReadError) && !(err instanceof CorruptBlockError)) return err as Error;
-    const error = new ObjectLostError(e.id, err.message);
-    if (e.spill) { this.pager.drop(e.spill); e.spill = undefined; }
-    e.state = FAILED;
-    e.error = error;
-    return error;
   }
 
   // ---- moving sealed blocks between nodes ----
@@ -463,17 +272,18 @@ export class ObjectStore implements RefOwner {
   sealedBytes(id: string): { bytes: Uint8Array; done(): void } | undefined {
     const e = this.entries.get(id);
     if (!e || e.state !== READY || e.isInline || (!e.arena && !e.spill)) return undefined;
-    if (!e.arena && !this.restore(e)) return { bytes: this.readPrivate(e).subarray(0, e.size), done: () => undefined };
+    const b = this.space.bytesOf(e);
+    if (!b.shared) return { bytes: b.bytes, done: () => undefined };
     this.inc(e, RefKind.Pinned);
     let done = false;
-    return { bytes: e.arena!.bytes(e.off, e.size), done: () => { if (!done) { done = true; this.dec(e, RefKind.Pinned); } } };
+    return { bytes: b.bytes, done: () => { if (!done) { done = true; this.dec(e, RefKind.Pinned); } } };
   }
 
   /** Room for a `size`-byte sealed block from another node (spilling to make it, as a put would). */
   incoming(size: number): Incoming {
     let spot: { arena: Arena; off: number };
     try {
-      spot = this.place(size, '(incoming)');
+      spot = this.space.place(size, '(incoming)');
     } catch (err) {
       if (!(err instanceof ObjectStoreFullError)) throw err;
       return this.incomingPrivate(size);
@@ -484,24 +294,22 @@ export class ObjectStore implements RefOwner {
       bytes: spot.arena.bytes(spot.off, size),
       commit: (ref?: ObjectRef): ObjectRef => {
         close();
-        let e = ref ? this.entries.get(ref.id) : undefined;
-        let out = ref;
-        if (!e || e.arena) {
-          e = new Entry(newId(), TASK_SITE);
-          e.state = READY;
-          this.entries.set(e.id, e);
-          out = this.newRef(e);
-        }
-        e.arena = spot.arena;
-        e.off = spot.off;
-        e.size = size;
-        this.resident.add(e);
-        this.usedBytes += size;
-        this.spillSoon();
-        return out!;
+        const [e, out] = this.receiver(ref);
+        this.space.hold(e, spot, size);
+        return out;
       },
       abort: (): void => { close(); spot.arena.release(spot.off, size); },
     };
+  }
+
+  /** The entry a block from another node lands in: `ref`'s, while it has no bytes here, else a new local object. */
+  private receiver(ref: ObjectRef | undefined): [Entry, ObjectRef] {
+    const e = ref ? this.entries.get(ref.id) : undefined;
+    if (ref && e && !e.arena && !e.privateBytes) return [e, ref];
+    const fresh = new Entry(newId(), TASK_SITE);
+    fresh.state = READY;
+    this.entries.set(fresh.id, fresh);
+    return [fresh, this.newRef(fresh)];
   }
 
   /** When every arena is pinned full: the block lands in private memory and is read from there (no pin). */
@@ -510,17 +318,10 @@ export class ObjectStore implements RefOwner {
     return {
       bytes,
       commit: (ref?: ObjectRef): ObjectRef => {
-        let e = ref ? this.entries.get(ref.id) : undefined;
-        let out = ref;
-        if (!e) {
-          e = new Entry(newId(), TASK_SITE);
-          e.state = READY;
-          e.size = size;
-          this.entries.set(e.id, e);
-          out = this.newRef(e);
-        }
+        const [e, out] = this.receiver(ref);
+        e.size = size;
         e.privateBytes = bytes;
-        return out!;
+        return out;
       },
       abort: () => undefined,
     };
@@ -580,17 +381,11 @@ export class ObjectStore implements RefOwner {
       return c ? this.newRef(c) : new ObjectRef(id);
     };
     if (e.isInline) return e.captured ? materialize(e.inline, makeRef) : e.inline;
-    if (e.privateBytes) return read(e.privateBytes, makeRef);
     try {
-      if (e.arena || this.restore(e)) {
-        return read(e.arena!.bytes(e.off, e.size), makeRef, (view) => {
-          this.inc(e, RefKind.Pinned);
-          this.views.register(view, e.id);
-        });
-      }
-      return read(this.readPrivate(e), makeRef);
+      const b = this.space.bytesOf(e);
+      return read(b.bytes, makeRef, b.shared ? (view) => { this.inc(e, RefKind.Pinned); this.views.register(view, e.id); } : undefined);
     } catch (err) {
-      throw this.lost(e, err);
+      throw this.space.lost(e, err);
     }
   }
 
@@ -603,18 +398,16 @@ export class ObjectStore implements RefOwner {
     const e = this.ready(ref, false);
     this.local(e);
     if (e.isInline) return e.captured ? materialize(e.inline, (id) => ({ id })) : e.inline;
-    if (e.privateBytes) return read(e.privateBytes, (id) => ({ id }));
     try {
-      if (e.arena || this.restore(e)) {
-        this.inc(e, RefKind.Pinned);
-        e.workerPins ??= new Map();
-        e.workerPins.set(tid, (e.workerPins.get(tid) ?? 0) + 1);
-        pinned.push(ref);
-        return { [STORED_ARG]: [e.arena!.index, e.off, e.size] };
-      }
-      return read(this.readPrivate(e), (id) => ({ id }));
+      const b = this.space.bytesOf(e);
+      if (!b.shared) return read(b.bytes, (id) => ({ id }));
+      this.inc(e, RefKind.Pinned);
+      e.workerPins ??= new Map();
+      e.workerPins.set(tid, (e.workerPins.get(tid) ?? 0) + 1);
+      pinned.push(ref);
+      return { [STORED_ARG]: [e.arena!.index, e.off, e.size] };
     } catch (err) {
-      throw this.lost(e, err);
+      throw this.space.lost(e, err);
     }
   }
 
@@ -658,15 +451,15 @@ export class ObjectStore implements RefOwner {
     for (const e of this.entries.values()) if (e.spill && !e.arena) spilled++;
     return {
       capacity: this.opts.capacity,
-      usedBytes: this.usedBytes,
+      usedBytes: this.space.usedBytes,
       inlineBytes: this.inlineBytes,
-      committedBytes: this.arenas.reduce((s, a) => s + a.committed, 0),
+      committedBytes: this.space.arenas.reduce((s, a) => s + a.committed, 0),
       objects: this.entries.size,
-      objectsInMemory: this.resident.size,
+      objectsInMemory: this.space.residentCount,
       objectsSpilled: spilled,
-      arenas: this.arenas.length,
-      largestFreeBlock: Math.max(0, ...this.arenas.map((a) => a.allocator.largestFree)),
-      spill: { ...this.pager.stats },
+      arenas: this.space.arenas.length,
+      largestFreeBlock: Math.max(0, ...this.space.arenas.map((a) => a.allocator.largestFree)),
+      spill: this.space.spillStats,
     };
   }
 
@@ -677,10 +470,8 @@ export class ObjectStore implements RefOwner {
 
   /** Deletes this node's spill files; the arenas go with the last view of them. */
   close(): void {
-    this.closed = true;
     this.entries.clear();
-    this.resident.clear();
-    this.pager.close();
+    this.space.close();
     setRefOwner(undefined);
   }
 
@@ -688,15 +479,13 @@ export class ObjectStore implements RefOwner {
     return this.entries.size;
   }
 
+  /** The node's shared arenas (workers map them). */
+  get arenas(): Arena[] {
+    return this.space.arenas;
+  }
+
   get spillDir(): string {
-    return this.pager.dir;
+    return this.space.spillDir;
   }
 }
 
-const PUT_SITE: CallSite = { what: '(put object)' };
-const TASK_SITE: CallSite = { what: '(task call)' };
-const REF_NAMES_SHORT = ['local', 'pending-task', 'captured', 'pinned', 'actor'];
-
-function fmt(b: number): string {
-  return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`;
-}

@@ -16,6 +16,7 @@ import { crc32 } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { OutOfDiskError } from '../host/errors.js';
 import { running } from '../host/runtime/process-alive.js';
+import { formatBytes } from './bytes.js';
 import type { Arena } from './arena.js';
 import type { SpillIo } from './spill-io.js';
 
@@ -100,7 +101,7 @@ export class SpillPager {
       try { unlinkSync(file.path); } catch { /* nothing to remove */ }
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EDQUOT') {
-        throw new OutOfDiskError(`the disk under ${this.dir} is full: could not spill ${mib(total)}; free disk space or point spillDir at a larger disk`);
+        throw new OutOfDiskError(`the disk under ${this.dir} is full: could not spill ${formatBytes(total)}; free disk space or point spillDir at a larger disk`);
       }
       throw e;
     }
@@ -122,8 +123,8 @@ export class SpillPager {
     const used = size - s.bavail * s.bsize;
     if (size > 0 && (used + bytes) / size > this.fsThreshold) {
       throw new OutOfDiskError(
-        `spilling ${mib(bytes)} to ${this.dir} would fill its disk past ${Math.round(this.fsThreshold * 100)}% `
-        + `(${mib(used)} of ${mib(size)} used); free disk space or raise localFsCapacityThreshold`,
+        `spilling ${formatBytes(bytes)} to ${this.dir} would fill its disk past ${Math.round(this.fsThreshold * 100)}% `
+        + `(${formatBytes(used)} of ${formatBytes(size)} used); free disk space or raise localFsCapacityThreshold`,
       );
     }
   }
@@ -219,8 +220,4 @@ function readError(loc: SpillLocation, e: unknown): SpillReadError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ETRUNCATED') return new SpillReadError(`its spill file ${loc.file.path} is ${(e as Error).message}`);
   return new SpillReadError(`its spill file ${loc.file.path} cannot be opened or read (${code ?? (e as Error).message})`);
-}
-
-function mib(b: number): string {
-  return `${(b / 2 ** 20).toFixed(1)} MiB`;
 }

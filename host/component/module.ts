@@ -10,7 +10,7 @@ import { validateArgs } from '../engine/validate.js';
 import type { HostEnv } from '../engine/host-imports.js';
 import type { EngineInstance, ExportRef } from '../engine/types.js';
 import { describeFunc, describeType } from '../wit/describe.js';
-import type { FuncDef, ResolvedWorld, ResourceDef, WitType } from '../wit/types.js';
+import type { ResolvedWorld, ResourceDef, WitType } from '../wit/types.js';
 import type { LoadedComponent } from './load.js';
 import { RemoteFunction } from '../runtime/remote-function.js';
 import { ActorClass } from '../actors/handle.js';
