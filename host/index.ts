@@ -30,7 +30,7 @@ export {
 export { ActorClass, ActorHandle, ActorMethod } from './actors/handle.js';
 export type { ActorOptions } from './scheduler/options.js';
 export type { InitOptions } from './runtime/node.js';
-export type { TaskOptions, SchedulingStrategy } from './scheduler/options.js';
+export type { TaskOptions, ResourceOptions, SchedulingStrategy } from './scheduler/options.js';
 export { ObjectRef } from './objects/object-ref.js';
 export { RemoteFunction } from './runtime/remote-function.js';
 export {

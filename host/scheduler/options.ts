@@ -5,10 +5,9 @@ import type { SchedulingStrategy } from '../cluster/placement.js';
 
 export type { SchedulingStrategy };
 
-export interface TaskOptions {
-  /** CPUs the task holds while it runs (default 1; fractions allowed). */
-  numCpus?: number;
-  /** GPUs the task holds (default 0); above 1 it must be a whole number. */
+/** What tasks and actors request alike: held while a task runs, or for an actor's whole life. */
+export interface ResourceOptions {
+  /** GPUs (default 0); above 1 it must be a whole number. */
   numGpus?: number;
   /** Bytes of memory to reserve for admission (not enforced at run time). */
   memory?: number;
@@ -18,13 +17,7 @@ export interface TaskOptions {
   acceleratorType?: string;
   /** Custom resources, e.g. `{ TPU: 1 }`. */
   resources?: Record<string, number>;
-  /** Number of return objects; above 1 the WIT result must be a tuple of that size. */
-  numReturns?: number;
-  /** How many times to re-run the task if its worker dies (default 3; -1: forever). Never for the task's own errors. */
-  maxRetries?: number;
-  /** Stop the task after this many milliseconds of running (`TaskTimeoutError`). */
-  timeoutMs?: number;
-  /** Cap on the task's linear memory in MiB; growing past it fails with `OutOfMemoryError`. */
+  /** Cap on the linear memory in MiB; growing past it fails with `OutOfMemoryError`. */
   maxMemoryMb?: number;
   /**
    * Which node runs it on a cluster: `'DEFAULT'` (locality, then load with a
@@ -32,6 +25,17 @@ export interface TaskOptions {
    * (hard: fail if that node cannot run it; soft: fall back to DEFAULT).
    */
   schedulingStrategy?: SchedulingStrategy;
+}
+
+export interface TaskOptions extends ResourceOptions {
+  /** CPUs the task holds while it runs (default 1; fractions allowed). */
+  numCpus?: number;
+  /** Number of return objects; above 1 the WIT result must be a tuple of that size. */
+  numReturns?: number;
+  /** How many times to re-run the task if its worker dies (default 3; -1: forever). Never for the task's own errors. */
+  maxRetries?: number;
+  /** Stop the task after this many milliseconds of running (`TaskTimeoutError`). */
+  timeoutMs?: number;
 }
 
 export interface NormalizedOptions {
@@ -111,29 +115,15 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
 }
 
 /** Actor options (`mod.actor(name, {...})`). */
-export interface ActorOptions {
+export interface ActorOptions extends ResourceOptions {
   /** CPUs the actor holds for its whole life (default 0: actors do not hold a CPU, as in Ray). */
   numCpus?: number;
-  /** GPUs held for the actor's life. */
-  numGpus?: number;
-  /** Bytes of memory reserved for admission. */
-  memory?: number;
-  /** Bytes of object store memory reserved for admission. */
-  objectStoreMemory?: number;
-  /** Host only on nodes of this accelerator type. */
-  acceleratorType?: string;
-  /** Custom resources held for the actor's life. */
-  resources?: Record<string, number>;
   /** How many times the actor is rebuilt after a trap or a lost worker (default 0; -1: forever). */
   maxRestarts?: number;
   /** A unique name: `tsray.getActor(name)` finds the actor. */
   name?: string;
   /** Each method call is stopped after this many milliseconds; the actor then restarts or dies. */
   timeoutMs?: number;
-  /** Cap on the actor's linear memory in MiB. */
-  maxMemoryMb?: number;
-  /** Which node hosts it on a cluster (see `TaskOptions.schedulingStrategy`). */
-  schedulingStrategy?: SchedulingStrategy;
 }
 
 export interface NormalizedActorOptions {
