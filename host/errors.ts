@@ -161,6 +161,17 @@ export class OutOfDiskError extends TsrayError {
   }
 }
 
+/**
+ * A directory tsray keeps private files in (spill files, the cluster token,
+ * admin sockets) is owned by another user, is open to other users, or is not
+ * a directory: using it could hand this user's data to someone else.
+ */
+export class InsecurePathError extends TsrayError {
+  constructor(readonly path: string, message: string) {
+    super('ERR_INSECURE_PATH', message);
+  }
+}
+
 /** A cluster connection was refused: a missing or wrong cluster token, or an unsupported protocol version. */
 export class AuthError extends TsrayError {
   constructor(message: string) {
