@@ -162,6 +162,28 @@ export class Scheduler {
     this.requestSchedule();
   }
 
+  /** The tasks sent to `slot`'s worker and not finished, in the order it would run them. */
+  private runningOn(slot: Slot): Task[] {
+    const out: Task[] = [];
+    for (const n of slot.worker.inflight) {
+      const t = this.tasks.get(n);
+      if (t?.state === 'running') out.push(t);
+    }
+    return out;
+  }
+
+  /**
+   * Puts tasks taken back from a lost worker at the front of their queues,
+   * in the order they were submitted, so none overtakes one sent before it.
+   */
+  private requeue(tasks: Task[]): void {
+    for (let i = tasks.length - 1; i >= 0; i--) {
+      const t = tasks[i]!;
+      if (t.timer) { clearTimeout(t.timer); t.timer = undefined; }
+      this.enqueue(t, true);
+    }
+  }
+
   private requestSchedule(): void {
     if (this.scheduleQueued) return;
     this.scheduleQueued = true;
@@ -279,10 +301,7 @@ export class Scheduler {
       slot.worker.kill();
       this.dropSlot(slot);
       slot.worker.inflight.shift();
-      for (const n of slot.worker.inflight) {
-        const t = this.tasks.get(n);
-        if (t && t.state === 'running') this.enqueue(t, true);
-      }
+      this.requeue(this.runningOn(slot));
       slot.worker.inflight.length = 0;
       this.refill();
       this.schedule();
@@ -342,15 +361,14 @@ export class Scheduler {
   /** A worker ended unexpectedly: its tasks are retried (or fail once retries run out). */
   private onDied(slot: Slot, why: string): void {
     this.dropSlot(slot);
-    for (const n of slot.worker.inflight) {
-      const task = this.tasks.get(n);
-      if (!task || task.state !== 'running') continue;
-      if (task.timer) clearTimeout(task.timer);
+    const retry: Task[] = [];
+    for (const task of this.runningOn(slot)) {
       if (task.cancelled) { this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) }); continue; }
       task.attempt++;
       if (task.attempt > task.opts.maxRetries) this.finish(task, { kind: 'error', error: new WorkerCrashedError(task.name, task.attempt, why) });
-      else this.enqueue(task, true);
+      else retry.push(task);
     }
+    this.requeue(retry);
     slot.worker.inflight.length = 0;
     this.refill();
     this.schedule();
@@ -362,13 +380,7 @@ export class Scheduler {
     slot.worker.kill();
     this.dropSlot(slot);
     this.finish(victim, { kind: 'error', error });
-    for (const n of slot.worker.inflight) {
-      const t = this.tasks.get(n);
-      if (t && t.state === 'running') {
-        if (t.timer) clearTimeout(t.timer);
-        this.enqueue(t, true);
-      }
-    }
+    this.requeue(this.runningOn(slot));
     slot.worker.inflight.length = 0;
     this.refill();
     this.schedule();
