@@ -45,19 +45,24 @@ class CancelSignal extends Error {
   readonly [INTERRUPT] = true;
 }
 
-/** What is running now: its number (for cancel) and what `task-context` reports. */
+/** What is running now: its number (for cancel; 0 for a constructor, which cannot be cancelled) and what `task-context` reports. */
 let current: { n: number; id: string; attempt: number; devices: number[] } | undefined;
+
+/** Whether the scheduler asked the running item to stop (the cancel slot reads 0 when nothing is cancelled). */
+function cancelRequested(flag: number): boolean {
+  return current !== undefined && current.n !== 0 && flag === current.n;
+}
 
 const env: HostEnv = {
   taskInfo: (): TaskInfo => ({ taskId: current!.id, nodeId: init.nodeId, attempt: current!.attempt, acceleratorIds: Uint32Array.from(current!.devices) }),
   checkpoint: () => {
-    if (current && Atomics.load(ctl, CTL.CANCEL) === current.n) throw new CancelSignal('cancelled');
+    if (cancelRequested(Atomics.load(ctl, CTL.CANCEL))) throw new CancelSignal('cancelled');
   },
   sleep: (ms) => {
     const until = performance.now() + ms;
     for (let left = ms; left > 0; left = until - performance.now()) {
       const flag = Atomics.load(ctl, CTL.CANCEL);
-      if (current && flag === current.n) return;
+      if (cancelRequested(flag)) return;
       Atomics.wait(ctl, CTL.CANCEL, flag, left);
     }
   },
@@ -161,6 +166,9 @@ function construct(a: Actor): WireError | undefined {
   const l = modules.get(a.msg.key);
   if (!l) return { kind: 'internal', message: `module ${a.msg.key} was never sent to this worker` };
   a.inst?.dispose();
+  // A rebuild after a trap runs inside the failed call: a cancel of that call must not reach the constructor.
+  const outer = current;
+  current = { n: 0, id: a.msg.id, attempt: 0, devices: a.msg.devices };
   try {
     a.inst = newInstance(l);
     a.self = a.inst.construct(`${a.msg.owner}#${a.msg.resource}`, a.msg.args.map(argValue));
@@ -168,6 +176,8 @@ function construct(a: Actor): WireError | undefined {
   } catch (e) {
     a.inst = undefined;
     return wire(e);
+  } finally {
+    current = outer;
   }
 }
 
