@@ -327,7 +327,14 @@ export class Head {
     if (!nodeDied && actor.state === 'alive') this.unreserve(actor.node, actor.create.actor.request);
     actor.state = 'dead';
     actor.death = why;
-    for (const c of actor.waiting.splice(0)) this.actorGone(c, why);
+    const c = actor.creating;
+    if (c && !c.node) {
+      // Still waiting for a node: it leaves the demands and is never created when one joins.
+      this.pending.delete(c);
+      actor.creating = undefined;
+      this.actorGone(c, why);
+    }
+    for (const w of actor.waiting.splice(0)) this.actorGone(w, why);
   }
 
   /** Sends a task to a live node that can hold it, or parks it until one joins. */
