@@ -3,12 +3,12 @@
  *
  * Validation: the binary must be a component (not a core module), carry
  * tsray's WIT metadata, import nothing outside `tsray:runtime`, and hold a
- * core module whose exports match its world. Compiled core modules are cached
+ * core module whose imports and exports match its world, signature for
+ * signature, and leave the host's reserved export names alone. Compiled core modules are cached
  * by the sha256 of the component, so loading the same bytes twice compiles once.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { coreExportName } from '../abi/names.js';
 import { ComponentError } from '../errors.js';
 import { JcoInstance, loadJcoGlue } from '../engine/jco.js';
 import { LeanInstance } from '../engine/lean.js';
@@ -16,7 +16,9 @@ import { ALLOWED_IMPORT_PREFIXES, checkWorldImports } from '../wit/imports.js';
 import { componentWit } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { worldFromText } from '../wit/load.js';
 import type { ResolvedWorld } from '../wit/types.js';
+import { snapshotRestores } from '../engine/core-module.js';
 import { componentParts, METADATA_SECTION, type Metadata } from './binary.js';
+import { checkCore } from './core-check.js';
 import { ComponentModule, type EngineName } from './module.js';
 
 export interface LoadOptions {
@@ -33,6 +35,8 @@ export interface LoadedComponent {
   metadata: Metadata;
   coreBytes: Uint8Array;
   core: WebAssembly.Module;
+  /** Whether a pooled instance can be reset by restoring memory and globals (else it is replaced after each task). */
+  resettable: boolean;
 }
 
 const coreCache = new Map<string, LoadedComponent>();
@@ -78,15 +82,9 @@ async function compileCore(bytes: Uint8Array, hash: string): Promise<LoadedCompo
     if (names.has('cabi_realloc') && names.has('memory')) { core = compiled; coreBytes = m; break; }
   }
   if (!core || !coreBytes) throw new ComponentError('component has no core module exporting memory and cabi_realloc');
-  const exported = new Set(WebAssembly.Module.exports(core).map((x) => x.name));
-  for (const item of world.exports) {
-    const funcs = item.kind === 'func' ? [item.func] : item.iface.funcs;
-    for (const f of funcs) {
-      const name = coreExportName(item.kind === 'func' ? undefined : item.name, f);
-      if (!exported.has(name)) throw new ComponentError(`component's core module lacks export '${name}' required by its world`);
-    }
-  }
-  const out: LoadedComponent = { hash, bytes, world, metadata: parts.metadata, coreBytes: coreBytes.slice(), core };
+  checkCore(coreBytes, world);
+  const resettable = await snapshotRestores(coreBytes);
+  const out: LoadedComponent = { hash, bytes, world, metadata: parts.metadata, coreBytes: coreBytes.slice(), core, resettable };
   coreCache.set(hash, out);
   return out;
 }

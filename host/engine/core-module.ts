@@ -1,60 +1,82 @@
 /**
  * Rewrites of a component's core module that let the host run it as a
  * sandbox: every mutable global exported (so an instance can be reset to its
- * pristine state instead of re-instantiated), and the linear memory capped
- * (so `maxMemoryMb` is enforced by the wasm engine, not trusted to the guest).
+ * pristine state instead of re-instantiated), or, when a snapshot of memory
+ * and globals cannot restore the module exactly, a mark that it must be
+ * instantiated afresh for every task; and the linear memory capped (so
+ * `maxMemoryMb` is enforced by the wasm engine, not trusted to the guest).
+ * The rewrites touch only the sections they change, byte for byte.
  */
-import binaryen from 'assemblyscript/binaryen';
+import { print } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { ComponentError } from '../errors.js';
+import { KIND, SECTION, coreSections, readCore, type CoreSection } from '../component/core-sections.js';
 import { readU32, writeU32 } from '../component/leb128.js';
-import { GLOBAL_EXPORT_PREFIX } from '../abi/sandbox-names.js';
+import { FRESH_ONLY_SECTION, GLOBAL_EXPORT_PREFIX } from '../abi/sandbox-names.js';
 
+/**
+ * Instructions whose effect a memory-and-globals snapshot cannot undo: they
+ * change a table, or drop a passive segment (nothing can bring one back).
+ */
+const UNRESTORABLE = /^\s*(table\.(set|grow|fill|copy|init)|elem\.drop|data\.drop)\b/m;
 
-/** Exports every mutable global as `__tsray_global_<n>`. */
-export function exportMutableGlobals(core: Uint8Array): Uint8Array {
-  const mod = binaryen.readBinary(core);
-  try {
-    const existing = new Set<string>();
-    for (let i = 0; i < mod.getNumExports(); i++) existing.add(binaryen.getExportInfo(mod.getExportByIndex(i)).name);
-    let n = 0;
-    for (let i = 0; i < mod.getNumGlobals(); i++) {
-      const g = binaryen.getGlobalInfo(mod.getGlobalByIndex(i));
-      if (!g.mutable || g.module) continue;
-      const name = `${GLOBAL_EXPORT_PREFIX}${n++}`;
-      if (!existing.has(name)) mod.addGlobalExport(g.name, name);
-    }
-    binaryen.setDebugInfo(true); // keep the name section: guest stacks and allocator traps are read by name
-    return mod.emitBinary();
-  } finally {
-    mod.dispose();
-  }
+/**
+ * True when restoring linear memory and mutable globals returns an instance
+ * of `core` exactly to its just-instantiated state. wasm-tools prints one
+ * instruction per line, so a line-start match is an instruction, never a name
+ * or data.
+ */
+export async function snapshotRestores(core: Uint8Array): Promise<boolean> {
+  return !UNRESTORABLE.test(await print(core));
+}
+
+function replaceSection(core: Uint8Array, s: CoreSection, body: number[]): Uint8Array {
+  const head = [s.id, ...writeU32(body.length)];
+  const from = s.at;
+  const out = new Uint8Array(from + head.length + body.length + (core.length - s.end));
+  out.set(core.subarray(0, from));
+  out.set(head, from);
+  out.set(body, from + head.length);
+  out.set(core.subarray(s.end), from + head.length + body.length);
+  return out;
+}
+
+function customSection(name: string): number[] {
+  const n = new TextEncoder().encode(name);
+  const payload = [...writeU32(n.length), ...n];
+  return [0, ...writeU32(payload.length), ...payload];
+}
+
+/**
+ * Prepares `core` for a worker pool: with `resettable`, exports every mutable
+ * global as `__tsray_global_<n>` (load() refuses modules that use the prefix
+ * themselves); without, marks the module fresh-only.
+ */
+export function sandboxCore(core: Uint8Array, resettable: boolean): Uint8Array {
+  if (!resettable) return new Uint8Array([...core, ...customSection(FRESH_ONLY_SECTION)]);
+  const info = readCore(core);
+  const exports = info.sections.find((s) => s.id === SECTION.export);
+  if (!exports) throw new ComponentError('core module has no export section');
+  const added: number[] = [];
+  let n = 0;
+  info.globals.forEach((g, i) => {
+    if (!g.mutable) return;
+    const name = new TextEncoder().encode(`${GLOBAL_EXPORT_PREFIX}${n++}`);
+    added.push(...writeU32(name.length), ...name, KIND.global, ...writeU32(info.importedGlobals + i));
+  });
+  if (n === 0) return core;
+  const [count, entries] = readU32(core, exports.start);
+  return replaceSection(core, exports, [...writeU32(count + n), ...core.subarray(entries, exports.end), ...added]);
 }
 
 /** Sets the maximum of the module's own (first, 32-bit) linear memory to `maxPages` 64 KiB pages. */
 export function capMemory(core: Uint8Array, maxPages: number): Uint8Array {
-  let pos = 8;
-  while (pos < core.length) {
-    const id = core[pos]!;
-    const [size, start] = readU32(core, pos + 1);
-    const end = start + size;
-    if (id === 5) {
-      const [count, p] = readU32(core, start);
-      if (count < 1) break;
-      const flags = core[p]!;
-      if (flags !== 0 && flags !== 1) throw new ComponentError('cannot cap a shared or 64-bit memory');
-      const [initial, afterMin] = readU32(core, p + 1);
-      const afterLimits = flags === 1 ? readU32(core, afterMin)[1] : afterMin;
-      if (initial > maxPages) throw new ComponentError(`the component needs ${initial} pages of memory at start, above the cap of ${maxPages}`);
-      const limits = [0x01, ...writeU32(initial), ...writeU32(maxPages)];
-      const body = [...core.subarray(start, p), ...limits, ...core.subarray(afterLimits, end)];
-      const section = [5, ...writeU32(body.length), ...body];
-      const out = new Uint8Array(pos + section.length + (core.length - end));
-      out.set(core.subarray(0, pos));
-      out.set(section, pos);
-      out.set(core.subarray(end), pos + section.length);
-      return out;
-    }
-    pos = end;
-  }
-  throw new ComponentError('core module defines no memory to cap');
+  const s = coreSections(core).find((x) => x.id === SECTION.memory);
+  const [count, p] = s ? readU32(core, s.start) : [0, 0];
+  if (!s || count < 1) throw new ComponentError('core module defines no memory to cap');
+  const flags = core[p]!;
+  if (flags !== 0 && flags !== 1) throw new ComponentError('cannot cap a shared or 64-bit memory');
+  const [initial, afterMin] = readU32(core, p + 1);
+  const afterLimits = flags === 1 ? readU32(core, afterMin)[1] : afterMin;
+  if (initial > maxPages) throw new ComponentError(`the component needs ${initial} pages of memory at start, above the cap of ${maxPages}`);
+  return replaceSection(core, s, [...core.subarray(s.start, p), 0x01, ...writeU32(initial), ...writeU32(maxPages), ...core.subarray(afterLimits, s.end)]);
 }

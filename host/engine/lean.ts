@@ -9,8 +9,8 @@ import {
   coreDtorName, coreExportName, corePostReturnName, resourceIntrinsicModule,
 } from '../abi/names.js';
 import { ComponentError, OutOfMemoryError, TaskError, TsrayError } from '../errors.js';
-// Not core-module.ts: that one loads binaryen, which worker threads must not pay for.
-import { GLOBAL_EXPORT_PREFIX } from '../abi/sandbox-names.js';
+// Not core-module.ts: that one loads wasm-tools, which worker threads must not pay for.
+import { FRESH_ONLY_SECTION, GLOBAL_EXPORT_PREFIX } from '../abi/sandbox-names.js';
 import { INTERRUPT } from './host-imports.js';
 import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { codecFor, type Codec, type CodecContext, type Flat, type MemoryViews } from './codec.js';
@@ -59,6 +59,14 @@ function guestFrames(e: unknown): string[] {
 }
 
 const moduleImports = new WeakMap<WebAssembly.Module, WebAssembly.ModuleImportDescriptor[]>();
+const freshOnlyModules = new WeakMap<WebAssembly.Module, boolean>();
+
+/** True for a module marked as one a snapshot cannot restore (see core-module.ts). */
+function freshOnly(module: WebAssembly.Module): boolean {
+  let v = freshOnlyModules.get(module);
+  if (v === undefined) freshOnlyModules.set(module, (v = WebAssembly.Module.customSections(module, FRESH_ONLY_SECTION).length > 0));
+  return v;
+}
 
 interface HandleEntry { rep: number; r: ResourceDef }
 
@@ -83,7 +91,8 @@ export class LeanInstance implements EngineInstance, CodecContext {
 
   /**
    * `opts.resettable` takes a snapshot after instantiation so `reset()` can
-   * restore it (the module must export its mutable globals, see core-module.ts).
+   * restore it (the module must export its mutable globals, see core-module.ts;
+   * a module marked fresh-only gets no snapshot, so every reset is refused).
    * `opts.maxBytes` is the memory cap the module was built with, for messages.
    */
   constructor(module: WebAssembly.Module, world: ResolvedWorld, env: HostEnv, private readonly makeHandle: HandleFactory,
@@ -102,7 +111,7 @@ export class LeanInstance implements EngineInstance, CodecContext {
     if (typeof realloc !== 'function') throw new ComponentError('core module does not export cabi_realloc');
     this.memory = mem;
     this.reallocFn = realloc as LeanInstance['reallocFn'];
-    if (opts.resettable) {
+    if (opts.resettable && !freshOnly(module)) {
       const globals = Object.entries(this.exports).filter(([k]) => k.startsWith(GLOBAL_EXPORT_PREFIX)).map(([, g]) => g as WebAssembly.Global);
       this.snapshot = { memory: new Uint8Array(mem.buffer).slice(), globals, values: globals.map((g) => g.value) };
     }

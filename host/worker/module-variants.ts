@@ -1,10 +1,10 @@
 /**
- * The core-module variants a node runs: the component's core module with its
- * mutable globals exported (so worker instances can be reset), and one copy
- * per memory cap in use. Compiled once per process and shared with workers.
+ * The core-module variants a node runs: the component's core module prepared
+ * for pooled worker instances (see core-module.ts), and one copy per memory
+ * cap in use. Compiled once per process and shared with workers.
  */
 import type { LoadedComponent } from '../component/load.js';
-import { capMemory, exportMutableGlobals } from '../engine/core-module.js';
+import { capMemory, sandboxCore } from '../engine/core-module.js';
 
 export interface Variant {
   key: string;
@@ -12,7 +12,7 @@ export interface Variant {
   maxBytes?: number;
 }
 
-const resettable = new Map<string, Uint8Array>();
+const sandboxed = new Map<string, Uint8Array>();
 const variants = new Map<string, Variant>();
 const shortIds = new Map<string, string>();
 
@@ -27,8 +27,8 @@ export function variantFor(c: LoadedComponent, maxMemoryMb?: number): Variant {
   const key = pages === undefined ? short : `${short}:${pages}`;
   let v = variants.get(key);
   if (!v) {
-    let bytes = resettable.get(c.hash);
-    if (!bytes) resettable.set(c.hash, (bytes = exportMutableGlobals(c.coreBytes)));
+    let bytes = sandboxed.get(c.hash);
+    if (!bytes) sandboxed.set(c.hash, (bytes = sandboxCore(c.coreBytes, c.resettable)));
     if (pages !== undefined) bytes = capMemory(bytes, pages);
     v = { key, module: new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>) };
     if (pages !== undefined) v.maxBytes = pages * PAGE;
