@@ -3,10 +3,12 @@
  * back, so the store's thread can checksum one chunk while this one moves
  * the next. Direct I/O (O_DIRECT) is used where the filesystem allows it:
  * blocks are page-aligned, and the page cache gains nothing from data that
- * was spilled because memory was short.
+ * was spilled because memory was short. Files are created new and never
+ * opened through a link (see `private-dir.ts`).
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { CREATE_NEW } from '../host/runtime/private-dir.js';
 import { IO, type IoJob } from './spill-io-protocol.js';
 
 const { ctl: ctlBuf, port, arenas } = workerData as { ctl: SharedArrayBuffer; port: MessagePort; arenas: WebAssembly.Memory[] };
@@ -20,6 +22,8 @@ function open(path: string, flags: number): number {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
       direct = false; // tmpfs and some others refuse O_DIRECT
+      // Some refuse it only after making the file: it is ours (O_EXCL would have failed otherwise).
+      if (flags & constants.O_CREAT) { try { unlinkSync(path); } catch { /* not made */ } }
     }
   }
   return openSync(path, flags, 0o600);
@@ -32,7 +36,7 @@ function progress(): void {
 
 function run(job: IoJob): void {
   if (job.op === 'write') {
-    const fd = open(job.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC);
+    const fd = open(job.path, constants.O_WRONLY | CREATE_NEW);
     try {
       let at = 0;
       for (const b of job.blocks) {
@@ -46,7 +50,7 @@ function run(job: IoJob): void {
     }
     return;
   }
-  const fd = open(job.path, constants.O_RDONLY);
+  const fd = open(job.path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const view = new Uint8Array(arenas[job.arena]!.buffer, job.off, job.len);
     for (let start = 0; start < job.len; start += job.chunk) {

@@ -7,8 +7,6 @@
  * the head once per connection, by content hash.
  */
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import { ConnectionError, InvalidArgumentError, ObjectLostError, TaskCancelledError } from '../errors.js';
@@ -29,6 +27,7 @@ import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { publicHost } from './host-address.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
 import { remoteArg } from './remote-arg.js';
+import { defaultSpillDir } from '../runtime/private-dir.js';
 
 export interface DriverOptions {
   address: string;
@@ -322,7 +321,7 @@ export class ClusterDriver implements Runtime {
     const objects = new ObjectStore({
       nodeId: randomBytes(8).toString('hex'),
       capacity: opts.objectStoreMemory ?? 2 ** 30,
-      spillDir: opts.spillDir ?? join(tmpdir(), 'tsray-spill'),
+      spillDir: opts.spillDir ?? defaultSpillDir(),
       spillThreshold: 0.8,
       minSpillBytes: 100 * 2 ** 20,
       localFsCapacityThreshold: 0.95,

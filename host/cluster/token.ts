@@ -1,12 +1,13 @@
 /**
  * The cluster token and the files that let commands on this machine find
- * the processes `tsray start` launched. Files are written 0600 in a 0700
- * directory: the token is the cluster's only credential.
+ * the processes `tsray start` launched. Files are created 0600 (never
+ * through a link or into an existing file) in a private directory (see
+ * `private-dir.ts`): the token is the cluster's only credential.
  */
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { userDir } from '../runtime/admin.js';
+import { CREATE_NEW, userSubdir } from '../runtime/private-dir.js';
 import { running } from '../runtime/process-alive.js';
 
 /** A fresh random token (256 bits, hex). */
@@ -22,11 +23,9 @@ export function tokensEqual(a: unknown, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
+/** This user's cluster files on this machine; `InsecurePathError` if the directory is not private. */
 export function clusterDir(): string {
-  const dir = join(userDir(), 'cluster');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(userDir(), 0o700);
-  return dir;
+  return userSubdir('cluster');
 }
 
 /** What `tsray start` leaves behind for `stop`, `status` and joining nodes on this machine. */
@@ -42,7 +41,9 @@ export interface ProcessRecord {
 
 export function writeRecord(r: ProcessRecord): string {
   const path = join(clusterDir(), `${r.role}-${r.pid}.json`);
-  writeFileSync(path, JSON.stringify(r), { mode: 0o600 });
+  try { unlinkSync(path); } catch { /* none from an earlier process with this pid */ }
+  const fd = openSync(path, constants.O_WRONLY | CREATE_NEW, 0o600);
+  try { writeFileSync(fd, JSON.stringify(r)); } finally { closeSync(fd); }
   return path;
 }
 

@@ -6,10 +6,10 @@
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { camelCase, pascalCase } from '../abi/names.js';
+import { userSubdir } from '../runtime/private-dir.js';
 import { ComponentError, TaskError } from '../errors.js';
 import type { ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { runtimeHost, type HostEnv } from './host-imports.js';
@@ -24,7 +24,8 @@ export interface JcoGlue { dir: string; module: JcoModule }
 /** Transpiles a component once per content hash into a cache directory and imports its glue. */
 export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
-  const dir = join(tmpdir(), 'tsray-jco', hash);
+  // In this user's private directory: the glue found there is imported and run.
+  const dir = join(userSubdir('jco'), hash);
   const entry = join(dir, 'component.js');
   if (!existsSync(entry) || !existsSync(join(dir, 'package.json'))) {
     let out: { files: Record<string, Uint8Array> | Map<string, Uint8Array> | [string, Uint8Array][] };

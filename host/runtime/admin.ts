@@ -5,28 +5,20 @@
  * JSON reply. It never keeps the process alive.
  */
 import { createServer, connect, type Server } from 'node:net';
-import { chmodSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { userSubdir } from './private-dir.js';
 
-/** This user's tsray state on this machine (sockets, cluster files): private to the user. */
-export function userDir(): string {
-  return join(tmpdir(), `tsray-${userInfo().uid}`);
-}
-
-/** Where running nodes put their sockets. */
+/** Where running nodes put their sockets (a private directory: see `private-dir.ts`). */
 export function sessionsDir(): string {
-  return join(userDir(), 'sessions');
+  return userSubdir('sessions');
 }
 
 export class AdminEndpoint {
   private constructor(private readonly server: Server, readonly path: string) {}
 
-  /** Listens for requests; `handle` answers each request line with a JSON-able value. */
-  static start(nodeId: string, handle: (request: string) => unknown): AdminEndpoint {
-    const dir = sessionsDir();
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
+  /** Listens in `dir` (from `sessionsDir()`); `handle` answers each request line with a JSON-able value. */
+  static start(dir: string, nodeId: string, handle: (request: string) => unknown): AdminEndpoint {
     const path = join(dir, `${process.pid}-${nodeId}.sock`);
     try { unlinkSync(path); } catch { /* none left over */ }
     const server = createServer((sock) => {

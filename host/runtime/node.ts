@@ -2,8 +2,7 @@
  * The embedded node: the object table and the scheduler with its worker
  * pool, living in the caller's process. `tsray.init()` creates one.
  */
-import { availableParallelism, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { ObjectStore } from '../../store/object-store.js';
@@ -12,7 +11,8 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { ActorManager } from '../actors/manager.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import type { WorkerHandle } from '../worker/pool.js';
-import { AdminEndpoint } from './admin.js';
+import { AdminEndpoint, sessionsDir } from './admin.js';
+import { defaultSpillDir } from './private-dir.js';
 import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { Runtime } from './runtime.js';
 import { nodeMemory } from './memory.js';
@@ -30,7 +30,7 @@ export interface InitOptions {
   resources?: Record<string, number>;
   /** Bytes for the object store (default 30% of RAM). */
   objectStoreMemory?: number;
-  /** Where the object store spills to disk (default: `tsray-spill` under the OS temp dir). */
+  /** Where the object store spills to disk (default: `tsray-<uid>/spill` under the OS temp dir; it must be private to this user, see `private-dir.ts`). */
   spillDir?: string;
   /** Spill when objects in memory pass this fraction of objectStoreMemory (default 0.8). */
   objectSpillingThreshold?: number;
@@ -87,10 +87,12 @@ export class EmbeddedNode implements Runtime {
     }
     const baseWorkers = Math.max(1, Math.ceil(numCpus));
     const spinUs = count('workerSpinUs', opts.workerSpinUs, 50);
+    // Refuses a runtime directory that is not private (InsecurePathError) before anything starts.
+    const adminDir = sessionsDir();
     this.objects = new ObjectStore({
       nodeId: this.nodeId,
       capacity: objectStoreMemory,
-      spillDir: opts.spillDir ?? join(tmpdir(), 'tsray-spill'),
+      spillDir: opts.spillDir ?? defaultSpillDir(),
       spillThreshold: fraction('objectSpillingThreshold', opts.objectSpillingThreshold, 0.8),
       minSpillBytes: count('minSpillingSize', opts.minSpillingSize, 100 * 2 ** 20),
       localFsCapacityThreshold: fraction('localFsCapacityThreshold', opts.localFsCapacityThreshold, 0.95),
@@ -104,7 +106,7 @@ export class EmbeddedNode implements Runtime {
       onRelease: () => this.actors?.retryWaiting(),
     }, this.objects);
     this.actors = new ActorManager(this.nodeId, spinUs, this.objects, arenas, this.scheduler, warn);
-    this.admin = AdminEndpoint.start(this.nodeId, (req) => {
+    this.admin = AdminEndpoint.start(adminDir, this.nodeId, (req) => {
       if (req === 'memory') return nodeMemory(this);
       throw new Error(`unknown request '${req}'`);
     });
