@@ -24,7 +24,7 @@ export {
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
-  init, shutdown, isInitialized, put, free, get, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, testing,
+  init, shutdown, isInitialized, put, free, get, getView, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, testing,
   type GetOptions, type WaitOptions, type CancelOptions, type KillOptions,
 } from './runtime/api.js';
 export { ActorClass, ActorHandle, ActorMethod } from './actors/handle.js';
@@ -32,6 +32,7 @@ export type { ActorOptions } from './scheduler/options.js';
 export type { InitOptions } from './runtime/node.js';
 export type { TaskOptions, ResourceOptions, SchedulingStrategy } from './scheduler/options.js';
 export { ObjectRef } from './objects/object-ref.js';
+export { ObjectView } from './objects/object-view.js';
 export { RemoteFunction } from './runtime/remote-function.js';
 export {
   formatMemory, type MemoryReport, type NodeMemory, type ReferenceRow, type MemorySummary, type ThreadMemory,

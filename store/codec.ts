@@ -11,6 +11,7 @@
  */
 import { serialize, deserialize } from 'node:v8';
 import { ObjectRef } from '../host/objects/object-ref.js';
+import { copyBulk, snapshotValue } from '../host/objects/snapshot.js';
 import { InvalidArgumentError } from '../host/errors.js';
 
 /** Values whose estimated size is at most this stay inline in the object table (Ray: 100 KiB). */
@@ -46,6 +47,8 @@ export interface Prepared {
   refs: string[];
   /** Estimated bytes: exact for bulk data, a close guess for the rest. */
   size: number;
+  /** The skeleton still holds some of the value's own objects (Dates, class instances) rather than copies. */
+  opaque: boolean;
 }
 
 function plain(o: object): boolean {
@@ -62,7 +65,7 @@ function bulkBytes(b: Bulk): number {
  * skeleton, replacing bulk data and refs with markers. Cycles are kept.
  */
 export function prepare(value: unknown): Prepared {
-  const out: Prepared = { skeleton: undefined, bulk: [], markers: [], refs: [], size: 0 };
+  const out: Prepared = { skeleton: undefined, bulk: [], markers: [], refs: [], size: 0, opaque: false };
   const seen = new Map<object, unknown>();
   const walk = (v: unknown): unknown => {
     switch (typeof v) {
@@ -117,6 +120,7 @@ export function prepare(value: unknown): Prepared {
     }
     // Dates, RegExps, Errors, class instances: structured clone copies them (as the rest of tsray does).
     out.size += 64;
+    out.opaque = true;
     return v;
   };
   out.skeleton = walk(value);
@@ -154,26 +158,21 @@ function resolve(skeleton: unknown, buf: (m: unknown) => unknown, ref: (id: stri
   return fix(skeleton);
 }
 
-function copyOf(b: Bulk): Bulk {
-  if (b instanceof ArrayBuffer || b instanceof SharedArrayBuffer) return (b as ArrayBuffer).slice(0);
-  if (b instanceof DataView) return new DataView(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-  if (Buffer.isBuffer(b)) return Buffer.from(b);
-  return (b as unknown as { slice(): Bulk }).slice();
-}
-
 /**
- * The inline form of a prepared value: bulk data copied (unless the caller
- * hands it over), refs left as markers (see `materialize`).
+ * The inline form of a prepared value: bulk data and opaque objects copied
+ * (unless the caller hands the value over), refs left as markers (see
+ * `materialize`).
  */
 export function inlineValue(p: Prepared, copy: boolean): unknown {
+  if (copy && p.opaque) return snapshotValue(inlineValue(p, false));
   if (p.bulk.length === 0) return p.skeleton;
-  return resolve(p.skeleton, (i) => (copy ? copyOf(p.bulk[i as number]!) : p.bulk[i as number]!), (id) => ({ [REF]: id }));
+  return resolve(p.skeleton, (i) => (copy ? copyBulk(p.bulk[i as number]!) : p.bulk[i as number]!), (id) => ({ [REF]: id }));
 }
 
-/** An inline value with its ref markers turned into refs by `makeRef`. */
+/** A reader's own copy of an inline value, with its ref markers turned into refs by `makeRef`. */
 export function materialize(inline: unknown, makeRef: (id: string) => unknown): unknown {
   if (inline === null || typeof inline !== 'object') return inline;
-  return resolve(structuredClone(inline), () => { throw new Error('inline values hold no bulk markers'); }, makeRef);
+  return resolve(snapshotValue(inline), () => { throw new Error('inline values hold no bulk markers'); }, makeRef);
 }
 
 function codeOf(b: Bulk): number {
@@ -204,6 +203,8 @@ export function encode(p: Prepared): Encoded {
     at = alignUp(at + b.byteLength);
   });
   const skeleton = serialize(p.skeleton);
+  // Markers go back to their indices: the prepared value stays usable inline (the store-full fallback).
+  p.markers.forEach((m, i) => { m[BUF] = i; });
   return { prepared: p, offsets, skeletonOffset: at, skeleton, size: at + skeleton.byteLength };
 }
 

@@ -14,7 +14,6 @@ export const FAILED = 2;
 export type Settled = { ok: true } | { ok: false; error: Error };
 export const OK: Settled = { ok: true };
 
-
 export class Entry {
   state = PENDING;
   error: Error | undefined = undefined;
@@ -36,6 +35,10 @@ export class Entry {
   remote: RemoteLocation | undefined = undefined;
   /** A fetched copy kept in private memory because the arenas had no room for it. */
   privateBytes: Uint8Array | undefined = undefined;
+  /** CRC-32 of the sealed block, taken when the first zero-copy view of it was handed out; checked on every read since. */
+  fingerprint: number | undefined = undefined;
+  /** Zero-copy views of the block (`getView`) not yet released. */
+  views = 0;
   constructor(readonly id: string, public site: CallSite) {}
 }
 

@@ -5,8 +5,15 @@
  * where the driver and workers read it in place. Objects are counted by the
  * five reference kinds of `references.ts` and freed when none remain.
  * Where blocks live (arenas, spill files) is `block-space.ts`'s business.
+ *
+ * Sealed objects are immutable for every reader: `value` hands out the
+ * reader's own copy; `view` hands out zero-copy views of the shared block,
+ * pinned until released, and fingerprints the block so that a write through
+ * such a view fails the next read (ObjectLostError) instead of changing it.
  */
+import { crc32 } from 'node:zlib';
 import { ObjectRef, newId, setRefOwner, type RefOwner } from '../host/objects/object-ref.js';
+import { snapshotValue } from '../host/objects/snapshot.js';
 import { InvalidArgumentError, ObjectLostError, ObjectStoreFullError, OutOfDiskError } from '../host/errors.js';
 import type { Arena } from './arena.js';
 import { INLINE_MAX, encode, inlineValue, materialize, prepare, read, write } from './codec.js';
@@ -47,6 +54,22 @@ export interface Incoming {
   abort(): void;
 }
 
+/** A value read in place: its typed arrays view the shared block, which stays pinned until `release()`. */
+export interface SharedRead {
+  value: unknown;
+  release(): void;
+}
+
+/** One `view()` handle's pin: held until released, or until every view it handed out is collected. */
+interface ViewPin {
+  e: Entry;
+  /** Views not collected yet. */
+  left: number;
+  done: boolean;
+}
+
+const noop = (): void => undefined;
+
 /** What `report()` returns for one object. */
 export interface ObjectInfo {
   id: string;
@@ -80,7 +103,8 @@ export class ObjectStore implements RefOwner {
   /** Where sealed blocks are: arenas and spill files. */
   private readonly space: BlockSpace;
   private readonly localRefs = new FinalizationRegistry<string>((id) => this.dec(this.entries.get(id), RefKind.Local));
-  private readonly views = new FinalizationRegistry<string>((id) => this.dec(this.entries.get(id), RefKind.Pinned));
+  /** A backstop for views never released: their pin ends once they are all collected. */
+  private readonly viewPins = new FinalizationRegistry<ViewPin>((pin) => { if (--pin.left === 0) this.unview(pin); });
   private inlineBytes = 0;
   private warnedFallback = false;
   /** Told when an object whose primary copy is on another node is freed here (so the owner can free it). */
@@ -272,8 +296,8 @@ export class ObjectStore implements RefOwner {
   sealedBytes(id: string): { bytes: Uint8Array; done(): void } | undefined {
     const e = this.entries.get(id);
     if (!e || e.state !== READY || e.isInline || (!e.arena && !e.spill)) return undefined;
-    const b = this.space.bytesOf(e);
-    if (!b.shared) return { bytes: b.bytes, done: () => undefined };
+    const b = this.block(e);
+    if (!b.shared || e.views > 0) return { bytes: b.shared ? b.bytes.slice() : b.bytes, done: noop };
     this.inc(e, RefKind.Pinned);
     let done = false;
     return { bytes: b.bytes, done: () => { if (!done) { done = true; this.dec(e, RefKind.Pinned); } } };
@@ -368,39 +392,104 @@ export class ObjectStore implements RefOwner {
     if (e.remote && !e.arena && !e.spill && !e.privateBytes) throw new Error(`internal: object ${e.id} is on node ${e.remote.nodeId}; fetch it before reading`);
   }
 
+  /** A ref for the reader to a captured object. */
+  private readonly makeRef = (id: string): ObjectRef => {
+    const c = this.entries.get(id);
+    return c ? this.newRef(c) : new ObjectRef(id);
+  };
+
   /**
-   * The value for the driver. Typed arrays of an object in an arena are
-   * views of the shared memory (no copy); each pins the object
-   * (PINNED_IN_MEMORY) until it is garbage-collected.
+   * `e`'s sealed block, checked against its fingerprint when a zero-copy
+   * view of it was ever handed out. `owned`: the bytes are a fresh private
+   * copy nobody else holds (read back from a spill file).
+   */
+  private block(e: Entry): { bytes: Uint8Array; shared: boolean; owned: boolean } {
+    const b = this.space.bytesOf(e);
+    if (e.fingerprint !== undefined && crc32(b.bytes) !== e.fingerprint) throw this.corrupted(e);
+    return { bytes: b.bytes, shared: b.shared, owned: !b.shared && b.bytes !== e.privateBytes };
+  }
+
+  /** A write through a zero-copy view changed `e`: it fails from now on rather than being read changed. */
+  private corrupted(e: Entry): ObjectLostError {
+    const error = new ObjectLostError(e.id, 'its bytes were changed after it was sealed, through a zero-copy view from getView() '
+      + '(objects are immutable: write into the copy get() returns and put that)');
+    e.state = FAILED;
+    e.error = error;
+    return error;
+  }
+
+  /**
+   * The value for the driver, as its own copy: an arena object is copied
+   * out in one block copy, an inline one re-made, so nothing the caller
+   * writes reaches the store and nothing stays pinned. Primitives are free.
    */
   value(ref: ObjectRef): unknown {
     const e = this.ready(ref, true);
     this.local(e);
-    const makeRef = (id: string): ObjectRef => {
-      const c = this.entries.get(id);
-      return c ? this.newRef(c) : new ObjectRef(id);
-    };
-    if (e.isInline) return e.captured ? materialize(e.inline, makeRef) : e.inline;
+    if (e.isInline) return e.captured ? materialize(e.inline, this.makeRef) : snapshotValue(e.inline);
     try {
-      const b = this.space.bytesOf(e);
-      return read(b.bytes, makeRef, b.shared ? (view) => { this.inc(e, RefKind.Pinned); this.views.register(view, e.id); } : undefined);
+      const b = this.block(e);
+      return read(b.owned ? b.bytes : b.bytes.slice(), this.makeRef);
     } catch (err) {
       throw this.space.lost(e, err);
     }
   }
 
   /**
+   * The value for the driver read in place: typed arrays of an arena object
+   * view the shared memory (no copy) and pin it (PINNED_IN_MEMORY) until
+   * `release()`, or, as a backstop, until they are all garbage-collected.
+   * The first view fingerprints the block; every later read checks it.
+   * Values with nothing to view (inline, private, no typed arrays) come as
+   * copies, with nothing to release.
+   */
+  view(ref: ObjectRef): SharedRead {
+    const e = this.ready(ref, true);
+    this.local(e);
+    if (e.isInline) return { value: this.value(ref), release: noop };
+    try {
+      const b = this.block(e);
+      if (!b.shared) return { value: read(b.owned ? b.bytes : b.bytes.slice(), this.makeRef), release: noop };
+      const views: object[] = [];
+      const value = read(b.bytes, this.makeRef, (v) => views.push(v));
+      if (views.length === 0) return { value, release: noop };
+      e.fingerprint ??= crc32(b.bytes);
+      const pin: ViewPin = { e, left: views.length, done: false };
+      this.inc(e, RefKind.Pinned);
+      e.views++;
+      for (const v of views) this.viewPins.register(v, pin, pin);
+      return { value, release: () => { if (!pin.done) { this.viewPins.unregister(pin); this.unview(pin); } } };
+    } catch (err) {
+      throw this.space.lost(e, err);
+    }
+  }
+
+  /** A view handle's pin ends; with the last view of an object, its block is checked before it may be spilled. */
+  private unview(pin: ViewPin): void {
+    if (pin.done) return;
+    pin.done = true;
+    const e = pin.e;
+    if (this.entries.get(e.id) !== e) return;
+    e.views--;
+    if (e.views === 0 && e.state === READY && e.arena && crc32(e.arena.bytes(e.off, e.size)) !== e.fingerprint) this.corrupted(e);
+    this.dec(e, RefKind.Pinned);
+  }
+
+  /**
    * A task argument for a worker: inline values as they are, arena objects
-   * as a `STORED_ARG` marker the worker reads in place. The object stays
-   * pinned for worker `tid` until `unpin`; `pinned` collects it.
+   * as a `STORED_ARG` marker the worker reads in place (its guest gets a
+   * copy in its own linear memory, so it cannot write into the store). The
+   * object stays pinned for worker `tid` until `unpin`; `pinned` collects it.
+   * An object with a live zero-copy view goes as a snapshot instead.
    */
   argFor(ref: ObjectRef, tid: number, pinned: ObjectRef[]): unknown {
     const e = this.ready(ref, false);
     this.local(e);
     if (e.isInline) return e.captured ? materialize(e.inline, (id) => ({ id })) : e.inline;
     try {
-      const b = this.space.bytesOf(e);
-      if (!b.shared) return read(b.bytes, (id) => ({ id }));
+      const b = this.block(e);
+      // Sent by structured clone (a copy). While a zero-copy view is live, a snapshot: a write through it cannot reach the task.
+      if (!b.shared || e.views > 0) return read(b.shared ? b.bytes.slice() : b.bytes, (id) => ({ id }));
       this.inc(e, RefKind.Pinned);
       e.workerPins ??= new Map();
       e.workerPins.set(tid, (e.workerPins.get(tid) ?? 0) + 1);

@@ -131,10 +131,12 @@ t.test('a large object made on one node is pulled by a task on another; its owne
   const made = blobs.fn('fill').options({ resources: { n: 1 } }).remote(80 * MiB, 5);
   const onHead = await tsray.get(blobs.fn('checksum').options({ resources: { h: 1 } }).remote(made));
   const sameNode = await tsray.get(blobs.fn('checksum').options({ resources: { n: 1 } }).remote(made));
-  const bytes = await tsray.get(made);
+  const view = await tsray.getView(made);
+  const bytes = view.value;
   t.equal(bytes.length, 80 * MiB, 'the driver fetched all 80 MiB');
   t.ok(bytes.buffer instanceof SharedArrayBuffer, "into its own store's shared memory");
   const driverSum = fnv(bytes);
+  view.release();
   t.equal(onHead, driverSum, 'the task on the other node read the same bytes');
   t.equal(sameNode, driverSum, 'and so did a task on the node that holds it');
 

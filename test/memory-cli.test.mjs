@@ -26,14 +26,14 @@ const inner = tsray.put(new Uint8Array(3 * MiB).fill(2));
 const outer = tsray.put([inner]);
 inner.release();
 const pinnedRef = tsray.put(new Float64Array(MiB / 8).fill(3));
-const view = await tsray.get(pinnedRef);
+const view = await tsray.getView(pinnedRef);
 pinnedRef.release();
 // Enough to pass the spill threshold: the oldest objects go to disk, then one is read back.
 const more = [1, 2, 3].map((i) => tsray.put(new Uint8Array(10 * MiB).fill(i)));
 await new Promise((r) => setTimeout(r, 100));
 await tsray.get(big);
 process.stdout.write('ready\\n');
-setInterval(() => view[0], 1000);
+setInterval(() => view.value[0], 1000);
 `;
 
 t.test('tsray memory reports a running driver', async (t) => {

@@ -1,21 +1,63 @@
 import { ObjectRef } from './object-ref.js';
 
 /**
- * Copies a value so later changes by the caller cannot reach the stored
- * object. Typed arrays are copied as one block; refs inside stay refs.
+ * Copies a value so that changes by whoever holds the copy and changes by
+ * whoever holds the original cannot reach each other. Typed arrays, Buffers,
+ * DataViews and ArrayBuffers are copied as one block each (a Buffer stays a
+ * Buffer); arrays, plain objects, Maps and Sets are walked, keeping cycles and
+ * shared parts; other objects (Dates, class instances) are structured-cloned.
+ * Refs inside stay refs. Primitives cost nothing.
  */
 export function snapshotValue(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
-  if (v instanceof ObjectRef) return v;
-  if (ArrayBuffer.isView(v)) return (v as unknown as { slice(): unknown }).slice?.() ?? structuredClone(v);
-  if (v instanceof ArrayBuffer) return v.slice(0);
-  if (Array.isArray(v)) return v.map(snapshotValue);
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, snapshotValue(x)]));
-  if (v instanceof Set) return new Set([...v].map(snapshotValue));
-  if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = snapshotValue(x);
-    return out;
+  return copyWith(v, new Map());
+}
+
+function copyWith(v: unknown, seen: Map<object, unknown>): unknown {
+  if (v === null || typeof v !== 'object' || v instanceof ObjectRef) return v;
+  const done = seen.get(v);
+  if (done !== undefined) return done;
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) {
+    const c = copyBulk(v);
+    seen.set(v, c);
+    return c;
   }
-  return structuredClone(v);
+  if (Array.isArray(v)) {
+    const a: unknown[] = new Array(v.length);
+    seen.set(v, a);
+    for (let i = 0; i < v.length; i++) a[i] = copyWith(v[i], seen);
+    return a;
+  }
+  if (v instanceof Map) {
+    const m = new Map();
+    seen.set(v, m);
+    for (const [k, x] of v) m.set(copyWith(k, seen), copyWith(x, seen));
+    return m;
+  }
+  if (v instanceof Set) {
+    const s = new Set();
+    seen.set(v, s);
+    for (const x of v) s.add(copyWith(x, seen));
+    return s;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    const o: Record<string, unknown> = proto === null ? Object.create(null) : {};
+    seen.set(v, o);
+    for (const k of Object.keys(v)) o[k] = copyWith((v as Record<string, unknown>)[k], seen);
+    return o;
+  }
+  const c = structuredClone(v);
+  seen.set(v, c);
+  return c;
+}
+
+/** One block copy of bulk data, in private memory, of the same type. */
+export function copyBulk(b: ArrayBufferView | ArrayBufferLike): unknown {
+  if (b instanceof ArrayBuffer) return b.slice(0);
+  if (b instanceof SharedArrayBuffer) return new Uint8Array(b).slice().buffer;
+  if (b instanceof DataView) return new DataView(new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice().buffer);
+  if (Buffer.isBuffer(b)) return Buffer.from(b);
+  // TypedArray#slice allocates an unshared buffer of the same type.
+  return (b as unknown as { slice(): unknown }).slice();
 }

@@ -6,6 +6,7 @@ import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../err
 import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from './node.js';
 import { ObjectRef } from '../objects/object-ref.js';
+import { ObjectView } from '../objects/object-view.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import { ActorHandle, handleFor, type ActorMethod } from '../actors/handle.js';
 import { memoryReport } from './memory.js';
@@ -66,10 +67,12 @@ export async function shutdown(): Promise<void> {
 }
 
 /**
- * Stores a copy of `value` in the object store. Later changes to `value` do
- * not reach it. Values over 100 KiB go to the node's shared memory, where
- * tasks read them without a copy; refs inside `value` keep their objects
- * alive as long as this one lives.
+ * Stores a copy of `value` in the object store: later changes to `value` do
+ * not reach it, and the stored object never changes (every reader gets a
+ * copy, or a checked zero-copy view). Values over 100 KiB go to the node's
+ * shared memory, where tasks read them without a copy; refs inside `value`
+ * keep their objects alive as long as this one lives. Throws
+ * `ObjectStoreFullError` when the object cannot fit even after spilling.
  */
 export function put(value: unknown): ObjectRef {
   if (value instanceof ObjectRef) throw new InvalidArgumentError('put() of an ObjectRef is not allowed; pass the ref itself');
@@ -114,41 +117,94 @@ function spin(node: Runtime, pending: () => ObjectRef[]): void {
 }
 
 /**
+ * Waits until every one of `refs` is ready and here (undefined: they are
+ * already). The first failure among them is thrown as soon as it is known,
+ * without waiting for the rest (as Ray's get).
+ */
+function settled(node: Runtime, refs: ObjectRef[], opts: GetOptions): Promise<void> | undefined {
+  for (const r of refs) if (!node.objects.has(r)) throw new InvalidArgumentError(`${r} ${r.released ? 'was released; it cannot be read' : 'is not known to this runtime'}`);
+  const pending = (): ObjectRef[] => {
+    const out: ObjectRef[] = [];
+    for (const r of refs) {
+      const s = node.objects.peek(r);
+      if (!s) out.push(r);
+      else if (!s.ok) throw s.error;
+    }
+    return out;
+  };
+  if (pending().length > 0) spin(node, pending);
+  const left = pending();
+  if (left.length === 0) return node.fetch?.(refs);
+  return new Promise<void>((resolve, reject) => {
+    let count = new Set(left.map((r) => r.id)).size;
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs !== undefined) {
+      timer = setTimeout(() => reject(new GetTimeoutError(opts.timeoutMs!, refs.filter((r) => !node.objects.peek(r)).length)), opts.timeoutMs);
+    }
+    const seen = new Set<string>();
+    for (const r of left) {
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      node.objects.onSettled(r, (s) => {
+        if (!s.ok) { if (timer) clearTimeout(timer); reject(s.error); } else if (--count === 0) { if (timer) clearTimeout(timer); resolve(); }
+      });
+    }
+  }).then(() => node.fetch?.(refs));
+}
+
+function refList(refOrRefs: ObjectRef | ObjectRef[], what: string): ObjectRef[] {
+  return checkRefs(Array.isArray(refOrRefs) ? refOrRefs : [refOrRefs], what);
+}
+
+/**
  * The value of an object, or of each object in a list (order kept,
- * duplicates allowed). Throws the error of a failed task (`TaskError`,
- * `TaskCancelledError`, ...) and `GetTimeoutError` past `timeoutMs`.
- * Values are shared with the store: treat them as read-only. A typed array
- * of an object over 100 KiB is a view of the node's shared memory (no
- * copy); it pins the object (PINNED_IN_MEMORY) while it is reachable.
+ * duplicates allowed), as the caller's own copy: writing into it changes
+ * nothing in the store, and nothing stays pinned once `get` returns.
+ * Primitives cost nothing; an object in the node's shared memory (over
+ * 100 KiB) is copied out in one block copy (`getView` reads it in place).
+ * Throws the error of a failed task (`TaskError`, `TaskCancelledError`,
+ * ...) as soon as any of the objects has failed, `GetTimeoutError` past
+ * `timeoutMs`, and `ObjectLostError` when an object's bytes are gone (or
+ * were changed through a zero-copy view). It never returns a partial or
+ * missing value.
  */
 export async function get<T = unknown>(ref: ObjectRef, opts?: GetOptions): Promise<T>;
 export async function get<T = unknown>(refs: ObjectRef[], opts?: GetOptions): Promise<T[]>;
 export async function get(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions = {}): Promise<unknown> {
   const node = requireNode();
-  const single = !Array.isArray(refOrRefs);
-  const refs = checkRefs(single ? [refOrRefs] : refOrRefs, 'get()');
-  for (const r of refs) if (!node.objects.has(r)) throw new InvalidArgumentError(`${r} ${r.released ? 'was released; it cannot be read' : 'is not known to this runtime'}`);
-  const pending = (): ObjectRef[] => refs.filter((r) => !node.objects.peek(r));
-  if (pending().length > 0) spin(node, pending);
-  const left = pending();
-  if (left.length > 0) {
-    await new Promise<void>((resolve, reject) => {
-      let count = new Set(left.map((r) => r.id)).size;
-      let timer: NodeJS.Timeout | undefined;
-      if (opts.timeoutMs !== undefined) {
-        timer = setTimeout(() => reject(new GetTimeoutError(opts.timeoutMs!, pending().length)), opts.timeoutMs);
-      }
-      const seen = new Set<string>();
-      for (const r of left) {
-        if (seen.has(r.id)) continue;
-        seen.add(r.id);
-        node.objects.onSettled(r, () => { if (--count === 0) { if (timer) clearTimeout(timer); resolve(); } });
-      }
-    });
-  }
-  if (node.fetch) await node.fetch(refs);
+  const refs = refList(refOrRefs, 'get()');
+  const waiting = settled(node, refs, opts);
+  if (waiting) await waiting;
   const values = refs.map((r) => node.objects.value(r));
-  return single ? values[0] : values;
+  return Array.isArray(refOrRefs) ? values : values[0];
+}
+
+/**
+ * Like `get`, without the copy: typed arrays of objects in the node's shared
+ * memory are views of it, pinned (PINNED_IN_MEMORY) until the returned
+ * `ObjectView` is released (`release()`, or `using v = await getView(ref)`).
+ * Costs a CRC-32 of each viewed object at the first view and at the last
+ * release (a fraction of a copy), and one more at every later read of it.
+ * The views are read-only by contract: a write through them is detected,
+ * and the object then fails every read with `ObjectLostError`. Values that
+ * are not in shared memory (small ones) come as copies.
+ */
+export async function getView<T = unknown>(ref: ObjectRef, opts?: GetOptions): Promise<ObjectView<T>>;
+export async function getView<T = unknown>(refs: ObjectRef[], opts?: GetOptions): Promise<ObjectView<T[]>>;
+export async function getView(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions = {}): Promise<ObjectView<unknown>> {
+  const node = requireNode();
+  const refs = refList(refOrRefs, 'getView()');
+  const waiting = settled(node, refs, opts);
+  if (waiting) await waiting;
+  const reads: { value: unknown; release(): void }[] = [];
+  try {
+    for (const r of refs) reads.push(node.objects.view(r));
+  } catch (e) {
+    for (const x of reads) x.release();
+    throw e;
+  }
+  const values = reads.map((x) => x.value);
+  return new ObjectView(Array.isArray(refOrRefs) ? values : values[0], () => { for (const x of reads) x.release(); });
 }
 
 export interface WaitOptions {
@@ -160,7 +216,8 @@ export interface WaitOptions {
 
 /**
  * Waits until `numReturns` of `refs` are ready (finished or failed) or the
- * timeout passes. Returns `[ready, notReady]`, each in the order given.
+ * timeout passes. Returns `[ready, notReady]`, each in the order given. As
+ * in Ray, a failed object counts as ready; `get` of it throws its error.
  */
 export async function wait(refs: ObjectRef[], opts: WaitOptions = {}): Promise<[ObjectRef[], ObjectRef[]]> {
   const node = requireNode();
