@@ -3,6 +3,7 @@
  * envelope, find the core modules inside it and read or add custom sections.
  */
 import { ComponentError } from '../errors.js';
+import { MAX_METADATA_BYTES } from '../wit/limits.js';
 import { readU32, writeU32 } from './leb128.js';
 
 /** Custom section holding tsray's metadata: the world name and its full WIT text. */
@@ -84,6 +85,9 @@ export function encodeMetadata(m: Metadata): Uint8Array {
 }
 
 function decodeMetadata(data: Uint8Array): Metadata {
+  if (data.length > MAX_METADATA_BYTES) {
+    throw new ComponentError(`${METADATA_SECTION} section is ${data.length} bytes, above the limit of ${MAX_METADATA_BYTES}`);
+  }
   try {
     const m = JSON.parse(new TextDecoder().decode(data)) as Metadata;
     if (typeof m.world === 'string' && typeof m.wit === 'string') return m;

@@ -1,5 +1,6 @@
 /** WIT text -> unresolved syntax tree, one file at a time. */
 import { KEYWORDS, SourceText, tokenize, type Token } from './lexer.js';
+import { MAX_TYPE_DEPTH } from './limits.js';
 
 /** A type as written, before names are resolved. */
 export type TypeExpr =
@@ -69,6 +70,8 @@ export interface FileSyntax {
 
 class Parser {
   private i = 0;
+  /** Type expressions open around the current token, bounded so deep nesting cannot exhaust the stack. */
+  private depth = 0;
   private readonly toks: Token[];
   constructor(private readonly src: SourceText) {
     this.toks = tokenize(src);
@@ -330,6 +333,16 @@ class Parser {
   }
 
   type(): TypeExpr {
+    if (this.depth >= MAX_TYPE_DEPTH) this.fail(this.peek(), `types nest deeper than ${MAX_TYPE_DEPTH} levels`);
+    this.depth++;
+    try {
+      return this.typeExpr();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private typeExpr(): TypeExpr {
     const t = this.peek();
     if (t.kind !== 'id') this.fail(t, `expected a type, found '${t.text}'`);
     this.next();

@@ -6,6 +6,7 @@ import type {
 import {
   ROOT, type FuncDef, type InterfaceDef, type ResolvedWorld, type ResourceDef, type WitType, type WorldItem,
 } from './types.js';
+import { MAX_TYPE_DEPTH, MAX_TYPE_SIZE, measure } from './limits.js';
 
 const PRIMITIVES = new Set(['bool', 's8', 'u8', 's16', 'u16', 's32', 'u32', 's64', 'u64', 'f32', 'f64', 'char', 'string']);
 
@@ -29,6 +30,8 @@ function splitVersion(name: string): { base: string; version?: string } {
 export class WitResolver {
   private readonly pkgs = new Map<string, Pkg>();
   private readonly ifaceCache = new Map<string, InterfaceDef>();
+  /** How many types, interfaces and worlds are being resolved inside one another right now. */
+  private nesting = 0;
 
   constructor(files: FileSyntax[]) {
     for (const f of files) {
@@ -73,7 +76,37 @@ export class WitResolver {
     }
     const out: ResolvedWorld = { packageName: found.pkg.name, name: found.world.name, imports: [], exports: [] };
     this.collectWorld(found.pkg, found.world, out, new Set());
+    let size = 0;
+    for (const item of [...out.imports, ...out.exports]) {
+      for (const f of item.kind === 'func' ? [item.func] : item.iface.funcs) {
+        for (const t of [...f.params.map((p) => p.type), ...(f.result ? [f.result] : [])]) size += measure(t).size;
+      }
+    }
+    if (size > MAX_TYPE_SIZE) {
+      throw found.world.src.error(found.world.pos, `world '${found.world.name}' is too large: its function types, written out in full, have size ${size}, above the limit of ${MAX_TYPE_SIZE}`);
+    }
     return out;
+  }
+
+  /** Runs one level of nested resolution, refusing chains deeper than MAX_TYPE_DEPTH (which would exhaust the stack). */
+  private deeper<T>(src: SourceText, pos: number, f: () => T): T {
+    if (this.nesting >= MAX_TYPE_DEPTH) {
+      throw src.error(pos, `types, aliases, uses or includes nest deeper than ${MAX_TYPE_DEPTH} levels`);
+    }
+    this.nesting++;
+    try {
+      return f();
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  /** Refuses a type deeper than MAX_TYPE_DEPTH or larger than MAX_TYPE_SIZE when written out in full. */
+  private bounded<T extends WitType>(scope: Scope, pos: number, t: T): T {
+    const m = measure(t);
+    if (m.depth > MAX_TYPE_DEPTH) throw scope.src.error(pos, `type nests ${m.depth} levels deep, above the limit of ${MAX_TYPE_DEPTH}`);
+    if (m.size > MAX_TYPE_SIZE) throw scope.src.error(pos, `type is too large: written out in full it has size ${m.size}, above the limit of ${MAX_TYPE_SIZE}`);
+    return t;
   }
 
   private collectWorld(pkg: Pkg, w: WorldSyntax, out: ResolvedWorld, seen: Set<WorldSyntax>): void {
@@ -83,7 +116,7 @@ export class WitResolver {
       const p = inc.pkg ? this.packageOf(inc, w.src) : pkg;
       const iw = p.worlds.get(inc.name);
       if (!iw) throw w.src.error(inc.pos, `world '${inc.name}' not found in package ${p.name}`);
-      this.collectWorld(p, iw, out, seen);
+      this.deeper(w.src, inc.pos, () => this.collectWorld(p, iw, out, seen));
     }
     const scope: Scope = { owner: ROOT, src: w.src, pkg, body: w, types: new Map(), resolving: new Set() };
     for (const item of w.items) {
@@ -124,7 +157,7 @@ export class WitResolver {
     if (!def) {
       def = { name: full, funcs: [], resources: [], types: new Map() };
       this.ifaceCache.set(full, def); // before filling: `use` cycles then terminate
-      const filled = this.interfaceFrom(full, { owner: full, src: syn.src, pkg, body: syn, types: new Map(), resolving: new Set() });
+      const filled = this.deeper(src, path.pos, () => this.interfaceFrom(full, { owner: full, src: syn.src, pkg, body: syn, types: new Map(), resolving: new Set() }));
       Object.assign(def, filled);
     }
     return def;
@@ -175,6 +208,10 @@ export class WitResolver {
   }
 
   private type(scope: Scope, t: TypeExpr): WitType {
+    return this.deeper(scope.src, t.pos, () => this.bounded(scope, t.pos, this.typeOf(scope, t)));
+  }
+
+  private typeOf(scope: Scope, t: TypeExpr): WitType {
     switch (t.kind) {
       case 'named':
         if (PRIMITIVES.has(t.name)) return { kind: t.name as 'bool' };
@@ -207,8 +244,8 @@ export class WitResolver {
       let out: WitType;
       switch (def.kind) {
         case 'alias': out = this.type(scope, def.type); break;
-        case 'record': out = { kind: 'record', name, owner: scope.owner, fields: def.fields.map((f) => ({ name: f.name, type: this.type(scope, f.type) })) }; break;
-        case 'variant': out = { kind: 'variant', name, cases: def.cases.map((c) => (c.type ? { name: c.name, type: this.type(scope, c.type) } : { name: c.name })) }; break;
+        case 'record': out = this.bounded(scope, def.pos, { kind: 'record', name, owner: scope.owner, fields: def.fields.map((f) => ({ name: f.name, type: this.type(scope, f.type) })) }); break;
+        case 'variant': out = this.bounded(scope, def.pos, { kind: 'variant', name, cases: def.cases.map((c) => (c.type ? { name: c.name, type: this.type(scope, c.type) } : { name: c.name })) }); break;
         case 'enum': out = { kind: 'enum', name, cases: def.cases }; break;
         case 'flags': out = { kind: 'flags', name, flags: def.flags }; break;
         case 'resource': out = { kind: 'own', resource: { name, owner: scope.owner } }; break;
