@@ -129,7 +129,11 @@ export class BlockSpace {
     );
   }
 
-  /** Brings a spilled object back into an arena; false when there is no room (read it privately then). */
+  /**
+   * Brings a spilled object back into an arena; false when there is no room
+   * (read it privately then): every block in memory is pinned, or making
+   * room would mean spilling to a full disk.
+   */
   restore(e: Entry): boolean {
     if (e.arena) {
       // Reading makes it young again: spill the least recently used first.
@@ -142,7 +146,7 @@ export class BlockSpace {
     try {
       got = this.place(loc.length, e.id);
     } catch (err) {
-      if (err instanceof ObjectStoreFullError) return false;
+      if (err instanceof ObjectStoreFullError || err instanceof OutOfDiskError) return false;
       throw err;
     }
     try {
