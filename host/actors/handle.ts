@@ -111,7 +111,7 @@ export class ActorClass {
     const o = normalizeActorOptions(this.opts);
     return {
       component: this.component, resource: this.resource, ctor: this.ctor, methods: this.methods, args,
-      request: o.request, maxRestarts: o.maxRestarts, options: { ...this.opts },
+      request: o.request, maxRestarts: o.maxRestarts, maxTaskRetries: o.maxTaskRetries, options: { ...this.opts },
       ...(o.name === undefined ? {} : { name: o.name }),
       ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
       ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),

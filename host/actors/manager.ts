@@ -35,6 +35,8 @@ export interface ActorSpec {
   args: unknown[];
   request: ResourceSet;
   maxRestarts: number;
+  /** How many times a call lost with the actor's worker is sent again after a restart. */
+  maxTaskRetries: number;
   /** The options the actor class was given (a cluster sends them to the node that hosts it). */
   options?: Record<string, unknown>;
   strategy?: SchedulingStrategy;
@@ -53,7 +55,11 @@ class Call {
   /** Arguments pinned in the store while the actor's worker reads them. */
   readonly pinned: ObjectRef[] = [];
   pinTid = 0;
-  constructor(readonly n: number, readonly actor: Actor, readonly method: FuncDef, readonly args: unknown[], readonly returns: ObjectRef[]) {}
+  /** Sends left after the actor dies with this call in flight and restarts. */
+  retriesLeft: number;
+  constructor(readonly n: number, readonly actor: Actor, readonly method: FuncDef, readonly args: unknown[], readonly returns: ObjectRef[]) {
+    this.retriesLeft = actor.spec.maxTaskRetries;
+  }
 }
 
 class Actor {
@@ -296,13 +302,30 @@ export class ActorManager {
 
   private restartOrDie(actor: Actor, why: string): void {
     const lost = new ActorDiedError(actor.id, why);
-    for (const c of [...actor.inflight.values()]) this.finish(c, lost);
+    const restarts = actor.restartsLeft > 0 && !this.closed;
+    const again: Call[] = [];
+    for (const c of [...actor.inflight.values()]) {
+      if (restarts && !c.cancelled && c.retriesLeft > 0) { c.retriesLeft--; again.push(c); } else this.finish(c, lost);
+    }
+    this.resend(actor, again);
     actor.worker = undefined;
-    if (actor.restartsLeft > 0 && !this.closed) {
+    if (restarts) {
       actor.restartsLeft--;
       this.launch(actor);
     } else {
       this.die(actor, why);
+    }
+  }
+
+  /** Puts calls lost with the actor's worker back at the head of its queue, in the order they were made. */
+  private resend(actor: Actor, calls: Call[]): void {
+    for (let i = calls.length - 1; i >= 0; i--) {
+      const c = calls[i]!;
+      if (c.timer) { clearTimeout(c.timer); c.timer = undefined; }
+      if (c.pinned.length > 0) { this.objects.unpin(c.pinned, c.pinTid); c.pinned.length = 0; }
+      actor.inflight.delete(c.n);
+      c.state = 'pending';
+      actor.pending.unshift(c);
     }
   }
 

@@ -337,6 +337,15 @@ export class Head {
     for (const w of actor.waiting.splice(0)) this.actorGone(w, why);
   }
 
+  /** Whether call `t`, lost with its actor's node, goes to the actor once it restarts (counting the attempt). */
+  private resendsCall(actor: HeadActor, t: HeadTask): boolean {
+    const a = actor.create.actor;
+    const retries = typeof a.maxTaskRetries === 'number' ? a.maxTaskRetries : 0;
+    if (actor.restarts >= a.maxRestarts || t.attempts >= retries) return false;
+    t.attempts++;
+    return true;
+  }
+
   /** Sends a task to a live node that can hold it, or parks it until one joins. */
   private dispatch(t: HeadTask): void {
     const views: NodeView[] = [];
@@ -416,8 +425,12 @@ export class Head {
       if (!t) continue;
       t.node = undefined;
       if (t.actorId) {
-        // A creation is redone with its actor below; calls in flight fail (Ray's max_task_retries is 0 by default).
-        if (this.actors.get(t.actorId)?.creating !== t) this.actorGone(t, `its ${why}`);
+        // A creation is redone with its actor below; calls in flight wait for the restarted actor
+        // while its maxTaskRetries lasts, else fail (Ray's max_task_retries is 0 by default).
+        const actor = this.actors.get(t.actorId);
+        if (actor?.creating === t) continue;
+        if (actor && this.resendsCall(actor, t)) actor.waiting.push(t);
+        else this.actorGone(t, `its ${why}`);
         continue;
       }
       t.attempts++;

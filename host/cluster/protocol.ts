@@ -131,6 +131,8 @@ export interface ActorCreateFrame {
     request: Record<string, number>;
     shape: string;
     maxRestarts: number;
+    /** How many times a call in flight when its node died is sent to the restarted actor (absent: 0). */
+    maxTaskRetries?: number;
     strategy?: SchedulingStrategy;
   };
 }

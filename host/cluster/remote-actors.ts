@@ -42,6 +42,7 @@ export class RemoteActors implements ActorBackend {
       actor: {
         actorId, hash: spec.component.hash, resource: spec.resource.name, args, options,
         request: spec.request, shape: shapeKey(spec.request), maxRestarts: Number.isFinite(spec.maxRestarts) ? spec.maxRestarts : 2 ** 30,
+        maxTaskRetries: Number.isFinite(spec.maxTaskRetries) ? spec.maxTaskRetries : 2 ** 30,
         ...(spec.strategy ? { strategy: spec.strategy } : {}),
       },
     }), a.queue);

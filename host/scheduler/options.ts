@@ -32,8 +32,16 @@ export interface TaskOptions extends ResourceOptions {
   numCpus?: number;
   /** Number of return objects; above 1 the WIT result must be a tuple of that size. */
   numReturns?: number;
-  /** How many times to re-run the task if its worker dies (default 3; -1: forever). Never for the task's own errors. */
+  /** How many times to re-run the task if its worker dies (default 3; -1: forever); with `retryExceptions`, also after its own errors. */
   maxRetries?: number;
+  /**
+   * Also retry the task's own errors, within `maxRetries` (default false, as in Ray).
+   * `true` retries a `TaskError` (a trap, a thrown error, an `err` result); a list
+   * retries the errors it names: tsray error names (`'TaskError'`, `'OutOfMemoryError'`,
+   * `'TaskTimeoutError'`), or the case of an `err` result whose error type is a WIT
+   * enum or variant (`result<T, my-error>` returning `err(my-error.busy)`: `'busy'`).
+   */
+  retryExceptions?: boolean | string[];
   /** Stop the task after this many milliseconds of running (`TaskTimeoutError`). */
   timeoutMs?: number;
 }
@@ -45,13 +53,15 @@ export interface NormalizedOptions {
   numGpus: number;
   numReturns: number;
   maxRetries: number;
+  /** Absent when the task's own errors are not retried. */
+  retryExceptions?: true | string[];
   timeoutMs?: number;
   maxMemoryMb?: number;
   /** Absent for DEFAULT. */
   strategy?: SchedulingStrategy;
 }
 
-const KNOWN = new Set(['numCpus', 'numGpus', 'memory', 'objectStoreMemory', 'acceleratorType', 'resources', 'numReturns', 'maxRetries', 'timeoutMs', 'maxMemoryMb', 'schedulingStrategy']);
+const KNOWN = new Set(['numCpus', 'numGpus', 'memory', 'objectStoreMemory', 'acceleratorType', 'resources', 'numReturns', 'maxRetries', 'retryExceptions', 'timeoutMs', 'maxMemoryMb', 'schedulingStrategy']);
 
 function strategyOf(v: unknown): SchedulingStrategy | undefined {
   if (v === undefined || v === 'DEFAULT') return undefined;
@@ -69,6 +79,13 @@ function num(name: string, v: unknown, min: number, integer = false): number {
     throw new InvalidArgumentError(`option ${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(v)}`);
   }
   return v;
+}
+
+function retryRule(v: unknown): true | string[] | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return true;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0)) return v.length > 0 ? [...v] : undefined;
+  throw new InvalidArgumentError(`option retryExceptions must be true, false or a list of error names such as ['TaskError'], got ${Array.isArray(v) ? 'a list with an entry that is not a non-empty string' : String(v)}`);
 }
 
 export function mergeOptions<T extends { resources?: Record<string, number> }>(base: T, extra: T): T {
@@ -104,6 +121,8 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
     numReturns: o.numReturns === undefined ? 1 : num('numReturns', o.numReturns, 1, true),
     maxRetries: o.maxRetries === undefined ? 3 : o.maxRetries === -1 ? Infinity : num('maxRetries', o.maxRetries, 0, true),
   };
+  const retry = retryRule(o.retryExceptions);
+  if (retry) out.retryExceptions = retry;
   if (o.timeoutMs !== undefined) out.timeoutMs = num('timeoutMs', o.timeoutMs, 1);
   const strategy = strategyOf(o.schedulingStrategy);
   if (strategy) out.strategy = strategy;
@@ -120,6 +139,12 @@ export interface ActorOptions extends ResourceOptions {
   numCpus?: number;
   /** How many times the actor is rebuilt after a trap or a lost worker (default 0; -1: forever). */
   maxRestarts?: number;
+  /**
+   * How many times a call that was sent to the actor when it died is sent again to
+   * the restarted actor (default 0, as in Ray: such calls fail with `ActorDiedError`;
+   * -1: forever). Needs `maxRestarts`. A retried call may run twice: make it idempotent.
+   */
+  maxTaskRetries?: number;
   /** A unique name: `tsray.getActor(name)` finds the actor. */
   name?: string;
   /** Each method call is stopped after this many milliseconds; the actor then restarts or dies. */
@@ -129,6 +154,7 @@ export interface ActorOptions extends ResourceOptions {
 export interface NormalizedActorOptions {
   request: ResourceSet;
   maxRestarts: number;
+  maxTaskRetries: number;
   strategy?: SchedulingStrategy;
   name?: string;
   timeoutMs?: number;
@@ -136,11 +162,14 @@ export interface NormalizedActorOptions {
 }
 
 export function normalizeActorOptions(o: ActorOptions): NormalizedActorOptions {
-  const { maxRestarts, name, ...rest } = o;
+  const { maxRestarts, maxTaskRetries, name, ...rest } = o;
+  if ('retryExceptions' in rest) throw new InvalidArgumentError('retryExceptions is a task option; an actor retries calls lost with a restart through maxTaskRetries');
   const base = normalizeOptions({ ...rest, numCpus: rest.numCpus ?? 0 } as TaskOptions);
+  const count = (key: string, v: number | undefined): number => v === undefined ? 0 : v === -1 ? Infinity : num(key, v, 0, true);
   const out: NormalizedActorOptions = {
     request: base.request,
-    maxRestarts: maxRestarts === undefined ? 0 : maxRestarts === -1 ? Infinity : num('maxRestarts', maxRestarts, 0, true),
+    maxRestarts: count('maxRestarts', maxRestarts),
+    maxTaskRetries: count('maxTaskRetries', maxTaskRetries),
   };
   if (name !== undefined) {
     if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('actor name must be a non-empty string');

@@ -18,6 +18,7 @@ import { RefKind } from '../../store/references.js';
 import type { NormalizedOptions } from './options.js';
 import { Accelerators, ResourcePool, shapeKey, type ResourceSet } from './resources.js';
 import { Fifo } from './fifo.js';
+import { retriesError } from './retry.js';
 
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
 const PIPELINE_DEPTH = 64;
@@ -279,7 +280,12 @@ export class Scheduler {
       this.forced.delete(o.n);
       const task = this.tasks.get(o.n);
       if (!task || task.state !== 'running') continue;
-      this.finish(task, o.ok ? { kind: 'value', value: o.value } : { kind: 'error', error: rebuildError(task.name, o.error) });
+      if (o.ok) this.finish(task, { kind: 'value', value: o.value });
+      else {
+        const error = rebuildError(task.name, o.error);
+        if (this.retryOwnError(task, error)) this.requeue([task]);
+        else this.finish(task, { kind: 'error', error });
+      }
     }
     this.watchForced(slot);
     this.releaseIfIdle(slot);
@@ -374,12 +380,22 @@ export class Scheduler {
     this.schedule();
   }
 
-  /** Kills a worker on purpose: `victim` fails with `error`, the rest of its pipeline is requeued untouched. */
+  /**
+   * Whether the task's own `error` is retried under its `retryExceptions`
+   * (counting the attempt, within `maxRetries` shared with crash retries).
+   */
+  private retryOwnError(task: Task, error: Error): boolean {
+    if (task.cancelled || task.attempt >= task.opts.maxRetries || !retriesError(task.opts.retryExceptions, error)) return false;
+    task.attempt++;
+    return true;
+  }
+
+  /** Kills a worker on purpose: `victim` fails with `error` (or is retried), the rest of its pipeline is requeued untouched. */
   private killFor(victim: Task, error: Error): void {
     const slot = victim.slot!;
     slot.worker.kill();
     this.dropSlot(slot);
-    this.finish(victim, { kind: 'error', error });
+    if (!this.retryOwnError(victim, error)) this.finish(victim, { kind: 'error', error });
     this.requeue(this.runningOn(slot));
     slot.worker.inflight.length = 0;
     this.refill();
