@@ -52,7 +52,7 @@ progress(`transfer: starting owner processes with ${SIZE / GiB} GiB each...`);
 const owner = await launch([join(ROOT, 'bench', 'cluster', 'owner.mjs'), 'object', String(SIZE), TOKEN], /^(\{.*\})\n/m);
 const wsOwner = await launch([join(ROOT, 'bench', 'cluster', 'owner.mjs'), 'ws', String(SIZE)], /^(\{.*\})\n/m);
 const tcpOwner = await launch([join(ROOT, 'bench', 'cluster', 'owner.mjs'), 'tcp', String(SIZE)], /^(\{.*\})\n/m);
-const { address, objectId } = JSON.parse(owner.m[1]);
+const { address, objectId, key } = JSON.parse(owner.m[1]);
 const wsPort = JSON.parse(wsOwner.m[1]).port;
 const tcpPort = JSON.parse(tcpOwner.m[1]).port;
 
@@ -66,7 +66,7 @@ dst.fill(1); // touch the pages, as the store's arena is touched after the first
 
 async function viaObjectPlane() {
   const t0 = performance.now();
-  const ref = await puller.pull({ nodeId: 'owner', address, objectId, size: SIZE });
+  const ref = await puller.pull({ nodeId: 'owner', address, objectId, size: SIZE, key });
   const ms = performance.now() - t0;
   ref.release();
   return ms;

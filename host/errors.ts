@@ -192,3 +192,14 @@ export class UnschedulableError extends TsrayError {
     super('ERR_UNSCHEDULABLE', message);
   }
 }
+
+/**
+ * A handle or object id its user was never given: an actor id that was not
+ * passed to this task, actor or driver, or an object another driver owns.
+ * Ids are capabilities; the actor or object is not reached.
+ */
+export class NotGivenError extends TsrayError {
+  constructor(message: string) {
+    super('ERR_NOT_GIVEN', message);
+  }
+}

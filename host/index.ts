@@ -20,7 +20,7 @@ export {
   TsrayError, ComponentError, WitError, BuildError, ArgumentTypeError, TaskError, OutOfMemoryError,
   TaskTimeoutError, GetTimeoutError, TaskCancelledError, WorkerCrashedError, RuntimeStateError,
   InfeasibleTaskError, InvalidArgumentError, ActorDiedError, ObjectStoreFullError, ObjectLostError, OutOfDiskError,
-  AuthError, ConnectionError, UnschedulableError, InsecurePathError,
+  AuthError, ConnectionError, UnschedulableError, InsecurePathError, NotGivenError,
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {

@@ -56,7 +56,7 @@ t.test('tsray memory reports a running driver', async (t) => {
   t.match(out, /Mem Used by Objects +Local References +Pinned Count +Pending Tasks +Captured in Objects +Actor Handles/);
   t.match(out, /--- Object references for node address: 127\.0\.0\.1 ---/);
   t.match(out, /IP Address +PID +Type +Object Ref +Size +Reference Type +Call Site/);
-  t.match(out, new RegExp(`127\\.0\\.0\\.1 +${child.pid} +Driver +[0-9a-f]{20} +15\\.0 MiB +LOCAL_REFERENCE +\\(put object\\) \\| .*driver\\.mjs:5`), 'a row per reference with size and call site');
+  t.match(out, new RegExp(`127\\.0\\.0\\.1 +${child.pid} +Driver +[0-9a-f]{32} +15\\.0 MiB +LOCAL_REFERENCE +\\(put object\\) \\| .*driver\\.mjs:5`), 'a row per reference with size and call site');
   t.match(out, /CAPTURED_IN_OBJECT +\(put object\) \| .*driver\.mjs:6/, 'the captured object');
   t.match(out, /PINNED_IN_MEMORY/, 'the pinned view');
   t.match(out, /--- Memory for node address: 127\.0\.0\.1 ---/);
@@ -65,7 +65,7 @@ t.test('tsray memory reports a running driver', async (t) => {
   t.match(out, /Thread +Type +JS Heap +Guest Memory/);
   t.match(out, new RegExp(`${child.pid}:\\d+ +Worker`), 'worker threads');
   t.match(out, /--- Aggregate object store stats across all nodes ---\nObject store memory usage [\d.]+ MiB, \d+ objects, [\d.]+% full/);
-  const rows = out.split('\n').filter((l) => / Driver +[0-9a-f]{20} /.test(l));
+  const rows = out.split('\n').filter((l) => / Driver +[0-9a-f]{32} /.test(l));
   const sizes = rows.map((l) => / ([\d.]+) MiB /.exec(l)?.[1]).filter(Boolean).map(Number);
   t.strictSame(sizes, [...sizes].sort((a, b) => b - a), 'sorted by object size, largest first');
 

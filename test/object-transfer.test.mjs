@@ -29,7 +29,7 @@ t.test('an object larger than a frame moves in chunks and arrives byte-identical
   randomFillSync(data);
   const ref = a.put({ name: 'big', data });
   const size = 80 * MiB + 4096; // the block: the bytes plus a header and the skeleton, page-rounded
-  const loc = { nodeId: 'a', address: server.address, objectId: ref.id, size };
+  const loc = server.location('a', ref.id, size);
 
   const [r1, r2] = await Promise.all([puller.pull(loc), puller.pull(loc)]);
   t.equal(r1, r2, 'two concurrent pulls of one object share one transfer');
@@ -53,18 +53,18 @@ t.test('pull failures are ObjectLostError: missing object, wrong token, owner go
   const ref = a.put(new Uint8Array(2 * MiB).fill(7));
 
   const good = new ObjectPuller(b, TOKEN);
-  const missing = await good.pull({ nodeId: 'c', address: server.address, objectId: 'ffffffff00000000ffff', size: 10 }).catch((e) => e);
+  const missing = await good.pull(server.location('c', 'ffffffff00000000ffff', 10)).catch((e) => e);
   t.ok(missing instanceof tsray.ObjectLostError, `an unknown object: ObjectLostError (got ${missing?.constructor?.name})`);
   t.match(missing.message, /is not here/);
 
   const bad = new ObjectPuller(b, 'wrong');
-  const refused = await bad.pull({ nodeId: 'c', address: server.address, objectId: ref.id, size: 2 * MiB }).catch((e) => e);
+  const refused = await bad.pull(server.location('c', ref.id, 2 * MiB)).catch((e) => e);
   t.ok(refused instanceof tsray.ObjectLostError, 'a refused connection: ObjectLostError');
   t.match(refused.message, /refused this connection/);
   t.equal(server.served, 0, 'nothing was sent to a puller without the token');
 
   await server.close();
-  const gone = await new ObjectPuller(b, TOKEN).pull({ nodeId: 'c', address: server.address, objectId: ref.id, size: 2 * MiB }).catch((e) => e);
+  const gone = await new ObjectPuller(b, TOKEN).pull(server.location('c', ref.id, 2 * MiB)).catch((e) => e);
   t.ok(gone instanceof tsray.ObjectLostError, 'an owner that is gone: ObjectLostError');
   t.match(gone.message, /cannot be reached/);
   t.equal(b.stats().usedBytes, 0, 'failed pulls leave nothing behind in the receiving store');

@@ -22,7 +22,7 @@ if (mode === 'object') {
   const ref = store.put(data);
   globalThis.keepAlive = ref; // module bindings no closure uses can be collected once the module has run
   const server = await ObjectServer.start(store, token, '127.0.0.1');
-  process.stdout.write(JSON.stringify({ address: server.address, objectId: ref.id }) + '\n');
+  process.stdout.write(JSON.stringify(server.location('owner', ref.id, 0)) + '\n');
 } else if (mode === 'ws') {
   // The best a bare ws stream does: server -> client (unmasked), 4 MiB binary frames, a few in flight.
   const wss = new WebSocketServer({ port: 0, perMessageDeflate: false, maxPayload: 64 * 2 ** 20 });

@@ -22,6 +22,7 @@ interface StartOptions {
   memory?: string;
   acceleratorType?: string;
   token?: string;
+  tokenFile?: string;
   nodeTimeoutMs?: string;
   block?: boolean;
 }
@@ -56,10 +57,33 @@ function nodeOptions(o: StartOptions): InitOptions {
   return out;
 }
 
-/** The token for joining `address`: --token, then TSRAY_TOKEN, then this machine's head record for that address. */
-export function tokenFor(address: string | undefined, given: string | undefined): string | undefined {
-  if (given) return given;
-  if (process.env.TSRAY_TOKEN) return process.env.TSRAY_TOKEN;
+/** The token in `--token-file`: its first line, which must not be empty. */
+function readTokenFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot read --token-file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const token = text.split('\n')[0]!.trim();
+  if (!token) throw new InvalidArgumentError(`--token-file ${path} is empty; it must hold the cluster token on its first line`);
+  return token;
+}
+
+/** The token given to this command: --token, then --token-file, then TSRAY_TOKEN. */
+function givenToken(o: { token?: string; tokenFile?: string }): string | undefined {
+  if (o.token) {
+    process.stderr.write('tsray: warning: --token puts the token on the command line, where every local user can read it; prefer TSRAY_TOKEN or --token-file\n');
+    return o.token;
+  }
+  if (o.tokenFile) return readTokenFile(o.tokenFile);
+  return process.env.TSRAY_TOKEN || undefined;
+}
+
+/** The token for joining `address`: --token, --token-file, TSRAY_TOKEN, then this machine's head record for that address. */
+export function tokenFor(address: string | undefined, given: { token?: string; tokenFile?: string }): string | undefined {
+  const token = givenToken(given);
+  if (token) return token;
   const head = records().find((r) => r.role === 'head' && (address === undefined || sameAddress(r.address, address)));
   return head?.token;
 }
@@ -71,12 +95,29 @@ function sameAddress(a: string, b: string): boolean {
   return x.port === y.port && (x.hostname === y.hostname || local(x.hostname) || local(y.hostname));
 }
 
-/** Launches this command again with --block as a background process, and waits until it is up. */
-async function daemonize(role: 'head' | 'node'): Promise<ProcessRecord> {
+/** This command's arguments without the token options (the token travels in the environment instead). */
+function argsWithoutToken(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--token' || a === '--token-file') { i++; continue; }
+    if (a.startsWith('--token=') || a.startsWith('--token-file=')) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Launches this command again with --block as a background process, and
+ * waits until it is up. The token goes to it as TSRAY_TOKEN, never in its
+ * arguments: every local user can read a process's command line.
+ */
+async function daemonize(role: 'head' | 'node', token: string | undefined): Promise<ProcessRecord> {
   const log = join(clusterDir(), `${role}-${Date.now()}.log`);
   const fd = openSync(log, 'a', 0o600);
   const cli = fileURLToPath(new URL('./main.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, ...process.argv.slice(2), '--block', '--log', log], { detached: true, stdio: ['ignore', fd, fd] });
+  const env = { ...process.env, TSRAY_TOKEN: token ?? '' };
+  const child = spawn(process.execPath, [cli, ...argsWithoutToken(process.argv.slice(2)), '--block', '--log', log], { detached: true, stdio: ['ignore', fd, fd], env });
   closeSync(fd);
   let exited: number | null | undefined;
   child.on('exit', (code) => { exited = code; });
@@ -99,14 +140,15 @@ export function registerStart(program: Command): void {
     .option('--head', 'start a head: the cluster tables, plus a node of its own')
     .option('--address <ws://HOST:PORT>', 'the head to join')
     .option('--port <port>', 'port for the head to listen on (0: any free port)', '6380')
-    .option('--host <ip>', 'interface for the head to listen on (default: all)')
+    .option('--host <ip>', 'interface to listen on: the head\'s port and this node\'s object server (head default: every interface; node default: the interface that reaches the head)')
     .option('--num-cpus <n>', 'CPUs this node offers (default: all)')
     .option('--num-gpus <n>', 'GPUs this node offers (default: as many as nvidia-smi lists, else 0)')
     .option('--accelerator-type <type>', "this node's accelerator type, e.g. H100 (default: detected)")
     .option('--memory <bytes>', 'memory this node offers to memory requests (default 70% of RAM; admission only)')
     .option('--resources <json>', 'custom resources, e.g. \'{"TPU": 2}\'')
     .option('--object-store-memory <bytes>', 'object store size (default 30% of RAM)')
-    .option('--token <token>', 'cluster token (head: default a new random one; node: default TSRAY_TOKEN or this machine\'s head)')
+    .option('--token <token>', 'cluster token; visible to every local user in the process list, so prefer TSRAY_TOKEN or --token-file')
+    .option('--token-file <path>', 'a file holding the cluster token (head default: TSRAY_TOKEN, else a new random one; node default: TSRAY_TOKEN, else this machine\'s head)')
     .option('--node-timeout-ms <ms>', 'head: a node silent this long is dead', '10000')
     .option('--block', 'run in the foreground until stopped (Ctrl-C or tsray stop)')
     .addOption(new Option('--log <file>').hideHelp())
@@ -115,14 +157,15 @@ export function registerStart(program: Command): void {
       const node = nodeOptions(o);
       if (o.head) {
         const port = num('port', o.port)!;
+        const token = givenToken(o);
         if (!o.block) {
-          const r = await daemonize('head');
+          const r = await daemonize('head', token);
           process.stdout.write([
             `Started a tsray head at ${r.address} (pid ${r.pid}).`,
             `Token (also saved for this user, mode 0600): ${r.token}`,
             '',
             'To add a node (on another machine, or this one):',
-            `  tsray start --address ${r.address} --token ${r.token}`,
+            `  TSRAY_TOKEN=${r.token} tsray start --address ${r.address}`,
             'To connect a driver:',
             `  await tsray.init({ address: '${r.address}', token: process.env.TSRAY_TOKEN })`,
             'To see the cluster: tsray status    To stop what this machine started: tsray stop',
@@ -131,20 +174,20 @@ export function registerStart(program: Command): void {
           return;
         }
         const { runHead } = await import('../cluster/process.js');
-        const { address } = await runHead({ port, ...(o.host ? { host: o.host } : {}), ...(o.token ? { token: o.token } : {}), nodeTimeoutMs: num('node-timeout-ms', o.nodeTimeoutMs), node, ...(o.log ? { log: o.log } : {}) });
+        const { address } = await runHead({ port, ...(o.host ? { host: o.host } : {}), ...(token ? { token } : {}), nodeTimeoutMs: num('node-timeout-ms', o.nodeTimeoutMs), node, ...(o.log ? { log: o.log } : {}) });
         process.stdout.write(`tsray head listening at ${address} (pid ${process.pid})\n`);
         return;
       }
       const address = checkAddress(o.address!);
-      const token = tokenFor(address, o.token);
-      if (!token) throw new InvalidArgumentError('no cluster token: pass --token, set TSRAY_TOKEN, or start the head on this machine');
+      const token = tokenFor(address, o);
+      if (!token) throw new InvalidArgumentError('no cluster token: set TSRAY_TOKEN, pass --token-file, or start the head on this machine');
       if (!o.block) {
-        const r = await daemonize('node');
+        const r = await daemonize('node', token);
         process.stdout.write(`Started a tsray node (pid ${r.pid}) joined to ${r.address}.\n`);
         return;
       }
       const { runNode } = await import('../cluster/process.js');
-      const nodeId = await runNode(address, token, node, o.log);
+      const nodeId = await runNode(address, token, node, o.log, o.host);
       process.stdout.write(`tsray node ${nodeId} joined ${address} (pid ${process.pid})\n`);
     });
 

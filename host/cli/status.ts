@@ -54,7 +54,7 @@ export function registerStatus(program: Command): void {
     .action(async (o: { address?: string; token?: string; json?: boolean }) => {
       const address = o.address ?? records().find((r) => r.role === 'head')?.address;
       if (!address) throw new InvalidArgumentError('no head started on this machine; pass --address ws://HOST:PORT');
-      const token = tokenFor(o.address, o.token);
+      const token = tokenFor(o.address, o);
       if (!token) throw new InvalidArgumentError('no cluster token: pass --token or set TSRAY_TOKEN');
       const { peer } = await connect(address, token, 'cli');
       try {

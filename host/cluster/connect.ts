@@ -6,7 +6,7 @@
 import { WebSocket } from 'ws';
 import { AuthError, ConnectionError, InvalidArgumentError } from '../errors.js';
 import { Peer } from './peer.js';
-import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Frame, type NodeInfo, type Role, type Welcome } from './protocol.js';
+import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Frame, type Hello, type Role, type Welcome } from './protocol.js';
 
 export interface Connected {
   peer: Peer;
@@ -32,7 +32,7 @@ export function checkAddress(address: string): string {
 export function connect(
   address: string, token: string, role: Role,
   handlers: { onFrame?: (f: Frame, p: Peer) => void; onClose?: (code: number, reason: string) => void } = {},
-  node?: NodeInfo,
+  about: Pick<Hello, 'node' | 'objects'> = {},
 ): Promise<Connected> {
   checkAddress(address);
   return new Promise((resolve, reject) => {
@@ -46,10 +46,10 @@ export function connect(
     }, (code, reason) => {
       if (welcome) { handlers.onClose?.(code, reason); return; }
       if (code === CLOSE.AUTH || code === CLOSE.VERSION) reject(new AuthError(`the cluster at ${address} refused this connection: ${refusal ?? reason}`));
-      else reject(new ConnectionError(`could not connect to the cluster at ${address}: ${connectError ?? `closed (${code}${reason ? `: ${reason}` : ''})`}`));
+      else reject(new ConnectionError(`could not connect to the cluster at ${address}: ${refusal ?? connectError ?? `closed (${code}${reason ? `: ${reason}` : ''})`}`));
     });
     let connectError: string | undefined;
     ws.on('error', (e: Error) => { connectError = (e as NodeJS.ErrnoException).code ?? e.message; });
-    ws.on('open', () => peer.send({ t: 'hello', v: PROTOCOL_VERSION, role, token, ...(node ? { node } : {}) }));
+    ws.on('open', () => peer.send({ t: 'hello', v: PROTOCOL_VERSION, role, token, ...about }));
   });
 }

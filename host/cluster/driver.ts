@@ -24,7 +24,7 @@ import type { Peer } from './peer.js';
 import type { Frame, ResultFrame, StatusReply } from './protocol.js';
 import { fromWire } from './wire-error.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
-import { publicHost } from './host-address.js';
+import { routeTo } from './host-address.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
 import { remoteArg } from './remote-arg.js';
 import { defaultSpillDir } from '../runtime/private-dir.js';
@@ -125,7 +125,7 @@ export class RemoteWork {
         if (loc) return remoteArg(loc);
         // A sealed object here is pulled by the node from this driver's object server.
         const size = this.objects.blockSize(a);
-        if (size !== undefined) return remoteArg({ nodeId: this.storeId, address: this.server.address, objectId: a.id, size });
+        if (size !== undefined) return remoteArg(this.server.location(this.storeId, a.id, size));
         return this.objects.value(a);
       });
     } catch (e) {
@@ -261,7 +261,6 @@ class RemoteTasks implements TaskBackend {
 }
 
 export class ClusterDriver implements Runtime {
-  readonly nodeId = `driver-${randomBytes(6).toString('hex')}`;
   readonly objects: ObjectStore;
   readonly scheduler: RemoteTasks;
   readonly actors: RemoteActors;
@@ -272,7 +271,7 @@ export class ClusterDriver implements Runtime {
   /** Objects freed here whose owners have not been told yet, by node. */
   private toFree = new Map<string, string[]>();
 
-  private constructor(private readonly peer: Peer, opts: DriverOptions, objects: ObjectStore, server: ObjectServer) {
+  private constructor(private readonly peer: Peer, opts: DriverOptions, objects: ObjectStore, server: ObjectServer, readonly nodeId: string) {
     this.objects = objects;
     this.server = server;
     this.work = new RemoteWork(peer, this.objects, server, this.nodeId);
@@ -327,7 +326,9 @@ export class ClusterDriver implements Runtime {
       localFsCapacityThreshold: 0.95,
       recordTaskCallSites: process.env.TSRAY_RECORD_REF_CREATION_SITES === '1',
     });
-    const server = await ObjectServer.start(objects, opts.token, publicHost());
+    // Listening only on the interface that reaches the head: nodes pull from there, nobody else can reach it.
+    const server = await ObjectServer.start(objects, opts.token, await routeTo(opts.address));
+    const storeId = `driver-${randomBytes(6).toString('hex')}`;
     let peer: Peer;
     try {
       ({ peer } = await connect(opts.address, opts.token, 'driver', {
@@ -337,13 +338,13 @@ export class ClusterDriver implements Runtime {
           driver.scheduler.stop();
           driver.work.failAll(new ConnectionError(`lost the cluster at ${opts.address} (${code}${reason ? `: ${reason}` : ''}); its results cannot arrive`));
         },
-      }));
+      }, { objects: { storeId, address: server.address } }));
     } catch (e) {
       await server.close();
       objects.close();
       throw e;
     }
-    driver = new ClusterDriver(peer, opts, objects, server);
+    driver = new ClusterDriver(peer, opts, objects, server, storeId);
     for (const f of early.splice(0)) onFrame(f);
     await driver.scheduler.refresh();
     return driver;

@@ -13,11 +13,12 @@ import type { AddressInfo } from 'node:net';
 import type { Peer } from './peer.js';
 import {
   CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION,
-  type ActorCreateFrame, type Frame, type Hello, type NodeInfo, type NodeStatus, type StatusReply, type WireError,
+  type ActorCreateFrame, type Frame, type Hello, type ResultFrame, type NodeInfo, type NodeStatus, type StatusReply, type WireError,
 } from './protocol.js';
 import { acceptPeer } from './accept.js';
 import { DEFAULT_PLACEMENT, Placer, type NodeView, type SchedulingStrategy } from './placement.js';
-import { remoteLocation } from './remote-arg.js';
+import { REMOTE_ARG, remoteLocation } from './remote-arg.js';
+import { collectHandles } from '../worker/given-handles.js';
 
 export interface HeadOptions {
   /** TCP port (0 picks a free one). */
@@ -43,6 +44,8 @@ interface NodeEntry {
   inflight: Set<string>;
   /** Resources promised to work sent there (tasks until they end, actors for life). */
   reserved: Record<string, number>;
+  /** Actors whose handles were sent to it in work: the only ones its guests may call through the head. */
+  handles: Set<string>;
 }
 
 /** Work the head routes: a task, an actor's creation, or an actor call. Its result goes back to `driver`. */
@@ -103,6 +106,8 @@ export class Head {
   private readonly placer: Placer;
   /** Objects each driver owns on nodes (results left where they were made), freed when it leaves. */
   private readonly owned = new Map<Peer, Map<string, Set<string>>>();
+  /** Each connected driver's object server, by its store id: the only non-node address a remote argument may name. */
+  private readonly driverStores = new Map<string, { peer: Peer; address: string }>();
   /** Component bytes by content hash, shipped to each node once. */
   private readonly components = new Map<string, Uint8Array>();
   private readonly sweeper: NodeJS.Timeout;
@@ -145,9 +150,22 @@ export class Head {
         peer.close(CLOSE.MALFORMED, 'a node must describe itself in hello');
         return false;
       }
-      this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {} });
+      // A node's identity (its work, its actors) belongs to the connection that holds it while that lives.
+      const existing = this.nodes.get(info.nodeId);
+      if (existing?.state === 'ALIVE' && existing.peer?.isOpen) {
+        peer.send({ t: 'error', code: 'ERR_CONNECTION', message: `node ${info.nodeId} is already in this cluster, alive on another connection` });
+        peer.close(CLOSE.DUPLICATE_NODE, 'duplicate node id');
+        return false;
+      }
+      this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set() });
       queueMicrotask(() => { for (const t of [...this.pending]) { this.pending.delete(t); this.dispatch(t); } });
     } else if (f.role === 'driver') {
+      const o = f.objects;
+      if (o !== undefined && (typeof o?.storeId !== 'string' || typeof o.address !== 'string' || this.driverStores.has(o.storeId) || this.nodes.has(o.storeId))) {
+        peer.close(CLOSE.MALFORMED, 'a driver\'s object store needs an id of its own and an address');
+        return false;
+      }
+      if (o) this.driverStores.set(o.storeId, { peer, address: o.address });
       this.drivers.add(peer);
     } else if (f.role !== 'cli') {
       peer.close(CLOSE.MALFORMED, `unknown role ${String(f.role)}`);
@@ -186,6 +204,7 @@ export class Head {
           peer.close(CLOSE.MALFORMED, 'a malformed task');
           return;
         }
+        if (!this.membersOnly(task.args, peer, task.taskId)) return;
         const t: HeadTask = {
           id: task.taskId, name: task.name, driver: peer, node: undefined, attempts: 0, request: task.opts.request, shape: task.opts.shape,
           maxRetries: task.opts.maxRetries, frame: (attempt) => ({ t: 'run', task: attempt > 0 ? { ...task, attempt } : task }),
@@ -204,6 +223,7 @@ export class Head {
         }
         const actor: HeadActor = { create: f, driver: peer, node: undefined, state: 'pending', restarts: 0, waiting: [], creating: undefined };
         this.actors.set(a.actorId, actor);
+        if (!this.membersOnly(a.args, peer, f.createId)) { actor.state = 'dead'; actor.death = 'its creation was refused'; return; }
         this.placeActor(actor, f.createId);
         return;
       }
@@ -215,6 +235,11 @@ export class Head {
           peer.close(CLOSE.MALFORMED, 'a malformed actor call');
           return;
         }
+        if (hello.role === 'node' && !this.nodes.get(hello.node!.nodeId)?.handles.has(f.actorId)) {
+          this.refuse(peer, f.callId, `actor ${f.actorId} was never passed to work on node ${hello.node!.nodeId}; a guest calls only the actors whose handles it was given`);
+          return;
+        }
+        if (!this.membersOnly(f.args, peer, f.callId)) return;
         const call: HeadTask = {
           id: f.callId, name: f.method, driver: peer, node: undefined, attempts: 0, request: {}, shape: '', actorId: f.actorId, maxRetries: 0,
           frame: () => f,
@@ -254,20 +279,26 @@ export class Head {
         else this.unreserve(n.info.nodeId, t.request);
         for (const r of f.returns ?? []) {
           if (!('object' in r)) continue;
+          if (r.object.nodeId !== n.info.nodeId || r.object.address !== n.info.objectAddress) {
+            peer.close(CLOSE.MALFORMED, 'a result left on another node than the one that made it');
+            return;
+          }
           const byNode = this.owned.get(t.driver) ?? new Map<string, Set<string>>();
           this.owned.set(t.driver, byNode);
           const ids = byNode.get(n.info.nodeId) ?? new Set<string>();
           byNode.set(n.info.nodeId, ids);
           ids.add(r.object.objectId);
         }
+        if (this.actors.size) this.grantReturned(n, t.driver, f);
         t.driver.send(f);
         return;
       }
       case 'free': {
         if (hello.role !== 'driver' || !Array.isArray(f.objectIds)) { peer.close(CLOSE.MALFORMED, 'free is for drivers, with a list of ids'); return; }
-        this.nodes.get(f.nodeId)?.peer?.send({ t: 'free', nodeId: f.nodeId, objectIds: f.objectIds });
+        // Only objects this driver owns: another driver's ids free nothing.
         const ids = this.owned.get(peer)?.get(f.nodeId);
-        if (ids) for (const id of f.objectIds) ids.delete(id as string);
+        const mine = ids ? f.objectIds.filter((id) => ids.delete(id as string)) : [];
+        if (mine.length) this.nodes.get(f.nodeId)?.peer?.send({ t: 'free', nodeId: f.nodeId, objectIds: mine });
         return;
       }
       case 'need-component': {
@@ -299,7 +330,58 @@ export class Head {
     t.node = nodeId;
     n.inflight.add(t.id);
     addTo(n.reserved, t.request, 1);
-    n.peer!.send(t.frame(t.attempts));
+    const frame = t.frame(t.attempts);
+    this.grantHandles(n, t.driver, frame);
+    n.peer!.send(frame);
+  }
+
+  /**
+   * Records the actors whose handles `frame` carries to node `n`: only those
+   * of the driver the work came from (a driver cannot hand out another's actors).
+   */
+  private grantHandles(n: NodeEntry, from: Peer, frame: Frame): void {
+    if (this.actors.size === 0) return;
+    const args = frame.t === 'run' ? frame.task.args : frame.t === 'actor-create' ? frame.actor.args : frame.t === 'actor-call' ? frame.args : [];
+    const ids = new Set<string>();
+    collectHandles(args, ids);
+    if (ids.size === 0) return;
+    // A node passes on only what it was given itself.
+    const fromNode = [...this.nodes.values()].find((x) => x.peer === from);
+    for (const id of ids) {
+      const a = this.actors.get(id);
+      if (a && (fromNode ? fromNode.handles.has(id) : a.driver === from)) n.handles.add(id);
+    }
+  }
+
+  /**
+   * Whether every remote argument in `args` names a member's object server
+   * (a node's, or a connected driver's), so nodes dial no other address
+   * with the token; otherwise the work fails with NotGivenError.
+   */
+  private membersOnly(args: unknown[], peer: Peer, id: string): boolean {
+    for (const a of args) {
+      if (a === null || typeof a !== 'object' || !(REMOTE_ARG in a)) continue;
+      const loc = remoteLocation(a);
+      const address = loc && (this.nodes.get(loc.nodeId)?.info.objectAddress ?? this.driverStores.get(loc.nodeId)?.address);
+      if (!loc || address !== loc.address) {
+        this.refuse(peer, id, `an argument names object server ${loc?.address ?? '(malformed)'}, which is not a member of this cluster`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Handles in a call's answer go to the node that made the call, when the answering node had them itself. */
+  private grantReturned(from: NodeEntry, to: Peer, f: ResultFrame): void {
+    const caller = [...this.nodes.values()].find((x) => x.peer === to);
+    if (!caller) return;
+    const ids = new Set<string>();
+    for (const r of f.returns ?? []) if ('value' in r) collectHandles(r.value, ids);
+    for (const id of ids) if (from.handles.has(id)) caller.handles.add(id);
+  }
+
+  private refuse(peer: Peer, id: string, message: string): void {
+    peer.send({ t: 'result', taskId: id, ok: false, error: { name: 'NotGivenError', code: 'ERR_NOT_GIVEN', message } });
   }
 
   /** Gives back what `t` reserved on its node (a task that ended; an actor that died). */
@@ -380,6 +462,7 @@ export class Head {
   private gone(peer: Peer, hello: Hello, code: number, reason: string): void {
     if (hello.role === 'driver') {
       this.drivers.delete(peer);
+      if (hello.objects && this.driverStores.get(hello.objects.storeId)?.peer === peer) this.driverStores.delete(hello.objects.storeId);
       // A driver that leaves takes its work with it.
       for (const t of [...this.tasks.values()]) {
         if (t.driver !== peer) continue;

@@ -15,7 +15,7 @@ import { newId, type ObjectRef } from '../objects/object-ref.js';
 import type { ActorSpec } from '../actors/manager.js';
 import type { ActorOptions } from '../scheduler/options.js';
 import { connect } from './connect.js';
-import { publicHost } from './host-address.js';
+import { isWildcard, publicHost, routeTo } from './host-address.js';
 import type { Peer } from './peer.js';
 import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
 import { fromWire, toWire } from './wire-error.js';
@@ -98,7 +98,7 @@ export class NodeAgent {
       const loc = remoteLocation(a);
       if (!loc) return a;
       // An object this node holds is passed as it is, not pulled from itself.
-      const here = loc.nodeId === this.node.nodeId ? this.held.get(loc.objectId) : undefined;
+      const here = loc.nodeId === this.node.nodeId && this.server.handedOut(loc) ? this.held.get(loc.objectId) : undefined;
       if (here) return here;
       const r = await this.puller.pull(loc);
       pulled.push(r);
@@ -128,7 +128,7 @@ export class NodeAgent {
           // A sealed block stays here; the driver fetches it, or another node pulls it, when needed.
           keep.push(x);
           this.held.set(x.id, x);
-          return { object: { nodeId: this.node.nodeId, address: this.server.address, objectId: x.id, size } };
+          return { object: this.server.location(this.node.nodeId, x.id, size) };
         });
         this.reply(id, pulled, { returns });
       } catch (e) {
@@ -233,17 +233,23 @@ export class NodeAgent {
     });
   }
 
-  /** Starts a local node and joins it to the head at `address`. `onHeadLost` runs if the head connection ends. */
-  static async join(address: string, token: string, opts: InitOptions, onHeadLost: (why: string) => void, advertiseHost = publicHost()): Promise<NodeAgent> {
+  /**
+   * Starts a local node and joins it to the head at `address`. `onHeadLost`
+   * runs if the head connection ends. Its object server listens on `host`
+   * (every interface if that is a wildcard, then given out as `publicHost()`);
+   * by default on the interface that reaches the head.
+   */
+  static async join(address: string, token: string, opts: InitOptions, onHeadLost: (why: string) => void, host?: string): Promise<NodeAgent> {
     const node = new EmbeddedNode(opts);
-    const server = await ObjectServer.start(node.objects, token, advertiseHost);
+    const listen = host ?? await routeTo(address);
+    const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen) });
     let agent: NodeAgent | undefined;
     const early: Frame[] = [];
     try {
       const { peer } = await connect(address, token, 'node', {
         onFrame: (f) => { if (agent) agent.handle(f); else early.push(f); },
         onClose: (code, reason) => { if (agent && !agent.closing) { agent.stopTimer(); onHeadLost(`the head at ${address} closed the connection (${code}${reason ? `: ${reason}` : ''})`); } },
-      }, { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address });
+      }, { node: { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address } });
       agent = new NodeAgent(node, peer, server, token);
       for (const f of early.splice(0)) agent.handle(f);
       return agent;

@@ -8,7 +8,13 @@
  * sends the next as each one leaves (backpressure), and data flows server ->
  * client, so it is never masked. Concurrent pulls of one object collapse
  * into one.
+ *
+ * A server sends only objects whose location it handed out: each location
+ * carries a key (an HMAC of the object id under the server's secret), and a
+ * pull without the right key is refused. The cluster token admits a
+ * connection; the key shows the object was passed to whoever pulls it.
  */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore, RemoteLocation } from '../../store/object-store.js';
@@ -22,23 +28,49 @@ import { acceptPeer } from './accept.js';
 const CHUNK = 4 * 2 ** 20;
 const IN_FLIGHT = 4;
 
-/** Serves this node's sealed objects to pullers holding the cluster token. */
+/** A location as an object server hands it out: with the key that lets its holder pull it. */
+export type KeyedLocation = RemoteLocation & { key?: string };
+
+/** Serves this node's sealed objects to pullers holding the cluster token and the object's key. */
 export class ObjectServer {
   /** Objects sent so far (each pull counts once). */
   served = 0;
+  private readonly secret = randomBytes(32);
 
   private constructor(private readonly wss: WebSocketServer, readonly address: string) {}
 
-  static start(store: ObjectStore, token: string, host: string): Promise<ObjectServer> {
+  /**
+   * Listens on `host` (or on every interface with `listenAll`) and gives
+   * `host` to others as the address to dial.
+   */
+  static start(store: ObjectStore, token: string, host: string, opts: { listenAll?: boolean } = {}): Promise<ObjectServer> {
     return new Promise((resolve, reject) => {
-      const wss = new WebSocketServer({ port: 0, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+      const wss = new WebSocketServer({ port: 0, ...(opts.listenAll ? {} : { host }), maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
       wss.once('error', reject);
       wss.once('listening', () => {
-        const server = new ObjectServer(wss, `ws://${host}:${(wss.address() as AddressInfo).port}`);
-        wss.on('connection', (ws) => serve(ws, store, token, () => { server.served++; }));
+        const server = new ObjectServer(wss, `ws://${host.includes(':') ? `[${host}]` : host}:${(wss.address() as AddressInfo).port}`);
+        wss.on('connection', (ws) => serve(ws, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; }));
         resolve(server);
       });
     });
+  }
+
+  private key(objectId: string): Buffer {
+    return createHmac('sha256', this.secret).update(objectId).digest();
+  }
+
+  private keyMatches(objectId: string, key: unknown): boolean {
+    return typeof key === 'string' && key.length === 64 && timingSafeEqual(Buffer.from(key, 'hex'), this.key(objectId));
+  }
+
+  /** The location of object `objectId` here, to pass to whoever may pull it. */
+  location(nodeId: string, objectId: string, size: number): KeyedLocation {
+    return { nodeId, address: this.address, objectId, size, key: this.key(objectId).toString('hex') };
+  }
+
+  /** Whether `loc` is a location this server handed out (its key matches). */
+  handedOut(loc: KeyedLocation): boolean {
+    return loc.address === this.address && this.keyMatches(loc.objectId, loc.key);
   }
 
   close(): Promise<void> {
@@ -47,11 +79,12 @@ export class ObjectServer {
   }
 }
 
-function serve(ws: WebSocket, store: ObjectStore, token: string, onServe: () => void): void {
+function serve(ws: WebSocket, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void): void {
   acceptPeer(ws, token, {
     hello: (_h, peer) => { peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: '', headPid: 0 }); return true; },
     frame: (f, peer) => {
       if (f.t !== 'pull' || typeof f.id !== 'number' || typeof f.objectId !== 'string') { peer.close(CLOSE.MALFORMED, 'object servers answer pull only'); return; }
+      if (!given(f.objectId, f.key)) { peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} was not passed to this puller (its key does not match)` }); return; }
       const out = store.sealedBytes(f.objectId);
       if (!out) { peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} is not here` }); return; }
       onServe();
@@ -187,7 +220,7 @@ export class ObjectPuller {
         },
       };
       this.transfers.set(id, t);
-      peer.send({ t: 'pull', id, objectId: loc.objectId });
+      peer.send({ t: 'pull', id, objectId: loc.objectId, ...((loc as KeyedLocation).key ? { key: (loc as KeyedLocation).key } : {}) });
     });
   }
 

@@ -8,7 +8,7 @@ import type { InitOptions } from '../runtime/node.js';
 import { Head } from './head.js';
 import { NodeAgent } from './node-agent.js';
 import { newToken, removeRecord, writeRecord } from './token.js';
-import { publicHost } from './host-address.js';
+import { isWildcard, publicHost } from './host-address.js';
 import { InvalidArgumentError } from '../errors.js';
 
 export interface HeadProcessOptions {
@@ -36,6 +36,11 @@ export function placementFromEnv(env: NodeJS.ProcessEnv = process.env): { spread
   return out;
 }
 
+/** An IPv6 literal in brackets, as URLs write it. */
+function bracketed(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 function onStop(stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (): void => {
@@ -51,10 +56,12 @@ function onStop(stop: () => Promise<void>): void {
 export async function runHead(o: HeadProcessOptions): Promise<{ address: string; token: string }> {
   const token = o.token ?? newToken();
   const head = await Head.start({ port: o.port, host: o.host, token, nodeTimeoutMs: o.nodeTimeoutMs, placement: placementFromEnv() });
-  const address = `ws://${publicHost(o.host)}:${head.port}`;
-  const agent = await NodeAgent.join(`ws://127.0.0.1:${head.port}`, token, o.node, (why) => {
+  const address = `ws://${bracketed(publicHost(o.host))}:${head.port}`;
+  // Its own node dials the head where the head listens, and listens there too.
+  const own = `ws://${bracketed(isWildcard(o.host) ? '127.0.0.1' : o.host!)}:${head.port}`;
+  const agent = await NodeAgent.join(own, token, o.node, (why) => {
     process.stderr.write(`tsray head: its own node lost the head (${why})\n`);
-  }, publicHost(o.host));
+  }, o.host ?? '0.0.0.0');
   writeRecord({ pid: process.pid, role: 'head', address, token, ...(o.log ? { log: o.log } : {}) });
   onStop(async () => {
     removeRecord('head', process.pid);
@@ -64,13 +71,17 @@ export async function runHead(o: HeadProcessOptions): Promise<{ address: string;
   return { address, token };
 }
 
-/** Runs a node joined to `address` until SIGTERM/SIGINT, or until the head goes away (exit code 1). */
-export async function runNode(address: string, token: string, node: InitOptions, log?: string): Promise<string> {
+/**
+ * Runs a node joined to `address` until SIGTERM/SIGINT, or until the head
+ * goes away (exit code 1). Its object server listens on `host`, by default
+ * on the interface that reaches the head.
+ */
+export async function runNode(address: string, token: string, node: InitOptions, log?: string, host?: string): Promise<string> {
   const agent = await NodeAgent.join(address, token, node, (why) => {
     process.stderr.write(`tsray node ${agent.nodeId}: lost the head: ${why}; stopping this node\n`);
     removeRecord('node', process.pid);
     void agent.close().finally(() => process.exit(1));
-  });
+  }, host);
   writeRecord({ pid: process.pid, role: 'node', address, ...(log ? { log } : {}) });
   onStop(async () => {
     removeRecord('node', process.pid);

@@ -24,6 +24,8 @@ export const CLOSE = {
   HANDSHAKE_TIMEOUT: 4004,
   /** The head is shutting down. */
   SHUTDOWN: 4005,
+  /** A node hello with the id of a node that is alive on another connection. */
+  DUPLICATE_NODE: 4006,
 } as const;
 
 /** Control frames stay small; object data moves in chunks well under this. */
@@ -41,6 +43,8 @@ export interface Hello {
   token: string;
   /** For nodes: what the node offers and where it is. */
   node?: NodeInfo;
+  /** For drivers: the id of its object store and its object server, which nodes may pull from. */
+  objects?: { storeId: string; address: string };
 }
 
 export interface NodeInfo {
@@ -113,8 +117,8 @@ export interface WireError {
 /** What a task returned: a value, or a sealed object left on the node that made it. */
 export type ReturnValue = { value: unknown } | { object: { nodeId: string; address: string; objectId: string; size: number } };
 
-/** Puller -> object server: send me this sealed block. */
-export interface PullFrame { t: 'pull'; id: number; objectId: string }
+/** Puller -> object server: send me this sealed block (`key`: the one in its location, which proves it was passed to the puller). */
+export interface PullFrame { t: 'pull'; id: number; objectId: string; key?: string }
 /** Object server -> puller: its size (data frames follow), or why not. */
 export interface PullReply { t: 'pull-reply'; id: number; size?: number; error?: string }
 /** Driver -> head -> node: create actor `actorId` (its creation's result carries `createId`). */

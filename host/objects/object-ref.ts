@@ -1,4 +1,5 @@
 /** A reference to an object in a node's object store: the result of `remote()` or `put()`. */
+import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 
 /** The store that counts references (the running node's); told when a ref is released. */
@@ -50,11 +51,18 @@ export class ObjectRef {
   }
 }
 
-let counter = 0;
-const prefix = Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
+/** Random bytes drawn in bulk: one system call per POOL / ID_BYTES ids. */
+const ID_BYTES = 16;
+const POOL = 4096;
+let pool = Buffer.alloc(0);
+let used = POOL;
 
-/** A fresh id: a per-process random prefix and a counter, so ids never repeat within a run. */
+/**
+ * A fresh id: 128 random bits (hex). Ids of objects and actors are
+ * capabilities, so they must not be guessable from ids one has seen.
+ */
 export function newId(): string {
-  counter++;
-  return prefix + counter.toString(16).padStart(12, '0');
+  if (used === POOL) { pool = randomBytes(POOL); used = 0; }
+  used += ID_BYTES;
+  return pool.toString('hex', used - ID_BYTES, used);
 }

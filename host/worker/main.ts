@@ -16,6 +16,7 @@ import { worldFromText } from '../wit/load.js';
 import { Fifo } from '../scheduler/fifo.js';
 import { read as readStored } from '../../store/codec.js';
 import { STORED_ARG } from '../../store/stored-arg.js';
+import { collectHandles, handlesIn, notGiven } from './given-handles.js';
 import {
   CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type ModuleMsg, type ReplyMsg, type RunMsg,
   type ToWorker, type WireError, type WorkItem, type WorkerInit,
@@ -82,6 +83,8 @@ interface Actor {
   dead?: WireError;
   /** Method name -> export, resolved once. */
   methods: Map<string, ExportRef>;
+  /** The actor handles it was given (see given-handles.ts). */
+  handles: Set<string>;
 }
 
 const modules = new Map<string, Loaded>();
@@ -171,7 +174,9 @@ function construct(a: Actor): WireError | undefined {
   current = { n: 0, id: a.msg.id, attempt: 0, devices: a.msg.devices };
   try {
     a.inst = newInstance(l);
-    a.self = a.inst.construct(`${a.msg.owner}#${a.msg.resource}`, a.msg.args.map(argValue));
+    const args = a.msg.args.map(argValue);
+    collectHandles(args, a.handles);
+    a.self = a.inst.construct(`${a.msg.owner}#${a.msg.resource}`, args);
     return undefined;
   } catch (e) {
     a.inst = undefined;
@@ -182,7 +187,7 @@ function construct(a: Actor): WireError | undefined {
 }
 
 function newActor(msg: ActorNewMsg): void {
-  const a: Actor = { msg, restartsLeft: msg.restarts, methods: new Map() };
+  const a: Actor = { msg, restartsLeft: msg.restarts, methods: new Map(), handles: new Set() };
   actors.set(msg.aid, a);
   const err = construct(a);
   if (err) a.dead = err;
@@ -198,7 +203,9 @@ function callActorMethod(msg: ActorCallMsg): void {
   try {
     let ref = a.methods.get(msg.method);
     if (!ref) a.methods.set(msg.method, (ref = a.inst!.module.resolveMethod(a.msg.resource, a.msg.owner, msg.method)));
-    succeed(msg.n, a.inst!.invoke(ref, [a.self, ...argValues(msg.args)]));
+    const args = argValues(msg.args);
+    collectHandles(args, a.handles);
+    succeed(msg.n, a.inst!.invoke(ref, [a.self, ...args]));
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
     // A trap leaves the instance unusable: rebuild it while restarts last, as Ray restarts actors.
@@ -217,6 +224,16 @@ function callActorMethod(msg: ActorCallMsg): void {
   }
 }
 
+/** The item running now, and (for a task, found at its first actor call) the handles it was given. */
+let running: WorkItem | undefined;
+let taskHandles: Set<string> | undefined;
+
+function givenHandles(): Set<string> {
+  const item = running!;
+  if (item.t === 'run') return (taskHandles ??= handlesIn(item.args));
+  return actors.get(item.aid)?.handles ?? new Set();
+}
+
 function runItem(item: WorkItem): void {
   if (item.t !== 'actor-new' && cancelled.delete(item.n)) {
     outbox.push({ n: item.n, ok: false, error: { kind: 'cancelled', message: 'cancelled before it started' } });
@@ -225,6 +242,8 @@ function runItem(item: WorkItem): void {
   current = item.t === 'actor-new'
     ? { n: 0, id: item.id, attempt: 0, devices: item.devices }
     : { n: item.n, id: item.id, attempt: item.t === 'run' ? item.attempt : 0, devices: item.t === 'run' ? item.devices : actors.get(item.aid)?.msg.devices ?? [] };
+  running = item;
+  taskHandles = undefined;
   try {
     if (item.t === 'run') runTask(item);
     else if (item.t === 'actor-new') newActor(item);
@@ -285,6 +304,8 @@ function callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'
     return { tag: 'err', val: `arguments are not valid CBOR: ${(e as Error).message}` };
   }
   if (!Array.isArray(decoded)) return { tag: 'err', val: 'arguments must be a CBOR array' };
+  const given = givenHandles();
+  if (!given.has(actor)) return { tag: 'err', val: notGiven(actor) };
   const cid = nextCid++;
   outbox.push({ ev: 'call', cid, actor, method, args: decoded });
   flush();
@@ -294,6 +315,7 @@ function callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'
     const r = replies.get(cid);
     if (r) {
       replies.delete(cid);
+      if (r.ok) collectHandles(r.value, given);
       return r.ok ? { tag: 'ok', val: new Uint8Array(encode(r.value)) } : { tag: 'err', val: r.error ?? 'failed' };
     }
     env.checkpoint!();
