@@ -231,7 +231,7 @@ t.test('a write through a zero-copy view is never silent: the next reader gets O
     v2.value[7] = 0;
     v2.release();
     const e3 = await caught(t, () => tsray.getView(ref2));
-    t.equal(e3?.code, 'ERR_OBJECT_LOST', 'a write found when the last view is released fails later reads, getView included');
+    t.equal(e3?.code, 'ERR_OBJECT_LOST', 'a write through a view released since is found by the next read, getView included');
 
     const ref3 = tsray.put(data);
     const v3 = await tsray.getView(ref3);

@@ -9,10 +9,12 @@ import { InvalidArgumentError } from '../errors.js';
  * until every typed array handed out is garbage-collected.
  *
  * The views must be treated as read-only: objects are immutable. A write
- * through them is not prevented but is never silent: the first read of the
- * object after it (a `get`, another `getView`, a task argument, the release
- * of its last view) fails with `ObjectLostError`. Do not use the typed
- * arrays after `release()`: their memory may hold another object by then.
+ * through them is not prevented but is never silent: every read of the
+ * object after it (a `get`, another `getView`, a task argument, a transfer
+ * to another node) fails with `ObjectLostError`. Views of one object share
+ * its memory, so two live views see each other's writes. Do not use the
+ * typed arrays after `release()`: once the object is freed, their memory
+ * may hold another object.
  */
 export class ObjectView<T = unknown> {
   #value: T;

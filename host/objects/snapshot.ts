@@ -10,7 +10,17 @@ import { ObjectRef } from './object-ref.js';
  */
 export function snapshotValue(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
-  return copyWith(v, new Map());
+  return flatCopy(v) ?? copyWith(v, new Map());
+}
+
+const primitive = (x: unknown): boolean => x === null || typeof x !== 'object';
+
+/** The common small case, without cycle bookkeeping: an array or plain object of primitives; undefined for anything else. */
+function flatCopy(v: object): unknown {
+  if (Array.isArray(v)) return v.every(primitive) ? v.slice() : undefined;
+  if (Object.getPrototypeOf(v) !== Object.prototype) return undefined;
+  for (const k in v) if (!primitive((v as Record<string, unknown>)[k])) return undefined;
+  return { ...v };
 }
 
 function copyWith(v: unknown, seen: Map<object, unknown>): unknown {

@@ -183,11 +183,13 @@ export async function get(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions =
  * Like `get`, without the copy: typed arrays of objects in the node's shared
  * memory are views of it, pinned (PINNED_IN_MEMORY) until the returned
  * `ObjectView` is released (`release()`, or `using v = await getView(ref)`).
- * Costs a CRC-32 of each viewed object at the first view and at the last
- * release (a fraction of a copy), and one more at every later read of it.
- * The views are read-only by contract: a write through them is detected,
- * and the object then fails every read with `ObjectLostError`. Values that
- * are not in shared memory (small ones) come as copies.
+ * Costs one CRC-32 pass over each object in shared memory (its fingerprint
+ * the first time, a check after that), cheaper than a copy and with no new
+ * memory; every later read of a viewed object (get, getView, a task
+ * argument) is checked the same way. The views are read-only by contract:
+ * a write through them is detected, and the object then fails every read
+ * with `ObjectLostError`. Values not in shared memory (small ones) come as
+ * copies.
  */
 export async function getView<T = unknown>(ref: ObjectRef, opts?: GetOptions): Promise<ObjectView<T>>;
 export async function getView<T = unknown>(refs: ObjectRef[], opts?: GetOptions): Promise<ObjectView<T[]>>;
