@@ -10,6 +10,7 @@ import {
 } from '../abi/layout.js';
 import { TaskError } from '../errors.js';
 import type { ResourceDef, WitType } from '../wit/types.js';
+import { LIST_SLOT_BYTES, MAX_STRING_BYTES } from './limits.js';
 import { numericElem, TYPED_ARRAY_CTORS } from './validate.js';
 
 /** What a codec needs from the instance it is moving values into or out of. */
@@ -20,7 +21,15 @@ export interface CodecContext {
   /** own/borrow handles: lower a host handle, lift a guest handle. */
   lowerHandle(kind: 'own' | 'borrow', r: ResourceDef, v: unknown): number;
   liftHandle(kind: 'own' | 'borrow', r: ResourceDef, h: number): unknown;
+  /** Counts `bytes` the host is about to build while lifting; throws when over the call's budget (see limits.ts). */
+  charge(bytes: number): void;
 }
+
+/** A value the guest handed over that the canonical ABI would trap on; the engine names the function. */
+export const liftError = (message: string): TaskError => new TaskError('<lift>', message);
+
+/** Traps (like the canonical ABI) on invalid UTF-8 instead of replacing it; keeps a leading BOM. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface MemoryViews { buffer: ArrayBuffer; dv: DataView; u8: Uint8Array; buf: Buffer }
 
@@ -64,7 +73,7 @@ function fromJoined(v: Flat, slot: CoreType, want: CoreType): Flat {
 const zeroOf = (t: CoreType): Flat => (t === 'i64' ? 0n : 0);
 
 function liftChar(cp: number): string {
-  if (cp < 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new TaskError('<lift>', `invalid char code point ${cp}`);
+  if (cp < 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw liftError(`invalid char code point ${cp}`);
   return String.fromCodePoint(cp);
 }
 
@@ -129,9 +138,15 @@ function build(t: WitType): Codec {
       };
       const get = (cx: CodecContext, ptr: number, len: number): string => {
         if (len === 0) return '';
-        const { buf } = cx.view();
-        if (ptr + len > buf.length) throw new TaskError('<lift>', `string at ${ptr}+${len} is outside guest memory`);
-        return buf.toString('utf8', ptr, ptr + len);
+        const { u8 } = cx.view();
+        if (ptr + len > u8.length) throw liftError(`string at ${ptr}+${len} is outside guest memory (${u8.length} bytes)`);
+        if (len > MAX_STRING_BYTES) throw liftError(`string of ${len} bytes is longer than the host takes (${MAX_STRING_BYTES} bytes)`);
+        cx.charge(len);
+        try {
+          return utf8.decode(u8.subarray(ptr, ptr + len));
+        } catch {
+          throw liftError(`string at ${ptr}+${len} is not valid UTF-8`);
+        }
       };
       return {
         ...base,
@@ -158,7 +173,8 @@ function build(t: WitType): Codec {
         get = (cx, ptr, len) => {
           const bytes = len * esize;
           const { buffer } = cx.view();
-          if (ptr + bytes > buffer.byteLength) throw new TaskError('<lift>', `list at ${ptr} is outside guest memory`);
+          if (ptr + bytes > buffer.byteLength) throw liftError(`list at ${ptr} of ${len} elements is outside guest memory`);
+          cx.charge(bytes);
           return new Ctor(buffer.slice(ptr, ptr + bytes));
         };
       } else {
@@ -171,7 +187,8 @@ function build(t: WitType): Codec {
           return [ptr, arr.length];
         };
         get = (cx, ptr, len) => {
-          if (ptr + len * el.size > cx.view().buffer.byteLength) throw new TaskError('<lift>', `list at ${ptr} is outside guest memory`);
+          if (ptr + len * el.size > cx.view().buffer.byteLength) throw liftError(`list at ${ptr} of ${len} elements is outside guest memory`);
+          cx.charge(len * Math.max(el.size, LIST_SLOT_BYTES));
           const out = new Array(len);
           for (let i = 0; i < len; i++) out[i] = el.load(cx, ptr + i * el.size);
           return out;
@@ -278,7 +295,7 @@ function variantCodec(t: WitType, base: { flat: CoreType[]; size: number; align:
       fromCase = (i, p) => (codecs[i] ? { tag: names[i], val: p } : { tag: names[i] });
     }
   }
-  const badCase = (i: number): never => { throw new TaskError('<lift>', `invalid discriminant ${i} for ${t.kind}`); };
+  const badCase = (i: number): never => { throw liftError(`invalid discriminant ${i} for ${t.kind}`); };
   return {
     ...base,
     lower: (cx, v, out) => {

@@ -21,11 +21,18 @@ interface JcoModule {
 
 export interface JcoGlue { dir: string; module: JcoModule }
 
+/**
+ * jco's glue decodes strings with a lenient TextDecoder, which replaces
+ * invalid UTF-8 where the canonical ABI traps; make it strict (and keep a
+ * leading BOM, as the ABI does). The suffix marks glue patched this way in the cache.
+ */
+const STRICT_UTF8 = { from: 'new TextDecoder()', to: "new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })", suffix: '-strict-utf8' };
+
 /** Transpiles a component once per content hash into a cache directory and imports its glue. */
 export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
   // In this user's private directory: the glue found there is imported and run.
-  const dir = join(userSubdir('jco'), hash);
+  const dir = join(userSubdir('jco'), hash + STRICT_UTF8.suffix);
   const entry = join(dir, 'component.js');
   if (!existsSync(entry) || !existsSync(join(dir, 'package.json'))) {
     let out: { files: Record<string, Uint8Array> | Map<string, Uint8Array> | [string, Uint8Array][] };
@@ -39,7 +46,7 @@ export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
     for (const [name, data] of files) {
       mkdirSync(dirname(join(dir, name)), { recursive: true });
-      writeFileSync(join(dir, name), data);
+      writeFileSync(join(dir, name), name.endsWith('.js') ? Buffer.from(data).toString('utf8').replaceAll(STRICT_UTF8.from, STRICT_UTF8.to) : data);
     }
   }
   const module = await import(pathToFileURL(entry).href) as JcoModule;

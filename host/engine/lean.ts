@@ -13,7 +13,8 @@ import { ComponentError, OutOfMemoryError, TaskError, TsrayError } from '../erro
 import { FRESH_ONLY_SECTION, GLOBAL_EXPORT_PREFIX } from '../abi/sandbox-names.js';
 import { INTERRUPT } from './host-imports.js';
 import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
-import { codecFor, type Codec, type CodecContext, type Flat, type MemoryViews } from './codec.js';
+import { codecFor, liftError, type Codec, type CodecContext, type Flat, type MemoryViews } from './codec.js';
+import { liftBudget, LIFT_FACTOR, MAX_LIFT_BYTES, MiB } from './limits.js';
 import { runtimeHost, type HostEnv } from './host-imports.js';
 import type { EngineInstance, ExportRef, HandleFactory } from './types.js';
 
@@ -98,6 +99,7 @@ export class LeanInstance implements EngineInstance, CodecContext {
   constructor(module: WebAssembly.Module, world: ResolvedWorld, env: HostEnv, private readonly makeHandle: HandleFactory,
     opts: { resettable?: boolean; maxBytes?: number } = {}) {
     this.maxBytes = opts.maxBytes;
+    this.liftBytes = liftBudget(opts.maxBytes);
     const imports = this.buildImports(module, world, env);
     try {
       this.instance = new WebAssembly.Instance(module, imports);
@@ -118,6 +120,11 @@ export class LeanInstance implements EngineInstance, CodecContext {
   }
 
   private readonly maxBytes: number | undefined;
+  /** What one lift may build (limits.ts), and what is left of it in the lift in progress. */
+  private readonly liftBytes: number;
+  private liftLeft = 0;
+  /** The export running now, to name it in errors raised while lifting. */
+  private running = 'instantiation';
 
   get memoryBytes(): number {
     return this.memory.buffer.byteLength + (this.snapshot?.memory.byteLength ?? 0);
@@ -148,8 +155,40 @@ export class LeanInstance implements EngineInstance, CodecContext {
   }
 
   liftHandle(kind: 'own' | 'borrow', r: ResourceDef, h: number): unknown {
-    if (!this.handles.has(h)) throw new TaskError('<lift>', `guest returned unknown ${r.name} handle ${h}`);
+    if (!this.handles.has(h)) throw liftError(`guest returned unknown ${r.name} handle ${h}`);
     return this.makeHandle(this, r, new LeanToken(h));
+  }
+
+  charge(bytes: number): void {
+    this.liftLeft -= bytes;
+    if (this.liftLeft >= 0) return;
+    const name = this.running;
+    const rule = this.maxBytes === undefined ? `${MAX_LIFT_BYTES / MiB} MiB without maxMemoryMb` : `${LIFT_FACTOR} x maxMemoryMb, at most ${MAX_LIFT_BYTES / MiB} MiB`;
+    throw new OutOfMemoryError(name, `task '${name}' handed the host more than its budget of ${(this.liftBytes / MiB).toFixed(1)} MiB in one result or host call (${rule}); return less data, or raise maxMemoryMb`);
+  }
+
+  /**
+   * Lifts values from guest memory within the lift budget. A value the
+   * canonical ABI traps on, or one over the budget, poisons the instance as a
+   * trap does and fails the call with `TaskError` / `OutOfMemoryError`.
+   */
+  private lift<T>(what: string | undefined, f: () => T): T {
+    this.liftLeft = this.liftBytes;
+    try {
+      return f();
+    } catch (e) {
+      const err = e instanceof OutOfMemoryError ? e
+        : new TaskError(this.running, `${what ? `${what}: ` : ''}${e instanceof TaskError ? e.guestMessage : `invalid value from the guest (${(e as Error).message})`}`, { cause: e });
+      this.trapped ??= err.message;
+      throw err;
+    }
+  }
+
+  /** Traps unless `size` bytes at `ptr` lie inside guest memory. */
+  private inMemory(ptr: number, size: number, what: string): number {
+    const have = this.memory.buffer.byteLength;
+    if (ptr + size > have) throw liftError(`${what} at ${ptr} is outside guest memory (${have} bytes)`);
+    return ptr;
   }
 
   isHandle(r: ResourceDef, v: unknown): boolean {
@@ -196,10 +235,14 @@ export class LeanInstance implements EngineInstance, CodecContext {
       flat = [ptr];
     }
     this.fatal = undefined;
+    this.running = name;
     const ret = this.guard(name, () => fn(...flat));
     let result: unknown;
-    if (plan.result) {
-      result = plan.shape.flatResult === null ? plan.result.load(this, (ret as number) >>> 0) : plan.result.lift(this, [ret], 0);
+    const rc = plan.result;
+    if (rc) {
+      result = this.lift(undefined, () => (plan.shape.flatResult === null
+        ? rc.load(this, this.inMemory((ret as number) >>> 0, rc.size, 'the result'))
+        : rc.lift(this, [ret], 0)));
     }
     const post = this.exports[plan.post];
     if (typeof post === 'function') this.guard(name, () => (plan.result ? post(ret) : post()));
@@ -301,19 +344,24 @@ export class LeanInstance implements EngineInstance, CodecContext {
     const params = f.params.map((p) => codecFor(p.type));
     const offsets = fieldOffsets(f.params.map((p) => p.type));
     const result = f.result ? codecFor(f.result) : undefined;
+    const paramsSize = shape.flatParams ? 0 : codecFor(shape.paramTuple).size;
     return (...flat: Flat[]) => {
-      const args: unknown[] = [];
-      if (shape.flatParams) {
-        let at = 0;
-        for (const c of params) { args.push(c.lift(this, flat, at)); at += c.flat.length; }
-      } else {
-        const ptr = (flat[0] as number) >>> 0;
-        params.forEach((c, i) => args.push(c.load(this, ptr + offsets[i]!)));
-      }
+      const args = this.lift(f.name, () => {
+        const out: unknown[] = [];
+        if (shape.flatParams) {
+          let at = 0;
+          for (const c of params) { out.push(c.lift(this, flat, at)); at += c.flat.length; }
+        } else {
+          const ptr = this.inMemory((flat[0] as number) >>> 0, paramsSize, 'the arguments');
+          params.forEach((c, i) => out.push(c.load(this, ptr + offsets[i]!)));
+        }
+        return out;
+      });
       const value = (impl as (...a: unknown[]) => unknown)(...args);
       if (!result) return undefined;
       if (shape.flatResult === null) {
-        result.store(this, value, (flat[flat.length - 1] as number) >>> 0);
+        const at = this.lift(f.name, () => this.inMemory((flat[flat.length - 1] as number) >>> 0, result.size, 'the result area'));
+        result.store(this, value, at);
         return undefined;
       }
       const out: Flat[] = [];
