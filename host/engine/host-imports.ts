@@ -3,6 +3,7 @@
  * Implementations take and return plain JavaScript values; the engines do the
  * canonical-ABI work around them.
  */
+import { logLine } from './log-line.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -17,7 +18,10 @@ export interface TaskInfo {
 
 /** Per-instance hooks the embedder supplies; every field has a default. */
 export interface HostEnv {
-  /** Receives guest log lines (default: none are printed below `warn`; `warn`+ go to stderr). */
+  /**
+   * Receives guest log lines as the guest wrote them (default: none are
+   * printed below `warn`; `warn`+ go to stderr, escaped and cut to one line each, see log-line.ts).
+   */
   log?: (level: LogLevel, message: string) => void;
   /** The task context the guest sees. */
   taskInfo?: () => TaskInfo;
@@ -43,7 +47,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const DEFAULT_INFO: TaskInfo = { taskId: 'local', nodeId: 'local', attempt: 0, acceleratorIds: new Uint32Array(0) };
 
 function defaultLog(level: LogLevel, message: string): void {
-  if (level === 'warn' || level === 'error') process.stderr.write(`[guest ${level}] ${message}\n`);
+  if (level === 'warn' || level === 'error') process.stderr.write(logLine('guest', level, message));
 }
 
 /**

@@ -11,6 +11,7 @@ import { ComponentInstance, ComponentModule, ResourceHandle } from '../component
 import type { ExportRef } from '../engine/types.js';
 import { LeanInstance } from '../engine/lean.js';
 import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine/host-imports.js';
+import { TaskLog } from '../engine/log-line.js';
 import { ArgumentTypeError, ComponentError, OutOfMemoryError, TaskError } from '../errors.js';
 import { worldFromText } from '../wit/load.js';
 import { Fifo } from '../scheduler/fifo.js';
@@ -18,7 +19,7 @@ import { read as readStored } from '../../store/codec.js';
 import { STORED_ARG } from '../../store/stored-arg.js';
 import { collectHandles, handlesIn, notGiven } from './given-handles.js';
 import {
-  CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type ModuleMsg, type ReplyMsg, type RunMsg,
+  CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type LogMsg, type ModuleMsg, type ReplyMsg, type RunMsg,
   type ToWorker, type WireError, type WorkItem, type WorkerInit,
 } from './protocol.js';
 
@@ -46,6 +47,14 @@ class CancelSignal extends Error {
   readonly [INTERRUPT] = true;
 }
 
+/** The printed log of the item running now, within the per-task log budget. */
+let taskLog: TaskLog | undefined;
+
+/** Hands a log line to the node's main thread, which prints it. */
+function printLog(log: string): void {
+  port.postMessage({ log } satisfies LogMsg);
+}
+
 /** What is running now: its number (for cancel; 0 for a constructor, which cannot be cancelled) and what `task-context` reports. */
 let current: { n: number; id: string; attempt: number; devices: number[] } | undefined;
 
@@ -68,7 +77,9 @@ const env: HostEnv = {
     }
   },
   log: (level: LogLevel, message: string) => {
-    if (level === 'warn' || level === 'error') process.stderr.write(`[${current?.id ?? 'task'} ${level}] ${message}\n`);
+    if (level !== 'warn' && level !== 'error') return;
+    const line = (taskLog ??= new TaskLog('task')).line(level, message);
+    if (line) printLog(line);
   },
   callActor: (actor, method, args) => callActor(actor, method, args),
 };
@@ -334,7 +345,12 @@ for (;;) {
   if (Atomics.load(ctl, CTL.STOP)) break;
   if (queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();
-    runItem(queue.shift()!);
+    const item = queue.shift()!;
+    taskLog = new TaskLog(item.id);
+    runItem(item);
+    const notice = taskLog.end();
+    taskLog = undefined;
+    if (notice) printLog(notice);
     if (queue.length === 0) cancelled.clear();
     // Batch results while busy, but never hold one back for long.
     if (queue.length === 0 || outbox.length >= 64 || performance.now() - firstUnflushed > 1) flush();

@@ -4,7 +4,7 @@
  * stopping or killing it.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { CTL, type FromWorker, type ToWorker } from './protocol.js';
+import { CTL, type FromWorker, type LogMsg, type ToWorker } from './protocol.js';
 
 const WORKER_SCRIPT = new URL('./main.js', import.meta.url);
 
@@ -39,10 +39,16 @@ export class WorkerHandle {
     // execArgv: [] keeps the driver's loader hooks (--import, --loader) out of workers, which run only our code.
     this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, arenas, port: port2 }, transferList: [port2], execArgv: [] });
     this.worker.unref();
-    this.port.on('message', (m: FromWorker[]) => this.events.results(this, m));
+    this.port.on('message', (m: FromWorker[] | LogMsg) => this.deliver(m));
     this.port.unref();
     this.worker.on('error', (e) => this.onExit(`uncaught error: ${e.message}`));
     this.worker.on('exit', (code) => this.onExit(`thread exited with code ${code}`));
+  }
+
+  /** A batch goes to the scheduler; a guest log line (already escaped) to this process's stderr. */
+  private deliver(m: FromWorker[] | LogMsg): void {
+    if (Array.isArray(m)) this.events.results(this, m);
+    else process.stderr.write(m.log);
   }
 
   private onExit(why: string): void {
@@ -106,7 +112,7 @@ export class WorkerHandle {
     let got = false;
     for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
       got = true;
-      this.events.results(this, m.message as FromWorker[]);
+      this.deliver(m.message as FromWorker[] | LogMsg);
     }
     return got;
   }

@@ -93,6 +93,13 @@ export interface GuestCall { ev: 'call'; cid: number; actor: string; method: str
 
 export type FromWorker = Outcome | ActorEvent | GuestCall;
 
+/**
+ * A guest log line, escaped and prefixed, for the node's stderr. Posted on
+ * its own, not in a batch: the worker never returns to its event loop, so
+ * its own `process.stderr` would hold the text until the thread ends.
+ */
+export interface LogMsg { log: string }
+
 /** An error flattened for the port; the scheduler rebuilds the typed error. */
 export interface WireError {
   kind: 'task' | 'argument' | 'oom' | 'cancelled' | 'component' | 'internal' | 'actor-died';
