@@ -125,7 +125,7 @@ export class BlockSpace {
     return new ObjectStoreFullError(
       `object ${forId} needs ${formatBytes(size)}, but the object store (capacity ${formatBytes(this.opts.capacity)}, ${formatBytes(this.used)} in use) `
       + `has no room and every object in memory is pinned by a reader. Largest holders:\n${holders.join('\n')}\n`
-      + 'Drop values returned by get() that you no longer need, release refs, or raise objectStoreMemory.',
+      + 'Release views from getView() that you no longer read, release refs, or raise objectStoreMemory.',
     );
   }
 

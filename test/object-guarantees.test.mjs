@@ -64,6 +64,9 @@ t.test('a task result that finds the store full of pinned views comes back exact
     const views = [];
     for (let i = 0; i < 7; i++) views.push(await tsray.getView(tsray.put(new Uint8Array(8 * MiB).fill(i))));
     t.ok(views.every((v, i) => v.value[123] === i && v.value.buffer instanceof SharedArrayBuffer), 'seven live views pin 56 MiB of a 64 MiB store');
+    const full = await caught(t, () => tsray.put(new Uint8Array(16 * MiB)));
+    t.ok(full instanceof tsray.ObjectStoreFullError, 'a put that needs the pinned room fails with ObjectStoreFullError');
+    t.match(full?.message, /Release views from getView\(\)/, 'telling what to release');
     const ref = blobs.fn('fill').remote(40 * MiB, 7);
     const got = await tsray.get(ref);
     t.ok(got instanceof Uint8Array, 'get returns a Uint8Array (the store-full fallback kept it in the heap)');
