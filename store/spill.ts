@@ -224,6 +224,8 @@ export class SpillPager {
    * comes back later, as its objects are freed.
    */
   private compact(f: SpillFile): void {
+    const disk = statfsSync(this.dir);
+    if (disk.bavail * disk.bsize < f.live) return; // would fail: try again at a later free
     const to = this.newFile();
     const live = [...f.objects].sort((a, b) => a.offset - b.offset);
     const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, f.live));
