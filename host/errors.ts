@@ -2,6 +2,7 @@
  * Errors a tsray user can catch. Every error carries a stable `code` string so
  * callers can branch on it without matching messages.
  */
+import { safeLine } from './engine/log-line.js';
 
 /** Base class of every tsray error. */
 export class TsrayError extends Error {
@@ -58,14 +59,15 @@ export class ArgumentTypeError extends ComponentError {
 export class TaskError extends TsrayError {
   /** The WIT name of the function that failed. */
   readonly functionName: string;
-  /** The guest's own message (abort text, trap reason), when known. */
+  /** The guest's own message (abort text, trap reason), when known, as the guest wrote it (`message` shows it escaped). */
   readonly guestMessage: string;
   /** For a `result` err: the lifted error payload. */
   readonly payload?: unknown;
   /** The guest's wasm frames at the trap, innermost first, when the component carries names. */
   readonly guestStack?: string;
   constructor(functionName: string, guestMessage: string, options?: { cause?: unknown; payload?: unknown; guestStack?: string }) {
-    super('ERR_TASK', `task '${functionName}' failed: ${guestMessage}`, options);
+    // Guest text in the message is one escaped line: a printed error cannot forge lines or move the cursor.
+    super('ERR_TASK', `task '${functionName}' failed: ${safeLine(guestMessage)}`, options);
     this.functionName = functionName;
     this.guestMessage = guestMessage;
     if (options && 'payload' in options) this.payload = options.payload;

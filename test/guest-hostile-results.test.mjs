@@ -4,7 +4,7 @@
 import t from 'tap';
 import * as tsray from 'tsray';
 import { OutOfMemoryError, TaskError } from 'tsray';
-import { MiB, hostileComponent } from './helpers/hostile-results.mjs';
+import { FORGED, MiB, hostileComponent } from './helpers/hostile-results.mjs';
 import { caught } from './helpers/runtime.mjs';
 import { scratch } from './helpers/components.mjs';
 
@@ -102,4 +102,13 @@ t.test('guest log lines cannot forge host lines or carry terminal escapes', asyn
 
   const inProcess = await stderrOf(() => mod.call('forge'), /harmless/);
   t.equal(inProcess, `[guest warn] ${ESCAPED}\n`, 'the in-process default log escapes the same way');
+});
+
+t.test("a guest's last words are one escaped line in TaskError.message", async (t) => {
+  for (const [where, run] of [['on the node', () => tsray.get(mod.fn('die').remote())], ['in-process', () => mod.call('die')]]) {
+    const e = await caught(t, run);
+    t.ok(e instanceof TaskError, `${where}: TaskError`);
+    t.equal(e?.message, `task 'die' failed: ${ESCAPED}`, `${where}: the message is escaped`);
+    t.equal(e?.guestMessage, FORGED, `${where}: guestMessage keeps the guest's text`);
+  }
 });

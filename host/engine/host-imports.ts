@@ -3,6 +3,7 @@
  * Implementations take and return plain JavaScript values; the engines do the
  * canonical-ABI work around them.
  */
+import { ABORT_MESSAGE_CHARS } from './limits.js';
 import { logLine } from './log-line.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -62,7 +63,7 @@ export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): H
   return {
     'tsray:runtime/host': {
       log: (level: LogLevel, message: string) => {
-        if (level === 'fatal') onFatal(message);
+        if (level === 'fatal') onFatal(message.length > ABORT_MESSAGE_CHARS ? `${message.slice(0, ABORT_MESSAGE_CHARS)} ... [cut]` : message);
         else check();
         log(level, message);
       },

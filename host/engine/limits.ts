@@ -16,6 +16,8 @@
  * - Log text: each printed line is cut to `LOG_LINE_CHARS` characters; a task
  *   prints at most `LOG_TASK_BYTES` of log text, and the lines past that are
  *   counted and dropped (the task goes on; one notice says how many).
+ * - Abort messages: a guest's last words are kept up to `ABORT_MESSAGE_CHARS`;
+ *   `TaskError.message` shows them as one escaped line (`guestMessage` keeps the text).
  */
 import { constants } from 'node:buffer';
 
@@ -33,6 +35,8 @@ export const MAX_STRING_BYTES = constants.MAX_STRING_LENGTH;
 export const LOG_LINE_CHARS = 8192;
 /** Log text one task (or actor call) may print. */
 export const LOG_TASK_BYTES = MiB;
+/** Characters of a guest's abort message kept for its `TaskError`; the rest is cut. */
+export const ABORT_MESSAGE_CHARS = 64 * 1024;
 
 /** The lift budget for a module capped at `maxMemoryBytes` of linear memory (undefined: uncapped). */
 export function liftBudget(maxMemoryBytes?: number): number {

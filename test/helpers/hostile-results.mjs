@@ -1,6 +1,6 @@
 // A hand-assembled component whose results and log lines attack the host:
 // aliased lists and strings, out-of-bounds pointers, a 600 MiB string,
-// invalid UTF-8, log floods and forged log lines.
+// invalid UTF-8, log floods, forged log lines and forged last words.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-transpile/wasm-tools';
@@ -25,6 +25,7 @@ world w {
   export oob: func() -> list<u8>;
   export spam: func(n: u32, len: u32);
   export forge: func();
+  export die: func();
   export add: func(a: s32, b: s32) -> s32;
 }
 ${RUNTIME_NESTED}`;
@@ -77,6 +78,8 @@ const CORE = `(module
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $l))))
   (func (export "forge") (call $log (i32.const 3) (i32.const 33024) (i32.const ${new TextEncoder().encode(FORGED).length})))
+  ;; the forged text as its last words (what the SDK's abort handler sends), then a trap
+  (func (export "die") (call $log (i32.const 5) (i32.const 33024) (i32.const ${new TextEncoder().encode(FORGED).length})) unreachable)
   (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))`;
 
 function leb(n) {
