@@ -9,7 +9,9 @@ import { ObjectRef } from '../objects/object-ref.js';
 import { ObjectView } from '../objects/object-view.js';
 import type { ResourceSet } from '../scheduler/resources.js';
 import { ActorHandle, handleFor, type ActorMethod } from '../actors/handle.js';
+import { lifetimesOf } from '../actors/lifetime.js';
 import { memoryReport } from './memory.js';
+import { readTls } from '../cluster/tls.js';
 import type { Runtime } from './runtime.js';
 import type { MemoryReport } from '../../store/report.js';
 
@@ -32,8 +34,8 @@ export async function init(opts: InitOptions = {}): Promise<void> {
   }
   if (opts.address === undefined) {
     // Node options written for the embedded node are ignored when the environment points at a cluster.
-    const { objectStoreMemory, spillDir, token } = opts;
-    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }) };
+    const { objectStoreMemory, spillDir, token, tlsCa, tlsCert, tlsKey } = opts;
+    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }), tlsCa, tlsCert, tlsKey };
   }
   // A driver of a cluster: the nodes bring their own resources (as in Ray, they cannot be set from here).
   const local = ['numCpus', 'numGpus', 'acceleratorType', 'memory', 'resources', 'workerSpinUs', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites'];
@@ -45,7 +47,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
 
   const { ClusterDriver } = await import('../cluster/driver.js');
   const driver = await ClusterDriver.connect({
-    address, token,
+    address, token, tls: readTls(opts),
     ...(opts.objectStoreMemory === undefined ? {} : { objectStoreMemory: opts.objectStoreMemory }),
     ...(opts.spillDir === undefined ? {} : { spillDir: opts.spillDir }),
   });
@@ -135,7 +137,7 @@ function settled(node: Runtime, refs: ObjectRef[], opts: GetOptions): Promise<vo
   if (pending().length > 0) spin(node, pending);
   const left = pending();
   if (left.length === 0) return node.fetch?.(refs);
-  return new Promise<void>((resolve, reject) => {
+  const all = new Promise<void>((resolve, reject) => {
     let count = new Set(left.map((r) => r.id)).size;
     let timer: NodeJS.Timeout | undefined;
     if (opts.timeoutMs !== undefined) {
@@ -149,7 +151,8 @@ function settled(node: Runtime, refs: ObjectRef[], opts: GetOptions): Promise<vo
         if (!s.ok) { if (timer) clearTimeout(timer); reject(s.error); } else if (--count === 0) { if (timer) clearTimeout(timer); resolve(); }
       });
     }
-  }).then(() => node.fetch?.(refs));
+  });
+  return node.fetch ? all.then(() => node.fetch!(refs)) : all;
 }
 
 function refList(refOrRefs: ObjectRef | ObjectRef[], what: string): ObjectRef[] {
@@ -279,7 +282,10 @@ export interface KillOptions {
 /** Ends an actor: queued calls fail with `ActorDiedError` and its resources are freed. */
 export function kill(actor: ActorHandle, opts: KillOptions = {}): void {
   if (!(actor instanceof ActorHandle)) throw new InvalidArgumentError('kill() takes an ActorHandle');
-  requireNode().actors.kill(actor.id, opts.noRestart ?? true);
+  const node = requireNode();
+  const noRestart = opts.noRestart ?? true;
+  node.actors.kill(actor.id, noRestart);
+  if (noRestart) lifetimesOf(node).ended(actor.id);
 }
 
 /** What the driver knows of where it runs (tasks see theirs through `task-context`). */
