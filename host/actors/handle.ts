@@ -13,11 +13,13 @@ import type { ObjectRef } from '../objects/object-ref.js';
 import { mergeOptions, normalizeActorOptions, type ActorOptions } from '../scheduler/options.js';
 import { requireNode } from '../runtime/current.js';
 import { checkRemoteArgs } from '../runtime/remote-args.js';
+import { lifetimesOf, type ActorLifetimes } from './lifetime.js';
+import { handlesIn } from './handle-args.js';
 
 /** One method of one actor. */
 export class ActorMethod {
-  /** @internal */
-  constructor(private readonly actorId: string, readonly func: FuncDef, private readonly numReturns = 1) {}
+  /** @internal The method keeps its handle, so the actor lives while the method object does. */
+  constructor(private readonly handle: ActorHandle, readonly func: FuncDef, private readonly numReturns = 1) {}
 
   /** Options for this call: `numReturns` (the WIT result must then be a tuple of that size). */
   options(opts: { numReturns?: number }): ActorMethod {
@@ -27,14 +29,19 @@ export class ActorMethod {
     if (n > 1 && (!r || r.kind !== 'tuple' || r.types.length !== n)) {
       throw new InvalidArgumentError(`${this.func.name}: numReturns is ${n}, but its result is ${r ? describeType(r) : 'nothing'}; it must be a tuple of ${n}`);
     }
-    return new ActorMethod(this.actorId, this.func, n);
+    return new ActorMethod(this.handle, this.func, n);
   }
 
   /** Queues the call on the actor; returns its ObjectRef (or `numReturns` refs) at once. */
   remote(...args: unknown[]): ObjectRef & ObjectRef[] {
     const node = requireNode();
+    const id = this.handle.usableId();
     checkRemoteArgs(this.func, this.func.params.slice(1), args);
-    const refs = node.actors.call(this.actorId, this.func, args, this.numReturns);
+    const passed = handlesIn(this.func, args, isActorHandle);
+    const refs = node.actors.call(id, this.func, args, this.numReturns);
+    // The actor and the handles passed to the call live at least until it finishes.
+    passed.add(id);
+    lifetimesOf(node).holdUntil(passed, refs[0]!);
     return (this.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
   }
 }
@@ -44,20 +51,65 @@ export class ActorMethod {
  * of type `actor-handle` (from `tsray:runtime/actors`): it travels as `{ id }`.
  */
 export class ActorHandle {
+  // Private fields do not travel: a handle passed to a task still clones as `{ id }`.
+  #lifetimes: ActorLifetimes | undefined;
+  #released = false;
+
   /** @internal */
   constructor(/** The actor's unique id. */ readonly id: string) {}
+
+  /** @internal Counts this handle in `lifetimes` until it is released or collected. */
+  adoptInto(lifetimes: ActorLifetimes): void {
+    this.#lifetimes = lifetimes;
+    lifetimes.adopt(this, this.id);
+  }
+
+  /** Whether `release()` was called on this handle. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** @internal The id, for a call through this handle; refused once it was released. */
+  usableId(): string {
+    if (this.#released) throw new InvalidArgumentError(`${this} was released; get another handle (getActor for a named actor) to call it`);
+    return this.id;
+  }
+
+  /**
+   * Gives up this handle. An actor ends, and its resources return, once no
+   * handle to it is left: none in the driver (released, or collected by the
+   * garbage collector), no call on it unfinished, no running task or call it
+   * was passed to, no live actor constructed with it. Named actors and
+   * `lifetime: 'detached'` ones live until killed. Releasing twice does nothing;
+   * the handle cannot be used after.
+   */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#lifetimes?.release(this, this.id);
+  }
+
+  /** `using h = Actor.remote()` releases the handle at the end of the block. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
 
   /** A method by WIT name or camelCase: the same as the `handle.<method>` property. */
   method(name: string): ActorMethod {
     const spec = requireNode().actors.spec(this.id);
     const f = spec?.methods.find((m) => m.shortName === name || camelCase(m.shortName) === name);
     if (!f) throw new ComponentError(`actor has no method '${name}'${spec ? `; methods: ${spec.methods.map((m) => m.shortName).join(', ')}` : ''}`);
-    return new ActorMethod(this.id, f);
+    return new ActorMethod(this, f);
   }
 
   toString(): string {
     return `ActorHandle(${this.id})`;
   }
+}
+
+/** Whether `x` is a driver's `ActorHandle` (for `handlesIn`). */
+export function isActorHandle(x: object): x is ActorHandle {
+  return x instanceof ActorHandle;
 }
 
 /** Handle classes with one getter per method, made once per resource. */
@@ -71,7 +123,7 @@ export function handleFor(id: string, methods: FuncDef[]): ActorHandle {
     for (const m of methods) {
       for (const key of new Set([m.shortName, camelCase(m.shortName)])) {
         if (key in ActorHandle.prototype) continue;
-        Object.defineProperty(Cls.prototype, key, { get(this: ActorHandle) { return new ActorMethod(this.id, m); } });
+        Object.defineProperty(Cls.prototype, key, { get(this: ActorHandle) { return new ActorMethod(this, m); } });
       }
     }
     handleClasses.set(methods, Cls);
@@ -102,8 +154,15 @@ export class ActorClass {
   remote(...args: unknown[]): ActorHandle & Record<string, ActorMethod> {
     const node = requireNode();
     checkRemoteArgs(this.ctor, this.ctor.params, args);
-    const id = node.actors.create(this.spec(args));
-    return handleFor(id, this.methods) as ActorHandle & Record<string, ActorMethod>;
+    const passed = handlesIn(this.ctor, args, isActorHandle);
+    const spec = this.spec(args);
+    const id = node.actors.create(spec);
+    const lifetimes = lifetimesOf(node);
+    if (spec.name === undefined && !spec.detached) lifetimes.track(id);
+    lifetimes.holdFor(id, passed);
+    const handle = handleFor(id, this.methods);
+    handle.adoptInto(lifetimes);
+    return handle as ActorHandle & Record<string, ActorMethod>;
   }
 
   /** @internal What a runtime creates the actor from. */
@@ -111,7 +170,7 @@ export class ActorClass {
     const o = normalizeActorOptions(this.opts);
     return {
       component: this.component, resource: this.resource, ctor: this.ctor, methods: this.methods, args,
-      request: o.request, maxRestarts: o.maxRestarts, maxTaskRetries: o.maxTaskRetries, options: { ...this.opts },
+      request: o.request, maxRestarts: o.maxRestarts, maxTaskRetries: o.maxTaskRetries, detached: o.detached, options: { ...this.opts },
       ...(o.name === undefined ? {} : { name: o.name }),
       ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
       ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),

@@ -37,6 +37,8 @@ export interface ActorSpec {
   maxRestarts: number;
   /** How many times a call lost with the actor's worker is sent again after a restart. */
   maxTaskRetries: number;
+  /** Lives until killed, even with no handle left. */
+  detached?: boolean;
   /** The options the actor class was given (a cluster sends them to the node that hosts it). */
   options?: Record<string, unknown>;
   strategy?: SchedulingStrategy;
@@ -361,8 +363,8 @@ export class ActorManager {
     }
   }
 
-  /** Ends the actor; with `noRestart: false` it restarts instead if restarts remain. */
-  kill(actorId: string, noRestart: boolean): void {
+  /** Ends the actor (saying `why`); with `noRestart: false` it restarts instead if restarts remain. */
+  kill(actorId: string, noRestart: boolean, why = 'it was killed with tsray.kill()'): void {
     const actor = this.byId.get(actorId);
     if (!actor || actor.state === 'dead') return;
     if (!noRestart && actor.worker && actor.restartsLeft > 0) {
@@ -370,7 +372,7 @@ export class ActorManager {
       this.restartOrDie(actor, 'it was killed');
       return;
     }
-    this.die(actor, 'it was killed with tsray.kill()');
+    this.die(actor, why);
   }
 
   /** Finds a named actor. */

@@ -67,6 +67,7 @@ export class RemoteActors implements ActorBackend {
     return this.actors.get(actorId)?.spec;
   }
 
+  /** Ends the actor through the head (which gives its own reason: the wire carries none). */
   kill(actorId: string, noRestart: boolean): void {
     const a = this.actors.get(actorId);
     if (!a) return;

@@ -7,6 +7,9 @@ import type { ObjectRef } from '../objects/object-ref.js';
 import { checkRemoteArgs } from './remote-args.js';
 import { mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../scheduler/options.js';
 import { requireNode } from './current.js';
+import { handlesIn } from '../actors/handle-args.js';
+import { isActorHandle } from '../actors/handle.js';
+import { lifetimesOf } from '../actors/lifetime.js';
 
 export class RemoteFunction {
   private readonly opts: NormalizedOptions;
@@ -49,8 +52,11 @@ export class RemoteFunction {
     const node = requireNode();
     const f = this.ref.func;
     checkRemoteArgs(f, f.params, args);
+    const passed = handlesIn(f, args, isActorHandle);
     const opts = this.opts;
     const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts });
+    // Actors whose handles the task was given live at least until it finishes.
+    if (passed.size > 0) lifetimesOf(node).holdUntil(passed, refs[0]!);
     return (opts.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
   }
 }

@@ -32,7 +32,8 @@ export interface ActorBackend {
   call(actorId: string, method: FuncDef, args: unknown[], numReturns: number): ObjectRef[];
   named(name: string): { id: string; spec: ActorSpec } | undefined;
   spec(actorId: string): ActorSpec | undefined;
-  kill(actorId: string, noRestart: boolean): void;
+  /** Ends an actor; `why` (default: a kill) is what its later calls' `ActorDiedError` says. */
+  kill(actorId: string, noRestart: boolean, why?: string): void;
   /** Cancels the call behind `ref`; false when `ref` is not an actor call in progress. */
   cancel(ref: ObjectRef, force: boolean): boolean;
 }

@@ -145,8 +145,13 @@ export interface ActorOptions extends ResourceOptions {
    * -1: forever). Needs `maxRestarts`. A retried call may run twice: make it idempotent.
    */
   maxTaskRetries?: number;
-  /** A unique name: `tsray.getActor(name)` finds the actor. */
+  /** A unique name: `tsray.getActor(name)` finds the actor. A named actor lives until killed. */
   name?: string;
+  /**
+   * `'detached'`: the actor lives until killed, even with no handle left.
+   * Default `'non_detached'`: it ends once its last handle is gone (see `ActorHandle.release`).
+   */
+  lifetime?: 'detached' | 'non_detached';
   /** Each method call is stopped after this many milliseconds; the actor then restarts or dies. */
   timeoutMs?: number;
 }
@@ -155,6 +160,7 @@ export interface NormalizedActorOptions {
   request: ResourceSet;
   maxRestarts: number;
   maxTaskRetries: number;
+  detached: boolean;
   strategy?: SchedulingStrategy;
   name?: string;
   timeoutMs?: number;
@@ -162,7 +168,7 @@ export interface NormalizedActorOptions {
 }
 
 export function normalizeActorOptions(o: ActorOptions): NormalizedActorOptions {
-  const { maxRestarts, maxTaskRetries, name, ...rest } = o;
+  const { maxRestarts, maxTaskRetries, name, lifetime, ...rest } = o;
   if ('retryExceptions' in rest) throw new InvalidArgumentError('retryExceptions is a task option; an actor retries calls lost with a restart through maxTaskRetries');
   const base = normalizeOptions({ ...rest, numCpus: rest.numCpus ?? 0 } as TaskOptions);
   const count = (key: string, v: number | undefined): number => v === undefined ? 0 : v === -1 ? Infinity : num(key, v, 0, true);
@@ -170,7 +176,11 @@ export function normalizeActorOptions(o: ActorOptions): NormalizedActorOptions {
     request: base.request,
     maxRestarts: count('maxRestarts', maxRestarts),
     maxTaskRetries: count('maxTaskRetries', maxTaskRetries),
+    detached: lifetime === 'detached',
   };
+  if (lifetime !== undefined && lifetime !== 'detached' && lifetime !== 'non_detached') {
+    throw new InvalidArgumentError(`actor lifetime must be 'detached' or 'non_detached', got ${String(lifetime)}`);
+  }
   if (name !== undefined) {
     if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('actor name must be a non-empty string');
     out.name = name;
