@@ -232,6 +232,15 @@ export class CorruptBlockError extends Error {}
  * (zero-copy when `block` views the shared arena); `onView` is told of each.
  */
 export function read(block: Uint8Array, makeRef: (id: string) => unknown, onView?: (v: object) => void): unknown {
+  return decode(block, makeRef, onView ?? false);
+}
+
+/** Reads a block into the reader's own memory: each typed array is an exact copy with a buffer of its own. */
+export function readCopy(block: Uint8Array, makeRef: (id: string) => unknown): unknown {
+  return decode(block, makeRef, true);
+}
+
+function decode(block: Uint8Array, makeRef: (id: string) => unknown, copy: boolean | ((v: object) => void)): unknown {
   if (block.byteLength < HEADER) throw new CorruptBlockError('block shorter than its header');
   const h = new DataView(block.buffer, block.byteOffset, HEADER);
   if (h.getUint32(0, true) !== MAGIC) throw new CorruptBlockError('bad magic');
@@ -254,7 +263,8 @@ export function read(block: Uint8Array, makeRef: (id: string) => unknown, onView
       if (!T) throw new CorruptBlockError(`unknown buffer type ${code}`);
       v = new T(base as ArrayBuffer, start + off, len / T.BYTES_PER_ELEMENT);
     }
-    onView?.(v);
+    if (copy === true) return copyBulk(v as ArrayBufferView);
+    if (copy) copy(v);
     return v;
   }, makeRef);
 }

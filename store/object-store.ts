@@ -16,7 +16,7 @@ import { ObjectRef, newId, setRefOwner, type RefOwner } from '../host/objects/ob
 import { snapshotValue } from '../host/objects/snapshot.js';
 import { InvalidArgumentError, ObjectLostError, ObjectStoreFullError, OutOfDiskError } from '../host/errors.js';
 import type { Arena } from './arena.js';
-import { INLINE_MAX, encode, inlineValue, materialize, prepare, read, write } from './codec.js';
+import { INLINE_MAX, encode, inlineValue, materialize, prepare, read, readCopy, write } from './codec.js';
 import { RefKind } from './references.js';
 import type { SpillStats } from './spill.js';
 import { captureSite, type CallSite } from './call-site.js';
@@ -409,6 +409,12 @@ export class ObjectStore implements RefOwner {
     return { bytes: b.bytes, shared: b.shared, owned: !b.shared && b.bytes !== e.privateBytes };
   }
 
+  /** `e`'s value in memory of the reader's own: copied out, unless the block already is such a copy. */
+  private ownValue(e: Entry, makeRef: (id: string) => unknown): unknown {
+    const b = this.block(e);
+    return b.owned ? read(b.bytes, makeRef) : readCopy(b.bytes, makeRef);
+  }
+
   /** A write through a zero-copy view changed `e`: it fails from now on rather than being read changed. */
   private corrupted(e: Entry): ObjectLostError {
     const error = new ObjectLostError(e.id, 'its bytes were changed after it was sealed, through a zero-copy view from getView() '
@@ -428,8 +434,7 @@ export class ObjectStore implements RefOwner {
     this.local(e);
     if (e.isInline) return e.captured ? materialize(e.inline, this.makeRef) : snapshotValue(e.inline);
     try {
-      const b = this.block(e);
-      return read(b.owned ? b.bytes : b.bytes.slice(), this.makeRef);
+      return this.ownValue(e, this.makeRef);
     } catch (err) {
       throw this.space.lost(e, err);
     }
@@ -449,7 +454,7 @@ export class ObjectStore implements RefOwner {
     if (e.isInline) return { value: this.value(ref), release: noop };
     try {
       const b = this.block(e);
-      if (!b.shared) return { value: read(b.owned ? b.bytes : b.bytes.slice(), this.makeRef), release: noop };
+      if (!b.shared) return { value: this.ownValue(e, this.makeRef), release: noop };
       const views: object[] = [];
       const value = read(b.bytes, this.makeRef, (v) => views.push(v));
       if (views.length === 0) return { value, release: noop };
@@ -490,9 +495,11 @@ export class ObjectStore implements RefOwner {
     this.local(e);
     if (e.isInline) return e.captured ? materialize(e.inline, (id) => ({ id })) : e.inline;
     try {
+      // While a zero-copy view is live, a snapshot: a write through the view cannot reach the task.
+      if (e.views > 0) return this.ownValue(e, (id) => ({ id }));
       const b = this.block(e);
-      // Sent by structured clone (a copy). While a zero-copy view is live, a snapshot: a write through it cannot reach the task.
-      if (!b.shared || e.views > 0) return read(b.shared ? b.bytes.slice() : b.bytes, (id) => ({ id }));
+      // Private bytes go by structured clone, which copies them.
+      if (!b.shared) return read(b.bytes, (id) => ({ id }));
       this.inc(e, RefKind.Pinned);
       e.workerPins ??= new Map();
       e.workerPins.set(tid, (e.workerPins.get(tid) ?? 0) + 1);

@@ -148,6 +148,8 @@ t.test('getView pins until release(), deterministically', async (t) => {
     t.equal(pinsOf(ref), 1, 'PINNED_IN_MEMORY while it lives');
     const copy = await tsray.get(ref);
     t.notOk(copy.a.buffer instanceof SharedArrayBuffer, 'get gives a private copy meanwhile');
+    t.ok(copy.a.byteOffset === 0 && copy.a.buffer.byteLength === MiB && copy.b.buffer.byteLength === MiB, 'each typed array with a buffer of its own, of its own size');
+    t.ok(copy.a[7] === 2 && copy.b[7] === -1, 'holding the stored values');
     v.release();
     t.equal(pinsOf(ref), 0, 'release() ends the pin at once');
     t.ok(v.released);
