@@ -15,7 +15,7 @@ import { ObjectStore } from '../dist/store/object-store.js';
 import { REMOTE_ARG } from '../dist/host/cluster/remote-arg.js';
 import { CLI, ROOT, example, scratch } from './helpers/components.mjs';
 import { caught } from './helpers/runtime.mjs';
-import { MiB, isolatedEnv, joinNode, start } from './helpers/cluster.mjs';
+import { MiB, fnv, isolatedEnv, start } from './helpers/cluster.mjs';
 
 const run = promisify(execFile);
 const TOKEN = randomBytes(16).toString('hex');
@@ -151,4 +151,44 @@ t.test('--host binds the head and its node there only', async (t) => {
   t.match(elsewhere?.message, /ECONNREFUSED/, 'and not on 127.0.0.1');
   const headElsewhere = await connect(`ws://127.0.0.1:${new URL(address).port}`, TOKEN, 'cli').catch((e) => e);
   t.match(headElsewhere?.message, /ECONNREFUSED/, 'nor is the head');
+});
+
+t.test('TLS: wss:// head and object servers, checked against the CA; plain and unchecked connections fail', async (t) => {
+  const env = { ...isolatedEnv('security-tls'), TSRAY_TOKEN: TOKEN };
+  const cert = join(env.TMPDIR, 'cert.pem');
+  const key = join(env.TMPDIR, 'key.pem');
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=tsray-test', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const tlsArgs = ['--tls-cert', cert, '--tls-key', key, '--tls-ca', cert];
+  const head = start(t, env, ['--head', '--port', '0', '--host', '127.0.0.1', '--num-cpus', '1', '--object-store-memory', String(256 * MiB), '--tls-cert', cert, '--tls-key', key], /listening at (wss:\/\/\S+)/);
+  const address = (await head.ready)[1];
+  t.match(address, /^wss:\/\/127\.0\.0\.1:\d+$/, 'the head listens with TLS');
+
+  const bare = await run(process.execPath, [CLI, 'start', '--address', address, '--tls-ca', cert], { cwd: ROOT, env }).catch((e) => e);
+  t.match(bare.stderr, /TLS cluster.*needs a certificate and key/, 'a node without a certificate for its object server is refused up front');
+  const joined = start(t, env, ['--address', address, '--num-cpus', '1', '--object-store-memory', String(256 * MiB), ...tlsArgs], /tsray node ([0-9a-f]{16}) joined/);
+  await joined.ready;
+
+  const unchecked = await tsray.init({ address, token: TOKEN, tlsCert: cert, tlsKey: key, spillDir: mkdtempSync(join(env.TMPDIR, 'spill-')) }).catch((e) => e);
+  t.ok(unchecked instanceof tsray.ConnectionError, `a driver that does not trust the certificate cannot connect (got ${unchecked?.constructor?.name})`);
+  t.match(unchecked.message, /--tls-ca, init\(\{ tlsCa \}\) or NODE_EXTRA_CA_CERTS/);
+  const plain = await connect(address.replace('wss:', 'ws:'), TOKEN, 'cli').catch((e) => e);
+  t.ok(plain instanceof tsray.ConnectionError, 'plain ws:// to a TLS head fails');
+
+  await tsray.init({ address, token: TOKEN, tlsCa: cert, tlsCert: cert, tlsKey: key, spillDir: mkdtempSync(join(env.TMPDIR, 'spill-')) });
+  t.teardown(() => tsray.shutdown());
+  const blobs = await example('blobs').then(tsray.load);
+  const data = new Uint8Array(3 * MiB).map((_, i) => i * 7);
+  const put = tsray.put(data);
+  t.equal(await tsray.get(blobs.fn('size').remote(put)), 3 * MiB, "a node pulls the driver's put from its wss:// object server");
+  const made = blobs.fn('fill').remote(2 * MiB, 3);
+  const back = await tsray.get(made);
+  t.equal(back.length, 2 * MiB, "the driver pulls a node's result over wss://");
+  t.equal(await tsray.get(blobs.fn('checksum').remote(made)), fnv(back), 'byte-identical');
+
+  const s = await connect(address, TOKEN, 'cli', {}, {}, { ca: readFileSync(cert) });
+  t.teardown(() => s.peer.close());
+  const reply = await s.peer.request({ t: 'status', id: 0 });
+  t.ok(reply.nodes.length === 2 && reply.nodes.every((n) => n.objectAddress.startsWith('wss://127.0.0.1:')), 'every object server speaks wss://');
+  const plainObjects = await connect(reply.nodes[0].objectAddress.replace('wss:', 'ws:'), TOKEN, 'peer').catch((e) => e);
+  t.ok(plainObjects instanceof tsray.ConnectionError, 'and refuses plain ws://');
 });

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import type { InitOptions } from '../runtime/node.js';
 import { checkAddress } from '../cluster/connect.js';
+import { readTls, requireServing } from '../cluster/tls.js';
 import { clusterDir, records, type ProcessRecord } from '../cluster/token.js';
 import { running } from '../runtime/process-alive.js';
 
@@ -23,6 +24,9 @@ interface StartOptions {
   acceleratorType?: string;
   token?: string;
   tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
   nodeTimeoutMs?: string;
   block?: boolean;
 }
@@ -149,12 +153,16 @@ export function registerStart(program: Command): void {
     .option('--object-store-memory <bytes>', 'object store size (default 30% of RAM)')
     .option('--token <token>', 'cluster token; visible to every local user in the process list, so prefer TSRAY_TOKEN or --token-file')
     .option('--token-file <path>', 'a file holding the cluster token (head default: TSRAY_TOKEN, else a new random one; node default: TSRAY_TOKEN, else this machine\'s head)')
+    .option('--tls-cert <file>', 'PEM certificate: the head (and this node\'s object server) listen with TLS, wss://; a node of a wss:// cluster needs one too')
+    .option('--tls-key <file>', 'the private key of --tls-cert')
+    .option('--tls-ca <file>', 'PEM CA certificate(s) that sign the cluster\'s certificates (default: Node\'s trusted CAs and NODE_EXTRA_CA_CERTS)')
     .option('--node-timeout-ms <ms>', 'head: a node silent this long is dead', '10000')
     .option('--block', 'run in the foreground until stopped (Ctrl-C or tsray stop)')
     .addOption(new Option('--log <file>').hideHelp())
     .action(async (o: StartOptions & { log?: string }) => {
       if (!!o.head === !!o.address) throw new InvalidArgumentError('give exactly one of --head (start a cluster) or --address ws://HOST:PORT (join one)');
       const node = nodeOptions(o);
+      const tls = readTls(o);
       if (o.head) {
         const port = num('port', o.port)!;
         const token = givenToken(o);
@@ -174,20 +182,21 @@ export function registerStart(program: Command): void {
           return;
         }
         const { runHead } = await import('../cluster/process.js');
-        const { address } = await runHead({ port, ...(o.host ? { host: o.host } : {}), ...(token ? { token } : {}), nodeTimeoutMs: num('node-timeout-ms', o.nodeTimeoutMs), node, ...(o.log ? { log: o.log } : {}) });
+        const { address } = await runHead({ port, ...(o.host ? { host: o.host } : {}), ...(token ? { token } : {}), nodeTimeoutMs: num('node-timeout-ms', o.nodeTimeoutMs), node, ...(tls.cert ? { tls } : {}), ...(o.log ? { log: o.log } : {}) });
         process.stdout.write(`tsray head listening at ${address} (pid ${process.pid})\n`);
         return;
       }
       const address = checkAddress(o.address!);
       const token = tokenFor(address, o);
       if (!token) throw new InvalidArgumentError('no cluster token: set TSRAY_TOKEN, pass --token-file, or start the head on this machine');
+      requireServing(address, tls, 'a node');
       if (!o.block) {
         const r = await daemonize('node', token);
         process.stdout.write(`Started a tsray node (pid ${r.pid}) joined to ${r.address}.\n`);
         return;
       }
       const { runNode } = await import('../cluster/process.js');
-      const nodeId = await runNode(address, token, node, o.log, o.host);
+      const nodeId = await runNode(address, token, node, o.log, { ...(o.host ? { host: o.host } : {}), tls });
       process.stdout.write(`tsray node ${nodeId} joined ${address} (pid ${process.pid})\n`);
     });
 

@@ -3,10 +3,17 @@
  * object server: the first frame must be a `hello` with this protocol
  * version and the cluster token, within HANDSHAKE_MS; anything else is
  * refused (with the close codes of `protocol.ts`) before it can do anything.
+ *
+ * Until its hello is accepted a connection is cheap: it may send
+ * PRE_HELLO_BYTES in all (counted on the socket as they arrive, so a large
+ * frame is cut off before it piles up), and at most MAX_PENDING_CONNECTIONS
+ * may wait at once per server. A connection refused or timed out that does
+ * not answer the close is cut off after CLOSE_GRACE_MS.
  */
-import type { WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { Peer } from './peer.js';
-import { CLOSE, HANDSHAKE_MS, PROTOCOL_VERSION, type Frame, type Hello } from './protocol.js';
+import { CLOSE, HANDSHAKE_MS, MAX_PENDING_CONNECTIONS, PRE_HELLO_BYTES, PROTOCOL_VERSION, type Frame, type Hello } from './protocol.js';
 import { tokensEqual } from './token.js';
 
 export interface AcceptHandlers {
@@ -18,21 +25,60 @@ export interface AcceptHandlers {
   close?(code: number, reason: string, peer: Peer, hello: Hello): void;
 }
 
-export function acceptPeer(ws: WebSocket, token: string, h: AcceptHandlers): Peer {
+/** How long a refused connection has to complete the close before its socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+/** Closes `ws` with `code`, and cuts it off if the client does not answer the close soon. */
+function shut(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, reason);
+  setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+}
+
+/** Accepts every connection to `wss` through the handshake, within the limits above. */
+export function acceptPeers(wss: WebSocketServer, token: string, h: AcceptHandlers): void {
+  let pending = 0;
+  wss.on('connection', (ws, req) => {
+    if (pending >= MAX_PENDING_CONNECTIONS) {
+      shut(ws, CLOSE.BUSY, `${MAX_PENDING_CONNECTIONS} connections are waiting for their hello; try again later`);
+      return;
+    }
+    pending++;
+    acceptPeer(ws, req.socket, token, h, () => { pending--; });
+  });
+}
+
+/** One connection; `settled` runs once, when it is admitted or gone. */
+function acceptPeer(ws: WebSocket, socket: Duplex, token: string, h: AcceptHandlers, settled: () => void): void {
   let hello: Hello | undefined;
   let answered = false;
-  const timer = setTimeout(() => peer.close(CLOSE.HANDSHAKE_TIMEOUT, `no hello within ${HANDSHAKE_MS} ms`), HANDSHAKE_MS);
+  let seen = 0;
+  const onData = (chunk: Buffer): void => {
+    if (hello) return;
+    seen += chunk.length;
+    // Destroyed, not closed: a close handshake would keep reading what the client sends.
+    if (seen > PRE_HELLO_BYTES) ws.terminate();
+  };
+  let waiting = true;
+  const settle = (): void => {
+    if (!waiting) return;
+    waiting = false;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    settled();
+  };
+  socket.on('data', onData);
+  const timer = setTimeout(() => shut(ws, CLOSE.HANDSHAKE_TIMEOUT, `no hello within ${HANDSHAKE_MS} ms`), HANDSHAKE_MS);
   const peer: Peer = new Peer(ws, (f) => {
     if (hello) { h.frame(f, peer, hello); return; }
     if (answered) return; // frames behind a refused hello, before the close lands
     answered = true;
     clearTimeout(timer);
-    if (admitted(f, token, peer) && h.hello(f as Hello, peer)) hello = f as Hello;
+    if (admitted(f, token, peer) && h.hello(f as Hello, peer)) { hello = f as Hello; settle(); return; }
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
   }, (code, reason) => {
-    clearTimeout(timer);
+    settle();
     if (hello) h.close?.(code, reason, peer, hello);
   });
-  return peer;
 }
 
 /** Checks the first frame; closes the connection and returns false when it is not an acceptable hello. */

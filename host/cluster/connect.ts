@@ -6,6 +6,7 @@
 import { WebSocket } from 'ws';
 import { AuthError, ConnectionError, InvalidArgumentError } from '../errors.js';
 import { Peer } from './peer.js';
+import { clientOptions, type ClientTls } from './tls.js';
 import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Frame, type Hello, type Role, type Welcome } from './protocol.js';
 
 export interface Connected {
@@ -27,16 +28,18 @@ export function checkAddress(address: string): string {
 
 /**
  * Connects and says hello. `onFrame` gets every frame after the welcome;
- * `onClose` runs when the connection ends after it was accepted.
+ * `onClose` runs when the connection ends after it was accepted. A `wss://`
+ * server's certificate is checked against `tls.ca` (default: Node's trusted CAs).
  */
 export function connect(
   address: string, token: string, role: Role,
   handlers: { onFrame?: (f: Frame, p: Peer) => void; onClose?: (code: number, reason: string) => void } = {},
   about: Pick<Hello, 'node' | 'objects'> = {},
+  tls?: ClientTls,
 ): Promise<Connected> {
   checkAddress(address);
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(address, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, handshakeTimeout: 5000 });
+    const ws = new WebSocket(address, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, handshakeTimeout: 5000, ...clientOptions(tls) });
     let welcome: Welcome | undefined;
     let refusal: string | undefined;
     const peer = new Peer(ws, (f, p) => {
@@ -49,7 +52,10 @@ export function connect(
       else reject(new ConnectionError(`could not connect to the cluster at ${address}: ${refusal ?? connectError ?? `closed (${code}${reason ? `: ${reason}` : ''})`}`));
     });
     let connectError: string | undefined;
-    ws.on('error', (e: Error) => { connectError = (e as NodeJS.ErrnoException).code ?? e.message; });
+    ws.on('error', (e: Error) => {
+      connectError = (e as NodeJS.ErrnoException).code ?? e.message;
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(connectError)) connectError += ` (${e.message}); trust the cluster's CA with --tls-ca, init({ tlsCa }) or NODE_EXTRA_CA_CERTS`;
+    });
     ws.on('open', () => peer.send({ t: 'hello', v: PROTOCOL_VERSION, role, token, ...about }));
   });
 }

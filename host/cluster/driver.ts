@@ -25,6 +25,7 @@ import type { Frame, ResultFrame, StatusReply } from './protocol.js';
 import { fromWire } from './wire-error.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { routeTo } from './host-address.js';
+import { requireServing, type Tls } from './tls.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
 import { remoteArg } from './remote-arg.js';
 import { defaultSpillDir } from '../runtime/private-dir.js';
@@ -35,6 +36,8 @@ export interface DriverOptions {
   /** Bytes for the driver's own object store (default 30% of RAM, committed only as used). */
   objectStoreMemory?: number;
   spillDir?: string;
+  /** A `wss://` cluster: the CA to check it with, and this driver's certificate for its object server. */
+  tls?: Tls;
 }
 
 /** Something sent to the head once its ref arguments are ready: a task, an actor's creation, or an actor call. */
@@ -277,7 +280,7 @@ export class ClusterDriver implements Runtime {
     this.work = new RemoteWork(peer, this.objects, server, this.nodeId);
     this.scheduler = new RemoteTasks(peer, this.work);
     this.actors = new RemoteActors(peer, this.work);
-    this.puller = new ObjectPuller(this.objects, opts.token);
+    this.puller = new ObjectPuller(this.objects, opts.token, opts.tls);
     // Owners learn of freed objects in batches, once per turn of the event loop.
     this.objects.onRemoteFree = (loc) => {
       if (this.toFree.size === 0) setImmediate(() => this.flushFrees());
@@ -309,6 +312,7 @@ export class ClusterDriver implements Runtime {
   }
 
   static async connect(opts: DriverOptions): Promise<ClusterDriver> {
+    requireServing(opts.address, opts.tls, 'a driver');
     let driver: ClusterDriver | undefined;
     const early: Frame[] = [];
     const onFrame = (f: Frame): void => {
@@ -327,7 +331,7 @@ export class ClusterDriver implements Runtime {
       recordTaskCallSites: process.env.TSRAY_RECORD_REF_CREATION_SITES === '1',
     });
     // Listening only on the interface that reaches the head: nodes pull from there, nobody else can reach it.
-    const server = await ObjectServer.start(objects, opts.token, await routeTo(opts.address));
+    const server = await ObjectServer.start(objects, opts.token, await routeTo(opts.address), opts.tls ? { tls: opts.tls } : {});
     const storeId = `driver-${randomBytes(6).toString('hex')}`;
     let peer: Peer;
     try {
@@ -338,7 +342,7 @@ export class ClusterDriver implements Runtime {
           driver.scheduler.stop();
           driver.work.failAll(new ConnectionError(`lost the cluster at ${opts.address} (${code}${reason ? `: ${reason}` : ''}); its results cannot arrive`));
         },
-      }, { objects: { storeId, address: server.address } }));
+      }, { objects: { storeId, address: server.address } }, opts.tls));
     } catch (e) {
       await server.close();
       objects.close();

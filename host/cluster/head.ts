@@ -7,14 +7,15 @@
  * their resources (the least loaded, for now), and come back through here;
  * a node's death sends its tasks to other nodes while retries last.
  */
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocketServer, WebSocket } from 'ws';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Peer } from './peer.js';
 import {
-  CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+  CLOSE, PROTOCOL_VERSION,
   type ActorCreateFrame, type Frame, type Hello, type ResultFrame, type NodeInfo, type NodeStatus, type StatusReply, type WireError,
 } from './protocol.js';
+import { listen, type Tls } from './tls.js';
 import { acceptPeer } from './accept.js';
 import { DEFAULT_PLACEMENT, Placer, type NodeView, type SchedulingStrategy } from './placement.js';
 import { REMOTE_ARG, remoteLocation } from './remote-arg.js';
@@ -26,6 +27,8 @@ export interface HeadOptions {
   /** Interface to listen on (default all). */
   host?: string;
   token: string;
+  /** With a certificate: listen with TLS (`wss://`). */
+  tls?: Tls;
   /** A node silent this long is dead (default 10 s). */
   nodeTimeoutMs?: number;
   /** DEFAULT strategy's knobs (spread threshold, top-k fraction and minimum). */
@@ -121,12 +124,8 @@ export class Head {
     this.sweeper.unref();
   }
 
-  static start(opts: HeadOptions): Promise<Head> {
-    return new Promise((resolve, reject) => {
-      const wss = new WebSocketServer({ port: opts.port, host: opts.host, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
-      wss.once('listening', () => resolve(new Head(wss, opts)));
-      wss.once('error', reject);
-    });
+  static async start(opts: HeadOptions): Promise<Head> {
+    return new Head(await listen(opts.port, opts.host, opts.tls), opts);
   }
 
   /** The port the head listens on. */

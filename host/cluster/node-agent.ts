@@ -16,6 +16,7 @@ import type { ActorSpec } from '../actors/manager.js';
 import type { ActorOptions } from '../scheduler/options.js';
 import { connect } from './connect.js';
 import { isWildcard, publicHost, routeTo } from './host-address.js';
+import { requireServing, type Tls } from './tls.js';
 import type { Peer } from './peer.js';
 import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
 import { fromWire, toWire } from './wire-error.js';
@@ -44,8 +45,8 @@ export class NodeAgent {
   /** Calls this node's guests made to actors hosted elsewhere, by call id. */
   private readonly outgoing = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  private constructor(readonly node: EmbeddedNode, private readonly peer: Peer, private readonly server: ObjectServer, token: string) {
-    this.puller = new ObjectPuller(node.objects, token);
+  private constructor(readonly node: EmbeddedNode, private readonly peer: Peer, private readonly server: ObjectServer, token: string, tls: Tls | undefined) {
+    this.puller = new ObjectPuller(node.objects, token, tls);
     // A guest holding a handle to an actor: the actor may live here (under its cluster id) or on another node.
     node.actors.elsewhere = (actorId, method, args) => this.callElsewhere(actorId, method, args);
     this.timer = setInterval(() => this.beat(), HEARTBEAT_MS);
@@ -235,22 +236,26 @@ export class NodeAgent {
 
   /**
    * Starts a local node and joins it to the head at `address`. `onHeadLost`
-   * runs if the head connection ends. Its object server listens on `host`
-   * (every interface if that is a wildcard, then given out as `publicHost()`);
-   * by default on the interface that reaches the head.
+   * runs if the head connection ends. Its object server listens on
+   * `net.host` (every interface if that is a wildcard, then given out as
+   * `publicHost()`), by default on the interface that reaches the head; with
+   * TLS when `net.tls` has a certificate, which a `wss://` head requires.
+   * `net.tls.ca` checks the servers it dials; `anyName` skips the name check
+   * on the head connection only (the head's own node, on loopback).
    */
-  static async join(address: string, token: string, opts: InitOptions, onHeadLost: (why: string) => void, host?: string): Promise<NodeAgent> {
+  static async join(address: string, token: string, opts: InitOptions, onHeadLost: (why: string) => void, net: { host?: string; tls?: Tls; anyName?: boolean } = {}): Promise<NodeAgent> {
+    requireServing(address, net.tls, 'a node');
     const node = new EmbeddedNode(opts);
-    const listen = host ?? await routeTo(address);
-    const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen) });
+    const listen = net.host ?? await routeTo(address);
+    const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen), ...(net.tls ? { tls: net.tls } : {}) });
     let agent: NodeAgent | undefined;
     const early: Frame[] = [];
     try {
       const { peer } = await connect(address, token, 'node', {
         onFrame: (f) => { if (agent) agent.handle(f); else early.push(f); },
         onClose: (code, reason) => { if (agent && !agent.closing) { agent.stopTimer(); onHeadLost(`the head at ${address} closed the connection (${code}${reason ? `: ${reason}` : ''})`); } },
-      }, { node: { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address } });
-      agent = new NodeAgent(node, peer, server, token);
+      }, { node: { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address } }, { ...(net.tls?.ca ? { ca: net.tls.ca } : {}), ...(net.anyName ? { anyName: true } : {}) });
+      agent = new NodeAgent(node, peer, server, token, net.tls);
       for (const f of early.splice(0)) agent.handle(f);
       return agent;
     } catch (e) {

@@ -22,8 +22,9 @@ import { ObjectLostError } from '../errors.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import { connect } from './connect.js';
 import { Peer } from './peer.js';
-import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type ChunkFrame, type PullReply } from './protocol.js';
+import { CLOSE, PROTOCOL_VERSION, type ChunkFrame, type PullReply } from './protocol.js';
 import { acceptPeer } from './accept.js';
+import { listen, scheme, type ClientTls, type Tls } from './tls.js';
 
 const CHUNK = 4 * 2 ** 20;
 const IN_FLIGHT = 4;
@@ -40,19 +41,14 @@ export class ObjectServer {
   private constructor(private readonly wss: WebSocketServer, readonly address: string) {}
 
   /**
-   * Listens on `host` (or on every interface with `listenAll`) and gives
-   * `host` to others as the address to dial.
+   * Listens on `host` (or on every interface with `listenAll`), over TLS
+   * when `tls` has a certificate, and gives `host` to others as the address to dial.
    */
-  static start(store: ObjectStore, token: string, host: string, opts: { listenAll?: boolean } = {}): Promise<ObjectServer> {
-    return new Promise((resolve, reject) => {
-      const wss = new WebSocketServer({ port: 0, ...(opts.listenAll ? {} : { host }), maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
-      wss.once('error', reject);
-      wss.once('listening', () => {
-        const server = new ObjectServer(wss, `ws://${host.includes(':') ? `[${host}]` : host}:${(wss.address() as AddressInfo).port}`);
-        wss.on('connection', (ws) => serve(ws, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; }));
-        resolve(server);
-      });
-    });
+  static async start(store: ObjectStore, token: string, host: string, opts: { listenAll?: boolean; tls?: Tls } = {}): Promise<ObjectServer> {
+    const wss = await listen(0, opts.listenAll ? undefined : host, opts.tls);
+    const server = new ObjectServer(wss, `${scheme(opts.tls)}://${host.includes(':') ? `[${host}]` : host}:${(wss.address() as AddressInfo).port}`);
+    wss.on('connection', (ws) => serve(ws, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; }));
+    return server;
   }
 
   private key(objectId: string): Buffer {
@@ -135,7 +131,7 @@ export class ObjectPuller {
   private readonly inProgress = new Map<string, Promise<ObjectRef>>();
   private nextId = 1;
 
-  constructor(private readonly store: ObjectStore, private readonly token: string) {}
+  constructor(private readonly store: ObjectStore, private readonly token: string, private readonly tls?: ClientTls) {}
 
   private peer(address: string): Promise<Peer> {
     let p = this.peers.get(address);
@@ -150,7 +146,7 @@ export class ObjectPuller {
           this.peers.delete(address);
           for (const t of [...this.transfers.values()]) t.fail(new Error(`the connection to ${address} closed`));
         },
-      }).then(({ peer }) => peer);
+      }, {}, this.tls).then(({ peer }) => peer);
       p.catch(() => this.peers.delete(address));
       this.peers.set(address, p);
     }

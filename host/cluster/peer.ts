@@ -7,6 +7,7 @@
  */
 import type { WebSocket, RawData } from 'ws';
 import { CLOSE, MalformedFrameError, decodeFrame, encodeFrame, type Frame } from './protocol.js';
+import { frameProblem } from './validate-frame.js';
 
 export class Peer {
   private nextId = 1;
@@ -43,22 +44,33 @@ export class Peer {
       const raw = this.expectData;
       if (raw) { this.expectData = undefined; raw(buf); return; }
       f = decodeFrame(buf);
-      if (f.t === 'batch') {
-        if (!Array.isArray(f.frames) || !f.frames.every((x) => x !== null && typeof x === 'object' && typeof (x as { t?: unknown }).t === 'string' && (x as Frame).t !== 'batch')) {
-          throw new MalformedFrameError('a batch holds frames, and no batches');
-        }
-        for (const x of f.frames) {
-          if (this.ws.readyState !== this.ws.OPEN) return;
-          this.dispatch(x);
-        }
-        return;
+      if (f.t === 'batch' && (!Array.isArray(f.frames) || !f.frames.every((x) => x !== null && typeof x === 'object' && typeof (x as { t?: unknown }).t === 'string' && (x as Frame).t !== 'batch'))) {
+        throw new MalformedFrameError('a batch holds frames, and no batches');
       }
     } catch (e) {
       if (!(e instanceof MalformedFrameError)) throw e;
       this.close(CLOSE.MALFORMED, e.message);
       return;
     }
-    this.dispatch(f);
+    for (const x of f.t === 'batch' ? f.frames : [f]) {
+      if (this.ws.readyState !== this.ws.OPEN) return;
+      this.deliver(x);
+    }
+  }
+
+  /**
+   * Checks one frame's shape and hands it on. Whatever goes wrong (a
+   * malformed frame, a handler that throws on what it got) closes this
+   * connection only: one peer's frame never takes down the process.
+   */
+  private deliver(f: Frame): void {
+    const problem = frameProblem(f);
+    if (problem) { this.close(CLOSE.MALFORMED, problem); return; }
+    try {
+      this.dispatch(f);
+    } catch (e) {
+      this.close(CLOSE.INTERNAL, `could not handle a '${f.t}' frame: ${(e as Error)?.message ?? String(e)}`);
+    }
   }
 
   private dispatch(f: Frame): void {
@@ -85,7 +97,16 @@ export class Peer {
     const b = this.outbox;
     if (b.length === 0) return;
     this.outbox = [];
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeFrame(b.length === 1 ? b[0]! : { t: 'batch', frames: b }));
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeFrame(b.length === 1 ? b[0]! : { t: 'batch', frames: b });
+    } catch (e) {
+      // Runs from a microtask: a throw here would end the process, so only this connection ends.
+      this.close(CLOSE.INTERNAL, `could not encode a frame: ${(e as Error)?.message ?? String(e)}`);
+      return;
+    }
+    this.ws.send(bytes);
   }
 
   /** Sends raw bytes as one binary message, after every frame queued before it (see `object-transfer.ts`). */

@@ -9,6 +9,7 @@ import { Head } from './head.js';
 import { NodeAgent } from './node-agent.js';
 import { newToken, removeRecord, writeRecord } from './token.js';
 import { isWildcard, publicHost } from './host-address.js';
+import { scheme, type Tls } from './tls.js';
 import { InvalidArgumentError } from '../errors.js';
 
 export interface HeadProcessOptions {
@@ -18,6 +19,8 @@ export interface HeadProcessOptions {
   nodeTimeoutMs?: number;
   node: InitOptions;
   log?: string;
+  /** With a certificate: the head and its node's object server listen with TLS (`wss://`). */
+  tls?: Tls;
 }
 
 /** DEFAULT's knobs from the environment, as Ray's RAY_scheduler_spread_threshold and RAY_scheduler_top_k_*. */
@@ -55,13 +58,13 @@ function onStop(stop: () => Promise<void>): void {
 /** Runs a head and its own node in this process until SIGTERM/SIGINT. Returns the address. */
 export async function runHead(o: HeadProcessOptions): Promise<{ address: string; token: string }> {
   const token = o.token ?? newToken();
-  const head = await Head.start({ port: o.port, host: o.host, token, nodeTimeoutMs: o.nodeTimeoutMs, placement: placementFromEnv() });
-  const address = `ws://${bracketed(publicHost(o.host))}:${head.port}`;
-  // Its own node dials the head where the head listens, and listens there too.
-  const own = `ws://${bracketed(isWildcard(o.host) ? '127.0.0.1' : o.host!)}:${head.port}`;
+  const head = await Head.start({ port: o.port, host: o.host, token, nodeTimeoutMs: o.nodeTimeoutMs, placement: placementFromEnv(), ...(o.tls ? { tls: o.tls } : {}) });
+  const address = `${scheme(o.tls)}://${bracketed(publicHost(o.host))}:${head.port}`;
+  // Its own node dials the head where the head listens, and listens there too (with the head's certificate).
+  const own = `${scheme(o.tls)}://${bracketed(isWildcard(o.host) ? '127.0.0.1' : o.host!)}:${head.port}`;
   const agent = await NodeAgent.join(own, token, o.node, (why) => {
     process.stderr.write(`tsray head: its own node lost the head (${why})\n`);
-  }, o.host ?? '0.0.0.0');
+  }, { host: o.host ?? '0.0.0.0', ...(o.tls ? { tls: { ...o.tls, ca: o.tls.ca ?? o.tls.cert }, anyName: true } : {}) });
   writeRecord({ pid: process.pid, role: 'head', address, token, ...(o.log ? { log: o.log } : {}) });
   onStop(async () => {
     removeRecord('head', process.pid);
@@ -73,15 +76,16 @@ export async function runHead(o: HeadProcessOptions): Promise<{ address: string;
 
 /**
  * Runs a node joined to `address` until SIGTERM/SIGINT, or until the head
- * goes away (exit code 1). Its object server listens on `host`, by default
- * on the interface that reaches the head.
+ * goes away (exit code 1). Its object server listens on `net.host`, by
+ * default on the interface that reaches the head, with TLS when `net.tls`
+ * has a certificate (which a `wss://` head requires).
  */
-export async function runNode(address: string, token: string, node: InitOptions, log?: string, host?: string): Promise<string> {
+export async function runNode(address: string, token: string, node: InitOptions, log?: string, net: { host?: string; tls?: Tls } = {}): Promise<string> {
   const agent = await NodeAgent.join(address, token, node, (why) => {
     process.stderr.write(`tsray node ${agent.nodeId}: lost the head: ${why}; stopping this node\n`);
     removeRecord('node', process.pid);
     void agent.close().finally(() => process.exit(1));
-  }, host);
+  }, net);
   writeRecord({ pid: process.pid, role: 'node', address, ...(log ? { log } : {}) });
   onStop(async () => {
     removeRecord('node', process.pid);

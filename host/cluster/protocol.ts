@@ -6,6 +6,7 @@
  * only. Requests carry an `id` the answer repeats.
  */
 import { encode, decode } from 'cbor-x';
+import { cborProblem } from './cbor-scan.js';
 import type { SchedulingStrategy } from './placement.js';
 import type { NormalizedOptions } from '../scheduler/options.js';
 
@@ -24,6 +25,10 @@ export const CLOSE = {
   HANDSHAKE_TIMEOUT: 4004,
   /** The head is shutting down. */
   SHUTDOWN: 4005,
+  /** Too many connections are waiting for their hello; try again later. */
+  BUSY: 4007,
+  /** A frame passed its checks but its handler failed on it (a bug: this connection ends, nothing else). */
+  INTERNAL: 1011,
   /** A node hello with the id of a node that is alive on another connection. */
   DUPLICATE_NODE: 4006,
 } as const;
@@ -33,6 +38,12 @@ export const MAX_FRAME_BYTES = 64 * 2 ** 20;
 
 /** How long a new connection has to say hello. */
 export const HANDSHAKE_MS = 5000;
+
+/** Bytes a connection may send before its hello is accepted (a hello needs a few hundred). */
+export const PRE_HELLO_BYTES = 64 * 2 ** 10;
+
+/** Connections that may wait for their hello at once, per server; more are refused with CLOSE.BUSY. */
+export const MAX_PENDING_CONNECTIONS = 64;
 
 export type Role = 'node' | 'driver' | 'cli' | 'peer';
 
@@ -180,8 +191,14 @@ export function encodeFrame(f: Frame): Uint8Array {
   return encode(f);
 }
 
-/** Decodes one frame; throws `MalformedFrameError` for anything but a CBOR map with a string `t`. */
+/**
+ * Decodes one frame; throws `MalformedFrameError` for anything but a CBOR map
+ * with a string `t`, and for CBOR that `cborProblem` refuses (self-reference,
+ * shared or packed values, excessive depth).
+ */
 export function decodeFrame(data: Uint8Array): Frame {
+  const problem = cborProblem(data);
+  if (problem) throw new MalformedFrameError(problem);
   let v: unknown;
   try {
     v = decode(data);

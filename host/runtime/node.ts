@@ -44,6 +44,11 @@ export interface InitOptions {
   address?: string;
   /** The cluster token (default: the TSRAY_TOKEN environment variable). */
   token?: string;
+  /** A `wss://` cluster: PEM CA file that signs its certificates (default: Node's trusted CAs and NODE_EXTRA_CA_CERTS). */
+  tlsCa?: string;
+  /** A `wss://` cluster: PEM certificate and key files for this driver's object server, which nodes pull its large objects from. */
+  tlsCert?: string;
+  tlsKey?: string;
   /** How long an idle worker spins for new work before sleeping, in microseconds (default 50). */
   workerSpinUs?: number;
 }

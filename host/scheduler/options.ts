@@ -2,6 +2,8 @@
 import { InvalidArgumentError } from '../errors.js';
 import { ACCELERATORS, shapeKey, type ResourceSet } from './resources.js';
 import type { SchedulingStrategy } from '../cluster/placement.js';
+import type { FuncDef } from '../wit/types.js';
+import { describeType } from '../wit/describe.js';
 
 export type { SchedulingStrategy };
 
@@ -131,6 +133,41 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
     if (out.maxMemoryMb > 4096) throw new InvalidArgumentError('maxMemoryMb cannot exceed 4096 (wasm32 memories stop at 4 GiB)');
   }
   return out;
+}
+
+/**
+ * Task options as they arrive from another process, already normalized
+ * there: turned back into `TaskOptions` and normalized again, so the wire
+ * obeys exactly the rules of `normalizeOptions` (an `InvalidArgumentError`
+ * for anything it would refuse) and nothing the sender computed is trusted.
+ */
+export function renormalizeOptions(wire: unknown): NormalizedOptions {
+  const w = wire as Partial<NormalizedOptions> | null;
+  if (w === null || typeof w !== 'object' || w.request === null || typeof w.request !== 'object') throw new InvalidArgumentError('task options must be an object with a resource request');
+  const { CPU, GPU, memory, object_store_memory: objectStoreMemory, ...others } = w.request;
+  const resources: Record<string, number> = {};
+  let acceleratorType: string | undefined;
+  for (const [k, v] of Object.entries(others)) {
+    if (!k.startsWith('accelerator_type:')) resources[k] = v;
+    else if (acceleratorType === undefined) acceleratorType = k.slice('accelerator_type:'.length);
+    else throw new InvalidArgumentError('a task requests one accelerator type at most');
+  }
+  const o: TaskOptions & Record<string, unknown> = {
+    numCpus: CPU, numGpus: GPU, memory, objectStoreMemory, acceleratorType, resources,
+    numReturns: w.numReturns, maxRetries: w.maxRetries === Infinity ? -1 : w.maxRetries, retryExceptions: w.retryExceptions,
+    timeoutMs: w.timeoutMs, maxMemoryMb: w.maxMemoryMb, schedulingStrategy: w.strategy,
+  };
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return normalizeOptions(o);
+}
+
+/** Checks `numReturns` against the WIT result of `func`: above 1 it must be a tuple of that size. */
+export function checkNumReturns(func: FuncDef, numReturns: number): void {
+  if (!Number.isSafeInteger(numReturns) || numReturns < 1) throw new InvalidArgumentError(`numReturns must be a whole number >= 1, got ${numReturns}`);
+  const r = func.result;
+  if (numReturns > 1 && (!r || r.kind !== 'tuple' || r.types.length !== numReturns)) {
+    throw new InvalidArgumentError(`${func.name}: numReturns is ${numReturns}, but its result is ${r ? describeType(r) : 'nothing'}; it must be a tuple of ${numReturns}`);
+  }
 }
 
 /** Actor options (`mod.actor(name, {...})`). */

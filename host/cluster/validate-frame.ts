@@ -1,0 +1,67 @@
+/**
+ * The shape of every frame type, checked on arrival before any handler sees
+ * the frame: a frame whose fields have the wrong types closes its
+ * connection (CLOSE.MALFORMED) instead of reaching code that trusts them.
+ * Semantic checks (who may send what, known ids, options by the public
+ * API's rules) stay with the handlers. Frames of a type not listed here
+ * reach the handler, which refuses what it does not expect.
+ */
+import type { Frame, NodeInfo } from './protocol.js';
+
+type Check = (v: unknown) => boolean;
+
+const str: Check = (v) => typeof v === 'string';
+const bool: Check = (v) => typeof v === 'boolean';
+const count: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const num: Check = (v) => typeof v === 'number' && !Number.isNaN(v);
+const bytes: Check = (v) => v instanceof Uint8Array;
+const record: Check = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
+const list = (item?: Check): Check => (v) => Array.isArray(v) && (!item || v.every(item));
+/** Resource amounts: names to finite numbers >= 0. */
+const amounts: Check = (v) => record(v) && Object.values(v as object).every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
+const optional = (c: Check): Check => (v) => v === undefined || c(v);
+
+/** A map of field checks: the value must be a record whose fields pass them. */
+const shape = (fields: Record<string, Check>): Check => (v) =>
+  record(v) && Object.entries(fields).every(([k, c]) => c((v as Record<string, unknown>)[k]));
+
+const location = shape({ nodeId: str, address: str, objectId: str, size: count });
+const wireError = shape({ name: str, code: str, message: str, fields: optional(record) });
+const returnValue: Check = (v) => record(v) && ('object' in (v as object) ? location((v as { object: unknown }).object) : 'value' in (v as object));
+const task = shape({ taskId: str, attempt: optional(count), hash: str, name: str, fn: str, args: list(), opts: record });
+const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts, objectAddress: str });
+
+/** Whether a node's hello describes it fully (the hello itself is checked by the handshake). */
+export const isNodeInfo = (v: unknown): v is NodeInfo => nodeInfo(v);
+
+const FRAMES: Record<string, Check> = {
+  welcome: shape({ v: num, clusterId: str, headPid: count }),
+  heartbeat: shape({ available: amounts }),
+  status: shape({ id: count }),
+  'status-reply': shape({ id: count, clusterId: str, nodes: list(record), drivers: count, demands: list(record) }),
+  error: shape({ code: str, message: str, id: optional(count) }),
+  component: shape({ hash: str, bytes }),
+  submit: shape({ task }),
+  run: shape({ task }),
+  cancel: shape({ taskId: str, force: optional(bool) }),
+  result: shape({ taskId: str, ok: bool, returns: optional(list(returnValue)), error: optional(wireError) }),
+  'need-component': shape({ id: count, hash: str }),
+  'component-reply': shape({ id: count, hash: str, bytes: optional(bytes) }),
+  pull: shape({ id: count, objectId: str, key: optional(str) }),
+  'pull-reply': shape({ id: count, size: optional(count), error: optional(str) }),
+  chunk: shape({ id: count, offset: count, length: count }),
+  free: shape({ nodeId: str, objectIds: list(str) }),
+  'node-dead': shape({ nodeId: str, cause: str }),
+  'actor-create': shape({
+    createId: str,
+    actor: shape({ actorId: str, hash: str, resource: str, args: list(), options: record, request: amounts, shape: str, maxRestarts: num }),
+  }),
+  'actor-call': shape({ actorId: str, callId: str, method: str, args: list(), numReturns: count }),
+  'actor-kill': shape({ actorId: str, noRestart: optional(bool) }),
+};
+
+/** Why `f` does not have the shape of its type, or undefined when it does (or its type is not listed). */
+export function frameProblem(f: Frame): string | undefined {
+  const check = Object.hasOwn(FRAMES, f.t) ? FRAMES[f.t] : undefined;
+  return check && !check(f) ? `a malformed '${f.t}' frame` : undefined;
+}

@@ -1,0 +1,34 @@
+/**
+ * What a node checks of work from the wire before it runs it, by the same
+ * rules `.remote()` applies on a driver: the function exists, `numReturns`
+ * fits its WIT result, the arguments fit its parameters. Work that fails
+ * a check fails with the public API's typed error, before any result
+ * object is made for it.
+ */
+import { ComponentError } from '../errors.js';
+import type { LoadedComponent } from '../component/load.js';
+import type { FuncDef } from '../wit/types.js';
+import { checkNumReturns } from '../scheduler/options.js';
+import { checkRemoteArgs } from '../runtime/remote-args.js';
+
+/** The export a task names: `name`, or `iface#name` for a function of an exported interface. */
+function exportNamed(component: LoadedComponent, key: string): FuncDef {
+  for (const item of component.world.exports) {
+    if (item.kind === 'func') { if (item.func.name === key) return item.func; continue; }
+    for (const f of item.iface.funcs) if (!f.resource && `${item.name}#${f.name}` === key) return f;
+  }
+  throw new ComponentError(`component ${component.hash.slice(0, 12)} has no exported function '${key}'`);
+}
+
+/** Checks a task: its function, its `numReturns` and its arguments (values, or refs already pulled here). */
+export function checkTask(component: LoadedComponent, fn: string, numReturns: number, args: unknown[]): void {
+  const f = exportNamed(component, fn);
+  checkNumReturns(f, numReturns);
+  checkRemoteArgs(f, f.params, args);
+}
+
+/** Checks an actor method call: its `numReturns` and its arguments (after `self`). */
+export function checkCall(method: FuncDef, numReturns: number, args: unknown[]): void {
+  checkNumReturns(method, numReturns);
+  checkRemoteArgs(method, method.params.slice(1), args);
+}
