@@ -6,6 +6,7 @@ import type { FuncDef, WitType } from '../wit/types.js';
 export interface CountedHandle { readonly id: string; readonly released: boolean }
 
 const mentions = new WeakMap<FuncDef, boolean>();
+const NONE: readonly string[] = [];
 
 function mentionsHandle(t: WitType): boolean {
   switch (t.kind) {
@@ -33,10 +34,11 @@ function collect(v: unknown, isHandle: (x: object) => x is CountedHandle, into: 
  * The ids of the handles in `args` of `f` (only functions whose WIT
  * parameters mention `actor-handle` are searched, so others cost nothing).
  */
-export function handlesIn(f: FuncDef, args: unknown[], isHandle: (x: object) => x is CountedHandle): Set<string> {
+export function handlesIn(f: FuncDef, args: unknown[], isHandle: (x: object) => x is CountedHandle): readonly string[] {
   let m = mentions.get(f);
   if (m === undefined) mentions.set(f, (m = f.params.some((p) => mentionsHandle(p.type))));
+  if (!m) return NONE;
   const out = new Set<string>();
-  if (m) collect(args, isHandle, out);
-  return out;
+  collect(args, isHandle, out);
+  return [...out];
 }

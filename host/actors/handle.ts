@@ -40,8 +40,7 @@ export class ActorMethod {
     const passed = handlesIn(this.func, args, isActorHandle);
     const refs = node.actors.call(id, this.func, args, this.numReturns);
     // The actor and the handles passed to the call live at least until it finishes.
-    passed.add(id);
-    lifetimesOf(node).holdUntil(passed, refs[0]!);
+    lifetimesOf(node).holdUntil(passed.length === 0 ? [id] : [id, ...passed], refs[0]!);
     return (this.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
   }
 }

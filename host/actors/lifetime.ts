@@ -40,16 +40,16 @@ export class ActorLifetimes {
   }
 
   /** Holds each actor of `actorIds` until `ref` (the result of the work they were passed to, or of a call on them) settles. */
-  holdUntil(actorIds: Iterable<string>, ref: ObjectRef): void {
-    const ids = [...actorIds].filter((id) => this.counts.has(id));
-    if (ids.length === 0) return;
+  holdUntil(actorIds: readonly string[], ref: ObjectRef): void {
+    if (!actorIds.some((id) => this.counts.has(id))) return;
+    const ids = actorIds.filter((id) => this.counts.has(id));
     for (const id of ids) this.hold(id);
     this.node.objects.onSettled(ref, () => { for (const id of ids) this.drop(id); });
   }
 
   /** Holds `actorIds` (handles in its constructor's arguments) while actor `holder` lives. */
-  holdFor(holder: string, actorIds: Iterable<string>): void {
-    const ids = [...actorIds].filter((id) => this.counts.has(id));
+  holdFor(holder: string, actorIds: readonly string[]): void {
+    const ids = actorIds.filter((id) => this.counts.has(id));
     if (ids.length === 0) return;
     for (const id of ids) this.hold(id);
     this.held.set(holder, ids);

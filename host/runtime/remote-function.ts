@@ -56,7 +56,7 @@ export class RemoteFunction {
     const opts = this.opts;
     const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts });
     // Actors whose handles the task was given live at least until it finishes.
-    if (passed.size > 0) lifetimesOf(node).holdUntil(passed, refs[0]!);
+    if (passed.length > 0) lifetimesOf(node).holdUntil(passed, refs[0]!);
     return (opts.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
   }
 }
