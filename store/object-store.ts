@@ -309,7 +309,8 @@ export class ObjectStore implements RefOwner {
     try {
       spot = this.space.place(size, '(incoming)');
     } catch (err) {
-      if (!(err instanceof ObjectStoreFullError)) throw err;
+      // As a restore does: a full spill disk must not make an object that exists elsewhere unreadable here.
+      if (!(err instanceof ObjectStoreFullError || err instanceof OutOfDiskError)) throw err;
       return this.incomingPrivate(size);
     }
     let open = true;
