@@ -58,7 +58,7 @@ t.test('start a head and a node, see them in status, kill -9 the node, stop ever
   t.ok(address, 'it prints its address and pid');
   const token = /Token \(also saved for this user, mode 0600\): ([0-9a-f]{64})/.exec(head.stdout)?.[1];
   t.ok(token, 'and the generated token');
-  t.match(head.stdout, /tsray start --address ws:\/\/\S+ --token [0-9a-f]{64}/, 'and how to join');
+  t.match(head.stdout, /TSRAY_TOKEN=[0-9a-f]{64} tsray start --address ws:\/\/\S+/, 'and how to join (the token by environment, not on a command line)');
   const local = address[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
 
   const node = tsray(['start', '--address', local, '--num-cpus', '2', '--resources', '{"TPU": 2}', '--object-store-memory', String(64 * 2 ** 20)]);
