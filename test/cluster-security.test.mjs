@@ -185,6 +185,8 @@ t.test('TLS: wss:// head and object servers, checked against the CA; plain and u
   t.equal(back.length, 2 * MiB, "the driver pulls a node's result over wss://");
   t.equal(await tsray.get(blobs.fn('checksum').remote(made)), fnv(back), 'byte-identical');
 
+  const cli = JSON.parse((await run(process.execPath, [CLI, 'status', '--address', address, '--tls-ca', cert, '--json'], { cwd: ROOT, env })).stdout);
+  t.equal(cli.nodes.length, 2, 'tsray status reaches a wss:// head with --tls-ca');
   const s = await connect(address, TOKEN, 'cli', {}, {}, { ca: readFileSync(cert) });
   t.teardown(() => s.peer.close());
   const reply = await s.peer.request({ t: 'status', id: 0 });

@@ -5,6 +5,7 @@ import { connect } from '../cluster/connect.js';
 import type { StatusReply } from '../cluster/protocol.js';
 import { records } from '../cluster/token.js';
 import { tokenFor } from './start.js';
+import { readTls } from '../cluster/tls.js';
 
 function fmtAmount(name: string, v: number): string {
   if (name === 'memory' || name === 'object_store_memory') return `${(v / 2 ** 30).toFixed(2)}GiB`;
@@ -49,14 +50,16 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('show the cluster: nodes alive and dead, resources used and total, pending demands')
     .option('--address <ws://HOST:PORT>', 'the head (default: the head started on this machine)')
-    .option('--token <token>', 'cluster token (default: TSRAY_TOKEN, or this machine\'s head)')
+    .option('--token <token>', 'cluster token (default: TSRAY_TOKEN, or this machine\'s head); visible to other local users, so prefer TSRAY_TOKEN or --token-file')
+    .option('--token-file <path>', 'a file holding the cluster token')
+    .option('--tls-ca <file>', 'a wss:// head: PEM CA certificate(s) to check it with (default: Node\'s trusted CAs and NODE_EXTRA_CA_CERTS)')
     .option('--json', 'print the tables as JSON')
-    .action(async (o: { address?: string; token?: string; json?: boolean }) => {
+    .action(async (o: { address?: string; token?: string; tokenFile?: string; tlsCa?: string; json?: boolean }) => {
       const address = o.address ?? records().find((r) => r.role === 'head')?.address;
       if (!address) throw new InvalidArgumentError('no head started on this machine; pass --address ws://HOST:PORT');
       const token = tokenFor(o.address, o);
-      if (!token) throw new InvalidArgumentError('no cluster token: pass --token or set TSRAY_TOKEN');
-      const { peer } = await connect(address, token, 'cli');
+      if (!token) throw new InvalidArgumentError('no cluster token: set TSRAY_TOKEN or pass --token-file');
+      const { peer } = await connect(address, token, 'cli', {}, {}, readTls({ ...(o.tlsCa ? { tlsCa: o.tlsCa } : {}) }));
       try {
         const s = await peer.request<StatusReply>({ t: 'status', id: 0 });
         process.stdout.write((o.json ? JSON.stringify(s, null, 2) : formatStatus(s)) + '\n');
