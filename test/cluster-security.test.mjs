@@ -128,6 +128,9 @@ t.test('a cluster: token off command lines, node identity, members-only dialing,
   t.equal(await tsray.get(c.incr.remote(1n)), 1n);
   const forged = await caught(t, () => tsray.get(forge.fn('forge').remote(c.id)));
   t.match(forged?.message, /ERR_NOT_GIVEN/, 'a guest on a node cannot call an actor by a made-up handle');
+  other.peer.send({ t: 'actor-call', actorId: c.id, callId: 'other-1', method: 'incr', args: [5n], numReturns: 1 });
+  const notMine = await other.next((f) => f.t === 'result' && f.taskId === 'other-1');
+  t.equal(notMine.error?.code, 'ERR_NOT_GIVEN', "a driver cannot call another driver's actor");
   const rogue = await raw(address, 'node', { node: { nodeId: 'f'.repeat(16), name: 'rogue', pid: 1, resources: {}, objectAddress: 'ws://127.0.0.1:1' } });
   t.teardown(() => rogue.peer.close());
   rogue.peer.send({ t: 'actor-call', actorId: c.id, callId: 'rogue-1', method: 'incr', args: [5n], numReturns: 1 });

@@ -228,14 +228,14 @@ export class Head {
       }
       case 'actor-call': {
         const actor = this.actors.get(f.actorId);
-        // Drivers call their own actors; nodes call any (a task holding a handle calls through its node).
-        if ((hello.role !== 'driver' && hello.role !== 'node') || typeof f.callId !== 'string' || !Array.isArray(f.args) || this.tasks.has(f.callId)
-          || (actor && hello.role === 'driver' && actor.driver !== peer)) {
+        if ((hello.role !== 'driver' && hello.role !== 'node') || typeof f.callId !== 'string' || !Array.isArray(f.args) || this.tasks.has(f.callId)) {
           peer.close(CLOSE.MALFORMED, 'a malformed actor call');
           return;
         }
-        if (hello.role === 'node' && !this.nodes.get(hello.node!.nodeId)?.handles.has(f.actorId)) {
-          this.refuse(peer, f.callId, `actor ${f.actorId} was never passed to work on node ${hello.node!.nodeId}; a guest calls only the actors whose handles it was given`);
+        // Drivers call their own actors; nodes those whose handles work carried to them (a task holding a handle calls through its node).
+        const given = hello.role === 'driver' ? !actor || actor.driver === peer : this.nodes.get(hello.node!.nodeId)?.handles.has(f.actorId);
+        if (!given) {
+          this.refuse(peer, f.callId, `actor ${f.actorId} was never given to this ${hello.role}; only the actors a driver created, and those whose handles were passed to a task or actor, can be called`);
           return;
         }
         if (!this.membersOnly(f.args, peer, f.callId)) return;
