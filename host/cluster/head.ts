@@ -7,7 +7,7 @@
  * their resources (the least loaded, for now), and come back through here;
  * a node's death sends its tasks to other nodes while retries last.
  */
-import type { WebSocketServer, WebSocket } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Peer } from './peer.js';
@@ -16,7 +16,11 @@ import {
   type ActorCreateFrame, type Frame, type Hello, type ResultFrame, type NodeInfo, type NodeStatus, type StatusReply, type WireError,
 } from './protocol.js';
 import { listen, type Tls } from './tls.js';
-import { acceptPeer } from './accept.js';
+import { acceptPeers } from './accept.js';
+import { toWire } from './wire-error.js';
+import { isNodeInfo } from './validate-frame.js';
+import { normalizeActorOptions, renormalizeOptions, type ActorOptions } from '../scheduler/options.js';
+import { shapeKey } from '../scheduler/resources.js';
 import { DEFAULT_PLACEMENT, Placer, type NodeView, type SchedulingStrategy } from './placement.js';
 import { REMOTE_ARG, remoteLocation } from './remote-arg.js';
 import { collectHandles } from '../worker/given-handles.js';
@@ -88,6 +92,25 @@ function addTo(into: Record<string, number>, r: Record<string, number>, sign: 1 
   for (const [k, v] of Object.entries(r)) if (v > 0) into[k] = (into[k] ?? 0) + sign * v;
 }
 
+/** How many results the work in `f` must answer with. */
+function returnsAsked(f: Frame): number {
+  return f.t === 'run' ? f.task.opts.numReturns : f.t === 'actor-call' ? f.numReturns : 0;
+}
+
+/**
+ * Runs a check of what a peer sent for work `id`; when it throws (an
+ * `InvalidArgumentError` from the options rules), that work fails with the
+ * error and nothing else happens.
+ */
+function checked<T>(peer: Peer, id: string, check: () => T): T | undefined {
+  try {
+    return check();
+  } catch (e) {
+    peer.send({ t: 'result', taskId: id, ok: false, error: toWire(e) });
+    return undefined;
+  }
+}
+
 /** Bytes of arguments each node holds, from the arguments' remote markers. */
 function argumentBytes(args: unknown[]): Map<string, number> | undefined {
   let m: Map<string, number> | undefined;
@@ -119,7 +142,11 @@ export class Head {
   private constructor(private readonly wss: WebSocketServer, private readonly opts: HeadOptions) {
     this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 10_000;
     this.placer = new Placer({ ...DEFAULT_PLACEMENT, ...opts.placement, random: opts.random ?? Math.random });
-    wss.on('connection', (ws) => this.accept(ws));
+    acceptPeers(wss, opts.token, {
+      hello: (h, peer) => this.admit(h, peer),
+      frame: (f, peer, hello) => this.handle(f, peer, hello),
+      close: (code, reason, peer, hello) => this.gone(peer, hello, code, reason),
+    });
     this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.nodeTimeoutMs / 4));
     this.sweeper.unref();
   }
@@ -133,19 +160,11 @@ export class Head {
     return (this.wss.address() as AddressInfo).port;
   }
 
-  private accept(ws: WebSocket): void {
-    acceptPeer(ws, this.opts.token, {
-      hello: (h, peer) => this.admit(h, peer),
-      frame: (f, peer, hello) => this.handle(f, peer, hello),
-      close: (code, reason, peer, hello) => this.gone(peer, hello, code, reason),
-    });
-  }
-
   /** Registers an authenticated peer by its role; false (and closed) for a malformed one. */
   private admit(f: Hello, peer: Peer): boolean {
     if (f.role === 'node') {
       const info = f.node;
-      if (!info || typeof info.nodeId !== 'string' || typeof info.resources !== 'object' || info.resources === null) {
+      if (!isNodeInfo(info)) {
         peer.close(CLOSE.MALFORMED, 'a node must describe itself in hello');
         return false;
       }
@@ -204,6 +223,9 @@ export class Head {
           return;
         }
         if (!this.membersOnly(task.args, peer, task.taskId)) return;
+        const opts = checked(peer, task.taskId, () => renormalizeOptions(task.opts));
+        if (!opts) return;
+        task.opts = opts;
         const t: HeadTask = {
           id: task.taskId, name: task.name, driver: peer, node: undefined, attempts: 0, request: task.opts.request, shape: task.opts.shape,
           maxRetries: task.opts.maxRetries, frame: (attempt) => ({ t: 'run', task: attempt > 0 ? { ...task, attempt } : task }),
@@ -220,6 +242,11 @@ export class Head {
           peer.close(CLOSE.MALFORMED, 'a malformed actor creation');
           return;
         }
+        // What the head acts on comes from the options, by the public API's rules, not from the sender's copy.
+        const norm = checked(peer, f.createId, () => normalizeActorOptions(a.options as ActorOptions));
+        if (!norm) return;
+        Object.assign(a, { request: norm.request, shape: shapeKey(norm.request), maxRestarts: norm.maxRestarts, strategy: norm.strategy });
+        if (!norm.strategy) delete a.strategy;
         const actor: HeadActor = { create: f, driver: peer, node: undefined, state: 'pending', restarts: 0, waiting: [], creating: undefined };
         this.actors.set(a.actorId, actor);
         if (!this.membersOnly(a.args, peer, f.createId)) { actor.state = 'dead'; actor.death = 'its creation was refused'; return; }
@@ -276,6 +303,11 @@ export class Head {
         if (owner?.creating === t) owner.creating = undefined;
         // A task's resources come back when it ends; an actor keeps its own for life.
         else this.unreserve(n.info.nodeId, t.request);
+        const asked = returnsAsked(t.frame(t.attempts));
+        if (f.ok && f.returns?.length !== asked) {
+          this.finish(t, { name: 'ConnectionError', code: 'ERR_CONNECTION', message: `node ${n.info.nodeId} answered '${t.name}' with ${f.returns?.length ?? 'no'} results where ${asked} were asked; the answer was dropped` });
+          return;
+        }
         for (const r of f.returns ?? []) {
           if (!('object' in r)) continue;
           if (r.object.nodeId !== n.info.nodeId || r.object.address !== n.info.objectAddress) {

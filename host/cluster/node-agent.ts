@@ -22,6 +22,7 @@ import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, ResultFra
 import { fromWire, toWire } from './wire-error.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { remoteLocation } from './remote-arg.js';
+import { checkCall, checkTask } from './work-checks.js';
 
 /** How often a node reports to the head. */
 export const HEARTBEAT_MS = 1000;
@@ -149,6 +150,7 @@ export class NodeAgent {
       const local = ready && !task.args.some((a) => remoteLocation(a) !== undefined);
       const component = ready ?? await this.component(task.hash);
       const args = local ? task.args : await this.localArgs(task.args, pulled);
+      checkTask(component, task.fn, task.opts.numReturns, args);
       const refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args, opts: task.opts, ...(task.attempt ? { attempt: task.attempt } : {}) });
       this.answerWhenSettled(task.taskId, refs, pulled);
     } catch (e) {
@@ -227,6 +229,7 @@ export class NodeAgent {
         const method = a.spec.methods.find((m) => m.shortName === f.method);
         if (!method) throw new InvalidArgumentError(`actor ${a.spec.resource.name} has no method '${f.method}'`);
         const args = await this.localArgs(f.args, pulled);
+        checkCall(method, f.numReturns, args);
         this.answerWhenSettled(f.callId, this.node.actors.call(a.localId, method, args, f.numReturns), pulled);
       } catch (e) {
         this.reply(f.callId, pulled, { error: e });

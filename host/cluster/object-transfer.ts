@@ -15,7 +15,7 @@
  * connection; the key shows the object was passed to whoever pulls it.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { WebSocketServer, WebSocket } from 'ws';
+import type { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore, RemoteLocation } from '../../store/object-store.js';
 import { ObjectLostError } from '../errors.js';
@@ -23,7 +23,7 @@ import type { ObjectRef } from '../objects/object-ref.js';
 import { connect } from './connect.js';
 import { Peer } from './peer.js';
 import { CLOSE, PROTOCOL_VERSION, type ChunkFrame, type PullReply } from './protocol.js';
-import { acceptPeer } from './accept.js';
+import { acceptPeers } from './accept.js';
 import { listen, scheme, type ClientTls, type Tls } from './tls.js';
 
 const CHUNK = 4 * 2 ** 20;
@@ -47,7 +47,7 @@ export class ObjectServer {
   static async start(store: ObjectStore, token: string, host: string, opts: { listenAll?: boolean; tls?: Tls } = {}): Promise<ObjectServer> {
     const wss = await listen(0, opts.listenAll ? undefined : host, opts.tls);
     const server = new ObjectServer(wss, `${scheme(opts.tls)}://${host.includes(':') ? `[${host}]` : host}:${(wss.address() as AddressInfo).port}`);
-    wss.on('connection', (ws) => serve(ws, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; }));
+    serve(wss, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; });
     return server;
   }
 
@@ -75,8 +75,8 @@ export class ObjectServer {
   }
 }
 
-function serve(ws: WebSocket, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void): void {
-  acceptPeer(ws, token, {
+function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void): void {
+  acceptPeers(wss, token, {
     hello: (_h, peer) => { peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: '', headPid: 0 }); return true; },
     frame: (f, peer) => {
       if (f.t !== 'pull' || typeof f.id !== 'number' || typeof f.objectId !== 'string') { peer.close(CLOSE.MALFORMED, 'object servers answer pull only'); return; }
