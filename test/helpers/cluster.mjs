@@ -29,7 +29,8 @@ export function start(t, env, args, pattern) {
 
 /** A head (with its own node) and one node per entry of `nodeArgs`, all joined with `token`. */
 export async function cluster(t, env, token, { headArgs = ['--num-cpus', '1'], nodeArgs = [['--num-cpus', '1']] } = {}) {
-  const head = start(t, env, ['--head', '--port', '0', '--token', token, '--object-store-memory', String(256 * MiB), ...headArgs], /listening at (ws:\/\/\S+)/);
+  // The token travels in the environment, never on a command line.
+  const head = start(t, { ...env, TSRAY_TOKEN: token }, ['--head', '--port', '0', '--object-store-memory', String(256 * MiB), ...headArgs], /listening at (ws:\/\/\S+)/);
   const address = (await head.ready)[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
   const nodes = [];
   for (const a of nodeArgs) nodes.push(await joinNode(t, env, address, token, a));
@@ -38,7 +39,7 @@ export async function cluster(t, env, token, { headArgs = ['--num-cpus', '1'], n
 
 /** Starts a node joined to `address`; resolves with its process and node id. */
 export async function joinNode(t, env, address, token, args) {
-  const n = start(t, env, ['--address', address, '--token', token, '--object-store-memory', String(256 * MiB), ...args], /tsray node ([0-9a-f]{16}) joined/);
+  const n = start(t, { ...env, TSRAY_TOKEN: token }, ['--address', address, '--object-store-memory', String(256 * MiB), ...args], /tsray node ([0-9a-f]{16}) joined/);
   return { child: n.child, nodeId: (await n.ready)[1], output: n.output };
 }
 
