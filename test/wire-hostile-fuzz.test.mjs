@@ -22,12 +22,28 @@ const odd = () => pick([
   new Map([[1, 2]]), new Set(['a']), new Date(0), { '\u0000tsray:remote': { nodeId: 'n', address: 'ws://127.0.0.1:1', objectId: 'o', size: 1 } },
 ]);
 
-/** Well-formed frames of every type a peer may send, for a given role. */
-function templates(nodeId) {
+/** Every option a task can carry, for mutations to hit. */
+const allOptions = () => wireOptions({ timeoutMs: 5000, maxMemoryMb: 16, retryExceptions: true, strategy: 'SPREAD', request: { CPU: 1, GPU: 0, memory: 1, 'accelerator_type:X': 0.001 } });
+
+/**
+ * Well-formed frames of every type a peer may send. `runs` holds the run frames the fuzzing node was sent:
+ * its results answer those (a result for an unknown task is ignored, so it would test little).
+ */
+function templates(nodeId, runs, role) {
   const id = () => randomBytes(6).toString('hex');
+  const ran = () => runs.shift()?.task.taskId ?? id();
+  const answers = [
+    () => ({ t: 'result', taskId: ran(), ok: true, returns: [{ value: 'r' }] }),
+    () => ({ t: 'result', taskId: ran(), ok: true, returns: [{ object: { nodeId, address: 'ws://127.0.0.1:9', objectId: id(), size: 10 } }] }),
+    () => ({ t: 'result', taskId: ran(), ok: false, error: { name: 'TaskError', code: 'ERR_TASK', message: 'no', fields: { functionName: 'greet' } } }),
+  ];
+  // The node mostly answers the work it holds.
+  if (role === 'node' && runs.length && rand(4) > 0) return answers;
   return [
+    ...answers,
     () => submitFrame(text.hash, id()),
-    () => submitFrame(text.hash, id(), { opts: wireOptions({ numReturns: 2 }) }),
+    () => submitFrame(text.hash, id(), { opts: allOptions() }),
+    () => submitFrame(text.hash, id(), { args: [['PLACEHOLDER', { a: [1, 'PLACEHOLDER'] }]] }),
     () => ({ t: 'component', hash: text.hash, bytes: text.bytes.subarray(0, 64) }),
     () => ({ t: 'cancel', taskId: id(), force: true }),
     () => ({ t: 'status', id: rand(100) }),
@@ -37,7 +53,7 @@ function templates(nodeId) {
     () => ({ t: 'need-component', id: rand(100), hash: text.hash }),
     () => ({ t: 'free', nodeId, objectIds: [id()] }),
     () => ({ t: 'actor-create', createId: id(), actor: { actorId: id(), hash: text.hash, resource: 'r', args: [], options: {}, request: { CPU: 0 }, shape: '', maxRestarts: 0 } }),
-    () => ({ t: 'actor-call', actorId: id(), callId: id(), method: 'm', args: [], numReturns: 1 }),
+    () => ({ t: 'actor-call', actorId: id(), callId: id(), method: 'm', args: ['PLACEHOLDER'], numReturns: 1 }),
     () => ({ t: 'actor-kill', actorId: id(), noRestart: true }),
     () => ({ t: 'pull', id: 1, objectId: id() }),
     () => ({ t: 'component-reply', id: 1, hash: text.hash }),
@@ -46,6 +62,9 @@ function templates(nodeId) {
     () => ({ t: 'run', task: submitFrame(text.hash, id()).task }),
   ];
 }
+
+/** Work for the fuzzing node (it alone has FUZZ), which answers it with mutated results. */
+const fuzzWork = () => submitFrame(text.hash, randomBytes(6).toString('hex'), { opts: wireOptions({ request: { CPU: 0, GPU: 0, FUZZ: 0.01 }, shape: 'FUZZ=0.01' }) });
 
 /** Replaces one field, at any depth, of `v` with an odd value (or deletes it). */
 function mutate(v, depth = 0) {
@@ -62,7 +81,7 @@ function mutate(v, depth = 0) {
 /** One malformed message: a mutated frame, a batch of them, or damaged CBOR. */
 function malformed(tmpl) {
   const f = pick(tmpl)();
-  switch (rand(8)) {
+  switch (rand(9)) {
     case 0: { // damaged bytes
       const b = Buffer.from(encode(f));
       for (let i = 0; i < 1 + rand(4); i++) b[rand(b.length)] = rand(256);
@@ -70,9 +89,10 @@ function malformed(tmpl) {
     }
     case 1: return Buffer.from(encode(f)).subarray(0, 1 + rand(20)); // truncated
     case 2: return encode({ t: 'batch', frames: [mutate(f), mutate(pick(tmpl)())] });
-    case 3: { // a self-referencing or shared value spliced into a field
+    case 3: case 4: { // a self-referencing or shared value spliced into a field (or an argument, where there is one)
       const placeholder = encode('PLACEHOLDER');
-      const b = Buffer.from(encode({ ...f, [pick(Object.keys(f).filter((k) => k !== 't'))]: 'PLACEHOLDER' }));
+      let b = Buffer.from(encode(f));
+      if (b.indexOf(placeholder) < 0) b = Buffer.from(encode({ ...f, [pick(Object.keys(f).filter((k) => k !== 't'))]: 'PLACEHOLDER' }));
       const at = b.indexOf(placeholder);
       return Buffer.concat([b.subarray(0, at), Buffer.from(pick([[0xd8, 0x1c, 0x81, 0xd8, 0x1d, 0x00], [0xd8, 0x1b, 0x82, 0x61, 0x78, 0x61, 0x79], [0xd8, 0x33, 0x84, 0x81, 0x01, 0x80, 0x80, 0xc6, 0x00]])), b.subarray(at + placeholder.length)]);
     }
@@ -92,16 +112,26 @@ t.test(`${FRAMES} malformed frames after authentication: the head neither crashe
     node: { node: { nodeId, name: 'fuzz', pid: 1, resources: { CPU: 0, FUZZ: 1 }, objectAddress: 'ws://127.0.0.1:9' } },
   };
   const conns = {};
+  const runs = [];
+  let ranHere = 0;
   const closes = new Map();
   const connection = async (role) => {
     const c = conns[role];
     if (c && c.readyState === c.OPEN) return c;
     const ws = await authed(head.address, TOKEN, role, hellos[role]);
+    if (role === 'node') {
+      // Runs sent right after the welcome are already in `frames`.
+      const take = () => { for (const f of ws.frames.splice(0)) if (f.t === 'run') { ranHere++; runs.push(f); } };
+      take();
+      ws.on('message', take);
+    }
     ws.closed.then(({ code }) => closes.set(code, (closes.get(code) ?? 0) + 1));
     conns[role] = ws;
     return ws;
   };
   const probe = await authed(head.address, TOKEN, 'cli');
+  // A driver that sends only good frames: its work lives as long as it does.
+  let feeder = await authed(head.address, TOKEN, 'driver');
   const started = Date.now();
   for (let i = 0; i < FRAMES; i++) {
     if (head.child.exitCode !== null || head.child.signalCode !== null) {
@@ -109,11 +139,14 @@ t.test(`${FRAMES} malformed frames after authentication: the head neither crashe
       t.comment(`the head died at frame ${i}: ${head.output().err.slice(-2000)}`);
       head = await startHead(t, env, TOKEN);
       for (const k of Object.keys(conns)) delete conns[k];
+      feeder = await authed(head.address, TOKEN, 'driver');
     }
     const role = pick(['driver', 'driver', 'node', 'cli']);
     let ws;
     try { ws = await connection(role); } catch { continue; }
-    ws.send(malformed(templates(nodeId)));
+    ws.send(malformed(templates(nodeId, runs, role)));
+    // Besides the malformed frames, well-formed work keeps the fuzzing node supplied with tasks to answer.
+    if (i % 5 === 0 && feeder.readyState === feeder.OPEN) feeder.send(encode(fuzzWork()));
     if (i % 50 === 49) {
       // The head answers a status request within 5 s, every 50 frames.
       await new Promise((r) => setTimeout(r, 20));
@@ -125,7 +158,7 @@ t.test(`${FRAMES} malformed frames after authentication: the head neither crashe
     }
   }
   for (const ws of Object.values(conns)) ws.close();
-  t.comment(`close codes: ${JSON.stringify([...closes])}; ${Date.now() - started} ms`);
+  t.comment(`close codes: ${JSON.stringify([...closes])}; ${ranHere} tasks sent to the fuzzing node; ${Date.now() - started} ms`);
   t.equal(crashes, 0, 'the head never crashed');
   t.equal(stalls, 0, 'and always answered status within 5 s');
   t.ok([...closes.keys()].every((c) => c === 4003 || c === 1005 || c === 1000), `connections were closed as malformed, by nothing else (${[...closes.keys()]})`);
@@ -137,4 +170,5 @@ t.test(`${FRAMES} malformed frames after authentication: the head neither crashe
   t.same((await resultOf(d, 'after', 30_000)).returns, [{ value: 'Hello, fuzz!' }], 'and runs a driver\'s task afterwards');
   d.close();
   probe.close();
+  feeder.close();
 });
