@@ -6,11 +6,10 @@
 import { ComponentError, InvalidArgumentError } from '../errors.js';
 import type { LoadedComponent } from '../component/load.js';
 import { camelCase } from '../abi/names.js';
-import { describeType } from '../wit/describe.js';
 import type { FuncDef, ResourceDef } from '../wit/types.js';
 import type { ActorSpec } from './manager.js';
 import type { ObjectRef } from '../objects/object-ref.js';
-import { mergeOptions, normalizeActorOptions, type ActorOptions } from '../scheduler/options.js';
+import { checkNumReturns, mergeOptions, normalizeActorOptions, type ActorOptions } from '../scheduler/options.js';
 import { requireNode } from '../runtime/current.js';
 import { checkRemoteArgs } from '../runtime/remote-args.js';
 import { lifetimesOf, type ActorLifetimes } from './lifetime.js';
@@ -24,11 +23,7 @@ export class ActorMethod {
   /** Options for this call: `numReturns` (the WIT result must then be a tuple of that size). */
   options(opts: { numReturns?: number }): ActorMethod {
     const n = opts.numReturns ?? 1;
-    const r = this.func.result;
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`numReturns must be a whole number >= 1, got ${n}`);
-    if (n > 1 && (!r || r.kind !== 'tuple' || r.types.length !== n)) {
-      throw new InvalidArgumentError(`${this.func.name}: numReturns is ${n}, but its result is ${r ? describeType(r) : 'nothing'}; it must be a tuple of ${n}`);
-    }
+    checkNumReturns(this.func, n);
     return new ActorMethod(this.handle, this.func, n);
   }
 

@@ -1,11 +1,10 @@
 /** `mod.fn('sum')`: a component export run as a remote task. */
-import { InvalidArgumentError } from '../errors.js';
 import type { ExportRef } from '../engine/types.js';
 import type { LoadedComponent } from '../component/load.js';
-import { describeFunc, describeType } from '../wit/describe.js';
+import { describeFunc } from '../wit/describe.js';
 import type { ObjectRef } from '../objects/object-ref.js';
 import { checkRemoteArgs } from './remote-args.js';
-import { mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../scheduler/options.js';
+import { checkNumReturns, mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../scheduler/options.js';
 import { requireNode } from './current.js';
 import { handlesIn } from '../actors/handle-args.js';
 import { isActorHandle } from '../actors/handle.js';
@@ -19,12 +18,7 @@ export class RemoteFunction {
   constructor(private readonly component: LoadedComponent, private readonly ref: ExportRef, private readonly defaults: TaskOptions = {}) {
     this.opts = normalizeOptions(defaults);
     this.fnKey = ref.iface ? `${ref.iface}#${ref.func.name}` : ref.func.name;
-    if (this.opts.numReturns > 1) {
-      const r = ref.func.result;
-      if (!r || r.kind !== 'tuple' || r.types.length !== this.opts.numReturns) {
-        throw new InvalidArgumentError(`${ref.func.name}: numReturns is ${this.opts.numReturns}, but its result is ${r ? describeType(r) : 'nothing'}; it must be a tuple of ${this.opts.numReturns}`);
-      }
-    }
+    checkNumReturns(ref.func, this.opts.numReturns);
   }
 
   /** The WIT name of the function. */
