@@ -1,7 +1,9 @@
 /**
  * One authenticated WebSocket connection, either side: typed frames in and
  * out, and requests matched to their replies by `id`. A frame that does not
- * decode closes this connection (and only this one). Frames sent in one turn
+ * decode, or whose fields do not have the shape of its type
+ * (`validate-frame.ts`), closes this connection (and only this one), as
+ * does a handler that throws on a frame. Frames sent in one turn
  * of the event loop travel together as one `batch` message: a burst of tiny
  * tasks costs one WebSocket message, not one each.
  */

@@ -1,8 +1,9 @@
 /**
  * The cluster wire protocol: CBOR frames over WebSockets. Every connection
  * opens with `hello` (protocol version, role, cluster token) and is answered
- * with `welcome` or closed with a code below. A frame that is not CBOR, not
- * a map with a string `t`, or larger than the limit closes that connection
+ * with `welcome` or closed with a code below. A frame that is not CBOR (or
+ * uses CBOR features `cbor-scan.ts` refuses), not a map with a string `t`,
+ * not of its type's shape, or larger than the limit closes that connection
  * only. Requests carry an `id` the answer repeats.
  */
 import { encode, decode } from 'cbor-x';
