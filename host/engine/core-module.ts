@@ -26,6 +26,8 @@ const UNRESTORABLE = /^\s*(table\.(set|grow|fill|copy|init)|elem\.drop|data\.dro
  * or data.
  */
 export async function snapshotRestores(core: Uint8Array): Promise<boolean> {
+  // JavaScript can neither read nor write a v128 global, so no snapshot can hold one.
+  if (readCore(core).globals.some((g) => g.mutable && g.type === 'v128')) return false;
   return !UNRESTORABLE.test(await print(core));
 }
 

@@ -55,6 +55,13 @@ export const STATEFUL = {
       (elem.drop $e)
       (call_indirect (type $r) (i32.const 1)))`),
   },
+  'a mutable v128 global (which JavaScript cannot read)': {
+    fresh: 0,
+    wat: mod(`(global $v (mut v128) (v128.const i32x4 0 0 0 0))
+    (func (export "bump") (result i32)
+      (i32x4.extract_lane 0 (global.get $v))
+      (global.set $v (v128.const i32x4 5 0 0 0)))`),
+  },
   'memory grown by memory.grow': {
     fresh: 2,
     wat: mod(`(func (export "bump") (result i32) (drop (memory.grow (i32.const 1))) (memory.size))`),
