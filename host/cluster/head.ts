@@ -175,6 +175,8 @@ export class Head {
         peer.close(CLOSE.DUPLICATE_NODE, 'duplicate node id');
         return false;
       }
+      // The old connection is closing but its close was not handled yet: end it now, so its work is retried, not orphaned.
+      if (existing?.state === 'ALIVE') this.markDead(existing, 'it reconnected before its old connection closed');
       this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set() });
       queueMicrotask(() => { for (const t of [...this.pending]) { this.pending.delete(t); this.dispatch(t); } });
     } else if (f.role === 'driver') {
@@ -463,7 +465,8 @@ export class Head {
   private dispatch(t: HeadTask): void {
     const views: NodeView[] = [];
     for (const n of this.nodes.values()) {
-      if (n.state !== 'ALIVE' || !n.peer) continue;
+      // A peer that is closing drops what it is sent: placing work there would strand it until the close arrives.
+      if (n.state !== 'ALIVE' || !n.peer?.isOpen) continue;
       const available = { ...n.info.resources };
       addTo(available, n.reserved, -1);
       views.push({ nodeId: n.info.nodeId, total: n.info.resources, available });
