@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { build, load, ComponentModule, ComponentInstance, ComponentError, TaskError } from 'tsray';
 import { example, ROOT, scratch } from './helpers/components.mjs';
+import { withMetadata } from './helpers/wat-components.mjs';
 
 /** Awaits `p`, expecting a ComponentError with code ERR_COMPONENT whose message matches `re`. */
 async function refuses(t, p, re, what) {
@@ -13,25 +14,6 @@ async function refuses(t, p, re, what) {
   t.ok(e instanceof ComponentError, `${what}: rejects with ComponentError (got ${e?.constructor?.name ?? 'no error'})`);
   t.equal(e?.code, 'ERR_COMPONENT', `${what}: code ERR_COMPONENT`);
   t.match(e?.message, re, `${what}: message says why`);
-}
-
-function leb(n) {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-/** Appends a `tsray:wit` custom section (what `tsray build` adds) to component bytes. */
-function withMetadata(bytes, meta) {
-  const name = new TextEncoder().encode('tsray:wit');
-  const data = new TextEncoder().encode(JSON.stringify(meta));
-  const payload = [...leb(name.length), ...name, ...data];
-  return new Uint8Array([...bytes, 0, ...leb(payload.length), ...payload]);
 }
 
 /** Walks the top-level sections of a wasm binary (module or component). */

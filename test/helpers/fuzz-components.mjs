@@ -1,6 +1,8 @@
 // Deterministic mutations of a real component, for the load() fuzz test: case `i` of a base
 // component is always the same bytes, so a failure found once can be replayed with its index.
 
+import { customSection } from './wat-components.mjs';
+
 const MAGIC_AND_LAYER = 8;
 const WIT_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789-_<>{}(),:;=@/.% \n';
 const SWAPS = [['s32', 'u64'], ['f64', 'string'], ['list<f64>', 'f64'], ['u32', 'tuple<u32, u32>'], ['s64', 'option<s64>'], ['string', 'list<string>']];
@@ -16,17 +18,6 @@ function rng(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return { next, int: (n) => Math.floor(next() * n), pick: (xs) => xs[Math.floor(next() * xs.length)] };
-}
-
-function leb(n) {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
 }
 
 function readLeb(bytes, pos) {
@@ -66,12 +57,6 @@ export function anatomy(bytes) {
   const core = secs.find((s) => s.id === 1);
   const metadata = JSON.parse(new TextDecoder().decode(bytes.subarray(meta.start + 1 + bytes[meta.start], meta.end)));
   return { bytes, secs, meta, core, metadata };
-}
-
-function customSection(name, data) {
-  const n = new TextEncoder().encode(name);
-  const payload = concat([new Uint8Array(leb(n.length)), n, data]);
-  return concat([new Uint8Array([0, ...leb(payload.length)]), payload]);
 }
 
 /** The component with its tsray:wit section replaced by `data`. */

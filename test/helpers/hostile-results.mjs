@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { ROOT } from './components.mjs';
+import { withMetadata } from './wat-components.mjs';
 
 export const MiB = 2 ** 20;
 
@@ -82,22 +83,8 @@ const CORE = `(module
   (func (export "die") (call $log (i32.const 5) (i32.const 33024) (i32.const ${new TextEncoder().encode(FORGED).length})) unreachable)
   (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))`;
 
-function leb(n) {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
 /** The component, with the `tsray:wit` metadata section `tsray build` adds. */
 export async function hostileComponent() {
   const component = await componentNew(await componentEmbed({ binary: await parse(CORE), witSource: WIT, world: 'demo:hostile/w' }));
-  const name = new TextEncoder().encode('tsray:wit');
-  const data = new TextEncoder().encode(JSON.stringify({ world: 'demo:hostile/w', wit: WIT }));
-  const payload = [...leb(name.length), ...name, ...data];
-  return new Uint8Array([...component, 0, ...leb(payload.length), ...payload]);
+  return withMetadata(component, { world: 'demo:hostile/w', wit: WIT });
 }

@@ -19,11 +19,16 @@ function leb(n) {
   return out;
 }
 
-/** Appends a custom section `name` holding `data` to wasm bytes. */
-export function withCustomSection(bytes, name, data) {
+/** A custom section `name` holding `data`, as bytes (id 0, size, name, data). */
+export function customSection(name, data) {
   const n = new TextEncoder().encode(name);
   const payload = [...leb(n.length), ...n, ...data];
-  return new Uint8Array([...bytes, 0, ...leb(payload.length), ...payload]);
+  return new Uint8Array([0, ...leb(payload.length), ...payload]);
+}
+
+/** Appends a custom section `name` holding `data` to wasm bytes. */
+export function withCustomSection(bytes, name, data) {
+  return new Uint8Array([...bytes, ...customSection(name, data)]);
 }
 
 /** Appends a `tsray:wit` metadata section (what `tsray build` adds) to component bytes. */
