@@ -34,8 +34,8 @@ export class ActorMethod {
     checkRemoteArgs(this.func, this.func.params.slice(1), args);
     const passed = handlesIn(this.func, args, isActorHandle);
     const refs = node.actors.call(id, this.func, args, this.numReturns);
-    // The actor and the handles passed to the call live at least until it finishes.
-    lifetimesOf(node).holdUntil(passed.length === 0 ? [id] : [id, ...passed], refs[0]!);
+    // Handles passed to the call live at least until it finishes (the actor itself counts its open calls).
+    if (passed.length > 0) lifetimesOf(node).holdUntil(passed, refs[0]!);
     return (this.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Actor lifetimes, as in Ray: an actor lives while a handle to it does. Each
- * runtime counts, per actor, the driver's live `ActorHandle`s, the calls made
- * on it that have not finished, and the tasks, calls and actors it was passed
- * to (a task or call while it runs, an actor for its whole life). When the
- * count reaches zero the actor ends and its resources return. Named and
+ * runtime counts, per actor, the driver's live `ActorHandle`s and the tasks,
+ * calls and actors it was passed to (a task or call while it runs, an actor
+ * for its whole life). When the count reaches zero the actor is retired: it
+ * ends once the calls already made on it finish (its backend counts those, so
+ * a call costs no bookkeeping here), and its resources return. Named and
  * detached actors are not counted: they live until killed. A handle the
  * program forgets without `release()` is counted down when the garbage
  * collector takes it.
@@ -39,10 +40,10 @@ export class ActorLifetimes {
     if (this.registry.unregister(handle)) this.drop(actorId);
   }
 
-  /** Holds each actor of `actorIds` until `ref` (the result of the work they were passed to, or of a call on them) settles. */
+  /** Holds each actor of `actorIds` until `ref` (the result of the work they were passed to) settles. */
   holdUntil(actorIds: readonly string[], ref: ObjectRef): void {
-    if (!actorIds.some((id) => this.counts.has(id))) return;
     const ids = actorIds.filter((id) => this.counts.has(id));
+    if (ids.length === 0) return;
     for (const id of ids) this.hold(id);
     this.node.objects.onSettled(ref, () => { for (const id of ids) this.drop(id); });
   }
@@ -74,7 +75,7 @@ export class ActorLifetimes {
     if (n > 1) { this.counts.set(actorId, n - 1); return; }
     this.ended(actorId);
     // A runtime that was shut down has nothing left to end.
-    if (currentNode() === this.node) this.node.actors.kill(actorId, true, 'its last handle was released (or collected), so it was destroyed, as Ray destroys an actor that goes out of scope');
+    if (currentNode() === this.node) this.node.actors.retire(actorId, 'its last handle was released (or collected), so it was destroyed, as Ray destroys an actor that goes out of scope');
   }
 }
 

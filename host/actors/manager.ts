@@ -78,6 +78,10 @@ class Actor {
   pinTid = 0;
   /** Set once its constructor arguments were let go (it died). */
   released = false;
+  /** Calls made on it that have not finished. */
+  open = 0;
+  /** Set when its last handle went: it ends, saying this, once `open` reaches zero. */
+  retiring: string | undefined = undefined;
   constructor(readonly aid: number, readonly id: string, readonly spec: ActorSpec) {
     this.restartsLeft = spec.maxRestarts;
   }
@@ -200,6 +204,7 @@ export class ActorManager {
     const returns: ObjectRef[] = [];
     for (let i = 0; i < numReturns; i++) returns.push(this.objects.create());
     const call = new Call(this.nextN++, actor, method, args.map(snapshotValue), returns);
+    actor.open++;
     for (const r of returns) this.calls.set(r.id, call);
     if (actor.state === 'dead') {
       this.finish(call, actor.death!);
@@ -275,6 +280,8 @@ export class ActorManager {
       const parts = result.value as unknown[];
       call.returns.forEach((r, i) => this.objects.resolve(r, parts[i]));
     }
+    const actor = call.actor;
+    if (--actor.open === 0 && actor.retiring !== undefined) this.die(actor, actor.retiring);
   }
 
   private onMessages(actor: Actor, w: WorkerHandle, msgs: FromWorker[]): void {
@@ -373,6 +380,14 @@ export class ActorManager {
       return;
     }
     this.die(actor, why);
+  }
+
+  /** No handle to the actor remains: it ends (saying `why`) once the calls already made on it finish. */
+  retire(actorId: string, why: string): void {
+    const actor = this.byId.get(actorId);
+    if (!actor || actor.state === 'dead') return;
+    if (actor.open === 0) this.die(actor, why);
+    else actor.retiring = why;
   }
 
   /** Finds a named actor. */

@@ -279,7 +279,7 @@ export class ClusterDriver implements Runtime {
     this.server = server;
     this.work = new RemoteWork(peer, this.objects, server, this.nodeId);
     this.scheduler = new RemoteTasks(peer, this.work);
-    this.actors = new RemoteActors(peer, this.work);
+    this.actors = new RemoteActors(peer, this.work, this.objects);
     this.puller = new ObjectPuller(this.objects, opts.token, opts.tls);
     // Owners learn of freed objects in batches, once per turn of the event loop.
     this.objects.onRemoteFree = (loc) => {

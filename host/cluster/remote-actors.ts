@@ -14,25 +14,30 @@ import type { ActorBackend } from '../runtime/runtime.js';
 import type { FuncDef } from '../wit/types.js';
 import type { RemoteWork, WorkQueue } from './driver.js';
 import type { Peer } from './peer.js';
+import type { ObjectStore } from '../../store/object-store.js';
 
 interface RemoteActor {
   spec: ActorSpec;
   /** Creation and calls, in submission order. */
   queue: WorkQueue;
+  /** Calls made on it that have not settled. */
+  open: number;
+  /** Its last handle went: it is killed once `open` reaches zero. */
+  retiring: boolean;
 }
 
 export class RemoteActors implements ActorBackend {
   private readonly actors = new Map<string, RemoteActor>();
   private readonly names = new Map<string, string>();
 
-  constructor(private readonly peer: Peer, private readonly work: RemoteWork) {}
+  constructor(private readonly peer: Peer, private readonly work: RemoteWork, private readonly objects: ObjectStore) {}
 
   create(spec: ActorSpec): string {
     if (spec.name !== undefined && this.names.has(spec.name)) {
       throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
     }
     const actorId = newId();
-    const a: RemoteActor = { spec, queue: new Fifo() };
+    const a: RemoteActor = { spec, queue: new Fifo(), open: 0, retiring: false };
     this.actors.set(actorId, a);
     if (spec.name !== undefined) this.names.set(spec.name, actorId);
     const { name: _name, ...options } = spec.options ?? {};
@@ -52,9 +57,22 @@ export class RemoteActors implements ActorBackend {
   call(actorId: string, method: FuncDef, args: unknown[], numReturns: number): ObjectRef[] {
     const a = this.actors.get(actorId);
     if (!a) throw new InvalidArgumentError(`no actor ${actorId} in this runtime`);
-    return this.work.add(method.name, a.spec.component, args, numReturns, (callId, sent) => ({
+    const refs = this.work.add(method.name, a.spec.component, args, numReturns, (callId, sent) => ({
       t: 'actor-call', actorId, callId, method: method.shortName, args: sent, numReturns,
     }), a.queue);
+    a.open++;
+    this.objects.onSettled(refs[0]!, () => {
+      if (--a.open === 0 && a.retiring) this.kill(actorId, true);
+    });
+    return refs;
+  }
+
+  /** No handle to the actor remains: it is killed once the calls already made on it settle. */
+  retire(actorId: string): void {
+    const a = this.actors.get(actorId);
+    if (!a) return;
+    if (a.open === 0) this.kill(actorId, true);
+    else a.retiring = true;
   }
 
   named(name: string): { id: string; spec: ActorSpec } | undefined {

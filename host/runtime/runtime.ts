@@ -34,6 +34,8 @@ export interface ActorBackend {
   spec(actorId: string): ActorSpec | undefined;
   /** Ends an actor; `why` (default: a kill) is what its later calls' `ActorDiedError` says. */
   kill(actorId: string, noRestart: boolean, why?: string): void;
+  /** No handle to the actor remains: it ends (saying `why`) once the calls already made on it finish, as Ray ends an actor out of scope. */
+  retire(actorId: string, why: string): void;
   /** Cancels the call behind `ref`; false when `ref` is not an actor call in progress. */
   cancel(ref: ObjectRef, force: boolean): boolean;
 }
