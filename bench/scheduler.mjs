@@ -6,7 +6,7 @@
 import { printTable } from './lib/table.mjs';
 import { fmtInt, makeProgress, median } from './lib/stats.mjs';
 import { cpus, loadavg } from 'node:os';
-import { Placer, DEFAULT_PLACEMENT } from '../dist/host/cluster/placement.js';
+import { Placer, DEFAULT_PLACEMENT } from '../dist/host/core/placement.js';
 
 const START = performance.now();
 const progress = makeProgress(START);

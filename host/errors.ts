@@ -2,7 +2,7 @@
  * Errors a tsray user can catch. Every error carries a stable `code` string so
  * callers can branch on it without matching messages.
  */
-import { safeLine } from './engine/log-line.js';
+import { safeLine } from './util/safe-line.js';
 
 /** Base class of every tsray error. */
 export class TsrayError extends Error {

@@ -9,8 +9,9 @@
  * worker threads); `mod.fn(name).remote(...)` submits tasks; `put`, `get`,
  * `wait` and `cancel` work on the `ObjectRef`s they return.
  */
-export { build, type BuildOptions, type BuildResult } from './build/build.js';
-export { load, type LoadOptions } from './component/load.js';
+export { build, type BuildOptions, type BuildResult } from './toolchain/build.js';
+export { type LoadOptions } from './component/load.js';
+export { load, RemoteModule } from './api/remote-module.js';
 export {
   ComponentModule, ComponentInstance, ResourceHandle,
   type FunctionInfo, type ResourceInfo, type ParamInfo, type EngineName,
@@ -26,14 +27,14 @@ export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
   init, shutdown, isInitialized, put, free, get, getView, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, testing,
   type GetOptions, type WaitOptions, type CancelOptions, type KillOptions,
-} from './runtime/api.js';
-export { ActorClass, ActorHandle, ActorMethod } from './actors/handle.js';
-export type { ActorOptions } from './scheduler/options.js';
-export type { InitOptions } from './runtime/node.js';
-export type { TaskOptions, ResourceOptions, SchedulingStrategy } from './scheduler/options.js';
-export { ObjectRef } from './objects/object-ref.js';
-export { ObjectView } from './objects/object-view.js';
-export { RemoteFunction } from './runtime/remote-function.js';
+} from './api/api.js';
+export { ActorClass, ActorHandle, ActorMethod } from './api/actor-handle.js';
+export type { ActorOptions } from './core/options.js';
+export type { InitOptions } from './node/node.js';
+export type { TaskOptions, ResourceOptions, SchedulingStrategy } from './core/options.js';
+export { ObjectRef } from '../store/object-ref.js';
+export { ObjectView } from './api/object-view.js';
+export { RemoteFunction } from './api/remote-function.js';
 export {
   formatMemory, type MemoryReport, type NodeMemory, type ReferenceRow, type MemorySummary, type ThreadMemory,
   type FormatOptions as MemoryFormatOptions, type GroupBy, type SortBy, type Units,

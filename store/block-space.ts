@@ -14,7 +14,7 @@ import { RefKind } from './references.js';
 import { SpillPager, SpillReadError, type SpillStats } from './spill.js';
 import { SpillIo } from './spill-io.js';
 import { formatBytes } from './bytes.js';
-import type { StoreOptions } from './object-store.js';
+import type { StoreOptions } from './store-options.js';
 
 export class BlockSpace {
   readonly arenas: Arena[];

@@ -10,8 +10,8 @@
  *   [magic 'TSR1'][skeleton offset][skeleton length][flags] ... buffers ... skeleton
  */
 import { serialize, deserialize } from 'node:v8';
-import { ObjectRef } from '../host/objects/object-ref.js';
-import { copyBulk, snapshotValue } from '../host/objects/snapshot.js';
+import { ObjectRef } from './object-ref.js';
+import { copyBulk, snapshotValue } from './snapshot.js';
 import { InvalidArgumentError } from '../host/errors.js';
 
 /** Values whose estimated size is at most this stay inline in the object table (Ray: 100 KiB). */

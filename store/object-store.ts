@@ -12,8 +12,8 @@
  * such a view fails every later read (ObjectLostError) instead of being read.
  */
 import { crc32 } from 'node:zlib';
-import { ObjectRef, newId, setRefOwner, type RefOwner } from '../host/objects/object-ref.js';
-import { snapshotValue } from '../host/objects/snapshot.js';
+import { ObjectRef, newId, setRefOwner, type RefOwner } from './object-ref.js';
+import { snapshotValue } from './snapshot.js';
 import { InvalidArgumentError, ObjectLostError, ObjectStoreFullError, OutOfDiskError } from '../host/errors.js';
 import type { Arena } from './arena.js';
 import { INLINE_MAX, encode, inlineValue, materialize, prepare, read, readCopy, write } from './codec.js';
@@ -22,28 +22,12 @@ import type { SpillStats } from './spill.js';
 import { captureSite, type CallSite } from './call-site.js';
 import { STORED_ARG } from './stored-arg.js';
 import { BlockSpace } from './block-space.js';
+import type { StoreOptions } from './store-options.js';
 import { Entry, FAILED, OK, PENDING, PUT_SITE, READY, TASK_SITE, type RemoteLocation, type Settled } from './entry.js';
 
 export type { RemoteLocation, Settled };
 
-/** The store's resource-limit contract (see `InitOptions` for the user-facing names). */
-export interface StoreOptions {
-  nodeId: string;
-  /** Bytes of shared memory for sealed objects, split into arenas of at most 4 GiB. */
-  capacity: number;
-  /** Where spill files go; stale files of dead processes are removed at start. */
-  spillDir: string;
-  /** Spill once primary copies pass this fraction of `capacity` (Ray: 0.8). */
-  spillThreshold: number;
-  /** Fuse at least this many bytes into each spill file when there is that much to spill (Ray: 100 MB). */
-  minSpillBytes: number;
-  /** Refuse to spill past this fraction of the disk being used (Ray: 0.95). */
-  localFsCapacityThreshold: number;
-  /** Largest arena (default: what a wasm32 memory allows, just under 4 GiB); bigger stores get several. */
-  maxArenaBytes?: number;
-  /** Record the JS stack of every task call and small put for `tsray memory` (puts of stored objects always do). */
-  recordTaskCallSites: boolean;
-}
+export type { StoreOptions };
 
 /** Space for a sealed block arriving from another node. */
 export interface Incoming {

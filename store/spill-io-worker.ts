@@ -8,7 +8,7 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { closeSync, constants, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { CREATE_NEW } from '../host/runtime/private-dir.js';
+import { CREATE_NEW } from '../host/util/private-dir.js';
 import { IO, type IoJob } from './spill-io-protocol.js';
 
 const { ctl: ctlBuf, port, arenas } = workerData as { ctl: SharedArrayBuffer; port: MessagePort; arenas: WebAssembly.Memory[] };

@@ -21,8 +21,8 @@ import {
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { InsecurePathError, OutOfDiskError } from '../host/errors.js';
-import { running } from '../host/runtime/process-alive.js';
-import { CREATE_NEW, privateDir } from '../host/runtime/private-dir.js';
+import { running } from '../host/util/process-alive.js';
+import { CREATE_NEW, privateDir } from '../host/util/private-dir.js';
 import { formatBytes } from './bytes.js';
 import type { Arena } from './arena.js';
 import type { SpillIo } from './spill-io.js';

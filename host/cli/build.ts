@@ -15,7 +15,7 @@ export function registerBuild(program: Command): void {
     .addHelpText('after', '\nExample:\n  tsray build guest/examples/matrix.ts --wit wit/ --world matrix -o build/matrix.wasm')
     .action(async (entry: string, o: { wit: string[]; world: string; out: string; debug?: boolean; printGlue?: boolean; quiet?: boolean }) => {
       // Loaded on use: the compiler is heavy, and other commands should start fast.
-      const { build } = await import('../build/build.js');
+      const { build } = await import('../toolchain/build.js');
       const out = o.out || `build/${o.world.split('/').pop()}.wasm`;
       const started = Date.now();
       const r = await build({

@@ -1,6 +1,6 @@
 /** `tsray memory`: object references and memory use of the tsray nodes running on this machine. */
 import { Option, type Command } from 'commander';
-import { queryNodes } from '../runtime/admin.js';
+import { queryNodes } from '../node/admin.js';
 import { RuntimeStateError } from '../errors.js';
 import { formatMemory, GROUP_BY, SORT_BY, UNITS, type GroupBy, type MemoryReport, type NodeMemory, type SortBy, type Units } from '../../store/report.js';
 

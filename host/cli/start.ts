@@ -5,11 +5,11 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
-import type { InitOptions } from '../runtime/node.js';
+import type { InitOptions } from '../node/node.js';
 import { checkAddress } from '../cluster/connect.js';
 import { readTls, requireServing } from '../cluster/tls.js';
 import { clusterDir, records, type ProcessRecord } from '../cluster/token.js';
-import { running } from '../runtime/process-alive.js';
+import { running } from '../util/process-alive.js';
 
 interface StartOptions {
   head?: boolean;

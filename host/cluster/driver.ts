@@ -8,27 +8,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ObjectStore } from '../../store/object-store.js';
-import { RefKind } from '../../store/references.js';
-import { ConnectionError, InvalidArgumentError, ObjectLostError, TaskCancelledError } from '../errors.js';
-import { ObjectRef, newId } from '../objects/object-ref.js';
-import { snapshotValue } from '../objects/snapshot.js';
-import type { ResourceSet } from '../scheduler/resources.js';
-import type { TaskSpec } from '../scheduler/scheduler.js';
-import type { Runtime, TaskBackend } from '../runtime/runtime.js';
-import type { LoadedComponent } from '../component/load.js';
-import { Fifo } from '../scheduler/fifo.js';
+import { ConnectionError, ObjectLostError } from '../errors.js';
+import { ObjectRef } from '../../store/object-ref.js';
+import type { ResourceSet } from '../core/resources.js';
+import type { TaskSpec } from '../core/specs.js';
+import type { Runtime, TaskBackend } from '../core/runtime.js';
 import { RemoteActors } from './remote-actors.js';
-import type { WorkerHandle } from '../worker/pool.js';
+import { RemoteWork } from './remote-work.js';
 import { connect } from './connect.js';
 import type { Peer } from './peer.js';
-import type { Frame, ResultFrame, StatusReply } from './protocol.js';
-import { fromWire } from './wire-error.js';
+import type { Frame, StatusReply } from './protocol.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
-import { INLINE_MAX, prepare } from '../../store/codec.js';
-import { remoteArg } from './remote-arg.js';
-import { defaultSpillDir } from '../runtime/private-dir.js';
+import { defaultSpillDir } from '../util/private-dir.js';
 
 export interface DriverOptions {
   address: string;
@@ -40,164 +33,8 @@ export interface DriverOptions {
   tls?: Tls;
 }
 
-/** Something sent to the head once its ref arguments are ready: a task, an actor's creation, or an actor call. */
-export interface Work {
-  name: string;
-  component: LoadedComponent;
-  args: unknown[];
-  /** Large plain arguments put into the driver's store for it (released when it ends). */
-  temps: ObjectRef[];
-  returns: ObjectRef[];
-  pendingDeps: number;
-  state: 'waiting' | 'sent' | 'done';
-  /** The frame to send, given its id and its arguments as they travel. */
-  frame: (id: string, args: unknown[]) => Frame;
-  /** Work that must be sent in order with other work (an actor's calls); undefined: as soon as ready. */
-  queue: WorkQueue | undefined;
-}
-
-/** Work sent in order (an actor's creation and calls). */
-export type WorkQueue = Fifo<[string, Work]>;
-
 /** How often the driver refreshes its view of the cluster's resources. */
 const RESOURCES_MS = 1000;
-
-export class RemoteWork {
-  private readonly work = new Map<string, Work>();
-  private readonly byReturn = new Map<string, string>();
-  private readonly shipped = new Set<string>();
-
-  constructor(private readonly peer: Peer, private readonly objects: ObjectStore, private readonly server: ObjectServer, private readonly storeId: string) {}
-
-  /** Registers work; returns its result refs at once. */
-  add(name: string, component: LoadedComponent, rawArgs: unknown[], numReturns: number, frame: Work['frame'], queue?: WorkQueue): ObjectRef[] {
-    const returns: ObjectRef[] = [];
-    for (let i = 0; i < numReturns; i++) returns.push(this.objects.create());
-    const id = newId();
-    // Large plain arguments go into this driver's store, as Ray puts them, so the node pulls them in chunks.
-    const temps: ObjectRef[] = [];
-    const args = rawArgs.map((a) => {
-      if (a instanceof ObjectRef || a === null || typeof a !== 'object' || prepare(a).size <= INLINE_MAX) return snapshotValue(a);
-      const r = this.objects.put(a);
-      temps.push(r);
-      return r;
-    });
-    const w: Work = { name, component, args, temps, returns, pendingDeps: 0, state: 'waiting', frame, queue };
-    for (const a of rawArgs) {
-      if (a instanceof ObjectRef && !this.objects.has(a)) {
-        this.fail(id, w, new InvalidArgumentError(`'${name}' got ${a}, which ${a.released ? 'was released' : 'this runtime does not know'}`));
-        return returns;
-      }
-    }
-    this.work.set(id, w);
-    for (const r of returns) this.byReturn.set(r.id, id);
-    for (const a of args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
-    queue?.push([id, w]);
-    for (const a of args) {
-      if (!(a instanceof ObjectRef)) continue;
-      const st = this.objects.peek(a);
-      if (st) { if (!st.ok) { this.fail(id, w, st.error); return returns; } continue; }
-      w.pendingDeps++;
-      this.objects.onSettled(a, (r) => {
-        if (w.state !== 'waiting') return;
-        if (!r.ok) this.fail(id, w, r.error);
-        else if (--w.pendingDeps === 0) this.ready(id, w);
-      });
-    }
-    if (w.pendingDeps === 0) this.ready(id, w);
-    return returns;
-  }
-
-  /** Sends ready work: at once, or (in a queue) once everything before it was sent. */
-  private ready(id: string, w: Work): void {
-    if (!w.queue) { this.send(id, w); return; }
-    for (let head = w.queue.peek(); head; head = w.queue.peek()) {
-      const [hid, hw] = head;
-      if (hw.state === 'waiting' && hw.pendingDeps > 0) return;
-      w.queue.shift();
-      if (hw.state === 'waiting') this.send(hid, hw);
-    }
-  }
-
-  private send(id: string, w: Work): void {
-    let args: unknown[];
-    try {
-      args = w.args.map((a) => {
-        if (!(a instanceof ObjectRef)) return a;
-        const loc = this.objects.remoteOf(a);
-        if (loc) return remoteArg(loc);
-        // A sealed object here is pulled by the node from this driver's object server.
-        const size = this.objects.blockSize(a);
-        if (size !== undefined) return remoteArg(this.server.location(this.storeId, a.id, size));
-        return this.objects.value(a);
-      });
-    } catch (e) {
-      this.fail(id, w, e as Error);
-      return;
-    }
-    if (!this.shipped.has(w.component.hash)) {
-      this.shipped.add(w.component.hash);
-      this.peer.send({ t: 'component', hash: w.component.hash, bytes: w.component.bytes });
-    }
-    w.state = 'sent';
-    this.peer.send(w.frame(id, args));
-  }
-
-  /** A result from the head. */
-  onResult(f: ResultFrame): void {
-    const w = this.work.get(f.taskId);
-    if (!w || w.state === 'done') return;
-    if (!f.ok || !Array.isArray(f.returns) || f.returns.length !== w.returns.length) {
-      this.fail(f.taskId, w, f.error ? fromWire(f.error) : new ConnectionError(`a malformed result for '${w.name}'`));
-      return;
-    }
-    this.done(f.taskId, w);
-    w.returns.forEach((r, i) => {
-      const v = f.returns![i]!;
-      if ('object' in v) this.objects.resolveRemote(r, v.object);
-      else this.objects.resolve(r, v.value);
-    });
-  }
-
-  private done(id: string, w: Work): void {
-    w.state = 'done';
-    this.work.delete(id);
-    for (const r of w.returns) this.byReturn.delete(r.id);
-    for (const a of w.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
-    for (const r of w.temps) r.release();
-  }
-
-  private fail(id: string, w: Work, error: Error): void {
-    const waiting = w.state === 'waiting';
-    if (this.work.has(id)) this.done(id, w);
-    else w.state = 'done';
-    for (const r of w.returns) this.objects.fail(r, error);
-    // Later work in its queue may now go.
-    if (waiting && w.queue) { const next = w.queue.peek(); if (next) this.ready(next[0], next[1]); }
-  }
-
-  /** Cancels the work behind `ref`: at once if not sent, else through the head. */
-  cancel(ref: ObjectRef, force: boolean, refuseForce: boolean): boolean {
-    const id = this.byReturn.get(ref.id);
-    const w = id ? this.work.get(id) : undefined;
-    if (!w || !id) return false;
-    if (force && refuseForce) throw new InvalidArgumentError(`force-cancelling an actor call is not supported (it would kill the actor); cancel without force, or tsray.kill() the actor`);
-    if (w.state === 'waiting') { this.fail(id, w, new TaskCancelledError(w.name)); return true; }
-    this.peer.send({ t: 'cancel', taskId: id, force });
-    return true;
-  }
-
-  /** Whether `ref` is the result of an actor call (queued work). */
-  isQueued(ref: ObjectRef): boolean {
-    const id = this.byReturn.get(ref.id);
-    return !!id && !!this.work.get(id)?.queue;
-  }
-
-  /** The connection ended: all unfinished work fails with `error`. */
-  failAll(error: Error): void {
-    for (const [id, w] of [...this.work]) this.fail(id, w, error);
-  }
-}
 
 class RemoteTasks implements TaskBackend {
   private totals: ResourceSet = {};
@@ -352,18 +189,6 @@ export class ClusterDriver implements Runtime {
     for (const f of early.splice(0)) onFrame(f);
     await driver.scheduler.refresh();
     return driver;
-  }
-
-  isRunning(): boolean {
-    return false;
-  }
-
-  waitForResults(): void { /* results arrive through the event loop */ }
-
-  poll(): void { /* nothing local to poll */ }
-
-  workers(): WorkerHandle[] {
-    return [];
   }
 
   async close(error: Error): Promise<void> {

@@ -19,11 +19,11 @@ import { listen, type Tls } from './tls.js';
 import { acceptPeers } from './accept.js';
 import { toWire } from './wire-error.js';
 import { isNodeInfo } from './validate-frame.js';
-import { normalizeActorOptions, renormalizeOptions, type ActorOptions } from '../scheduler/options.js';
-import { shapeKey } from '../scheduler/resources.js';
-import { DEFAULT_PLACEMENT, Placer, type NodeView, type SchedulingStrategy } from './placement.js';
+import { normalizeActorOptions, renormalizeOptions, type ActorOptions } from '../core/options.js';
+import { shapeKey } from '../core/resources.js';
+import { DEFAULT_PLACEMENT, Placer, type NodeView, type SchedulingStrategy } from '../core/placement.js';
 import { REMOTE_ARG, remoteLocation } from './remote-arg.js';
-import { collectHandles } from '../worker/given-handles.js';
+import { collectHandles } from '../core/given-handles.js';
 
 export interface HeadOptions {
   /** TCP port (0 picks a free one). */

@@ -8,12 +8,13 @@
  * at once, rather than hanging.
  */
 import { hostname } from 'node:os';
-import { EmbeddedNode, type InitOptions } from '../runtime/node.js';
-import { load, loadComponent, type LoadedComponent } from '../component/load.js';
+import { EmbeddedNode, type InitOptions } from '../node/node.js';
+import { loadComponent, type LoadedComponent } from '../component/load.js';
+import { exportedResource } from '../component/module.js';
 import { ActorDiedError, ComponentError, InvalidArgumentError } from '../errors.js';
-import { newId, type ObjectRef } from '../objects/object-ref.js';
-import type { ActorSpec } from '../actors/manager.js';
-import type { ActorOptions } from '../scheduler/options.js';
+import { newId, type ObjectRef } from '../../store/object-ref.js';
+import { actorSpec, findMethod, type ActorSpec } from '../core/specs.js';
+import type { ActorOptions } from '../core/options.js';
 import { connect } from './connect.js';
 import { isWildcard, publicHost, routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
@@ -161,7 +162,7 @@ export class NodeAgent {
   private callElsewhere(actorId: string, method: string, args: unknown[]): Promise<unknown> {
     const here = this.actorIds.get(actorId);
     if (here) {
-      const f = here.spec.methods.find((m) => m.shortName === method);
+      const f = findMethod(here.spec.methods, method);
       if (!f) return Promise.reject(new InvalidArgumentError(`actor ${here.spec.resource.name} has no method '${method}'`));
       const [ref] = this.node.actors.call(here.localId, f, args, 1);
       return new Promise((resolve, reject) => this.node.objects.onSettled(ref!, (st) => {
@@ -206,11 +207,10 @@ export class NodeAgent {
     this.actorStep(a.actorId, async () => {
       const pulled: ObjectRef[] = [];
       try {
-        const bytes = (await this.component(a.hash)).bytes;
-        const mod = await load(bytes);
-        const cls = mod.actor(a.resource, a.options as ActorOptions);
+        const component = await this.component(a.hash);
+        const r = exportedResource(component.world, a.resource);
         const args = await this.localArgs(a.args, pulled);
-        const spec = cls.spec(args);
+        const spec = actorSpec(component, r.def, r.funcs.map((x) => x.func), a.options as ActorOptions, args);
         const localId = this.node.actors.create(spec);
         this.actorIds.set(a.actorId, { localId, spec });
         this.reply(f.createId, pulled, { returns: [] });
@@ -226,7 +226,7 @@ export class NodeAgent {
       try {
         const a = this.actorIds.get(f.actorId);
         if (!a) throw new ActorDiedError(f.actorId, 'it was never created on this node (its creation failed)');
-        const method = a.spec.methods.find((m) => m.shortName === f.method);
+        const method = findMethod(a.spec.methods, f.method);
         if (!method) throw new InvalidArgumentError(`actor ${a.spec.resource.name} has no method '${f.method}'`);
         const args = await this.localArgs(f.args, pulled);
         checkCall(method, f.numReturns, args);

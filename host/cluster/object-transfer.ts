@@ -19,7 +19,7 @@ import type { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore, RemoteLocation } from '../../store/object-store.js';
 import { ObjectLostError } from '../errors.js';
-import type { ObjectRef } from '../objects/object-ref.js';
+import type { ObjectRef } from '../../store/object-ref.js';
 import { connect } from './connect.js';
 import { Peer } from './peer.js';
 import { CLOSE, PROTOCOL_VERSION, type ChunkFrame, type PullReply } from './protocol.js';

@@ -4,7 +4,7 @@
  * leaves a record so `tsray stop` and `tsray status` on this machine can
  * find it, and removes it when it stops.
  */
-import type { InitOptions } from '../runtime/node.js';
+import type { InitOptions } from '../node/node.js';
 import { Head } from './head.js';
 import { NodeAgent } from './node-agent.js';
 import { newToken, removeRecord, writeRecord } from './token.js';

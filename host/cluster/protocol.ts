@@ -8,8 +8,8 @@
  */
 import { encode, decode } from 'cbor-x';
 import { cborProblem } from './cbor-scan.js';
-import type { SchedulingStrategy } from './placement.js';
-import type { NormalizedOptions } from '../scheduler/options.js';
+import type { SchedulingStrategy } from '../core/placement.js';
+import type { NormalizedOptions } from '../core/options.js';
 
 export const PROTOCOL_VERSION = 1;
 

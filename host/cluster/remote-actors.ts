@@ -6,13 +6,13 @@
  * own actor manager. Names are the driver's own.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { newId, type ObjectRef } from '../objects/object-ref.js';
-import { Fifo } from '../scheduler/fifo.js';
-import { shapeKey } from '../scheduler/resources.js';
-import type { ActorSpec } from '../actors/manager.js';
-import type { ActorBackend } from '../runtime/runtime.js';
+import { newId, type ObjectRef } from '../../store/object-ref.js';
+import { Fifo } from '../core/fifo.js';
+import { shapeKey } from '../core/resources.js';
+import type { ActorSpec } from '../core/specs.js';
+import type { ActorBackend } from '../core/runtime.js';
 import type { FuncDef } from '../wit/types.js';
-import type { RemoteWork, WorkQueue } from './driver.js';
+import type { RemoteWork, WorkQueue } from './remote-work.js';
 import type { Peer } from './peer.js';
 import type { ObjectStore } from '../../store/object-store.js';
 

@@ -7,8 +7,8 @@
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { closeSync, constants, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CREATE_NEW, userSubdir } from '../runtime/private-dir.js';
-import { running } from '../runtime/process-alive.js';
+import { CREATE_NEW, userSubdir } from '../util/private-dir.js';
+import { running } from '../util/process-alive.js';
 
 /** A fresh random token (256 bits, hex). */
 export function newToken(): string {

@@ -6,10 +6,10 @@
  * object is made for it.
  */
 import { ComponentError } from '../errors.js';
-import type { LoadedComponent } from '../component/load.js';
+import type { LoadedComponent } from '../component/loaded.js';
 import type { FuncDef } from '../wit/types.js';
-import { checkNumReturns } from '../scheduler/options.js';
-import { checkRemoteArgs } from '../runtime/remote-args.js';
+import { checkNumReturns } from '../core/options.js';
+import { checkRemoteArgs } from '../core/remote-args.js';
 
 /** The export a task names: `name`, or `iface#name` for a function of an exported interface. */
 function exportNamed(component: LoadedComponent, key: string): FuncDef {

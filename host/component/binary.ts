@@ -4,7 +4,8 @@
  */
 import { ComponentError } from '../errors.js';
 import { MAX_METADATA_BYTES } from '../wit/limits.js';
-import { readU32, writeU32 } from './leb128.js';
+import { readU32, writeU32 } from '../util/leb128.js';
+import type { Section } from '../engine/core-sections.js';
 
 /** Custom section holding tsray's metadata: the world name and its full WIT text. */
 export const METADATA_SECTION = 'tsray:wit';
@@ -13,7 +14,7 @@ export interface Metadata { world: string; wit: string }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
-export interface Section { id: number; start: number; end: number }
+export type { Section };
 
 /** Checks the header and walks the top-level sections of a component. */
 export function componentSections(bytes: Uint8Array): Section[] {

@@ -9,7 +9,7 @@ import { coreDtorName, coreExportName, corePostReturnName, resourceIntrinsicModu
 import { RESERVED_EXPORT_PREFIX } from '../abi/sandbox-names.js';
 import { ComponentError } from '../errors.js';
 import type { ResolvedWorld } from '../wit/types.js';
-import { KIND, readCore, sameSig, showSig, type CoreInfo, type FuncSig } from './core-sections.js';
+import { KIND, readCore, sameSig, showSig, type CoreInfo, type FuncSig } from '../engine/core-sections.js';
 
 const I32_TO_I32: FuncSig = { params: ['i32'], results: ['i32'] };
 const I32_TO_NONE: FuncSig = { params: ['i32'], results: [] };

@@ -17,27 +17,17 @@ import { componentWit } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { worldFromText } from '../wit/load.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import { snapshotRestores } from '../engine/core-module.js';
-import { componentParts, METADATA_SECTION, type Metadata } from './binary.js';
+import { componentParts, METADATA_SECTION } from './binary.js';
+import type { LoadedComponent } from './loaded.js';
 import { checkCore } from './core-check.js';
-import { ComponentModule, type EngineName } from './module.js';
+import { ComponentModule, type EngineName, type InstanceFactory } from './module.js';
 
 export interface LoadOptions {
   /** `lean` (default): tsray's own canonical-ABI engine. `jco`: jco's generated glue, the reference. */
   engine?: EngineName;
 }
 
-/** A validated component: its world, its WIT metadata and its main core module. */
-export interface LoadedComponent {
-  hash: string;
-  /** The component's own bytes (shipped to cluster nodes that lack it). */
-  bytes: Uint8Array;
-  world: ResolvedWorld;
-  metadata: Metadata;
-  coreBytes: Uint8Array;
-  core: WebAssembly.Module;
-  /** Whether a pooled instance can be reset by restoring memory and globals (else it is replaced after each task). */
-  resettable: boolean;
-}
+export type { LoadedComponent };
 
 const coreCache = new Map<string, LoadedComponent>();
 
@@ -111,8 +101,16 @@ async function checkBinaryImports(bytes: Uint8Array): Promise<void> {
   }
 }
 
+/** A class of module `load` can make: `ComponentModule` or one built on it (the public API's adds `fn` and `actor`). */
+export type ModuleClass<M extends ComponentModule> = new (hash: string, world: ResolvedWorld, engineName: EngineName, factory: InstanceFactory, component?: LoadedComponent) => M;
+
 /** Loads, validates and compiles a component. Throws `ComponentError` with the reason. */
-export async function load(src: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<ComponentModule> {
+export function load(src: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<ComponentModule> {
+  return loadAs(ComponentModule, src, opts);
+}
+
+/** `load`, making a module of class `Module`. */
+export async function loadAs<M extends ComponentModule>(Module: ModuleClass<M>, src: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<M> {
   const bytes = await readBytes(src);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const loaded = await compileCore(bytes, hash);
@@ -120,8 +118,8 @@ export async function load(src: string | Uint8Array | ArrayBuffer, opts: LoadOpt
   const engine = opts.engine ?? 'lean';
   if (engine === 'jco') {
     const glue = await loadJcoGlue(bytes);
-    return new ComponentModule(hash, world, 'jco', (makeHandle, env) => JcoInstance.create(glue, world, env, makeHandle), loaded);
+    return new Module(hash, world, 'jco', (makeHandle, env) => JcoInstance.create(glue, world, env, makeHandle), loaded);
   }
   if (engine !== 'lean') throw new ComponentError(`unknown engine '${engine as string}'; use 'lean' or 'jco'`);
-  return new ComponentModule(hash, world, 'lean', async (makeHandle, env) => new LeanInstance(core, world, env, makeHandle), loaded);
+  return new Module(hash, world, 'lean', async (makeHandle, env) => new LeanInstance(core, world, env, makeHandle), loaded);
 }

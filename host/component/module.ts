@@ -11,10 +11,7 @@ import type { HostEnv } from '../engine/host-imports.js';
 import type { EngineInstance, ExportRef } from '../engine/types.js';
 import { describeFunc, describeType } from '../wit/describe.js';
 import type { ResolvedWorld, ResourceDef, WitType } from '../wit/types.js';
-import type { LoadedComponent } from './load.js';
-import { RemoteFunction } from '../runtime/remote-function.js';
-import { ActorClass } from '../actors/handle.js';
-import type { ActorOptions } from '../scheduler/options.js';
+import type { LoadedComponent } from './loaded.js';
 
 export type EngineName = 'lean' | 'jco';
 
@@ -148,7 +145,43 @@ export class ComponentInstance {
   }
 }
 
-interface ResourceEntry { def: ResourceDef; funcs: ExportRef[] }
+/** An exported resource and its functions (constructor, methods, statics). */
+export interface ResourceEntry { def: ResourceDef; funcs: ExportRef[] }
+
+/** Every function `world` exports, with the interface it belongs to. */
+function worldExports(world: ResolvedWorld): ExportRef[] {
+  const refs: ExportRef[] = [];
+  for (const item of world.exports) {
+    if (item.kind === 'func') refs.push({ func: item.func });
+    else for (const f of item.iface.funcs) refs.push({ iface: item.name, func: f });
+  }
+  return refs;
+}
+
+function resourceEntries(refs: ExportRef[]): ResourceEntry[] {
+  const out: ResourceEntry[] = [];
+  for (const ref of refs) {
+    const r = ref.func.resource;
+    if (!r) continue;
+    let e = out.find((x) => x.def.name === r.name && x.def.owner === r.owner);
+    if (!e) out.push((e = { def: r, funcs: [] }));
+    e.funcs.push(ref);
+  }
+  return out;
+}
+
+function pickResource(entries: ResourceEntry[], name: string, owner?: string): ResourceEntry {
+  const e = entries.filter((x) => (x.def.name === name || camelCase(x.def.name) === name || `${x.def.owner}#${x.def.name}` === name) && (!owner || x.def.owner === owner));
+  if (e.length !== 1) {
+    throw new ComponentError(e.length ? `resource '${name}' is ambiguous` : `component has no resource '${name}'; it exports: ${entries.map((r) => r.def.name).join(', ') || 'none'}`);
+  }
+  return e[0]!;
+}
+
+/** The exported resource `name` (WIT name, camelCase or `iface#name`) of `world`; `ComponentError` when there is none or several. */
+export function exportedResource(world: ResolvedWorld, name: string, owner?: string): ResourceEntry {
+  return pickResource(resourceEntries(worldExports(world)), name, owner);
+}
 
 export type InstanceFactory = (makeHandle: (engine: EngineInstance, r: ResourceDef, token: unknown) => unknown, env: HostEnv) => Promise<EngineInstance>;
 
@@ -159,7 +192,7 @@ export class ComponentModule {
   /** Every exported resource with its constructor and methods. */
   readonly resources: ResourceInfo[];
   private readonly byName = new Map<string, ExportRef[]>();
-  private readonly resourceEntries: ResourceEntry[] = [];
+  private readonly resourceEntries: ResourceEntry[];
 
   /** @internal */
   constructor(
@@ -168,21 +201,14 @@ export class ComponentModule {
     readonly world: ResolvedWorld,
     readonly engineName: EngineName,
     private readonly factory: InstanceFactory,
-    private readonly component?: LoadedComponent,
+    /** The loaded component behind it (absent for modules made by hand). */
+    readonly component?: LoadedComponent,
   ) {
-    const refs: ExportRef[] = [];
-    for (const item of world.exports) {
-      if (item.kind === 'func') refs.push({ func: item.func });
-      else for (const f of item.iface.funcs) refs.push({ iface: item.name, func: f });
-    }
+    const refs = worldExports(world);
+    this.resourceEntries = resourceEntries(refs);
     for (const ref of refs) {
       const f = ref.func;
-      if (f.resource) {
-        let e = this.resourceEntries.find((x) => x.def.name === f.resource!.name && x.def.owner === f.resource!.owner);
-        if (!e) this.resourceEntries.push((e = { def: f.resource, funcs: [] }));
-        e.funcs.push(ref);
-        continue;
-      }
+      if (f.resource) continue;
       const keys = new Set([f.name, camelCase(f.name)]);
       if (ref.iface) keys.add(`${ref.iface}#${f.name}`);
       for (const k of keys) this.byName.set(k, [...(this.byName.get(k) ?? []), ref]);
@@ -223,30 +249,7 @@ export class ComponentModule {
 
   /** @internal */
   resolveResource(name: string, owner?: string): ResourceEntry {
-    const e = this.resourceEntries.filter((x) => (x.def.name === name || camelCase(x.def.name) === name || `${x.def.owner}#${x.def.name}` === name) && (!owner || x.def.owner === owner));
-    if (e.length !== 1) {
-      throw new ComponentError(e.length ? `resource '${name}' is ambiguous` : `component has no resource '${name}'; it exports: ${this.resources.map((r) => r.name).join(', ') || 'none'}`);
-    }
-    return e[0]!;
-  }
-
-  /**
-   * The export `name` as a remote function: `mod.fn('sum').remote(arr)` runs
-   * it as a task on the runtime started by `tsray.init()`.
-   */
-  fn(name: string): RemoteFunction {
-    if (!this.component) throw new ComponentError('this module was not loaded from component bytes');
-    return new RemoteFunction(this.component, this.resolve(name));
-  }
-
-  /**
-   * The exported resource `name` as an actor class: `mod.actor('counter').remote(10n)`
-   * creates an actor on the runtime started by `tsray.init()`.
-   */
-  actor(name: string, opts: ActorOptions = {}): ActorClass {
-    if (!this.component) throw new ComponentError('this module was not loaded from component bytes');
-    const r = this.resolveResource(name);
-    return new ActorClass(this.component, r.def, r.funcs.map((x) => x.func), opts);
+    return pickResource(this.resourceEntries, name, owner);
   }
 
   /** Looks up an export's info by name (WIT or camelCase). */

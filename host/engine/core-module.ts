@@ -9,8 +9,8 @@
  */
 import { print } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { ComponentError } from '../errors.js';
-import { KIND, SECTION, coreSections, readCore, type CoreSection } from '../component/core-sections.js';
-import { readU32, writeU32 } from '../component/leb128.js';
+import { KIND, SECTION, coreSections, readCore, type CoreSection } from './core-sections.js';
+import { readU32, writeU32 } from '../util/leb128.js';
 import { FRESH_ONLY_SECTION, GLOBAL_EXPORT_PREFIX } from '../abi/sandbox-names.js';
 
 /**

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { camelCase, pascalCase } from '../abi/names.js';
-import { userSubdir } from '../runtime/private-dir.js';
+import { userSubdir } from '../util/private-dir.js';
 import { ComponentError, TaskError } from '../errors.js';
 import type { ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { runtimeHost, type HostEnv } from './host-imports.js';

@@ -20,6 +20,7 @@
  *   `TaskError.message` shows them as one escaped line (`guestMessage` keeps the text).
  */
 import { constants } from 'node:buffer';
+import { SAFE_LINE_CHARS } from '../util/safe-line.js';
 
 export const MiB = 2 ** 20;
 
@@ -32,7 +33,7 @@ export const LIST_SLOT_BYTES = 8;
 /** The longest string, in UTF-8 bytes, the host lifts. */
 export const MAX_STRING_BYTES = constants.MAX_STRING_LENGTH;
 /** Characters of one printed log line, after escaping; the rest is cut. */
-export const LOG_LINE_CHARS = 8192;
+export const LOG_LINE_CHARS = SAFE_LINE_CHARS;
 /** Log text one task (or actor call) may print. */
 export const LOG_TASK_BYTES = MiB;
 /** Characters of a guest's abort message kept for its `TaskError`; the rest is cut. */

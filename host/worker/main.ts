@@ -14,10 +14,10 @@ import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine
 import { TaskLog } from '../engine/log-line.js';
 import { ArgumentTypeError, ComponentError, OutOfMemoryError, TaskError } from '../errors.js';
 import { worldFromText } from '../wit/load.js';
-import { Fifo } from '../scheduler/fifo.js';
+import { Fifo } from '../core/fifo.js';
 import { read as readStored } from '../../store/codec.js';
 import { STORED_ARG } from '../../store/stored-arg.js';
-import { collectHandles, handlesIn, notGiven } from './given-handles.js';
+import { collectHandles, handlesIn, notGiven } from '../core/given-handles.js';
 import {
   CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type LogMsg, type ModuleMsg, type ReplyMsg, type RunMsg,
   type ToWorker, type WireError, type WorkItem, type WorkerInit,

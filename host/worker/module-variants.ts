@@ -3,7 +3,7 @@
  * for pooled worker instances (see core-module.ts), and one copy per memory
  * cap in use. Compiled once per process and shared with workers.
  */
-import type { LoadedComponent } from '../component/load.js';
+import type { LoadedComponent } from '../component/loaded.js';
 import { capMemory, sandboxCore } from '../engine/core-module.js';
 
 export interface Variant {

@@ -1,0 +1,331 @@
+/**
+ * The tsray runtime API: `init`, `shutdown`, `put`, `get`, `wait`, `cancel`,
+ * and resource queries. Follows Ray Core's semantics (see the README).
+ */
+import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
+import { currentNode, requireNode, setNode } from './current.js';
+import { EmbeddedNode, type InitOptions } from '../node/node.js';
+import { ObjectRef } from '../../store/object-ref.js';
+import { ObjectView } from './object-view.js';
+import type { ResourceSet } from '../core/resources.js';
+import { ActorHandle, handleFor, type ActorMethod } from './actor-handle.js';
+import { lifetimesOf } from './actor-lifetime.js';
+import { memoryReport } from '../node/memory-report.js';
+import { readTls } from '../cluster/tls.js';
+import type { LocalExecution, Runtime } from '../core/runtime.js';
+import type { MemoryReport } from '../../store/report.js';
+
+/** How long `get`/`wait` wait for imminent results before yielding to the event loop. */
+const SPIN_MS = 0.25;
+/** Of that, how long they busy-poll before sleeping on the worker's results counter (which frees the core). */
+const BUSY_MS = 0.015;
+
+/**
+ * Starts the runtime: with no `address`, an embedded single-node cluster in
+ * this process; with `address` (and `token`), a driver of that cluster.
+ */
+export async function init(opts: InitOptions = {}): Promise<void> {
+  if (currentNode()) throw new RuntimeStateError('tsray is already initialized; call tsray.shutdown() before init() again');
+  // As Ray's RAY_ADDRESS: a program written for the embedded node runs on a cluster unchanged.
+  const address = opts.address ?? (process.env.TSRAY_ADDRESS || undefined);
+  if (address === undefined) {
+    setNode(new EmbeddedNode(opts));
+    return;
+  }
+  if (opts.address === undefined) {
+    // Node options written for the embedded node are ignored when the environment points at a cluster.
+    const { objectStoreMemory, spillDir, token, tlsCa, tlsCert, tlsKey } = opts;
+    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }), tlsCa, tlsCert, tlsKey };
+  }
+  // A driver of a cluster: the nodes bring their own resources (as in Ray, they cannot be set from here).
+  const local = ['numCpus', 'numGpus', 'acceleratorType', 'memory', 'resources', 'workerSpinUs', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites'];
+  for (const k of Object.keys(opts)) {
+    if (local.includes(k)) throw new InvalidArgumentError(`init option ${k} describes a node; when connecting to a cluster, set it on the node (tsray start --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)})`);
+  }
+  const token = opts.token ?? process.env.TSRAY_TOKEN;
+  if (!token) throw new InvalidArgumentError('connecting to a cluster needs its token: init({ address, token }) or TSRAY_TOKEN');
+
+  const { ClusterDriver } = await import('../cluster/driver.js');
+  const driver = await ClusterDriver.connect({
+    address, token, tls: readTls(opts),
+    ...(opts.objectStoreMemory === undefined ? {} : { objectStoreMemory: opts.objectStoreMemory }),
+    ...(opts.spillDir === undefined ? {} : { spillDir: opts.spillDir }),
+  });
+  if (currentNode()) { await driver.close(new RuntimeStateError('init() raced another init()')); throw new RuntimeStateError('tsray is already initialized'); }
+  setNode(driver);
+}
+
+/** Whether `init()` has been called (and `shutdown()` has not). */
+export function isInitialized(): boolean {
+  return currentNode() !== undefined;
+}
+
+/** Stops the runtime: workers end, pending objects fail, nothing is left running. */
+export async function shutdown(): Promise<void> {
+  const node = currentNode();
+  if (!node) return;
+  setNode(undefined);
+  await node.close(new RuntimeStateError('tsray was shut down before this object was ready'));
+}
+
+/**
+ * Stores a copy of `value` in the object store: later changes to `value` do
+ * not reach it, and the stored object never changes (every reader gets a
+ * copy, or a checked zero-copy view). Values over 100 KiB go to the node's
+ * shared memory, where tasks read them without a copy; refs inside `value`
+ * keep their objects alive as long as this one lives. Throws
+ * `ObjectStoreFullError` when the object cannot fit even after spilling.
+ */
+export function put(value: unknown): ObjectRef {
+  if (value instanceof ObjectRef) throw new InvalidArgumentError('put() of an ObjectRef is not allowed; pass the ref itself');
+  return requireNode().objects.put(value);
+}
+
+/**
+ * Releases each ref (as `ref.release()`): objects are freed once no other
+ * reference (another ref, a pending task, an enclosing object, a live view,
+ * an actor) holds them.
+ */
+export function free(refs: ObjectRef | ObjectRef[]): void {
+  const list = Array.isArray(refs) ? refs : [refs];
+  for (const r of checkRefs(list, 'free()')) r.release();
+}
+
+export interface GetOptions {
+  /** Give up after this many milliseconds with `GetTimeoutError`. */
+  timeoutMs?: number;
+}
+
+function checkRefs(refs: unknown[], what: string): ObjectRef[] {
+  for (const r of refs) if (!(r instanceof ObjectRef)) throw new InvalidArgumentError(`${what} takes ObjectRefs, got ${typeof r === 'object' ? String(r) : typeof r}`);
+  return refs as ObjectRef[];
+}
+
+/**
+ * When every pending object is being computed right now, waits for it here
+ * instead of in the event loop (which costs tens of microseconds to wake):
+ * a short busy-poll, then a futex wait on the worker's results counter, so a
+ * worker sharing this core gets it.
+ */
+function spin(node: LocalExecution, pending: () => ObjectRef[]): void {
+  node.poll();
+  const start = performance.now();
+  for (let p = pending(); p.length > 0 && p.every((r) => node.isRunning(r)); p = pending()) {
+    const now = performance.now();
+    if (now - start > SPIN_MS) return;
+    if (now - start > BUSY_MS) node.waitForResults(p[0]!, SPIN_MS - (now - start));
+    node.poll();
+  }
+}
+
+/**
+ * Waits until every one of `refs` is ready and here (undefined: they are
+ * already). The first failure among them is thrown as soon as it is known,
+ * without waiting for the rest (as Ray's get).
+ */
+function settled(node: Runtime, refs: ObjectRef[], opts: GetOptions): Promise<void> | undefined {
+  for (const r of refs) if (!node.objects.has(r)) throw new InvalidArgumentError(`${r} ${r.released ? 'was released; it cannot be read' : 'is not known to this runtime'}`);
+  const pending = (): ObjectRef[] => {
+    const out: ObjectRef[] = [];
+    for (const r of refs) {
+      const s = node.objects.peek(r);
+      if (!s) out.push(r);
+      else if (!s.ok) throw s.error;
+    }
+    return out;
+  };
+  if (pending().length > 0 && node.local) spin(node.local, pending);
+  const left = pending();
+  if (left.length === 0) return node.fetch?.(refs);
+  const all = new Promise<void>((resolve, reject) => {
+    let count = new Set(left.map((r) => r.id)).size;
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs !== undefined) {
+      timer = setTimeout(() => reject(new GetTimeoutError(opts.timeoutMs!, refs.filter((r) => !node.objects.peek(r)).length)), opts.timeoutMs);
+    }
+    const seen = new Set<string>();
+    for (const r of left) {
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      node.objects.onSettled(r, (s) => {
+        if (!s.ok) { if (timer) clearTimeout(timer); reject(s.error); } else if (--count === 0) { if (timer) clearTimeout(timer); resolve(); }
+      });
+    }
+  });
+  return node.fetch ? all.then(() => node.fetch!(refs)) : all;
+}
+
+function refList(refOrRefs: ObjectRef | ObjectRef[], what: string): ObjectRef[] {
+  return checkRefs(Array.isArray(refOrRefs) ? refOrRefs : [refOrRefs], what);
+}
+
+/**
+ * The value of an object, or of each object in a list (order kept,
+ * duplicates allowed), as the caller's own copy: writing into it changes
+ * nothing in the store, and nothing stays pinned once `get` returns.
+ * Primitives cost nothing; an object in the node's shared memory (over
+ * 100 KiB) is copied out in one block copy (`getView` reads it in place).
+ * Throws the error of a failed task (`TaskError`, `TaskCancelledError`,
+ * ...) as soon as any of the objects has failed, `GetTimeoutError` past
+ * `timeoutMs`, and `ObjectLostError` when an object's bytes are gone (or
+ * were changed through a zero-copy view). It never returns a partial or
+ * missing value.
+ */
+export async function get<T = unknown>(ref: ObjectRef, opts?: GetOptions): Promise<T>;
+export async function get<T = unknown>(refs: ObjectRef[], opts?: GetOptions): Promise<T[]>;
+export async function get(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions = {}): Promise<unknown> {
+  const node = requireNode();
+  const refs = refList(refOrRefs, 'get()');
+  const waiting = settled(node, refs, opts);
+  if (waiting) await waiting;
+  const values = refs.map((r) => node.objects.value(r));
+  return Array.isArray(refOrRefs) ? values : values[0];
+}
+
+/**
+ * Like `get`, without the copy: typed arrays of objects in the node's shared
+ * memory are views of it, pinned (PINNED_IN_MEMORY) until the returned
+ * `ObjectView` is released (`release()`, or `using v = await getView(ref)`).
+ * Costs one CRC-32 pass over each object in shared memory (its fingerprint
+ * the first time, a check after that), cheaper than a copy and with no new
+ * memory; every later read of a viewed object (get, getView, a task
+ * argument) is checked the same way. The views are read-only by contract:
+ * a write through them is detected, and the object then fails every read
+ * with `ObjectLostError`. Values not in shared memory (small ones) come as
+ * copies.
+ */
+export async function getView<T = unknown>(ref: ObjectRef, opts?: GetOptions): Promise<ObjectView<T>>;
+export async function getView<T = unknown>(refs: ObjectRef[], opts?: GetOptions): Promise<ObjectView<T[]>>;
+export async function getView(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions = {}): Promise<ObjectView<unknown>> {
+  const node = requireNode();
+  const refs = refList(refOrRefs, 'getView()');
+  const waiting = settled(node, refs, opts);
+  if (waiting) await waiting;
+  const reads: { value: unknown; release(): void }[] = [];
+  try {
+    for (const r of refs) reads.push(node.objects.view(r));
+  } catch (e) {
+    for (const x of reads) x.release();
+    throw e;
+  }
+  const values = reads.map((x) => x.value);
+  return new ObjectView(Array.isArray(refOrRefs) ? values : values[0], () => { for (const x of reads) x.release(); });
+}
+
+export interface WaitOptions {
+  /** How many ready objects to wait for (default 1). */
+  numReturns?: number;
+  /** Return what is ready after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/**
+ * Waits until `numReturns` of `refs` are ready (finished or failed) or the
+ * timeout passes. Returns `[ready, notReady]`, each in the order given. As
+ * in Ray, a failed object counts as ready; `get` of it throws its error.
+ */
+export async function wait(refs: ObjectRef[], opts: WaitOptions = {}): Promise<[ObjectRef[], ObjectRef[]]> {
+  const node = requireNode();
+  if (!Array.isArray(refs)) throw new InvalidArgumentError('wait() takes an array of ObjectRefs');
+  checkRefs(refs, 'wait()');
+  if (new Set(refs.map((r) => r.id)).size !== refs.length) throw new InvalidArgumentError('wait() requires a list of unique ObjectRefs');
+  if (refs.length === 0) return [[], []];
+  const numReturns = opts.numReturns ?? 1;
+  if (!Number.isInteger(numReturns) || numReturns < 0) throw new InvalidArgumentError(`numReturns must be a whole number >= 0, got ${numReturns}`);
+  if (numReturns > refs.length) throw new InvalidArgumentError(`numReturns (${numReturns}) cannot exceed the number of refs (${refs.length})`);
+  const ready = (): number => refs.filter((r) => node.objects.peek(r)).length;
+  if (ready() < numReturns && node.local) spin(node.local, () => refs.filter((r) => !node.objects.peek(r)));
+  if (ready() < numReturns) {
+    await new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (): void => { if (!done) { done = true; if (timer) clearTimeout(timer); resolve(); } };
+      const timer = opts.timeoutMs !== undefined ? setTimeout(finish, opts.timeoutMs) : undefined;
+      for (const r of refs) node.objects.onSettled(r, () => { if (ready() >= numReturns) finish(); });
+    });
+  }
+  const readyList: ObjectRef[] = [];
+  const notReady: ObjectRef[] = [];
+  for (const r of refs) (node.objects.peek(r) && readyList.length < Math.max(numReturns, 0) ? readyList : notReady).push(r);
+  return [readyList, notReady];
+}
+
+export interface CancelOptions {
+  /** Stop a running task at once by ending its worker (a fresh worker takes its place). */
+  force?: boolean;
+  /** Also cancel tasks the task submitted. Tasks cannot submit tasks yet, so this changes nothing today. */
+  recursive?: boolean;
+}
+
+/**
+ * Cancels the task behind `ref`. A queued task is removed; a running one is
+ * stopped at its next host call, or at once with `force`. `get` of it (and of
+ * tasks depending on it) throws `TaskCancelledError`. Finished tasks are left alone.
+ */
+export function cancel(ref: ObjectRef, opts: CancelOptions = {}): void {
+  const node = requireNode();
+  checkRefs([ref], 'cancel()');
+  if (!node.actors.cancel(ref, !!opts.force)) node.scheduler.cancel(ref, !!opts.force);
+}
+
+/** The actor named `name` (see the `name` actor option). Throws `InvalidArgumentError` if there is none. */
+export function getActor(name: string): ActorHandle & Record<string, ActorMethod> {
+  const found = requireNode().actors.named(name);
+  if (!found) throw new InvalidArgumentError(`no actor named '${name}'`);
+  return handleFor(found.id, found.spec.methods) as ActorHandle & Record<string, ActorMethod>;
+}
+
+export interface KillOptions {
+  /** Do not restart the actor even if `maxRestarts` allows (default true). */
+  noRestart?: boolean;
+}
+
+/** Ends an actor: queued calls fail with `ActorDiedError` and its resources are freed. */
+export function kill(actor: ActorHandle, opts: KillOptions = {}): void {
+  if (!(actor instanceof ActorHandle)) throw new InvalidArgumentError('kill() takes an ActorHandle');
+  const node = requireNode();
+  const noRestart = opts.noRestart ?? true;
+  node.actors.kill(actor.id, noRestart);
+  if (noRestart) lifetimesOf(node).ended(actor.id);
+}
+
+/** What the driver knows of where it runs (tasks see theirs through `task-context`). */
+export interface RuntimeContext {
+  /** The node this runtime is: the embedded node, or a cluster driver's own id. */
+  nodeId: string;
+  /** Accelerator ids assigned to this process: none for a driver (tasks get theirs in `task-context`). */
+  acceleratorIds: number[];
+}
+
+export function getRuntimeContext(): RuntimeContext {
+  return { nodeId: requireNode().nodeId, acceleratorIds: [] };
+}
+
+/** Resources of the node not held by tasks right now. */
+export function availableResources(): ResourceSet {
+  return requireNode().scheduler.availableResources();
+}
+
+/** All resources of the node. */
+export function clusterResources(): ResourceSet {
+  return requireNode().scheduler.totalResources();
+}
+
+/**
+ * References to objects and memory use of the node, as `tsray memory`
+ * prints them (`formatMemory` gives that text).
+ */
+export function memory(): MemoryReport {
+  return memoryReport(requireNode());
+}
+
+/** Fault injection for tests of failure handling. */
+export const testing = {
+  /** Kills the worker running the task behind `ref` as if it crashed. False if that task is not running. */
+  crashWorker(ref: ObjectRef): boolean {
+    return requireNode().scheduler.crashWorkerOf(ref);
+  },
+  /** Worker threads alive now. */
+  workerCount(): number {
+    return requireNode().scheduler.workerCount;
+  },
+};

@@ -1,0 +1,56 @@
+/** `mod.fn('sum')`: a component export run as a remote task. */
+import type { ExportRef } from '../engine/types.js';
+import type { LoadedComponent } from '../component/loaded.js';
+import { describeFunc } from '../wit/describe.js';
+import type { ObjectRef } from '../../store/object-ref.js';
+import { checkRemoteArgs } from '../core/remote-args.js';
+import { checkNumReturns, mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../core/options.js';
+import { requireNode } from './current.js';
+import { handlesIn } from './handle-args.js';
+import { isActorHandle } from './actor-handle.js';
+import { lifetimesOf } from './actor-lifetime.js';
+
+export class RemoteFunction {
+  private readonly opts: NormalizedOptions;
+  private readonly fnKey: string;
+
+  /** @internal */
+  constructor(private readonly component: LoadedComponent, private readonly ref: ExportRef, private readonly defaults: TaskOptions = {}) {
+    this.opts = normalizeOptions(defaults);
+    this.fnKey = ref.iface ? `${ref.iface}#${ref.func.name}` : ref.func.name;
+    checkNumReturns(ref.func, this.opts.numReturns);
+  }
+
+  /** The WIT name of the function. */
+  get name(): string {
+    return this.ref.func.name;
+  }
+
+  /** The WIT signature, e.g. `sum: func(m: list<f64>) -> f64`. */
+  get signature(): string {
+    return describeFunc(this.ref.func);
+  }
+
+  /** A copy of this function with options merged over the current ones. */
+  options(opts: TaskOptions): RemoteFunction {
+    return new RemoteFunction(this.component, this.ref, mergeOptions(this.defaults, opts));
+  }
+
+  /**
+   * Submits the task and returns at once: one `ObjectRef`, or an array of
+   * `numReturns` refs (checked against the WIT result when the options are set). Top-level `ObjectRef` arguments are resolved to their
+   * values before the task runs; arguments are checked against the WIT
+   * signature here, so a wrong type fails at once.
+   */
+  remote(...args: unknown[]): ObjectRef & ObjectRef[] {
+    const node = requireNode();
+    const f = this.ref.func;
+    checkRemoteArgs(f, f.params, args);
+    const passed = handlesIn(f, args, isActorHandle);
+    const opts = this.opts;
+    const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts });
+    // Actors whose handles the task was given live at least until it finishes.
+    if (passed.length > 0) lifetimesOf(node).holdUntil(passed, refs[0]!);
+    return (opts.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * What a task and an actor are, independent of where they run: the embedded
+ * node's scheduler and actor manager, the cluster driver and the node agent
+ * all take these.
+ */
+import type { LoadedComponent } from '../component/loaded.js';
+import type { FuncDef, ResourceDef } from '../wit/types.js';
+import { ComponentError } from '../errors.js';
+import { camelCase } from '../abi/names.js';
+import { normalizeActorOptions, type ActorOptions, type NormalizedOptions, type SchedulingStrategy } from './options.js';
+import type { ResourceSet } from './resources.js';
+
+/** A task to run: one exported function of a component with its arguments. */
+export interface TaskSpec {
+  component: LoadedComponent;
+  /** WIT name of the function (for errors). */
+  name: string;
+  /** Export key the worker resolves (`iface#name` or a world-level name). */
+  fn: string;
+  args: unknown[];
+  opts: NormalizedOptions;
+  /** Attempts made elsewhere before (a cluster retrying a task from a dead node). */
+  attempt?: number;
+}
+
+/** An actor to create: one exported resource of a component, its constructor arguments and options. */
+export interface ActorSpec {
+  component: LoadedComponent;
+  resource: ResourceDef;
+  /** Constructor and methods of the resource. */
+  ctor: FuncDef;
+  methods: FuncDef[];
+  args: unknown[];
+  request: ResourceSet;
+  maxRestarts: number;
+  /** How many times a call lost with the actor's worker is sent again after a restart. */
+  maxTaskRetries: number;
+  /** Lives until killed, even with no handle left. */
+  detached?: boolean;
+  /** The options the actor class was given (a cluster sends them to the node that hosts it). */
+  options?: Record<string, unknown>;
+  strategy?: SchedulingStrategy;
+  name?: string;
+  timeoutMs?: number;
+  maxMemoryMb?: number;
+}
+
+/** The method `name` (its WIT name or camelCase) among `methods`. */
+export function findMethod(methods: readonly FuncDef[], name: string): FuncDef | undefined {
+  return methods.find((m) => m.shortName === name || camelCase(m.shortName) === name);
+}
+
+/** The spec of an actor of `resource` (whose functions are `funcs`) created with `opts` and constructor `args`. */
+export function actorSpec(component: LoadedComponent, resource: ResourceDef, funcs: readonly FuncDef[], opts: ActorOptions, args: unknown[]): ActorSpec {
+  const ctor = funcs.find((f) => f.kind === 'constructor');
+  if (!ctor) throw new ComponentError(`resource ${resource.name} has no constructor, so it cannot be an actor`);
+  const o = normalizeActorOptions(opts);
+  return {
+    component, resource, ctor, methods: funcs.filter((f) => f.kind === 'method'), args,
+    request: o.request, maxRestarts: o.maxRestarts, maxTaskRetries: o.maxTaskRetries, detached: o.detached, options: { ...opts },
+    ...(o.name === undefined ? {} : { name: o.name }),
+    ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),
+    ...(o.strategy ? { strategy: o.strategy } : {}),
+  };
+}

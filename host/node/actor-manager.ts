@@ -1,0 +1,473 @@
+/**
+ * Actors on the embedded node. An actor is a WIT resource living in one
+ * component instance on its own worker thread for its whole life. Calls are
+ * sent to that worker strictly in submission order (a call whose arguments
+ * are still being computed holds back the calls after it), so they run one
+ * at a time in order. Traps restart the actor while `maxRestarts` lasts
+ * (constructor again, fresh state), as Ray does; then it is dead.
+ */
+import {
+  ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskTimeoutError, UnschedulableError,
+} from '../errors.js';
+import type { LoadedComponent } from '../component/loaded.js';
+import { validateArgs } from '../engine/validate.js';
+import { describeFunc } from '../wit/describe.js';
+import type { FuncDef, ResourceDef } from '../wit/types.js';
+import { ObjectRef, newId } from '../../store/object-ref.js';
+import { snapshotValue } from '../../store/snapshot.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import { RefKind } from '../../store/references.js';
+import { Fifo } from '../core/fifo.js';
+import type { ResourceSet } from '../core/resources.js';
+import { findMethod, type ActorSpec } from '../core/specs.js';
+import type { Scheduler } from './scheduler.js';
+import { variantFor } from '../worker/module-variants.js';
+import { WorkerHandle } from '../worker/pool.js';
+import type { FromWorker, GuestCall } from '../worker/protocol.js';
+import { rebuildError } from '../worker/wire-errors.js';
+
+class Call {
+  pendingDeps = 0;
+  state: 'pending' | 'sent' | 'done' = 'pending';
+  cancelled = false;
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** Whether the call counts as a pending-task reference on its ref arguments. */
+  holds = false;
+  /** Arguments pinned in the store while the actor's worker reads them. */
+  readonly pinned: ObjectRef[] = [];
+  pinTid = 0;
+  /** Sends left after the actor dies with this call in flight and restarts. */
+  retriesLeft: number;
+  constructor(readonly n: number, readonly actor: Actor, readonly method: FuncDef, readonly args: unknown[], readonly returns: ObjectRef[]) {
+    this.retriesLeft = actor.spec.maxTaskRetries;
+  }
+}
+
+class Actor {
+  state: 'starting' | 'waiting' | 'alive' | 'dead' = 'starting';
+  pendingDeps = 0;
+  worker: WorkerHandle | undefined = undefined;
+  devices: number[] | undefined = undefined;
+  restartsLeft: number;
+  readonly pending = new Fifo<Call>();
+  readonly inflight = new Map<number, Call>();
+  death: ActorDiedError | undefined = undefined;
+  /** Constructor arguments pinned for the actor's worker (it rebuilds the actor from them on restart). */
+  readonly pinned: ObjectRef[] = [];
+  pinTid = 0;
+  /** Set once its constructor arguments were let go (it died). */
+  released = false;
+  /** Calls made on it that have not finished. */
+  open = 0;
+  /** Set when its last handle went: it ends, saying this, once `open` reaches zero. */
+  retiring: string | undefined = undefined;
+  constructor(readonly aid: number, readonly id: string, readonly spec: ActorSpec) {
+    this.restartsLeft = spec.maxRestarts;
+  }
+}
+
+export class ActorManager {
+  private readonly byId = new Map<string, Actor>();
+  private readonly byAid = new Map<number, Actor>();
+  private readonly names = new Map<string, Actor>();
+  private readonly calls = new Map<string, Call>();
+  private readonly waiting = new Set<Actor>();
+  private nextAid = 1;
+  private nextN = 1;
+  private closed = false;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly spinUs: number,
+    private readonly objects: ObjectStore,
+    private readonly arenas: WebAssembly.Memory[],
+    private readonly scheduler: Scheduler,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /** Creates an actor; it starts once its constructor arguments are ready and its resources are free. */
+  create(spec: ActorSpec): string {
+    if (spec.name !== undefined && this.names.has(spec.name)) {
+      throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
+    }
+    const actor = new Actor(this.nextAid++, newId(), { ...spec, args: spec.args.map(snapshotValue) });
+    const s = spec.strategy;
+    const misplaced = s && typeof s === 'object' && s.nodeId !== this.nodeId && !s.soft;
+    this.byId.set(actor.id, actor);
+    this.byAid.set(actor.aid, actor);
+    if (spec.name !== undefined) this.names.set(spec.name, actor);
+    if (misplaced) {
+      actor.released = true;
+      const why = `it must run on node ${(s as { nodeId: string }).nodeId}, which is not this node (${this.nodeId})`;
+      this.die(actor, why, new UnschedulableError(`actor ${spec.resource.name}: ${why}`));
+      return actor.id;
+    }
+    for (const a of spec.args) {
+      if (a instanceof ObjectRef && !this.objects.has(a)) {
+        actor.released = true;
+        this.die(actor, `its constructor argument ${a} ${a.released ? 'was released' : 'is not known to this runtime'}`);
+        return actor.id;
+      }
+    }
+    // Constructor arguments live as long as the actor: a restart runs the constructor again.
+    for (const a of actor.spec.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.ActorHandle);
+    if (!this.scheduler.feasible(spec.request)) {
+      this.warn(`actor ${spec.resource.name} requests more resources than this node has; it stays pending until a node that can host it joins`);
+    }
+    for (const a of spec.args) {
+      if (!(a instanceof ObjectRef)) continue;
+      const s = this.objects.peek(a);
+      if (s && !s.ok) { this.die(actor, `its constructor argument failed: ${s.error.message}`, s.error); return actor.id; }
+      if (s) continue;
+      actor.pendingDeps++;
+      this.objects.onSettled(a, (r) => {
+        if (actor.state !== 'starting') return;
+        if (!r.ok) this.die(actor, `its constructor argument failed: ${r.error.message}`, r.error);
+        else if (--actor.pendingDeps === 0) this.start(actor);
+      });
+    }
+    if (actor.pendingDeps === 0) this.start(actor);
+    return actor.id;
+  }
+
+  /** Takes resources and a dedicated worker, then sends the constructor; calls may follow at once. */
+  private start(actor: Actor): void {
+    if (this.closed || actor.state === 'dead') return;
+    const devices = this.scheduler.acquire(actor.spec.request);
+    if (!devices) {
+      actor.state = 'waiting';
+      this.waiting.add(actor);
+      return;
+    }
+    this.waiting.delete(actor);
+    actor.devices = devices;
+    this.launch(actor);
+  }
+
+  private launch(actor: Actor): void {
+    const spec = actor.spec;
+    const w = new WorkerHandle(this.nodeId, this.spinUs, this.arenas, {
+      results: (_w, msgs) => this.onMessages(actor, w, msgs),
+      died: (_w, why) => this.onWorkerDied(actor, w, why),
+    });
+    actor.worker = w;
+    actor.state = 'alive';
+    w.setBusy(true);
+    const variant = variantFor(spec.component, spec.maxMemoryMb);
+    w.send({ t: 'module', key: variant.key, module: variant.module, wit: spec.component.metadata.wit, world: spec.component.metadata.world, ...(variant.maxBytes === undefined ? {} : { maxBytes: variant.maxBytes }) });
+    if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
+    actor.pinTid = w.threadId;
+    let args: unknown[];
+    try {
+      args = this.objects.argsFor(spec.args, w.threadId, actor.pinned);
+    } catch (e) {
+      this.die(actor, `its constructor argument could not be read: ${(e as Error).message}`, e as Error);
+      return;
+    }
+    w.send({
+      t: 'actor-new', aid: actor.aid, id: actor.id, key: variant.key, resource: spec.resource.name, owner: spec.resource.owner,
+      args, devices: actor.devices ?? [], restarts: Number.isFinite(actor.restartsLeft) ? actor.restartsLeft : 2 ** 30,
+    });
+    this.pump(actor);
+  }
+
+  /** Resources came back: actors waiting for them may start. */
+  retryWaiting(): void {
+    for (const a of [...this.waiting]) this.start(a);
+  }
+
+  /** Queues a method call; returns its result refs at once. */
+  call(actorId: string, method: FuncDef, args: unknown[], numReturns: number): ObjectRef[] {
+    const actor = this.byId.get(actorId);
+    if (!actor) throw new InvalidArgumentError(`no actor ${actorId} in this runtime`);
+    const returns: ObjectRef[] = [];
+    for (let i = 0; i < numReturns; i++) returns.push(this.objects.create());
+    const call = new Call(this.nextN++, actor, method, args.map(snapshotValue), returns);
+    actor.open++;
+    for (const r of returns) this.calls.set(r.id, call);
+    if (actor.state === 'dead') {
+      this.finish(call, actor.death!);
+      return returns;
+    }
+    for (const a of args) {
+      if (a instanceof ObjectRef && !this.objects.has(a)) {
+        this.finish(call, new InvalidArgumentError(`${method.name} got ${a}, which ${a.released ? 'was released' : 'this runtime does not know'}`));
+        return returns;
+      }
+    }
+    call.holds = true;
+    for (const a of call.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
+    for (const a of args) {
+      if (!(a instanceof ObjectRef)) continue;
+      const s = this.objects.peek(a);
+      if (s && !s.ok) { this.finish(call, s.error); return returns; }
+      if (s) continue;
+      call.pendingDeps++;
+      this.objects.onSettled(a, (r) => {
+        if (call.state !== 'pending') return;
+        if (!r.ok) this.finish(call, r.error);
+        else call.pendingDeps--;
+        this.pump(actor);
+      });
+    }
+    actor.pending.push(call);
+    this.pump(actor);
+    return returns;
+  }
+
+  /** Sends queued calls in order while the head one is ready. */
+  private pump(actor: Actor): void {
+    if (actor.state !== 'alive') return;
+    const w = actor.worker!;
+    const oneAtATime = actor.spec.timeoutMs !== undefined;
+    for (let c = actor.pending.peek(); c; c = actor.pending.peek()) {
+      if (c.state !== 'pending') { actor.pending.shift(); continue; }
+      if (c.pendingDeps > 0 || (oneAtATime && actor.inflight.size > 0)) return;
+      actor.pending.shift();
+      c.state = 'sent';
+      actor.inflight.set(c.n, c);
+      c.pinTid = w.threadId;
+      let args: unknown[];
+      try {
+        args = this.objects.argsFor(c.args, w.threadId, c.pinned);
+      } catch (e) {
+        this.finish(c, e as Error);
+        continue;
+      }
+      w.send({ t: 'actor-call', n: c.n, aid: actor.aid, method: c.method.shortName, args, id: actor.id });
+      if (oneAtATime) c.timer = setTimeout(() => this.timedOut(c), actor.spec.timeoutMs);
+    }
+  }
+
+  private finish(call: Call, result: { value: unknown } | Error): void {
+    if (call.state === 'done') return;
+    call.state = 'done';
+    if (call.timer) clearTimeout(call.timer);
+    call.actor.inflight.delete(call.n);
+    for (const r of call.returns) this.calls.delete(r.id);
+    if (call.pinned.length > 0) { this.objects.unpin(call.pinned, call.pinTid); call.pinned.length = 0; }
+    if (call.holds) {
+      call.holds = false;
+      for (const a of call.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
+    }
+    if (call.cancelled && !(result instanceof Error)) result = new TaskCancelledError(call.method.name);
+    if (result instanceof Error) {
+      for (const r of call.returns) this.objects.fail(r, result);
+    } else if (call.returns.length === 1) {
+      this.objects.resolve(call.returns[0]!, result.value);
+    } else {
+      const parts = result.value as unknown[];
+      call.returns.forEach((r, i) => this.objects.resolve(r, parts[i]));
+    }
+    const actor = call.actor;
+    if (--actor.open === 0 && actor.retiring !== undefined) this.die(actor, actor.retiring);
+  }
+
+  private onMessages(actor: Actor, w: WorkerHandle, msgs: FromWorker[]): void {
+    if (actor.worker !== w) return;
+    for (const m of msgs) {
+      if ('ev' in m) {
+        if (m.ev === 'call') this.guestCall(w, m);
+        else if (m.ev === 'actor-restarted') actor.restartsLeft--;
+        else if (m.ev === 'actor-died') {
+          const cause = rebuildError(actor.spec.ctor.name, m.error!, actor.id);
+          this.die(actor, cause.message, cause);
+        }
+        continue;
+      }
+      const call = actor.inflight.get(m.n);
+      if (!call) continue;
+      this.finish(call, m.ok ? { value: m.value } : m.error.kind === 'actor-died' ? actor.death ?? new ActorDiedError(actor.id, m.error.message) : rebuildError(call.method.name, m.error, actor.id));
+    }
+    this.pump(actor);
+  }
+
+  /** The actor's thread ended by itself: calls in flight fail; the actor restarts if it may. */
+  private onWorkerDied(actor: Actor, w: WorkerHandle, why: string): void {
+    if (actor.worker !== w) return;
+    this.restartOrDie(actor, `its worker died (${why})`);
+  }
+
+  private restartOrDie(actor: Actor, why: string): void {
+    const lost = new ActorDiedError(actor.id, why);
+    const restarts = actor.restartsLeft > 0 && !this.closed;
+    const again: Call[] = [];
+    for (const c of [...actor.inflight.values()]) {
+      if (restarts && !c.cancelled && c.retriesLeft > 0) { c.retriesLeft--; again.push(c); } else this.finish(c, lost);
+    }
+    this.resend(actor, again);
+    actor.worker = undefined;
+    if (restarts) {
+      actor.restartsLeft--;
+      this.launch(actor);
+    } else {
+      this.die(actor, why);
+    }
+  }
+
+  /** Puts calls lost with the actor's worker back at the head of its queue, in the order they were made. */
+  private resend(actor: Actor, calls: Call[]): void {
+    for (let i = calls.length - 1; i >= 0; i--) {
+      const c = calls[i]!;
+      if (c.timer) { clearTimeout(c.timer); c.timer = undefined; }
+      if (c.pinned.length > 0) { this.objects.unpin(c.pinned, c.pinTid); c.pinned.length = 0; }
+      actor.inflight.delete(c.n);
+      c.state = 'pending';
+      actor.pending.unshift(c);
+    }
+  }
+
+  private timedOut(call: Call): void {
+    if (call.state !== 'sent') return;
+    const actor = call.actor;
+    actor.worker?.kill();
+    this.finish(call, new TaskTimeoutError(call.method.name, actor.spec.timeoutMs!));
+    this.restartOrDie(actor, `call '${call.method.name}' ran past its timeout of ${actor.spec.timeoutMs} ms`);
+  }
+
+  /** Marks the actor dead for good: every queued and later call fails with `ActorDiedError`. */
+  private die(actor: Actor, why: string, cause?: Error): void {
+    if (actor.state === 'dead') return;
+    const wasHolding = actor.devices !== undefined;
+    actor.state = 'dead';
+    actor.death = new ActorDiedError(actor.id, why, cause ? { cause } : undefined);
+    this.waiting.delete(actor);
+    actor.worker?.kill();
+    actor.worker = undefined;
+    for (const c of [...actor.inflight.values()]) this.finish(c, actor.death);
+    for (let c = actor.pending.shift(); c; c = actor.pending.shift()) this.finish(c, actor.death);
+    if (actor.spec.name !== undefined && this.names.get(actor.spec.name) === actor) this.names.delete(actor.spec.name);
+    this.byAid.delete(actor.aid); // dead actors are no longer polled; byId keeps answering their calls
+    if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
+    if (!actor.released) {
+      actor.released = true;
+      for (const a of actor.spec.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.ActorHandle);
+    }
+    if (wasHolding) {
+      this.scheduler.release(actor.spec.request, actor.devices!);
+      actor.devices = undefined;
+    }
+  }
+
+  /** Ends the actor (saying `why`); with `noRestart: false` it restarts instead if restarts remain. */
+  kill(actorId: string, noRestart: boolean, why = 'it was killed with tsray.kill()'): void {
+    const actor = this.byId.get(actorId);
+    if (!actor || actor.state === 'dead') return;
+    if (!noRestart && actor.worker && actor.restartsLeft > 0) {
+      actor.worker.kill();
+      this.restartOrDie(actor, 'it was killed');
+      return;
+    }
+    this.die(actor, why);
+  }
+
+  /** No handle to the actor remains: it ends (saying `why`) once the calls already made on it finish. */
+  retire(actorId: string, why: string): void {
+    const actor = this.byId.get(actorId);
+    if (!actor || actor.state === 'dead') return;
+    if (actor.open === 0) this.die(actor, why);
+    else actor.retiring = why;
+  }
+
+  /** Finds a named actor. */
+  named(name: string): { id: string; spec: ActorSpec } | undefined {
+    const a = this.names.get(name);
+    return a ? { id: a.id, spec: a.spec } : undefined;
+  }
+
+  spec(actorId: string): ActorSpec | undefined {
+    return this.byId.get(actorId)?.spec;
+  }
+
+  /** Cancels the call behind `ref`; false when `ref` is not an actor call in progress. */
+  cancel(ref: ObjectRef, force: boolean): boolean {
+    const call = this.calls.get(ref.id);
+    if (!call) return false;
+    if (force) throw new InvalidArgumentError(`force-cancelling an actor call is not supported (it would kill the actor); cancel without force, or tsray.kill() the actor`);
+    call.cancelled = true;
+    const w = call.actor.worker;
+    const running = call.actor.inflight.keys().next().value === call.n;
+    if (call.state === 'pending' || !running || !w) {
+      // Not started: done now; a copy already sent is dropped by the worker when it reads the cancel.
+      if (call.state === 'sent' && w) { w.send({ t: 'cancel', n: call.n }); w.flush(); }
+      this.finish(call, new TaskCancelledError(call.method.name));
+      return true;
+    }
+    w.interrupt(call.n);
+    return true;
+  }
+
+  /** The worker of the actor running the call behind `ref`, if it was sent. */
+  workerOf(ref: ObjectRef): WorkerHandle | undefined {
+    const c = this.calls.get(ref.id);
+    return c?.state === 'sent' ? c.actor.worker : undefined;
+  }
+
+  /** Whether `ref` is an actor call sent to its actor and not finished. */
+  isRunning(ref: ObjectRef): boolean {
+    return this.calls.get(ref.id)?.state === 'sent';
+  }
+
+  /**
+   * Calls an actor this manager does not host (a cluster node routes them
+   * through the head); without it such calls fail.
+   */
+  elsewhere: ((actorId: string, method: string, args: unknown[]) => Promise<unknown>) | undefined = undefined;
+
+  /** A guest (in a task or another actor) calls a method: run it like any call, then answer the guest's worker. */
+  guestCall(from: WorkerHandle, req: GuestCall): void {
+    const answer = (ok: boolean, value?: unknown, error?: string): void => {
+      from.send(ok ? { t: 'reply', cid: req.cid, ok, value } : { t: 'reply', cid: req.cid, ok, error: error ?? 'failed' });
+    };
+    const actor = this.byId.get(req.actor);
+    if (!actor) {
+      if (this.elsewhere) { this.elsewhere(req.actor, req.method, req.args).then((v) => answer(true, v), (e: Error) => answer(false, undefined, e.message)); return; }
+      return answer(false, undefined, `no actor ${req.actor} in this runtime`);
+    }
+    const method = findMethod(actor.spec.methods, req.method);
+    if (!method) return answer(false, undefined, `actor ${actor.spec.resource.name} has no method '${req.method}'`);
+    try {
+      validateArgs(method.name, () => describeFunc(method), method.params.slice(1), req.args);
+    } catch (e) {
+      return answer(false, undefined, (e as Error).message);
+    }
+    const [ref] = this.call(actor.id, method, req.args, 1);
+    this.objects.onSettled(ref!, (s) => {
+      if (!s.ok) answer(false, undefined, s.error.message);
+      else {
+        try { answer(true, this.objects.value(ref!)); } catch (e) { answer(false, undefined, (e as Error).message); }
+      }
+      ref!.release();
+    });
+  }
+
+  /** The worker threads of live actors. */
+  workers(): WorkerHandle[] {
+    const out: WorkerHandle[] = [];
+    for (const a of this.byAid.values()) if (a.worker) out.push(a.worker);
+    return out;
+  }
+
+  /** Polls actor workers for results (see `Scheduler.poll`). */
+  poll(): void {
+    for (const a of this.byAid.values()) {
+      if (!a.worker) continue;
+      a.worker.flush();
+      a.worker.poll();
+    }
+  }
+
+  async close(error: Error): Promise<void> {
+    this.closed = true;
+    const workers: WorkerHandle[] = [];
+    for (const a of this.byAid.values()) {
+      if (a.worker) workers.push(a.worker);
+      a.worker = undefined;
+      for (const c of [...a.inflight.values()]) this.finish(c, error);
+      for (let c = a.pending.shift(); c; c = a.pending.shift()) this.finish(c, error);
+      a.state = 'dead';
+    }
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+}
+

@@ -1,0 +1,152 @@
+/**
+ * The embedded node: the object table and the scheduler with its worker
+ * pool, living in the caller's process. `tsray.init()` creates one.
+ */
+import { availableParallelism, totalmem } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
+import { ObjectStore } from '../../store/object-store.js';
+import type { ResourceSet } from '../core/resources.js';
+import { Scheduler } from './scheduler.js';
+import { ActorManager } from './actor-manager.js';
+import type { ObjectRef } from '../../store/object-ref.js';
+import type { WorkerHandle } from '../worker/pool.js';
+import { AdminEndpoint, sessionsDir } from './admin.js';
+import { defaultSpillDir } from '../util/private-dir.js';
+import { acceleratorResource, detectAccelerators } from './accelerators.js';
+import type { LocalExecution, Runtime } from '../core/runtime.js';
+import { nodeMemory } from './memory-report.js';
+
+export interface InitOptions {
+  /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */
+  numCpus?: number;
+  /** Logical GPUs this node offers (default: as many as `nvidia-smi` lists, else 0). */
+  numGpus?: number;
+  /** The node's accelerator type, e.g. `'H100'` (default: detected); tasks with `acceleratorType` go only to such nodes. */
+  acceleratorType?: string;
+  /** Bytes of memory this node offers to tasks' and actors' `memory` requests (default 70% of RAM; admission only). */
+  memory?: number;
+  /** Custom resources, e.g. `{ TPU: 2 }`. */
+  resources?: Record<string, number>;
+  /** Bytes for the object store (default 30% of RAM). */
+  objectStoreMemory?: number;
+  /** Where the object store spills to disk (default: `tsray-<uid>/spill` under the OS temp dir; it must be private to this user, see `private-dir.ts`). */
+  spillDir?: string;
+  /** Spill when objects in memory pass this fraction of objectStoreMemory (default 0.8). */
+  objectSpillingThreshold?: number;
+  /** Fuse at least this many bytes into each spill file when there is that much to spill (default 100 MiB). */
+  minSpillingSize?: number;
+  /** Stop spilling (OutOfDiskError) once the spill disk would be fuller than this fraction (default 0.95). */
+  localFsCapacityThreshold?: number;
+  /** Record the JS call site of every task call and small put for `tsray memory` (default false; puts of objects over 100 KiB always record theirs). */
+  recordCallSites?: boolean;
+  /** A cluster to connect to as a driver (`ws://HOST:PORT`, printed by `tsray start --head`); omit for the embedded node. */
+  address?: string;
+  /** The cluster token (default: the TSRAY_TOKEN environment variable). */
+  token?: string;
+  /** A `wss://` cluster: PEM CA file that signs its certificates (default: Node's trusted CAs and NODE_EXTRA_CA_CERTS). */
+  tlsCa?: string;
+  /** A `wss://` cluster: PEM certificate and key files for this driver's object server, which nodes pull its large objects from. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** How long an idle worker spins for new work before sleeping, in microseconds (default 50). */
+  workerSpinUs?: number;
+}
+
+export class EmbeddedNode implements Runtime {
+  readonly nodeId = randomBytes(8).toString('hex');
+  readonly objects: ObjectStore;
+  readonly scheduler: Scheduler;
+  readonly actors: ActorManager;
+  private readonly admin: AdminEndpoint;
+
+  constructor(opts: InitOptions) {
+    const known = new Set(['token', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs']);
+    for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
+    if (opts.address !== undefined) throw new RuntimeStateError(`an embedded node has no address; connect to ${opts.address} with tsray.init({ address, token })`);
+    const count = (name: string, v: number | undefined, dflt: number): number => {
+      if (v === undefined) return dflt;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`init option ${name} must be a number >= 0, got ${String(v)}`);
+      return v;
+    };
+    const numCpus = count('numCpus', opts.numCpus, availableParallelism());
+    const found = opts.numGpus === undefined || opts.acceleratorType === undefined ? detectAccelerators() : { count: 0 };
+    const numGpus = count('numGpus', opts.numGpus, found.count);
+    if (!Number.isInteger(numGpus)) throw new InvalidArgumentError('numGpus of a node must be a whole number');
+    const fraction = (name: string, v: number | undefined, dflt: number): number => {
+      const f = count(name, v, dflt);
+      if (f > 1) throw new InvalidArgumentError(`init option ${name} is a fraction between 0 and 1, got ${f}`);
+      return f;
+    };
+    const objectStoreMemory = Math.floor(count('objectStoreMemory', opts.objectStoreMemory, Math.floor(totalmem() * 0.3)));
+    if (opts.spillDir !== undefined && typeof opts.spillDir !== 'string') throw new InvalidArgumentError('init option spillDir must be a path');
+    const resources: ResourceSet = { CPU: numCpus, GPU: numGpus, memory: Math.floor(count('memory', opts.memory, Math.floor(totalmem() * 0.7))), object_store_memory: objectStoreMemory };
+    const type = opts.acceleratorType ?? found.type;
+    if (type !== undefined) {
+      if (typeof type !== 'string' || !/^[\w.-]+$/.test(type)) throw new InvalidArgumentError(`acceleratorType must be a name such as 'H100', got ${String(type)}`);
+      resources[acceleratorResource(type)] = 1;
+    }
+    for (const [k, v] of Object.entries(opts.resources ?? {})) {
+      if (k in resources) throw new InvalidArgumentError(`set ${k} with its own init option, not resources.${k}`);
+      resources[k] = count(`resources.${k}`, v, 0);
+    }
+    const baseWorkers = Math.max(1, Math.ceil(numCpus));
+    const spinUs = count('workerSpinUs', opts.workerSpinUs, 50);
+    // Refuses a runtime directory that is not private (InsecurePathError) before anything starts.
+    const adminDir = sessionsDir();
+    this.objects = new ObjectStore({
+      nodeId: this.nodeId,
+      capacity: objectStoreMemory,
+      spillDir: opts.spillDir ?? defaultSpillDir(),
+      spillThreshold: fraction('objectSpillingThreshold', opts.objectSpillingThreshold, 0.8),
+      minSpillBytes: count('minSpillingSize', opts.minSpillingSize, 100 * 2 ** 20),
+      localFsCapacityThreshold: fraction('localFsCapacityThreshold', opts.localFsCapacityThreshold, 0.95),
+      recordTaskCallSites: opts.recordCallSites ?? process.env.TSRAY_RECORD_REF_CREATION_SITES === '1',
+    });
+    const arenas = this.objects.arenas.map((a) => a.memory);
+    const warn = (m: string): void => { process.emitWarning(m, { code: 'TSRAY_INFEASIBLE' }); };
+    this.scheduler = new Scheduler({
+      nodeId: this.nodeId, resources, baseWorkers, maxWorkers: baseWorkers + 16, spinUs, warn, arenas,
+      onGuestCall: (from, call) => this.actors.guestCall(from, call),
+      onRelease: () => this.actors?.retryWaiting(),
+    }, this.objects);
+    this.actors = new ActorManager(this.nodeId, spinUs, this.objects, arenas, this.scheduler, warn);
+    this.admin = AdminEndpoint.start(adminDir, this.nodeId, (req) => {
+      if (req === 'memory') return nodeMemory(this);
+      throw new Error(`unknown request '${req}'`);
+    });
+  }
+
+  /** The node's threads compute its work: `get` may wait for them without the event loop. */
+  get local(): LocalExecution {
+    return this;
+  }
+
+  /** Every worker thread of the node (task workers and actors). */
+  workers(): WorkerHandle[] {
+    return [...this.scheduler.workers(), ...this.actors.workers()];
+  }
+
+  /** Whether `ref` is being computed right now (by a task or an actor call). */
+  isRunning(ref: ObjectRef): boolean {
+    return this.scheduler.isRunning(ref) || this.actors.isRunning(ref);
+  }
+
+  /** Sleeps until the worker computing `ref` posts results (or `ms` pass). */
+  waitForResults(ref: ObjectRef, ms: number): void {
+    (this.scheduler.workerOf(ref) ?? this.actors.workerOf(ref))?.waitForResults(ms);
+  }
+
+  /** Dispatches and collects without the event loop (see `get`'s short spin). */
+  poll(): void {
+    this.scheduler.poll();
+    this.actors.poll();
+  }
+
+  async close(error: Error): Promise<void> {
+    this.admin.close();
+    await Promise.all([this.scheduler.close(error), this.actors.close(error)]);
+    this.objects.failPending(error);
+    this.objects.close();
+  }
+}

@@ -1,0 +1,491 @@
+/**
+ * The embedded node's scheduler. Tasks wait for their ObjectRef arguments,
+ * queue by resource shape, and run on worker leases: a worker holding a
+ * lease for a shape (and the node resources it needs) takes a pipeline of
+ * tasks of that shape, so tiny tasks do not pay a round trip each. A task
+ * with a timeout gets a worker to itself, so the timer measures only it.
+ */
+import { InvalidArgumentError, TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashedError } from '../errors.js';
+import type { FromWorker, GuestCall } from '../worker/protocol.js';
+import { rebuildError } from '../worker/wire-errors.js';
+import { WorkerHandle } from '../worker/pool.js';
+import type { LoadedComponent } from '../component/loaded.js';
+import { variantFor } from '../worker/module-variants.js';
+import { ObjectRef, newId } from '../../store/object-ref.js';
+import { snapshotValue } from '../../store/snapshot.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import { RefKind } from '../../store/references.js';
+import type { NormalizedOptions } from '../core/options.js';
+import type { TaskSpec } from '../core/specs.js';
+import { Accelerators, ResourcePool, shapeKey, type ResourceSet } from '../core/resources.js';
+import { Fifo } from '../core/fifo.js';
+import { retriesError } from '../core/retry.js';
+
+/** How many tasks a leased worker may hold queued ahead of the one it runs. */
+const PIPELINE_DEPTH = 64;
+
+/** A submitted task; a class so every task has one stable shape (the hot path allocates many). */
+class Task implements TaskSpec {
+  readonly component: LoadedComponent;
+  readonly name: string;
+  readonly fn: string;
+  readonly args: unknown[];
+  readonly opts: NormalizedOptions;
+  readonly shape: string;
+  readonly taskId = newId();
+  pendingDeps = 0;
+  state: 'waiting' | 'queued' | 'running' | 'done' = 'waiting';
+  attempt = 0;
+  slot: Slot | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  cancelled = false;
+  /** Whether the task counts as a pending-task reference on its ref arguments. */
+  holds = false;
+  /** Whether an argument lives in an arena: such a task is not queued behind others on a worker, so pins stay few. */
+  stored = false;
+  /** Arguments pinned in the store for the worker it was sent to (`pinTid`). */
+  readonly pinned: ObjectRef[] = [];
+  pinTid = 0;
+
+  constructor(spec: TaskSpec, readonly n: number, readonly returns: ObjectRef[]) {
+    this.component = spec.component;
+    this.name = spec.name;
+    this.fn = spec.fn;
+    // Arguments are copied at submit, as Ray does: later changes by the caller do not reach the task.
+    this.args = spec.args.map(snapshotValue);
+    this.opts = spec.opts;
+    this.shape = spec.opts.shape;
+    this.attempt = spec.attempt ?? 0;
+  }
+}
+
+interface Lease { shape: string; request: ResourceSet; devices: number[]; exclusive: boolean }
+
+interface Slot { worker: WorkerHandle; lease?: Lease }
+
+export interface SchedulerConfig {
+  nodeId: string;
+  resources: ResourceSet;
+  /** Workers kept even when idle (the CPU count). */
+  baseWorkers: number;
+  /** Upper bound on workers, for fractional and zero-CPU tasks. */
+  maxWorkers: number;
+  /** The object store's arenas, mapped by every worker. */
+  arenas: WebAssembly.Memory[];
+  spinUs: number;
+  warn: (message: string) => void;
+  /** A guest running a task asks to call an actor. */
+  onGuestCall: (from: WorkerHandle, call: GuestCall) => void;
+  /** Resources were returned to the node. */
+  onRelease: () => void;
+}
+
+export class Scheduler {
+  private readonly tasks = new Map<number, Task>();
+  private readonly byReturn = new Map<string, Task>();
+  private readonly queues = new Map<string, Fifo<Task>>();
+  private readonly slots: Slot[] = [];
+  private readonly resources: ResourcePool;
+  private readonly devices: Accelerators;
+  private readonly warnedShapes = new Set<string>();
+  /** Force-cancelled tasks that were queued on a worker (see `watchForced`). */
+  private readonly forced = new Set<number>();
+  private nextN = 1;
+  private scheduleQueued = false;
+  private closed = false;
+
+  constructor(private readonly cfg: SchedulerConfig, private readonly objects: ObjectStore) {
+    this.resources = new ResourcePool(cfg.resources);
+    this.devices = new Accelerators(cfg.resources);
+    for (let i = 0; i < cfg.baseWorkers; i++) this.spawn();
+  }
+
+  /** Registers a task and returns its result refs at once. */
+  submit(spec: TaskSpec): ObjectRef[] {
+    const n = this.nextN++;
+    const returns: ObjectRef[] = [];
+    for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create());
+    const task = new Task(spec, n, returns);
+    this.tasks.set(n, task);
+    for (const r of returns) this.byReturn.set(r.id, task);
+    if (!this.warnedShapes.has(task.shape) && !this.resources.feasible(spec.opts.request)) {
+      this.warnedShapes.add(task.shape);
+      this.cfg.warn(`task '${spec.name}' requests {${task.shape}} but this node has {${shapeKey(this.resources.totals())}}; it stays pending until a node that can run it joins`);
+    }
+    const s = spec.opts.strategy;
+    if (s && typeof s === 'object' && s.nodeId !== this.cfg.nodeId && !s.soft) {
+      this.finish(task, { kind: 'error', error: new UnschedulableError(`task '${spec.name}' must run on node ${s.nodeId}, which is not this node (${this.cfg.nodeId})`) });
+      return returns;
+    }
+    for (const a of spec.args) {
+      if (a instanceof ObjectRef && !this.objects.has(a)) {
+        this.finish(task, { kind: 'error', error: new InvalidArgumentError(`task '${spec.name}' got ${a}, which ${a.released ? 'was released' : 'this runtime does not know (was it created before a shutdown?)'}`) });
+        return returns;
+      }
+    }
+    task.holds = true;
+    for (const a of spec.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
+    for (const a of spec.args) {
+      if (!(a instanceof ObjectRef)) continue;
+      const settled = this.objects.peek(a);
+      if (settled) {
+        if (!settled.ok) { this.finish(task, { kind: 'error', error: settled.error }); return returns; }
+        continue;
+      }
+      task.pendingDeps++;
+      this.objects.onSettled(a, (s) => {
+        if (task.state !== 'waiting') return;
+        if (!s.ok) this.finish(task, { kind: 'error', error: s.error });
+        else if (--task.pendingDeps === 0) this.enqueue(task);
+      });
+    }
+    if (task.pendingDeps === 0) this.enqueue(task);
+    return returns;
+  }
+
+  private enqueue(task: Task, front = false): void {
+    task.state = 'queued';
+    task.stored = task.args.some((a) => a instanceof ObjectRef && this.objects.isStored(a));
+    let q = this.queues.get(task.shape);
+    if (!q) this.queues.set(task.shape, (q = new Fifo()));
+    if (front) q.unshift(task); else q.push(task);
+    this.requestSchedule();
+  }
+
+  /** The tasks sent to `slot`'s worker and not finished, in the order it would run them. */
+  private runningOn(slot: Slot): Task[] {
+    const out: Task[] = [];
+    for (const n of slot.worker.inflight) {
+      const t = this.tasks.get(n);
+      if (t?.state === 'running') out.push(t);
+    }
+    return out;
+  }
+
+  /**
+   * Puts tasks taken back from a lost worker at the front of their queues,
+   * in the order they were submitted, so none overtakes one sent before it.
+   */
+  private requeue(tasks: Task[]): void {
+    for (let i = tasks.length - 1; i >= 0; i--) {
+      const t = tasks[i]!;
+      if (t.timer) { clearTimeout(t.timer); t.timer = undefined; }
+      this.enqueue(t, true);
+    }
+  }
+
+  private requestSchedule(): void {
+    if (this.scheduleQueued) return;
+    this.scheduleQueued = true;
+    queueMicrotask(() => { this.scheduleQueued = false; this.schedule(); });
+  }
+
+  /** Dispatches as many queued tasks as leases and resources allow. */
+  schedule(): void {
+    if (this.closed) return;
+    for (const q of this.queues.values()) {
+      for (let task = q.peek(); task; task = q.peek()) {
+        if (task.state !== 'queued') { q.shift(); continue; }
+        const slot = this.slotFor(task);
+        if (!slot) break;
+        q.shift();
+        this.dispatch(task, slot);
+      }
+    }
+  }
+
+  private slotFor(task: Task): Slot | undefined {
+    const exclusive = task.opts.timeoutMs !== undefined;
+    if (!exclusive) {
+      let best: Slot | undefined;
+      for (const s of this.slots) {
+        if (s.lease && s.lease.shape === task.shape && !s.lease.exclusive && s.worker.inflight.length < (task.stored ? 1 : PIPELINE_DEPTH)
+          && (!best || s.worker.inflight.length < best.worker.inflight.length)) best = s;
+      }
+      // A shape with a free resource share prefers a new lease over deepening a pipeline.
+      if (best && best.worker.inflight.length === 0) return best;
+      const fresh = this.lease(task, exclusive);
+      return fresh ?? best;
+    }
+    return this.lease(task, exclusive);
+  }
+
+  private lease(task: Task, exclusive: boolean): Slot | undefined {
+    let slot = this.slots.find((s) => !s.lease && s.worker.inflight.length === 0);
+    if (!slot && this.slots.length >= this.cfg.maxWorkers) return undefined;
+    const devices = this.acquire(task.opts.request);
+    if (!devices) return undefined;
+    slot ??= this.spawn();
+    slot.lease = { shape: task.shape, request: task.opts.request, devices, exclusive };
+    return slot;
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = {
+      worker: new WorkerHandle(this.cfg.nodeId, this.cfg.spinUs, this.cfg.arenas, {
+        results: (_w, outcomes) => this.onResults(slot, outcomes),
+        died: (_w, why) => this.onDied(slot, why),
+      }),
+    };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private dispatch(task: Task, slot: Slot): void {
+    const w = slot.worker;
+    const variant = variantFor(task.component, task.opts.maxMemoryMb);
+    if (!w.modules.has(variant.key)) {
+      w.modules.add(variant.key);
+      w.send({ t: 'module', key: variant.key, module: variant.module, wit: task.component.metadata.wit, world: task.component.metadata.world, ...(variant.maxBytes === undefined ? {} : { maxBytes: variant.maxBytes }) });
+    }
+    if (task.pinned.length > 0) { this.objects.unpin(task.pinned, task.pinTid); task.pinned.length = 0; }
+    task.pinTid = w.threadId;
+    let args: unknown[];
+    try {
+      args = this.objects.argsFor(task.args, w.threadId, task.pinned);
+    } catch (e) {
+      // The argument's bytes are lost (or cannot be read back): the task fails, nothing else does.
+      this.finish(task, { kind: 'error', error: e as Error });
+      this.releaseIfIdle(slot);
+      return;
+    }
+    w.send({ t: 'run', n: task.n, key: variant.key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices });
+    if (w.inflight.length === 0) w.setBusy(true);
+    w.inflight.push(task.n);
+    task.state = 'running';
+    task.slot = slot;
+    if (task.opts.timeoutMs !== undefined) task.timer = setTimeout(() => this.timedOut(task), task.opts.timeoutMs);
+  }
+
+  private onResults(slot: Slot, messages: FromWorker[]): void {
+    const w = slot.worker;
+    for (const o of messages) {
+      if ('ev' in o) {
+        if (o.ev === 'call') this.cfg.onGuestCall(w, o);
+        continue;
+      }
+      const i = w.inflight[0] === o.n ? 0 : w.inflight.indexOf(o.n);
+      if (i >= 0) w.inflight.splice(i, 1);
+      this.forced.delete(o.n);
+      const task = this.tasks.get(o.n);
+      if (!task || task.state !== 'running') continue;
+      if (o.ok) this.finish(task, { kind: 'value', value: o.value });
+      else {
+        const error = rebuildError(task.name, o.error);
+        if (this.retryOwnError(task, error)) this.requeue([task]);
+        else this.finish(task, { kind: 'error', error });
+      }
+    }
+    this.watchForced(slot);
+    this.releaseIfIdle(slot);
+    this.schedule();
+  }
+
+  /**
+   * A force-cancelled task that was queued on a worker should be dropped
+   * there; if it reached the head of the worker's queue and was not reported
+   * dropped soon after, the worker started it before reading the cancel: stop
+   * the worker, as force promises.
+   */
+  private watchForced(slot: Slot): void {
+    const head = slot.worker.inflight[0];
+    if (head === undefined || !this.forced.has(head)) return;
+    setTimeout(() => {
+      if (slot.worker.inflight[0] !== head || !slot.worker.isAlive) return;
+      this.forced.delete(head);
+      slot.worker.kill();
+      this.dropSlot(slot);
+      slot.worker.inflight.shift();
+      this.requeue(this.runningOn(slot));
+      slot.worker.inflight.length = 0;
+      this.refill();
+      this.schedule();
+    }, 50);
+  }
+
+  private releaseIfIdle(slot: Slot): void {
+    if (slot.worker.inflight.length > 0 || !slot.lease) return;
+    this.release(slot.lease.request, slot.lease.devices);
+    slot.lease = undefined;
+    slot.worker.setBusy(false);
+  }
+
+  /** Takes `request` (and device ids for its GPUs) from the node if free now; actors hold theirs this way. */
+  acquire(request: ResourceSet): number[] | undefined {
+    if (!this.resources.tryAcquire(request)) return undefined;
+    const devices = this.devices.acquire(request);
+    if (!devices) this.resources.release(request);
+    return devices;
+  }
+
+  /** Returns resources taken by `acquire` (or a lease); queued work may now fit. */
+  release(request: ResourceSet, devices: number[]): void {
+    this.resources.release(request);
+    this.devices.release(request, devices);
+    this.cfg.onRelease();
+    this.requestSchedule();
+  }
+
+  /** Whether the node could ever satisfy `request`. */
+  feasible(request: ResourceSet): boolean {
+    return this.resources.feasible(request);
+  }
+
+  private finish(task: Task, result: { kind: 'value'; value: unknown } | { kind: 'error'; error: Error }): void {
+    if (task.state === 'done') return;
+    task.state = 'done';
+    if (task.timer) clearTimeout(task.timer);
+    this.tasks.delete(task.n);
+    for (const r of task.returns) this.byReturn.delete(r.id);
+    if (task.pinned.length > 0) { this.objects.unpin(task.pinned, task.pinTid); task.pinned.length = 0; }
+    if (task.holds) {
+      task.holds = false;
+      for (const a of task.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
+    }
+    if (task.cancelled && result.kind === 'value') result = { kind: 'error', error: new TaskCancelledError(task.name) };
+    if (result.kind === 'error') {
+      for (const r of task.returns) this.objects.fail(r, result.error);
+    } else if (task.returns.length === 1) {
+      this.objects.resolve(task.returns[0]!, result.value);
+    } else {
+      const parts = result.value as unknown[];
+      task.returns.forEach((r, i) => this.objects.resolve(r, parts[i]));
+    }
+  }
+
+  /** A worker ended unexpectedly: its tasks are retried (or fail once retries run out). */
+  private onDied(slot: Slot, why: string): void {
+    this.dropSlot(slot);
+    const retry: Task[] = [];
+    for (const task of this.runningOn(slot)) {
+      if (task.cancelled) { this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) }); continue; }
+      task.attempt++;
+      if (task.attempt > task.opts.maxRetries) this.finish(task, { kind: 'error', error: new WorkerCrashedError(task.name, task.attempt, why) });
+      else retry.push(task);
+    }
+    this.requeue(retry);
+    slot.worker.inflight.length = 0;
+    this.refill();
+    this.schedule();
+  }
+
+  /**
+   * Whether the task's own `error` is retried under its `retryExceptions`
+   * (counting the attempt, within `maxRetries` shared with crash retries).
+   */
+  private retryOwnError(task: Task, error: Error): boolean {
+    if (task.cancelled || task.attempt >= task.opts.maxRetries || !retriesError(task.opts.retryExceptions, error)) return false;
+    task.attempt++;
+    return true;
+  }
+
+  /** Kills a worker on purpose: `victim` fails with `error` (or is retried), the rest of its pipeline is requeued untouched. */
+  private killFor(victim: Task, error: Error): void {
+    const slot = victim.slot!;
+    slot.worker.kill();
+    this.dropSlot(slot);
+    if (!this.retryOwnError(victim, error)) this.finish(victim, { kind: 'error', error });
+    this.requeue(this.runningOn(slot));
+    slot.worker.inflight.length = 0;
+    this.refill();
+    this.schedule();
+  }
+
+  private dropSlot(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    if (slot.lease) {
+      this.release(slot.lease.request, slot.lease.devices);
+      slot.lease = undefined;
+    }
+  }
+
+  /** Keeps the base number of workers after a loss. */
+  private refill(): void {
+    while (!this.closed && this.slots.length < this.cfg.baseWorkers) this.spawn();
+  }
+
+  private timedOut(task: Task): void {
+    if (task.state !== 'running') return;
+    this.killFor(task, new TaskTimeoutError(task.name, task.opts.timeoutMs!));
+  }
+
+  /** Cancels the task producing `ref`. Returns false when there is nothing to cancel. */
+  cancel(ref: ObjectRef, force: boolean): boolean {
+    const task = this.byReturn.get(ref.id);
+    if (!task || task.state === 'done') return false;
+    task.cancelled = true;
+    if (task.state !== 'running') {
+      this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) });
+      return true;
+    }
+    const w = task.slot!.worker;
+    if (w.inflight[0] !== task.n) {
+      // Sent but still queued behind another task on that worker: it is done now; the worker
+      // drops it when it reads the cancel, which is posted before it can reach the task.
+      w.send({ t: 'cancel', n: task.n });
+      w.flush();
+      if (force) this.forced.add(task.n);
+      this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) });
+      return true;
+    }
+    if (force) {
+      this.killFor(task, new TaskCancelledError(task.name, 'it was cancelled with force: its worker was stopped'));
+      return true;
+    }
+    w.interrupt(task.n);
+    return true;
+  }
+
+  /** Kills the worker running the task behind `ref`, as a crash would (for fault-injection tests). */
+  crashWorkerOf(ref: ObjectRef): boolean {
+    const task = this.byReturn.get(ref.id);
+    if (!task || task.state !== 'running') return false;
+    const slot = task.slot!;
+    slot.worker.kill();
+    this.onDied(slot, 'killed by tsray.testing.crashWorker');
+    return true;
+  }
+
+  /** The worker running the task behind `ref`, if it is running. */
+  workerOf(ref: ObjectRef): WorkerHandle | undefined {
+    const t = this.byReturn.get(ref.id);
+    return t?.state === 'running' ? t.slot?.worker : undefined;
+  }
+
+  /** Whether `ref` is produced by a task that is running now. */
+  isRunning(ref: ObjectRef): boolean {
+    return this.byReturn.get(ref.id)?.state === 'running';
+  }
+
+  /** Dispatches what it can, sends pending batches and takes results, without waiting for the event loop. */
+  poll(): void {
+    this.schedule();
+    for (const s of this.slots) s.worker.flush();
+    for (const s of this.slots) s.worker.poll();
+  }
+
+  availableResources(): ResourceSet {
+    return this.resources.available();
+  }
+
+  totalResources(): ResourceSet {
+    return this.resources.totals();
+  }
+
+  workers(): WorkerHandle[] {
+    return this.slots.map((s) => s.worker);
+  }
+
+  get workerCount(): number {
+    return this.slots.length;
+  }
+
+  /** Stops every worker; pending tasks fail with `error`. */
+  async close(error: Error): Promise<void> {
+    this.closed = true;
+    for (const t of [...this.tasks.values()]) this.finish(t, { kind: 'error', error });
+    await Promise.all(this.slots.map((s) => s.worker.stop()));
+    this.slots.length = 0;
+  }
+}
