@@ -20,7 +20,7 @@ import { acceptPeers } from './accept.js';
 import { toWire } from './wire-error.js';
 import { isNodeInfo } from './validate-frame.js';
 import { normalizeActorOptions, renormalizeOptions, type ActorOptions } from '../core/options.js';
-import { shapeKey } from '../core/resources.js';
+import { addResources, shapeKey } from '../core/resources.js';
 import { DEFAULT_PLACEMENT, Placer, type NodeView, type SchedulingStrategy } from '../core/placement.js';
 import { REMOTE_ARG, remoteLocation } from './remote-arg.js';
 import { collectHandles } from '../core/given-handles.js';
@@ -86,10 +86,6 @@ interface HeadActor {
   waiting: HeadTask[];
   /** Its creation, until the node answers it (re-sent if that node dies first). */
   creating: HeadTask | undefined;
-}
-
-function addTo(into: Record<string, number>, r: Record<string, number>, sign: 1 | -1): void {
-  for (const [k, v] of Object.entries(r)) if (v > 0) into[k] = (into[k] ?? 0) + sign * v;
 }
 
 /** How many results the work in `f` must answer with. */
@@ -362,7 +358,7 @@ export class Head {
     const n = this.nodes.get(nodeId)!;
     t.node = nodeId;
     n.inflight.add(t.id);
-    addTo(n.reserved, t.request, 1);
+    addResources(n.reserved, t.request, 1);
     const frame = t.frame(t.attempts);
     this.grantHandles(n, t.driver, frame);
     n.peer!.send(frame);
@@ -420,7 +416,7 @@ export class Head {
   /** Gives back what `t` reserved on its node (a task that ended; an actor that died). */
   private unreserve(nodeId: string | undefined, request: Record<string, number>): void {
     const n = nodeId ? this.nodes.get(nodeId) : undefined;
-    if (n) addTo(n.reserved, request, -1);
+    if (n) addResources(n.reserved, request, -1);
   }
 
   /** A call to an actor that is dead fails with ActorDiedError, as on the embedded node. */
@@ -468,7 +464,7 @@ export class Head {
       // A peer that is closing drops what it is sent: placing work there would strand it until the close arrives.
       if (n.state !== 'ALIVE' || !n.peer?.isOpen) continue;
       const available = { ...n.info.resources };
-      addTo(available, n.reserved, -1);
+      addResources(available, n.reserved, -1);
       views.push({ nodeId: n.info.nodeId, total: n.info.resources, available });
     }
     const p = this.placer.place(views, { resources: t.request, strategy: t.strategy ?? 'DEFAULT', ...(t.locality ? { localityBytes: t.locality } : {}) });

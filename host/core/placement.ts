@@ -14,7 +14,7 @@
  * With no node able to hold the request now, a feasible node is chosen
  * anyway (its own scheduler queues the work); with none feasible, it waits.
  */
-import type { ResourceSet } from './resources.js';
+import { fits, isEmpty, type ResourceSet } from './resources.js';
 
 export type SchedulingStrategy = 'DEFAULT' | 'SPREAD' | { nodeId: string; soft: boolean };
 
@@ -50,15 +50,6 @@ export interface PlacementConfig {
 
 export const DEFAULT_PLACEMENT: Omit<PlacementConfig, 'random'> = { spreadThreshold: 0.5, topKFraction: 0.2, topKAbsolute: 1 };
 
-function fits(have: ResourceSet, want: ResourceSet): boolean {
-  for (const k in want) if (want[k]! > 0 && (have[k] ?? 0) < want[k]! - 1e-9) return false;
-  return true;
-}
-
-function isEmpty(want: ResourceSet): boolean {
-  for (const k in want) if (want[k]! > 0) return false;
-  return true;
-}
 
 /** The utilization of the most used resource the node has (0..1). */
 export function utilization(n: NodeView): number {
@@ -88,6 +79,19 @@ function nth(xs: { n: NodeView; score: number }[], j: number): NodeView {
   return xs[j]!.n;
 }
 
+function notAlive(nodeId: string): string {
+  return `node ${nodeId} is not alive in this cluster`;
+}
+
+/**
+ * The embedded node's one-node view of node affinity: why work with
+ * `strategy` cannot run on node `here` (hard affinity to another node), or
+ * undefined when it can. Resources are its scheduler's business.
+ */
+export function affinityMiss(strategy: SchedulingStrategy | undefined, here: string): string | undefined {
+  return strategy && typeof strategy === 'object' && !strategy.soft && strategy.nodeId !== here ? notAlive(strategy.nodeId) : undefined;
+}
+
 export class Placer {
   private cursor = 0;
 
@@ -98,9 +102,7 @@ export class Placer {
     if (typeof s === 'object') {
       const target = nodes.find((n) => n.nodeId === s.nodeId);
       if (target && fits(target.total, req.resources)) return { nodeId: target.nodeId };
-      if (!s.soft) {
-        return { error: target ? `node ${s.nodeId} can never hold ${JSON.stringify(req.resources)}` : `node ${s.nodeId} is not alive in this cluster` };
-      }
+      if (!s.soft) return { error: target ? `node ${s.nodeId} can never hold ${JSON.stringify(req.resources)}` : notAlive(s.nodeId) };
       return this.place(nodes, { ...req, strategy: 'DEFAULT' });
     }
     // One pass: feasible nodes, and those with room now; most placements touch nothing else.

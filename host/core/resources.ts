@@ -1,13 +1,32 @@
 /**
- * Resource arithmetic: what a node has, what a task asks for, and what is
- * held. Quantities are fractional; they are kept in units of 1/10000 so that
- * repeated adding and subtracting of 0.1 never drifts.
+ * Resource arithmetic, one for the embedded node, the head and placement:
+ * what a node has, what a task asks for, and what is held. Quantities are
+ * fractional; every sum and comparison is done in units of 1/10000, so that
+ * repeated adding and subtracting of 0.1 never drifts and 0.3 fits in
+ * 0.1 + 0.2.
  */
 
 export type ResourceSet = Record<string, number>;
 
 const SCALE = 10000;
 const q = (x: number): number => Math.round(x * SCALE);
+
+/** Whether `have` holds every positive amount of `want`. */
+export function fits(have: ResourceSet, want: ResourceSet): boolean {
+  for (const k in want) if (want[k]! > 0 && q(have[k] ?? 0) < q(want[k]!)) return false;
+  return true;
+}
+
+/** Whether `want` asks for nothing. */
+export function isEmpty(want: ResourceSet): boolean {
+  for (const k in want) if (want[k]! > 0) return false;
+  return true;
+}
+
+/** Adds (`sign` 1) or takes away (-1) every positive amount of `r` to `into`, in place. */
+export function addResources(into: ResourceSet, r: ResourceSet, sign: 1 | -1): void {
+  for (const k in r) if (r[k]! > 0) into[k] = (q(into[k] ?? 0) + sign * q(r[k]!)) / SCALE;
+}
 
 export class ResourcePool {
   private readonly total: Map<string, number>;

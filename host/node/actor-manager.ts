@@ -18,6 +18,7 @@ import { snapshotValue } from '../../store/snapshot.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import { Fifo } from '../core/fifo.js';
+import { affinityMiss } from '../core/placement.js';
 import type { ResourceSet } from '../core/resources.js';
 import { findMethod, type ActorSpec } from '../core/specs.js';
 import type { Scheduler } from './scheduler.js';
@@ -91,15 +92,13 @@ export class ActorManager {
       throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
     }
     const actor = new Actor(this.nextAid++, newId(), { ...spec, args: spec.args.map(snapshotValue) });
-    const s = spec.strategy;
-    const misplaced = s && typeof s === 'object' && s.nodeId !== this.nodeId && !s.soft;
+    const miss = affinityMiss(spec.strategy, this.nodeId);
     this.byId.set(actor.id, actor);
     this.byAid.set(actor.aid, actor);
     if (spec.name !== undefined) this.names.set(spec.name, actor);
-    if (misplaced) {
+    if (miss) {
       actor.released = true;
-      const why = `it must run on node ${(s as { nodeId: string }).nodeId}, which is not this node (${this.nodeId})`;
-      this.die(actor, why, new UnschedulableError(`actor ${spec.resource.name}: ${why}`));
+      this.die(actor, miss, new UnschedulableError(`actor ${spec.resource.name}: ${miss}`));
       return actor.id;
     }
     for (const a of spec.args) {

@@ -19,6 +19,7 @@ import type { NormalizedOptions } from '../core/options.js';
 import type { TaskSpec } from '../core/specs.js';
 import { Accelerators, ResourcePool, shapeKey, type ResourceSet } from '../core/resources.js';
 import { Fifo } from '../core/fifo.js';
+import { affinityMiss } from '../core/placement.js';
 import { retriesError } from '../core/retry.js';
 
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
@@ -112,9 +113,9 @@ export class Scheduler {
       this.warnedShapes.add(task.shape);
       this.cfg.warn(`task '${spec.name}' requests {${task.shape}} but this node has {${shapeKey(this.resources.totals())}}; it stays pending until a node that can run it joins`);
     }
-    const s = spec.opts.strategy;
-    if (s && typeof s === 'object' && s.nodeId !== this.cfg.nodeId && !s.soft) {
-      this.finish(task, { kind: 'error', error: new UnschedulableError(`task '${spec.name}' must run on node ${s.nodeId}, which is not this node (${this.cfg.nodeId})`) });
+    const miss = affinityMiss(spec.opts.strategy, this.cfg.nodeId);
+    if (miss) {
+      this.finish(task, { kind: 'error', error: new UnschedulableError(`task '${spec.name}': ${miss}`) });
       return returns;
     }
     for (const a of spec.args) {
