@@ -17,7 +17,7 @@ import {
 } from './protocol.js';
 import { listen, type Tls } from './tls.js';
 import { acceptPeers } from './accept.js';
-import { toWire } from './wire-error.js';
+import { toWire } from '../core/error-codec.js';
 import { isNodeInfo } from './validate-frame.js';
 import { normalizeActorOptions, renormalizeOptions, type ActorOptions } from '../core/options.js';
 import { addResources, shapeKey } from '../core/resources.js';

@@ -20,7 +20,7 @@ import { isWildcard, publicHost, routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
 import type { Peer } from './peer.js';
 import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
-import { fromWire, toWire } from './wire-error.js';
+import { fromWire, toWire } from '../core/error-codec.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { remoteLocation } from './remote-arg.js';
 import { checkCall, checkTask } from './work-checks.js';

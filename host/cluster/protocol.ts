@@ -10,6 +10,7 @@ import { encode, decode } from 'cbor-x';
 import { cborProblem } from './cbor-scan.js';
 import type { SchedulingStrategy } from '../core/placement.js';
 import type { NormalizedOptions } from '../core/options.js';
+import type { WireError } from '../core/error-codec.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -119,12 +120,7 @@ export interface TaskFrame {
 }
 
 /** An error as it travels; the driver rebuilds the typed error. */
-export interface WireError {
-  name: string;
-  code: string;
-  message: string;
-  fields?: Record<string, unknown>;
-}
+export type { WireError };
 
 /** What a task returned: a value, or a sealed object left on the node that made it. */
 export type ReturnValue = { value: unknown } | { object: { nodeId: string; address: string; objectId: string; size: number } };

@@ -13,7 +13,7 @@ import type { LoadedComponent } from '../component/loaded.js';
 import { Fifo } from '../core/fifo.js';
 import type { Peer } from './peer.js';
 import type { Frame, ResultFrame } from './protocol.js';
-import { fromWire } from './wire-error.js';
+import { fromWire } from '../core/error-codec.js';
 import { ObjectServer } from './object-transfer.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
 import { remoteArg } from './remote-arg.js';

@@ -25,7 +25,7 @@ import type { Scheduler } from './scheduler.js';
 import { variantFor } from '../worker/module-variants.js';
 import { WorkerHandle } from '../worker/pool.js';
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
-import { rebuildError } from '../worker/wire-errors.js';
+import { workerError } from './worker-errors.js';
 
 class Call {
   pendingDeps = 0;
@@ -269,14 +269,14 @@ export class ActorManager {
         if (m.ev === 'call') this.guestCall(w, m);
         else if (m.ev === 'actor-restarted') actor.restartsLeft--;
         else if (m.ev === 'actor-died') {
-          const cause = rebuildError(actor.spec.ctor.name, m.error!, actor.id);
+          const cause = workerError(actor.spec.ctor.name, m.error!, actor.id);
           this.die(actor, cause.message, cause);
         }
         continue;
       }
       const call = actor.inflight.get(m.n);
       if (!call) continue;
-      this.finish(call, m.ok ? { value: m.value } : m.error.kind === 'actor-died' ? actor.death ?? new ActorDiedError(actor.id, m.error.message) : rebuildError(call.method.name, m.error, actor.id));
+      this.finish(call, m.ok ? { value: m.value } : m.error.code === 'ERR_ACTOR_DIED' ? actor.death ?? new ActorDiedError(actor.id, m.error.message) : workerError(call.method.name, m.error, actor.id));
     }
     this.pump(actor);
   }

@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError, TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashedError } from '../errors.js';
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
-import { rebuildError } from '../worker/wire-errors.js';
+import { workerError } from './worker-errors.js';
 import { WorkerHandle } from '../worker/pool.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { variantFor } from '../worker/module-variants.js';
@@ -272,7 +272,7 @@ export class Scheduler {
       if (!task || task.state !== 'running') continue;
       if (o.ok) this.finish(task, { kind: 'value', value: o.value });
       else {
-        const error = rebuildError(task.name, o.error);
+        const error = workerError(task.name, o.error);
         if (this.retryOwnError(task, error)) this.requeue([task]);
         else this.finish(task, { kind: 'error', error });
       }

@@ -12,7 +12,8 @@ import type { ExportRef } from '../engine/types.js';
 import { LeanInstance } from '../engine/lean.js';
 import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine/host-imports.js';
 import { TaskLog } from '../engine/log-line.js';
-import { ArgumentTypeError, ComponentError, OutOfMemoryError, TaskError } from '../errors.js';
+import { TaskCancelledError, TaskError, TsrayError } from '../errors.js';
+import { toWire } from '../core/error-codec.js';
 import { worldFromText } from '../wit/load.js';
 import { Fifo } from '../core/fifo.js';
 import { read as readStored } from '../../store/codec.js';
@@ -125,17 +126,14 @@ function newInstance(l: Loaded): ComponentInstance {
 }
 
 function wire(e: unknown): WireError {
-  if (e instanceof TaskError) {
-    const cancelled = e.cause instanceof CancelSignal;
-    const out: WireError = { kind: cancelled ? 'cancelled' : 'task', message: e.message, functionName: e.functionName, guestMessage: e.guestMessage };
-    if (e.guestStack) out.guestStack = e.guestStack;
-    if ('payload' in e) { out.payload = e.payload; out.hasPayload = true; }
-    return out;
-  }
-  if (e instanceof OutOfMemoryError) return { kind: 'oom', message: e.message, functionName: e.functionName };
-  if (e instanceof ArgumentTypeError) return { kind: 'argument', message: e.message };
-  if (e instanceof ComponentError) return { kind: 'component', message: e.message };
-  return { kind: 'internal', message: (e as Error)?.stack ?? String(e) };
+  // A cancel unwinds the guest as a trap; it is reported as what it is.
+  if (e instanceof TaskError && e.cause instanceof CancelSignal) return toWire(new TaskCancelledError(e.functionName));
+  return toWire(e);
+}
+
+/** A failure of the worker itself (not of the guest). */
+function internal(message: string): WireError {
+  return toWire(new TsrayError('ERR_INTERNAL', message));
 }
 
 /** Collects the ArrayBuffers a result owns outright, to move them instead of copying. */
@@ -158,7 +156,7 @@ function succeed(n: number, value: unknown): void {
 function runTask(msg: RunMsg): void {
   const l = modules.get(msg.key);
   if (!l) {
-    outbox.push({ n: msg.n, ok: false, error: { kind: 'internal', message: `module ${msg.key} was never sent to this worker` } });
+    outbox.push({ n: msg.n, ok: false, error: internal(`module ${msg.key} was never sent to this worker`) });
     return;
   }
   let inst: ComponentInstance | undefined;
@@ -178,7 +176,7 @@ function runTask(msg: RunMsg): void {
 /** Builds (or rebuilds) an actor's instance by running its constructor. */
 function construct(a: Actor): WireError | undefined {
   const l = modules.get(a.msg.key);
-  if (!l) return { kind: 'internal', message: `module ${a.msg.key} was never sent to this worker` };
+  if (!l) return internal(`module ${a.msg.key} was never sent to this worker`);
   a.inst?.dispose();
   // A rebuild after a trap runs inside the failed call: a cancel of that call must not reach the constructor.
   const outer = current;
@@ -208,7 +206,7 @@ function newActor(msg: ActorNewMsg): void {
 function callActorMethod(msg: ActorCallMsg): void {
   const a = actors.get(msg.aid);
   if (!a || a.dead || !a.self) {
-    outbox.push({ n: msg.n, ok: false, error: { kind: 'actor-died', message: a?.dead?.message ?? 'the actor is not on this worker' } });
+    outbox.push({ n: msg.n, ok: false, error: toWire(new TsrayError('ERR_ACTOR_DIED', a?.dead?.message ?? 'the actor is not on this worker')) });
     return;
   }
   try {
@@ -247,7 +245,7 @@ function givenHandles(): Set<string> {
 
 function runItem(item: WorkItem): void {
   if (item.t !== 'actor-new' && cancelled.delete(item.n)) {
-    outbox.push({ n: item.n, ok: false, error: { kind: 'cancelled', message: 'cancelled before it started' } });
+    outbox.push({ n: item.n, ok: false, error: toWire(new TaskCancelledError('', 'it was cancelled before it started')) });
     return;
   }
   current = item.t === 'actor-new'

@@ -4,6 +4,7 @@
  * block carries the wake-ups and the cancel flag, so an idle worker is woken
  * in microseconds and a running guest can see a cancel at its next host call.
  */
+import type { WireError } from '../core/error-codec.js';
 
 /** Int32 slots of the control block. */
 export const CTL = {
@@ -100,16 +101,7 @@ export type FromWorker = Outcome | ActorEvent | GuestCall;
  */
 export interface LogMsg { log: string }
 
-/** An error flattened for the port; the scheduler rebuilds the typed error. */
-export interface WireError {
-  kind: 'task' | 'argument' | 'oom' | 'cancelled' | 'component' | 'internal' | 'actor-died';
-  message: string;
-  functionName?: string;
-  guestMessage?: string;
-  guestStack?: string;
-  payload?: unknown;
-  hasPayload?: boolean;
-}
+export type { WireError };
 
 export interface WorkerInit {
   ctl: SharedArrayBuffer;
