@@ -1,4 +1,9 @@
-/** WIT text -> unresolved syntax tree, one file at a time. */
+/**
+ * WIT text -> unresolved syntax tree, one file at a time. Longer than 400
+ * lines because it is one recursive-descent parser over the whole WIT grammar
+ * (packages, interfaces, worlds, every type form): splitting it would scatter
+ * the grammar.
+ */
 import { KEYWORDS, SourceText, tokenize, type Token } from './lexer.js';
 import { MAX_TYPE_DEPTH } from './limits.js';
 

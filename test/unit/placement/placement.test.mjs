@@ -1,6 +1,8 @@
 // Placement decisions (DEFAULT, SPREAD, node affinity, locality, feasibility) on simulated nodes, with a seeded random.
 import t from 'tap';
-import { Placer, DEFAULT_PLACEMENT, utilization } from '../../dist/host/core/placement.js';
+import { source } from '../source.mjs';
+
+const { Placer, DEFAULT_PLACEMENT, utilization } = await source('host/core/placement.ts');
 
 function seeded(seed) {
   return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
