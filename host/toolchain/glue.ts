@@ -4,6 +4,9 @@
  * linear memory, lowering results, post-return, and resource handle tables.
  * Generated export names are placeholders; `rename.ts` gives them their
  * canonical names after compilation (AssemblyScript cannot spell them).
+ *
+ * Longer than 400 lines because it is one emitter with a case for every WIT
+ * type form, lifting and lowering side by side.
  */
 import {
   alignOf, callShape, casesOf, discriminantSize, fieldOffsets, flagsWords, flatten, payloadOffset, sizeOf,
