@@ -7,95 +7,48 @@
  * Where blocks live (arenas, spill files) is `block-space.ts`'s business.
  *
  * Sealed objects are immutable for every reader: `value` hands out the
- * reader's own copy; `view` hands out zero-copy views of the shared block,
- * pinned until released, and fingerprints the block so that a write through
- * such a view fails every later read (ObjectLostError) instead of being read.
+ * reader's own copy; `view` hands out zero-copy views of the shared block
+ * (`views.ts`: pinned until released, fingerprinted so that a write through
+ * one fails every later read instead of being read).
  */
-import { crc32 } from 'node:zlib';
 import { ObjectRef, newId, setRefOwner, type RefOwner } from './object-ref.js';
 import { snapshotValue } from './snapshot.js';
-import { InvalidArgumentError, ObjectLostError, ObjectStoreFullError, OutOfDiskError } from '../host/errors.js';
+import { InvalidArgumentError } from '../host/errors.js';
 import type { Arena } from './arena.js';
-import { INLINE_MAX, encode, inlineValue, materialize, prepare, read, readCopy, write } from './codec.js';
+import { materialize, read, readCopy } from './codec.js';
 import { RefKind } from './references.js';
-import type { SpillStats } from './spill.js';
-import { captureSite, type CallSite } from './call-site.js';
+import { captureSite } from './call-site.js';
 import { STORED_ARG } from './stored-arg.js';
 import { BlockSpace } from './block-space.js';
 import type { StoreOptions } from './store-options.js';
 import { Entry, FAILED, OK, PENDING, PUT_SITE, READY, TASK_SITE, type RemoteLocation, type Settled } from './entry.js';
+import { Views, noop, type SharedRead } from './views.js';
+import { objectInfos, storeStats, type ObjectInfo, type StoreStats } from './stats.js';
+import { incomingBlock, loseRemote, onlyRemote, type Incoming } from './remote.js';
+import { Sealer } from './seal.js';
 
-export type { RemoteLocation, Settled };
-
-export type { StoreOptions };
-
-/** Space for a sealed block arriving from another node. */
-export interface Incoming {
-  /** Write the block here, at the offsets it was sent with. */
-  bytes: Uint8Array;
-  /** Seals it: as the bytes of the remote object `ref`, or (no ref) as a new local object. */
-  commit(ref?: ObjectRef): ObjectRef;
-  abort(): void;
-}
-
-/** A value read in place: its typed arrays view the shared block, which stays pinned until `release()`. */
-export interface SharedRead {
-  value: unknown;
-  release(): void;
-}
-
-/** One `view()` handle's pin: held until released, or until every view it handed out is collected. */
-interface ViewPin {
-  e: Entry;
-  /** Views not collected yet. */
-  left: number;
-  done: boolean;
-}
-
-const noop = (): void => undefined;
-
-/** What `report()` returns for one object. */
-export interface ObjectInfo {
-  id: string;
-  /** Undefined while pending. */
-  size: number | undefined;
-  state: 'pending' | 'ready' | 'failed';
-  where: 'inline' | 'memory' | 'disk' | 'memory+disk' | 'remote' | 'none';
-  counts: number[];
-  workerPins: [number, number][];
-  site: CallSite;
-}
-
-export interface StoreStats {
-  capacity: number;
-  /** Bytes of sealed blocks in the arenas (primary copies in memory). */
-  usedBytes: number;
-  /** Estimated bytes of small values kept inline. */
-  inlineBytes: number;
-  /** Shared memory committed so far (the arenas grow on demand). */
-  committedBytes: number;
-  objects: number;
-  objectsInMemory: number;
-  objectsSpilled: number;
-  arenas: number;
-  largestFreeBlock: number;
-  spill: SpillStats;
-}
+export type { RemoteLocation, Settled, StoreOptions, SharedRead, ObjectInfo, StoreStats, Incoming };
 
 export class ObjectStore implements RefOwner {
   private readonly entries = new Map<string, Entry>();
   /** Where sealed blocks are: arenas and spill files. */
   private readonly space: BlockSpace;
   private readonly localRefs = new FinalizationRegistry<string>((id) => this.dec(this.entries.get(id), RefKind.Local));
-  /** A backstop for views never released: their pin ends once they are all collected. */
-  private readonly viewPins = new FinalizationRegistry<ViewPin>((pin) => { if (--pin.left === 0) this.unview(pin); });
+  /** Zero-copy views (`view`): their pins and the fingerprints of viewed blocks. */
+  private readonly views = new Views({
+    holds: (e) => this.entries.get(e.id) === e,
+    pin: (e) => this.inc(e, RefKind.Pinned),
+    unpin: (e) => this.dec(e, RefKind.Pinned),
+  });
+  /** Puts values inline or into blocks of `space`. */
+  private readonly sealer: Sealer;
   private inlineBytes = 0;
-  private warnedFallback = false;
   /** Told when an object whose primary copy is on another node is freed here (so the owner can free it). */
   onRemoteFree: ((loc: RemoteLocation) => void) | undefined = undefined;
 
   constructor(readonly opts: StoreOptions) {
     this.space = new BlockSpace(opts);
+    this.sealer = new Sealer(this.space, (id) => this.entries.get(id));
     setRefOwner(this);
   }
 
@@ -191,52 +144,11 @@ export class ObjectStore implements RefOwner {
     if (e.total === 0) this.free(e);
   }
 
+  /** `Sealer` places the value; the table keeps the inline total and counts the refs it captures. */
   private seal(e: Entry, value: unknown, owned: boolean): void {
-    if (value === null || typeof value !== 'object') {
-      if (typeof value === 'function' || typeof value === 'symbol') throw new InvalidArgumentError(`a ${typeof value} cannot be stored in the object store`);
-      e.inline = value;
-      e.isInline = true;
-      e.size = typeof value === 'string' ? 8 + value.length * 2 : 8;
-      this.inlineBytes += e.size;
-      e.state = READY;
-      return;
-    }
-    const p = prepare(value);
-    const captured: Entry[] = [];
-    for (const id of p.refs) {
-      const c = this.entries.get(id);
-      if (!c) throw new InvalidArgumentError(`the value holds ObjectRef(${id}), which this runtime does not know (was it released?)`);
-      captured.push(c);
-    }
-    let spot: { arena: Arena; off: number } | undefined;
-    const enc = p.size > INLINE_MAX ? encode(p) : undefined;
-    if (enc) {
-      try {
-        spot = this.space.place(enc.size, e.id);
-      } catch (err) {
-        // A task's result that finds the store full and unspillable stays in the driver's heap
-        // (Ray's fallback allocation) rather than failing work already done; a put fails.
-        if (!owned || !(err instanceof ObjectStoreFullError || err instanceof OutOfDiskError)) throw err;
-        if (!this.warnedFallback) {
-          this.warnedFallback = true;
-          process.emitWarning(`tsray: ${err.message.split('\n')[0]} Keeping task results in the driver's heap until there is room.`, { code: 'TSRAY_STORE_FALLBACK' });
-        }
-      }
-    }
-    if (!enc || !spot) {
-      e.inline = inlineValue(p, !owned);
-      e.isInline = true;
-      e.size = p.size;
-      this.inlineBytes += e.size;
-    } else {
-      write(spot.arena.bytes(spot.off, enc.size), enc);
-      this.space.hold(e, spot, enc.size);
-    }
-    if (captured.length > 0) {
-      e.captured = p.refs;
-      for (const c of captured) this.inc(c, RefKind.Captured);
-    }
-    e.state = READY;
+    const captured = this.sealer.seal(e, value, owned);
+    if (e.isInline) this.inlineBytes += e.size;
+    for (const c of captured) this.inc(c, RefKind.Captured);
   }
 
   // ---- moving sealed blocks between nodes ----
@@ -253,18 +165,12 @@ export class ObjectStore implements RefOwner {
   /** Where to fetch `ref`'s bytes from, when they are on another node and not here yet. */
   remoteOf(ref: ObjectRef): RemoteLocation | undefined {
     const e = this.entries.get(ref.id);
-    return e?.remote && !e.arena && !e.spill && !e.privateBytes && e.state === READY ? e.remote : undefined;
+    return e && onlyRemote(e) && e.state === READY ? e.remote : undefined;
   }
 
   /** Marks remote objects lost (their owner died, or a transfer failed): reads fail with ObjectLostError. */
   lose(which: { ref: ObjectRef } | { nodeId: string }, why: string): void {
-    const list = 'ref' in which ? [this.entries.get(which.ref.id)] : [...this.entries.values()].filter((e) => e.remote?.nodeId === which.nodeId);
-    for (const e of list) {
-      if (!e || e.state !== READY || !e.remote || e.arena || e.spill) continue;
-      e.remote = undefined;
-      e.state = FAILED;
-      e.error = new ObjectLostError(e.id, why);
-    }
+    loseRemote('ref' in which ? [this.entries.get(which.ref.id)] : [...this.entries.values()].filter((e) => e.remote?.nodeId === which.nodeId), why);
   }
 
   /** Bytes of `ref`'s sealed block, when it has one here. */
@@ -281,7 +187,7 @@ export class ObjectStore implements RefOwner {
     const e = this.entries.get(id);
     if (!e || e.state !== READY || e.isInline || (!e.arena && !e.spill)) return undefined;
     const b = this.block(e);
-    if (!b.shared || e.views > 0) return { bytes: b.shared ? b.bytes.slice() : b.bytes, done: noop };
+    if (!b.shared || this.views.live(e)) return { bytes: b.shared ? b.bytes.slice() : b.bytes, done: noop };
     this.inc(e, RefKind.Pinned);
     let done = false;
     return { bytes: b.bytes, done: () => { if (!done) { done = true; this.dec(e, RefKind.Pinned); } } };
@@ -289,26 +195,7 @@ export class ObjectStore implements RefOwner {
 
   /** Room for a `size`-byte sealed block from another node (spilling to make it, as a put would). */
   incoming(size: number): Incoming {
-    let spot: { arena: Arena; off: number };
-    try {
-      spot = this.space.place(size, '(incoming)');
-    } catch (err) {
-      // As a restore does: a full spill disk must not make an object that exists elsewhere unreadable here.
-      if (!(err instanceof ObjectStoreFullError || err instanceof OutOfDiskError)) throw err;
-      return this.incomingPrivate(size);
-    }
-    let open = true;
-    const close = (): void => { if (!open) throw new Error('internal: incoming block used twice'); open = false; };
-    return {
-      bytes: spot.arena.bytes(spot.off, size),
-      commit: (ref?: ObjectRef): ObjectRef => {
-        close();
-        const [e, out] = this.receiver(ref);
-        this.space.hold(e, spot, size);
-        return out;
-      },
-      abort: (): void => { close(); spot.arena.release(spot.off, size); },
-    };
+    return incomingBlock(this.space, size, (ref) => this.receiver(ref));
   }
 
   /** The entry a block from another node lands in: `ref`'s, while it has no bytes here, else a new local object. */
@@ -319,21 +206,6 @@ export class ObjectStore implements RefOwner {
     fresh.state = READY;
     this.entries.set(fresh.id, fresh);
     return [fresh, this.newRef(fresh)];
-  }
-
-  /** When every arena is pinned full: the block lands in private memory and is read from there (no pin). */
-  private incomingPrivate(size: number): Incoming {
-    const bytes = new Uint8Array(size);
-    return {
-      bytes,
-      commit: (ref?: ObjectRef): ObjectRef => {
-        const [e, out] = this.receiver(ref);
-        e.size = size;
-        e.privateBytes = bytes;
-        return out;
-      },
-      abort: () => undefined,
-    };
   }
 
   // ---- reading ----
@@ -374,7 +246,7 @@ export class ObjectStore implements RefOwner {
   }
 
   private local(e: Entry): void {
-    if (e.remote && !e.arena && !e.spill && !e.privateBytes) throw new Error(`internal: object ${e.id} is on node ${e.remote.nodeId}; fetch it before reading`);
+    if (onlyRemote(e)) throw new Error(`internal: object ${e.id} is on node ${e.remote.nodeId}; fetch it before reading`);
   }
 
   /** A ref for the reader to a captured object. */
@@ -390,7 +262,7 @@ export class ObjectStore implements RefOwner {
    */
   private block(e: Entry): { bytes: Uint8Array; shared: boolean; owned: boolean } {
     const b = this.space.bytesOf(e);
-    if (e.fingerprint !== undefined && crc32(b.bytes) !== e.fingerprint) throw this.corrupted(e);
+    this.views.check(e, b.bytes);
     return { bytes: b.bytes, shared: b.shared, owned: !b.shared && b.bytes !== e.privateBytes };
   }
 
@@ -398,15 +270,6 @@ export class ObjectStore implements RefOwner {
   private ownValue(e: Entry, makeRef: (id: string) => unknown): unknown {
     const b = this.block(e);
     return b.owned ? read(b.bytes, makeRef) : readCopy(b.bytes, makeRef);
-  }
-
-  /** A write through a zero-copy view changed `e`: it fails from now on rather than being read changed. */
-  private corrupted(e: Entry): ObjectLostError {
-    const error = new ObjectLostError(e.id, 'its bytes were changed after it was sealed, through a zero-copy view from getView() '
-      + '(objects are immutable: write into the copy get() returns and put that)');
-    e.state = FAILED;
-    e.error = error;
-    return error;
   }
 
   /**
@@ -440,32 +303,10 @@ export class ObjectStore implements RefOwner {
     try {
       const b = this.block(e);
       if (!b.shared) return { value: this.ownValue(e, this.makeRef), release: noop };
-      const views: object[] = [];
-      const value = read(b.bytes, this.makeRef, (v) => views.push(v));
-      if (views.length === 0) return { value, release: noop };
-      e.fingerprint ??= crc32(b.bytes);
-      const pin: ViewPin = { e, left: views.length, done: false };
-      this.inc(e, RefKind.Pinned);
-      e.views++;
-      for (const v of views) this.viewPins.register(v, pin, pin);
-      return { value, release: () => { if (!pin.done) { this.viewPins.unregister(pin); this.unview(pin); } } };
+      return this.views.open(e, b.bytes, this.makeRef);
     } catch (err) {
       throw this.space.lost(e, err);
     }
-  }
-
-  /**
-   * A view handle's pin ends. Its block is not checked here: the fingerprint
-   * stays, so a write through the view is found by the next read of the
-   * object, also after it was spilled and restored.
-   */
-  private unview(pin: ViewPin): void {
-    if (pin.done) return;
-    pin.done = true;
-    const e = pin.e;
-    if (this.entries.get(e.id) !== e) return;
-    e.views--;
-    this.dec(e, RefKind.Pinned);
   }
 
   /**
@@ -481,7 +322,7 @@ export class ObjectStore implements RefOwner {
     if (e.isInline) return e.captured ? materialize(e.inline, (id) => ({ id })) : e.inline;
     try {
       // While a zero-copy view is live, a snapshot: a write through the view cannot reach the task.
-      if (e.views > 0) return this.ownValue(e, (id) => ({ id }));
+      if (this.views.live(e)) return this.ownValue(e, (id) => ({ id }));
       const b = this.block(e);
       // Private bytes go by structured clone, which copies them.
       if (!b.shared) return read(b.bytes, (id) => ({ id }));
@@ -515,36 +356,11 @@ export class ObjectStore implements RefOwner {
 
   /** Every object with its references, for `tsray memory`. */
   objects(): ObjectInfo[] {
-    const out: ObjectInfo[] = [];
-    for (const e of this.entries.values()) {
-      out.push({
-        id: e.id,
-        size: e.state === PENDING ? undefined : e.size,
-        state: e.state === PENDING ? 'pending' : e.state === READY ? 'ready' : 'failed',
-        where: e.isInline ? 'inline' : e.arena && e.spill ? 'memory+disk' : e.arena ? 'memory' : e.spill ? 'disk' : e.remote ? 'remote' : 'none',
-        counts: [...e.counts],
-        workerPins: e.workerPins ? [...e.workerPins] : [],
-        site: e.site,
-      });
-    }
-    return out;
+    return objectInfos(this.entries.values());
   }
 
   stats(): StoreStats {
-    let spilled = 0;
-    for (const e of this.entries.values()) if (e.spill && !e.arena) spilled++;
-    return {
-      capacity: this.opts.capacity,
-      usedBytes: this.space.usedBytes,
-      inlineBytes: this.inlineBytes,
-      committedBytes: this.space.arenas.reduce((s, a) => s + a.committed, 0),
-      objects: this.entries.size,
-      objectsInMemory: this.space.residentCount,
-      objectsSpilled: spilled,
-      arenas: this.space.arenas.length,
-      largestFreeBlock: Math.max(0, ...this.space.arenas.map((a) => a.allocator.largestFree)),
-      spill: this.space.spillStats,
-    };
+    return storeStats(this.entries, this.space, this.opts.capacity, this.inlineBytes);
   }
 
   /** Fails every pending object (at shutdown). */

@@ -4,7 +4,7 @@
  * as JSON); `formatMemory` turns it into text.
  */
 import { REF_KIND_NAMES, type ReferenceType } from './references.js';
-import type { StoreStats } from './object-store.js';
+import type { StoreStats } from './stats.js';
 
 /** One reference to one object. */
 export interface ReferenceRow {
