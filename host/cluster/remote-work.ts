@@ -11,6 +11,7 @@ import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { Fifo } from '../core/fifo.js';
+import { ArgWaits, type Waiting } from '../core/arg-waits.js';
 import type { Peer } from './peer.js';
 import type { Frame, ResultFrame } from './protocol.js';
 import { fromWire } from '../core/error-codec.js';
@@ -19,14 +20,14 @@ import { INLINE_MAX, prepare } from '../../store/codec.js';
 import { remoteArg } from './remote-arg.js';
 
 /** Something sent to the head once its ref arguments are ready: a task, an actor's creation, or an actor call. */
-export interface Work {
+export interface Work extends Waiting {
+  id: string;
   name: string;
   component: LoadedComponent;
   args: unknown[];
   /** Large plain arguments put into the driver's store for it (released when it ends). */
   temps: ObjectRef[];
   returns: ObjectRef[];
-  pendingDeps: number;
   state: 'waiting' | 'sent' | 'done';
   /** The frame to send, given its id and its arguments as they travel. */
   frame: (id: string, args: unknown[]) => Frame;
@@ -42,7 +43,16 @@ export class RemoteWork {
   private readonly byReturn = new Map<string, string>();
   private readonly shipped = new Set<string>();
 
-  constructor(private readonly peer: Peer, private readonly objects: ObjectStore, private readonly server: ObjectServer, private readonly storeId: string) {}
+  private readonly argWaits: ArgWaits<Work>;
+
+  constructor(private readonly peer: Peer, private readonly objects: ObjectStore, private readonly server: ObjectServer, private readonly storeId: string) {
+    this.argWaits = new ArgWaits<Work>(objects, RefKind.PendingTask, {
+      waiting: (w) => w.state === 'waiting',
+      ready: (w) => this.ready(w.id, w),
+      failed: (w, e) => this.fail(w.id, w, e),
+      name: (w) => `'${w.name}'`,
+    });
+  }
 
   /** Registers work; returns its result refs at once. */
   add(name: string, component: LoadedComponent, rawArgs: unknown[], numReturns: number, frame: Work['frame'], queue?: WorkQueue): ObjectRef[] {
@@ -57,29 +67,11 @@ export class RemoteWork {
       temps.push(r);
       return r;
     });
-    const w: Work = { name, component, args, temps, returns, pendingDeps: 0, state: 'waiting', frame, queue };
-    for (const a of rawArgs) {
-      if (a instanceof ObjectRef && !this.objects.has(a)) {
-        this.fail(id, w, new InvalidArgumentError(`'${name}' got ${a}, which ${a.released ? 'was released' : 'this runtime does not know'}`));
-        return returns;
-      }
-    }
+    const w: Work = { id, name, component, args, temps, returns, pendingDeps: 0, holds: false, state: 'waiting', frame, queue };
     this.work.set(id, w);
     for (const r of returns) this.byReturn.set(r.id, id);
-    for (const a of args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
     queue?.push([id, w]);
-    for (const a of args) {
-      if (!(a instanceof ObjectRef)) continue;
-      const st = this.objects.peek(a);
-      if (st) { if (!st.ok) { this.fail(id, w, st.error); return returns; } continue; }
-      w.pendingDeps++;
-      this.objects.onSettled(a, (r) => {
-        if (w.state !== 'waiting') return;
-        if (!r.ok) this.fail(id, w, r.error);
-        else if (--w.pendingDeps === 0) this.ready(id, w);
-      });
-    }
-    if (w.pendingDeps === 0) this.ready(id, w);
+    this.argWaits.start(w);
     return returns;
   }
 
@@ -138,7 +130,7 @@ export class RemoteWork {
     w.state = 'done';
     this.work.delete(id);
     for (const r of w.returns) this.byReturn.delete(r.id);
-    for (const a of w.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
+    this.argWaits.release(w);
     for (const r of w.temps) r.release();
   }
 

@@ -18,6 +18,7 @@ import { snapshotValue } from '../../store/snapshot.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import { Fifo } from '../core/fifo.js';
+import { ArgWaits } from '../core/arg-waits.js';
 import { affinityMiss } from '../core/placement.js';
 import type { ResourceSet } from '../core/resources.js';
 import { findMethod, type ActorSpec } from '../core/specs.js';
@@ -56,14 +57,18 @@ class Actor {
   /** Constructor arguments pinned for the actor's worker (it rebuilds the actor from them on restart). */
   readonly pinned: ObjectRef[] = [];
   pinTid = 0;
-  /** Set once its constructor arguments were let go (it died). */
-  released = false;
+  /** Whether its constructor arguments are held (they are, from creation until it dies). */
+  holds = false;
   /** Calls made on it that have not finished. */
   open = 0;
   /** Set when its last handle went: it ends, saying this, once `open` reaches zero. */
   retiring: string | undefined = undefined;
   constructor(readonly aid: number, readonly id: string, readonly spec: ActorSpec) {
     this.restartsLeft = spec.maxRestarts;
+  }
+
+  get args(): readonly unknown[] {
+    return this.spec.args;
   }
 }
 
@@ -76,6 +81,8 @@ export class ActorManager {
   private nextAid = 1;
   private nextN = 1;
   private closed = false;
+  private readonly ctorArgs: ArgWaits<Actor>;
+  private readonly callArgs: ArgWaits<Call>;
 
   constructor(
     private readonly nodeId: string,
@@ -84,7 +91,20 @@ export class ActorManager {
     private readonly arenas: WebAssembly.Memory[],
     private readonly scheduler: Scheduler,
     private readonly warn: (message: string) => void,
-  ) {}
+  ) {
+    this.ctorArgs = new ArgWaits<Actor>(objects, RefKind.ActorHandle, {
+      waiting: (a) => a.state === 'starting',
+      ready: (a) => this.start(a),
+      failed: (a, e) => this.die(a, `its constructor argument failed: ${e.message}`, e),
+      name: (a) => `actor ${a.spec.resource.name}'s constructor`,
+    });
+    this.callArgs = new ArgWaits<Call>(objects, RefKind.PendingTask, {
+      waiting: (c) => c.state === 'pending',
+      ready: (c) => this.pump(c.actor),
+      failed: (c, e) => { this.finish(c, e); this.pump(c.actor); },
+      name: (c) => c.method.name,
+    });
+  }
 
   /** Creates an actor; it starts once its constructor arguments are ready and its resources are free. */
   create(spec: ActorSpec): string {
@@ -97,35 +117,14 @@ export class ActorManager {
     this.byAid.set(actor.aid, actor);
     if (spec.name !== undefined) this.names.set(spec.name, actor);
     if (miss) {
-      actor.released = true;
       this.die(actor, miss, new UnschedulableError(`actor ${spec.resource.name}: ${miss}`));
       return actor.id;
     }
-    for (const a of spec.args) {
-      if (a instanceof ObjectRef && !this.objects.has(a)) {
-        actor.released = true;
-        this.die(actor, `its constructor argument ${a} ${a.released ? 'was released' : 'is not known to this runtime'}`);
-        return actor.id;
-      }
-    }
-    // Constructor arguments live as long as the actor: a restart runs the constructor again.
-    for (const a of actor.spec.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.ActorHandle);
     if (!this.scheduler.feasible(spec.request)) {
       this.warn(`actor ${spec.resource.name} requests more resources than this node has; it stays pending until a node that can host it joins`);
     }
-    for (const a of spec.args) {
-      if (!(a instanceof ObjectRef)) continue;
-      const s = this.objects.peek(a);
-      if (s && !s.ok) { this.die(actor, `its constructor argument failed: ${s.error.message}`, s.error); return actor.id; }
-      if (s) continue;
-      actor.pendingDeps++;
-      this.objects.onSettled(a, (r) => {
-        if (actor.state !== 'starting') return;
-        if (!r.ok) this.die(actor, `its constructor argument failed: ${r.error.message}`, r.error);
-        else if (--actor.pendingDeps === 0) this.start(actor);
-      });
-    }
-    if (actor.pendingDeps === 0) this.start(actor);
+    // Constructor arguments live as long as the actor: a restart runs the constructor again.
+    this.ctorArgs.start(actor);
     return actor.id;
   }
 
@@ -188,27 +187,8 @@ export class ActorManager {
       this.finish(call, actor.death!);
       return returns;
     }
-    for (const a of args) {
-      if (a instanceof ObjectRef && !this.objects.has(a)) {
-        this.finish(call, new InvalidArgumentError(`${method.name} got ${a}, which ${a.released ? 'was released' : 'this runtime does not know'}`));
-        return returns;
-      }
-    }
-    call.holds = true;
-    for (const a of call.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
-    for (const a of args) {
-      if (!(a instanceof ObjectRef)) continue;
-      const s = this.objects.peek(a);
-      if (s && !s.ok) { this.finish(call, s.error); return returns; }
-      if (s) continue;
-      call.pendingDeps++;
-      this.objects.onSettled(a, (r) => {
-        if (call.state !== 'pending') return;
-        if (!r.ok) this.finish(call, r.error);
-        else call.pendingDeps--;
-        this.pump(actor);
-      });
-    }
+    this.callArgs.start(call);
+    if (call.state === 'done') return returns;
     actor.pending.push(call);
     this.pump(actor);
     return returns;
@@ -245,10 +225,7 @@ export class ActorManager {
     call.actor.inflight.delete(call.n);
     for (const r of call.returns) this.calls.delete(r.id);
     if (call.pinned.length > 0) { this.objects.unpin(call.pinned, call.pinTid); call.pinned.length = 0; }
-    if (call.holds) {
-      call.holds = false;
-      for (const a of call.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
-    }
+    this.callArgs.release(call);
     if (call.cancelled && !(result instanceof Error)) result = new TaskCancelledError(call.method.name);
     if (result instanceof Error) {
       for (const r of call.returns) this.objects.fail(r, result);
@@ -338,10 +315,7 @@ export class ActorManager {
     if (actor.spec.name !== undefined && this.names.get(actor.spec.name) === actor) this.names.delete(actor.spec.name);
     this.byAid.delete(actor.aid); // dead actors are no longer polled; byId keeps answering their calls
     if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
-    if (!actor.released) {
-      actor.released = true;
-      for (const a of actor.spec.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.ActorHandle);
-    }
+    this.ctorArgs.release(actor);
     if (wasHolding) {
       this.scheduler.release(actor.spec.request, actor.devices!);
       actor.devices = undefined;

@@ -19,6 +19,7 @@ import type { NormalizedOptions } from '../core/options.js';
 import type { TaskSpec } from '../core/specs.js';
 import { Accelerators, ResourcePool, shapeKey, type ResourceSet } from '../core/resources.js';
 import { Fifo } from '../core/fifo.js';
+import { ArgWaits } from '../core/arg-waits.js';
 import { affinityMiss } from '../core/placement.js';
 import { retriesError } from '../core/retry.js';
 
@@ -95,7 +96,15 @@ export class Scheduler {
   private scheduleQueued = false;
   private closed = false;
 
+  private readonly argWaits: ArgWaits<Task>;
+
   constructor(private readonly cfg: SchedulerConfig, private readonly objects: ObjectStore) {
+    this.argWaits = new ArgWaits<Task>(objects, RefKind.PendingTask, {
+      waiting: (t) => t.state === 'waiting',
+      ready: (t) => this.enqueue(t),
+      failed: (t, error) => this.finish(t, { kind: 'error', error }),
+      name: (t) => `task '${t.name}'`,
+    });
     this.resources = new ResourcePool(cfg.resources);
     this.devices = new Accelerators(cfg.resources);
     for (let i = 0; i < cfg.baseWorkers; i++) this.spawn();
@@ -118,29 +127,7 @@ export class Scheduler {
       this.finish(task, { kind: 'error', error: new UnschedulableError(`task '${spec.name}': ${miss}`) });
       return returns;
     }
-    for (const a of spec.args) {
-      if (a instanceof ObjectRef && !this.objects.has(a)) {
-        this.finish(task, { kind: 'error', error: new InvalidArgumentError(`task '${spec.name}' got ${a}, which ${a.released ? 'was released' : 'this runtime does not know (was it created before a shutdown?)'}`) });
-        return returns;
-      }
-    }
-    task.holds = true;
-    for (const a of spec.args) if (a instanceof ObjectRef) this.objects.hold(a, RefKind.PendingTask);
-    for (const a of spec.args) {
-      if (!(a instanceof ObjectRef)) continue;
-      const settled = this.objects.peek(a);
-      if (settled) {
-        if (!settled.ok) { this.finish(task, { kind: 'error', error: settled.error }); return returns; }
-        continue;
-      }
-      task.pendingDeps++;
-      this.objects.onSettled(a, (s) => {
-        if (task.state !== 'waiting') return;
-        if (!s.ok) this.finish(task, { kind: 'error', error: s.error });
-        else if (--task.pendingDeps === 0) this.enqueue(task);
-      });
-    }
-    if (task.pendingDeps === 0) this.enqueue(task);
+    this.argWaits.start(task);
     return returns;
   }
 
@@ -339,10 +326,7 @@ export class Scheduler {
     this.tasks.delete(task.n);
     for (const r of task.returns) this.byReturn.delete(r.id);
     if (task.pinned.length > 0) { this.objects.unpin(task.pinned, task.pinTid); task.pinned.length = 0; }
-    if (task.holds) {
-      task.holds = false;
-      for (const a of task.args) if (a instanceof ObjectRef) this.objects.unhold(a, RefKind.PendingTask);
-    }
+    this.argWaits.release(task);
     if (task.cancelled && result.kind === 'value') result = { kind: 'error', error: new TaskCancelledError(task.name) };
     if (result.kind === 'error') {
       for (const r of task.returns) this.objects.fail(r, result.error);

@@ -72,7 +72,7 @@ t.test('cluster: an actor waiting for a node leaves the demands when killed or w
   // Another driver makes a waiting actor, then exits.
   const script = `import * as tsray from 'tsray';
     await tsray.init({ address: ${JSON.stringify(address)}, token: ${JSON.stringify(TOKEN)} });
-    const c = (await tsray.load(await (await import('../test/helpers/components.mjs')).example('counter'))).actor('counter');
+    const c = (await tsray.load(await (await import('./test/helpers/components.mjs')).example('counter'))).actor('counter');
     c.options({ resources: { TPU: 1 } }).remote(0n);
     await new Promise((r) => setTimeout(r, 500));
     process.stdout.write('created\\n');

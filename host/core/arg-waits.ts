@@ -1,0 +1,75 @@
+/**
+ * Waiting for the ObjectRef arguments of work, one mechanism for every kind
+ * of work: the embedded node's tasks, actor creations and actor calls, and
+ * the cluster driver's submitter. While an item waits (and until its owner
+ * lets go) each of its ref arguments is held with one reference kind (Ray's
+ * USED_BY_PENDING_TASK, or ACTOR_HANDLE for a constructor's arguments, which
+ * live as long as the actor); the item is ready once every argument is, and
+ * fails with the first argument that fails, without waiting for the rest.
+ *
+ * The owner gives its callbacks once, so starting an item allocates nothing
+ * but one settle callback per argument still pending.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { ObjectRef } from '../../store/object-ref.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import type { RefKind } from '../../store/references.js';
+
+/** What an item carries for its wait. */
+export interface Waiting {
+  readonly args: readonly unknown[];
+  /** Arguments not ready yet. */
+  pendingDeps: number;
+  /** Whether its ref arguments are held. */
+  holds: boolean;
+}
+
+export interface ArgWaitHooks<T extends Waiting> {
+  /** Whether `item` still waits (it may have been cancelled or failed meanwhile). */
+  waiting(item: T): boolean;
+  /** Every argument of `item` is ready. */
+  ready(item: T): void;
+  /** An argument of `item` failed (or was never known here): `error` says which. */
+  failed(item: T, error: Error): void;
+  /** How errors name the item, e.g. `task 'sum'`. */
+  name(item: T): string;
+}
+
+export class ArgWaits<T extends Waiting> {
+  constructor(private readonly objects: ObjectStore, private readonly kind: RefKind.PendingTask | RefKind.ActorHandle, private readonly hooks: ArgWaitHooks<T>) {}
+
+  /** Holds `item`'s ref arguments and waits for them; `ready` or `failed` may be called before this returns. */
+  start(item: T): void {
+    const { objects, hooks } = this;
+    for (const a of item.args) {
+      if (a instanceof ObjectRef && !objects.has(a)) {
+        hooks.failed(item, new InvalidArgumentError(`${hooks.name(item)} got ${a}, which ${a.released ? 'was released' : 'this runtime does not know (was it created before a shutdown?)'}`));
+        return;
+      }
+    }
+    item.holds = true;
+    for (const a of item.args) if (a instanceof ObjectRef) objects.hold(a, this.kind);
+    for (const a of item.args) {
+      if (!(a instanceof ObjectRef)) continue;
+      const settled = objects.peek(a);
+      if (settled) {
+        if (!settled.ok) { hooks.failed(item, settled.error); return; }
+        continue;
+      }
+      item.pendingDeps++;
+      objects.onSettled(a, (s) => {
+        if (!hooks.waiting(item)) return;
+        if (!s.ok) hooks.failed(item, s.error);
+        else if (--item.pendingDeps === 0) hooks.ready(item);
+      });
+    }
+    if (item.pendingDeps === 0) hooks.ready(item);
+  }
+
+  /** Lets go of `item`'s ref arguments (once; later calls do nothing). */
+  release(item: T): void {
+    if (!item.holds) return;
+    item.holds = false;
+    for (const a of item.args) if (a instanceof ObjectRef) this.objects.unhold(a, this.kind);
+  }
+}
