@@ -1,0 +1,191 @@
+/**
+ * The actor directory: each actor a driver created, the node it lives on,
+ * the calls that wait for it to be placed, and its end: killed, refused,
+ * or restarted elsewhere when its node dies while its restart budget lasts.
+ */
+import type { Peer } from '../peer.js';
+import { CLOSE, type ActorCallFrame, type ActorCreateFrame, type ActorKillFrame, type Hello } from '../protocol.js';
+import { toWire } from '../../core/error-codec.js';
+import { normalizeActorOptions, type ActorOptions } from '../../core/options.js';
+import { shapeKey } from '../../core/resources.js';
+import { ActorDiedError } from '../../errors.js';
+import type { NodeTable } from './node-table.js';
+import type { ActorCreators, Ownership } from './ownership.js';
+import { argumentBytes, checked, type ActorHooks, type HeadTask, type Router } from './router.js';
+
+interface HeadActor {
+  create: ActorCreateFrame;
+  driver: Peer;
+  node: string | undefined;
+  state: 'pending' | 'alive' | 'dead';
+  restarts: number;
+  death?: string;
+  /** Calls made before it was placed, in order. */
+  waiting: HeadTask[];
+  /** Its creation, until the node answers it (re-sent if that node dies first). */
+  creating: HeadTask | undefined;
+}
+
+export class ActorDirectory implements ActorHooks, ActorCreators {
+  private readonly actors = new Map<string, HeadActor>();
+
+  constructor(private readonly nodes: NodeTable, private readonly ownership: Ownership, private readonly router: Router) {}
+
+  get size(): number {
+    return this.actors.size;
+  }
+
+  get(actorId: string): HeadActor | undefined {
+    return this.actors.get(actorId);
+  }
+
+  create(f: ActorCreateFrame, peer: Peer, hello: Hello): void {
+    const a = f.actor;
+    if (hello.role !== 'driver' || typeof f.createId !== 'string' || !a || typeof a.actorId !== 'string' || !Array.isArray(a.args)
+      || typeof a.request !== 'object' || this.actors.has(a.actorId) || this.router.has(f.createId)) {
+      peer.close(CLOSE.MALFORMED, 'a malformed actor creation');
+      return;
+    }
+    // What the head acts on comes from the options, by the public API's rules, not from the sender's copy.
+    const norm = checked(peer, f.createId, () => normalizeActorOptions(a.options as ActorOptions));
+    if (!norm) return;
+    Object.assign(a, { request: norm.request, shape: shapeKey(norm.request), maxRestarts: norm.maxRestarts, strategy: norm.strategy });
+    if (!norm.strategy) delete a.strategy;
+    const actor: HeadActor = { create: f, driver: peer, node: undefined, state: 'pending', restarts: 0, waiting: [], creating: undefined };
+    this.actors.set(a.actorId, actor);
+    if (!this.ownership.membersOnly(a.args, peer, f.createId)) { actor.state = 'dead'; actor.death = 'its creation was refused'; return; }
+    this.place(actor, f.createId);
+  }
+
+  call(f: ActorCallFrame, peer: Peer, hello: Hello): void {
+    const actor = this.actors.get(f.actorId);
+    if ((hello.role !== 'driver' && hello.role !== 'node') || typeof f.callId !== 'string' || !Array.isArray(f.args) || this.router.has(f.callId)) {
+      peer.close(CLOSE.MALFORMED, 'a malformed actor call');
+      return;
+    }
+    if (!this.ownership.mayCall(peer, hello, f.actorId, f.callId)) return;
+    if (!this.ownership.membersOnly(f.args, peer, f.callId)) return;
+    const call: HeadTask = {
+      id: f.callId, name: f.method, driver: peer, node: undefined, attempts: 0, request: {}, shape: '', actorId: f.actorId, maxRetries: 0,
+      frame: () => f,
+    };
+    if (!actor || actor.state === 'dead') { this.actorGone(call, actor?.death ?? 'it does not exist'); return; }
+    this.router.track(call);
+    if (actor.state === 'pending') actor.waiting.push(call);
+    else this.router.sendTo(call, actor.node!);
+  }
+
+  kill(f: ActorKillFrame, peer: Peer): void {
+    const actor = this.actors.get(f.actorId);
+    if (!actor || actor.driver !== peer || actor.state === 'dead') return;
+    if (actor.node) this.nodes.send(actor.node, f);
+    if (f.noRestart) this.end(actor, 'it was killed with tsray.kill()', false);
+  }
+
+  /** A driver that leaves takes its actors with it. */
+  driverGone(peer: Peer): void {
+    for (const [id, a] of this.actors) {
+      if (a.driver !== peer) continue;
+      if (a.node && a.state === 'alive') {
+        this.nodes.send(a.node, { t: 'actor-kill', actorId: id, noRestart: true });
+        this.nodes.unreserve(a.node, a.create.actor.request);
+      }
+      this.actors.delete(id);
+    }
+  }
+
+  /** The actors that lived on a dead node restart elsewhere or die. */
+  nodeDied(nodeId: string, why: string): void {
+    for (const actor of this.actors.values()) {
+      if (actor.node === nodeId && actor.state === 'alive') this.end(actor, `its ${why}`, true);
+    }
+  }
+
+  placed(t: HeadTask, nodeId: string): void {
+    const actor = t.actorId ? this.actors.get(t.actorId) : undefined;
+    if (!actor || actor.state !== 'pending') return;
+    actor.node = nodeId;
+    actor.state = 'alive';
+    for (const c of actor.waiting.splice(0)) this.router.sendTo(c, nodeId);
+  }
+
+  unschedulable(t: HeadTask, message: string): void {
+    const actor = t.actorId ? this.actors.get(t.actorId) : undefined;
+    if (actor && actor.creating === t) { actor.creating = undefined; this.end(actor, message, false); }
+  }
+
+  isCreation(t: HeadTask): boolean {
+    return this.actors.get(t.actorId ?? '')?.creating === t;
+  }
+
+  answered(t: HeadTask): boolean {
+    const owner = t.actorId ? this.actors.get(t.actorId) : undefined;
+    if (owner?.creating !== t) return false;
+    owner.creating = undefined;
+    return true;
+  }
+
+  lost(t: HeadTask, why: string): void {
+    // A creation is redone with its actor (nodeDied); calls in flight wait for the restarted actor
+    // while its maxTaskRetries lasts, else fail (Ray's max_task_retries is 0 by default).
+    const actor = this.actors.get(t.actorId!);
+    if (actor?.creating === t) return;
+    if (actor && this.resendsCall(actor, t)) actor.waiting.push(t);
+    else this.actorGone(t, `its ${why}`);
+  }
+
+  cancelled(t: HeadTask): void {
+    for (const a of this.actors.values()) a.waiting = a.waiting.filter((x) => x !== t);
+  }
+
+  /** Places an actor (again, after its node died): its creation goes to a node, then the calls that waited. */
+  private place(actor: HeadActor, createId: string): void {
+    const c = actor.create;
+    const t: HeadTask = {
+      id: createId, name: `${c.actor.resource} constructor`, driver: actor.driver, node: undefined, attempts: 0,
+      request: c.actor.request, shape: c.actor.shape, actorId: c.actor.actorId, maxRetries: 0, frame: () => ({ ...c, createId }),
+      ...(c.actor.strategy ? { strategy: c.actor.strategy } : {}), locality: argumentBytes(c.actor.args),
+    };
+    actor.creating = t;
+    this.router.track(t);
+    this.router.dispatch(t);
+  }
+
+  /** A call to an actor that is dead fails with ActorDiedError, as on the embedded node. */
+  private actorGone(t: HeadTask, why: string): void {
+    this.router.finish(t, toWire(new ActorDiedError(t.actorId!, why)));
+  }
+
+  /** Kills `actor`, or restarts it when its node died and its restart budget allows. */
+  private end(actor: HeadActor, why: string, nodeDied: boolean): void {
+    if (nodeDied && actor.restarts < actor.create.actor.maxRestarts) {
+      // Ray restarts an actor whose node died while max_restarts allows: a fresh instance elsewhere.
+      actor.restarts++;
+      actor.node = undefined;
+      actor.state = 'pending';
+      if (actor.creating) this.router.dispatch(actor.creating); // never answered: the driver still waits on this one
+      else this.place(actor, `${actor.create.createId}-r${actor.restarts}`);
+      return;
+    }
+    if (!nodeDied && actor.state === 'alive') this.nodes.unreserve(actor.node, actor.create.actor.request);
+    actor.state = 'dead';
+    actor.death = why;
+    const c = actor.creating;
+    if (c && !c.node) {
+      // Still waiting for a node: it leaves the demands and is never created when one joins.
+      this.router.unpark(c);
+      actor.creating = undefined;
+      this.actorGone(c, why);
+    }
+    for (const w of actor.waiting.splice(0)) this.actorGone(w, why);
+  }
+
+  /** Whether call `t`, lost with its actor's node, goes to the actor once it restarts (counting the attempt). */
+  private resendsCall(actor: HeadActor, t: HeadTask): boolean {
+    const a = actor.create.actor;
+    const retries = typeof a.maxTaskRetries === 'number' ? a.maxTaskRetries : 0;
+    if (actor.restarts >= a.maxRestarts || t.attempts >= retries) return false;
+    t.attempts++;
+    return true;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The head's node table: every node that joined, its liveness (a node is
+ * dead when its connection drops or it stays silent past the node timeout)
+ * and the resources that work sent there holds.
+ */
+import type { Peer } from '../peer.js';
+import { CLOSE, type Frame, type Heartbeat, type Hello, type NodeInfo, type NodeStatus } from '../protocol.js';
+import { addResources } from '../../core/resources.js';
+import type { NodeView } from '../../core/placement.js';
+
+export interface NodeEntry {
+  info: NodeInfo;
+  peer: Peer | undefined;
+  state: 'ALIVE' | 'DEAD';
+  available: Record<string, number>;
+  lastSeen: number;
+  cause?: string;
+  /** Tasks sent to it and not finished. */
+  inflight: Set<string>;
+  /** Resources promised to work sent there (tasks until they end, actors for life). */
+  reserved: Record<string, number>;
+  /** Actors whose handles were sent to it in work: the only ones its guests may call through the head. */
+  handles: Set<string>;
+}
+
+/** What the rest of the head does when nodes come and go. */
+export interface NodeEvents {
+  /** A node joined: work that waited for room may fit now. */
+  joined(): void;
+  /** `n` was declared dead; `lost` are the tasks it had in flight. */
+  dead(n: NodeEntry, cause: string, lost: string[]): void;
+}
+
+export class NodeTable {
+  private readonly nodes = new Map<string, NodeEntry>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly timeoutMs: number, private readonly events: NodeEvents) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, timeoutMs / 4));
+    this.sweeper.unref();
+  }
+
+  has(nodeId: string): boolean {
+    return this.nodes.has(nodeId);
+  }
+
+  get(nodeId: string): NodeEntry | undefined {
+    return this.nodes.get(nodeId);
+  }
+
+  /** The node on connection `peer`, if any. */
+  byPeer(peer: Peer): NodeEntry | undefined {
+    return [...this.nodes.values()].find((x) => x.peer === peer);
+  }
+
+  /** The node that sent a frame on `peer`, while that connection still holds it. */
+  sender(peer: Peer, hello: Hello): NodeEntry | undefined {
+    const n = hello.role === 'node' ? this.nodes.get(hello.node!.nodeId) : undefined;
+    return n?.peer === peer ? n : undefined;
+  }
+
+  /** Sends `f` to node `nodeId` if it is connected. */
+  send(nodeId: string, f: Frame): void {
+    this.nodes.get(nodeId)?.peer?.send(f);
+  }
+
+  /** Admits a node; false (with the peer told and closed) when its id is alive on another connection. */
+  join(info: NodeInfo, peer: Peer): boolean {
+    // A node's identity (its work, its actors) belongs to the connection that holds it while that lives.
+    const existing = this.nodes.get(info.nodeId);
+    if (existing?.state === 'ALIVE' && existing.peer?.isOpen) {
+      peer.send({ t: 'error', code: 'ERR_CONNECTION', message: `node ${info.nodeId} is already in this cluster, alive on another connection` });
+      peer.close(CLOSE.DUPLICATE_NODE, 'duplicate node id');
+      return false;
+    }
+    // The old connection is closing but its close was not handled yet: end it now, so its work is retried, not orphaned.
+    if (existing?.state === 'ALIVE') this.markDead(existing, 'it reconnected before its old connection closed');
+    this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set() });
+    queueMicrotask(() => this.events.joined());
+    return true;
+  }
+
+  heartbeat(f: Heartbeat, peer: Peer, hello: Hello): void {
+    const n = this.sender(peer, hello);
+    if (!n) { peer.close(CLOSE.MALFORMED, 'heartbeat from a connection that is not a live node'); return; }
+    n.lastSeen = Date.now();
+    if (f.available && typeof f.available === 'object') n.available = f.available;
+  }
+
+  /** A node's connection closed. */
+  closed(peer: Peer, hello: Hello, code: number, reason: string): void {
+    const n = this.nodes.get(hello.node!.nodeId);
+    if (n && n.peer === peer && n.state === 'ALIVE') this.markDead(n, `its connection closed (${code}${reason ? `: ${reason}` : ''})`);
+  }
+
+  reserve(n: NodeEntry, request: Record<string, number>): void {
+    addResources(n.reserved, request, 1);
+  }
+
+  /** Gives back what work reserved on its node (a task that ended; an actor that died). */
+  unreserve(nodeId: string | undefined, request: Record<string, number>): void {
+    const n = nodeId ? this.nodes.get(nodeId) : undefined;
+    if (n) addResources(n.reserved, request, -1);
+  }
+
+  /** The nodes work may be placed on now, with what is not reserved yet. */
+  views(): NodeView[] {
+    const views: NodeView[] = [];
+    for (const n of this.nodes.values()) {
+      // A peer that is closing drops what it is sent: placing work there would strand it until the close arrives.
+      if (n.state !== 'ALIVE' || !n.peer?.isOpen) continue;
+      const available = { ...n.info.resources };
+      addResources(available, n.reserved, -1);
+      views.push({ nodeId: n.info.nodeId, total: n.info.resources, available });
+    }
+    return views;
+  }
+
+  private markDead(n: NodeEntry, cause: string): void {
+    n.state = 'DEAD';
+    n.cause = cause;
+    n.available = {};
+    const p = n.peer;
+    n.peer = undefined;
+    if (p?.isOpen) p.close(CLOSE.NORMAL, 'declared dead');
+    const lost = [...n.inflight];
+    n.inflight.clear();
+    this.events.dead(n, cause, lost);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const n of this.nodes.values()) {
+      if (n.state === 'ALIVE' && now - n.lastSeen > this.timeoutMs) this.markDead(n, `no heartbeat for ${now - n.lastSeen} ms`);
+    }
+  }
+
+  /** Every node as `tsray status` shows it. */
+  statuses(): NodeStatus[] {
+    const now = Date.now();
+    return [...this.nodes.values()].map((n) => ({
+      nodeId: n.info.nodeId, name: n.info.name, pid: n.info.pid, objectAddress: n.info.objectAddress, state: n.state,
+      resources: n.info.resources, available: n.available, lastSeenMs: now - n.lastSeen,
+      ...(n.cause ? { cause: n.cause } : {}),
+    }));
+  }
+
+  aliveCount(): number {
+    let n = 0;
+    for (const e of this.nodes.values()) if (e.state === 'ALIVE') n++;
+    return n;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * What each peer may name and call through the head: the objects each
+ * driver owns on nodes (freed when it leaves), the member object servers a
+ * remote argument may point at, and the actor handles each node was given.
+ */
+import type { Peer } from '../peer.js';
+import { CLOSE, type Frame, type FreeFrame, type Hello, type ResultFrame } from '../protocol.js';
+import { toWire } from '../../core/error-codec.js';
+import { REMOTE_ARG, remoteLocation } from '../remote-arg.js';
+import { collectHandles } from '../../core/given-handles.js';
+import { NotGivenError } from '../../errors.js';
+import type { NodeEntry, NodeTable } from './node-table.js';
+
+/** The actors the head knows, by id, with the driver that created each. */
+export interface ActorCreators {
+  readonly size: number;
+  get(actorId: string): { readonly driver: Peer } | undefined;
+}
+
+export class Ownership {
+  /** Objects each driver owns on nodes (results left where they were made), freed when it leaves. */
+  private readonly owned = new Map<Peer, Map<string, Set<string>>>();
+  /** Each connected driver's object server, by its store id: the only non-node address a remote argument may name. */
+  private readonly driverStores = new Map<string, { peer: Peer; address: string }>();
+
+  /** `actors` is late-bound: the actor directory is built on top of this. */
+  constructor(private readonly nodes: NodeTable, private readonly actors: () => ActorCreators) {}
+
+  /** Registers a driver's object server; false for one without an id of its own and an address. */
+  addDriverStore(o: Hello['objects'], peer: Peer): boolean {
+    if (o !== undefined && (typeof o?.storeId !== 'string' || typeof o.address !== 'string' || this.driverStores.has(o.storeId) || this.nodes.has(o.storeId))) {
+      return false;
+    }
+    if (o) this.driverStores.set(o.storeId, { peer, address: o.address });
+    return true;
+  }
+
+  /**
+   * Whether every remote argument in `args` names a member's object server
+   * (a node's, or a connected driver's), so nodes dial no other address
+   * with the token; otherwise the work fails with NotGivenError.
+   */
+  membersOnly(args: unknown[], peer: Peer, id: string): boolean {
+    for (const a of args) {
+      if (a === null || typeof a !== 'object' || !(REMOTE_ARG in a)) continue;
+      const loc = remoteLocation(a);
+      const address = loc && (this.nodes.get(loc.nodeId)?.info.objectAddress ?? this.driverStores.get(loc.nodeId)?.address);
+      if (!loc || address !== loc.address) {
+        this.refuse(peer, id, `an argument names object server ${loc?.address ?? '(malformed)'}, which is not a member of this cluster`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether `peer` may call actor `actorId`; otherwise call `callId` fails with NotGivenError.
+   * Drivers call their own actors; nodes those whose handles work carried to them (a task holding a handle calls through its node).
+   */
+  mayCall(peer: Peer, hello: Hello, actorId: string, callId: string): boolean {
+    const actor = this.actors().get(actorId);
+    const given = hello.role === 'driver' ? !actor || actor.driver === peer : this.nodes.get(hello.node!.nodeId)?.handles.has(actorId);
+    if (!given) {
+      this.refuse(peer, callId, `actor ${actorId} was never given to this ${hello.role}; only the actors a driver created, and those whose handles were passed to a task or actor, can be called`);
+    }
+    return !!given;
+  }
+
+  /**
+   * Records the actors whose handles `frame` carries to node `n`: only those
+   * of the driver the work came from (a driver cannot hand out another's actors).
+   */
+  grantHandles(n: NodeEntry, from: Peer, frame: Frame): void {
+    const actors = this.actors();
+    if (actors.size === 0) return;
+    const args = frame.t === 'run' ? frame.task.args : frame.t === 'actor-create' ? frame.actor.args : frame.t === 'actor-call' ? frame.args : [];
+    const ids = new Set<string>();
+    collectHandles(args, ids);
+    if (ids.size === 0) return;
+    // A node passes on only what it was given itself.
+    const fromNode = this.nodes.byPeer(from);
+    for (const id of ids) {
+      const a = actors.get(id);
+      if (a && (fromNode ? fromNode.handles.has(id) : a.driver === from)) n.handles.add(id);
+    }
+  }
+
+  /** Handles in a call's answer go to the node that made the call, when the answering node had them itself. */
+  grantReturned(from: NodeEntry, to: Peer, f: ResultFrame): void {
+    if (this.actors().size === 0) return;
+    const caller = this.nodes.byPeer(to);
+    if (!caller) return;
+    const ids = new Set<string>();
+    for (const r of f.returns ?? []) if ('value' in r) collectHandles(r.value, ids);
+    for (const id of ids) if (from.handles.has(id)) caller.handles.add(id);
+  }
+
+  /**
+   * Records the objects result `f` left on node `n` as owned by `driver`;
+   * false (and `peer` closed) when one claims to be on another node.
+   */
+  recordResults(driver: Peer, n: NodeEntry, f: ResultFrame, peer: Peer): boolean {
+    for (const r of f.returns ?? []) {
+      if (!('object' in r)) continue;
+      if (r.object.nodeId !== n.info.nodeId || r.object.address !== n.info.objectAddress) {
+        peer.close(CLOSE.MALFORMED, 'a result left on another node than the one that made it');
+        return false;
+      }
+      const byNode = this.owned.get(driver) ?? new Map<string, Set<string>>();
+      this.owned.set(driver, byNode);
+      const ids = byNode.get(n.info.nodeId) ?? new Set<string>();
+      byNode.set(n.info.nodeId, ids);
+      ids.add(r.object.objectId);
+    }
+    return true;
+  }
+
+  free(f: FreeFrame, peer: Peer, hello: Hello): void {
+    if (hello.role !== 'driver' || !Array.isArray(f.objectIds)) { peer.close(CLOSE.MALFORMED, 'free is for drivers, with a list of ids'); return; }
+    // Only objects this driver owns: another driver's ids free nothing.
+    const ids = this.owned.get(peer)?.get(f.nodeId);
+    const mine = ids ? f.objectIds.filter((id) => ids.delete(id as string)) : [];
+    if (mine.length) this.nodes.send(f.nodeId, { t: 'free', nodeId: f.nodeId, objectIds: mine });
+  }
+
+  /** A driver left: its object server is no longer a member, and what it owned is freed. */
+  driverGone(peer: Peer, hello: Hello): void {
+    if (hello.objects && this.driverStores.get(hello.objects.storeId)?.peer === peer) this.driverStores.delete(hello.objects.storeId);
+    for (const [nodeId, ids] of this.owned.get(peer) ?? []) {
+      if (ids.size) this.nodes.send(nodeId, { t: 'free', nodeId, objectIds: [...ids] });
+    }
+    this.owned.delete(peer);
+  }
+
+  private refuse(peer: Peer, id: string, message: string): void {
+    peer.send({ t: 'result', taskId: id, ok: false, error: toWire(new NotGivenError(message)) });
+  }
+}
