@@ -11,7 +11,7 @@ import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { Fifo } from '../core/fifo.js';
-import { ArgWaits, type Waiting } from '../core/arg-waits.js';
+import { ArgWaits, type Waiting } from '../core/pending-work.js';
 import type { Peer } from './peer.js';
 import type { Frame, ResultFrame } from './protocol.js';
 import { fromWire } from '../core/error-codec.js';

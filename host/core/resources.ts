@@ -139,3 +139,41 @@ export class DeviceAllocator {
     for (const i of ids) this.room[i] = Math.min(SCALE, this.room[i]! + each);
   }
 }
+
+/** A node's resources with device ids: what actors and worker leases take and give back. */
+export class NodeResources {
+  private readonly pool: ResourcePool;
+  private readonly devices: Accelerators;
+
+  constructor(total: ResourceSet) {
+    this.pool = new ResourcePool(total);
+    this.devices = new Accelerators(total);
+  }
+
+  /** Takes `request` (and device ids for its accelerators) if free now; undefined when it is not. */
+  acquire(request: ResourceSet): number[] | undefined {
+    if (!this.pool.tryAcquire(request)) return undefined;
+    const ids = this.devices.acquire(request);
+    if (!ids) this.pool.release(request);
+    return ids;
+  }
+
+  /** Gives back what `acquire` took. */
+  release(request: ResourceSet, ids: number[]): void {
+    this.pool.release(request);
+    this.devices.release(request, ids);
+  }
+
+  /** Could the node ever satisfy `request`? */
+  feasible(request: ResourceSet): boolean {
+    return this.pool.feasible(request);
+  }
+
+  totals(): ResourceSet {
+    return this.pool.totals();
+  }
+
+  available(): ResourceSet {
+    return this.pool.available();
+  }
+}

@@ -17,3 +17,13 @@ export function retriesError(rule: true | string[] | undefined, error: Error): b
   const c = errCase(error.payload);
   return c !== undefined && rule.includes(c);
 }
+
+/**
+ * Whether work's own `error` is retried under its `retryExceptions`, counting
+ * the attempt (within `maxRetries`, which crash retries share).
+ */
+export function retriesOwnError(work: { attempt: number }, opts: { maxRetries: number; retryExceptions?: true | string[] }, error: Error): boolean {
+  if (work.attempt >= opts.maxRetries || !retriesError(opts.retryExceptions, error)) return false;
+  work.attempt++;
+  return true;
+}

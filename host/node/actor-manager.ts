@@ -9,68 +9,21 @@
 import {
   ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskTimeoutError, UnschedulableError,
 } from '../errors.js';
-import type { LoadedComponent } from '../component/loaded.js';
 import { validateArgs } from '../engine/validate.js';
 import { describeFunc } from '../wit/describe.js';
-import type { FuncDef, ResourceDef } from '../wit/types.js';
+import type { FuncDef } from '../wit/types.js';
 import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
-import { Fifo } from '../core/fifo.js';
-import { ArgWaits } from '../core/arg-waits.js';
+import { ArgWaits, settleReturns } from '../core/pending-work.js';
 import { affinityMiss } from '../core/placement.js';
-import type { ResourceSet } from '../core/resources.js';
 import { findMethod, type ActorSpec } from '../core/specs.js';
 import type { Scheduler } from './scheduler.js';
-import { variantFor } from '../worker/module-variants.js';
 import { WorkerHandle } from '../worker/pool.js';
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
-
-class Call {
-  pendingDeps = 0;
-  state: 'pending' | 'sent' | 'done' = 'pending';
-  cancelled = false;
-  timer: NodeJS.Timeout | undefined = undefined;
-  /** Whether the call counts as a pending-task reference on its ref arguments. */
-  holds = false;
-  /** Arguments pinned in the store while the actor's worker reads them. */
-  readonly pinned: ObjectRef[] = [];
-  pinTid = 0;
-  /** Sends left after the actor dies with this call in flight and restarts. */
-  retriesLeft: number;
-  constructor(readonly n: number, readonly actor: Actor, readonly method: FuncDef, readonly args: unknown[], readonly returns: ObjectRef[]) {
-    this.retriesLeft = actor.spec.maxTaskRetries;
-  }
-}
-
-class Actor {
-  state: 'starting' | 'waiting' | 'alive' | 'dead' = 'starting';
-  pendingDeps = 0;
-  worker: WorkerHandle | undefined = undefined;
-  devices: number[] | undefined = undefined;
-  restartsLeft: number;
-  readonly pending = new Fifo<Call>();
-  readonly inflight = new Map<number, Call>();
-  death: ActorDiedError | undefined = undefined;
-  /** Constructor arguments pinned for the actor's worker (it rebuilds the actor from them on restart). */
-  readonly pinned: ObjectRef[] = [];
-  pinTid = 0;
-  /** Whether its constructor arguments are held (they are, from creation until it dies). */
-  holds = false;
-  /** Calls made on it that have not finished. */
-  open = 0;
-  /** Set when its last handle went: it ends, saying this, once `open` reaches zero. */
-  retiring: string | undefined = undefined;
-  constructor(readonly aid: number, readonly id: string, readonly spec: ActorSpec) {
-    this.restartsLeft = spec.maxRestarts;
-  }
-
-  get args(): readonly unknown[] {
-    return this.spec.args;
-  }
-}
+import { Actor, Call } from './actor.js';
 
 export class ActorManager {
   private readonly byId = new Map<string, Actor>();
@@ -151,8 +104,7 @@ export class ActorManager {
     actor.worker = w;
     actor.state = 'alive';
     w.setBusy(true);
-    const variant = variantFor(spec.component, spec.maxMemoryMb);
-    w.send({ t: 'module', key: variant.key, module: variant.module, wit: spec.component.metadata.wit, world: spec.component.metadata.world, ...(variant.maxBytes === undefined ? {} : { maxBytes: variant.maxBytes }) });
+    const key = w.prepare(spec.component, spec.maxMemoryMb);
     if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
     actor.pinTid = w.threadId;
     let args: unknown[];
@@ -163,7 +115,7 @@ export class ActorManager {
       return;
     }
     w.send({
-      t: 'actor-new', aid: actor.aid, id: actor.id, key: variant.key, resource: spec.resource.name, owner: spec.resource.owner,
+      t: 'actor-new', aid: actor.aid, id: actor.id, key, resource: spec.resource.name, owner: spec.resource.owner,
       args, devices: actor.devices ?? [], restarts: Number.isFinite(actor.restartsLeft) ? actor.restartsLeft : 2 ** 30,
     });
     this.pump(actor);
@@ -227,14 +179,7 @@ export class ActorManager {
     if (call.pinned.length > 0) { this.objects.unpin(call.pinned, call.pinTid); call.pinned.length = 0; }
     this.callArgs.release(call);
     if (call.cancelled && !(result instanceof Error)) result = new TaskCancelledError(call.method.name);
-    if (result instanceof Error) {
-      for (const r of call.returns) this.objects.fail(r, result);
-    } else if (call.returns.length === 1) {
-      this.objects.resolve(call.returns[0]!, result.value);
-    } else {
-      const parts = result.value as unknown[];
-      call.returns.forEach((r, i) => this.objects.resolve(r, parts[i]));
-    }
+    settleReturns(this.objects, call.returns, result);
     const actor = call.actor;
     if (--actor.open === 0 && actor.retiring !== undefined) this.die(actor, actor.retiring);
   }

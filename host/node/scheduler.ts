@@ -5,65 +5,23 @@
  * tasks of that shape, so tiny tasks do not pay a round trip each. A task
  * with a timeout gets a worker to itself, so the timer measures only it.
  */
-import { InvalidArgumentError, TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashedError } from '../errors.js';
+import { TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashedError } from '../errors.js';
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
+import { Task, type Slot } from './task.js';
 import { WorkerHandle } from '../worker/pool.js';
-import type { LoadedComponent } from '../component/loaded.js';
-import { variantFor } from '../worker/module-variants.js';
-import { ObjectRef, newId } from '../../store/object-ref.js';
-import { snapshotValue } from '../../store/snapshot.js';
+import { ObjectRef } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
-import type { NormalizedOptions } from '../core/options.js';
 import type { TaskSpec } from '../core/specs.js';
-import { Accelerators, ResourcePool, shapeKey, type ResourceSet } from '../core/resources.js';
-import { Fifo } from '../core/fifo.js';
-import { ArgWaits } from '../core/arg-waits.js';
+import { NodeResources, shapeKey, type ResourceSet } from '../core/resources.js';
+import { ShapeQueues } from './shape-queues.js';
+import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
 import { affinityMiss } from '../core/placement.js';
-import { retriesError } from '../core/retry.js';
+import { retriesOwnError } from '../core/retry.js';
 
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
 const PIPELINE_DEPTH = 64;
-
-/** A submitted task; a class so every task has one stable shape (the hot path allocates many). */
-class Task implements TaskSpec {
-  readonly component: LoadedComponent;
-  readonly name: string;
-  readonly fn: string;
-  readonly args: unknown[];
-  readonly opts: NormalizedOptions;
-  readonly shape: string;
-  readonly taskId = newId();
-  pendingDeps = 0;
-  state: 'waiting' | 'queued' | 'running' | 'done' = 'waiting';
-  attempt = 0;
-  slot: Slot | undefined = undefined;
-  timer: NodeJS.Timeout | undefined = undefined;
-  cancelled = false;
-  /** Whether the task counts as a pending-task reference on its ref arguments. */
-  holds = false;
-  /** Whether an argument lives in an arena: such a task is not queued behind others on a worker, so pins stay few. */
-  stored = false;
-  /** Arguments pinned in the store for the worker it was sent to (`pinTid`). */
-  readonly pinned: ObjectRef[] = [];
-  pinTid = 0;
-
-  constructor(spec: TaskSpec, readonly n: number, readonly returns: ObjectRef[]) {
-    this.component = spec.component;
-    this.name = spec.name;
-    this.fn = spec.fn;
-    // Arguments are copied at submit, as Ray does: later changes by the caller do not reach the task.
-    this.args = spec.args.map(snapshotValue);
-    this.opts = spec.opts;
-    this.shape = spec.opts.shape;
-    this.attempt = spec.attempt ?? 0;
-  }
-}
-
-interface Lease { shape: string; request: ResourceSet; devices: number[]; exclusive: boolean }
-
-interface Slot { worker: WorkerHandle; lease?: Lease }
 
 export interface SchedulerConfig {
   nodeId: string;
@@ -85,28 +43,25 @@ export interface SchedulerConfig {
 export class Scheduler {
   private readonly tasks = new Map<number, Task>();
   private readonly byReturn = new Map<string, Task>();
-  private readonly queues = new Map<string, Fifo<Task>>();
+  private readonly queues = new ShapeQueues<Task>((t) => t.state === 'queued');
   private readonly slots: Slot[] = [];
-  private readonly resources: ResourcePool;
-  private readonly devices: Accelerators;
+  private readonly resources: NodeResources;
   private readonly warnedShapes = new Set<string>();
   /** Force-cancelled tasks that were queued on a worker (see `watchForced`). */
   private readonly forced = new Set<number>();
   private nextN = 1;
   private scheduleQueued = false;
   private closed = false;
-
   private readonly argWaits: ArgWaits<Task>;
 
   constructor(private readonly cfg: SchedulerConfig, private readonly objects: ObjectStore) {
     this.argWaits = new ArgWaits<Task>(objects, RefKind.PendingTask, {
       waiting: (t) => t.state === 'waiting',
       ready: (t) => this.enqueue(t),
-      failed: (t, error) => this.finish(t, { kind: 'error', error }),
+      failed: (t, error) => this.finish(t, error),
       name: (t) => `task '${t.name}'`,
     });
-    this.resources = new ResourcePool(cfg.resources);
-    this.devices = new Accelerators(cfg.resources);
+    this.resources = new NodeResources(cfg.resources);
     for (let i = 0; i < cfg.baseWorkers; i++) this.spawn();
   }
 
@@ -123,20 +78,15 @@ export class Scheduler {
       this.cfg.warn(`task '${spec.name}' requests {${task.shape}} but this node has {${shapeKey(this.resources.totals())}}; it stays pending until a node that can run it joins`);
     }
     const miss = affinityMiss(spec.opts.strategy, this.cfg.nodeId);
-    if (miss) {
-      this.finish(task, { kind: 'error', error: new UnschedulableError(`task '${spec.name}': ${miss}`) });
-      return returns;
-    }
-    this.argWaits.start(task);
+    if (miss) this.finish(task, new UnschedulableError(`task '${spec.name}': ${miss}`));
+    else this.argWaits.start(task);
     return returns;
   }
 
   private enqueue(task: Task, front = false): void {
     task.state = 'queued';
     task.stored = task.args.some((a) => a instanceof ObjectRef && this.objects.isStored(a));
-    let q = this.queues.get(task.shape);
-    if (!q) this.queues.set(task.shape, (q = new Fifo()));
-    if (front) q.unshift(task); else q.push(task);
+    this.queues.add(task, front);
     this.requestSchedule();
   }
 
@@ -171,15 +121,11 @@ export class Scheduler {
   /** Dispatches as many queued tasks as leases and resources allow. */
   schedule(): void {
     if (this.closed) return;
-    for (const q of this.queues.values()) {
-      for (let task = q.peek(); task; task = q.peek()) {
-        if (task.state !== 'queued') { q.shift(); continue; }
-        const slot = this.slotFor(task);
-        if (!slot) break;
-        q.shift();
-        this.dispatch(task, slot);
-      }
-    }
+    this.queues.drain((task) => {
+      const slot = this.slotFor(task);
+      if (slot) this.dispatch(task, slot);
+      return slot !== undefined;
+    });
   }
 
   private slotFor(task: Task): Slot | undefined {
@@ -221,11 +167,7 @@ export class Scheduler {
 
   private dispatch(task: Task, slot: Slot): void {
     const w = slot.worker;
-    const variant = variantFor(task.component, task.opts.maxMemoryMb);
-    if (!w.modules.has(variant.key)) {
-      w.modules.add(variant.key);
-      w.send({ t: 'module', key: variant.key, module: variant.module, wit: task.component.metadata.wit, world: task.component.metadata.world, ...(variant.maxBytes === undefined ? {} : { maxBytes: variant.maxBytes }) });
-    }
+    const key = w.prepare(task.component, task.opts.maxMemoryMb);
     if (task.pinned.length > 0) { this.objects.unpin(task.pinned, task.pinTid); task.pinned.length = 0; }
     task.pinTid = w.threadId;
     let args: unknown[];
@@ -233,11 +175,11 @@ export class Scheduler {
       args = this.objects.argsFor(task.args, w.threadId, task.pinned);
     } catch (e) {
       // The argument's bytes are lost (or cannot be read back): the task fails, nothing else does.
-      this.finish(task, { kind: 'error', error: e as Error });
+      this.finish(task, e as Error);
       this.releaseIfIdle(slot);
       return;
     }
-    w.send({ t: 'run', n: task.n, key: variant.key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices });
+    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
     task.state = 'running';
@@ -257,11 +199,11 @@ export class Scheduler {
       this.forced.delete(o.n);
       const task = this.tasks.get(o.n);
       if (!task || task.state !== 'running') continue;
-      if (o.ok) this.finish(task, { kind: 'value', value: o.value });
+      if (o.ok) this.finish(task, { value: o.value });
       else {
         const error = workerError(task.name, o.error);
-        if (this.retryOwnError(task, error)) this.requeue([task]);
-        else this.finish(task, { kind: 'error', error });
+        if (!task.cancelled && retriesOwnError(task, task.opts, error)) this.requeue([task]);
+        else this.finish(task, error);
       }
     }
     this.watchForced(slot);
@@ -300,16 +242,12 @@ export class Scheduler {
 
   /** Takes `request` (and device ids for its GPUs) from the node if free now; actors hold theirs this way. */
   acquire(request: ResourceSet): number[] | undefined {
-    if (!this.resources.tryAcquire(request)) return undefined;
-    const devices = this.devices.acquire(request);
-    if (!devices) this.resources.release(request);
-    return devices;
+    return this.resources.acquire(request);
   }
 
   /** Returns resources taken by `acquire` (or a lease); queued work may now fit. */
   release(request: ResourceSet, devices: number[]): void {
-    this.resources.release(request);
-    this.devices.release(request, devices);
+    this.resources.release(request, devices);
     this.cfg.onRelease();
     this.requestSchedule();
   }
@@ -319,7 +257,7 @@ export class Scheduler {
     return this.resources.feasible(request);
   }
 
-  private finish(task: Task, result: { kind: 'value'; value: unknown } | { kind: 'error'; error: Error }): void {
+  private finish(task: Task, result: Outcome): void {
     if (task.state === 'done') return;
     task.state = 'done';
     if (task.timer) clearTimeout(task.timer);
@@ -327,15 +265,8 @@ export class Scheduler {
     for (const r of task.returns) this.byReturn.delete(r.id);
     if (task.pinned.length > 0) { this.objects.unpin(task.pinned, task.pinTid); task.pinned.length = 0; }
     this.argWaits.release(task);
-    if (task.cancelled && result.kind === 'value') result = { kind: 'error', error: new TaskCancelledError(task.name) };
-    if (result.kind === 'error') {
-      for (const r of task.returns) this.objects.fail(r, result.error);
-    } else if (task.returns.length === 1) {
-      this.objects.resolve(task.returns[0]!, result.value);
-    } else {
-      const parts = result.value as unknown[];
-      task.returns.forEach((r, i) => this.objects.resolve(r, parts[i]));
-    }
+    if (task.cancelled && !(result instanceof Error)) result = new TaskCancelledError(task.name);
+    settleReturns(this.objects, task.returns, result);
   }
 
   /** A worker ended unexpectedly: its tasks are retried (or fail once retries run out). */
@@ -343,9 +274,9 @@ export class Scheduler {
     this.dropSlot(slot);
     const retry: Task[] = [];
     for (const task of this.runningOn(slot)) {
-      if (task.cancelled) { this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) }); continue; }
+      if (task.cancelled) { this.finish(task, new TaskCancelledError(task.name)); continue; }
       task.attempt++;
-      if (task.attempt > task.opts.maxRetries) this.finish(task, { kind: 'error', error: new WorkerCrashedError(task.name, task.attempt, why) });
+      if (task.attempt > task.opts.maxRetries) this.finish(task, new WorkerCrashedError(task.name, task.attempt, why));
       else retry.push(task);
     }
     this.requeue(retry);
@@ -354,22 +285,12 @@ export class Scheduler {
     this.schedule();
   }
 
-  /**
-   * Whether the task's own `error` is retried under its `retryExceptions`
-   * (counting the attempt, within `maxRetries` shared with crash retries).
-   */
-  private retryOwnError(task: Task, error: Error): boolean {
-    if (task.cancelled || task.attempt >= task.opts.maxRetries || !retriesError(task.opts.retryExceptions, error)) return false;
-    task.attempt++;
-    return true;
-  }
-
   /** Kills a worker on purpose: `victim` fails with `error` (or is retried), the rest of its pipeline is requeued untouched. */
   private killFor(victim: Task, error: Error): void {
     const slot = victim.slot!;
     slot.worker.kill();
     this.dropSlot(slot);
-    if (!this.retryOwnError(victim, error)) this.finish(victim, { kind: 'error', error });
+    if (victim.cancelled || !retriesOwnError(victim, victim.opts, error)) this.finish(victim, error);
     this.requeue(this.runningOn(slot));
     slot.worker.inflight.length = 0;
     this.refill();
@@ -401,7 +322,7 @@ export class Scheduler {
     if (!task || task.state === 'done') return false;
     task.cancelled = true;
     if (task.state !== 'running') {
-      this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) });
+      this.finish(task, new TaskCancelledError(task.name));
       return true;
     }
     const w = task.slot!.worker;
@@ -411,7 +332,7 @@ export class Scheduler {
       w.send({ t: 'cancel', n: task.n });
       w.flush();
       if (force) this.forced.add(task.n);
-      this.finish(task, { kind: 'error', error: new TaskCancelledError(task.name) });
+      this.finish(task, new TaskCancelledError(task.name));
       return true;
     }
     if (force) {
@@ -469,7 +390,7 @@ export class Scheduler {
   /** Stops every worker; pending tasks fail with `error`. */
   async close(error: Error): Promise<void> {
     this.closed = true;
-    for (const t of [...this.tasks.values()]) this.finish(t, { kind: 'error', error });
+    for (const t of [...this.tasks.values()]) this.finish(t, error);
     await Promise.all(this.slots.map((s) => s.worker.stop()));
     this.slots.length = 0;
   }

@@ -5,6 +5,8 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { CTL, type FromWorker, type LogMsg, type ToWorker } from './protocol.js';
+import type { LoadedComponent } from '../component/loaded.js';
+import { variantFor } from './module-variants.js';
 
 const WORKER_SCRIPT = new URL('./main.js', import.meta.url);
 
@@ -27,7 +29,7 @@ export class WorkerHandle {
   private stopping = false;
   private alive = true;
   /** Module keys this worker already holds. */
-  readonly modules = new Set<string>();
+  private readonly modules = new Set<string>();
   /** Task numbers sent and not yet finished, in the order the worker runs them. */
   readonly inflight: number[] = [];
 
@@ -43,6 +45,16 @@ export class WorkerHandle {
     this.port.unref();
     this.worker.on('error', (e) => this.onExit(`uncaught error: ${e.message}`));
     this.worker.on('exit', (code) => this.onExit(`thread exited with code ${code}`));
+  }
+
+  /** The key of `component`'s variant capped at `maxMemoryMb`, sending the module first if this worker lacks it. */
+  prepare(component: LoadedComponent, maxMemoryMb: number | undefined): string {
+    const v = variantFor(component, maxMemoryMb);
+    if (!this.modules.has(v.key)) {
+      this.modules.add(v.key);
+      this.send({ t: 'module', key: v.key, module: v.module, wit: component.metadata.wit, world: component.metadata.world, ...(v.maxBytes === undefined ? {} : { maxBytes: v.maxBytes }) });
+    }
+    return v.key;
   }
 
   /** A batch goes to the scheduler; a guest log line (already escaped) to this process's stderr. */

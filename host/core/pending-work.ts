@@ -1,6 +1,6 @@
 /**
- * Waiting for the ObjectRef arguments of work, one mechanism for every kind
- * of work: the embedded node's tasks, actor creations and actor calls, and
+ * Pending work, one mechanism for every kind of work: waiting for its
+ * ObjectRef arguments and settling its returns. It serves the embedded node's tasks, actor creations and actor calls, and
  * the cluster driver's submitter. While an item waits (and until its owner
  * lets go) each of its ref arguments is held with one reference kind (Ray's
  * USED_BY_PENDING_TASK, or ACTOR_HANDLE for a constructor's arguments, which
@@ -71,5 +71,20 @@ export class ArgWaits<T extends Waiting> {
     if (!item.holds) return;
     item.holds = false;
     for (const a of item.args) if (a instanceof ObjectRef) this.objects.unhold(a, this.kind);
+  }
+}
+
+/** A value for the returns of work: one ref takes the value; several take the parts of a tuple. */
+export type Outcome = { value: unknown } | Error;
+
+/** Settles `returns` with `outcome`: every ref fails with an error; one ref takes the value; several take its parts. */
+export function settleReturns(objects: ObjectStore, returns: readonly ObjectRef[], outcome: Outcome): void {
+  if (outcome instanceof Error) {
+    for (const r of returns) objects.fail(r, outcome);
+  } else if (returns.length === 1) {
+    objects.resolve(returns[0]!, outcome.value);
+  } else {
+    const parts = outcome.value as unknown[];
+    returns.forEach((r, i) => objects.resolve(r, parts[i]));
   }
 }

@@ -1,0 +1,56 @@
+/**
+ * The records the actor manager keeps: an actor (state, worker, restart
+ * budget, queued and in-flight calls) and a call on it.
+ */
+import type { ActorDiedError } from '../errors.js';
+import type { FuncDef } from '../wit/types.js';
+import type { ObjectRef } from '../../store/object-ref.js';
+import { Fifo } from '../core/fifo.js';
+import type { ActorSpec } from '../core/specs.js';
+import type { WorkerHandle } from '../worker/pool.js';
+
+/** One method call on an actor, from submission until its result is settled. */
+export class Call {
+  pendingDeps = 0;
+  state: 'pending' | 'sent' | 'done' = 'pending';
+  cancelled = false;
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** Whether the call counts as a pending-task reference on its ref arguments. */
+  holds = false;
+  /** Arguments pinned in the store while the actor's worker reads them. */
+  readonly pinned: ObjectRef[] = [];
+  pinTid = 0;
+  /** Sends left after the actor dies with this call in flight and restarts. */
+  retriesLeft: number;
+  constructor(readonly n: number, readonly actor: Actor, readonly method: FuncDef, readonly args: unknown[], readonly returns: ObjectRef[]) {
+    this.retriesLeft = actor.spec.maxTaskRetries;
+  }
+}
+
+/** One actor on this node: its state, worker, queued and in-flight calls, and what it holds. */
+export class Actor {
+  state: 'starting' | 'waiting' | 'alive' | 'dead' = 'starting';
+  pendingDeps = 0;
+  worker: WorkerHandle | undefined = undefined;
+  devices: number[] | undefined = undefined;
+  restartsLeft: number;
+  readonly pending = new Fifo<Call>();
+  readonly inflight = new Map<number, Call>();
+  death: ActorDiedError | undefined = undefined;
+  /** Constructor arguments pinned for the actor's worker (it rebuilds the actor from them on restart). */
+  readonly pinned: ObjectRef[] = [];
+  pinTid = 0;
+  /** Whether its constructor arguments are held (they are, from creation until it dies). */
+  holds = false;
+  /** Calls made on it that have not finished. */
+  open = 0;
+  /** Set when its last handle went: it ends, saying this, once `open` reaches zero. */
+  retiring: string | undefined = undefined;
+  constructor(readonly aid: number, readonly id: string, readonly spec: ActorSpec) {
+    this.restartsLeft = spec.maxRestarts;
+  }
+
+  get args(): readonly unknown[] {
+    return this.spec.args;
+  }
+}

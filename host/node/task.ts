@@ -1,0 +1,50 @@
+/**
+ * The embedded scheduler's records: a task from submission until its result
+ * is settled, and a worker slot with the lease it holds.
+ */
+import { newId, type ObjectRef } from '../../store/object-ref.js';
+import { snapshotValue } from '../../store/snapshot.js';
+import type { LoadedComponent } from '../component/loaded.js';
+import type { NormalizedOptions } from '../core/options.js';
+import type { ResourceSet } from '../core/resources.js';
+import type { TaskSpec } from '../core/specs.js';
+import type { WorkerHandle } from '../worker/pool.js';
+
+/** A submitted task; a class so every task has one stable shape (the hot path allocates many). */
+export class Task implements TaskSpec {
+  readonly component: LoadedComponent;
+  readonly name: string;
+  readonly fn: string;
+  readonly args: unknown[];
+  readonly opts: NormalizedOptions;
+  readonly shape: string;
+  readonly taskId = newId();
+  pendingDeps = 0;
+  state: 'waiting' | 'queued' | 'running' | 'done' = 'waiting';
+  attempt = 0;
+  slot: Slot | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  cancelled = false;
+  /** Whether the task counts as a pending-task reference on its ref arguments. */
+  holds = false;
+  /** Whether an argument lives in an arena: such a task is not queued behind others on a worker, so pins stay few. */
+  stored = false;
+  /** Arguments pinned in the store for the worker it was sent to (`pinTid`). */
+  readonly pinned: ObjectRef[] = [];
+  pinTid = 0;
+
+  constructor(spec: TaskSpec, readonly n: number, readonly returns: ObjectRef[]) {
+    this.component = spec.component;
+    this.name = spec.name;
+    this.fn = spec.fn;
+    // Arguments are copied at submit, as Ray does: later changes by the caller do not reach the task.
+    this.args = spec.args.map(snapshotValue);
+    this.opts = spec.opts;
+    this.shape = spec.opts.shape;
+    this.attempt = spec.attempt ?? 0;
+  }
+}
+
+export interface Lease { shape: string; request: ResourceSet; devices: number[]; exclusive: boolean }
+
+export interface Slot { worker: WorkerHandle; lease?: Lease }
