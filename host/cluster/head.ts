@@ -63,6 +63,7 @@ export class Head {
     'actor-create': (f, peer, hello) => this.actors.create(f, peer, hello),
     'actor-call': (f, peer, hello) => this.actors.call(f, peer, hello),
     'actor-kill': (f, peer) => this.actors.kill(f, peer),
+    'actor-restarted': (f, _peer, hello) => this.actors.restarted(f, hello),
     free: (f, peer, hello) => this.ownership.free(f, peer, hello),
   };
 

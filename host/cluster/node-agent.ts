@@ -50,7 +50,13 @@ export class NodeAgent {
   private constructor(readonly node: EmbeddedNode, private readonly peer: Peer, private readonly server: ObjectServer, token: string, tls: Tls | undefined) {
     this.puller = new ObjectPuller(node.objects, token, tls);
     // A guest holding a handle to an actor: the actor may live here (under its cluster id) or on another node.
-    node.actors.elsewhere = (actorId, method, args) => this.callElsewhere(actorId, method, args);
+    node.actors.attach({
+      call: (actorId, method, args) => this.callElsewhere(actorId, method, args),
+      // The head keeps the actor's one restart budget: restarts spent here count there too.
+      restarted: (localId) => {
+        for (const [actorId, a] of this.actorIds) if (a.localId === localId) this.peer.send({ t: 'actor-restarted', actorId });
+      },
+    });
     this.timer = setInterval(() => this.beat(), HEARTBEAT_MS);
   }
 
@@ -211,6 +217,8 @@ export class NodeAgent {
         const r = exportedResource(component.world, a.resource);
         const args = await this.localArgs(a.args, pulled);
         const spec = actorSpec(component, r.def, r.funcs.map((x) => x.func), a.options as ActorOptions, args);
+        // What is left of the actor's restart budget is the head's word (it restarted elsewhere before, or trapped).
+        if (typeof a.maxRestarts === 'number' && a.maxRestarts >= 0) spec.maxRestarts = Math.min(spec.maxRestarts, a.maxRestarts);
         const localId = this.node.actors.create(spec);
         this.actorIds.set(a.actorId, { localId, spec });
         this.reply(f.createId, pulled, { returns: [] });

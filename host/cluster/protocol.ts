@@ -153,6 +153,9 @@ export interface ActorCallFrame { t: 'actor-call'; actorId: string; callId: stri
 /** Driver -> head -> node. */
 export interface ActorKillFrame { t: 'actor-kill'; actorId: string; noRestart: boolean }
 
+/** A node tells the head that an actor it hosts restarted (a trap, a kill with restart): one restart of its budget is spent. */
+export interface ActorRestartedFrame { t: 'actor-restarted'; actorId: string }
+
 /** Several frames sent in one turn of the event loop, in order. */
 export interface BatchFrame { t: 'batch'; frames: Frame[] }
 
@@ -180,7 +183,7 @@ export interface ComponentReply { t: 'component-reply'; id: number; hash: string
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | BatchFrame;
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | BatchFrame;
 
 export class MalformedFrameError extends Error {}
 

@@ -58,6 +58,7 @@ const FRAMES: Record<string, Check> = {
   }),
   'actor-call': shape({ actorId: str, callId: str, method: str, args: list(), numReturns: count }),
   'actor-kill': shape({ actorId: str, noRestart: optional(bool) }),
+  'actor-restarted': shape({ actorId: str }),
 };
 
 /** Why `f` does not have the shape of its type, or undefined when it does (or its type is not listed). */

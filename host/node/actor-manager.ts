@@ -25,6 +25,14 @@ import type { FromWorker, GuestCall } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
 import { Actor, Call } from './actor.js';
 
+/** What a cluster node gives its actor manager: the rest of the cluster. */
+export interface ActorPeers {
+  /** A guest here calls an actor this node does not host. */
+  call(actorId: string, method: string, args: unknown[]): Promise<unknown>;
+  /** Actor `localId` restarted here, spending one restart of its budget. */
+  restarted(localId: string): void;
+}
+
 export class ActorManager {
   private readonly byId = new Map<string, Actor>();
   private readonly byAid = new Map<number, Actor>();
@@ -189,7 +197,7 @@ export class ActorManager {
     for (const m of msgs) {
       if ('ev' in m) {
         if (m.ev === 'call') this.guestCall(w, m);
-        else if (m.ev === 'actor-restarted') actor.restartsLeft--;
+        else if (m.ev === 'actor-restarted') this.spendRestart(actor);
         else if (m.ev === 'actor-died') {
           const cause = workerError(actor.spec.ctor.name, m.error!, actor.id);
           this.die(actor, cause.message, cause);
@@ -219,11 +227,17 @@ export class ActorManager {
     this.resend(actor, again);
     actor.worker = undefined;
     if (restarts) {
-      actor.restartsLeft--;
+      this.spendRestart(actor);
       this.launch(actor);
     } else {
       this.die(actor, why);
     }
+  }
+
+  /** One restart of the actor's budget is spent (a cluster's head counts it too: the budget is one across nodes). */
+  private spendRestart(actor: Actor): void {
+    actor.restartsLeft--;
+    this.peers?.restarted(actor.id);
   }
 
   /** Puts calls lost with the actor's worker back at the head of its queue, in the order they were made. */
@@ -326,11 +340,14 @@ export class ActorManager {
     return this.calls.get(ref.id)?.state === 'sent';
   }
 
-  /**
-   * Calls an actor this manager does not host (a cluster node routes them
-   * through the head); without it such calls fail.
-   */
-  elsewhere: ((actorId: string, method: string, args: unknown[]) => Promise<unknown>) | undefined = undefined;
+  /** A cluster node's link to the rest of the cluster (see `attach`). */
+  private peers: ActorPeers | undefined = undefined;
+
+  /** Links this manager to a cluster: calls to actors it does not host, and restarts it spends, go through `peers`. */
+  attach(peers: ActorPeers): void {
+    if (this.peers) throw new Error('this actor manager is already attached to a cluster');
+    this.peers = peers;
+  }
 
   /** A guest (in a task or another actor) calls a method: run it like any call, then answer the guest's worker. */
   guestCall(from: WorkerHandle, req: GuestCall): void {
@@ -339,7 +356,7 @@ export class ActorManager {
     };
     const actor = this.byId.get(req.actor);
     if (!actor) {
-      if (this.elsewhere) { this.elsewhere(req.actor, req.method, req.args).then((v) => answer(true, v), (e: Error) => answer(false, undefined, e.message)); return; }
+      if (this.peers) { this.peers.call(req.actor, req.method, req.args).then((v) => answer(true, v), (e: Error) => answer(false, undefined, e.message)); return; }
       return answer(false, undefined, `no actor ${req.actor} in this runtime`);
     }
     const method = findMethod(actor.spec.methods, req.method);

@@ -67,3 +67,32 @@ t.test("a dead node's actor restarts on another node while maxRestarts allows", 
   await joinNode(t, env, address, TOKEN, ['--num-cpus', '1']);
   t.equal(await tsray.get(pending, { timeoutMs: 20_000 }), 11n, 'with a restart left it comes back on the new node, with fresh state');
 });
+
+t.test('an actor has one restart budget across nodes: a restart spent on a trap is not given back when its node dies', async (t) => {
+  const counter = await tsray.load(await example('counter'));
+  const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '3']] });
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const Counter = counter.actor('counter', { numCpus: 1 });
+  const spent = Counter.options({ maxRestarts: 1 }).remote(10n);
+  const fresh = Counter.options({ maxRestarts: 1 }).remote(10n);
+  const once = Counter.options({ maxRestarts: 0 }).remote(10n);
+  t.equal(await tsray.get(once.incr.remote(5n)), 15n);
+  t.equal(await tsray.get(spent.incr.remote(5n)), 15n);
+  t.equal(await tsray.get(fresh.incr.remote(5n)), 15n);
+
+  const trap = await caught(t, () => tsray.get(spent.crash.remote('spend the restart')));
+  t.ok(trap instanceof tsray.TaskError, `the trap fails its call (got ${trap?.constructor?.name})`);
+  t.equal(await tsray.get(spent.incr.remote(1n)), 11n, 'the actor restarted on its node, with fresh state: its one restart is spent');
+
+  nodes[0].child.kill('SIGKILL');
+  // Once the head has seen the node die (the actor without restarts fails), the others are restarted or not.
+  const gone = await caught(t, () => tsray.get(once.incr.remote(1n), { timeoutMs: 10_000 }));
+  t.ok(gone instanceof tsray.ActorDiedError, 'the head saw the node die');
+  const lostSpent = spent.incr.remote(1n);
+  const lostFresh = fresh.incr.remote(1n);
+  await joinNode(t, env, address, TOKEN, ['--num-cpus', '3']);
+  t.equal(await tsray.get(lostFresh, { timeoutMs: 20_000 }), 11n, 'an actor with its restart left comes back on the new node');
+  const dead = await caught(t, () => tsray.get(lostSpent, { timeoutMs: 20_000 }));
+  t.ok(dead instanceof tsray.ActorDiedError, `an actor whose restart was spent on its trap stays dead (got ${dead?.constructor?.name}: ${dead?.message})`);
+});

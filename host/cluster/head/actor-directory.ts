@@ -4,7 +4,7 @@
  * or restarted elsewhere when its node dies while its restart budget lasts.
  */
 import type { Peer } from '../peer.js';
-import { CLOSE, type ActorCallFrame, type ActorCreateFrame, type ActorKillFrame, type Hello } from '../protocol.js';
+import { CLOSE, type ActorCallFrame, type ActorCreateFrame, type ActorKillFrame, type ActorRestartedFrame, type Hello } from '../protocol.js';
 import { toWire } from '../../core/error-codec.js';
 import { normalizeActorOptions, type ActorOptions } from '../../core/options.js';
 import { shapeKey } from '../../core/resources.js';
@@ -138,12 +138,18 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     for (const a of this.actors.values()) a.waiting = a.waiting.filter((x) => x !== t);
   }
 
+  /** The node hosting an actor restarted it (a trap, a kill with restart): the one budget loses a restart. */
+  restarted(f: ActorRestartedFrame, hello: Hello): void {
+    const actor = this.actors.get(f.actorId);
+    if (actor && hello.role === 'node' && actor.node === hello.node?.nodeId) actor.restarts++;
+  }
+
   /** Places an actor (again, after its node died): its creation goes to a node, then the calls that waited. */
   private place(actor: HeadActor, createId: string): void {
     const c = actor.create;
     const t: HeadTask = {
       id: createId, name: `${c.actor.resource} constructor`, driver: actor.driver, node: undefined, attempts: 0,
-      request: c.actor.request, shape: c.actor.shape, actorId: c.actor.actorId, maxRetries: 0, frame: () => ({ ...c, createId }),
+      request: c.actor.request, shape: c.actor.shape, actorId: c.actor.actorId, maxRetries: 0, frame: () => ({ ...c, createId, actor: { ...c.actor, maxRestarts: Math.max(0, c.actor.maxRestarts - actor.restarts) } }),
       ...(c.actor.strategy ? { strategy: c.actor.strategy } : {}), locality: argumentBytes(c.actor.args),
     };
     actor.creating = t;
