@@ -49,6 +49,12 @@ export interface TaskOptions extends ResourceOptions {
 }
 
 export interface NormalizedOptions {
+  /**
+   * The options as given, which normalize to these: what travels to another
+   * process, which normalizes them again by the same rules (one schema, and
+   * nothing the sender computed is trusted).
+   */
+  given: TaskOptions;
   request: ResourceSet;
   /** `shapeKey(request)`: tasks with equal shapes can share a worker lease. */
   shape: string;
@@ -117,6 +123,7 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
     }
   }
   const out: NormalizedOptions = {
+    given: { ...o, ...(o.resources ? { resources: { ...o.resources } } : {}) },
     request,
     shape: shapeKey(request),
     numGpus,
@@ -136,29 +143,14 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
 }
 
 /**
- * Task options as they arrive from another process, already normalized
- * there: turned back into `TaskOptions` and normalized again, so the wire
- * obeys exactly the rules of `normalizeOptions` (an `InvalidArgumentError`
- * for anything it would refuse) and nothing the sender computed is trusted.
+ * Task options as they arrive from another process: the options as given
+ * there, normalized here again by `normalizeOptions` (an
+ * `InvalidArgumentError` for anything it would refuse).
  */
-export function renormalizeOptions(wire: unknown): NormalizedOptions {
-  const w = wire as Partial<NormalizedOptions> | null;
-  if (w === null || typeof w !== 'object' || w.request === null || typeof w.request !== 'object') throw new InvalidArgumentError('task options must be an object with a resource request');
-  const { CPU, GPU, memory, object_store_memory: objectStoreMemory, ...others } = w.request;
-  const resources: Record<string, number> = {};
-  let acceleratorType: string | undefined;
-  for (const [k, v] of Object.entries(others)) {
-    if (!k.startsWith('accelerator_type:')) resources[k] = v;
-    else if (acceleratorType === undefined) acceleratorType = k.slice('accelerator_type:'.length);
-    else throw new InvalidArgumentError('a task requests one accelerator type at most');
-  }
-  const o: TaskOptions & Record<string, unknown> = {
-    numCpus: CPU, numGpus: GPU, memory, objectStoreMemory, acceleratorType, resources,
-    numReturns: w.numReturns, maxRetries: w.maxRetries === Infinity ? -1 : w.maxRetries, retryExceptions: w.retryExceptions,
-    timeoutMs: w.timeoutMs, maxMemoryMb: w.maxMemoryMb, schedulingStrategy: w.strategy,
-  };
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return normalizeOptions(o);
+export function normalizeWireOptions(wire: unknown): NormalizedOptions {
+  const given = (wire as { given?: unknown } | null)?.given;
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) throw new InvalidArgumentError('task options must carry the options as given');
+  return normalizeOptions(given as TaskOptions);
 }
 
 /** Checks `numReturns` against the WIT result of `func`: above 1 it must be a tuple of that size. */

@@ -23,7 +23,7 @@ const odd = () => pick([
 ]);
 
 /** Every option a task can carry, for mutations to hit. */
-const allOptions = () => wireOptions({ timeoutMs: 5000, maxMemoryMb: 16, retryExceptions: true, strategy: 'SPREAD', request: { CPU: 1, GPU: 0, memory: 1, 'accelerator_type:X': 0.001 } });
+const allOptions = () => wireOptions({ timeoutMs: 5000, maxMemoryMb: 16, retryExceptions: true, schedulingStrategy: 'SPREAD', memory: 1, acceleratorType: 'X' });
 
 /**
  * Well-formed frames of every type a peer may send. `runs` holds the run frames the fuzzing node was sent:
@@ -64,7 +64,7 @@ function templates(nodeId, runs, role) {
 }
 
 /** Work for the fuzzing node (it alone has FUZZ), which answers it with mutated results. */
-const fuzzWork = () => submitFrame(text.hash, randomBytes(6).toString('hex'), { opts: wireOptions({ request: { CPU: 0, GPU: 0, FUZZ: 0.01 }, shape: 'FUZZ=0.01' }) });
+const fuzzWork = () => submitFrame(text.hash, randomBytes(6).toString('hex'), { opts: wireOptions({ numCpus: 0, resources: { FUZZ: 0.01 } }) });
 
 /** Replaces one field, at any depth, of `v` with an odd value (or deletes it). */
 function mutate(v, depth = 0) {

@@ -67,7 +67,7 @@ t.test('options from the wire obey the public API rules: maxMemoryMb 1e9 and num
   const rss = rssOf(head.pid);
   ws.send(encode(submitFrame(text.hash, 'mem', { opts: wireOptions({ maxMemoryMb: 1e9 }) })));
   ws.send(encode(submitFrame(text.hash, 'ret', { opts: wireOptions({ numReturns: 5e7 }) })));
-  ws.send(encode(submitFrame(text.hash, 'neg', { opts: wireOptions({ request: { CPU: -1, GPU: 0 } }) })));
+  ws.send(encode(submitFrame(text.hash, 'neg', { opts: wireOptions({ numCpus: -1 }) })));
   ws.send(encode(submitFrame(text.hash, 'args', { args: [42] })));
   const mem = await resultOf(ws, 'mem');
   t.equal(mem.ok, false);
@@ -90,7 +90,7 @@ t.test('a node answering with the wrong number of returns fails only that task; 
     node: { nodeId, name: 'liar', pid: 1, resources: { CPU: 0, LIAR: 1 }, objectAddress: 'ws://127.0.0.1:9' },
   });
   const ws = await driver();
-  const opts = wireOptions({ request: { CPU: 0, GPU: 0, LIAR: 1 }, shape: 'LIAR=1' });
+  const opts = wireOptions({ numCpus: 0, resources: { LIAR: 1 } });
   ws.send(encode(submitFrame(text.hash, 'three', { opts })));
   const run = await until('a run frame at the lying node', () => node.frames.find((f) => f.t === 'run' && f.task.taskId === 'three'));
   node.send(encode({ t: 'result', taskId: run.task.taskId, ok: true, returns: [{ value: 1 }, { value: 2 }, { value: 3 }] }));

@@ -55,8 +55,9 @@ export function textComponent() {
 }
 
 /** Normalized task options as a driver sends them, with `over` on top. */
-export function wireOptions(over = {}) {
-  return { request: { CPU: 1, GPU: 0 }, shape: 'CPU=1', numGpus: 0, numReturns: 1, maxRetries: 0, ...over };
+export function wireOptions(given = {}) {
+  // Task options travel as given (the receiver normalizes them by the public API's rules); the rest is the sender's own reading.
+  return { given: { numCpus: 1, maxRetries: 0, ...given }, request: { CPU: 1, GPU: 0 }, shape: 'CPU=1', numGpus: 0, numReturns: 1, maxRetries: 0 };
 }
 
 /** A `submit` frame for `greet(arg)` of the text component. */

@@ -8,7 +8,7 @@ import type { Peer } from '../peer.js';
 import { CLOSE, type CancelFrame, type Frame, type Hello, type ResultFrame, type SubmitFrame, type WireError } from '../protocol.js';
 import { toWire } from '../../core/error-codec.js';
 import { remoteLocation } from '../remote-arg.js';
-import { renormalizeOptions } from '../../core/options.js';
+import { normalizeWireOptions } from '../../core/options.js';
 import type { Placer, SchedulingStrategy } from '../../core/placement.js';
 import { ConnectionError, TaskCancelledError, UnschedulableError, WorkerCrashedError } from '../../errors.js';
 import type { NodeTable } from './node-table.js';
@@ -114,7 +114,7 @@ export class Router {
       return;
     }
     if (!this.ownership.membersOnly(task.args, peer, task.taskId)) return;
-    const opts = checked(peer, task.taskId, () => renormalizeOptions(task.opts));
+    const opts = checked(peer, task.taskId, () => normalizeWireOptions(task.opts));
     if (!opts) return;
     task.opts = opts;
     const t: HeadTask = {
