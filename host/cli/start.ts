@@ -8,7 +8,7 @@ import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import type { InitOptions } from '../node/node.js';
 import { checkAddress } from '../cluster/connect.js';
 import { readTls, requireServing } from '../cluster/tls.js';
-import { clusterDir, records, type ProcessRecord } from '../cluster/token.js';
+import { clusterDir, records, type ProcessRecord } from '../cluster/process-records.js';
 import { running } from '../util/process-alive.js';
 
 interface StartOptions {

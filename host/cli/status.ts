@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { connect } from '../cluster/connect.js';
 import type { StatusReply } from '../cluster/protocol.js';
-import { records } from '../cluster/token.js';
+import { records } from '../cluster/process-records.js';
 import { tokenFor } from './start.js';
 import { readTls } from '../cluster/tls.js';
 

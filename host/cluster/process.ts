@@ -7,7 +7,8 @@
 import type { InitOptions } from '../node/node.js';
 import { Head } from './head.js';
 import { NodeAgent } from './node-agent.js';
-import { newToken, removeRecord, writeRecord } from './token.js';
+import { newToken } from './token.js';
+import { removeRecord, writeRecord } from './process-records.js';
 import { isWildcard, publicHost } from './host-address.js';
 import { scheme, type Tls } from './tls.js';
 import { InvalidArgumentError } from '../errors.js';

@@ -7,7 +7,6 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { newId, type ObjectRef } from '../../store/object-ref.js';
-import { Fifo } from '../core/fifo.js';
 import { shapeKey } from '../core/resources.js';
 import type { ActorSpec } from '../core/specs.js';
 import type { ActorBackend } from '../core/runtime.js';
@@ -37,7 +36,7 @@ export class RemoteActors implements ActorBackend {
       throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
     }
     const actorId = newId();
-    const a: RemoteActor = { spec, queue: new Fifo(), open: 0, retiring: false };
+    const a: RemoteActor = { spec, queue: this.work.lane(), open: 0, retiring: false };
     this.actors.set(actorId, a);
     if (spec.name !== undefined) this.names.set(spec.name, actorId);
     const { name: _name, ...options } = spec.options ?? {};

@@ -10,8 +10,7 @@ import { ConnectionError, InvalidArgumentError, TaskCancelledError } from '../er
 import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
-import { Fifo } from '../core/fifo.js';
-import { ArgWaits, type Waiting } from '../core/pending-work.js';
+import { ArgWaits, Lane, type Waiting } from '../core/pending-work.js';
 import type { Peer } from './peer.js';
 import type { Frame, ResultFrame } from './protocol.js';
 import { fromWire } from '../core/error-codec.js';
@@ -36,7 +35,7 @@ export interface Work extends Waiting {
 }
 
 /** Work sent in order (an actor's creation and calls). */
-export type WorkQueue = Fifo<[string, Work]>;
+export type WorkQueue = Lane<Work>;
 
 export class RemoteWork {
   private readonly work = new Map<string, Work>();
@@ -70,21 +69,24 @@ export class RemoteWork {
     const w: Work = { id, name, component, args, temps, returns, pendingDeps: 0, holds: false, state: 'waiting', frame, queue };
     this.work.set(id, w);
     for (const r of returns) this.byReturn.set(r.id, id);
-    queue?.push([id, w]);
+    queue?.push(w);
     this.argWaits.start(w);
     return returns;
   }
 
   /** Sends ready work: at once, or (in a queue) once everything before it was sent. */
   private ready(id: string, w: Work): void {
-    if (!w.queue) { this.send(id, w); return; }
-    for (let head = w.queue.peek(); head; head = w.queue.peek()) {
-      const [hid, hw] = head;
-      if (hw.state === 'waiting' && hw.pendingDeps > 0) return;
-      w.queue.shift();
-      if (hw.state === 'waiting') this.send(hid, hw);
-    }
+    if (w.queue) w.queue.drain();
+    else this.send(id, w);
   }
+
+  /** A new lane for work that must go in order (an actor's creation and calls). */
+  lane(): WorkQueue {
+    return new Lane<Work>(this.stillWaiting, this.sendNow);
+  }
+
+  private readonly stillWaiting = (w: Work): boolean => w.state === 'waiting';
+  private readonly sendNow = (w: Work): void => this.send(w.id, w);
 
   private send(id: string, w: Work): void {
     let args: unknown[];
@@ -140,7 +142,7 @@ export class RemoteWork {
     else w.state = 'done';
     for (const r of w.returns) this.objects.fail(r, error);
     // Later work in its queue may now go.
-    if (waiting && w.queue) { const next = w.queue.peek(); if (next) this.ready(next[0], next[1]); }
+    if (waiting && w.queue) w.queue.drain();
   }
 
   /** Cancels the work behind `ref`: at once if not sent, else through the head. */

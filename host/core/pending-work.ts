@@ -14,6 +14,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { ObjectRef } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { RefKind } from '../../store/references.js';
+import { Fifo } from './fifo.js';
 
 /** What an item carries for its wait. */
 export interface Waiting {
@@ -88,3 +89,51 @@ export function settleReturns(objects: ObjectStore, returns: readonly ObjectRef[
     returns.forEach((r, i) => objects.resolve(r, parts[i]));
   }
 }
+
+/**
+ * An ordered lane of work (an actor's creation and calls): items leave from
+ * the front only, each once its arguments are ready, so a call waiting for
+ * an argument holds back the calls made after it, as Ray orders an actor's
+ * calls. Items that stopped waiting (cancelled, failed) are dropped when met.
+ */
+export class Lane<T extends Waiting> {
+  private readonly items = new Fifo<T>();
+
+  /** `waiting(t)`: whether `t` still wants to go; `send(t)`: it goes. */
+  constructor(private readonly waiting: (t: T) => boolean, private readonly send: (t: T) => void) {}
+
+  push(t: T): void {
+    this.items.push(t);
+  }
+
+  /** Puts `t` back at the front (a call resent after a restart). */
+  unshift(t: T): void {
+    this.items.unshift(t);
+  }
+
+  /** The first item still waiting, dropping the ones in front of it that are not. */
+  peek(): T | undefined {
+    for (let t = this.items.peek(); t; t = this.items.peek()) {
+      if (this.waiting(t)) return t;
+      this.items.shift();
+    }
+    return undefined;
+  }
+
+  /** Takes every item, in order (to fail them all). */
+  takeAll(): T[] {
+    const out: T[] = [];
+    for (let t = this.items.shift(); t; t = this.items.shift()) out.push(t);
+    return out;
+  }
+
+  /** Sends items from the front while the front one's arguments are ready and `more()` allows another. */
+  drain(more: () => boolean = always): void {
+    for (let t = this.peek(); t && t.pendingDeps === 0 && more(); t = this.peek()) {
+      this.items.shift();
+      this.send(t);
+    }
+  }
+}
+
+const always = (): boolean => true;

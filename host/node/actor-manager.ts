@@ -16,22 +16,14 @@ import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
-import { ArgWaits, settleReturns } from '../core/pending-work.js';
+import { ArgWaits, Lane, settleReturns } from '../core/pending-work.js';
 import { affinityMiss } from '../core/placement.js';
 import { findMethod, type ActorSpec } from '../core/specs.js';
 import type { Scheduler } from './scheduler.js';
-import { WorkerHandle } from '../worker/pool.js';
+import { WorkerHandle } from '../worker/worker-handle.js';
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
-import { Actor, Call } from './actor.js';
-
-/** What a cluster node gives its actor manager: the rest of the cluster. */
-export interface ActorPeers {
-  /** A guest here calls an actor this node does not host. */
-  call(actorId: string, method: string, args: unknown[]): Promise<unknown>;
-  /** Actor `localId` restarted here, spending one restart of its budget. */
-  restarted(localId: string): void;
-}
+import { Actor, Call, type ActorPeers } from './actor.js';
 
 export class ActorManager {
   private readonly byId = new Map<string, Actor>();
@@ -72,7 +64,7 @@ export class ActorManager {
     if (spec.name !== undefined && this.names.has(spec.name)) {
       throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
     }
-    const actor = new Actor(this.nextAid++, newId(), { ...spec, args: spec.args.map(snapshotValue) });
+    const actor = new Actor(this.nextAid++, newId(), { ...spec, args: spec.args.map(snapshotValue) }, new Lane(this.callWaits, this.sendCall));
     const miss = affinityMiss(spec.strategy, this.nodeId);
     this.byId.set(actor.id, actor);
     this.byAid.set(actor.aid, actor);
@@ -154,29 +146,30 @@ export class ActorManager {
     return returns;
   }
 
-  /** Sends queued calls in order while the head one is ready. */
+  /** Sends queued calls in order while the head one is ready (one at a time when calls have a timeout). */
   private pump(actor: Actor): void {
     if (actor.state !== 'alive') return;
-    const w = actor.worker!;
-    const oneAtATime = actor.spec.timeoutMs !== undefined;
-    for (let c = actor.pending.peek(); c; c = actor.pending.peek()) {
-      if (c.state !== 'pending') { actor.pending.shift(); continue; }
-      if (c.pendingDeps > 0 || (oneAtATime && actor.inflight.size > 0)) return;
-      actor.pending.shift();
-      c.state = 'sent';
-      actor.inflight.set(c.n, c);
-      c.pinTid = w.threadId;
-      let args: unknown[];
-      try {
-        args = this.objects.argsFor(c.args, w.threadId, c.pinned);
-      } catch (e) {
-        this.finish(c, e as Error);
-        continue;
-      }
-      w.send({ t: 'actor-call', n: c.n, aid: actor.aid, method: c.method.shortName, args, id: actor.id });
-      if (oneAtATime) c.timer = setTimeout(() => this.timedOut(c), actor.spec.timeoutMs);
-    }
+    actor.pending.drain(actor.spec.timeoutMs === undefined ? undefined : () => actor.inflight.size === 0);
   }
+
+  private readonly callWaits = (c: Call): boolean => c.state === 'pending';
+
+  private readonly sendCall = (c: Call): void => {
+    const actor = c.actor;
+    const w = actor.worker!;
+    c.state = 'sent';
+    actor.inflight.set(c.n, c);
+    c.pinTid = w.threadId;
+    let args: unknown[];
+    try {
+      args = this.objects.argsFor(c.args, w.threadId, c.pinned);
+    } catch (e) {
+      this.finish(c, e as Error);
+      return;
+    }
+    w.send({ t: 'actor-call', n: c.n, aid: actor.aid, method: c.method.shortName, args, id: actor.id });
+    if (actor.spec.timeoutMs !== undefined) c.timer = setTimeout(() => this.timedOut(c), actor.spec.timeoutMs);
+  };
 
   private finish(call: Call, result: { value: unknown } | Error): void {
     if (call.state === 'done') return;
@@ -270,7 +263,7 @@ export class ActorManager {
     actor.worker?.kill();
     actor.worker = undefined;
     for (const c of [...actor.inflight.values()]) this.finish(c, actor.death);
-    for (let c = actor.pending.shift(); c; c = actor.pending.shift()) this.finish(c, actor.death);
+    for (const c of actor.pending.takeAll()) this.finish(c, actor.death);
     if (actor.spec.name !== undefined && this.names.get(actor.spec.name) === actor) this.names.delete(actor.spec.name);
     this.byAid.delete(actor.aid); // dead actors are no longer polled; byId keeps answering their calls
     if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
@@ -394,12 +387,11 @@ export class ActorManager {
 
   async close(error: Error): Promise<void> {
     this.closed = true;
-    const workers: WorkerHandle[] = [];
+    const workers = this.workers();
     for (const a of this.byAid.values()) {
-      if (a.worker) workers.push(a.worker);
       a.worker = undefined;
       for (const c of [...a.inflight.values()]) this.finish(c, error);
-      for (let c = a.pending.shift(); c; c = a.pending.shift()) this.finish(c, error);
+      for (const c of a.pending.takeAll()) this.finish(c, error);
       a.state = 'dead';
     }
     await Promise.all(workers.map((w) => w.stop()));

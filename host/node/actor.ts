@@ -5,9 +5,9 @@
 import type { ActorDiedError } from '../errors.js';
 import type { FuncDef } from '../wit/types.js';
 import type { ObjectRef } from '../../store/object-ref.js';
-import { Fifo } from '../core/fifo.js';
+import type { Lane } from '../core/pending-work.js';
 import type { ActorSpec } from '../core/specs.js';
-import type { WorkerHandle } from '../worker/pool.js';
+import type { WorkerHandle } from '../worker/worker-handle.js';
 
 /** One method call on an actor, from submission until its result is settled. */
 export class Call {
@@ -34,7 +34,6 @@ export class Actor {
   worker: WorkerHandle | undefined = undefined;
   devices: number[] | undefined = undefined;
   restartsLeft: number;
-  readonly pending = new Fifo<Call>();
   readonly inflight = new Map<number, Call>();
   death: ActorDiedError | undefined = undefined;
   /** Constructor arguments pinned for the actor's worker (it rebuilds the actor from them on restart). */
@@ -46,11 +45,20 @@ export class Actor {
   open = 0;
   /** Set when its last handle went: it ends, saying this, once `open` reaches zero. */
   retiring: string | undefined = undefined;
-  constructor(readonly aid: number, readonly id: string, readonly spec: ActorSpec) {
+  /** `pending`: its calls not sent yet, in the order they were made. */
+  constructor(readonly aid: number, readonly id: string, readonly spec: ActorSpec, readonly pending: Lane<Call>) {
     this.restartsLeft = spec.maxRestarts;
   }
 
   get args(): readonly unknown[] {
     return this.spec.args;
   }
+}
+
+/** What a cluster node gives its actor manager: the rest of the cluster. */
+export interface ActorPeers {
+  /** A guest here calls an actor this node does not host. */
+  call(actorId: string, method: string, args: unknown[]): Promise<unknown>;
+  /** Actor `localId` restarted here, spending one restart of its budget. */
+  restarted(localId: string): void;
 }

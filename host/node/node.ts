@@ -10,7 +10,7 @@ import type { ResourceSet } from '../core/resources.js';
 import { Scheduler } from './scheduler.js';
 import { ActorManager } from './actor-manager.js';
 import type { ObjectRef } from '../../store/object-ref.js';
-import type { WorkerHandle } from '../worker/pool.js';
+import type { WorkerHandle } from '../worker/worker-handle.js';
 import { AdminEndpoint, sessionsDir } from './admin.js';
 import { defaultSpillDir } from '../util/private-dir.js';
 import { acceleratorResource, detectAccelerators } from './accelerators.js';

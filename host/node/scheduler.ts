@@ -9,7 +9,7 @@ import { TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashed
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
 import { Task, type Slot } from './task.js';
-import { WorkerHandle } from '../worker/pool.js';
+import { WorkerHandle } from '../worker/worker-handle.js';
 import { ObjectRef } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';

@@ -8,7 +8,7 @@ import type { LoadedComponent } from '../component/loaded.js';
 import type { NormalizedOptions } from '../core/options.js';
 import type { ResourceSet } from '../core/resources.js';
 import type { TaskSpec } from '../core/specs.js';
-import type { WorkerHandle } from '../worker/pool.js';
+import type { WorkerHandle } from '../worker/worker-handle.js';
 
 /** A submitted task; a class so every task has one stable shape (the hot path allocates many). */
 export class Task implements TaskSpec {
