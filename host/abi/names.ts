@@ -5,6 +5,11 @@ export function camelCase(kebab: string): string {
   return kebab.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** Whether `name` names the WIT item `witName`: by its WIT name or by its camelCase (one rule for every lookup). */
+export function nameMatches(witName: string, name: string): boolean {
+  return witName === name || camelCase(witName) === name;
+}
+
 export function pascalCase(kebab: string): string {
   const c = camelCase(kebab);
   return c.charAt(0).toUpperCase() + c.slice(1);

@@ -4,7 +4,7 @@
  * spells them (`word-count`) or in camelCase (`wordCount`); an interface
  * function may be qualified (`counters#make`) when its plain name is ambiguous.
  */
-import { camelCase } from '../abi/names.js';
+import { camelCase, nameMatches } from '../abi/names.js';
 import { ComponentError, TaskError } from '../errors.js';
 import { validateArgs } from '../engine/validate.js';
 import type { HostEnv } from '../engine/host-imports.js';
@@ -91,7 +91,7 @@ export class ComponentInstance {
   /** Calls a static function of a resource (`box`, `make`). */
   callStatic(resource: string, name: string, args: readonly unknown[] = []): unknown {
     const r = this.module.resolveResource(resource);
-    const f = r.funcs.find((x) => x.func.kind === 'static' && (x.func.shortName === name || camelCase(x.func.shortName) === name));
+    const f = r.funcs.find((x) => x.func.kind === 'static' && nameMatches(x.func.shortName, name));
     if (!f) throw new ComponentError(`resource ${resource} has no static function '${name}'`);
     return this.invoke(f, args);
   }
@@ -171,7 +171,7 @@ function resourceEntries(refs: ExportRef[]): ResourceEntry[] {
 }
 
 function pickResource(entries: ResourceEntry[], name: string, owner?: string): ResourceEntry {
-  const e = entries.filter((x) => (x.def.name === name || camelCase(x.def.name) === name || `${x.def.owner}#${x.def.name}` === name) && (!owner || x.def.owner === owner));
+  const e = entries.filter((x) => (nameMatches(x.def.name, name) || `${x.def.owner}#${x.def.name}` === name) && (!owner || x.def.owner === owner));
   if (e.length !== 1) {
     throw new ComponentError(e.length ? `resource '${name}' is ambiguous` : `component has no resource '${name}'; it exports: ${entries.map((r) => r.def.name).join(', ') || 'none'}`);
   }
@@ -242,7 +242,7 @@ export class ComponentModule {
   /** @internal The export of method `method` (WIT name or camelCase) of resource `name`. */
   resolveMethod(name: string, owner: string, method: string): ExportRef {
     const r = this.resolveResource(name, owner);
-    const m = r.funcs.find((x) => x.func.kind === 'method' && (x.func.shortName === method || camelCase(x.func.shortName) === method));
+    const m = r.funcs.find((x) => x.func.kind === 'method' && nameMatches(x.func.shortName, method));
     if (!m) throw new ComponentError(`resource ${name} has no method '${method}'; methods: ${r.funcs.filter((x) => x.func.kind === 'method').map((x) => x.func.shortName).join(', ')}`);
     return m;
   }

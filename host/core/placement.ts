@@ -79,19 +79,6 @@ function nth(xs: { n: NodeView; score: number }[], j: number): NodeView {
   return xs[j]!.n;
 }
 
-function notAlive(nodeId: string): string {
-  return `node ${nodeId} is not alive in this cluster`;
-}
-
-/**
- * The embedded node's one-node view of node affinity: why work with
- * `strategy` cannot run on node `here` (hard affinity to another node), or
- * undefined when it can. Resources are its scheduler's business.
- */
-export function affinityMiss(strategy: SchedulingStrategy | undefined, here: string): string | undefined {
-  return strategy && typeof strategy === 'object' && !strategy.soft && strategy.nodeId !== here ? notAlive(strategy.nodeId) : undefined;
-}
-
 export class Placer {
   private cursor = 0;
 
@@ -102,7 +89,7 @@ export class Placer {
     if (typeof s === 'object') {
       const target = nodes.find((n) => n.nodeId === s.nodeId);
       if (target && fits(target.total, req.resources)) return { nodeId: target.nodeId };
-      if (!s.soft) return { error: target ? `node ${s.nodeId} can never hold ${JSON.stringify(req.resources)}` : notAlive(s.nodeId) };
+      if (!s.soft) return { error: target ? `node ${s.nodeId} can never hold ${JSON.stringify(req.resources)}` : `node ${s.nodeId} is not alive in this cluster` };
       return this.place(nodes, { ...req, strategy: 'DEFAULT' });
     }
     // One pass: feasible nodes, and those with room now; most placements touch nothing else.
@@ -145,4 +132,19 @@ export class Placer {
     if (r < idle.length) return { nodeId: idle[r]!.nodeId };
     return { nodeId: nth(busy, r - idle.length).nodeId };
   }
+}
+
+/** Places on a cluster of one node: every choice is that node, so randomness never matters. */
+const ONE_NODE = new Placer({ ...DEFAULT_PLACEMENT, random: () => 0 });
+
+/**
+ * The embedded node as the Placer sees it, a cluster of one: why work with
+ * node affinity `strategy` cannot run there (the Placer's own reason: hard
+ * affinity to another node, or to this one when it can never hold
+ * `resources`), or undefined. Other strategies on one node always mean it.
+ */
+export function oneNodeMiss(strategy: SchedulingStrategy | undefined, resources: ResourceSet, here: () => NodeView): string | undefined {
+  if (strategy === undefined || typeof strategy !== 'object') return undefined;
+  const p = ONE_NODE.place([here()], { resources, strategy });
+  return 'error' in p ? p.error : undefined;
 }

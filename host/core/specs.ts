@@ -6,7 +6,7 @@
 import type { LoadedComponent } from '../component/loaded.js';
 import type { FuncDef, ResourceDef } from '../wit/types.js';
 import { ComponentError } from '../errors.js';
-import { camelCase } from '../abi/names.js';
+import { nameMatches } from '../abi/names.js';
 import { normalizeActorOptions, type ActorOptions, type NormalizedOptions, type SchedulingStrategy } from './options.js';
 import type { ResourceSet } from './resources.js';
 
@@ -47,7 +47,7 @@ export interface ActorSpec {
 
 /** The method `name` (its WIT name or camelCase) among `methods`. */
 export function findMethod(methods: readonly FuncDef[], name: string): FuncDef | undefined {
-  return methods.find((m) => m.shortName === name || camelCase(m.shortName) === name);
+  return methods.find((m) => nameMatches(m.shortName, name));
 }
 
 /** The spec of an actor of `resource` (whose functions are `funcs`) created with `opts` and constructor `args`. */

@@ -17,7 +17,7 @@ import { snapshotValue } from '../../store/snapshot.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import { ArgWaits, Lane, settleReturns } from '../core/pending-work.js';
-import { affinityMiss } from '../core/placement.js';
+import { oneNodeMiss } from '../core/placement.js';
 import { findMethod, type ActorSpec } from '../core/specs.js';
 import type { Scheduler } from './scheduler.js';
 import { WorkerHandle } from '../worker/worker-handle.js';
@@ -65,7 +65,7 @@ export class ActorManager {
       throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
     }
     const actor = new Actor(this.nextAid++, newId(), { ...spec, args: spec.args.map(snapshotValue) }, new Lane(this.callWaits, this.sendCall));
-    const miss = affinityMiss(spec.strategy, this.nodeId);
+    const miss = oneNodeMiss(spec.strategy, spec.request, this.scheduler.nodeView);
     this.byId.set(actor.id, actor);
     this.byAid.set(actor.aid, actor);
     if (spec.name !== undefined) this.names.set(spec.name, actor);

@@ -17,7 +17,7 @@ import type { TaskSpec } from '../core/specs.js';
 import { NodeResources, shapeKey, type ResourceSet } from '../core/resources.js';
 import { ShapeQueues } from './shape-queues.js';
 import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
-import { affinityMiss } from '../core/placement.js';
+import { oneNodeMiss, type NodeView } from '../core/placement.js';
 import { retriesOwnError } from '../core/retry.js';
 
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
@@ -77,7 +77,7 @@ export class Scheduler {
       this.warnedShapes.add(task.shape);
       this.cfg.warn(`task '${spec.name}' requests {${task.shape}} but this node has {${shapeKey(this.resources.totals())}}; it stays pending until a node that can run it joins`);
     }
-    const miss = affinityMiss(spec.opts.strategy, this.cfg.nodeId);
+    const miss = oneNodeMiss(spec.opts.strategy, spec.opts.request, this.nodeView);
     if (miss) this.finish(task, new UnschedulableError(`task '${spec.name}': ${miss}`));
     else this.argWaits.start(task);
     return returns;
@@ -251,6 +251,9 @@ export class Scheduler {
     this.cfg.onRelease();
     this.requestSchedule();
   }
+
+  /** This node as placement sees it: its totals and what is free now. */
+  readonly nodeView = (): NodeView => ({ nodeId: this.cfg.nodeId, total: this.resources.totals(), available: this.resources.available() });
 
   /** Whether the node could ever satisfy `request`. */
   feasible(request: ResourceSet): boolean {

@@ -1,6 +1,6 @@
 // The one error codec for workers and the wire: every tsray error class round-trips with its class, code, message and fields.
 import t from 'tap';
-import { source } from '../source.mjs';
+import { source } from '../../helpers/source.mjs';
 
 const errors = await source('host/errors.ts');
 const { toWire, fromWire } = await source('host/core/error-codec.ts');

@@ -1,16 +1,26 @@
-// Node affinity on the embedded node is the Placer's rule seen from one node.
+// Node affinity on the embedded node is the Placer's own decision on a cluster of one.
 import t from 'tap';
-import { source } from '../source.mjs';
+import { source } from '../../helpers/source.mjs';
 
-const { affinityMiss, Placer, DEFAULT_PLACEMENT } = await source('host/core/placement.ts');
+const { oneNodeMiss } = await source('host/core/placement.ts');
 
-t.test('hard affinity elsewhere misses with the Placer\'s own reason; soft or here does not', async (t) => {
-  t.equal(affinityMiss(undefined, 'a'), undefined);
-  t.equal(affinityMiss('SPREAD', 'a'), undefined);
-  t.equal(affinityMiss({ nodeId: 'a', soft: false }, 'a'), undefined);
-  t.equal(affinityMiss({ nodeId: 'b', soft: true }, 'a'), undefined);
-  const miss = affinityMiss({ nodeId: 'b', soft: false }, 'a');
-  const placed = new Placer({ ...DEFAULT_PLACEMENT, random: () => 0 })
-    .place([{ nodeId: 'a', total: { CPU: 1 }, available: { CPU: 1 } }], { resources: { CPU: 1 }, strategy: { nodeId: 'b', soft: false } });
-  t.same(placed, { error: miss }, 'the same words as a cluster');
+const here = () => ({ nodeId: 'a', total: { CPU: 2 }, available: { CPU: 0 } });
+
+t.test('only hard affinity elsewhere, or to a node that can never hold the request, misses', async (t) => {
+  t.equal(oneNodeMiss(undefined, { CPU: 1 }, here), undefined, 'DEFAULT runs here');
+  t.equal(oneNodeMiss('SPREAD', { CPU: 1 }, here), undefined, 'SPREAD runs here');
+  t.equal(oneNodeMiss({ nodeId: 'a', soft: false }, { CPU: 1 }, here), undefined, 'hard affinity to this node, busy now, waits here');
+  t.equal(oneNodeMiss({ nodeId: 'b', soft: true }, { CPU: 1 }, here), undefined, 'soft affinity falls back to here');
+  t.equal(oneNodeMiss({ nodeId: 'b', soft: false }, { CPU: 1 }, here), 'node b is not alive in this cluster');
+  t.match(oneNodeMiss({ nodeId: 'a', soft: false }, { CPU: 3 }, here), /^node a can never hold/);
+});
+
+t.test('the node is looked at only for node affinity', async (t) => {
+  let looked = 0;
+  const view = () => { looked++; return here(); };
+  oneNodeMiss(undefined, { CPU: 1 }, view);
+  oneNodeMiss('SPREAD', { CPU: 1 }, view);
+  t.equal(looked, 0);
+  oneNodeMiss({ nodeId: 'a', soft: true }, { CPU: 1 }, view);
+  t.equal(looked, 1);
 });

@@ -1,6 +1,6 @@
 // Placement decisions (DEFAULT, SPREAD, node affinity, locality, feasibility) on simulated nodes, with a seeded random.
 import t from 'tap';
-import { source } from '../source.mjs';
+import { source } from '../../helpers/source.mjs';
 
 const { Placer, DEFAULT_PLACEMENT, utilization } = await source('host/core/placement.ts');
 

@@ -1,6 +1,6 @@
 // Resource arithmetic shared by the embedded node, the head and placement: fractional sums that never drift, and device packing.
 import t from 'tap';
-import { source } from '../source.mjs';
+import { source } from '../../helpers/source.mjs';
 
 const { fits, isEmpty, addResources, ResourcePool, DeviceAllocator, shapeKey, acceleratorOf } = await source('host/core/resources.ts');
 

@@ -1,6 +1,6 @@
 // The arena allocator: page-aligned best fit, coalescing on release.
 import t from 'tap';
-import { source } from '../source.mjs';
+import { source } from '../../helpers/source.mjs';
 
 const { Allocator, ALIGN } = await source('store/allocator.ts');
 

@@ -1,6 +1,6 @@
 // The WIT parser and resolver: worlds resolve, errors carry file:line:column, hostile nesting is bounded.
 import t from 'tap';
-import { source } from '../source.mjs';
+import { source } from '../../helpers/source.mjs';
 
 const { worldFromText } = await source('host/wit/load.ts');
 const { WitError } = await source('host/errors.ts');
