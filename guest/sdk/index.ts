@@ -1,5 +1,5 @@
 // The tsray guest SDK: `import { log, Option, Result, ok, err, Tuple2, ActorHandle, CborWriter } from "tsray";`
-export { log, now, sleep, taskContext, LogLevel, TaskInfo, tsrayAbort } from "./runtime";
+export { log, now, sleep, taskContext, LogLevel, TaskInfo, tsrayAbort } from "./host";
 export { Unit, Option, Result, ok, err, zero, Tuple2, Tuple3, Tuple4, Tuple5, Tuple6 } from "./types";
 export { ActorHandle } from "./actors";
 export { CborWriter, CborReader } from "./cbor";

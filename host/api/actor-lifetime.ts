@@ -11,7 +11,7 @@
  */
 import type { ObjectRef } from '../../store/object-ref.js';
 import { currentNode } from './current.js';
-import type { Runtime } from '../core/runtime.js';
+import type { Backend } from '../core/backend.js';
 
 export class ActorLifetimes {
   /** References per counted actor. */
@@ -21,7 +21,7 @@ export class ActorLifetimes {
   /** Handles the program dropped without `release()`. */
   private readonly registry = new FinalizationRegistry<string>((id) => this.drop(id));
 
-  constructor(private readonly node: Runtime) {}
+  constructor(private readonly node: Backend) {}
 
   /** Counts a new actor (one that ends with its last handle); its first handle comes with `adopt`. */
   track(actorId: string): void {
@@ -79,10 +79,10 @@ export class ActorLifetimes {
   }
 }
 
-const byRuntime = new WeakMap<Runtime, ActorLifetimes>();
+const byRuntime = new WeakMap<Backend, ActorLifetimes>();
 
 /** The lifetimes of actors created through `node`. */
-export function lifetimesOf(node: Runtime): ActorLifetimes {
+export function lifetimesOf(node: Backend): ActorLifetimes {
   let l = byRuntime.get(node);
   if (!l) byRuntime.set(node, (l = new ActorLifetimes(node)));
   return l;

@@ -12,7 +12,7 @@ import { ActorHandle, handleFor, type ActorMethod } from './actor-handle.js';
 import { lifetimesOf } from './actor-lifetime.js';
 import { memoryReport } from '../node/memory-report.js';
 import { readTls } from '../cluster/tls.js';
-import type { LocalExecution, Runtime } from '../core/runtime.js';
+import type { LocalExecution, Backend } from '../core/backend.js';
 import type { MemoryReport } from '../../store/report.js';
 
 /** How long `get`/`wait` wait for imminent results before yielding to the event loop. */
@@ -123,7 +123,7 @@ function spin(node: LocalExecution, pending: () => ObjectRef[]): void {
  * already). The first failure among them is thrown as soon as it is known,
  * without waiting for the rest (as Ray's get).
  */
-function settled(node: Runtime, refs: ObjectRef[], opts: GetOptions): Promise<void> | undefined {
+function settled(node: Backend, refs: ObjectRef[], opts: GetOptions): Promise<void> | undefined {
   for (const r of refs) if (!node.objects.has(r)) throw new InvalidArgumentError(`${r} ${r.released ? 'was released; it cannot be read' : 'is not known to this runtime'}`);
   const pending = (): ObjectRef[] => {
     const out: ObjectRef[] = [];

@@ -12,7 +12,7 @@ import { ConnectionError, ObjectLostError } from '../errors.js';
 import { ObjectRef } from '../../store/object-ref.js';
 import type { ResourceSet } from '../core/resources.js';
 import type { TaskSpec } from '../core/specs.js';
-import type { Runtime, TaskBackend } from '../core/runtime.js';
+import type { Backend, TaskBackend } from '../core/backend.js';
 import { RemoteActors } from './remote-actors.js';
 import { RemoteWork } from './remote-work.js';
 import { connect } from './connect.js';
@@ -100,7 +100,7 @@ class RemoteTasks implements TaskBackend {
   }
 }
 
-export class ClusterDriver implements Runtime {
+export class ClusterDriver implements Backend {
   readonly objects: ObjectStore;
   readonly scheduler: RemoteTasks;
   readonly actors: RemoteActors;

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { newId, type ObjectRef } from '../../store/object-ref.js';
 import { shapeKey } from '../core/resources.js';
 import type { ActorSpec } from '../core/specs.js';
-import type { ActorBackend } from '../core/runtime.js';
+import type { ActorBackend } from '../core/backend.js';
 import type { FuncDef } from '../wit/types.js';
 import type { RemoteWork, WorkQueue } from './remote-work.js';
 import type { Peer } from './peer.js';

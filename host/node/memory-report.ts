@@ -1,5 +1,5 @@
 /** Builds the `tsray memory` report for the embedded node. */
-import type { Runtime } from '../core/runtime.js';
+import type { Backend } from '../core/backend.js';
 import { formatSite } from '../../store/call-site.js';
 import { REF_KIND_NAMES } from '../../store/references.js';
 import { summarize, type MemoryReport, type NodeMemory, type ReferenceRow, type ThreadMemory } from '../../store/report.js';
@@ -7,7 +7,7 @@ import { summarize, type MemoryReport, type NodeMemory, type ReferenceRow, type 
 /** The embedded node is reached on loopback; the cluster gives each node its own address. */
 const ADDRESS = '127.0.0.1';
 
-export function nodeMemory(node: Runtime): NodeMemory {
+export function nodeMemory(node: Backend): NodeMemory {
   const rows: ReferenceRow[] = [];
   const pid = process.pid;
   for (const o of node.objects.objects()) {
@@ -42,6 +42,6 @@ export function nodeMemory(node: Runtime): NodeMemory {
   };
 }
 
-export function memoryReport(node: Runtime): MemoryReport {
+export function memoryReport(node: Backend): MemoryReport {
   return { time: new Date().toISOString(), nodes: [nodeMemory(node)] };
 }

@@ -14,7 +14,7 @@ import type { WorkerHandle } from '../worker/worker-handle.js';
 import { AdminEndpoint, sessionsDir } from './admin.js';
 import { defaultSpillDir } from '../util/private-dir.js';
 import { acceleratorResource, detectAccelerators } from './accelerators.js';
-import type { LocalExecution, Runtime } from '../core/runtime.js';
+import type { LocalExecution, Backend } from '../core/backend.js';
 import { nodeMemory } from './memory-report.js';
 
 export interface InitOptions {
@@ -53,7 +53,7 @@ export interface InitOptions {
   workerSpinUs?: number;
 }
 
-export class EmbeddedNode implements Runtime {
+export class EmbeddedNode implements Backend {
   readonly nodeId = randomBytes(8).toString('hex');
   readonly objects: ObjectStore;
   readonly scheduler: Scheduler;

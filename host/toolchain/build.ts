@@ -107,7 +107,7 @@ async function compile(entry: string, glueSource: string, debug: boolean): Promi
   let stderr = '';
   const args = [
     rel(glueFile), '-o', 'core.wasm', '--config', rel(ASCONFIG), '--target', debug ? 'debug' : 'release',
-    '--runtime', 'minimal', '--use', 'abort=~lib/tsray/runtime/tsrayAbort', '--noColors',
+    '--runtime', 'minimal', '--use', 'abort=~lib/tsray/host/tsrayAbort', '--noColors',
   ];
   const { error } = await asc.main(args, {
     readFile(name: string, baseDir: string) {

@@ -1,4 +1,4 @@
-// The `tsray:runtime/host` imports, with their canonical-ABI glue written once here.
+// The `tsray:runtime/host` imports (log, now, sleep, task-context), with their canonical-ABI glue written once here.
 import { RETURN_AREA } from "./memory";
 
 // @ts-ignore: decorator

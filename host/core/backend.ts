@@ -60,7 +60,7 @@ export interface LocalExecution {
   workers(): WorkerThread[];
 }
 
-export interface Runtime {
+export interface Backend {
   readonly nodeId: string;
   readonly objects: ObjectStore;
   readonly scheduler: TaskBackend;
