@@ -14,6 +14,7 @@ import type { FuncDef } from '../wit/types.js';
 import type { RemoteWork, WorkQueue } from './remote-work.js';
 import type { Peer } from './peer.js';
 import type { ObjectStore } from '../../store/object-store.js';
+import { ActorNames } from '../core/actor-names.js';
 
 interface RemoteActor {
   spec: ActorSpec;
@@ -27,18 +28,16 @@ interface RemoteActor {
 
 export class RemoteActors implements ActorBackend {
   private readonly actors = new Map<string, RemoteActor>();
-  private readonly names = new Map<string, string>();
+  private readonly names = new ActorNames();
 
   constructor(private readonly peer: Peer, private readonly work: RemoteWork, private readonly objects: ObjectStore) {}
 
   create(spec: ActorSpec): string {
-    if (spec.name !== undefined && this.names.has(spec.name)) {
-      throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
-    }
+    this.names.check(spec.name);
     const actorId = newId();
     const a: RemoteActor = { spec, queue: this.work.lane(), open: 0, retiring: false };
     this.actors.set(actorId, a);
-    if (spec.name !== undefined) this.names.set(spec.name, actorId);
+    this.names.claim(spec.name, actorId);
     const { name: _name, ...options } = spec.options ?? {};
     this.work.add(`${spec.resource.name} constructor`, spec.component, spec.args, 0, (createId, args) => ({
       t: 'actor-create',
@@ -75,7 +74,7 @@ export class RemoteActors implements ActorBackend {
   }
 
   named(name: string): { id: string; spec: ActorSpec } | undefined {
-    const id = this.names.get(name);
+    const id = this.names.find(name);
     const a = id ? this.actors.get(id) : undefined;
     return a && id ? { id, spec: a.spec } : undefined;
   }
@@ -88,7 +87,7 @@ export class RemoteActors implements ActorBackend {
   kill(actorId: string, noRestart: boolean): void {
     const a = this.actors.get(actorId);
     if (!a) return;
-    if (noRestart && a.spec.name !== undefined) this.names.delete(a.spec.name);
+    if (noRestart) this.names.release(a.spec.name, actorId);
     this.peer.send({ t: 'actor-kill', actorId, noRestart });
   }
 

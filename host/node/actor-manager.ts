@@ -19,6 +19,7 @@ import { RefKind } from '../../store/references.js';
 import { ArgWaits, Lane, settleReturns } from '../core/pending-work.js';
 import { oneNodeMiss } from '../core/placement.js';
 import { findMethod, type ActorSpec } from '../core/specs.js';
+import { ActorNames } from '../core/actor-names.js';
 import type { Scheduler } from './scheduler.js';
 import { WorkerHandle } from '../worker/worker-handle.js';
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
@@ -28,7 +29,7 @@ import { Actor, Call, type ActorPeers } from './actor.js';
 export class ActorManager {
   private readonly byId = new Map<string, Actor>();
   private readonly byAid = new Map<number, Actor>();
-  private readonly names = new Map<string, Actor>();
+  private readonly names = new ActorNames();
   private readonly calls = new Map<string, Call>();
   private readonly waiting = new Set<Actor>();
   private nextAid = 1;
@@ -61,14 +62,12 @@ export class ActorManager {
 
   /** Creates an actor; it starts once its constructor arguments are ready and its resources are free. */
   create(spec: ActorSpec): string {
-    if (spec.name !== undefined && this.names.has(spec.name)) {
-      throw new InvalidArgumentError(`an actor named '${spec.name}' already exists; names must be unique (getActor finds it)`);
-    }
+    this.names.check(spec.name);
     const actor = new Actor(this.nextAid++, newId(), { ...spec, args: spec.args.map(snapshotValue) }, new Lane(this.callWaits, this.sendCall));
     const miss = oneNodeMiss(spec.strategy, spec.request, this.scheduler.nodeView);
     this.byId.set(actor.id, actor);
     this.byAid.set(actor.aid, actor);
-    if (spec.name !== undefined) this.names.set(spec.name, actor);
+    this.names.claim(spec.name, actor.id);
     if (miss) {
       this.die(actor, miss, new UnschedulableError(`actor ${spec.resource.name}: ${miss}`));
       return actor.id;
@@ -264,7 +263,7 @@ export class ActorManager {
     actor.worker = undefined;
     for (const c of [...actor.inflight.values()]) this.finish(c, actor.death);
     for (const c of actor.pending.takeAll()) this.finish(c, actor.death);
-    if (actor.spec.name !== undefined && this.names.get(actor.spec.name) === actor) this.names.delete(actor.spec.name);
+    this.names.release(actor.spec.name, actor.id);
     this.byAid.delete(actor.aid); // dead actors are no longer polled; byId keeps answering their calls
     if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
     this.ctorArgs.release(actor);
@@ -296,8 +295,9 @@ export class ActorManager {
 
   /** Finds a named actor. */
   named(name: string): { id: string; spec: ActorSpec } | undefined {
-    const a = this.names.get(name);
-    return a ? { id: a.id, spec: a.spec } : undefined;
+    const id = this.names.find(name);
+    const a = id === undefined ? undefined : this.byId.get(id);
+    return a && a.state !== 'dead' ? { id: a.id, spec: a.spec } : undefined;
   }
 
   spec(actorId: string): ActorSpec | undefined {
