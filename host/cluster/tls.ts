@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { WebSocketServer, type ClientOptions } from 'ws';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { MAX_FRAME_BYTES } from './protocol.js';
 
 /** TLS files as the CLI and `init()` take them: paths to PEM files. */
@@ -63,15 +63,18 @@ export function scheme(tls: Tls | undefined): 'ws' | 'wss' {
 export function listen(port: number, host: string | undefined, tls: Tls | undefined): Promise<WebSocketServer> {
   const opts = { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false } as const;
   return new Promise((resolve, reject) => {
+    const fail = (e: NodeJS.ErrnoException): void => reject(e.code !== 'EADDRINUSE' ? e : new RuntimeStateError(
+      `port ${port}${host ? ` on ${host}` : ''} is already in use (another tsray head? \`tsray status\` shows one on this machine): choose another with --port, or stop it with \`tsray stop\``,
+    ));
     if (!tls?.cert) {
       const wss = new WebSocketServer({ port, ...(host ? { host } : {}), ...opts });
-      wss.once('error', reject);
+      wss.once('error', fail);
       wss.once('listening', () => resolve(wss));
       return;
     }
     const server = createServer({ cert: tls.cert, key: tls.key });
     const wss = new WebSocketServer({ server, ...opts });
-    server.once('error', reject);
+    server.once('error', fail);
     server.listen(port, host, () => resolve(wss));
     // The WebSocket server does not own a server it was given: closing it must close the listener too.
     const close = wss.close.bind(wss);

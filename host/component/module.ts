@@ -231,7 +231,9 @@ export class ComponentModule {
   resolve(name: string): ExportRef {
     const refs = this.byName.get(name);
     if (!refs || refs.length === 0) {
-      throw new ComponentError(`component has no exported function '${name}'; it exports: ${this.functions.map((f) => f.name).join(', ') || 'none'}`);
+      const r = this.resourceEntries.find((x) => nameMatches(x.def.name, name));
+      if (r) throw new ComponentError(`'${name}' is a resource, not a function: create an actor of it with mod.actor('${name}')`);
+      throw new ComponentError(`component has no exported function '${name}'; ${this.exportsList()}`);
     }
     if (refs.length > 1) {
       throw new ComponentError(`'${name}' is ambiguous; use one of ${refs.map((r) => `${r.iface}#${r.func.name}`).join(', ')}`);
@@ -249,7 +251,17 @@ export class ComponentModule {
 
   /** @internal */
   resolveResource(name: string, owner?: string): ResourceEntry {
+    if (!owner && !this.resourceEntries.some((x) => nameMatches(x.def.name, name)) && this.byName.has(name)) {
+      throw new ComponentError(`'${name}' is a function, not a resource: run it as a task with mod.fn('${name}')`);
+    }
     return pickResource(this.resourceEntries, name, owner);
+  }
+
+  /** What the component exports, for messages. */
+  private exportsList(): string {
+    const fns = this.functions.map((f) => f.name).join(', ');
+    const res = this.resources.map((r) => r.name).join(', ');
+    return `it exports ${fns ? `functions ${fns}` : 'no functions'}${res ? ` and resources ${res} (actors: mod.actor(name))` : ''}`;
   }
 
   /** Looks up an export's info by name (WIT or camelCase). */

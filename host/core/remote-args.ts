@@ -5,6 +5,15 @@ import { describeFunc } from '../wit/describe.js';
 import type { FuncDef, Param } from '../wit/types.js';
 import { ObjectRef } from '../../store/object-ref.js';
 
+const NESTED_REFS = ' (it holds an ObjectRef: only a top-level ObjectRef argument is resolved to its value; get() the nested refs first, or pass each ref as an argument of its own)';
+
+/** Whether `v` holds an ObjectRef anywhere inside (a bounded walk: messages only). */
+function holdsRef(v: unknown, depth: number): boolean {
+  if (v instanceof ObjectRef) return true;
+  if (depth > 32 || v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
+  return Object.values(v).some((x) => holdsRef(x, depth + 1));
+}
+
 /**
  * Checks `args` against `params` of `f`: arity, and the WIT type of every
  * argument that is not a top-level `ObjectRef` (those are checked when they
@@ -18,7 +27,7 @@ export function checkRemoteArgs(f: FuncDef, params: Param[], args: unknown[]): v
     try {
       validate(params[i]!.type, args[i]);
     } catch (e) {
-      if (e instanceof ArgumentTypeError) fail(`argument '${params[i]!.name}': ${e.message}`);
+      if (e instanceof ArgumentTypeError) fail(`argument '${params[i]!.name}': ${e.message}${holdsRef(args[i], 0) ? NESTED_REFS : ''}`);
       throw e;
     }
   }

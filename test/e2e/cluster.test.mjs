@@ -60,6 +60,10 @@ t.test('start a head and a node, see them in status, kill -9 the node, stop ever
   t.ok(token, 'and the generated token');
   t.match(head.stdout, /TSRAY_TOKEN=[0-9a-f]{64} tsray start --address ws:\/\/\S+/, 'and how to join (the token by environment, not on a command line)');
   const local = address[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
+  const port = /:(\d+)$/.exec(address[1])[1];
+  const again = tsray(['start', '--head', '--port', port, '--num-cpus', '1', '--object-store-memory', String(64 * 2 ** 20)]);
+  t.not(again.status, 0, 'a second head on the same port fails');
+  t.match(again.stderr, new RegExp(`port ${port} is already in use .*choose another with --port, or stop it with \`tsray stop\``), 'and says why and what to do');
 
   const node = tsray(['start', '--address', local, '--num-cpus', '2', '--resources', '{"TPU": 2}', '--object-store-memory', String(64 * 2 ** 20)]);
   t.equal(node.status, 0, `a node joins with the token this machine saved ${node.stderr}`);
