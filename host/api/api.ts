@@ -14,6 +14,7 @@ import { memoryReport } from '../node/memory-report.js';
 import { readTls } from '../cluster/tls.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import type { MemoryReport } from '../../store/report.js';
+import { savedHeadToken } from '../cluster/process-records.js';
 
 /** How long `get`/`wait` wait for imminent results before yielding to the event loop. */
 const SPIN_MS = 0.25;
@@ -42,8 +43,9 @@ export async function init(opts: InitOptions = {}): Promise<void> {
   for (const k of Object.keys(opts)) {
     if (local.includes(k)) throw new InvalidArgumentError(`init option ${k} describes a node; when connecting to a cluster, set it on the node (tsray start --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)})`);
   }
-  const token = opts.token ?? process.env.TSRAY_TOKEN;
-  if (!token) throw new InvalidArgumentError('connecting to a cluster needs its token: init({ address, token }) or TSRAY_TOKEN');
+  // As the CLI does: a head started on this machine by this user saved its token.
+  const token = opts.token || process.env.TSRAY_TOKEN || savedHeadToken(address);
+  if (!token) throw new InvalidArgumentError(`connecting to ${address} needs its token: init({ address, token }) or TSRAY_TOKEN (a head started on this machine by this user is found without one)`);
 
   const { ClusterDriver } = await import('../cluster/driver.js');
   const driver = await ClusterDriver.connect({

@@ -8,7 +8,7 @@ import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import type { InitOptions } from '../node/node.js';
 import { checkAddress } from '../cluster/connect.js';
 import { readTls, requireServing } from '../cluster/tls.js';
-import { clusterDir, records, type ProcessRecord } from '../cluster/process-records.js';
+import { clusterDir, records, savedHeadToken, type ProcessRecord } from '../cluster/process-records.js';
 import { running } from '../util/process-alive.js';
 
 interface StartOptions {
@@ -88,15 +88,7 @@ function givenToken(o: { token?: string; tokenFile?: string }): string | undefin
 export function tokenFor(address: string | undefined, given: { token?: string; tokenFile?: string }): string | undefined {
   const token = givenToken(given);
   if (token) return token;
-  const head = records().find((r) => r.role === 'head' && (address === undefined || sameAddress(r.address, address)));
-  return head?.token;
-}
-
-function sameAddress(a: string, b: string): boolean {
-  const x = new URL(a);
-  const y = new URL(b);
-  const local = (h: string): boolean => h === '127.0.0.1' || h === 'localhost';
-  return x.port === y.port && (x.hostname === y.hostname || local(x.hostname) || local(y.hostname));
+  return savedHeadToken(address);
 }
 
 /** This command's arguments without the token options (the token travels in the environment instead). */

@@ -51,3 +51,17 @@ export function records(): ProcessRecord[] {
   }
   return out;
 }
+
+/** The token this machine's head at `address` saved (any head when `address` is undefined), if one runs here. */
+export function savedHeadToken(address: string | undefined): string | undefined {
+  return records().find((r) => r.role === 'head' && (address === undefined || sameAddress(r.address, address)))?.token;
+}
+
+/** Whether two head addresses reach the same head on this machine (one may say 127.0.0.1 for the other's interface). */
+function sameAddress(a: string, b: string): boolean {
+  let x: URL;
+  let y: URL;
+  try { x = new URL(a); y = new URL(b); } catch { return false; }
+  const local = (h: string): boolean => h === '127.0.0.1' || h === 'localhost';
+  return x.port === y.port && (x.hostname === y.hostname || local(x.hostname) || local(y.hostname));
+}

@@ -81,6 +81,14 @@ t.test('start a head and a node, see them in status, kill -9 the node, stop ever
   t.match(text, / 0\.0\/2\.0 TPU/);
   t.match(text, /Demands:\n \(no resource demands\)/);
 
+  // A driver pointed at this machine's head by TSRAY_ADDRESS alone finds the saved token, as the CLI does.
+  const script = `import * as tsray from 'tsray';
+    await tsray.init();
+    process.stdout.write(String(await tsray.get(tsray.put(41)) + 1));
+    await tsray.shutdown();`;
+  const driver = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...env, TSRAY_ADDRESS: local } });
+  t.equal(driver.stdout, '42', `a driver with only TSRAY_ADDRESS connects (${driver.stderr.trim().split('\n').pop()})`);
+
   process.kill(nodePid, 'SIGKILL');
   const after = await until('the node to be seen dead', () => { const x = status(); return x.nodes.some((n) => n.state === 'DEAD') && x; });
   const dead = after.nodes.find((n) => n.state === 'DEAD');
