@@ -18,7 +18,7 @@ import type { Arena } from './arena.js';
 import { materialize, read, readCopy } from './codec.js';
 import { RefKind } from './references.js';
 import { captureSite } from './call-site.js';
-import { STORED_ARG } from './stored-arg.js';
+import { STORED_ARG, type ArgPins } from './stored-arg.js';
 import { BlockSpace } from './block-space.js';
 import type { StoreOptions } from './store-options.js';
 import { Entry, FAILED, OK, PENDING, PUT_SITE, READY, TASK_SITE, type RemoteLocation, type Settled } from './entry.js';
@@ -27,7 +27,7 @@ import { objectInfos, storeStats, type ObjectInfo, type StoreStats } from './sta
 import { incomingBlock, loseRemote, onlyRemote, type Incoming } from './remote.js';
 import { Sealer } from './seal.js';
 
-export type { RemoteLocation, Settled, StoreOptions, SharedRead, ObjectInfo, StoreStats, Incoming };
+export type { RemoteLocation, Settled, StoreOptions, SharedRead, ObjectInfo, StoreStats, Incoming, ArgPins };
 
 export class ObjectStore implements RefOwner {
   private readonly entries = new Map<string, Entry>();
@@ -336,20 +336,29 @@ export class ObjectStore implements RefOwner {
     }
   }
 
-  /** `args` with every ref replaced by `argFor`'s value (plain values pass through). */
-  argsFor(args: readonly unknown[], tid: number, pinned: ObjectRef[]): unknown[] {
-    return args.map((a) => (a instanceof ObjectRef ? this.argFor(a, tid, pinned) : a));
+  /**
+   * `args` with every ref replaced by `argFor`'s value (plain values pass
+   * through), for worker `tid`: the pins go into `pins`, after ending any it
+   * still held for an earlier worker (work sent again).
+   */
+  argsFor(args: readonly unknown[], tid: number, pins: ArgPins): unknown[] {
+    this.unpin(pins);
+    pins.pinTid = tid;
+    return args.map((a) => (a instanceof ObjectRef ? this.argFor(a, tid, pins.pinned) : a));
   }
 
-  /** Ends pins taken by `argFor` for worker `tid`. */
-  unpin(refs: ObjectRef[], tid: number): void {
-    for (const r of refs) {
+  /** Ends the pins `argsFor` put into `pins` (nothing when it holds none). */
+  unpin(pins: ArgPins): void {
+    if (pins.pinned.length === 0) return;
+    const tid = pins.pinTid;
+    for (const r of pins.pinned) {
       const e = this.entries.get(r.id);
       if (!e?.workerPins) continue;
       const n = (e.workerPins.get(tid) ?? 0) - 1;
       if (n > 0) e.workerPins.set(tid, n); else e.workerPins.delete(tid);
       this.dec(e, RefKind.Pinned);
     }
+    pins.pinned.length = 0;
   }
 
   // ---- reporting and life ----

@@ -47,8 +47,8 @@ export class RemoteWork {
   constructor(private readonly peer: Peer, private readonly objects: ObjectStore, private readonly server: ObjectServer, private readonly storeId: string) {
     this.argWaits = new ArgWaits<Work>(objects, RefKind.PendingTask, {
       waiting: (w) => w.state === 'waiting',
-      ready: (w) => this.ready(w.id, w),
-      failed: (w, e) => this.fail(w.id, w, e),
+      ready: (w) => this.ready(w),
+      failed: (w, e) => this.fail(w, e),
       name: (w) => `'${w.name}'`,
     });
   }
@@ -75,9 +75,9 @@ export class RemoteWork {
   }
 
   /** Sends ready work: at once, or (in a queue) once everything before it was sent. */
-  private ready(id: string, w: Work): void {
+  private ready(w: Work): void {
     if (w.queue) w.queue.drain();
-    else this.send(id, w);
+    else this.send(w);
   }
 
   /** A new lane for work that must go in order (an actor's creation and calls). */
@@ -86,9 +86,9 @@ export class RemoteWork {
   }
 
   private readonly stillWaiting = (w: Work): boolean => w.state === 'waiting';
-  private readonly sendNow = (w: Work): void => this.send(w.id, w);
+  private readonly sendNow = (w: Work): void => this.send(w);
 
-  private send(id: string, w: Work): void {
+  private send(w: Work): void {
     let args: unknown[];
     try {
       args = w.args.map((a) => {
@@ -101,7 +101,7 @@ export class RemoteWork {
         return this.objects.value(a);
       });
     } catch (e) {
-      this.fail(id, w, e as Error);
+      this.fail(w, e as Error);
       return;
     }
     if (!this.shipped.has(w.component.hash)) {
@@ -109,7 +109,7 @@ export class RemoteWork {
       this.peer.send({ t: 'component', hash: w.component.hash, bytes: w.component.bytes });
     }
     w.state = 'sent';
-    this.peer.send(w.frame(id, args));
+    this.peer.send(w.frame(w.id, args));
   }
 
   /** A result from the head. */
@@ -117,10 +117,10 @@ export class RemoteWork {
     const w = this.work.get(f.taskId);
     if (!w || w.state === 'done') return;
     if (!f.ok || !Array.isArray(f.returns) || f.returns.length !== w.returns.length) {
-      this.fail(f.taskId, w, f.error ? fromWire(f.error) : new ConnectionError(`a malformed result for '${w.name}'`));
+      this.fail(w, f.error ? fromWire(f.error) : new ConnectionError(`a malformed result for '${w.name}'`));
       return;
     }
-    this.done(f.taskId, w);
+    this.done(w);
     w.returns.forEach((r, i) => {
       const v = f.returns![i]!;
       if ('object' in v) this.objects.resolveRemote(r, v.object);
@@ -128,17 +128,17 @@ export class RemoteWork {
     });
   }
 
-  private done(id: string, w: Work): void {
+  private done(w: Work): void {
     w.state = 'done';
-    this.work.delete(id);
+    this.work.delete(w.id);
     for (const r of w.returns) this.byReturn.delete(r.id);
     this.argWaits.release(w);
     for (const r of w.temps) r.release();
   }
 
-  private fail(id: string, w: Work, error: Error): void {
+  private fail(w: Work, error: Error): void {
     const waiting = w.state === 'waiting';
-    if (this.work.has(id)) this.done(id, w);
+    if (this.work.has(w.id)) this.done(w);
     else w.state = 'done';
     for (const r of w.returns) this.objects.fail(r, error);
     // Later work in its queue may now go.
@@ -151,7 +151,7 @@ export class RemoteWork {
     const w = id ? this.work.get(id) : undefined;
     if (!w || !id) return false;
     if (force && refuseForce) throw new InvalidArgumentError(`force-cancelling an actor call is not supported (it would kill the actor); cancel without force, or tsray.kill() the actor`);
-    if (w.state === 'waiting') { this.fail(id, w, new TaskCancelledError(w.name)); return true; }
+    if (w.state === 'waiting') { this.fail(w, new TaskCancelledError(w.name)); return true; }
     this.peer.send({ t: 'cancel', taskId: id, force });
     return true;
   }
@@ -164,6 +164,6 @@ export class RemoteWork {
 
   /** The connection ended: all unfinished work fails with `error`. */
   failAll(error: Error): void {
-    for (const [id, w] of [...this.work]) this.fail(id, w, error);
+    for (const w of [...this.work.values()]) this.fail(w, error);
   }
 }

@@ -104,11 +104,9 @@ export class ActorManager {
     actor.state = 'alive';
     w.setBusy(true);
     const key = w.prepare(spec.component, spec.maxMemoryMb);
-    if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
-    actor.pinTid = w.threadId;
     let args: unknown[];
     try {
-      args = this.objects.argsFor(spec.args, w.threadId, actor.pinned);
+      args = this.objects.argsFor(spec.args, w.threadId, actor);
     } catch (e) {
       this.die(actor, `its constructor argument could not be read: ${(e as Error).message}`, e as Error);
       return;
@@ -158,10 +156,9 @@ export class ActorManager {
     const w = actor.worker!;
     c.state = 'sent';
     actor.inflight.set(c.n, c);
-    c.pinTid = w.threadId;
     let args: unknown[];
     try {
-      args = this.objects.argsFor(c.args, w.threadId, c.pinned);
+      args = this.objects.argsFor(c.args, w.threadId, c);
     } catch (e) {
       this.finish(c, e as Error);
       return;
@@ -176,7 +173,7 @@ export class ActorManager {
     if (call.timer) clearTimeout(call.timer);
     call.actor.inflight.delete(call.n);
     for (const r of call.returns) this.calls.delete(r.id);
-    if (call.pinned.length > 0) { this.objects.unpin(call.pinned, call.pinTid); call.pinned.length = 0; }
+    this.objects.unpin(call);
     this.callArgs.release(call);
     if (call.cancelled && !(result instanceof Error)) result = new TaskCancelledError(call.method.name);
     settleReturns(this.objects, call.returns, result);
@@ -237,7 +234,7 @@ export class ActorManager {
     for (let i = calls.length - 1; i >= 0; i--) {
       const c = calls[i]!;
       if (c.timer) { clearTimeout(c.timer); c.timer = undefined; }
-      if (c.pinned.length > 0) { this.objects.unpin(c.pinned, c.pinTid); c.pinned.length = 0; }
+      this.objects.unpin(c);
       actor.inflight.delete(c.n);
       c.state = 'pending';
       actor.pending.unshift(c);
@@ -265,7 +262,7 @@ export class ActorManager {
     for (const c of actor.pending.takeAll()) this.finish(c, actor.death);
     this.names.release(actor.spec.name, actor.id);
     this.byAid.delete(actor.aid); // dead actors are no longer polled; byId keeps answering their calls
-    if (actor.pinned.length > 0) { this.objects.unpin(actor.pinned, actor.pinTid); actor.pinned.length = 0; }
+    this.objects.unpin(actor);
     this.ctorArgs.release(actor);
     if (wasHolding) {
       this.scheduler.release(actor.spec.request, actor.devices!);
@@ -297,7 +294,7 @@ export class ActorManager {
   named(name: string): { id: string; spec: ActorSpec } | undefined {
     const id = this.names.find(name);
     const a = id === undefined ? undefined : this.byId.get(id);
-    return a && a.state !== 'dead' ? { id: a.id, spec: a.spec } : undefined;
+    return a ? { id: a.id, spec: a.spec } : undefined;
   }
 
   spec(actorId: string): ActorSpec | undefined {

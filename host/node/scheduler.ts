@@ -168,11 +168,9 @@ export class Scheduler {
   private dispatch(task: Task, slot: Slot): void {
     const w = slot.worker;
     const key = w.prepare(task.component, task.opts.maxMemoryMb);
-    if (task.pinned.length > 0) { this.objects.unpin(task.pinned, task.pinTid); task.pinned.length = 0; }
-    task.pinTid = w.threadId;
     let args: unknown[];
     try {
-      args = this.objects.argsFor(task.args, w.threadId, task.pinned);
+      args = this.objects.argsFor(task.args, w.threadId, task);
     } catch (e) {
       // The argument's bytes are lost (or cannot be read back): the task fails, nothing else does.
       this.finish(task, e as Error);
@@ -266,7 +264,7 @@ export class Scheduler {
     if (task.timer) clearTimeout(task.timer);
     this.tasks.delete(task.n);
     for (const r of task.returns) this.byReturn.delete(r.id);
-    if (task.pinned.length > 0) { this.objects.unpin(task.pinned, task.pinTid); task.pinned.length = 0; }
+    this.objects.unpin(task);
     this.argWaits.release(task);
     if (task.cancelled && !(result instanceof Error)) result = new TaskCancelledError(task.name);
     settleReturns(this.objects, task.returns, result);
