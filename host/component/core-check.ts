@@ -30,7 +30,7 @@ function expectExport(info: CoreInfo, name: string, want: FuncSig, required: boo
     return;
   }
   if (!sameSig(got.sig, want)) {
-    throw new ComponentError(`component's core export '${name}' has signature ${showSig(got.sig)}, but its WIT metadata needs ${showSig(want)}: the metadata does not describe this module`);
+    throw new ComponentError(`component's core export '${name}' has signature ${showSig(got.sig)}, but its component type needs ${showSig(want)}: the component's type does not describe this module`);
   }
 }
 
@@ -70,7 +70,7 @@ export function checkCore(coreBytes: Uint8Array, world: ResolvedWorld): void {
     const want = imports.get(key);
     if (!want || imp.kind !== KIND.func) throw new ComponentError(`component's core module imports ${key}, which the host does not provide`);
     if (!sameSig(imp.sig, want)) {
-      throw new ComponentError(`component's core module imports ${key} with signature ${showSig(imp.sig)}, but its WIT metadata gives it ${showSig(want)}`);
+      throw new ComponentError(`component's core module imports ${key} with signature ${showSig(imp.sig)}, but its component type gives it ${showSig(want)}`);
     }
   }
 }

@@ -13,7 +13,8 @@ import { describeFunc, describeType } from '../wit/describe.js';
 import type { ResolvedWorld, ResourceDef, WitType } from '../wit/types.js';
 import type { LoadedComponent } from './loaded.js';
 
-export type EngineName = 'lean' | 'jco';
+export type { EngineName } from './loaded.js';
+import type { EngineName } from './loaded.js';
 
 /** A parameter as listed by `functions` / `resources`. */
 export interface ParamInfo { name: string; type: string }

@@ -71,6 +71,12 @@ export function sandboxCore(core: Uint8Array, resettable: boolean): Uint8Array {
 }
 
 /** Sets the maximum of the module's own (first, 32-bit) linear memory to `maxPages` 64 KiB pages. */
+/** Whether the module defines (rather than imports) a memory. */
+export function definesMemory(core: Uint8Array): boolean {
+  const s = coreSections(core).find((x) => x.id === SECTION.memory);
+  return s !== undefined && readU32(core, s.start)[0] > 0;
+}
+
 export function capMemory(core: Uint8Array, maxPages: number): Uint8Array {
   const s = coreSections(core).find((x) => x.id === SECTION.memory);
   const [count, p] = s ? readU32(core, s.start) : [0, 0];

@@ -5,7 +5,7 @@
  */
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { camelCase, pascalCase } from '../abi/names.js';
@@ -16,19 +16,32 @@ import { runtimeHost, type HostEnv } from './host-imports.js';
 import type { EngineInstance, ExportRef, HandleFactory } from './types.js';
 
 interface JcoModule {
-  instantiate(getCoreModule: (path: string) => Promise<WebAssembly.Module>, imports: Record<string, unknown>): Promise<Record<string, unknown>>;
+  instantiate(getCoreModule: (path: string) => WebAssembly.Module, imports: Record<string, unknown>): Record<string, unknown>;
 }
 
-export interface JcoGlue { dir: string; module: JcoModule }
+/**
+ * A component transpiled by jco: where its glue lives (an ES module a worker
+ * can import by path) and its core modules, compiled once and shared with
+ * workers. The glue instantiates synchronously, so a task runs start to end
+ * without returning to the event loop, as on the lean engine.
+ */
+export interface JcoGlue {
+  entry: string;
+  /** Core module bytes by the file name the glue asks for. */
+  cores: Map<string, Uint8Array>;
+  /** The same, compiled. */
+  compiled: Map<string, WebAssembly.Module>;
+  module?: JcoModule;
+}
 
 /**
  * jco's glue decodes strings with a lenient TextDecoder, which replaces
  * invalid UTF-8 where the canonical ABI traps; make it strict (and keep a
  * leading BOM, as the ABI does). The suffix marks glue patched this way in the cache.
  */
-const STRICT_UTF8 = { from: 'new TextDecoder()', to: "new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })", suffix: '-strict-utf8' };
+const STRICT_UTF8 = { from: 'new TextDecoder()', to: "new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })", suffix: '-sync-strict-utf8' };
 
-/** Transpiles a component once per content hash into a cache directory and imports its glue. */
+/** Transpiles a component once per content hash into a cache directory and compiles its core modules. */
 export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
   // In this user's private directory: the glue found there is imported and run.
@@ -37,20 +50,41 @@ export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
   if (!existsSync(entry) || !existsSync(join(dir, 'package.json'))) {
     let out: { files: Record<string, Uint8Array> | Map<string, Uint8Array> | [string, Uint8Array][] };
     try {
-      out = await transpileBytes(bytes, { name: 'component', instantiation: { tag: 'async' } }) as typeof out;
+      out = await transpileBytes(bytes, { name: 'component', instantiation: { tag: 'sync' } }) as typeof out;
     } catch (e) {
       throw new ComponentError(`jco could not transpile the component: ${(e as Error).message ?? e}`, { cause: e });
     }
     const files = out.files instanceof Map ? [...out.files] : Array.isArray(out.files) ? out.files : Object.entries(out.files);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
     for (const [name, data] of files) {
+      if (!name.endsWith('.js') && !name.endsWith('.wasm')) continue;
       mkdirSync(dirname(join(dir, name)), { recursive: true });
       writeFileSync(join(dir, name), name.endsWith('.js') ? Buffer.from(data).toString('utf8').replaceAll(STRICT_UTF8.from, STRICT_UTF8.to) : data);
     }
+    // Written last: its presence says the directory is complete.
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   }
-  const module = await import(pathToFileURL(entry).href) as JcoModule;
-  return { dir, module };
+  const cores = new Map<string, Uint8Array>();
+  const compiled = new Map<string, WebAssembly.Module>();
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.wasm'))) {
+    const core = new Uint8Array(readFileSync(join(dir, name)));
+    cores.set(name, core);
+    try {
+      compiled.set(name, await WebAssembly.compile(core));
+    } catch (e) {
+      throw new ComponentError(`invalid core module ${name} inside the component: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return { entry, cores, compiled };
+}
+
+/** Imports the glue's ES module (once per glue). */
+export async function importGlue(glue: JcoGlue): Promise<JcoModule> {
+  return (glue.module ??= await import(pathToFileURL(glue.entry).href) as JcoModule);
+}
+
+function fail(path: string): never {
+  throw new ComponentError(`jco glue asked for core module ${path}, which the component does not have`);
 }
 
 class JcoToken {
@@ -64,18 +98,27 @@ export class JcoInstance implements EngineInstance {
 
   private constructor(private readonly exportsObj: Record<string, unknown>, private readonly makeHandle: HandleFactory) {}
 
-  static async create(glue: JcoGlue, world: ResolvedWorld, env: HostEnv, makeHandle: HandleFactory): Promise<JcoInstance> {
+  /** A fresh instance; `importGlue(glue)` must have run. `extra` serves imports beyond tsray:runtime (WASI). */
+  static create(glue: JcoGlue, world: ResolvedWorld, env: HostEnv, makeHandle: HandleFactory, extra: Record<string, Record<string, unknown>> = {}): JcoInstance {
     let self: JcoInstance | undefined;
     const host = runtimeHost(env, (m) => { if (self) self.fatal = m; });
-    const imports: Record<string, Record<string, unknown>> = {};
+    const imports: Record<string, Record<string, unknown>> = { ...extra };
     for (const item of world.imports) {
       if (item.kind !== 'interface') continue;
+      const key = item.name.split('@')[0]!;
+      const impls = host[key];
+      if (!impls) continue;
       const obj: Record<string, unknown> = {};
-      const impls = host[item.name.split('@')[0]!] ?? {};
       for (const f of item.iface.funcs) if (impls[f.name]) obj[camelCase(f.name)] = impls[f.name];
-      imports[item.name] = obj;
+      imports[key] = obj;
     }
-    const exp = await glue.module.instantiate(async (p) => WebAssembly.compile(readFileSync(join(glue.dir, p))), imports);
+    if (!glue.module) throw new ComponentError('jco glue used before it was imported');
+    let exp: Record<string, unknown>;
+    try {
+      exp = glue.module.instantiate((p) => glue.compiled.get(p) ?? fail(p), imports);
+    } catch (e) {
+      throw new TaskError('instantiate', (e as Error).message ?? String(e), { cause: e });
+    }
     self = new JcoInstance(exp, makeHandle);
     return self;
   }

@@ -3,7 +3,7 @@
  * component's metadata) ends in a `WitError` at once instead of exhausting
  * the stack, the heap or the CPU. Generous for any real interface.
  */
-import type { WitType } from './types.js';
+import type { ResolvedWorld, WitType } from './types.js';
 
 /**
  * How deep types may nest: in the text (`list<list<...>>`), in a resolved
@@ -67,4 +67,15 @@ export function measure(t: WitType): Measure {
     measures.set(t, m);
   }
   return m;
+}
+
+/** The unfolded size of all function signatures of a world together (compared with MAX_TYPE_SIZE). */
+export function worldSize(world: ResolvedWorld): number {
+  let size = 0;
+  for (const item of [...world.imports, ...world.exports]) {
+    for (const f of item.kind === 'func' ? [item.func] : item.iface.funcs) {
+      for (const t of [...f.params.map((p) => p.type), ...(f.result ? [f.result] : [])]) size += measure(t).size;
+    }
+  }
+  return size;
 }

@@ -6,7 +6,7 @@ import type {
 import {
   ROOT, type FuncDef, type InterfaceDef, type ResolvedWorld, type ResourceDef, type WitType, type WorldItem,
 } from './types.js';
-import { MAX_TYPE_DEPTH, MAX_TYPE_SIZE, measure } from './limits.js';
+import { MAX_TYPE_DEPTH, MAX_TYPE_SIZE, measure, worldSize } from './limits.js';
 
 const PRIMITIVES = new Set(['bool', 's8', 'u8', 's16', 'u16', 's32', 'u32', 's64', 'u64', 'f32', 'f64', 'char', 'string']);
 
@@ -76,12 +76,7 @@ export class WitResolver {
     }
     const out: ResolvedWorld = { packageName: found.pkg.name, name: found.world.name, imports: [], exports: [] };
     this.collectWorld(found.pkg, found.world, out, new Set());
-    let size = 0;
-    for (const item of [...out.imports, ...out.exports]) {
-      for (const f of item.kind === 'func' ? [item.func] : item.iface.funcs) {
-        for (const t of [...f.params.map((p) => p.type), ...(f.result ? [f.result] : [])]) size += measure(t).size;
-      }
-    }
+    const size = worldSize(out);
     if (size > MAX_TYPE_SIZE) {
       throw found.world.src.error(found.world.pos, `world '${found.world.name}' is too large: its function types, written out in full, have size ${size}, above the limit of ${MAX_TYPE_SIZE}`);
     }

@@ -8,13 +8,13 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { decode, encode } from 'cbor-x';
 import { ComponentInstance, ComponentModule, ResourceHandle } from '../component/module.js';
-import type { ExportRef } from '../engine/types.js';
+import type { EngineInstance, ExportRef, HandleFactory } from '../engine/types.js';
+import { JcoInstance, importGlue, type JcoGlue } from '../engine/jco.js';
 import { LeanInstance } from '../engine/lean.js';
 import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine/host-imports.js';
 import { TaskLog } from '../engine/log-line.js';
 import { TaskCancelledError, TaskError, TsrayError } from '../errors.js';
 import { toWire } from '../core/error-codec.js';
-import { worldFromText } from '../wit/load.js';
 import { Fifo } from '../core/fifo.js';
 import { read as readStored } from '../../store/codec.js';
 import { STORED_ARG } from '../../store/stored-arg.js';
@@ -85,7 +85,12 @@ const env: HostEnv = {
   callActor: (actor, method, args) => callActor(actor, method, args),
 };
 
-interface Loaded { module: ComponentModule; core: WebAssembly.Module; opts: { resettable: true; maxBytes?: number }; pool: ComponentInstance[] }
+interface Loaded {
+  module: ComponentModule;
+  /** A new engine instance of this module. */
+  make: (makeHandle: HandleFactory) => EngineInstance;
+  pool: ComponentInstance[];
+}
 
 interface Actor {
   msg: ActorNewMsg;
@@ -111,16 +116,34 @@ let outbox: FromWorker[] = [];
 let transfer: ArrayBuffer[] = [];
 let firstUnflushed = 0;
 
+/** jco glue being imported (an ES module import is async): the loop waits for these before running work. */
+let loading: Promise<void>[] = [];
+
 function addModule(m: ModuleMsg): void {
-  const world = worldFromText(m.wit, m.world);
-  const opts: Loaded['opts'] = m.maxBytes === undefined ? { resettable: true } : { resettable: true, maxBytes: m.maxBytes };
-  const module = new ComponentModule(m.key, world, 'lean', async (makeHandle, e) => new LeanInstance(m.module, world, e, makeHandle, opts));
-  modules.set(m.key, { module, core: m.module, opts, pool: [] });
+  const world = m.world;
+  if (m.engine === 'lean') {
+    const opts: { resettable: true; maxBytes?: number } = m.maxBytes === undefined ? { resettable: true } : { resettable: true, maxBytes: m.maxBytes };
+    const module = new ComponentModule(m.key, world, 'lean', async (h, e) => new LeanInstance(m.module, world, e, h, opts));
+    modules.set(m.key, { module, make: (h) => new LeanInstance(m.module, world, env, h, opts), pool: [] });
+    return;
+  }
+  const glue: JcoGlue = { entry: m.entry, cores: new Map(), compiled: new Map(m.cores) };
+  let failed: unknown;
+  loading.push(importGlue(glue).then(() => undefined, (e: unknown) => { failed = e; }));
+  const module = new ComponentModule(m.key, world, 'jco', async (h, e) => JcoInstance.create(glue, world, e, h));
+  modules.set(m.key, {
+    module,
+    make: (h) => {
+      if (failed) throw new TaskError('instantiate', `the component's jco glue did not load: ${(failed as Error).message ?? String(failed)}`);
+      return JcoInstance.create(glue, world, env, h);
+    },
+    pool: [],
+  });
 }
 
 function newInstance(l: Loaded): ComponentInstance {
   let inst: ComponentInstance | undefined;
-  const engine = new LeanInstance(l.core, l.module.world, env, (eng, r, token) => new ResourceHandle(r.name, r.owner, token, inst!, r), l.opts);
+  const engine = l.make((eng, r, token) => new ResourceHandle(r.name, r.owner, token, inst!, r));
   inst = new ComponentInstance(l.module, engine);
   return inst;
 }
@@ -340,6 +363,11 @@ for (;;) {
   const seen = Atomics.load(ctl, CTL.DOORBELL);
   // Read the port only when the scheduler posted since the last read: a cancel always lands before the next item.
   if (seen !== drainedAt) { drainedAt = seen; drain(); }
+  if (loading.length) {
+    const wait = loading;
+    loading = [];
+    await Promise.all(wait);
+  }
   if (Atomics.load(ctl, CTL.STOP)) break;
   if (queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();

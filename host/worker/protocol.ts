@@ -5,6 +5,8 @@
  * in microseconds and a running guest can see a cancel at its next host call.
  */
 import type { WireError } from '../core/error-codec.js';
+import type { ResolvedWorld } from '../wit/types.js';
+import type { Variant } from './module-variants.js';
 
 /** Int32 slots of the control block. */
 export const CTL = {
@@ -23,16 +25,8 @@ export const CTL = {
   SIZE: 6,
 } as const;
 
-export interface ModuleMsg {
-  t: 'module';
-  /** Content hash plus the memory cap: one compiled variant per cap. */
-  key: string;
-  module: WebAssembly.Module;
-  /** The component's WIT metadata, resolved again in the worker. */
-  wit: string;
-  world: string;
-  maxBytes?: number;
-}
+/** A component variant for the worker to hold (see module-variants.ts): its world travels by structured clone. */
+export type ModuleMsg = Variant & { t: 'module'; world: ResolvedWorld };
 
 export interface RunMsg {
   t: 'run';

@@ -52,7 +52,7 @@ export class WorkerHandle {
     const v = variantFor(component, maxMemoryMb);
     if (!this.modules.has(v.key)) {
       this.modules.add(v.key);
-      this.send({ t: 'module', key: v.key, module: v.module, wit: component.metadata.wit, world: component.metadata.world, ...(v.maxBytes === undefined ? {} : { maxBytes: v.maxBytes }) });
+      this.send({ ...v, t: 'module', world: component.world });
     }
     return v.key;
   }

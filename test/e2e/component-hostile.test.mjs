@@ -1,5 +1,5 @@
 // Hand-made components that try to outwit load() or the pooled sandbox: reserved names,
-// state a reset could miss, metadata that lies, and WIT built to exhaust the host.
+// state a reset could miss, metadata that lies, and types built to exhaust the host.
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import * as tsray from 'tsray';
 import { ComponentError } from 'tsray';
 import { CORE_BASICS, handWit, watComponent, withCustomSection } from '../helpers/wat-components.mjs';
 import { STATEFUL } from '../helpers/fresh-modules.mjs';
+import { deepLists, doublingTuples, hugeCount } from '../helpers/raw-components.mjs';
 
 /** Awaits `p`, expecting a ComponentError whose message matches `re`. */
 async function refuses(t, p, re, what) {
@@ -48,39 +49,33 @@ t.test('core exports under the host\'s reserved prefix are refused at load', asy
   }
 });
 
-t.test('metadata that lies about a signature is refused at load, not met on a call', async (t) => {
+t.test('metadata that lies changes nothing: the binary\'s own types decide', async (t) => {
   const add = `(module\n    ${CORE_BASICS}\n    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))`;
-  const honest = await tsray.load(await watComponent(add, ['add: func(a: s32, b: s32) -> s32;']));
-  t.equal(await honest.call('add', [2, 3]), 5, 'control: the honest component loads and runs');
+  const lies = {
+    'params and result of another type': ['add: func(a: u64, b: u64) -> u64;'],
+    'one parameter more': ['add: func(a: s32, b: s32, c: s32) -> s32;'],
+    'a function the core module does not have': ['add: func(a: s32, b: s32) -> s32;', 'sub: func(a: s32, b: s32) -> s32;'],
+  };
+  for (const [what, metaExports] of Object.entries(lies)) {
+    const mod = await tsray.load(await watComponent(add, ['add: func(a: s32, b: s32) -> s32;'], { metaWit: handWit(metaExports) }));
+    t.strictSame(mod.functions.map((f) => f.signature), ['add: func(a: s32, b: s32) -> s32'], `${what}: the world is the binary's`);
+    t.equal(await mod.call('add', [2, 3]), 5, `${what}: calls use the real signature`);
+  }
 
-  const e = await refuses(t, tsray.load(await watComponent(add, ['add: func(a: s32, b: s32) -> s32;'], {
-    metaWit: handWit(['add: func(a: u64, b: u64) -> u64;']),
-  })), /core export 'add' has signature \(i32, i32\) -> \(i32\).*needs \(i64, i64\) -> \(i64\)/, 'params and result of another type');
-  t.equal(e?.code, 'ERR_COMPONENT');
-
-  await refuses(t, tsray.load(await watComponent(add, ['add: func(a: s32, b: s32) -> s32;'], {
-    metaWit: handWit(['add: func(a: s32, b: s32, c: s32) -> s32;']),
-  })), /core export 'add'.*\(i32, i32, i32\)/, 'one parameter more');
-
-  await refuses(t, tsray.load(await watComponent(add, ['add: func(a: s32, b: s32) -> s32;'], {
-    metaWit: handWit(['add: func(a: s32, b: s32) -> s32;', 'sub: func(a: s32, b: s32) -> s32;']),
-  })), /lacks export 'sub'/, 'a function the core module does not have');
-
-  // The component's own WIT says `now` returns s64 (so the core module may import it so); the metadata says f64.
+  // The component's own type says tsray's host function \`now\` returns s64; the host's returns f64.
   const now = `(module
     (import "tsray:runtime/host" "now" (func $now (result i64)))
     ${CORE_BASICS}
     (func (export "stamp") (result i64) (call $now)))`;
   const embedWit = handWit(['stamp: func() -> s64;']).replace(/now: func\(\) -> f64/, 'now: func() -> s64');
-  await refuses(t, tsray.load(await watComponent(now, ['stamp: func() -> s64;'], { embedWit })),
-    /imports tsray:runtime\/host#now with signature \(\) -> \(i64\).*\(\) -> \(f64\)/, 'an import of another type');
+  const e = await refuses(t, tsray.load(await watComponent(now, ['stamp: func() -> s64;'], { embedWit })),
+    /'tsray:runtime\/host#now' as \(\) -> s64, but the host provides \(\) -> f64/, 'a host import declared with another type');
+  t.equal(e?.code, 'ERR_COMPONENT');
+  const nuke = handWit(['stamp: func() -> s64;']).replace(/now: func\(\) -> f64;/, 'now: func() -> f64;\n  nuke: func() -> s64;');
+  const nukeWat = now.replace('"now" (func $now', '"nuke" (func $now');
+  await refuses(t, tsray.load(await watComponent(nukeWat, ['stamp: func() -> s64;'], { embedWit: nuke })),
+    /'tsray:runtime\/host#nuke' \(tsray:runtime has no such function\)/, 'a host function tsray does not have');
 });
-
-/** A component whose metadata carries `wit` (world demo:hand/w); the binary itself is an honest `add`. */
-async function withWit(wit) {
-  const add = `(module\n    ${CORE_BASICS}\n    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))`;
-  return watComponent(add, ['add: func(a: s32, b: s32) -> s32;'], { metaWit: wit });
-}
 
 /** Expects `p` to reject with a ComponentError matching `re` within `ms`. */
 async function refusesFast(t, p, re, what, ms = 2000) {
@@ -91,36 +86,15 @@ async function refusesFast(t, p, re, what, ms = 2000) {
   return e;
 }
 
-t.test('hostile WIT in metadata ends in a typed error, fast', async (t) => {
-  /** The world's WIT with `defs` (type definitions) placed at the top of the world. */
-  const worldWith = (defs, exports) => handWit(exports).replace('world w {', `world w {\n  ${defs.join('\n  ')}`);
-  const doubling = ['type t0 = u8;', ...Array.from({ length: 40 }, (_, i) => `type t${i + 1} = tuple<t${i}, t${i}>;`)];
-  const e = await refusesFast(t, tsray.load(await withWit(worldWith(doubling, ['add: func(a: t40, b: s32) -> s32;']))),
-    /too large.*limit of 100000/, 'a type that doubles 40 times');
-  t.ok(e?.cause instanceof tsray.WitError, 'the cause is a WitError naming the place');
-
-  const deep = `list<${'list<'.repeat(5000)}u8${'>'.repeat(5000)}>`;
-  await refusesFast(t, tsray.load(await withWit(handWit([`add: func(a: ${deep}, b: s32) -> s32;`]))), /nest deeper than 100/, '5,000-deep nesting in the text');
-
-  const records = Array.from({ length: 3000 }, (_, i) => `record r${i + 1} { x: r${i} }`).reverse();
-  await refusesFast(t, tsray.load(await withWit(worldWith(['record r0 { x: u8 }', ...records], ['add: func(a: r3000, b: s32) -> s32;']))),
-    /nest deeper than 100/, 'a 3,000-deep chain of records');
-
-  const aliases = Array.from({ length: 3000 }, (_, i) => `type a${i + 1} = a${i};`);
-  await refusesFast(t, tsray.load(await withWit(worldWith(['type a0 = u8;', ...aliases], ['add: func(a: a3000, b: s32) -> s32;']))),
-    /nest deeper than 100/, 'a 3,000-long chain of aliases');
-
-  const ifaces = Array.from({ length: 2000 }, (_, i) => `interface i${i + 1} { use i${i}.{t}; g: func(x: t); }`).join('\n');
-  await refusesFast(t, tsray.load(await withWit(handWit(['add: func(a: s32, b: s32) -> s32;', 'i2000;'])
-    .replace('package demo:hand;', `package demo:hand;\ninterface i0 { type t = u8; }\n${ifaces}`))),
-    /nest deeper than 100/, 'a 2,000-long chain of uses');
-
-  const wide = `tuple<${Array.from({ length: 3000 }, () => 'a-record-with-a-long-name').join(', ')}>`;
-  await refusesFast(t, tsray.load(await withWit(worldWith([`record a-record-with-a-long-name { ${Array.from({ length: 10 }, (_, i) => `f${i}: u64`).join(', ')} }`],
-    [`add: func(a: ${wide}, b: ${wide}) -> s32;`]))), /too large/, 'wide signatures over the world budget');
+t.test('hostile component types end in a typed error, fast', async (t) => {
+  await refusesFast(t, tsray.load(deepLists(5000)), /malformed component: [\s\S]*nesting is too deep/, '5,000-deep nested lists');
+  await refusesFast(t, tsray.load(doublingTuples(40)), /malformed component: [\s\S]*type size exceeds/, 'a type that doubles 40 times');
+  await refusesFast(t, tsray.load(hugeCount(2 ** 31)), /malformed component/, 'a type section claiming 2^31 types');
+  await refusesFast(t, tsray.load(deepLists(3)), /'f' \(a function no host serves\)/, 'an import no host serves');
 
   const big = new TextEncoder().encode(JSON.stringify({ world: 'demo:hand/w', wit: 'x'.repeat(2 << 20) }));
-  const honest = await withWit(handWit(['add: func(a: s32, b: s32) -> s32;']));
+  const add = `(module\n    ${CORE_BASICS}\n    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))`;
+  const honest = await watComponent(add, ['add: func(a: s32, b: s32) -> s32;']);
   const eBig = await refusesFast(t, tsray.load(withCustomSection(honest.slice(0, 8), 'tsray:wit', big)), /above the limit/, 'a 2 MiB metadata section');
   t.ok(eBig instanceof ComponentError);
 });

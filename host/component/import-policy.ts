@@ -1,0 +1,70 @@
+/**
+ * The sandbox rule for a component's imports, applied at load: tsray's own
+ * runtime interfaces are served by the host; interfaces that hold only
+ * types carry no authority; WASI interfaces are served by the capability
+ * host (each task must be granted what they reach, see engine/wasi);
+ * anything else can never be served, so the component is refused.
+ */
+import { readFileSync } from 'node:fs';
+import type { FuncDef, ResolvedWorld, WitType } from '../wit/types.js';
+import { ALLOWED_IMPORT_PREFIXES } from '../wit/imports.js';
+import { RUNTIME_WIT, worldFromText } from '../wit/load.js';
+import { describeType } from '../wit/describe.js';
+
+export interface ImportClasses {
+  tsray: string[];
+  typesOnly: string[];
+  wasi: string[];
+  /** One line per import nothing can serve. */
+  refused: string[];
+}
+
+/** Whether the WASI host serves this import (set when the capability host is known). */
+const servedWasi = (name: string): boolean => name.startsWith('wasi:');
+
+let runtime: Map<string, FuncDef> | undefined;
+
+/** tsray:runtime's functions as the host implements them, by `iface#name` (unversioned). */
+function runtimeFuncs(): Map<string, FuncDef> {
+  if (!runtime) {
+    runtime = new Map();
+    for (const item of worldFromText(readFileSync(RUNTIME_WIT, 'utf8'), 'tsray:runtime/task', RUNTIME_WIT).imports) {
+      if (item.kind === 'interface') for (const f of item.iface.funcs) runtime.set(`${item.name}#${f.name}`, f);
+    }
+  }
+  return runtime;
+}
+
+/** A signature in one line, for comparing and for messages. */
+function signature(f: FuncDef): string {
+  const t = (x: WitType): string => describeType(x);
+  return `(${f.params.map((p) => `${p.name}: ${t(p.type)}`).join(', ')})${f.result ? ` -> ${t(f.result)}` : ''}`;
+}
+
+/**
+ * Why a tsray:runtime import cannot be served as the component declares it,
+ * or undefined: the host lowers and lifts by its own signatures, so a
+ * component that declares another one is refused rather than misread.
+ */
+function runtimeMismatch(iface: string, funcs: FuncDef[]): string | undefined {
+  const base = iface.split('@')[0]!;
+  for (const f of funcs) {
+    const real = runtimeFuncs().get(`${base}#${f.name}`);
+    if (!real) return `'${base}#${f.name}' (tsray:runtime has no such function)`;
+    if (signature(real) !== signature(f)) return `'${base}#${f.name}' as ${signature(f)}, but the host provides ${signature(real)}`;
+  }
+  return undefined;
+}
+
+export function classifyImports(world: ResolvedWorld): ImportClasses {
+  const out: ImportClasses = { tsray: [], typesOnly: [], wasi: [], refused: [] };
+  for (const item of world.imports) {
+    const bad = item.kind === 'interface' && ALLOWED_IMPORT_PREFIXES.some((p) => item.name.startsWith(p)) ? runtimeMismatch(item.name, item.iface.funcs) : undefined;
+    if (bad) out.refused.push(bad);
+    else if (item.kind === 'interface' && ALLOWED_IMPORT_PREFIXES.some((p) => item.name.startsWith(p))) out.tsray.push(item.name);
+    else if (item.kind === 'interface' && item.iface.funcs.length === 0 && item.iface.resources.length === 0) out.typesOnly.push(item.name);
+    else if (item.kind === 'interface' && servedWasi(item.name)) out.wasi.push(item.name);
+    else out.refused.push(`'${item.name}' (${item.kind === 'func' ? 'a function' : 'an interface'} no host serves)`);
+  }
+  return out;
+}
