@@ -4,3 +4,6 @@ export { Unit, Option, Result, ok, err, zero, Tuple2, Tuple3, Tuple4, Tuple5, Tu
 export { ActorHandle } from "./actors";
 export { CborWriter, CborReader } from "./cbor";
 export { cabi_realloc, keepAlive, releaseCall, RETURN_AREA } from "./memory";
+// Parsed always: `tsray build` puts one in place of std's console (and trace, seed) depending on the world.
+import "./env";
+import "./console-unbound";

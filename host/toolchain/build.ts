@@ -20,6 +20,7 @@ import type { ResolvedWorld } from '../wit/types.js';
 import { generateGlue } from './glue.js';
 import { renameExports } from './rename.js';
 import { checkSignatures, readAsExports } from './signature.js';
+import { checkCoreImports, stdBindings } from './std-imports.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SDK_DIR = join(ROOT, 'guest', 'sdk');
@@ -72,7 +73,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   progress('checked exports against WIT');
 
   const glue = generateGlue(world, './' + basename(entry).replace(/\.ts$/, ''));
-  const core = await compile(entry, glue.source, !!opts.debug);
+  const core = await compile(entry, glue.source, stdBindings(world), !!opts.debug);
+  const unbound = checkCoreImports(core, world, shown, text);
+  if (unbound.length) throw new BuildError(unbound);
   progress(`compiled AssemblyScript (${core.length} bytes)`);
   const renamed = renameExports(core, glue.renames);
 
@@ -99,7 +102,7 @@ function displayPath(p: string): string {
   return rel && !rel.startsWith('..') ? rel : p;
 }
 
-async function compile(entry: string, glueSource: string, debug: boolean): Promise<Uint8Array> {
+async function compile(entry: string, glueSource: string, bindings: string[], debug: boolean): Promise<Uint8Array> {
   const dir = dirname(entry);
   const glueFile = join(dir, '__tsray_glue.ts');
   const rel = (p: string): string => relative(process.cwd(), p).split(sep).join('/');
@@ -107,7 +110,7 @@ async function compile(entry: string, glueSource: string, debug: boolean): Promi
   let stderr = '';
   const args = [
     rel(glueFile), '-o', 'core.wasm', '--config', rel(ASCONFIG), '--target', debug ? 'debug' : 'release',
-    '--runtime', 'minimal', '--use', 'abort=~lib/tsray/host/tsrayAbort', '--noColors',
+    '--runtime', 'minimal', ...bindings, '--noColors',
   ];
   const { error } = await asc.main(args, {
     readFile(name: string, baseDir: string) {

@@ -96,9 +96,11 @@ t.test('imports outside tsray:runtime are refused at build time', async (t) => {
   t.match(own.err.message, /imports 'log2', which is outside tsray:runtime/);
 });
 
-t.test('a world without tsray:runtime says how to fix it', async (t) => {
-  const { err } = await fails(t, 'package demo:t;\nworld w {\n  export f: func(x: u32) -> u32;\n}\n', 'export function f(x: u32): u32 { return x; }\n');
-  t.match(err.message, /world w must import tsray:runtime\/host: add 'include tsray:runtime\/task;'/);
+t.test("the SDK's host functions in a world without tsray:runtime say how to fix it", async (t) => {
+  const { err } = await fails(t, 'package demo:t;\nworld w {\n  export f: func(x: u32) -> u32;\n}\n',
+    'import { log, LogLevel } from "tsray";\nexport function f(x: u32): u32 {\n  log(LogLevel.Info, "x");\n  return x;\n}\n');
+  t.ok(err instanceof BuildError);
+  t.match(err.message, /g\.ts:3:3: the SDK's log\(\) calls the host, and world w does not import tsray:runtime\/host: add 'include tsray:runtime\/task;' to it/);
 });
 
 t.test('an unknown world lists the known ones; a missing file is named', async (t) => {
