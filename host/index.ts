@@ -31,6 +31,7 @@ export {
 export { ActorClass, ActorHandle, ActorMethod } from './api/actor-handle.js';
 export type { ActorOptions } from './core/options.js';
 export type { InitOptions } from './node/node.js';
+export type { LogOptions } from './core/log-options.js';
 export type { TaskOptions, ResourceOptions, SchedulingStrategy } from './core/options.js';
 export { ObjectRef } from '../store/object-ref.js';
 export { ObjectView } from './api/object-view.js';

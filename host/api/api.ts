@@ -15,6 +15,7 @@ import { readTls } from '../cluster/tls.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import type { MemoryReport } from '../../store/report.js';
 import { savedHeadToken } from '../cluster/process-records.js';
+import { logFilterOf } from '../core/log-options.js';
 
 /** How long `get`/`wait` wait for imminent results before yielding to the event loop. */
 const SPIN_MS = 0.25;
@@ -35,8 +36,8 @@ export async function init(opts: InitOptions = {}): Promise<void> {
   }
   if (opts.address === undefined) {
     // Node options written for the embedded node are ignored when the environment points at a cluster.
-    const { objectStoreMemory, spillDir, token, tlsCa, tlsCert, tlsKey } = opts;
-    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }), tlsCa, tlsCert, tlsKey };
+    const { objectStoreMemory, spillDir, token, tlsCa, tlsCert, tlsKey, logLevel, logToDriver } = opts;
+    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }), tlsCa, tlsCert, tlsKey, logLevel, logToDriver };
   }
   // A driver of a cluster: the nodes bring their own resources (as in Ray, they cannot be set from here).
   const local = ['numCpus', 'numGpus', 'acceleratorType', 'memory', 'resources', 'workerSpinUs', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites'];
@@ -49,7 +50,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
 
   const { ClusterDriver } = await import('../cluster/driver.js');
   const driver = await ClusterDriver.connect({
-    address, token, tls: readTls(opts),
+    address, token, tls: readTls(opts), logFilter: logFilterOf(opts),
     ...(opts.objectStoreMemory === undefined ? {} : { objectStoreMemory: opts.objectStoreMemory }),
     ...(opts.spillDir === undefined ? {} : { spillDir: opts.spillDir }),
   });

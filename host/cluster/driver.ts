@@ -22,6 +22,7 @@ import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
 import { defaultSpillDir } from '../util/private-dir.js';
+import { DEFAULT_LOG_FILTER, logPasses, printGuestLog, type LogFilter } from '../engine/guest-log.js';
 
 export interface DriverOptions {
   address: string;
@@ -31,6 +32,8 @@ export interface DriverOptions {
   spillDir?: string;
   /** A `wss://` cluster: the CA to check it with, and this driver's certificate for its object server. */
   tls?: Tls;
+  /** Which guest log lines of its work the nodes send and this process prints (default `'info'`). */
+  logFilter?: LogFilter;
 }
 
 /** How often the driver refreshes its view of the cluster's resources. */
@@ -41,7 +44,7 @@ class RemoteTasks implements TaskBackend {
   private free: ResourceSet = {};
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly peer: Peer, private readonly work: RemoteWork) {
+  constructor(private readonly peer: Peer, private readonly work: RemoteWork, private readonly log: LogFilter) {
     this.timer = setInterval(() => { void this.refresh(); }, RESOURCES_MS);
     this.timer.unref();
   }
@@ -70,7 +73,7 @@ class RemoteTasks implements TaskBackend {
       t: 'submit',
       task: {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
-        opts: o,
+        opts: o, log: this.log,
       },
     }));
   }
@@ -115,8 +118,8 @@ export class ClusterDriver implements Backend {
     this.objects = objects;
     this.server = server;
     this.work = new RemoteWork(peer, this.objects, server, this.nodeId);
-    this.scheduler = new RemoteTasks(peer, this.work);
-    this.actors = new RemoteActors(peer, this.work, this.objects);
+    this.scheduler = new RemoteTasks(peer, this.work, opts.logFilter ?? DEFAULT_LOG_FILTER);
+    this.actors = new RemoteActors(peer, this.work, this.objects, opts.logFilter ?? DEFAULT_LOG_FILTER);
     this.puller = new ObjectPuller(this.objects, opts.token, opts.tls);
     // Owners learn of freed objects in batches, once per turn of the event loop.
     this.objects.onRemoteFree = (loc) => {
@@ -155,6 +158,8 @@ export class ClusterDriver implements Backend {
     const onFrame = (f: Frame): void => {
       if (!driver) { early.push(f); return; }
       if (f.t === 'result') driver.work.onResult(f);
+      // Filtered on the node already; again here, since a node's word is not trusted.
+      else if (f.t === 'log') { if (logPasses(opts.logFilter ?? DEFAULT_LOG_FILTER, f.level)) printGuestLog(f, { pid: f.pid ?? 0, node: f.node ?? '?' }); }
       else if (f.t === 'node-dead') driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`);
     };
     // Nodes pull this driver's large objects (puts, large arguments) from here.

@@ -22,6 +22,7 @@ import { NodeTable, type NodeEntry } from './head/node-table.js';
 import { Ownership } from './head/ownership.js';
 import { Router } from './head/router.js';
 import { ActorDirectory } from './head/actor-directory.js';
+import { forwardLog } from './head/log-forward.js';
 
 export interface HeadOptions {
   /** TCP port (0 picks a free one). */
@@ -65,6 +66,7 @@ export class Head {
     'actor-kill': (f, peer) => this.actors.kill(f, peer),
     'actor-restarted': (f, _peer, hello) => this.actors.restarted(f, hello),
     free: (f, peer, hello) => this.ownership.free(f, peer, hello),
+    log: (f, peer, hello) => forwardLog(f, peer, hello, this.nodes, this.router, this.actors),
   };
 
   private constructor(private readonly wss: WebSocketServer, opts: HeadOptions) {

@@ -24,6 +24,7 @@ import { fromWire, toWire } from '../core/error-codec.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { remoteLocation } from './remote-arg.js';
 import { checkCall, checkTask } from './work-checks.js';
+import { DEFAULT_LOG_FILTER, type GuestLog } from '../engine/guest-log.js';
 
 /** How often a node reports to the head. */
 export const HEARTBEAT_MS = 1000;
@@ -158,11 +159,17 @@ export class NodeAgent {
       const component = ready ?? await this.component(task.hash);
       const args = local ? task.args : await this.localArgs(task.args, pulled);
       checkTask(component, task.fn, task.opts.numReturns, args);
-      const refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args, opts: task.opts, ...(task.attempt ? { attempt: task.attempt } : {}) });
+      const log = { level: task.log ?? DEFAULT_LOG_FILTER, route: task.taskId };
+      const refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args, opts: task.opts, log, ...(task.attempt ? { attempt: task.attempt } : {}) });
       this.answerWhenSettled(task.taskId, refs, pulled);
     } catch (e) {
       this.reply(task.taskId, pulled, { error: e });
     }
+  }
+
+  /** A guest log line of work a driver sent here goes back to that driver, through the head. */
+  sendLog(r: GuestLog, route: string | undefined): void {
+    if (route !== undefined) this.peer.send({ t: 'log', route, level: r.level, who: r.who, text: r.text });
   }
 
   private callElsewhere(actorId: string, method: string, args: unknown[]): Promise<unknown> {
@@ -219,6 +226,7 @@ export class NodeAgent {
         const spec = actorSpec(component, r.def, r.funcs.map((x) => x.func), a.options as ActorOptions, args);
         // What is left of the actor's restart budget is the head's word (it restarted elsewhere before, or trapped).
         if (typeof a.maxRestarts === 'number' && a.maxRestarts >= 0) spec.maxRestarts = Math.min(spec.maxRestarts, a.maxRestarts);
+        spec.log = { level: a.log ?? DEFAULT_LOG_FILTER, route: a.actorId };
         const localId = this.node.actors.create(spec);
         this.actorIds.set(a.actorId, { localId, spec });
         this.reply(f.createId, pulled, { returns: [] });
@@ -256,10 +264,10 @@ export class NodeAgent {
    */
   static async join(address: string, token: string, opts: InitOptions, onHeadLost: (why: string) => void, net: { host?: string; tls?: Tls; anyName?: boolean } = {}): Promise<NodeAgent> {
     requireServing(address, net.tls, 'a node');
-    const node = new EmbeddedNode(opts);
+    let agent: NodeAgent | undefined;
+    const node = new EmbeddedNode(opts, (r, route) => agent?.sendLog(r, route));
     const listen = net.host ?? await routeTo(address);
     const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen), ...(net.tls ? { tls: net.tls } : {}) });
-    let agent: NodeAgent | undefined;
     const early: Frame[] = [];
     try {
       const { peer } = await connect(address, token, 'node', {

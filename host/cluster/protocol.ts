@@ -11,6 +11,7 @@ import { cborProblem } from './cbor-scan.js';
 import type { SchedulingStrategy } from '../core/placement.js';
 import type { NormalizedOptions } from '../core/options.js';
 import type { WireError } from '../core/error-codec.js';
+import type { LogFilter, LogLevel } from '../engine/guest-log.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -117,6 +118,8 @@ export interface TaskFrame {
   args: unknown[];
   /** The task's options, as the driver normalized them. */
   opts: NormalizedOptions;
+  /** The driver's guest log level: lines below it are dropped on the node (absent: `'info'`). */
+  log?: LogFilter;
 }
 
 /** An error as it travels; the driver rebuilds the typed error. */
@@ -146,6 +149,8 @@ export interface ActorCreateFrame {
     /** How many times a call in flight when its node died is sent to the restarted actor (absent: 0). */
     maxTaskRetries?: number;
     strategy?: SchedulingStrategy;
+    /** The driver's guest log level, for the actor's whole life (absent: `'info'`). */
+    log?: LogFilter;
   };
 }
 /** Driver -> head -> node: a method call, sent in the order the driver made it. */
@@ -180,10 +185,17 @@ export interface ResultFrame { t: 'result'; taskId: string; ok: boolean; returns
 export interface NeedComponent { t: 'need-component'; id: number; hash: string }
 export interface ComponentReply { t: 'component-reply'; id: number; hash: string; bytes?: Uint8Array }
 
+/**
+ * Node -> head -> driver: a guest log line of work the driver submitted,
+ * unescaped (the driver escapes it as it prints). `route` is the task's id
+ * or the actor's; the head adds the node and its pid from its own table.
+ */
+export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: string; text: string; node?: string; pid?: number }
+
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | BatchFrame;
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame;
 
 export class MalformedFrameError extends Error {}
 

@@ -15,6 +15,7 @@ import type { RemoteWork, WorkQueue } from './remote-work.js';
 import type { Peer } from './peer.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { ActorNames } from '../core/actor-names.js';
+import type { LogFilter } from '../engine/guest-log.js';
 
 interface RemoteActor {
   spec: ActorSpec;
@@ -30,7 +31,7 @@ export class RemoteActors implements ActorBackend {
   private readonly actors = new Map<string, RemoteActor>();
   private readonly names = new ActorNames();
 
-  constructor(private readonly peer: Peer, private readonly work: RemoteWork, private readonly objects: ObjectStore) {}
+  constructor(private readonly peer: Peer, private readonly work: RemoteWork, private readonly objects: ObjectStore, private readonly log: LogFilter) {}
 
   create(spec: ActorSpec): string {
     this.names.check(spec.name);
@@ -46,7 +47,7 @@ export class RemoteActors implements ActorBackend {
         actorId, hash: spec.component.hash, resource: spec.resource.name, args, options,
         request: spec.request, shape: shapeKey(spec.request), maxRestarts: Number.isFinite(spec.maxRestarts) ? spec.maxRestarts : 2 ** 30,
         maxTaskRetries: Number.isFinite(spec.maxTaskRetries) ? spec.maxTaskRetries : 2 ** 30,
-        ...(spec.strategy ? { strategy: spec.strategy } : {}),
+        ...(spec.strategy ? { strategy: spec.strategy } : {}), log: this.log,
       },
     }), a.queue);
     return actorId;

@@ -7,10 +7,13 @@
  * reach the handler, which refuses what it does not expect.
  */
 import type { Frame, NodeInfo } from './protocol.js';
+import { LOG_TEXT_CHARS, LOG_WHO_CHARS, isLogFilter, isLogLevel } from '../engine/guest-log.js';
 
 type Check = (v: unknown) => boolean;
 
 const str: Check = (v) => typeof v === 'string';
+/** A string of at most `max` characters. */
+const text = (max: number): Check => (v) => typeof v === 'string' && v.length <= max;
 const bool: Check = (v) => typeof v === 'boolean';
 const count: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const num: Check = (v) => typeof v === 'number' && !Number.isNaN(v);
@@ -28,7 +31,7 @@ const shape = (fields: Record<string, Check>): Check => (v) =>
 const location = shape({ nodeId: str, address: str, objectId: str, size: count });
 const wireError = shape({ name: str, code: str, message: str, fields: optional(record) });
 const returnValue: Check = (v) => record(v) && ('object' in (v as object) ? location((v as { object: unknown }).object) : 'value' in (v as object));
-const task = shape({ taskId: str, attempt: optional(count), hash: str, name: str, fn: str, args: list(), opts: record });
+const task = shape({ taskId: str, attempt: optional(count), hash: str, name: str, fn: str, args: list(), opts: record, log: optional(isLogFilter) });
 const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts, objectAddress: str });
 
 /** Whether a node's hello describes it fully (the hello itself is checked by the handshake). */
@@ -54,11 +57,13 @@ const FRAMES: Record<string, Check> = {
   'node-dead': shape({ nodeId: str, cause: str }),
   'actor-create': shape({
     createId: str,
-    actor: shape({ actorId: str, hash: str, resource: str, args: list(), options: record, request: amounts, shape: str, maxRestarts: num }),
+    actor: shape({ actorId: str, hash: str, resource: str, args: list(), options: record, request: amounts, shape: str, maxRestarts: num, log: optional(isLogFilter) }),
   }),
   'actor-call': shape({ actorId: str, callId: str, method: str, args: list(), numReturns: count }),
   'actor-kill': shape({ actorId: str, noRestart: optional(bool) }),
   'actor-restarted': shape({ actorId: str }),
+  // Bounded here, so a node cannot send the head (or through it a driver) a line longer than a worker ever cuts one to.
+  log: shape({ route: text(64), level: isLogLevel, who: text(LOG_WHO_CHARS), text: text(LOG_TEXT_CHARS), node: optional(text(64)), pid: optional(count) }),
 };
 
 /** Why `f` does not have the shape of its type, or undefined when it does (or its type is not listed). */

@@ -9,6 +9,7 @@ import { ComponentError } from '../errors.js';
 import { nameMatches } from '../abi/names.js';
 import { normalizeActorOptions, type ActorOptions, type NormalizedOptions, type SchedulingStrategy } from './options.js';
 import type { ResourceSet } from './resources.js';
+import type { LogTarget } from '../engine/guest-log.js';
 
 /** A task to run: one exported function of a component with its arguments. */
 export interface TaskSpec {
@@ -21,6 +22,8 @@ export interface TaskSpec {
   opts: NormalizedOptions;
   /** Attempts made elsewhere before (a cluster retrying a task from a dead node). */
   attempt?: number;
+  /** Its guest log's level and route (absent: the node's own level); a cluster node sets it from the driver's. */
+  log?: LogTarget;
 }
 
 /** An actor to create: one exported resource of a component, its constructor arguments and options. */
@@ -43,6 +46,8 @@ export interface ActorSpec {
   name?: string;
   timeoutMs?: number;
   maxMemoryMb?: number;
+  /** Its guest log's level and route, as for a task. */
+  log?: LogTarget;
 }
 
 /** The method `name` (its WIT name or camelCase) among `methods`. */

@@ -5,8 +5,9 @@
  */
 import { ABORT_MESSAGE_CHARS } from './limits.js';
 import { logLine } from './log-line.js';
+import type { LogLevel } from './guest-log.js';
 
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+export type { LogLevel };
 
 /** What a task sees through `task-context`. */
 export interface TaskInfo {

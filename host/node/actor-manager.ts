@@ -21,7 +21,7 @@ import { oneNodeMiss } from '../core/placement.js';
 import { findMethod, type ActorSpec } from '../core/specs.js';
 import { ActorNames } from '../core/actor-names.js';
 import type { Scheduler } from './scheduler.js';
-import { WorkerHandle } from '../worker/worker-handle.js';
+import { WorkerHandle, type WorkerSite } from '../worker/worker-handle.js';
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
 import { Actor, Call, type ActorPeers } from './actor.js';
@@ -39,10 +39,9 @@ export class ActorManager {
   private readonly callArgs: ArgWaits<Call>;
 
   constructor(
-    private readonly nodeId: string,
-    private readonly spinUs: number,
+    /** Where its workers run (shared with the scheduler's). */
+    private readonly site: WorkerSite,
     private readonly objects: ObjectStore,
-    private readonly arenas: WebAssembly.Memory[],
     private readonly scheduler: Scheduler,
     private readonly warn: (message: string) => void,
   ) {
@@ -96,7 +95,7 @@ export class ActorManager {
 
   private launch(actor: Actor): void {
     const spec = actor.spec;
-    const w = new WorkerHandle(this.nodeId, this.spinUs, this.arenas, {
+    const w = new WorkerHandle(this.site, {
       results: (_w, msgs) => this.onMessages(actor, w, msgs),
       died: (_w, why) => this.onWorkerDied(actor, w, why),
     });
@@ -114,6 +113,7 @@ export class ActorManager {
     w.send({
       t: 'actor-new', aid: actor.aid, id: actor.id, key, resource: spec.resource.name, owner: spec.resource.owner,
       args, devices: actor.devices ?? [], restarts: Number.isFinite(actor.restartsLeft) ? actor.restartsLeft : 2 ** 30,
+      ...(spec.log ? { log: spec.log } : {}),
     });
     this.pump(actor);
   }

@@ -10,14 +10,15 @@ import type { ResourceSet } from '../core/resources.js';
 import { Scheduler } from './scheduler.js';
 import { ActorManager } from './actor-manager.js';
 import type { ObjectRef } from '../../store/object-ref.js';
-import type { WorkerHandle } from '../worker/worker-handle.js';
+import type { WorkerHandle, WorkerSite } from '../worker/worker-handle.js';
+import { logFilterOf, type LogOptions } from '../core/log-options.js';
 import { AdminEndpoint, sessionsDir } from './admin.js';
 import { defaultSpillDir } from '../util/private-dir.js';
 import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import { nodeMemory } from './memory-report.js';
 
-export interface InitOptions {
+export interface InitOptions extends LogOptions {
   /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */
   numCpus?: number;
   /** Logical GPUs this node offers (default: as many as `nvidia-smi` lists, else 0). */
@@ -60,8 +61,9 @@ export class EmbeddedNode implements Backend {
   readonly actors: ActorManager;
   private readonly admin: AdminEndpoint;
 
-  constructor(opts: InitOptions) {
-    const known = new Set(['token', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs']);
+  /** `log`: where guest log records go (default: printed here); a cluster node sends them to the head. */
+  constructor(opts: InitOptions, log?: WorkerSite['log']) {
+    const known = new Set(['token', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs', 'logLevel', 'logToDriver']);
     for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
     if (opts.address !== undefined) throw new RuntimeStateError(`an embedded node has no address; connect to ${opts.address} with tsray.init({ address, token })`);
     const count = (name: string, v: number | undefined, dflt: number): number => {
@@ -105,12 +107,13 @@ export class EmbeddedNode implements Backend {
     });
     const arenas = this.objects.arenas.map((a) => a.memory);
     const warn = (m: string): void => { process.emitWarning(m, { code: 'TSRAY_INFEASIBLE' }); };
+    const site: WorkerSite = { nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), ...(log ? { log } : {}) };
     this.scheduler = new Scheduler({
-      nodeId: this.nodeId, resources, baseWorkers, maxWorkers: baseWorkers + 16, spinUs, warn, arenas,
+      ...site, resources, baseWorkers, maxWorkers: baseWorkers + 16, warn,
       onGuestCall: (from, call) => this.actors.guestCall(from, call),
       onRelease: () => this.actors?.retryWaiting(),
     }, this.objects);
-    this.actors = new ActorManager(this.nodeId, spinUs, this.objects, arenas, this.scheduler, warn);
+    this.actors = new ActorManager(site, this.objects, this.scheduler, warn);
     this.admin = AdminEndpoint.start(adminDir, this.nodeId, (req) => {
       if (req === 'memory') return nodeMemory(this);
       throw new Error(`unknown request '${req}'`);

@@ -9,7 +9,7 @@ import { TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashed
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
 import { Task, type Slot } from './task.js';
-import { WorkerHandle } from '../worker/worker-handle.js';
+import { WorkerHandle, type WorkerSite } from '../worker/worker-handle.js';
 import { ObjectRef } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
@@ -23,16 +23,12 @@ import { retriesOwnError } from '../core/retry.js';
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
 const PIPELINE_DEPTH = 64;
 
-export interface SchedulerConfig {
-  nodeId: string;
+export interface SchedulerConfig extends WorkerSite {
   resources: ResourceSet;
   /** Workers kept even when idle (the CPU count). */
   baseWorkers: number;
   /** Upper bound on workers, for fractional and zero-CPU tasks. */
   maxWorkers: number;
-  /** The object store's arenas, mapped by every worker. */
-  arenas: WebAssembly.Memory[];
-  spinUs: number;
   warn: (message: string) => void;
   /** A guest running a task asks to call an actor. */
   onGuestCall: (from: WorkerHandle, call: GuestCall) => void;
@@ -156,7 +152,7 @@ export class Scheduler {
 
   private spawn(): Slot {
     const slot: Slot = {
-      worker: new WorkerHandle(this.cfg.nodeId, this.cfg.spinUs, this.cfg.arenas, {
+      worker: new WorkerHandle(this.cfg, {
         results: (_w, outcomes) => this.onResults(slot, outcomes),
         died: (_w, why) => this.onDied(slot, why),
       }),
@@ -177,7 +173,7 @@ export class Scheduler {
       this.releaseIfIdle(slot);
       return;
     }
-    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices });
+    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...(task.log ? { log: task.log } : {}) });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
     task.state = 'running';

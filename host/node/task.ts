@@ -8,6 +8,7 @@ import type { LoadedComponent } from '../component/loaded.js';
 import type { NormalizedOptions } from '../core/options.js';
 import type { ResourceSet } from '../core/resources.js';
 import type { TaskSpec } from '../core/specs.js';
+import type { LogTarget } from '../engine/guest-log.js';
 import type { WorkerHandle } from '../worker/worker-handle.js';
 
 /** A submitted task; a class so every task has one stable shape (the hot path allocates many). */
@@ -17,6 +18,7 @@ export class Task implements TaskSpec {
   readonly fn: string;
   readonly args: unknown[];
   readonly opts: NormalizedOptions;
+  readonly log: LogTarget | undefined;
   readonly shape: string;
   readonly taskId = newId();
   pendingDeps = 0;
@@ -40,6 +42,7 @@ export class Task implements TaskSpec {
     // Arguments are copied at submit, as Ray does: later changes by the caller do not reach the task.
     this.args = spec.args.map(snapshotValue);
     this.opts = spec.opts;
+    this.log = spec.log;
     this.shape = spec.opts.shape;
     this.attempt = spec.attempt ?? 0;
   }

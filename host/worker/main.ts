@@ -12,7 +12,7 @@ import type { EngineInstance, ExportRef, HandleFactory } from '../engine/types.j
 import { JcoInstance, importGlue, type JcoGlue } from '../engine/jco.js';
 import { LeanInstance } from '../engine/lean.js';
 import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine/host-imports.js';
-import { TaskLog } from '../engine/log-line.js';
+import { logFor, type ItemLog } from './item-log.js';
 import { TaskCancelledError, TaskError, TsrayError } from '../errors.js';
 import { toWire } from '../core/error-codec.js';
 import { Fifo } from '../core/fifo.js';
@@ -48,12 +48,12 @@ class CancelSignal extends Error {
   readonly [INTERRUPT] = true;
 }
 
-/** The printed log of the item running now, within the per-task log budget. */
-let taskLog: TaskLog | undefined;
+/** The guest log of the item running now (see item-log.ts). */
+let taskLog: ItemLog | undefined;
 
-/** Hands a log line to the node's main thread, which prints it. */
-function printLog(log: string): void {
-  port.postMessage({ log } satisfies LogMsg);
+/** Hands a log record to the node's main thread, which prints it or sends it on. */
+function postLog(m: LogMsg): void {
+  port.postMessage(m);
 }
 
 /** What is running now: its number (for cancel; 0 for a constructor, which cannot be cancelled) and what `task-context` reports. */
@@ -77,11 +77,7 @@ const env: HostEnv = {
       Atomics.wait(ctl, CTL.CANCEL, flag, left);
     }
   },
-  log: (level: LogLevel, message: string) => {
-    if (level !== 'warn' && level !== 'error') return;
-    const line = (taskLog ??= new TaskLog('task')).line(level, message);
-    if (line) printLog(line);
-  },
+  log: (level: LogLevel, message: string) => taskLog?.write(level, message),
   callActor: (actor, method, args) => callActor(actor, method, args),
 };
 
@@ -372,11 +368,10 @@ for (;;) {
   if (queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();
     const item = queue.shift()!;
-    taskLog = new TaskLog(item.id);
+    taskLog = logFor(item, (aid) => actors.get(aid)?.msg, init.logLevel, postLog);
     runItem(item);
-    const notice = taskLog.end();
+    taskLog.end();
     taskLog = undefined;
-    if (notice) printLog(notice);
     if (queue.length === 0) cancelled.clear();
     // Batch results while busy, but never hold one back for long.
     if (queue.length === 0 || outbox.length >= 64 || performance.now() - firstUnflushed > 1) flush();

@@ -7,6 +7,7 @@
 import type { WireError } from '../core/error-codec.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import type { Variant } from './module-variants.js';
+import type { GuestLog, LogFilter, LogTarget } from '../engine/guest-log.js';
 
 /** Int32 slots of the control block. */
 export const CTL = {
@@ -40,6 +41,8 @@ export interface RunMsg {
   id: string;
   attempt: number;
   devices: number[];
+  /** Its guest log's level and route (absent: the worker's `logLevel`, no route). */
+  log?: LogTarget;
 }
 
 export interface CancelMsg { t: 'cancel'; n: number }
@@ -58,6 +61,8 @@ export interface ActorNewMsg {
   devices: number[];
   /** How many times the worker may rebuild the actor after a trap. */
   restarts: number;
+  /** Its guest log's level and route, for its constructor and every call (absent: the worker's `logLevel`). */
+  log?: LogTarget;
 }
 
 /** Runs a method call `n` on actor `aid`, after everything sent before it. */
@@ -89,11 +94,12 @@ export interface GuestCall { ev: 'call'; cid: number; actor: string; method: str
 export type FromWorker = Outcome | ActorEvent | GuestCall;
 
 /**
- * A guest log line, escaped and prefixed, for the node's stderr. Posted on
- * its own, not in a batch: the worker never returns to its event loop, so
- * its own `process.stderr` would hold the text until the thread ends.
+ * A guest log line that passed its filter and budget, for the node to print
+ * or send on (see engine/guest-log.ts). Posted on its own, not in a batch:
+ * the worker never returns to its event loop, so its own `process.stdout`
+ * would hold the text until the thread ends.
  */
-export interface LogMsg { log: string }
+export interface LogMsg { log: GuestLog; route?: string }
 
 export type { WireError };
 
@@ -104,4 +110,6 @@ export interface WorkerInit {
   spinUs: number;
   /** The node's object-store arenas: arguments stored there are read in place. */
   arenas: WebAssembly.Memory[];
+  /** The guest log level of work that brings none (`RunMsg.log`). */
+  logLevel: LogFilter;
 }

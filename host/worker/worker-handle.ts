@@ -7,6 +7,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { CTL, type FromWorker, type LogMsg, type ToWorker } from './protocol.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { variantFor } from './module-variants.js';
+import { DEFAULT_LOG_FILTER, printGuestLog, type GuestLog, type LogFilter } from '../engine/guest-log.js';
 
 const WORKER_SCRIPT = new URL('./main.js', import.meta.url);
 
@@ -15,6 +16,19 @@ export interface WorkerEvents {
   results(w: WorkerHandle, messages: FromWorker[]): void;
   /** The thread ended without being asked to. */
   died(w: WorkerHandle, why: string): void;
+}
+
+/** The node a worker belongs to: what every one of its threads shares. */
+export interface WorkerSite {
+  nodeId: string;
+  /** How long an idle worker spins for new work, in microseconds. */
+  spinUs: number;
+  /** The object store's arenas, mapped by every worker. */
+  arenas: WebAssembly.Memory[];
+  /** The guest log level of work that brings none (default `DEFAULT_LOG_FILTER`). */
+  logLevel?: LogFilter;
+  /** Takes guest log records (default: printed in this process, see engine/guest-log.ts). */
+  log?: (r: GuestLog, route: string | undefined) => void;
 }
 
 let nextWorkerId = 1;
@@ -33,13 +47,15 @@ export class WorkerHandle {
   /** Task numbers sent and not yet finished, in the order the worker runs them. */
   readonly inflight: number[] = [];
 
-  constructor(nodeId: string, spinUs: number, arenas: WebAssembly.Memory[], private readonly events: WorkerEvents) {
+  constructor(private readonly site: WorkerSite, private readonly events: WorkerEvents) {
+    const { nodeId, spinUs, arenas } = site;
+    const logLevel = site.logLevel ?? DEFAULT_LOG_FILTER;
     const ctl = new SharedArrayBuffer(CTL.SIZE * 4);
     this.ctl = new Int32Array(ctl);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     // execArgv: [] keeps the driver's loader hooks (--import, --loader) out of workers, which run only our code.
-    this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, arenas, port: port2 }, transferList: [port2], execArgv: [] });
+    this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, arenas, logLevel, port: port2 }, transferList: [port2], execArgv: [] });
     this.worker.unref();
     this.port.on('message', (m: FromWorker[] | LogMsg) => this.deliver(m));
     this.port.unref();
@@ -57,10 +73,11 @@ export class WorkerHandle {
     return v.key;
   }
 
-  /** A batch goes to the scheduler; a guest log line (already escaped) to this process's stderr. */
+  /** A batch goes to the scheduler; a guest log record to the site's log, or printed here. */
   private deliver(m: FromWorker[] | LogMsg): void {
     if (Array.isArray(m)) this.events.results(this, m);
-    else process.stderr.write(m.log);
+    else if (this.site.log) this.site.log(m.log, m.route);
+    else printGuestLog(m.log, { pid: process.pid, node: this.site.nodeId });
   }
 
   private onExit(why: string): void {

@@ -57,8 +57,8 @@ t.test('results and logs count against the per-task host budget', async (t) => {
   const lines = err.split('\n').filter(Boolean);
   t.ok(err.length < 1.1 * MiB, `2,000 log lines of 1 MiB print about 1 MiB (${err.length} bytes)`);
   t.ok(lines.every((l) => l.length < 8300), 'every line is cut to about 8 KiB');
-  t.match(lines[0], /^\[[0-9a-f]+ warn\] a{8192} \.\.\. \[1040384 more characters cut\]$/, 'a cut line says how much was cut');
-  t.match(lines.at(-1), /^\[[0-9a-f]+ warn\] \d+ more log lines \(\d+ characters\) dropped: a task prints at most 1048576 bytes of log text$/, 'the task ends with a notice of the dropped lines');
+  t.match(lines[0], /^\(spam pid=\d+ node=[0-9a-f]{8}\) \[warn\] a{8192} \.\.\. \[1040384 more characters cut\]$/, 'a cut line says how much was cut');
+  t.match(lines.at(-1), /^\(spam pid=\d+ node=[0-9a-f]{8}\) \[warn\] \d+ more log lines \(\d+ characters\) dropped: a task prints at most 1048576 bytes of log text$/, 'the task ends with a notice of the dropped lines');
   const grew = peakRss() - before;
   t.ok(grew < 512 * MiB, `the host's peak resident size grew by ${(grew / MiB).toFixed(0)} MiB, not gigabytes`);
   t.equal(await tsray.get(mod.fn('add').remote(4, 5)), 9, 'the node still runs tasks');
@@ -96,8 +96,8 @@ t.test('guest log lines cannot forge host lines or carry terminal escapes', asyn
   const err = await stderrOf(() => tsray.get(mod.fn('forge').remote()), /harmless/);
   const lines = err.split('\n').filter(Boolean);
   t.equal(lines.length, 1, 'one message is one line');
-  t.equal(lines[0].replace(/^\[[0-9a-f]+ warn\] /, ''), ESCAPED, 'newlines, CR, ESC, BEL, C1 and bidi controls are escaped');
-  t.match(lines[0], /^\[[0-9a-f]{8,} warn\] harmless/, 'the line is prefixed with its task');
+  t.equal(lines[0].replace(/^\(forge pid=\d+ node=[0-9a-f]{8}\) \[warn\] /, ''), ESCAPED, 'newlines, CR, ESC, BEL, C1 and bidi controls are escaped');
+  t.match(lines[0], new RegExp(`^\\(forge pid=${process.pid} node=[0-9a-f]{8}\\) \\[warn\\] harmless`), 'the line is prefixed with its task, process and node');
   t.notMatch(err, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/, 'no raw control character reaches stderr');
 
   const inProcess = await stderrOf(() => mod.call('forge'), /harmless/);

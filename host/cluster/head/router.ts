@@ -96,6 +96,12 @@ export class Router {
     return this.tasks.has(id);
   }
 
+  /** The driver of task `id` while it runs on node `nodeId` (where its guest log lines go); undefined otherwise. */
+  driverOf(id: string, nodeId: string): Peer | undefined {
+    const t = this.tasks.get(id);
+    return t && t.node === nodeId && !t.actorId ? t.driver : undefined;
+  }
+
   /** Tracks `t` until it is answered; it is sent by `dispatch`, `sendTo`, or its actor once placed. */
   track(t: HeadTask): void {
     this.tasks.set(t.id, t);
