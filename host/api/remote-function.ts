@@ -6,6 +6,7 @@ import type { ObjectRef } from '../../store/object-ref.js';
 import { checkRemoteArgs } from '../core/remote-args.js';
 import { checkNumReturns, mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../core/options.js';
 import { requireNode } from './current.js';
+import { checkCapabilities } from '../core/specs.js';
 import { handlesIn } from './handle-args.js';
 import { isActorHandle } from './actor-handle.js';
 import { lifetimesOf } from './actor-lifetime.js';
@@ -46,6 +47,7 @@ export class RemoteFunction {
     const node = requireNode();
     const f = this.ref.func;
     checkRemoteArgs(f, f.params, args);
+    checkCapabilities(this.component, `task '${f.name}'`, this.opts.capabilities);
     const passed = handlesIn(f, args, isActorHandle);
     const opts = this.opts;
     const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts });

@@ -10,6 +10,7 @@ import type { FuncDef, ResolvedWorld, WitType } from '../wit/types.js';
 import { ALLOWED_IMPORT_PREFIXES } from '../wit/imports.js';
 import { RUNTIME_WIT, worldFromText } from '../wit/load.js';
 import { describeType } from '../wit/describe.js';
+import { capabilityOf } from '../engine/wasi/index.js';
 
 export interface ImportClasses {
   tsray: string[];
@@ -19,8 +20,11 @@ export interface ImportClasses {
   refused: string[];
 }
 
-/** Whether the WASI host serves this import (set when the capability host is known). */
-const servedWasi = (name: string): boolean => name.startsWith('wasi:');
+/** Whether the WASI host serves this import (with or without a grant). */
+function servedWasi(name: string): boolean {
+  const c = capabilityOf(name);
+  return 'grant' in c || 'inert' in c;
+}
 
 let runtime: Map<string, FuncDef> | undefined;
 

@@ -4,6 +4,7 @@ import { ACCELERATORS, shapeKey, type ResourceSet } from './resources.js';
 import type { SchedulingStrategy } from './placement.js';
 import type { FuncDef } from '../wit/types.js';
 import { describeType } from '../wit/describe.js';
+import { checkGrants } from '../engine/wasi/index.js';
 
 export type { SchedulingStrategy };
 
@@ -27,6 +28,13 @@ export interface ResourceOptions {
    * (hard: fail if that node cannot run it; soft: fall back to DEFAULT).
    */
   schedulingStrategy?: SchedulingStrategy;
+  /**
+   * WASI capabilities granted to the component (see `host/engine/wasi/capabilities.ts`):
+   * `'wasi:clocks'`, `'wasi:random'`, `'wasi:cli/stdout'`, `'wasi:cli/stderr'`. A component
+   * that imports what it is not granted is refused when submitted; files, sockets, HTTP and the
+   * environment cannot be granted.
+   */
+  capabilities?: string[];
 }
 
 export interface TaskOptions extends ResourceOptions {
@@ -67,9 +75,11 @@ export interface NormalizedOptions {
   maxMemoryMb?: number;
   /** Absent for DEFAULT. */
   strategy?: SchedulingStrategy;
+  /** Granted WASI capabilities, sorted; absent when none. */
+  capabilities?: string[];
 }
 
-const KNOWN = new Set(['numCpus', 'numGpus', 'memory', 'objectStoreMemory', 'acceleratorType', 'resources', 'numReturns', 'maxRetries', 'retryExceptions', 'timeoutMs', 'maxMemoryMb', 'schedulingStrategy']);
+const KNOWN = new Set(['capabilities', 'numCpus', 'numGpus', 'memory', 'objectStoreMemory', 'acceleratorType', 'resources', 'numReturns', 'maxRetries', 'retryExceptions', 'timeoutMs', 'maxMemoryMb', 'schedulingStrategy']);
 
 function strategyOf(v: unknown): SchedulingStrategy | undefined {
   if (v === undefined || v === 'DEFAULT') return undefined;
@@ -94,6 +104,13 @@ function retryRule(v: unknown): true | string[] | undefined {
   if (v === true) return true;
   if (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0)) return v.length > 0 ? [...v] : undefined;
   throw new InvalidArgumentError(`option retryExceptions must be true, false or a list of error names such as ['TaskError'], got ${Array.isArray(v) ? 'a list with an entry that is not a non-empty string' : String(v)}`);
+}
+
+function grants(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw new InvalidArgumentError(`option capabilities must be a list such as ['wasi:clocks'], got ${typeof v}`);
+  const c = [...new Set(checkGrants(v))].sort();
+  return c.length ? c : undefined;
 }
 
 export function mergeOptions<T extends { resources?: Record<string, number> }>(base: T, extra: T): T {
@@ -135,6 +152,8 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
   if (o.timeoutMs !== undefined) out.timeoutMs = num('timeoutMs', o.timeoutMs, 1);
   const strategy = strategyOf(o.schedulingStrategy);
   if (strategy) out.strategy = strategy;
+  const caps = grants(o.capabilities);
+  if (caps) out.capabilities = caps;
   if (o.maxMemoryMb !== undefined) {
     out.maxMemoryMb = num('maxMemoryMb', o.maxMemoryMb, 1);
     if (out.maxMemoryMb > 4096) throw new InvalidArgumentError('maxMemoryMb cannot exceed 4096 (wasm32 memories stop at 4 GiB)');
@@ -194,6 +213,7 @@ export interface NormalizedActorOptions {
   name?: string;
   timeoutMs?: number;
   maxMemoryMb?: number;
+  capabilities?: string[];
 }
 
 export function normalizeActorOptions(o: ActorOptions): NormalizedActorOptions {
@@ -217,5 +237,6 @@ export function normalizeActorOptions(o: ActorOptions): NormalizedActorOptions {
   if (base.timeoutMs !== undefined) out.timeoutMs = base.timeoutMs;
   if (base.maxMemoryMb !== undefined) out.maxMemoryMb = base.maxMemoryMb;
   if (base.strategy) out.strategy = base.strategy;
+  if (base.capabilities) out.capabilities = base.capabilities;
   return out;
 }

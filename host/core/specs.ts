@@ -9,6 +9,7 @@ import { ComponentError } from '../errors.js';
 import { nameMatches } from '../abi/names.js';
 import { normalizeActorOptions, type ActorOptions, type NormalizedOptions, type SchedulingStrategy } from './options.js';
 import type { ResourceSet } from './resources.js';
+import { checkImports } from '../engine/wasi/index.js';
 import type { LogTarget } from '../engine/guest-log.js';
 
 /** A task to run: one exported function of a component with its arguments. */
@@ -46,8 +47,18 @@ export interface ActorSpec {
   name?: string;
   timeoutMs?: number;
   maxMemoryMb?: number;
+  /** Granted WASI capabilities (sorted). */
+  capabilities?: string[];
   /** Its guest log's level and route, as for a task. */
   log?: LogTarget;
+}
+
+/**
+ * Refuses to run `component` unless `granted` covers every WASI import that
+ * needs a grant (`ERR_CAPABILITY`, one line per import).
+ */
+export function checkCapabilities(component: LoadedComponent, what: string, granted: readonly string[] | undefined): void {
+  if (component.wasiImports.length) checkImports(what, component.wasiImports, granted ?? []);
 }
 
 /** The method `name` (its WIT name or camelCase) among `methods`. */
@@ -60,6 +71,7 @@ export function actorSpec(component: LoadedComponent, resource: ResourceDef, fun
   const ctor = funcs.find((f) => f.kind === 'constructor');
   if (!ctor) throw new ComponentError(`resource ${resource.name} has no constructor, so it cannot be an actor`);
   const o = normalizeActorOptions(opts);
+  checkCapabilities(component, `actor '${resource.name}'`, o.capabilities);
   return {
     component, resource, ctor, methods: funcs.filter((f) => f.kind === 'method'), args,
     request: o.request, maxRestarts: o.maxRestarts, maxTaskRetries: o.maxTaskRetries, detached: o.detached, options: { ...opts },
@@ -67,5 +79,6 @@ export function actorSpec(component: LoadedComponent, resource: ResourceDef, fun
     ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
     ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),
     ...(o.strategy ? { strategy: o.strategy } : {}),
+    ...(o.capabilities ? { capabilities: o.capabilities } : {}),
   };
 }

@@ -54,10 +54,17 @@ function customSection(name: string): number[] {
  * themselves); without, marks the module fresh-only.
  */
 export function sandboxCore(core: Uint8Array, resettable: boolean): Uint8Array {
-  if (!resettable) return new Uint8Array([...core, ...customSection(FRESH_ONLY_SECTION)]);
+  if (!resettable) {
+    const mark = customSection(FRESH_ONLY_SECTION);
+    const out = new Uint8Array(core.length + mark.length);
+    out.set(core);
+    out.set(mark, core.length);
+    return out;
+  }
   const info = readCore(core);
+  if (!info.globals.some((g) => g.mutable)) return core;
   const exports = info.sections.find((s) => s.id === SECTION.export);
-  if (!exports) throw new ComponentError('core module has no export section');
+  if (!exports) throw new ComponentError('core module has mutable globals and no export section: it cannot be pooled');
   const added: number[] = [];
   let n = 0;
   info.globals.forEach((g, i) => {
@@ -70,13 +77,19 @@ export function sandboxCore(core: Uint8Array, resettable: boolean): Uint8Array {
   return replaceSection(core, exports, [...writeU32(count + n), ...core.subarray(entries, exports.end), ...added]);
 }
 
-/** Sets the maximum of the module's own (first, 32-bit) linear memory to `maxPages` 64 KiB pages. */
 /** Whether the module defines (rather than imports) a memory. */
 export function definesMemory(core: Uint8Array): boolean {
   const s = coreSections(core).find((x) => x.id === SECTION.memory);
   return s !== undefined && readU32(core, s.start)[0] > 0;
 }
 
+/** Whether a snapshot of its exported memories and mutable globals restores an instance of `core` exactly. */
+export async function snapshotRestoresAll(core: Uint8Array): Promise<boolean> {
+  const exportsMemory = readCore(core).exports.some((e) => e.kind === KIND.memory);
+  return (!definesMemory(core) || exportsMemory) && snapshotRestores(core);
+}
+
+/** Sets the maximum of the module's own (first, 32-bit) linear memory to `maxPages` 64 KiB pages. */
 export function capMemory(core: Uint8Array, maxPages: number): Uint8Array {
   const s = coreSections(core).find((x) => x.id === SECTION.memory);
   const [count, p] = s ? readU32(core, s.start) : [0, 0];

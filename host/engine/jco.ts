@@ -13,10 +13,13 @@ import { userSubdir } from '../util/private-dir.js';
 import { ComponentError, TaskError } from '../errors.js';
 import type { ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { runtimeHost, type HostEnv } from './host-imports.js';
+import { snapshotRestoresAll } from './core-module.js';
+import { InstanceSnapshot } from './instance-snapshot.js';
 import type { EngineInstance, ExportRef, HandleFactory } from './types.js';
 
 interface JcoModule {
-  instantiate(getCoreModule: (path: string) => WebAssembly.Module, imports: Record<string, unknown>): Record<string, unknown>;
+  instantiate(getCoreModule: (path: string) => WebAssembly.Module, imports: Record<string, unknown>,
+    instantiateCore: (m: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance): Record<string, unknown>;
 }
 
 /**
@@ -31,6 +34,8 @@ export interface JcoGlue {
   cores: Map<string, Uint8Array>;
   /** The same, compiled. */
   compiled: Map<string, WebAssembly.Module>;
+  /** Whether restoring memories and globals resets an instance exactly (see instance-snapshot.ts). */
+  restorable: boolean;
   module?: JcoModule;
 }
 
@@ -75,7 +80,17 @@ export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
       throw new ComponentError(`invalid core module ${name} inside the component: ${(e as Error).message}`, { cause: e });
     }
   }
-  return { entry, cores, compiled };
+  return { entry, cores, compiled, restorable: await restorable(dir, cores) };
+}
+
+/** Whether every core module can be snapshotted (computed once and kept beside the glue: it reads every instruction). */
+async function restorable(dir: string, cores: Map<string, Uint8Array>): Promise<boolean> {
+  const file = join(dir, 'restorable.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) === true;
+  let all = true;
+  for (const core of cores.values()) all &&= await snapshotRestoresAll(core);
+  writeFileSync(file, JSON.stringify(all));
+  return all;
 }
 
 /** Imports the glue's ES module (once per glue). */
@@ -96,13 +111,42 @@ export class JcoInstance implements EngineInstance {
   private fatal: string | undefined;
   private disposed = false;
 
-  private constructor(private readonly exportsObj: Record<string, unknown>, private readonly makeHandle: HandleFactory) {}
+  /** Set after a trap: the instance is not reset for another task. */
+  private trapped = false;
+  /** Handles this instance made that are still alive (while any is, no reset can be exact). */
+  private readonly live = new Set<JcoToken>();
+
+  private constructor(private readonly exportsObj: Record<string, unknown>, private readonly makeHandle: HandleFactory,
+    private readonly snapshot: InstanceSnapshot | undefined) {}
+
+  get broken(): boolean {
+    return this.trapped;
+  }
+
+  get memoryBytes(): number | undefined {
+    return this.snapshot ? this.snapshot.bytes + this.snapshot.liveBytes : undefined;
+  }
+
+  /** Restores the just-instantiated state when that is exact (no trap, no live handle, no memory growth). */
+  reset(): boolean {
+    if (!this.snapshot || this.trapped || this.disposed || this.live.size > 0) return false;
+    this.fatal = undefined;
+    return this.snapshot.restore();
+  }
+
+  private token(object: JcoToken['object']): JcoToken {
+    const t = new JcoToken(object, this);
+    this.live.add(t);
+    return t;
+  }
 
   /** A fresh instance; `importGlue(glue)` must have run. `extra` serves imports beyond tsray:runtime (WASI). */
-  static create(glue: JcoGlue, world: ResolvedWorld, env: HostEnv, makeHandle: HandleFactory, extra: Record<string, Record<string, unknown>> = {}): JcoInstance {
+  static create(glue: JcoGlue, world: ResolvedWorld, env: HostEnv, makeHandle: HandleFactory, extra: Record<string, Record<string, unknown>> = {},
+    opts: { resettable?: boolean; cores?: Map<string, WebAssembly.Module> } = {}): JcoInstance {
     let self: JcoInstance | undefined;
     const host = runtimeHost(env, (m) => { if (self) self.fatal = m; });
     const imports: Record<string, Record<string, unknown>> = { ...extra };
+    const instances: WebAssembly.Instance[] = [];
     for (const item of world.imports) {
       if (item.kind !== 'interface') continue;
       const key = item.name.split('@')[0]!;
@@ -115,11 +159,16 @@ export class JcoInstance implements EngineInstance {
     if (!glue.module) throw new ComponentError('jco glue used before it was imported');
     let exp: Record<string, unknown>;
     try {
-      exp = glue.module.instantiate((p) => glue.compiled.get(p) ?? fail(p), imports);
+      const cores = opts.cores ?? glue.compiled;
+      exp = glue.module.instantiate((p) => cores.get(p) ?? fail(p), imports, (m, i) => {
+        const inst = new WebAssembly.Instance(m, i);
+        instances.push(inst);
+        return inst;
+      });
     } catch (e) {
       throw new TaskError('instantiate', (e as Error).message ?? String(e), { cause: e });
     }
-    self = new JcoInstance(exp, makeHandle);
+    self = new JcoInstance(exp, makeHandle, opts.resettable ? InstanceSnapshot.take(instances) : undefined);
     return self;
   }
 
@@ -140,14 +189,14 @@ export class JcoInstance implements EngineInstance {
     // An own<T> argument moves into the guest: the host handle is spent.
     f.params.forEach((p, i) => {
       const token = (args[i] as { token?: unknown } | null)?.token;
-      if (p.type.kind === 'own' && token instanceof JcoToken) token.dropped = true;
+      if (p.type.kind === 'own' && token instanceof JcoToken) { token.dropped = true; this.live.delete(token); }
     });
     const run = (): unknown => {
       switch (f.kind) {
         case 'freestanding': return (scope[camelCase(f.name)] as (...a: unknown[]) => unknown)(...plain);
         case 'constructor': {
           const Cls = scope[pascalCase(f.resource!.name)] as new (...a: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
-          return this.makeHandle(this, f.resource!, new JcoToken(new Cls(...plain), this));
+          return this.makeHandle(this, f.resource!, this.token(new Cls(...plain)));
         }
         case 'method': {
           const self = plain[0] as Record<string, (...a: unknown[]) => unknown>;
@@ -163,13 +212,14 @@ export class JcoInstance implements EngineInstance {
     try {
       const v = run();
       if (f.result?.kind === 'own' && f.kind !== 'constructor') {
-        return this.makeHandle(this, f.result.resource, new JcoToken(v as JcoToken['object'], this));
+        return this.makeHandle(this, f.result.resource, this.token(v as JcoToken['object']));
       }
       return f.result?.kind === 'result' ? { tag: 'ok', val: v } : v;
     } catch (e) {
       // jco throws a `result`'s err payload itself (older versions wrap it in an error with `payload`).
       if (f.result?.kind === 'result' && !(e instanceof Error)) return { tag: 'err', val: e };
       if (f.result?.kind === 'result' && e && typeof e === 'object' && 'payload' in e) return { tag: 'err', val: (e as { payload: unknown }).payload };
+      this.trapped = true;
       throw new TaskError(f.name, this.fatal ?? (e as Error).message ?? String(e), { cause: e });
     }
   }
@@ -183,6 +233,7 @@ export class JcoInstance implements EngineInstance {
     const t = token as JcoToken;
     if (t.dropped) return;
     t.dropped = true;
+    this.live.delete(t);
     const dispose = (t.object as unknown as Record<symbol, (() => void) | undefined>)[Symbol.for('dispose')] ?? (t.object as unknown as Record<symbol, (() => void) | undefined>)[(Symbol as unknown as { dispose?: symbol }).dispose ?? Symbol('none')];
     dispose?.call(t.object);
   }

@@ -102,18 +102,19 @@ export class ActorManager {
     actor.worker = w;
     actor.state = 'alive';
     w.setBusy(true);
-    const key = w.prepare(spec.component, spec.maxMemoryMb);
+    let key: string;
     let args: unknown[];
     try {
+      key = w.prepare(spec.component, spec.maxMemoryMb);
       args = this.objects.argsFor(spec.args, w.threadId, actor);
     } catch (e) {
-      this.die(actor, `its constructor argument could not be read: ${(e as Error).message}`, e as Error);
+      this.die(actor, `its module or constructor argument could not be prepared: ${(e as Error).message}`, e as Error);
       return;
     }
     w.send({
       t: 'actor-new', aid: actor.aid, id: actor.id, key, resource: spec.resource.name, owner: spec.resource.owner,
       args, devices: actor.devices ?? [], restarts: Number.isFinite(actor.restartsLeft) ? actor.restartsLeft : 2 ** 30,
-      ...(spec.log ? { log: spec.log } : {}),
+      ...(spec.log ? { log: spec.log } : {}), ...(spec.capabilities ? { caps: spec.capabilities } : {}),
     });
     this.pump(actor);
   }

@@ -163,17 +163,18 @@ export class Scheduler {
 
   private dispatch(task: Task, slot: Slot): void {
     const w = slot.worker;
-    const key = w.prepare(task.component, task.opts.maxMemoryMb);
+    let key: string;
     let args: unknown[];
     try {
+      key = w.prepare(task.component, task.opts.maxMemoryMb);
       args = this.objects.argsFor(task.args, w.threadId, task);
     } catch (e) {
-      // The argument's bytes are lost (or cannot be read back): the task fails, nothing else does.
+      // The module cannot be prepared, or an argument's bytes are lost: the task fails, nothing else does.
       this.finish(task, e as Error);
       this.releaseIfIdle(slot);
       return;
     }
-    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...(task.log ? { log: task.log } : {}) });
+    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}) });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
     task.state = 'running';

@@ -10,6 +10,7 @@ import { decode, encode } from 'cbor-x';
 import { ComponentInstance, ComponentModule, ResourceHandle } from '../component/module.js';
 import type { EngineInstance, ExportRef, HandleFactory } from '../engine/types.js';
 import { JcoInstance, importGlue, type JcoGlue } from '../engine/jco.js';
+import { systemNow, wasiHost, type WasiHost, type WasiIo } from '../engine/wasi/index.js';
 import { LeanInstance } from '../engine/lean.js';
 import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine/host-imports.js';
 import { logFor, type ItemLog } from './item-log.js';
@@ -83,9 +84,10 @@ const env: HostEnv = {
 
 interface Loaded {
   module: ComponentModule;
-  /** A new engine instance of this module. */
-  make: (makeHandle: HandleFactory) => EngineInstance;
-  pool: ComponentInstance[];
+  /** A new engine instance of this module, granted `caps` (WASI capabilities). */
+  make: (makeHandle: HandleFactory, caps: readonly string[]) => EngineInstance;
+  /** Reset instances ready for another task, by the capabilities they were granted. */
+  pools: Map<string, ComponentInstance[]>;
 }
 
 interface Actor {
@@ -120,26 +122,44 @@ function addModule(m: ModuleMsg): void {
   if (m.engine === 'lean') {
     const opts: { resettable: true; maxBytes?: number } = m.maxBytes === undefined ? { resettable: true } : { resettable: true, maxBytes: m.maxBytes };
     const module = new ComponentModule(m.key, world, 'lean', async (h, e) => new LeanInstance(m.module, world, e, h, opts));
-    modules.set(m.key, { module, make: (h) => new LeanInstance(m.module, world, env, h, opts), pool: [] });
+    modules.set(m.key, { module, make: (h) => new LeanInstance(m.module, world, env, h, opts), pools: new Map() });
     return;
   }
-  const glue: JcoGlue = { entry: m.entry, cores: new Map(), compiled: new Map(m.cores) };
+  const glue: JcoGlue = { entry: m.entry, cores: new Map(), compiled: new Map(m.cores), restorable: m.restorable };
   let failed: unknown;
   loading.push(importGlue(glue).then(() => undefined, (e: unknown) => { failed = e; }));
   const module = new ComponentModule(m.key, world, 'jco', async (h, e) => JcoInstance.create(glue, world, e, h));
   modules.set(m.key, {
     module,
-    make: (h) => {
+    make: (h, caps) => {
       if (failed) throw new TaskError('instantiate', `the component's jco glue did not load: ${(failed as Error).message ?? String(failed)}`);
-      return JcoInstance.create(glue, world, env, h);
+      const wasi = wasiHost(new Set(caps), wasiIo);
+      const engine = JcoInstance.create(glue, world, env, h, wasi.imports, { resettable: m.restorable });
+      wasiOf.set(engine, wasi);
+      return engine;
     },
-    pool: [],
+    pools: new Map(),
   });
 }
 
-function newInstance(l: Loaded): ComponentInstance {
+/** WASI stdio becomes the item's log; sleeps and cancels go through the same host hooks as tsray's own imports. */
+const wasiIo: WasiIo = {
+  write: (stream, line) => env.log!(stream === 'stdout' ? 'info' : 'error', line),
+  sleep: (ms) => env.sleep!(ms),
+  checkpoint: () => env.checkpoint!(),
+  now: systemNow,
+};
+
+/** The WASI host of each jco instance, flushed when an item ends so a last unfinished line is not lost. */
+const wasiOf = new WeakMap<EngineInstance, WasiHost>();
+
+function flushWasi(inst: ComponentInstance | undefined): void {
+  if (inst) wasiOf.get(inst.engine)?.flush();
+}
+
+function newInstance(l: Loaded, caps: readonly string[] = []): ComponentInstance {
   let inst: ComponentInstance | undefined;
-  const engine = l.make((eng, r, token) => new ResourceHandle(r.name, r.owner, token, inst!, r));
+  const engine = l.make((eng, r, token) => new ResourceHandle(r.name, r.owner, token, inst!, r), caps);
   inst = new ComponentInstance(l.module, engine);
   return inst;
 }
@@ -179,14 +199,18 @@ function runTask(msg: RunMsg): void {
     return;
   }
   let inst: ComponentInstance | undefined;
+  const grants = msg.caps?.join(' ') ?? '';
+  let pool = l.pools.get(grants);
+  if (!pool) l.pools.set(grants, (pool = []));
   try {
-    inst = l.pool.pop() ?? newInstance(l);
+    inst = pool.pop() ?? newInstance(l, msg.caps);
     succeed(msg.n, inst.call(msg.fn, argValues(msg.args)));
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
   } finally {
+    flushWasi(inst);
     if (inst) {
-      if (inst.reset()) l.pool.push(inst);
+      if (inst.reset()) pool.push(inst);
       else inst.dispose();
     }
   }
@@ -201,10 +225,11 @@ function construct(a: Actor): WireError | undefined {
   const outer = current;
   current = { n: 0, id: a.msg.id, attempt: 0, devices: a.msg.devices };
   try {
-    a.inst = newInstance(l);
+    a.inst = newInstance(l, a.msg.caps);
     const args = a.msg.args.map(argValue);
     collectHandles(args, a.handles);
     a.self = a.inst.construct(`${a.msg.owner}#${a.msg.resource}`, args);
+    flushWasi(a.inst);
     return undefined;
   } catch (e) {
     a.inst = undefined;
@@ -234,7 +259,9 @@ function callActorMethod(msg: ActorCallMsg): void {
     const args = argValues(msg.args);
     collectHandles(args, a.handles);
     succeed(msg.n, a.inst!.invoke(ref, [a.self, ...args]));
+    flushWasi(a.inst);
   } catch (e) {
+    flushWasi(a.inst);
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
     // A trap leaves the instance unusable: rebuild it while restarts last, as Ray restarts actors.
     if (a.inst?.broken) {
@@ -290,7 +317,7 @@ function reportMemory(): void {
   reportedAt = now;
   let guest = 0;
   const count = (i: ComponentInstance | undefined): void => { guest += i?.engine.memoryBytes ?? 0; };
-  for (const l of modules.values()) l.pool.forEach(count);
+  for (const l of modules.values()) for (const pool of l.pools.values()) pool.forEach(count);
   for (const a of actors.values()) count(a.inst);
   Atomics.store(ctl, CTL.HEAP_KB, Math.round(process.memoryUsage().heapUsed / 1024));
   Atomics.store(ctl, CTL.GUEST_KB, Math.round(guest / 1024));

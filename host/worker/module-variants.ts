@@ -11,7 +11,7 @@ import { capMemory, definesMemory, sandboxCore } from '../engine/core-module.js'
 
 export type Variant =
   | { engine: 'lean'; key: string; module: WebAssembly.Module; maxBytes?: number }
-  | { engine: 'jco'; key: string; entry: string; cores: [string, WebAssembly.Module][]; maxBytes?: number };
+  | { engine: 'jco'; key: string; entry: string; cores: [string, WebAssembly.Module][]; restorable: boolean; maxBytes?: number };
 
 const sandboxed = new Map<string, Uint8Array>();
 const variants = new Map<string, Variant>();
@@ -35,8 +35,12 @@ export function variantFor(c: LoadedComponent, maxMemoryMb?: number): Variant {
     const cap = pages === undefined ? {} : { maxBytes: pages * PAGE };
     if (c.engine === 'jco') {
       if (!c.jco) throw new ComponentError('component was loaded without its jco glue');
-      const cores: [string, WebAssembly.Module][] = [...c.jco.cores].map(([name, bytes]) => [name, pages !== undefined && definesMemory(bytes) ? compile(capMemory(bytes, pages)) : c.jco!.compiled.get(name)!]);
-      v = { engine: 'jco', key, entry: c.jco.entry, cores, ...cap };
+      const { restorable } = c.jco;
+      const cores: [string, WebAssembly.Module][] = [...c.jco.cores].map(([name, bytes]) => {
+        const capped = pages !== undefined && definesMemory(bytes) ? capMemory(bytes, pages) : bytes;
+        return [name, restorable ? compile(sandboxCore(capped, true)) : capped === bytes ? c.jco!.compiled.get(name)! : compile(capped)];
+      });
+      v = { engine: 'jco', key, entry: c.jco.entry, cores, restorable, ...cap };
     } else {
       if (!c.lean) throw new ComponentError('component has no core module for the lean engine');
       let bytes = sandboxed.get(c.hash);

@@ -43,6 +43,8 @@ export interface RunMsg {
   devices: number[];
   /** Its guest log's level and route (absent: the worker's `logLevel`, no route). */
   log?: LogTarget;
+  /** Granted WASI capabilities (absent: none). */
+  caps?: string[];
 }
 
 export interface CancelMsg { t: 'cancel'; n: number }
@@ -63,6 +65,8 @@ export interface ActorNewMsg {
   restarts: number;
   /** Its guest log's level and route, for its constructor and every call (absent: the worker's `logLevel`). */
   log?: LogTarget;
+  /** Granted WASI capabilities (absent: none). */
+  caps?: string[];
 }
 
 /** Runs a method call `n` on actor `aid`, after everything sent before it. */
