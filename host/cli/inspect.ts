@@ -8,13 +8,25 @@ export function registerInspect(program: Command): void {
     .argument('<component>', 'path to a .wasm component')
     .option('--json', 'print JSON instead of text')
     .action(async (file: string, o: { json?: boolean }) => {
-      const { load } = await import('../component/load.js');
+      const { load, loadComponent } = await import('../component/load.js');
+      const { missingGrants } = await import('../engine/wasi/index.js');
+      const c = await loadComponent(file);
       const mod = await load(file);
+      const needs = missingGrants(c.wasiImports, []);
       if (o.json) {
-        process.stdout.write(JSON.stringify({ world: `${mod.world.packageName}/${mod.world.name}`, hash: mod.hash, functions: mod.functions, resources: mod.resources }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({
+          world: `${mod.world.packageName}/${mod.world.name}`, hash: mod.hash, engine: c.engine, engineReason: c.engineReason,
+          imports: mod.world.imports.map((i) => i.name), capabilities: needs, functions: mod.functions, resources: mod.resources,
+        }, null, 2) + '\n');
         return;
       }
-      const lines = [`world ${mod.world.packageName}/${mod.world.name}`, `imports: ${mod.world.imports.map((i) => i.name).join(', ')}`, 'functions:'];
+      const lines = [
+        `world ${mod.world.packageName}/${mod.world.name}`,
+        `engine: ${c.engine} (${c.engineReason})`,
+        `imports: ${mod.world.imports.map((i) => i.name).join(', ') || 'none'}`,
+        ...(needs.length ? ['capabilities a task must be granted:', ...needs.map((n) => `  ${n}`)] : []),
+        'functions:',
+      ];
       for (const f of mod.functions) lines.push(`  ${f.interface ? f.interface + '#' : ''}${f.signature}`);
       if (mod.resources.length) lines.push('resources:');
       for (const r of mod.resources) {

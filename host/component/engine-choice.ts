@@ -40,7 +40,11 @@ function exportedLifts(ev: Evaluated): { name: string; want: string; lift?: Lift
 /** Decides the engine; `coreModules` are the component's top-level core modules in index order. */
 export async function chooseEngine(ev: Evaluated, world: ResolvedWorld, coreModules: Uint8Array[], servedByHost: (importName: string) => boolean): Promise<EngineChoice> {
   const foreign = world.imports.filter((i) => !servedByHost(i.name));
-  if (foreign.length) return jco(`it imports ${foreign.map((i) => i.name).join(', ')}, which the lean engine does not serve`);
+  if (foreign.length) {
+    const names = foreign.map((i) => i.name);
+    const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+    return jco(`it imports ${shown}, which only the jco engine serves`);
+  }
   if (ev.coreModules !== coreModules.length) return jco('it imports or aliases core modules');
   const lifts = exportedLifts(ev);
   const instances = new Set<number>();

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { camelCase, pascalCase } from '../abi/names.js';
 import { userSubdir } from '../util/private-dir.js';
-import { ComponentError, TaskError } from '../errors.js';
+import { ComponentError, OutOfMemoryError, TaskError } from '../errors.js';
 import type { ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { runtimeHost, type HostEnv } from './host-imports.js';
 import { snapshotRestoresAll } from './core-module.js';
@@ -98,6 +98,21 @@ export async function importGlue(glue: JcoGlue): Promise<JcoModule> {
   return (glue.module ??= await import(pathToFileURL(glue.entry).href) as JcoModule);
 }
 
+/** Options of one jco instance. */
+export interface JcoOptions {
+  /** Snapshot after instantiation so `reset()` can restore it (the cores must export their mutable globals). */
+  resettable?: boolean;
+  /** Core modules to instantiate instead of `glue.compiled` (capped or sandboxed variants). */
+  cores?: Map<string, WebAssembly.Module>;
+  /** The memory cap the cores were built with, to tell running out of memory from a bug. */
+  maxBytes?: number;
+  /** What the guest said about its failure, if anything (e.g. the last lines it wrote to stderr). */
+  explain?: () => string | undefined;
+}
+
+/** How close to its cap a memory must be for a trap to count as running out of memory. */
+const NEAR_CAP = 4 * 2 ** 20;
+
 function fail(path: string): never {
   throw new ComponentError(`jco glue asked for core module ${path}, which the component does not have`);
 }
@@ -117,7 +132,18 @@ export class JcoInstance implements EngineInstance {
   private readonly live = new Set<JcoToken>();
 
   private constructor(private readonly exportsObj: Record<string, unknown>, private readonly makeHandle: HandleFactory,
-    private readonly snapshot: InstanceSnapshot | undefined) {}
+    private readonly snapshot: InstanceSnapshot | undefined, private readonly cores: WebAssembly.Instance[], private readonly opts: JcoOptions) {}
+
+  /** Why the guest failed: its abort message, or what it wrote to stderr (language runtimes print the error there, then trap). */
+  private failure(name: string, e: unknown): TaskError | OutOfMemoryError {
+    const message = this.fatal ?? this.opts.explain?.() ?? (e as Error).message ?? String(e);
+    const cap = this.opts.maxBytes;
+    // Near the cap, a trap is the guest's allocator failing to grow memory: running out, not a bug.
+    if (cap !== undefined && this.cores.some((i) => Object.values(i.exports).some((x) => x instanceof WebAssembly.Memory && x.buffer.byteLength + NEAR_CAP > cap))) {
+      return new OutOfMemoryError(name, `task '${name}' needed more linear memory than its cap of ${cap / 2 ** 20} MiB allows (${message}); raise maxMemoryMb`, { cause: e });
+    }
+    return new TaskError(name, message, { cause: e });
+  }
 
   get broken(): boolean {
     return this.trapped;
@@ -142,7 +168,7 @@ export class JcoInstance implements EngineInstance {
 
   /** A fresh instance; `importGlue(glue)` must have run. `extra` serves imports beyond tsray:runtime (WASI). */
   static create(glue: JcoGlue, world: ResolvedWorld, env: HostEnv, makeHandle: HandleFactory, extra: Record<string, Record<string, unknown>> = {},
-    opts: { resettable?: boolean; cores?: Map<string, WebAssembly.Module> } = {}): JcoInstance {
+    opts: JcoOptions = {}): JcoInstance {
     let self: JcoInstance | undefined;
     const host = runtimeHost(env, (m) => { if (self) self.fatal = m; });
     const imports: Record<string, Record<string, unknown>> = { ...extra };
@@ -168,7 +194,7 @@ export class JcoInstance implements EngineInstance {
     } catch (e) {
       throw new TaskError('instantiate', (e as Error).message ?? String(e), { cause: e });
     }
-    self = new JcoInstance(exp, makeHandle, opts.resettable ? InstanceSnapshot.take(instances) : undefined);
+    self = new JcoInstance(exp, makeHandle, opts.resettable ? InstanceSnapshot.take(instances) : undefined, instances, opts);
     return self;
   }
 
@@ -220,7 +246,7 @@ export class JcoInstance implements EngineInstance {
       if (f.result?.kind === 'result' && !(e instanceof Error)) return { tag: 'err', val: e };
       if (f.result?.kind === 'result' && e && typeof e === 'object' && 'payload' in e) return { tag: 'err', val: (e as { payload: unknown }).payload };
       this.trapped = true;
-      throw new TaskError(f.name, this.fatal ?? (e as Error).message ?? String(e), { cause: e });
+      throw this.failure(f.name, e);
     }
   }
 

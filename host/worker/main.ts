@@ -134,7 +134,7 @@ function addModule(m: ModuleMsg): void {
     make: (h, caps) => {
       if (failed) throw new TaskError('instantiate', `the component's jco glue did not load: ${(failed as Error).message ?? String(failed)}`);
       const wasi = wasiHost(new Set(caps), wasiIo);
-      const engine = JcoInstance.create(glue, world, env, h, wasi.imports, { resettable: m.restorable });
+      const engine = JcoInstance.create(glue, world, env, h, wasi.imports, { resettable: m.restorable, explain: explainTrap, ...(m.maxBytes === undefined ? {} : { maxBytes: m.maxBytes }) });
       wasiOf.set(engine, wasi);
       return engine;
     },
@@ -144,11 +144,26 @@ function addModule(m: ModuleMsg): void {
 
 /** WASI stdio becomes the item's log; sleeps and cancels go through the same host hooks as tsray's own imports. */
 const wasiIo: WasiIo = {
-  write: (stream, line) => env.log!(stream === 'stdout' ? 'info' : 'error', line),
+  write: (stream, line) => {
+    if (stream === 'stderr' && stderrTail.length < 16) stderrTail.push(line);
+    env.log!(stream === 'stdout' ? 'info' : 'error', line);
+  },
   sleep: (ms) => env.sleep!(ms),
   checkpoint: () => env.checkpoint!(),
   now: systemNow,
 };
+
+/** What the running item wrote to stderr (its first lines), to explain a trap that follows. */
+let stderrTail: string[] = [];
+
+/** A runtime's error report: its first line, and the first frame after a `Stack:` line. */
+function explainTrap(): string | undefined {
+  const lines = stderrTail.map((l) => l.trim()).filter((l) => l && !/^Redirecting call to abort/.test(l));
+  if (!lines.length) return undefined;
+  const at = lines.indexOf('Stack:');
+  const frame = at >= 0 ? lines[at + 1] : undefined;
+  return frame && at > 0 ? `${lines[0]} (at ${frame})` : lines[0];
+}
 
 /** The WASI host of each jco instance, flushed when an item ends so a last unfinished line is not lost. */
 const wasiOf = new WeakMap<EngineInstance, WasiHost>();
@@ -298,6 +313,7 @@ function runItem(item: WorkItem): void {
     ? { n: 0, id: item.id, attempt: 0, devices: item.devices }
     : { n: item.n, id: item.id, attempt: item.t === 'run' ? item.attempt : 0, devices: item.t === 'run' ? item.devices : actors.get(item.aid)?.msg.devices ?? [] };
   running = item;
+  stderrTail = [];
   taskHandles = undefined;
   try {
     if (item.t === 'run') runTask(item);

@@ -81,6 +81,22 @@ t.test('a world sharing records through a types-only interface builds', async (t
   t.notOk(withTask instanceof Error, `with the runtime imports too (${withTask?.message ?? 'ok'})`);
 });
 
+t.test('a world sharing records through a types-only interface loads, inspects and runs', async (t) => {
+  for (const world of [
+    'world words { use types.{entry}; export top: func(text: string, n: u32) -> list<entry>; }',
+    'world words { import types; use types.{entry}; export top: func(text: string, n: u32) -> list<entry>; }',
+  ]) {
+    const built = await buildWords(world);
+    const mod = await load(built.component);
+    t.strictSame(await mod.call('top', ['hi', 3]), [{ word: 'hi', count: 3 }], `in-process: ${world.slice(14, 40)}`);
+    t.equal(mod.engineName, 'lean', 'a types-only import keeps the lean engine');
+    await withRuntime({ numCpus: 1 }, async () => {
+      const remote = await tsray.load(built.component);
+      t.strictSame(await tsray.get(remote.fn('top').remote('yo', 7)), [{ word: 'yo', count: 7 }], 'as a task');
+    });
+  }
+});
+
 t.test('an imported interface with functions or resources is still refused', async (t) => {
   const fns = await buildWords('world words { import tools; use types.{entry}; export top: func(text: string, n: u32) -> list<entry>; }');
   t.ok(fns instanceof BuildError, 'functions: BuildError');

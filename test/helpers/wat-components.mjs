@@ -45,13 +45,14 @@ export function handWit(exports) {
  * A component from a WAT core module (which must export `memory` and
  * `cabi_realloc`) and the WIT lines its world exports. To make it lie,
  * `opts.metaWit` replaces the WIT text put in the tsray:wit metadata and
- * `opts.embedWit` the WIT the component itself is built from.
+ * `opts.embedWit` the WIT the component itself is built from. `opts.metadata: false`
+ * leaves tsray's metadata out (a component as any other toolchain makes it).
  */
 export async function watComponent(wat, exports, opts = {}) {
   const wit = handWit(exports);
   const core = await parse(wat);
   const component = await componentNew(await componentEmbed({ binary: core, witSource: opts.embedWit ?? wit, world: 'demo:hand/w' }));
-  return withMetadata(component, { world: 'demo:hand/w', wit: opts.metaWit ?? wit });
+  return opts.metadata === false ? component : withMetadata(component, { world: 'demo:hand/w', wit: opts.metaWit ?? wit });
 }
 
 /** The two exports every hand-made core module needs. */

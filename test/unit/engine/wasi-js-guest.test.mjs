@@ -1,13 +1,14 @@
 // Integration: a JavaScript guest built with componentize-js (default features: it imports WASI) and transpiled by
 // jco-transpile runs on nothing but the WASI host of host/engine/wasi/, each capability doing what the contract says.
-// One componentize build for the whole file (~15 s on an idle machine, more on a busy one).
+// The guest is built once per content and shared with other test files (test/helpers/js-guest.mjs).
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { componentWit } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { source } from '../../helpers/source.mjs';
-import { buildGuest, transpileGuest } from '../../fixtures/js-guest/build.mjs';
+import { transpileGuest } from '../../fixtures/js-guest/build.mjs';
+import { jsGuest } from '../../helpers/js-guest.mjs';
 
 t.setTimeout(600_000);
 
@@ -19,7 +20,7 @@ const WALL_MS = 1_700_000_000_123;
 
 const dir = mkdtempSync(join(tmpdir(), 'tsray-wasi-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const component = await buildGuest();
+const component = readFileSync(await jsGuest());
 const glue = await import(await transpileGuest(component, dir));
 const modules = new Map();
 const getCoreModule = (name) => {
