@@ -26,9 +26,12 @@ export {
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
   init, shutdown, isInitialized, put, free, get, getView, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, testing,
-  type GetOptions, type WaitOptions, type CancelOptions, type KillOptions,
+  type GetOptions, type WaitOptions, type CancelOptions, type KillOptions, type ValuesOf,
 } from './api/api.js';
-export { ActorClass, ActorHandle, ActorMethod } from './api/actor-handle.js';
+export { ActorClass, ActorHandle, ActorMethod, type ActorHandleOf } from './api/actor-handle.js';
+export type {
+  ComponentTypes, ActorTypes, UntypedComponent, UntypedActor, UntypedFunction, Input, RemoteArgs, RemoteResult,
+} from './api/typing.js';
 export type { ActorOptions } from './core/options.js';
 export type { InitOptions } from './node/node.js';
 export type { LogOptions } from './core/log-options.js';

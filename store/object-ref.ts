@@ -14,14 +14,27 @@ export function setRefOwner(o: RefOwner | undefined): void {
   owner = o;
 }
 
+/** Type-level only: the key of an ObjectRef's value type (no such property exists at run time). */
+declare const valueType: unique symbol;
+
 /**
+ * `T` is the type of the object's value (`get` returns it): typed drivers
+ * (`load<Component>()`) get `ObjectRef<number>` from a function returning
+ * f64; untyped code gets `ObjectRef<unknown>`, usable wherever a typed ref is.
+ *
  * Holding an ObjectRef keeps its object alive (a LOCAL_REFERENCE in
  * `tsray memory`). Release it when done, with `release()`, `tsray.free()` or
  * `using ref = ...`; a ref that is garbage-collected unreleased is released
  * then, at a time JavaScript does not promise.
  */
-export class ObjectRef {
+export class ObjectRef<T = unknown> {
   #released = false;
+  /**
+   * Carries `T` for the type checker only. A method type is compared both
+   * ways, so `ObjectRef<unknown>` (untyped code) and `ObjectRef<number>` fit
+   * each other while `ObjectRef<string>` and `ObjectRef<number>` do not.
+   */
+  declare readonly [valueType]?: { bivariant(value: T): void }['bivariant'];
 
   /** @internal */
   constructor(/** Hex id, unique in the cluster. */ readonly id: string) {}

@@ -14,20 +14,22 @@ import { requireNode } from './current.js';
 import { checkRemoteArgs } from '../core/remote-args.js';
 import { lifetimesOf, type ActorLifetimes } from './actor-lifetime.js';
 import { handlesIn } from './handle-args.js';
+import type { CreateParams, MethodName, MethodOf, ParamsOf, RemoteArgs, RemoteResult, UntypedActor, UntypedFunction } from './typing.js';
 
-/** One method of one actor. */
-export class ActorMethod {
+/** One method of one actor; `F` is its type from a generated `Component` (untyped: `unknown`). */
+export class ActorMethod<F = UntypedFunction> {
   /** @internal The method keeps its handle, so the actor lives while the method object does. */
   constructor(private readonly handle: ActorHandle, readonly func: FuncDef, private readonly numReturns = 1) {}
 
   /** Options for this call: `numReturns` (the WIT result must then be a tuple of that size). */
-  options(opts: { numReturns?: number }): ActorMethod {
+  options(opts: { numReturns?: number }): ActorMethod<F> {
     const n = opts.numReturns ?? 1;
     checkNumReturns(this.func, n);
-    return new ActorMethod(this.handle, this.func, n);
+    return new ActorMethod<F>(this.handle, this.func, n);
   }
 
   /** Queues the call on the actor; returns its ObjectRef (or `numReturns` refs) at once. */
+  remote(...args: RemoteArgs<ParamsOf<F>>): RemoteResult<F>;
   remote(...args: unknown[]): ObjectRef & ObjectRef[] {
     const node = requireNode();
     const id = this.handle.usableId();
@@ -43,6 +45,7 @@ export class ActorMethod {
 /**
  * A handle to an actor. Pass it to a task or another actor for a WIT parameter
  * of type `actor-handle` (from `tsray:runtime/actors`): it travels as `{ id }`.
+ * A typed driver's handles are `ActorHandleOf<A>`, which adds the methods.
  */
 export class ActorHandle {
   // Private fields do not travel: a handle passed to a task still clones as `{ id }`.
@@ -125,8 +128,19 @@ export function handleFor(id: string, methods: FuncDef[]): ActorHandle {
   return new Cls(id);
 }
 
-/** A WIT resource used as an actor class. */
-export class ActorClass {
+/**
+ * A handle whose methods are properties, typed by actor types `A`:
+ * `handle.incr.remote(1n)`. Methods named like a member of `ActorHandle`
+ * (`release`, `method`, ...) are reached with `handle.method(name)`, which
+ * is typed for the actor's own method names first.
+ */
+export type ActorHandleOf<A = UntypedActor> =
+  { method<K extends MethodName<A>>(name: K): ActorMethod<MethodOf<A, K>> }
+  & ActorHandle
+  & { [M in Exclude<MethodName<A>, keyof ActorHandle>]: ActorMethod<MethodOf<A, M>> };
+
+/** A WIT resource used as an actor class; `A` is its type from a generated `Component`. */
+export class ActorClass<A = UntypedActor> {
   private readonly methods: FuncDef[];
 
   /** @internal */
@@ -136,12 +150,13 @@ export class ActorClass {
   }
 
   /** A copy with options merged over the current ones. */
-  options(opts: ActorOptions): ActorClass {
-    return new ActorClass(this.component, this.resource, this.funcs, mergeOptions(this.opts, opts));
+  options(opts: ActorOptions): ActorClass<A> {
+    return new ActorClass<A>(this.component, this.resource, this.funcs, mergeOptions(this.opts, opts));
   }
 
   /** Creates the actor with its constructor's arguments; returns its handle at once. */
-  remote(...args: unknown[]): ActorHandle & Record<string, ActorMethod> {
+  remote(...args: RemoteArgs<CreateParams<A>>): ActorHandleOf<A>;
+  remote(...args: unknown[]): ActorHandleOf {
     const node = requireNode();
     const spec = actorSpec(this.component, this.resource, this.funcs, this.opts, args);
     checkRemoteArgs(spec.ctor, spec.ctor.params, args);
@@ -152,6 +167,6 @@ export class ActorClass {
     lifetimes.holdFor(id, passed);
     const handle = handleFor(id, this.methods);
     handle.adoptInto(lifetimes);
-    return handle as ActorHandle & Record<string, ActorMethod>;
+    return handle as ActorHandleOf;
   }
 }

@@ -8,7 +8,8 @@ import { EmbeddedNode, type InitOptions } from '../node/node.js';
 import { ObjectRef } from '../../store/object-ref.js';
 import { ObjectView } from './object-view.js';
 import type { ResourceSet } from '../core/resources.js';
-import { ActorHandle, handleFor, type ActorMethod } from './actor-handle.js';
+import { ActorHandle, handleFor, type ActorHandleOf } from './actor-handle.js';
+import type { UntypedActor } from './typing.js';
 import { lifetimesOf } from './actor-lifetime.js';
 import { memoryReport } from '../node/memory-report.js';
 import { readTls } from '../cluster/tls.js';
@@ -79,9 +80,9 @@ export async function shutdown(): Promise<void> {
  * keep their objects alive as long as this one lives. Throws
  * `ObjectStoreFullError` when the object cannot fit even after spilling.
  */
-export function put(value: unknown): ObjectRef {
+export function put<T>(value: T): ObjectRef<T> {
   if (value instanceof ObjectRef) throw new InvalidArgumentError('put() of an ObjectRef is not allowed; pass the ref itself');
-  return requireNode().objects.put(value);
+  return requireNode().objects.put(value) as ObjectRef<T>;
 }
 
 /**
@@ -99,7 +100,10 @@ export interface GetOptions {
   timeoutMs?: number;
 }
 
-function checkRefs(refs: unknown[], what: string): ObjectRef[] {
+/** The value types of a list of refs, element by element (a tuple stays a tuple). */
+export type ValuesOf<R extends readonly ObjectRef[]> = { -readonly [K in keyof R]: R[K] extends ObjectRef<infer T> ? T : unknown };
+
+function checkRefs(refs: readonly unknown[], what: string): ObjectRef[] {
   for (const r of refs) if (!(r instanceof ObjectRef)) throw new InvalidArgumentError(`${what} takes ObjectRefs, got ${typeof r === 'object' ? String(r) : typeof r}`);
   return refs as ObjectRef[];
 }
@@ -158,7 +162,7 @@ function settled(node: Backend, refs: ObjectRef[], opts: GetOptions): Promise<vo
   return node.fetch ? all.then(() => node.fetch!(refs)) : all;
 }
 
-function refList(refOrRefs: ObjectRef | ObjectRef[], what: string): ObjectRef[] {
+function refList(refOrRefs: ObjectRef | readonly ObjectRef[], what: string): ObjectRef[] {
   return checkRefs(Array.isArray(refOrRefs) ? refOrRefs : [refOrRefs], what);
 }
 
@@ -174,9 +178,10 @@ function refList(refOrRefs: ObjectRef | ObjectRef[], what: string): ObjectRef[] 
  * were changed through a zero-copy view). It never returns a partial or
  * missing value.
  */
-export async function get<T = unknown>(ref: ObjectRef, opts?: GetOptions): Promise<T>;
-export async function get<T = unknown>(refs: ObjectRef[], opts?: GetOptions): Promise<T[]>;
-export async function get(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions = {}): Promise<unknown> {
+export async function get<T = unknown>(ref: ObjectRef<T>, opts?: GetOptions): Promise<T>;
+export async function get<const R extends readonly ObjectRef[]>(refs: R, opts?: GetOptions): Promise<ValuesOf<R>>;
+export async function get<T = unknown>(refs: readonly ObjectRef<T>[], opts?: GetOptions): Promise<T[]>;
+export async function get(refOrRefs: ObjectRef | readonly ObjectRef[], opts: GetOptions = {}): Promise<unknown> {
   const node = requireNode();
   const refs = refList(refOrRefs, 'get()');
   const waiting = settled(node, refs, opts);
@@ -197,9 +202,10 @@ export async function get(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions =
  * with `ObjectLostError`. Values not in shared memory (small ones) come as
  * copies.
  */
-export async function getView<T = unknown>(ref: ObjectRef, opts?: GetOptions): Promise<ObjectView<T>>;
-export async function getView<T = unknown>(refs: ObjectRef[], opts?: GetOptions): Promise<ObjectView<T[]>>;
-export async function getView(refOrRefs: ObjectRef | ObjectRef[], opts: GetOptions = {}): Promise<ObjectView<unknown>> {
+export async function getView<T = unknown>(ref: ObjectRef<T>, opts?: GetOptions): Promise<ObjectView<T>>;
+export async function getView<const R extends readonly ObjectRef[]>(refs: R, opts?: GetOptions): Promise<ObjectView<ValuesOf<R>>>;
+export async function getView<T = unknown>(refs: readonly ObjectRef<T>[], opts?: GetOptions): Promise<ObjectView<T[]>>;
+export async function getView(refOrRefs: ObjectRef | readonly ObjectRef[], opts: GetOptions = {}): Promise<ObjectView<unknown>> {
   const node = requireNode();
   const refs = refList(refOrRefs, 'getView()');
   const waiting = settled(node, refs, opts);
@@ -227,7 +233,7 @@ export interface WaitOptions {
  * timeout passes. Returns `[ready, notReady]`, each in the order given. As
  * in Ray, a failed object counts as ready; `get` of it throws its error.
  */
-export async function wait(refs: ObjectRef[], opts: WaitOptions = {}): Promise<[ObjectRef[], ObjectRef[]]> {
+export async function wait<R extends ObjectRef = ObjectRef>(refs: readonly R[], opts: WaitOptions = {}): Promise<[R[], R[]]> {
   const node = requireNode();
   if (!Array.isArray(refs)) throw new InvalidArgumentError('wait() takes an array of ObjectRefs');
   checkRefs(refs, 'wait()');
@@ -246,8 +252,8 @@ export async function wait(refs: ObjectRef[], opts: WaitOptions = {}): Promise<[
       for (const r of refs) node.objects.onSettled(r, () => { if (ready() >= numReturns) finish(); });
     });
   }
-  const readyList: ObjectRef[] = [];
-  const notReady: ObjectRef[] = [];
+  const readyList: R[] = [];
+  const notReady: R[] = [];
   for (const r of refs) (node.objects.peek(r) && readyList.length < Math.max(numReturns, 0) ? readyList : notReady).push(r);
   return [readyList, notReady];
 }
@@ -270,11 +276,15 @@ export function cancel(ref: ObjectRef, opts: CancelOptions = {}): void {
   if (!node.actors.cancel(ref, !!opts.force)) node.scheduler.cancel(ref, !!opts.force);
 }
 
-/** The actor named `name` (see the `name` actor option). Throws `InvalidArgumentError` if there is none. */
-export function getActor(name: string): ActorHandle & Record<string, ActorMethod> {
+/**
+ * The actor named `name` (see the `name` actor option). Throws
+ * `InvalidArgumentError` if there is none. `A` types its methods, as
+ * `getActor<Component['actors']['counter']>('c')` with a generated `Component`.
+ */
+export function getActor<A = UntypedActor>(name: string): ActorHandleOf<A> {
   const found = requireNode().actors.named(name);
   if (!found) throw new InvalidArgumentError(`no actor named '${name}'`);
-  return handleFor(found.id, found.spec.methods) as ActorHandle & Record<string, ActorMethod>;
+  return handleFor(found.id, found.spec.methods) as ActorHandleOf<A>;
 }
 
 export interface KillOptions {

@@ -10,8 +10,14 @@ import { checkCapabilities } from '../core/specs.js';
 import { handlesIn } from './handle-args.js';
 import { isActorHandle } from './actor-handle.js';
 import { lifetimesOf } from './actor-lifetime.js';
+import type { ParamsOf, RemoteArgs, RemoteResult, UntypedFunction } from './typing.js';
 
-export class RemoteFunction {
+/**
+ * An exported function run as a task. `F` is its type from a generated
+ * `Component` (`load<Component>()`): `.remote()` then checks the arguments
+ * and its ref carries the result type; untyped, it takes and gives `unknown`.
+ */
+export class RemoteFunction<F = UntypedFunction> {
   private readonly opts: NormalizedOptions;
   private readonly fnKey: string;
 
@@ -33,8 +39,8 @@ export class RemoteFunction {
   }
 
   /** A copy of this function with options merged over the current ones. */
-  options(opts: TaskOptions): RemoteFunction {
-    return new RemoteFunction(this.component, this.ref, mergeOptions(this.defaults, opts));
+  options(opts: TaskOptions): RemoteFunction<F> {
+    return new RemoteFunction<F>(this.component, this.ref, mergeOptions(this.defaults, opts));
   }
 
   /**
@@ -43,6 +49,7 @@ export class RemoteFunction {
    * values before the task runs; arguments are checked against the WIT
    * signature here, so a wrong type fails at once.
    */
+  remote(...args: RemoteArgs<ParamsOf<F>>): RemoteResult<F>;
   remote(...args: unknown[]): ObjectRef & ObjectRef[] {
     const node = requireNode();
     const f = this.ref.func;

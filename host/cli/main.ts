@@ -6,6 +6,7 @@ import { registerInspect } from './inspect.js';
 import { registerMemory } from './memory.js';
 import { registerStart } from './start.js';
 import { registerStatus } from './status.js';
+import { registerTypes } from './types.js';
 import { TsrayError } from '../errors.js';
 
 const program = new Command();
@@ -19,6 +20,7 @@ registerInspect(program);
 registerMemory(program);
 registerStart(program);
 registerStatus(program);
+registerTypes(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof TsrayError) {

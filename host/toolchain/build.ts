@@ -5,14 +5,15 @@
  * canonical-ABI glue, compile glue + user code with asc, rename exports to
  * their canonical names, embed the WIT and wrap the core module as a
  * component, then attach tsray's metadata section so hosts can read the
- * world's full types back.
+ * world's full types back. With `out`, the component's TypeScript types go
+ * beside it (`x.d.ts`), and with `cache` an unchanged build is skipped.
  */
 import asc from 'assemblyscript/asc';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appendCustomSection, METADATA_SECTION, encodeMetadata } from '../component/binary.js';
+import { appendCustomSection, componentParts, METADATA_SECTION, encodeMetadata } from '../component/binary.js';
 import { BuildError, ComponentError } from '../errors.js';
 import { loadWorld, readWitSources } from '../wit/load.js';
 import { checkWorldImports } from '../wit/imports.js';
@@ -21,6 +22,10 @@ import { generateGlue } from './glue.js';
 import { renameExports } from './rename.js';
 import { checkSignatures, readAsExports } from './signature.js';
 import { checkCoreImports, stdBindings } from './std-imports.js';
+import { dtsPath, generateDts } from './dts.js';
+import { buildKey, cachedBuild, recordBuild } from './build-cache.js';
+
+export { dtsPath } from './dts.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SDK_DIR = join(ROOT, 'guest', 'sdk');
@@ -33,12 +38,20 @@ export interface BuildOptions {
   wit: string | string[];
   /** World name, plain (`matrix`) or qualified (`tsray:examples/matrix`). */
   world: string;
-  /** Where to write the component; nothing is written when absent. */
+  /** Where to write the component, and its TypeScript types beside it (`x.wasm` -> `x.d.ts`); nothing is written when absent. */
   out?: string;
   /** Build with debug info and no optimisation. */
   debug?: boolean;
   /** Called with a line per finished step. */
   onProgress?: (step: string) => void;
+  /**
+   * With `out`: skip the build when `out` was built from the same inputs
+   * (sources, WIT, world, options, compiler and tsray versions) and is
+   * unchanged since; record the inputs after a build. `tsray build` sets it.
+   */
+  cache?: boolean;
+  /** With `cache`: build even when the inputs did not change (and record them). */
+  force?: boolean;
 }
 
 export interface BuildResult {
@@ -48,17 +61,27 @@ export interface BuildResult {
   world: ResolvedWorld;
   /** The generated AssemblyScript glue, for inspection. */
   glue: string;
+  /** Whether `out` was up to date and nothing was compiled (`cache`). */
+  cached: boolean;
 }
 
 /** Builds a component from an AssemblyScript file and a WIT world. Throws `BuildError`/`WitError`/`ComponentError`. */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const progress = opts.onProgress ?? (() => {});
-  const { world, source } = loadWorld(readWitSources(opts.wit), opts.world);
+  const wit = readWitSources(opts.wit);
+  const { world, source } = loadWorld(wit, opts.world);
   const importProblems = checkWorldImports(world);
   if (importProblems.length) throw new BuildError(importProblems);
   progress(`resolved world ${world.packageName}/${world.name}`);
 
   const entry = resolve(opts.entry);
+  const key = opts.cache && opts.out ? buildKey({ entry, wit, world: opts.world, debug: !!opts.debug }) : undefined;
+  const reused = key && !opts.force ? cachedBuild(opts.out!, dtsPath(opts.out!), key) : undefined;
+  if (reused) {
+    const glue = generateGlue(world, './' + basename(entry).replace(/\.ts$/, '')).source;
+    return { component: reused, core: componentParts(reused).coreModules[0] ?? new Uint8Array(), world, glue, cached: true };
+  }
+
   let text: string;
   try {
     text = readFileSync(entry, 'utf8');
@@ -91,9 +114,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   if (opts.out) {
     mkdirSync(dirname(resolve(opts.out)), { recursive: true });
     writeFileSync(opts.out, component);
-    progress(`wrote ${opts.out}`);
+    const dts = generateDts(world, { source: basename(opts.out) });
+    writeFileSync(dtsPath(opts.out), dts);
+    if (key) recordBuild(opts.out, dtsPath(opts.out), key, component, dts);
+    progress(`wrote ${opts.out} and its types ${dtsPath(opts.out)}`);
   }
-  return { component, core: renamed, world, glue: glue.source };
+  return { component, core: renamed, world, glue: glue.source, cached: false };
 }
 
 /** A path as a user would type it: relative to the working directory when inside it. */
