@@ -10,7 +10,8 @@ import type { FuncDef, ResolvedWorld, WitType } from '../wit/types.js';
 import { ALLOWED_IMPORT_PREFIXES } from '../wit/imports.js';
 import { RUNTIME_WIT, worldFromText } from '../wit/load.js';
 import { describeType } from '../wit/describe.js';
-import { capabilityOf } from '../engine/wasi/index.js';
+import { GRANTABLE, capabilityOf, stripVersion, systemNow, wasiHost } from '../engine/wasi/index.js';
+import { camelCase, pascalCase } from '../abi/names.js';
 
 export interface ImportClasses {
   tsray: string[];
@@ -24,6 +25,28 @@ export interface ImportClasses {
 function servedWasi(name: string): boolean {
   const c = capabilityOf(name);
   return 'grant' in c || 'inert' in c;
+}
+
+let probe: Record<string, Record<string, unknown>> | undefined;
+
+/** The WASI host's imports with every grant, to see which functions and resources it implements. */
+function wasiProbe(): Record<string, Record<string, unknown>> {
+  const io = { write: () => undefined, sleep: () => undefined, checkpoint: () => undefined, now: systemNow };
+  return (probe ??= wasiHost(new Set(GRANTABLE), io).imports);
+}
+
+/** The first function of a WASI interface the host does not implement (jco's glue would fail to instantiate). */
+function missingWasiFunc(iface: string, funcs: FuncDef[]): string | undefined {
+  const obj = wasiProbe()[stripVersion(iface)] ?? {};
+  for (const f of funcs) {
+    const cls = f.resource ? obj[pascalCase(f.resource.name)] as (Record<string, unknown> & { prototype?: Record<string, unknown> }) | undefined : undefined;
+    const found = f.kind === 'freestanding' ? typeof obj[camelCase(f.name)] === 'function'
+      : f.kind === 'constructor' ? typeof cls === 'function'
+        : f.kind === 'static' ? typeof cls?.[camelCase(f.shortName)] === 'function'
+          : typeof cls?.prototype?.[camelCase(f.shortName)] === 'function';
+    if (!found) return `'${iface}#${f.name}' (the WASI host has no such function)`;
+  }
+  return undefined;
 }
 
 let runtime: Map<string, FuncDef> | undefined;
@@ -63,7 +86,9 @@ function runtimeMismatch(iface: string, funcs: FuncDef[]): string | undefined {
 export function classifyImports(world: ResolvedWorld): ImportClasses {
   const out: ImportClasses = { tsray: [], typesOnly: [], wasi: [], refused: [] };
   for (const item of world.imports) {
-    const bad = item.kind === 'interface' && ALLOWED_IMPORT_PREFIXES.some((p) => item.name.startsWith(p)) ? runtimeMismatch(item.name, item.iface.funcs) : undefined;
+    const bad = item.kind !== 'interface' ? undefined
+      : ALLOWED_IMPORT_PREFIXES.some((p) => item.name.startsWith(p)) ? runtimeMismatch(item.name, item.iface.funcs)
+        : servedWasi(item.name) ? missingWasiFunc(item.name, item.iface.funcs) : undefined;
     if (bad) out.refused.push(bad);
     else if (item.kind === 'interface' && ALLOWED_IMPORT_PREFIXES.some((p) => item.name.startsWith(p))) out.tsray.push(item.name);
     else if (item.kind === 'interface' && item.iface.funcs.length === 0 && item.iface.resources.length === 0) out.typesOnly.push(item.name);

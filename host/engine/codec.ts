@@ -164,7 +164,9 @@ function build(t: WitType): Codec {
         const Ctor = TYPED_ARRAY_CTORS[num];
         const esize = Ctor.BYTES_PER_ELEMENT;
         put = (cx, v) => {
-          const arr = (v instanceof Ctor ? v : (Ctor as unknown as { from(a: unknown): ArrayBufferView }).from(v)) as ArrayBufferView & { length: number };
+          // A plain array of s64/u64 may hold safe-integer numbers (validate accepts them, as for a lone s64): widen them.
+          const from = (Ctor as unknown as { from(a: unknown, map?: (x: unknown) => unknown): ArrayBufferView }).from;
+          const arr = (v instanceof Ctor ? v : num === 's64' || num === 'u64' ? from.call(Ctor, v, (x) => (typeof x === 'number' ? BigInt(x) : x)) : from.call(Ctor, v)) as ArrayBufferView & { length: number };
           if (arr.length === 0) return [esize, 0];
           const ptr = cx.realloc(esize, arr.byteLength);
           cx.view().u8.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), ptr);

@@ -7,11 +7,9 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { decode, encode } from 'cbor-x';
-import { ComponentInstance, ComponentModule, ResourceHandle } from '../component/module.js';
-import type { EngineInstance, ExportRef, HandleFactory } from '../engine/types.js';
-import { JcoInstance, importGlue, type JcoGlue } from '../engine/jco.js';
-import { systemNow, wasiHost, type WasiHost, type WasiIo } from '../engine/wasi/index.js';
-import { LeanInstance } from '../engine/lean.js';
+import { ComponentInstance, ResourceHandle } from '../component/module.js';
+import type { ExportRef } from '../engine/types.js';
+import { GuestEngines, type Loaded } from './guest-engines.js';
 import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine/host-imports.js';
 import { logFor, type ItemLog } from './item-log.js';
 import { TaskCancelledError, TaskError, TsrayError } from '../errors.js';
@@ -82,14 +80,6 @@ const env: HostEnv = {
   callActor: (actor, method, args) => callActor(actor, method, args),
 };
 
-interface Loaded {
-  module: ComponentModule;
-  /** A new engine instance of this module, granted `caps` (WASI capabilities). */
-  make: (makeHandle: HandleFactory, caps: readonly string[]) => EngineInstance;
-  /** Reset instances ready for another task, by the capabilities they were granted. */
-  pools: Map<string, ComponentInstance[]>;
-}
-
 interface Actor {
   msg: ActorNewMsg;
   inst?: ComponentInstance;
@@ -114,62 +104,10 @@ let outbox: FromWorker[] = [];
 let transfer: ArrayBuffer[] = [];
 let firstUnflushed = 0;
 
-/** jco glue being imported (an ES module import is async): the loop waits for these before running work. */
-let loading: Promise<void>[] = [];
+const engines = new GuestEngines(env);
 
 function addModule(m: ModuleMsg): void {
-  const world = m.world;
-  if (m.engine === 'lean') {
-    const opts: { resettable: true; maxBytes?: number } = m.maxBytes === undefined ? { resettable: true } : { resettable: true, maxBytes: m.maxBytes };
-    const module = new ComponentModule(m.key, world, 'lean', async (h, e) => new LeanInstance(m.module, world, e, h, opts));
-    modules.set(m.key, { module, make: (h) => new LeanInstance(m.module, world, env, h, opts), pools: new Map() });
-    return;
-  }
-  const glue: JcoGlue = { entry: m.entry, cores: new Map(), compiled: new Map(m.cores), restorable: m.restorable };
-  let failed: unknown;
-  loading.push(importGlue(glue).then(() => undefined, (e: unknown) => { failed = e; }));
-  const module = new ComponentModule(m.key, world, 'jco', async (h, e) => JcoInstance.create(glue, world, e, h));
-  modules.set(m.key, {
-    module,
-    make: (h, caps) => {
-      if (failed) throw new TaskError('instantiate', `the component's jco glue did not load: ${(failed as Error).message ?? String(failed)}`);
-      const wasi = wasiHost(new Set(caps), wasiIo);
-      const engine = JcoInstance.create(glue, world, env, h, wasi.imports, { resettable: m.restorable, explain: explainTrap, ...(m.maxBytes === undefined ? {} : { maxBytes: m.maxBytes }) });
-      wasiOf.set(engine, wasi);
-      return engine;
-    },
-    pools: new Map(),
-  });
-}
-
-/** WASI stdio becomes the item's log; sleeps and cancels go through the same host hooks as tsray's own imports. */
-const wasiIo: WasiIo = {
-  write: (stream, line) => {
-    if (stream === 'stderr' && stderrTail.length < 16) stderrTail.push(line);
-    env.log!(stream === 'stdout' ? 'info' : 'error', line);
-  },
-  sleep: (ms) => env.sleep!(ms),
-  checkpoint: () => env.checkpoint!(),
-  now: systemNow,
-};
-
-/** What the running item wrote to stderr (its first lines), to explain a trap that follows. */
-let stderrTail: string[] = [];
-
-/** A runtime's error report: its first line, and the first frame after a `Stack:` line. */
-function explainTrap(): string | undefined {
-  const lines = stderrTail.map((l) => l.trim()).filter((l) => l && !/^Redirecting call to abort/.test(l));
-  if (!lines.length) return undefined;
-  const at = lines.indexOf('Stack:');
-  const frame = at >= 0 ? lines[at + 1] : undefined;
-  return frame && at > 0 ? `${lines[0]} (at ${frame})` : lines[0];
-}
-
-/** The WASI host of each jco instance, flushed when an item ends so a last unfinished line is not lost. */
-const wasiOf = new WeakMap<EngineInstance, WasiHost>();
-
-function flushWasi(inst: ComponentInstance | undefined): void {
-  if (inst) wasiOf.get(inst.engine)?.flush();
+  modules.set(m.key, engines.load(m));
 }
 
 function newInstance(l: Loaded, caps: readonly string[] = []): ComponentInstance {
@@ -223,7 +161,7 @@ function runTask(msg: RunMsg): void {
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
   } finally {
-    flushWasi(inst);
+    engines.flush(inst);
     if (inst) {
       if (inst.reset()) pool.push(inst);
       else inst.dispose();
@@ -244,7 +182,7 @@ function construct(a: Actor): WireError | undefined {
     const args = a.msg.args.map(argValue);
     collectHandles(args, a.handles);
     a.self = a.inst.construct(`${a.msg.owner}#${a.msg.resource}`, args);
-    flushWasi(a.inst);
+    engines.flush(a.inst);
     return undefined;
   } catch (e) {
     a.inst = undefined;
@@ -274,9 +212,9 @@ function callActorMethod(msg: ActorCallMsg): void {
     const args = argValues(msg.args);
     collectHandles(args, a.handles);
     succeed(msg.n, a.inst!.invoke(ref, [a.self, ...args]));
-    flushWasi(a.inst);
+    engines.flush(a.inst);
   } catch (e) {
-    flushWasi(a.inst);
+    engines.flush(a.inst);
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
     // A trap leaves the instance unusable: rebuild it while restarts last, as Ray restarts actors.
     if (a.inst?.broken) {
@@ -313,7 +251,7 @@ function runItem(item: WorkItem): void {
     ? { n: 0, id: item.id, attempt: 0, devices: item.devices }
     : { n: item.n, id: item.id, attempt: item.t === 'run' ? item.attempt : 0, devices: item.t === 'run' ? item.devices : actors.get(item.aid)?.msg.devices ?? [] };
   running = item;
-  stderrTail = [];
+  engines.itemStarted();
   taskHandles = undefined;
   try {
     if (item.t === 'run') runTask(item);
@@ -402,11 +340,7 @@ for (;;) {
   const seen = Atomics.load(ctl, CTL.DOORBELL);
   // Read the port only when the scheduler posted since the last read: a cancel always lands before the next item.
   if (seen !== drainedAt) { drainedAt = seen; drain(); }
-  if (loading.length) {
-    const wait = loading;
-    loading = [];
-    await Promise.all(wait);
-  }
+  if (engines.pending) await engines.settle();
   if (Atomics.load(ctl, CTL.STOP)) break;
   if (queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();

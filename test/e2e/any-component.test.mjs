@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tsray from 'tsray';
-import { ComponentError, TaskError, TaskTimeoutError, TaskCancelledError } from 'tsray';
+import { ComponentError, OutOfMemoryError, TaskError, TaskTimeoutError, TaskCancelledError } from 'tsray';
 import { CLI, ROOT, scratch } from '../helpers/components.mjs';
 import { caught, withRuntime } from '../helpers/runtime.mjs';
 import { jsGuest } from '../helpers/js-guest.mjs';
@@ -63,7 +63,8 @@ t.test('a JavaScript guest runs on the jco engine: tasks, fresh state, an actor,
     t.ok(cancelled instanceof TaskCancelledError, `a forced cancel stops it (${cancelled?.constructor?.name})`);
 
     const hog = await caught(t, () => tsray.get(fn('hog').options({ maxMemoryMb: 48 }).remote(200)));
-    t.ok(hog instanceof TaskError, `maxMemoryMb caps the guest's memories (${hog?.constructor?.name}: ${hog?.message?.slice(0, 80)})`);
+    t.ok(hog instanceof OutOfMemoryError, `maxMemoryMb caps the guest's memories: OutOfMemoryError (${hog?.constructor?.name}: ${hog?.message?.slice(0, 100)})`);
+    t.match(hog?.message, /cap of 48 MiB.*out of memory/, 'the message has the cap and what the runtime said');
     t.equal(await tsray.get(fn('hog').options({ maxMemoryMb: 48 }).remote(4)), 4, 'below the cap it runs');
     t.equal(await tsray.get(fn('add').remote(1, 1)), 2, 'and the node still runs tasks');
   });

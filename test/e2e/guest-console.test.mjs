@@ -51,7 +51,7 @@ t.test('the core module imports only tsray:runtime/host for them, nothing from e
   t.strictSame([...modules], ['tsray:runtime/host']);
 });
 
-t.test("a task's console.warn and console.error reach the driver's stderr", async (t) => {
+t.test("a task's console output reaches the driver: info on stdout, warn and error on stderr", async (t) => {
   await built;
   const script = `import * as tsray from 'tsray';
     await tsray.init({ numCpus: 1 });
@@ -65,7 +65,9 @@ t.test("a task's console.warn and console.error reach the driver's stderr", asyn
   child.stderr.on('data', (d) => { err += d; });
   const code = await new Promise((r) => child.on('exit', r));
   t.equal(code, 0, `the driver exits cleanly (stderr: ${err})`);
-  t.equal(out.trim(), '10');
+  t.equal(out.trim().split('\n').at(-1), '10', 'the result');
+  t.match(out, /^\(talk pid=\d+ node=[0-9a-f]+\) \[info\] .*$/m, 'console.log and console.info at info, on stdout');
+  t.notMatch(out, /\[(debug|trace)\]/, 'debug and trace are below the default level');
   t.match(err, /warn\b.*warn line/, 'console.warn at warn');
   t.match(err, /error\b.*error line/, 'console.error at error');
 });
