@@ -35,16 +35,16 @@ function wasiProbe(): Record<string, Record<string, unknown>> {
   return (probe ??= wasiHost(new Set(GRANTABLE), io).imports);
 }
 
-/** The first function of a WASI interface the host does not implement (jco's glue would fail to instantiate). */
+/**
+ * The first function or resource of a WASI interface the host does not
+ * implement: jco's glue needs every imported function and resource class at
+ * instantiation (a method the host lacks fails only the call that reaches it).
+ */
 function missingWasiFunc(iface: string, funcs: FuncDef[]): string | undefined {
   const obj = wasiProbe()[stripVersion(iface)] ?? {};
   for (const f of funcs) {
-    const cls = f.resource ? obj[pascalCase(f.resource.name)] as (Record<string, unknown> & { prototype?: Record<string, unknown> }) | undefined : undefined;
-    const found = f.kind === 'freestanding' ? typeof obj[camelCase(f.name)] === 'function'
-      : f.kind === 'constructor' ? typeof cls === 'function'
-        : f.kind === 'static' ? typeof cls?.[camelCase(f.shortName)] === 'function'
-          : typeof cls?.prototype?.[camelCase(f.shortName)] === 'function';
-    if (!found) return `'${iface}#${f.name}' (the WASI host has no such function)`;
+    const found = f.resource ? typeof obj[pascalCase(f.resource.name)] === 'function' : typeof obj[camelCase(f.name)] === 'function';
+    if (!found) return `'${iface}#${f.resource ? f.resource.name : f.name}' (the WASI host has no such ${f.resource ? 'resource' : 'function'})`;
   }
   return undefined;
 }
