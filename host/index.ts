@@ -9,7 +9,7 @@
  * worker threads); `mod.fn(name).remote(...)` submits tasks; `put`, `get`,
  * `wait` and `cancel` work on the `ObjectRef`s they return.
  */
-export { build, type BuildOptions, type BuildResult } from './toolchain/build.js';
+export { build, type BuildOptions, type BuildResult } from './api/build.js';
 export { type LoadOptions } from './component/load.js';
 export { load, RemoteModule } from './api/remote-module.js';
 export {

@@ -3,7 +3,6 @@
  * than the lean engine, but an independent implementation of the canonical
  * ABI, so tests run every type through both and compare.
  */
-import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -55,6 +54,8 @@ export async function loadJcoGlue(bytes: Uint8Array): Promise<JcoGlue> {
   if (!existsSync(entry) || !existsSync(join(dir, 'package.json'))) {
     let out: { files: Record<string, Uint8Array> | Map<string, Uint8Array> | [string, Uint8Array][] };
     try {
+      // Loaded here, not at the top: worker threads import this file and never transpile.
+      const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
       out = await transpileBytes(bytes, { name: 'component', instantiation: { tag: 'sync' } }) as typeof out;
     } catch (e) {
       throw new ComponentError(`jco could not transpile the component: ${(e as Error).message ?? e}`, { cause: e });
