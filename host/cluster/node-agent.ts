@@ -158,7 +158,7 @@ export class NodeAgent {
       const local = ready && !task.args.some((a) => remoteLocation(a) !== undefined);
       const component = ready ?? await this.component(task.hash);
       const args = local ? task.args : await this.localArgs(task.args, pulled);
-      checkTask(component, task.fn, task.opts.numReturns, args);
+      checkTask(component, task.fn, task.opts.numReturns, args, task.opts.capabilities);
       const log = { level: task.log ?? DEFAULT_LOG_FILTER, route: task.taskId };
       const refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args, opts: task.opts, log, ...(task.attempt ? { attempt: task.attempt } : {}) });
       this.answerWhenSettled(task.taskId, refs, pulled);

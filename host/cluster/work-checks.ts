@@ -6,6 +6,7 @@
  * object is made for it.
  */
 import { ComponentError } from '../errors.js';
+import { checkCapabilities } from '../core/specs.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import type { FuncDef } from '../wit/types.js';
 import { checkNumReturns } from '../core/options.js';
@@ -21,10 +22,12 @@ function exportNamed(component: LoadedComponent, key: string): FuncDef {
 }
 
 /** Checks a task: its function, its `numReturns` and its arguments (values, or refs already pulled here). */
-export function checkTask(component: LoadedComponent, fn: string, numReturns: number, args: unknown[]): void {
+export function checkTask(component: LoadedComponent, fn: string, numReturns: number, args: unknown[], capabilities?: readonly string[]): void {
   const f = exportNamed(component, fn);
   checkNumReturns(f, numReturns);
   checkRemoteArgs(f, f.params, args);
+  // The driver checked the grants too; a node trusts nothing it did not check itself.
+  checkCapabilities(component, `task '${f.name}'`, capabilities);
 }
 
 /** Checks an actor method call: its `numReturns` and its arguments (after `self`). */

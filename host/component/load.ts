@@ -13,6 +13,8 @@ import { componentWit } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { ComponentError } from '../errors.js';
 import { JcoInstance, importGlue, loadJcoGlue } from '../engine/jco.js';
 import { LeanInstance } from '../engine/lean.js';
+import { defaultLog, type HostEnv } from '../engine/host-imports.js';
+import { checkImports, systemNow, wasiHost, type WasiHost } from '../engine/wasi/index.js';
 import { classifyImports } from './import-policy.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import { componentParts } from './binary.js';
@@ -72,6 +74,24 @@ async function analyse(bytes: Uint8Array, hash: string): Promise<LoadedComponent
   };
 }
 
+/**
+ * The WASI host of an in-process instance, granted `env.capabilities` (refused,
+ * as a task would be, when they do not cover the component's imports).
+ */
+function inProcessWasi(c: LoadedComponent, env: HostEnv): WasiHost | undefined {
+  if (!c.wasiImports.length) return undefined;
+  const granted = env.capabilities ?? [];
+  checkImports('component', c.wasiImports, granted);
+  const log = env.log ?? defaultLog;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  return wasiHost(new Set(granted), {
+    write: (stream, line) => log(stream === 'stdout' ? 'info' : 'error', line),
+    sleep: env.sleep ?? ((ms) => { if (ms > 0) Atomics.wait(nap, 0, 0, ms); }),
+    checkpoint: env.checkpoint ?? (() => undefined),
+    now: systemNow,
+  });
+}
+
 /** `ns:pkg/world` -> its package and world names. */
 function namesOf(world: string): { packageName: string; name: string } {
   const i = world.lastIndexOf('/');
@@ -106,7 +126,10 @@ export async function loadAs<M extends ComponentModule>(Module: ModuleClass<M>, 
   if (engine === 'jco') {
     const glue = loaded.jco ?? await loadJcoGlue(loaded.bytes);
     await importGlue(glue);
-    return new Module(hash, world, 'jco', async (makeHandle, env) => JcoInstance.create(glue, world, env, makeHandle), { ...loaded, engine: 'jco', jco: glue });
+    return new Module(hash, world, 'jco', async (makeHandle, env) => {
+      const wasi = inProcessWasi(loaded, env);
+      return JcoInstance.create(glue, world, env, makeHandle, wasi?.imports, wasi ? { afterCall: () => wasi.flush() } : {});
+    }, { ...loaded, engine: 'jco', jco: glue });
   }
   if (engine !== 'lean') throw new ComponentError(`unknown engine '${engine as string}'; use 'lean' or 'jco'`);
   const lean = loaded.lean;

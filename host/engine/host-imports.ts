@@ -31,6 +31,8 @@ export interface HostEnv {
   checkpoint?: () => void;
   /** Replaces the blocking sleep, e.g. with one a cancel can interrupt. */
   sleep?: (ms: number) => void;
+  /** WASI capabilities granted to an instance of a component that imports WASI (see `engine/wasi/capabilities.ts`). */
+  capabilities?: readonly string[];
   /** Calls a method of another actor (`tsray:runtime/actors.call`); absent where no runtime is running. */
   callActor?: (actor: string, method: string, args: Uint8Array) => { tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string };
 }
@@ -48,7 +50,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 const DEFAULT_INFO: TaskInfo = { taskId: 'local', nodeId: 'local', attempt: 0, acceleratorIds: new Uint32Array(0) };
 
-function defaultLog(level: LogLevel, message: string): void {
+export function defaultLog(level: LogLevel, message: string): void {
   if (level === 'warn' || level === 'error') process.stderr.write(logLine('guest', level, message));
 }
 

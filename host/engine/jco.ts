@@ -109,6 +109,8 @@ export interface JcoOptions {
   maxBytes?: number;
   /** What the guest said about its failure, if anything (e.g. the last lines it wrote to stderr). */
   explain?: () => string | undefined;
+  /** Runs after every call (passes on unfinished WASI output lines). */
+  afterCall?: () => void;
 }
 
 /** How close to its cap a memory must be for a trap to count as running out of memory. */
@@ -238,6 +240,7 @@ export class JcoInstance implements EngineInstance {
     this.fatal = undefined;
     try {
       const v = run();
+      this.opts.afterCall?.();
       if (f.result?.kind === 'own' && f.kind !== 'constructor') {
         return this.makeHandle(this, f.result.resource, this.token(v as JcoToken['object']));
       }
@@ -246,6 +249,7 @@ export class JcoInstance implements EngineInstance {
       // jco throws a `result`'s err payload itself (older versions wrap it in an error with `payload`).
       if (f.result?.kind === 'result' && !(e instanceof Error)) return { tag: 'err', val: e };
       if (f.result?.kind === 'result' && e && typeof e === 'object' && 'payload' in e) return { tag: 'err', val: (e as { payload: unknown }).payload };
+      this.opts.afterCall?.();
       this.trapped = true;
       throw this.failure(f.name, e);
     }

@@ -70,6 +70,16 @@ t.test('a JavaScript guest runs on the jco engine: tasks, fresh state, an actor,
   });
 });
 
+t.test('a JavaScript guest in-process: capabilities through the call environment', async (t) => {
+  const mod = await tsray.load(js);
+  const refused = await caught(t, () => mod.call('add', [2, 3]));
+  t.equal(refused?.code, 'ERR_CAPABILITY', 'refused without grants, as a task is');
+  t.equal(await mod.call('add', [2, 3], { capabilities: CAPS }), 5, 'granted: it runs');
+  const logs = [];
+  t.match(await mod.call('greet', ['eve'], { capabilities: CAPS, log: (level, message) => logs.push([level, message]) }), /^hello eve /);
+  t.strictSame(logs, [['info', 'hi from js eve']], 'its stdout line reaches the log callback at info');
+});
+
 t.test("a JavaScript guest's console output reaches the driver as its task's log", async (t) => {
   const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'test', 'helpers', 'js-log-driver.mjs'), js], { cwd: ROOT, env: isolatedEnv('any-component') });
   t.match(stdout, /\(greet pid=\d+ node=[0-9a-f]+\) \[info\] hi from js bob/, 'console.log: an info line of the task');
