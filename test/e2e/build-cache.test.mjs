@@ -63,11 +63,20 @@ async function rebuilds(t, what, change, extra = {}) {
 
 t.test('every input counts', async (t) => {
   t.equal((await build(opts)).cached, true, 'unchanged: reused');
-  await rebuilds(t, 'the entry', () => writeFileSync(join(dir, 'g.ts'), readFileSync(join(dir, 'g.ts'), 'utf8') + '// changed\n'));
+  // The key, for inputs a rebuild would only confirm: each one changes it.
+  const { buildKey } = await import(pathToFileURL(join(ROOT, 'dist', 'host', 'toolchain', 'build-cache.js')).href);
+  const witOf = () => ({ files: [{ path: join(dir, 'w.wit'), text: readFileSync(join(dir, 'w.wit'), 'utf8') }] });
+  const keyNow = (debug = false) => buildKey({ entry: join(dir, 'g.ts'), wit: witOf(), world: 'w', debug });
+  const before = keyNow();
+  t.not(keyNow(true), before, 'the debug option is in the key');
+  writeFileSync(join(dir, 'g.ts'), readFileSync(join(dir, 'g.ts'), 'utf8') + '// changed\n');
+  const afterEntry = keyNow();
+  t.not(afterEntry, before, 'the entry is in the key');
+  writeFileSync(join(dir, 'w.wit'), WIT + '// a comment\n');
+  t.not(keyNow(), afterEntry, 'the WIT is in the key');
+  // Real rebuilds: a changed import must reach the component, and a damaged output is never reused.
   const r = await rebuilds(t, 'a file the entry imports', () => writeFileSync(join(dir, 'lib', 'factor.ts'), 'export function factor(): u32 { return 3; }\n'));
   t.equal(await (await load(r.component)).call('twice', [2]), 6, 'the rebuilt component has the change');
-  await rebuilds(t, 'the WIT', () => writeFileSync(join(dir, 'w.wit'), WIT + '// a comment\n'));
-  await rebuilds(t, 'the debug option', () => {}, { debug: true });
   await rebuilds(t, 'a changed component', () => writeFileSync(out, readFileSync(out).subarray(0, 100)));
   await rebuilds(t, 'a missing d.ts', () => rmSync(join(dir, 'out', 'w.d.ts')));
   await rebuilds(t, 'a missing stamp', () => rmSync(`${out}.inputs`));
