@@ -16,7 +16,7 @@ export function pascalCase(kebab: string): string {
 }
 
 /** Core export name of an exported function (`sum`, `demo#mid`, `ns:pkg/i#[method]r.m`). */
-export function coreExportName(iface: string | undefined, f: FuncDef): string {
+export function coreExportName(iface: string | undefined, f: Pick<FuncDef, 'name'>): string {
   return iface ? `${iface}#${f.name}` : f.name;
 }
 

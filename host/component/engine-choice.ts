@@ -23,12 +23,11 @@ function jco(reason: string): EngineChoice {
   return { engine: 'jco', reason };
 }
 
-/** Every exported function with the core export it must be lifted from. */
-function exportedLifts(ev: Evaluated): { name: string; want: string; lift?: Lift }[] {
-  const out: { name: string; want: string; lift?: Lift }[] = [];
+/** Every exported function by the canonical core export name it must be lifted from (`iface#name`), with its lift. */
+function exportedLifts(ev: Evaluated): { want: string; lift?: Lift }[] {
+  const out: { want: string; lift?: Lift }[] = [];
   const add = (iface: string | undefined, name: string, e: Entity): void => {
-    if (e.sort !== 'func') return;
-    out.push({ name: iface ? `${iface}#${name}` : name, want: coreExportName(iface, { name } as never), ...(e.lift ? { lift: e.lift } : {}) });
+    if (e.sort === 'func') out.push({ want: coreExportName(iface, { name }), ...(e.lift ? { lift: e.lift } : {}) });
   };
   for (const [name, e] of ev.exports) {
     if (e.sort === 'instance') for (const [fname, fe] of e.instance.exports) add(name, fname, fe);
@@ -49,9 +48,9 @@ export async function chooseEngine(ev: Evaluated, world: ResolvedWorld, coreModu
   const lifts = exportedLifts(ev);
   const instances = new Set<number>();
   for (const l of lifts) {
-    if (!l.lift) return jco(`its export ${l.name} is not lifted straight from a core module export`);
-    if (!l.lift.utf8) return jco(`its export ${l.name} passes strings as UTF-16`);
-    if (l.lift.coreName !== l.want) return jco(`its export ${l.name} is core export '${l.lift.coreName}', not the canonical '${l.want}'`);
+    if (!l.lift) return jco(`its export ${l.want} is not lifted straight from a core module export`);
+    if (!l.lift.utf8) return jco(`its export ${l.want} passes strings as UTF-16`);
+    if (l.lift.coreName !== l.want) return jco(`its export ${l.want} is core export '${l.lift.coreName}', not the canonical name`);
     instances.add(l.lift.coreInstance);
   }
   if (instances.size > 1) return jco('its exports come from several core instances');

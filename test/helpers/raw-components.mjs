@@ -1,15 +1,5 @@
 // Component binaries written byte by byte, for types no WIT toolchain would emit.
-
-function leb(n) {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
+import { leb } from './wat-components.mjs';
 
 /** A non-negative type index as the signed LEB128 a valtype uses. */
 function s33(n) {

@@ -8,7 +8,8 @@ import { ROOT } from './components.mjs';
 export const RUNTIME_NESTED = readFileSync(join(ROOT, 'wit', 'runtime.wit'), 'utf8')
   .replace(/^package tsray:runtime;/m, 'package tsray:runtime {') + '\n}\n';
 
-function leb(n) {
+/** Unsigned LEB128 bytes of `n`. */
+export function leb(n) {
   const out = [];
   do {
     let b = n & 0x7f;
