@@ -1,6 +1,6 @@
 /** Task options (`fn.options({...})`): their types, defaults and checks. */
 import { InvalidArgumentError } from '../errors.js';
-import { ACCELERATORS, shapeKey, type ResourceSet } from './resources.js';
+import { ACCELERATORS, WHOLE_ONLY, shapeKey, type ResourceSet } from './resources.js';
 import type { SchedulingStrategy } from './placement.js';
 import type { FuncDef } from '../wit/types.js';
 import { describeType } from '../wit/describe.js';
@@ -18,7 +18,7 @@ export interface ResourceOptions {
   objectStoreMemory?: number;
   /** Run only on nodes of this accelerator type, e.g. `'H100'` (Ray: a 0.001 request of `accelerator_type:H100`). */
   acceleratorType?: string;
-  /** Custom resources, e.g. `{ TPU: 1 }`. */
+  /** Custom resources, e.g. `{ TPU: 1 }`; `TPU`, `HPU` and `neuron_cores` only in whole numbers (as in Ray). */
   resources?: Record<string, number>;
   /** Cap on the linear memory in MiB; growing past it fails with `OutOfMemoryError`. */
   maxMemoryMb?: number;
@@ -135,6 +135,9 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
     const own: Record<string, string> = { CPU: 'numCpus', GPU: 'numGpus', memory: 'memory', object_store_memory: 'objectStoreMemory' };
     if (own[k]) throw new InvalidArgumentError(`use the ${own[k]} option, not resources.${k}`);
     request[k] = num(`resources.${k}`, v, 0);
+    if (WHOLE_ONLY.has(k) && !Number.isInteger(request[k])) {
+      throw new InvalidArgumentError(`resources.${k} must be a whole number: ${k} devices cannot be shared by fractions (as in Ray), got ${request[k]}`);
+    }
     if ((ACCELERATORS as readonly string[]).includes(k) && request[k]! > 1 && !Number.isInteger(request[k])) {
       throw new InvalidArgumentError(`resources.${k} above 1 must be a whole number (an accelerator), got ${request[k]}`);
     }

@@ -75,33 +75,59 @@ export function shapeKey(req: ResourceSet): string {
  */
 export const ACCELERATORS = ['GPU', 'TPU', 'NPU', 'HPU', 'neuron_cores'] as const;
 
-/** Which accelerator a request's device ids refer to: GPU if it asks for one, else the first other accelerator it asks for. */
+/**
+ * Kinds whose requests must be whole numbers: Ray shares GPUs and NPUs by
+ * fractions, but not Neuron cores, TPUs or Gaudi HPUs.
+ */
+export const WHOLE_ONLY: ReadonlySet<string> = new Set(['TPU', 'HPU', 'neuron_cores']);
+
+/** Device ids a lease holds, per accelerator kind it asked for (kinds it did not ask for are absent). */
+export type DeviceIds = Partial<Record<string, number[]>>;
+
+/** Which accelerator a request's flat device ids refer to: GPU if it asks for one, else the first other accelerator it asks for. */
 export function acceleratorOf(request: ResourceSet): string | undefined {
   return ACCELERATORS.find((k) => (request[k] ?? 0) > 0);
+}
+
+/** The flat id list `task-context` reports: the GPU ids if there are any, else those of the first other kind held. */
+export function primaryIds(devices: DeviceIds): number[] {
+  const k = ACCELERATORS.find((a) => devices[a] !== undefined);
+  return k ? devices[k]! : [];
 }
 
 /** Device ids for every accelerator kind of a node: one allocator per kind. */
 export class Accelerators {
   private readonly kinds = new Map<string, DeviceAllocator>();
 
-  constructor(resources: ResourceSet) {
+  /** `ids`: the node's real device ids per kind (from the visible-devices variables); absent kinds count from 0. */
+  constructor(resources: ResourceSet, ids: DeviceIds = {}) {
     for (const k of ACCELERATORS) {
       const n = resources[k] ?? 0;
-      if (n > 0) this.kinds.set(k, new DeviceAllocator(Math.floor(n)));
+      if (n > 0) this.kinds.set(k, new DeviceAllocator(Math.floor(n), ids[k]));
     }
   }
 
-  /** Ids of the devices assigned for `request` (of its accelerator kind), or undefined if they are not free now. */
-  acquire(request: ResourceSet): number[] | undefined {
-    const k = acceleratorOf(request);
-    if (!k) return [];
-    const alloc = this.kinds.get(k);
-    return alloc ? alloc.acquire(request[k]!) : undefined;
+  /** Ids of the devices assigned for every accelerator kind of `request`, or undefined if they are not all free now. */
+  acquire(request: ResourceSet): DeviceIds | undefined {
+    const out: DeviceIds = {};
+    for (const k of ACCELERATORS) {
+      const amount = request[k] ?? 0;
+      if (amount <= 0) continue;
+      const ids = this.kinds.get(k)?.acquire(amount);
+      if (!ids) {
+        this.release(request, out); // all kinds or none
+        return undefined;
+      }
+      out[k] = ids;
+    }
+    return out;
   }
 
-  release(request: ResourceSet, ids: number[]): void {
-    const k = acceleratorOf(request);
-    if (k) this.kinds.get(k)?.release(ids, request[k]!);
+  release(request: ResourceSet, ids: DeviceIds): void {
+    for (const k of ACCELERATORS) {
+      const held = ids[k];
+      if (held) this.kinds.get(k)?.release(held, request[k]!);
+    }
   }
 }
 
@@ -112,9 +138,12 @@ export class Accelerators {
  */
 export class DeviceAllocator {
   private readonly room: number[];
+  /** The device id of each slot: the visible ids, or 0..count-1. */
+  private readonly ids: number[];
 
-  constructor(count: number) {
+  constructor(count: number, ids?: readonly number[]) {
     this.room = Array.from({ length: count }, () => SCALE);
+    this.ids = Array.from({ length: count }, (_, i) => ids?.[i] ?? i);
   }
 
   /** Device ids for `amount` devices, or undefined if they are not free now. */
@@ -126,17 +155,20 @@ export class DeviceAllocator {
       this.room.forEach((r, i) => { if (r >= need && (best < 0 || r < this.room[best]!)) best = i; });
       if (best < 0) return undefined;
       this.room[best]! -= need;
-      return [best];
+      return [this.ids[best]!];
     }
-    const ids = this.room.map((r, i) => (r === SCALE ? i : -1)).filter((i) => i >= 0).slice(0, Math.ceil(amount));
-    if (ids.length < Math.ceil(amount)) return undefined;
-    for (const i of ids) this.room[i] = 0;
-    return ids;
+    const slots = this.room.map((r, i) => (r === SCALE ? i : -1)).filter((i) => i >= 0).slice(0, Math.ceil(amount));
+    if (slots.length < Math.ceil(amount)) return undefined;
+    for (const i of slots) this.room[i] = 0;
+    return slots.map((i) => this.ids[i]!);
   }
 
   release(ids: number[], amount: number): void {
     const each = amount < 1 ? q(amount) : SCALE;
-    for (const i of ids) this.room[i] = Math.min(SCALE, this.room[i]! + each);
+    for (const id of ids) {
+      const i = this.ids.indexOf(id);
+      if (i >= 0) this.room[i] = Math.min(SCALE, this.room[i]! + each);
+    }
   }
 }
 
@@ -145,13 +177,13 @@ export class NodeResources {
   private readonly pool: ResourcePool;
   private readonly devices: Accelerators;
 
-  constructor(total: ResourceSet) {
+  constructor(total: ResourceSet, ids?: DeviceIds) {
     this.pool = new ResourcePool(total);
-    this.devices = new Accelerators(total);
+    this.devices = new Accelerators(total, ids);
   }
 
   /** Takes `request` (and device ids for its accelerators) if free now; undefined when it is not. */
-  acquire(request: ResourceSet): number[] | undefined {
+  acquire(request: ResourceSet): DeviceIds | undefined {
     if (!this.pool.tryAcquire(request)) return undefined;
     const ids = this.devices.acquire(request);
     if (!ids) this.pool.release(request);
@@ -159,7 +191,7 @@ export class NodeResources {
   }
 
   /** Gives back what `acquire` took. */
-  release(request: ResourceSet, ids: number[]): void {
+  release(request: ResourceSet, ids: DeviceIds): void {
     this.pool.release(request);
     this.devices.release(request, ids);
   }

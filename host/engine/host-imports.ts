@@ -14,8 +14,10 @@ export interface TaskInfo {
   taskId: string;
   nodeId: string;
   attempt: number;
-  /** Accelerator device ids assigned to the task. */
+  /** Accelerator device ids assigned to the task: its GPUs', else those of the first other accelerator kind it holds. */
   acceleratorIds: Uint32Array;
+  /** The ids of every accelerator kind it holds, e.g. `{ GPU: [1], TPU: [0, 1] }` (host side; guests see `acceleratorIds`). */
+  accelerators?: Partial<Record<string, number[]>>;
 }
 
 /** Per-instance hooks the embedder supplies; every field has a default. */
@@ -72,7 +74,7 @@ export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): H
       },
       now: () => { check(); return Date.now(); },
       sleep: (ms: number) => { check(); sleep(ms); check(); },
-      'task-context': () => { check(); return (env.taskInfo ?? (() => DEFAULT_INFO))(); },
+      'task-context': () => { check(); const { taskId, nodeId, attempt, acceleratorIds } = (env.taskInfo ?? (() => DEFAULT_INFO))(); return { taskId, nodeId, attempt, acceleratorIds }; },
     },
     'tsray:runtime/actors': {
       call: (actor: { id: string }, method: string, args: Uint8Array) => { check(); return callActor(actor.id, method, args); },

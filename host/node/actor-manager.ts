@@ -113,7 +113,7 @@ export class ActorManager {
     }
     w.send({
       t: 'actor-new', aid: actor.aid, id: actor.id, key, resource: spec.resource.name, owner: spec.resource.owner,
-      args, devices: actor.devices ?? [], restarts: Number.isFinite(actor.restartsLeft) ? actor.restartsLeft : 2 ** 30,
+      args, devices: actor.devices ?? {}, restarts: Number.isFinite(actor.restartsLeft) ? actor.restartsLeft : 2 ** 30,
       ...(spec.log ? { log: spec.log } : {}), ...(spec.capabilities ? { caps: spec.capabilities } : {}),
     });
     this.pump(actor);

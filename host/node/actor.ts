@@ -7,6 +7,7 @@ import type { FuncDef } from '../wit/types.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import type { Lane } from '../core/pending-work.js';
 import type { ActorSpec } from '../core/specs.js';
+import type { DeviceIds } from '../core/resources.js';
 import type { WorkerHandle } from '../worker/worker-handle.js';
 
 /** One method call on an actor, from submission until its result is settled. */
@@ -32,7 +33,7 @@ export class Actor {
   state: 'starting' | 'waiting' | 'alive' | 'dead' = 'starting';
   pendingDeps = 0;
   worker: WorkerHandle | undefined = undefined;
-  devices: number[] | undefined = undefined;
+  devices: DeviceIds | undefined = undefined;
   restartsLeft: number;
   readonly inflight = new Map<number, Call>();
   death: ActorDiedError | undefined = undefined;

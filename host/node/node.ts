@@ -6,7 +6,8 @@ import { availableParallelism, totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { ObjectStore } from '../../store/object-store.js';
-import type { ResourceSet } from '../core/resources.js';
+import type { DeviceIds, ResourceSet } from '../core/resources.js';
+import { deviceIdsOf, visibleDevices } from '../core/visible-devices.js';
 import { Scheduler } from './scheduler.js';
 import { ActorManager } from './actor-manager.js';
 import type { ObjectRef } from '../../store/object-ref.js';
@@ -21,7 +22,10 @@ import { nodeMemory } from './memory-report.js';
 export interface InitOptions extends LogOptions {
   /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */
   numCpus?: number;
-  /** Logical GPUs this node offers (default: as many as `nvidia-smi` lists, else 0). */
+  /**
+   * Logical GPUs this node offers (default: as many as `CUDA_VISIBLE_DEVICES`,
+   * `ROCR_VISIBLE_DEVICES` or `ONEAPI_DEVICE_SELECTOR` lists, else as many as `nvidia-smi` lists, else 0).
+   */
   numGpus?: number;
   /** The node's accelerator type, e.g. `'H100'` (default: detected); tasks with `acceleratorType` go only to such nodes. */
   acceleratorType?: string;
@@ -73,8 +77,12 @@ export class EmbeddedNode implements Backend {
     };
     const numCpus = count('numCpus', opts.numCpus, availableParallelism());
     const found = opts.numGpus === undefined || opts.acceleratorType === undefined ? detectAccelerators() : { count: 0 };
-    const numGpus = count('numGpus', opts.numGpus, found.count);
+    // The visible-devices variables name the node's devices (ids 1 and 3 for `1,3`), read once at start.
+    const visible = visibleDevices(process.env);
+    const gpus = deviceIdsOf('GPU', 'numGpus', opts.numGpus === undefined ? undefined : count('numGpus', opts.numGpus, 0), visible.get('GPU'));
+    const numGpus = opts.numGpus === undefined && !visible.has('GPU') ? found.count : gpus.count;
     if (!Number.isInteger(numGpus)) throw new InvalidArgumentError('numGpus of a node must be a whole number');
+    const deviceIds: DeviceIds = gpus.ids ? { GPU: gpus.ids } : {};
     const fraction = (name: string, v: number | undefined, dflt: number): number => {
       const f = count(name, v, dflt);
       if (f > 1) throw new InvalidArgumentError(`init option ${name} is a fraction between 0 and 1, got ${f}`);
@@ -91,6 +99,12 @@ export class EmbeddedNode implements Backend {
     for (const [k, v] of Object.entries(opts.resources ?? {})) {
       if (k in resources) throw new InvalidArgumentError(`set ${k} with its own init option, not resources.${k}`);
       resources[k] = count(`resources.${k}`, v, 0);
+    }
+    for (const [kind, seen] of visible) {
+      if (kind === 'GPU') continue;
+      const d = deviceIdsOf(kind, `resources.${kind}`, resources[kind], seen);
+      resources[kind] = d.count;
+      if (d.ids) deviceIds[kind] = d.ids;
     }
     const baseWorkers = Math.max(1, Math.ceil(numCpus));
     const spinUs = count('workerSpinUs', opts.workerSpinUs, 50);
@@ -109,7 +123,7 @@ export class EmbeddedNode implements Backend {
     const warn = (m: string): void => { process.emitWarning(m, { code: 'TSRAY_INFEASIBLE' }); };
     const site: WorkerSite = { nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), ...(log ? { log } : {}) };
     this.scheduler = new Scheduler({
-      ...site, resources, baseWorkers, maxWorkers: baseWorkers + 16, warn,
+      ...site, resources, deviceIds, baseWorkers, maxWorkers: baseWorkers + 16, warn,
       onGuestCall: (from, call) => this.actors.guestCall(from, call),
       onRelease: () => this.actors?.retryWaiting(),
     }, this.objects);

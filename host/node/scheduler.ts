@@ -14,7 +14,7 @@ import { ObjectRef } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import type { TaskSpec } from '../core/specs.js';
-import { NodeResources, shapeKey, type ResourceSet } from '../core/resources.js';
+import { NodeResources, shapeKey, type DeviceIds, type ResourceSet } from '../core/resources.js';
 import { ShapeQueues } from './shape-queues.js';
 import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
 import { oneNodeMiss, type NodeView } from '../core/placement.js';
@@ -24,7 +24,7 @@ import { retriesOwnError } from '../core/retry.js';
 const PIPELINE_DEPTH = 64;
 
 export interface SchedulerConfig extends WorkerSite {
-  resources: ResourceSet;
+  resources: ResourceSet; deviceIds?: DeviceIds; // ids: the node's visible devices per kind
   /** Workers kept even when idle (the CPU count). */
   baseWorkers: number;
   /** Upper bound on workers, for fractional and zero-CPU tasks. */
@@ -57,7 +57,7 @@ export class Scheduler {
       failed: (t, error) => this.finish(t, error),
       name: (t) => `task '${t.name}'`,
     });
-    this.resources = new NodeResources(cfg.resources);
+    this.resources = new NodeResources(cfg.resources, cfg.deviceIds);
     for (let i = 0; i < cfg.baseWorkers; i++) this.spawn();
   }
 
@@ -236,12 +236,12 @@ export class Scheduler {
   }
 
   /** Takes `request` (and device ids for its GPUs) from the node if free now; actors hold theirs this way. */
-  acquire(request: ResourceSet): number[] | undefined {
+  acquire(request: ResourceSet): DeviceIds | undefined {
     return this.resources.acquire(request);
   }
 
   /** Returns resources taken by `acquire` (or a lease); queued work may now fit. */
-  release(request: ResourceSet, devices: number[]): void {
+  release(request: ResourceSet, devices: DeviceIds): void {
     this.resources.release(request, devices);
     this.cfg.onRelease();
     this.requestSchedule();

@@ -6,7 +6,7 @@ import { newId, type ObjectRef } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import type { NormalizedOptions } from '../core/options.js';
-import type { ResourceSet } from '../core/resources.js';
+import type { DeviceIds, ResourceSet } from '../core/resources.js';
 import type { TaskSpec } from '../core/specs.js';
 import type { LogTarget } from '../engine/guest-log.js';
 import type { WorkerHandle } from '../worker/worker-handle.js';
@@ -48,6 +48,6 @@ export class Task implements TaskSpec {
   }
 }
 
-export interface Lease { shape: string; request: ResourceSet; devices: number[]; exclusive: boolean }
+export interface Lease { shape: string; request: ResourceSet; devices: DeviceIds; exclusive: boolean }
 
 export interface Slot { worker: WorkerHandle; lease?: Lease }

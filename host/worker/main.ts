@@ -15,6 +15,7 @@ import { logFor, type ItemLog } from './item-log.js';
 import { TaskCancelledError, TaskError, TsrayError } from '../errors.js';
 import { toWire } from '../core/error-codec.js';
 import { Fifo } from '../core/fifo.js';
+import { primaryIds, type DeviceIds } from '../core/resources.js';
 import { read as readStored } from '../../store/codec.js';
 import { STORED_ARG } from '../../store/stored-arg.js';
 import { collectHandles, handlesIn, notGiven } from '../core/given-handles.js';
@@ -56,7 +57,7 @@ function postLog(m: LogMsg): void {
 }
 
 /** What is running now: its number (for cancel; 0 for a constructor, which cannot be cancelled) and what `task-context` reports. */
-let current: { n: number; id: string; attempt: number; devices: number[] } | undefined;
+let current: { n: number; id: string; attempt: number; devices: DeviceIds } | undefined;
 
 /** Whether the scheduler asked the running item to stop (the cancel slot reads 0 when nothing is cancelled). */
 function cancelRequested(flag: number): boolean {
@@ -64,7 +65,7 @@ function cancelRequested(flag: number): boolean {
 }
 
 const env: HostEnv = {
-  taskInfo: (): TaskInfo => ({ taskId: current!.id, nodeId: init.nodeId, attempt: current!.attempt, acceleratorIds: Uint32Array.from(current!.devices) }),
+  taskInfo: (): TaskInfo => ({ taskId: current!.id, nodeId: init.nodeId, attempt: current!.attempt, acceleratorIds: Uint32Array.from(primaryIds(current!.devices)), accelerators: current!.devices }),
   checkpoint: () => {
     if (cancelRequested(Atomics.load(ctl, CTL.CANCEL))) throw new CancelSignal('cancelled');
   },
@@ -249,7 +250,7 @@ function runItem(item: WorkItem): void {
   }
   current = item.t === 'actor-new'
     ? { n: 0, id: item.id, attempt: 0, devices: item.devices }
-    : { n: item.n, id: item.id, attempt: item.t === 'run' ? item.attempt : 0, devices: item.t === 'run' ? item.devices : actors.get(item.aid)?.msg.devices ?? [] };
+    : { n: item.n, id: item.id, attempt: item.t === 'run' ? item.attempt : 0, devices: item.t === 'run' ? item.devices : actors.get(item.aid)?.msg.devices ?? {} };
   running = item;
   engines.itemStarted();
   taskHandles = undefined;

@@ -5,6 +5,7 @@
  * in microseconds and a running guest can see a cancel at its next host call.
  */
 import type { WireError } from '../core/error-codec.js';
+import type { DeviceIds } from '../core/resources.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import type { Variant } from './module-variants.js';
 import type { GuestLog, LogFilter, LogTarget } from '../engine/guest-log.js';
@@ -40,7 +41,7 @@ export interface RunMsg {
   /** The task's id, attempt and accelerator ids, for `task-context`. */
   id: string;
   attempt: number;
-  devices: number[];
+  devices: DeviceIds;
   /** Its guest log's level and route (absent: the worker's `logLevel`, no route). */
   log?: LogTarget;
   /** Granted WASI capabilities (absent: none). */
@@ -60,7 +61,7 @@ export interface ActorNewMsg {
   resource: string;
   owner: string;
   args: unknown[];
-  devices: number[];
+  devices: DeviceIds;
   /** How many times the worker may rebuild the actor after a trap. */
   restarts: number;
   /** Its guest log's level and route, for its constructor and every call (absent: the worker's `logLevel`). */

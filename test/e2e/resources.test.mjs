@@ -42,6 +42,23 @@ t.test('custom accelerators (NPU) get device ids and pack the same way', async (
   });
 });
 
+t.test('CUDA_VISIBLE_DEVICES=1,3 at init: the node has two GPUs, ids 1 and 3', async (t) => {
+  const slow = await tsray.load(await example('slow'));
+  const before = process.env.CUDA_VISIBLE_DEVICES;
+  process.env.CUDA_VISIBLE_DEVICES = '1,3';
+  try {
+    await withRuntime({ numCpus: 2 }, async () => {
+      t.equal(tsray.clusterResources().GPU, 2, 'two GPUs, as many as the variable lists');
+      const out = await tsray.get([0, 1].map(() => slow.fn('nap').options({ numGpus: 1 }).remote(200)));
+      t.strictSame(out.map(devices).sort(), ['1', '3'], 'each task sees a real device id');
+    });
+    await t.rejects(withRuntime({ numCpus: 1, numGpus: 4 }, async () => {}), { code: 'ERR_INVALID_ARGUMENT', message: /numGpus is 4, but CUDA_VISIBLE_DEVICES=1,3/ });
+  } finally {
+    if (before === undefined) delete process.env.CUDA_VISIBLE_DEVICES;
+    else process.env.CUDA_VISIBLE_DEVICES = before;
+  }
+});
+
 t.test('memory-aware scheduling: with 200 MB on the node, two 100 MB actors start and a third waits for a kill', async (t) => {
   const counter = await tsray.load(await example('counter'));
   await withRuntime({ numCpus: 1, memory: 200e6 }, async () => {
