@@ -8,10 +8,10 @@ export function registerInspect(program: Command): void {
     .argument('<component>', 'path to a .wasm component')
     .option('--json', 'print JSON instead of text')
     .action(async (file: string, o: { json?: boolean }) => {
-      const { load, loadComponent } = await import('../component/load.js');
+      const { load } = await import('../component/load.js');
       const { missingGrants } = await import('../engine/wasi/index.js');
-      const c = await loadComponent(file);
       const mod = await load(file);
+      const c = mod.component!;
       const needs = missingGrants(c.wasiImports, []);
       if (o.json) {
         process.stdout.write(JSON.stringify({

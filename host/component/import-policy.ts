@@ -86,13 +86,15 @@ function runtimeMismatch(iface: string, funcs: FuncDef[]): string | undefined {
 export function classifyImports(world: ResolvedWorld): ImportClasses {
   const out: ImportClasses = { tsray: [], typesOnly: [], wasi: [], refused: [] };
   for (const item of world.imports) {
+    const tsray = item.kind === 'interface' && ALLOWED_IMPORT_PREFIXES.some((p) => item.name.startsWith(p));
+    const wasi = item.kind === 'interface' && !tsray && servedWasi(item.name);
     const bad = item.kind !== 'interface' ? undefined
-      : ALLOWED_IMPORT_PREFIXES.some((p) => item.name.startsWith(p)) ? runtimeMismatch(item.name, item.iface.funcs)
-        : servedWasi(item.name) ? missingWasiFunc(item.name, item.iface.funcs) : undefined;
+      : tsray ? runtimeMismatch(item.name, item.iface.funcs)
+        : wasi ? missingWasiFunc(item.name, item.iface.funcs) : undefined;
     if (bad) out.refused.push(bad);
-    else if (item.kind === 'interface' && ALLOWED_IMPORT_PREFIXES.some((p) => item.name.startsWith(p))) out.tsray.push(item.name);
+    else if (tsray) out.tsray.push(item.name);
     else if (item.kind === 'interface' && item.iface.funcs.length === 0 && item.iface.resources.length === 0) out.typesOnly.push(item.name);
-    else if (item.kind === 'interface' && servedWasi(item.name)) out.wasi.push(item.name);
+    else if (wasi) out.wasi.push(item.name);
     else out.refused.push(`'${item.name}' (${item.kind === 'func' ? 'a function' : 'an interface'} no host serves)`);
   }
   return out;

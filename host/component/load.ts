@@ -13,8 +13,8 @@ import { componentWit } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { ComponentError } from '../errors.js';
 import { JcoInstance, importGlue, loadJcoGlue } from '../engine/jco.js';
 import { LeanInstance } from '../engine/lean.js';
-import { defaultLog, type HostEnv } from '../engine/host-imports.js';
-import { checkImports, systemNow, wasiHost, type WasiHost } from '../engine/wasi/index.js';
+import { wasiIoFrom, type HostEnv } from '../engine/host-imports.js';
+import { checkImports, wasiHost, type WasiHost } from '../engine/wasi/index.js';
 import { classifyImports } from './import-policy.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import { componentParts } from './binary.js';
@@ -82,14 +82,7 @@ function inProcessWasi(c: LoadedComponent, env: HostEnv): WasiHost | undefined {
   if (!c.wasiImports.length) return undefined;
   const granted = env.capabilities ?? [];
   checkImports('component', c.wasiImports, granted);
-  const log = env.log ?? defaultLog;
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  return wasiHost(new Set(granted), {
-    write: (stream, line) => log(stream === 'stdout' ? 'info' : 'error', line),
-    sleep: env.sleep ?? ((ms) => { if (ms > 0) Atomics.wait(nap, 0, 0, ms); }),
-    checkpoint: env.checkpoint ?? (() => undefined),
-    now: systemNow,
-  });
+  return wasiHost(new Set(granted), wasiIoFrom(env));
 }
 
 /** `ns:pkg/world` -> its package and world names. */

@@ -5,6 +5,7 @@
  */
 import { ABORT_MESSAGE_CHARS } from './limits.js';
 import { logLine } from './log-line.js';
+import { systemNow, type WasiIo } from './wasi/index.js';
 import type { LogLevel } from './guest-log.js';
 
 export type { LogLevel };
@@ -52,7 +53,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 const DEFAULT_INFO: TaskInfo = { taskId: 'local', nodeId: 'local', attempt: 0, acceleratorIds: new Uint32Array(0) };
 
-export function defaultLog(level: LogLevel, message: string): void {
+function defaultLog(level: LogLevel, message: string): void {
   if (level === 'warn' || level === 'error') process.stderr.write(logLine('guest', level, message));
 }
 
@@ -60,10 +61,30 @@ export function defaultLog(level: LogLevel, message: string): void {
  * Builds the `tsray:runtime/host` implementation for one instance. `onFatal`
  * receives a guest's abort message so the engine can attach it to the trap.
  */
+/** The blocking sleep used when the embedder supplies none. */
+function defaultSleep(ms: number): void {
+  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/**
+ * The hooks the WASI host runs on, from the same environment as tsray's own
+ * imports: stdout becomes `info` log lines and stderr `error` ones, and
+ * sleeps and cancels go through the same hooks.
+ */
+export function wasiIoFrom(env: HostEnv): WasiIo {
+  const log = env.log ?? defaultLog;
+  return {
+    write: (stream, line) => log(stream === 'stdout' ? 'info' : 'error', line),
+    sleep: env.sleep ?? defaultSleep,
+    checkpoint: env.checkpoint ?? (() => undefined),
+    now: systemNow,
+  };
+}
+
 export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): HostImports {
   const log = env.log ?? defaultLog;
   const check = env.checkpoint ?? (() => {});
-  const sleep = env.sleep ?? ((ms: number) => { if (ms > 0) Atomics.wait(sleeper, 0, 0, ms); });
+  const sleep = env.sleep ?? defaultSleep;
   const callActor = env.callActor ?? (() => ({ tag: 'err' as const, val: 'actors can only be called from tasks run by tsray.init()' }));
   return {
     'tsray:runtime/host': {

@@ -103,8 +103,6 @@ export async function importGlue(glue: JcoGlue): Promise<JcoModule> {
 export interface JcoOptions {
   /** Snapshot after instantiation so `reset()` can restore it (the cores must export their mutable globals). */
   resettable?: boolean;
-  /** Core modules to instantiate instead of `glue.compiled` (capped or sandboxed variants). */
-  cores?: Map<string, WebAssembly.Module>;
   /** The memory cap the cores were built with, to tell running out of memory from a bug. */
   maxBytes?: number;
   /** What the guest said about its failure, if anything (e.g. the last lines it wrote to stderr). */
@@ -188,8 +186,7 @@ export class JcoInstance implements EngineInstance {
     if (!glue.module) throw new ComponentError('jco glue used before it was imported');
     let exp: Record<string, unknown>;
     try {
-      const cores = opts.cores ?? glue.compiled;
-      exp = glue.module.instantiate((p) => cores.get(p) ?? fail(p), imports, (m, i) => {
+      exp = glue.module.instantiate((p) => glue.compiled.get(p) ?? fail(p), imports, (m, i) => {
         const inst = new WebAssembly.Instance(m, i);
         instances.push(inst);
         return inst;

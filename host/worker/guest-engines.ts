@@ -10,8 +10,8 @@ import { ComponentInstance, ComponentModule } from '../component/module.js';
 import type { EngineInstance, HandleFactory } from '../engine/types.js';
 import { LeanInstance } from '../engine/lean.js';
 import { JcoInstance, importGlue, type JcoGlue } from '../engine/jco.js';
-import { systemNow, wasiHost, type WasiHost, type WasiIo } from '../engine/wasi/index.js';
-import type { HostEnv } from '../engine/host-imports.js';
+import { wasiHost, type WasiIo } from '../engine/wasi/index.js';
+import { wasiIoFrom, type HostEnv } from '../engine/host-imports.js';
 import { TaskError } from '../errors.js';
 import type { ModuleMsg } from './protocol.js';
 
@@ -31,19 +31,16 @@ export class GuestEngines {
   /** jco glue being imported (an ES module import is async): the worker waits for these before running work. */
   private loading: Promise<void>[] = [];
   private stderrTail: string[] = [];
-  private readonly wasiOf = new WeakMap<EngineInstance, WasiHost>();
   private readonly wasiIo: WasiIo;
 
   constructor(private readonly env: HostEnv) {
-    // WASI stdio becomes the item's log; sleeps and cancels go through the same host hooks as tsray's own imports.
+    const io = wasiIoFrom(env);
     this.wasiIo = {
+      ...io,
       write: (stream, line) => {
         if (stream === 'stderr' && this.stderrTail.length < STDERR_TAIL_LINES) this.stderrTail.push(line);
-        env.log!(stream === 'stdout' ? 'info' : 'error', line);
+        io.write(stream, line);
       },
-      sleep: (ms) => env.sleep!(ms),
-      checkpoint: () => env.checkpoint!(),
-      now: systemNow,
     };
   }
 
@@ -63,11 +60,6 @@ export class GuestEngines {
     this.stderrTail = [];
   }
 
-  /** Passes on a jco instance's unfinished stdio line when an item ends. */
-  flush(inst: ComponentInstance | undefined): void {
-    if (inst) this.wasiOf.get(inst.engine)?.flush();
-  }
-
   load(m: ModuleMsg): Loaded {
     const { world, env } = { world: m.world, env: this.env };
     if (m.engine === 'lean') {
@@ -85,9 +77,8 @@ export class GuestEngines {
       make: (h, caps) => {
         if (failed) throw new TaskError('instantiate', `the component's jco glue did not load: ${(failed as Error).message ?? String(failed)}`);
         const wasi = wasiHost(new Set(caps), this.wasiIo);
-        const engine = JcoInstance.create(glue, world, env, h, wasi.imports, opts);
-        this.wasiOf.set(engine, wasi);
-        return engine;
+        // A call's unfinished last stdio line is passed on when the call ends.
+        return JcoInstance.create(glue, world, env, h, wasi.imports, { ...opts, afterCall: () => wasi.flush() });
       },
       pools: new Map(),
     };

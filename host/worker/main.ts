@@ -162,7 +162,6 @@ function runTask(msg: RunMsg): void {
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
   } finally {
-    engines.flush(inst);
     if (inst) {
       if (inst.reset()) pool.push(inst);
       else inst.dispose();
@@ -183,7 +182,6 @@ function construct(a: Actor): WireError | undefined {
     const args = a.msg.args.map(argValue);
     collectHandles(args, a.handles);
     a.self = a.inst.construct(`${a.msg.owner}#${a.msg.resource}`, args);
-    engines.flush(a.inst);
     return undefined;
   } catch (e) {
     a.inst = undefined;
@@ -213,9 +211,7 @@ function callActorMethod(msg: ActorCallMsg): void {
     const args = argValues(msg.args);
     collectHandles(args, a.handles);
     succeed(msg.n, a.inst!.invoke(ref, [a.self, ...args]));
-    engines.flush(a.inst);
   } catch (e) {
-    engines.flush(a.inst);
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
     // A trap leaves the instance unusable: rebuild it while restarts last, as Ray restarts actors.
     if (a.inst?.broken) {
