@@ -32,7 +32,15 @@ export async function init(opts: InitOptions = {}): Promise<void> {
   // As Ray's RAY_ADDRESS: a program written for the embedded node runs on a cluster unchanged.
   const address = opts.address ?? (process.env.TSRAY_ADDRESS || undefined);
   if (address === undefined) {
-    setNode(new EmbeddedNode(opts));
+    const node = new EmbeddedNode(opts);
+    setNode(node);
+    try {
+      await node.ready();
+    } catch (e) {
+      setNode(undefined);
+      await node.close(e as Error);
+      throw e;
+    }
     return;
   }
   if (opts.address === undefined) {

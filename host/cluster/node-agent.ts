@@ -266,6 +266,12 @@ export class NodeAgent {
     requireServing(address, net.tls, 'a node');
     let agent: NodeAgent | undefined;
     const node = new EmbeddedNode(opts, (r, route) => agent?.sendLog(r, route));
+    try {
+      await node.ready();
+    } catch (e) {
+      await node.close(e as Error);
+      throw e;
+    }
     const listen = net.host ?? await routeTo(address);
     const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen), ...(net.tls ? { tls: net.tls } : {}) });
     const early: Frame[] = [];

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { FuncDef, ResolvedWorld, WitType } from '../wit/types.js';
 import { ALLOWED_IMPORT_PREFIXES } from '../wit/imports.js';
-import { RUNTIME_WIT, worldFromText } from '../wit/load.js';
+import { HOST_PACKAGES, worldFromText } from '../wit/load.js';
 import { describeType } from '../wit/describe.js';
 import { GRANTABLE, capabilityOf, stripVersion, systemNow, wasiHost } from '../engine/wasi/index.js';
 import { camelCase, pascalCase } from '../abi/names.js';
@@ -51,12 +51,14 @@ function missingWasiFunc(iface: string, funcs: FuncDef[]): string | undefined {
 
 let runtime: Map<string, FuncDef> | undefined;
 
-/** tsray:runtime's functions as the host implements them, by `iface#name` (unversioned). */
+/** The functions of tsray's own packages as the host implements them, by `iface#name` (unversioned). */
 function runtimeFuncs(): Map<string, FuncDef> {
   if (!runtime) {
     runtime = new Map();
-    for (const item of worldFromText(readFileSync(RUNTIME_WIT, 'utf8'), 'tsray:runtime/task', RUNTIME_WIT).imports) {
-      if (item.kind === 'interface') for (const f of item.iface.funcs) runtime.set(`${item.name}#${f.name}`, f);
+    for (const { file, world } of HOST_PACKAGES) {
+      for (const item of worldFromText(readFileSync(file, 'utf8'), world, file).imports) {
+        if (item.kind === 'interface') for (const f of item.iface.funcs) runtime.set(`${item.name}#${f.name}`, f);
+      }
     }
   }
   return runtime;
@@ -77,7 +79,7 @@ function runtimeMismatch(iface: string, funcs: FuncDef[]): string | undefined {
   const base = iface.split('@')[0]!;
   for (const f of funcs) {
     const real = runtimeFuncs().get(`${base}#${f.name}`);
-    if (!real) return `'${base}#${f.name}' (tsray:runtime has no such function)`;
+    if (!real) return `'${base}#${f.name}' (${base.split('/')[0]} has no such function)`;
     if (signature(real) !== signature(f)) return `'${base}#${f.name}' as ${signature(f)}, but the host provides ${signature(real)}`;
   }
   return undefined;

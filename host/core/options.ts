@@ -23,6 +23,11 @@ export interface ResourceOptions {
   /** Cap on the linear memory in MiB; growing past it fails with `OutOfMemoryError`. */
   maxMemoryMb?: number;
   /**
+   * Device memory in bytes the task may hold on each of its GPUs through
+   * tsray:accel (default: its share of the device, `numGpus` x device memory).
+   */
+  acceleratorMemory?: number;
+  /**
    * Which node runs it on a cluster: `'DEFAULT'` (locality, then load with a
    * random top-k pick), `'SPREAD'` (round-robin), or a node `{ nodeId, soft }`
    * (hard: fail if that node cannot run it; soft: fall back to DEFAULT).
@@ -73,13 +78,14 @@ export interface NormalizedOptions {
   retryExceptions?: true | string[];
   timeoutMs?: number;
   maxMemoryMb?: number;
+  acceleratorMemory?: number;
   /** Absent for DEFAULT. */
   strategy?: SchedulingStrategy;
   /** Granted WASI capabilities, sorted; absent when none. */
   capabilities?: string[];
 }
 
-const KNOWN = new Set(['capabilities', 'numCpus', 'numGpus', 'memory', 'objectStoreMemory', 'acceleratorType', 'resources', 'numReturns', 'maxRetries', 'retryExceptions', 'timeoutMs', 'maxMemoryMb', 'schedulingStrategy']);
+const KNOWN = new Set(['capabilities', 'numCpus', 'numGpus', 'memory', 'objectStoreMemory', 'acceleratorType', 'resources', 'numReturns', 'maxRetries', 'retryExceptions', 'timeoutMs', 'maxMemoryMb', 'acceleratorMemory', 'schedulingStrategy']);
 
 function strategyOf(v: unknown): SchedulingStrategy | undefined {
   if (v === undefined || v === 'DEFAULT') return undefined;
@@ -161,6 +167,10 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
     out.maxMemoryMb = num('maxMemoryMb', o.maxMemoryMb, 1);
     if (out.maxMemoryMb > 4096) throw new InvalidArgumentError('maxMemoryMb cannot exceed 4096 (wasm32 memories stop at 4 GiB)');
   }
+  if (o.acceleratorMemory !== undefined) {
+    out.acceleratorMemory = num('acceleratorMemory', o.acceleratorMemory, 1, true);
+    if (numGpus === 0) throw new InvalidArgumentError('acceleratorMemory needs numGpus: it is a budget on the GPUs the task holds');
+  }
   return out;
 }
 
@@ -216,6 +226,7 @@ export interface NormalizedActorOptions {
   name?: string;
   timeoutMs?: number;
   maxMemoryMb?: number;
+  acceleratorMemory?: number;
   capabilities?: string[];
 }
 
@@ -239,6 +250,7 @@ export function normalizeActorOptions(o: ActorOptions): NormalizedActorOptions {
   }
   if (base.timeoutMs !== undefined) out.timeoutMs = base.timeoutMs;
   if (base.maxMemoryMb !== undefined) out.maxMemoryMb = base.maxMemoryMb;
+  if (base.acceleratorMemory !== undefined) out.acceleratorMemory = base.acceleratorMemory;
   if (base.strategy) out.strategy = base.strategy;
   if (base.capabilities) out.capabilities = base.capabilities;
   return out;

@@ -47,6 +47,8 @@ export interface ActorSpec {
   name?: string;
   timeoutMs?: number;
   maxMemoryMb?: number;
+  /** Device memory it may hold per GPU through tsray:accel (bytes). */
+  acceleratorMemory?: number;
   /** Granted WASI capabilities (sorted). */
   capabilities?: string[];
   /** Its guest log's level and route, as for a task. */
@@ -78,6 +80,7 @@ export function actorSpec(component: LoadedComponent, resource: ResourceDef, fun
     ...(o.name === undefined ? {} : { name: o.name }),
     ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
     ...(o.maxMemoryMb === undefined ? {} : { maxMemoryMb: o.maxMemoryMb }),
+    ...(o.acceleratorMemory === undefined ? {} : { acceleratorMemory: o.acceleratorMemory }),
     ...(o.strategy ? { strategy: o.strategy } : {}),
     ...(o.capabilities ? { capabilities: o.capabilities } : {}),
   };

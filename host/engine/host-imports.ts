@@ -36,12 +36,32 @@ export interface HostEnv {
   sleep?: (ms: number) => void;
   /** WASI capabilities granted to an instance of a component that imports WASI (see `engine/wasi/capabilities.ts`). */
   capabilities?: readonly string[];
+  /** Imports served beside tsray:runtime (tsray:accel), by interface as `HostImports` holds them. */
+  extraImports?: HostImports;
   /** Calls a method of another actor (`tsray:runtime/actors.call`); absent where no runtime is running. */
   callActor?: (actor: string, method: string, args: Uint8Array) => { tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string };
 }
 
-/** Host functions by unversioned interface name, then WIT function name. */
-export type HostImports = Record<string, Record<string, (...args: never[]) => unknown>>;
+/**
+ * A host-defined resource, as a class: static functions and methods by their
+ * camelCased WIT names, and `[DISPOSE]()` run when the guest drops its handle
+ * (the shape jco's glue takes for imported resources).
+ */
+export type HostResourceClass = (new (...args: never[]) => object) & Record<string, unknown>;
+
+/**
+ * Host functions by unversioned interface name, then WIT function name;
+ * resources by `[resource]name` (their functions are the class's).
+ */
+export type HostImports = Record<string, Record<string, ((...args: never[]) => unknown) | HostResourceClass>>;
+
+/** What jco's glue calls when a guest drops a handle to a host object. */
+export const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
+
+/** Identifies a resource type across the interfaces of a world. */
+export function resourceKey(r: { owner: string; name: string }): string {
+  return `${r.owner.split('@')[0]}#${r.name}`;
+}
 
 /**
  * Marks an error thrown from a host call to stop the guest on purpose (a
@@ -87,6 +107,7 @@ export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): H
   const sleep = env.sleep ?? defaultSleep;
   const callActor = env.callActor ?? (() => ({ tag: 'err' as const, val: 'actors can only be called from tasks run by tsray.init()' }));
   return {
+    ...env.extraImports,
     'tsray:runtime/host': {
       log: (level: LogLevel, message: string) => {
         if (level === 'fatal') onFatal(message.length > ABORT_MESSAGE_CHARS ? `${message.slice(0, ABORT_MESSAGE_CHARS)} ... [cut]` : message);

@@ -180,7 +180,8 @@ export class JcoInstance implements EngineInstance {
       const impls = host[key];
       if (!impls) continue;
       const obj: Record<string, unknown> = {};
-      for (const f of item.iface.funcs) if (impls[f.name]) obj[camelCase(f.name)] = impls[f.name];
+      for (const f of item.iface.funcs) if (!f.resource && impls[f.name]) obj[camelCase(f.name)] = impls[f.name];
+      for (const r of item.iface.resources) if (impls[`[resource]${r.name}`]) obj[pascalCase(r.name)] = impls[`[resource]${r.name}`];
       imports[key] = obj;
     }
     if (!glue.module) throw new ComponentError('jco glue used before it was imported');

@@ -20,6 +20,7 @@ import { ArgWaits, Lane, settleReturns } from '../core/pending-work.js';
 import { oneNodeMiss } from '../core/placement.js';
 import { findMethod, type ActorSpec } from '../core/specs.js';
 import { ActorNames } from '../core/actor-names.js';
+import { accelField } from '../core/accel-grant.js';
 import type { Scheduler } from './scheduler.js';
 import { WorkerHandle, type WorkerSite } from '../worker/worker-handle.js';
 import type { FromWorker, GuestCall } from '../worker/protocol.js';
@@ -113,7 +114,7 @@ export class ActorManager {
     }
     w.send({
       t: 'actor-new', aid: actor.aid, id: actor.id, key, resource: spec.resource.name, owner: spec.resource.owner,
-      args, devices: actor.devices ?? {}, restarts: Number.isFinite(actor.restartsLeft) ? actor.restartsLeft : 2 ** 30,
+      args, devices: actor.devices ?? {}, ...accelField(actor.spec.request, actor.devices ?? {}, actor.spec.acceleratorMemory), restarts: Number.isFinite(actor.restartsLeft) ? actor.restartsLeft : 2 ** 30,
       ...(spec.log ? { log: spec.log } : {}), ...(spec.capabilities ? { caps: spec.capabilities } : {}),
     });
     this.pump(actor);

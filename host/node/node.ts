@@ -18,6 +18,7 @@ import { defaultSpillDir } from '../util/private-dir.js';
 import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import { nodeMemory } from './memory-report.js';
+import { NodeDevices } from '../accel/node-devices.js';
 
 export interface InitOptions extends LogOptions {
   /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */
@@ -27,6 +28,15 @@ export interface InitOptions extends LogOptions {
    * `ROCR_VISIBLE_DEVICES` or `ONEAPI_DEVICE_SELECTOR` lists, else as many as `nvidia-smi` lists, else 0).
    */
   numGpus?: number;
+  /**
+   * What drives the GPUs for tsray:accel: `'webgpu'` (Dawn; with no GPU in the
+   * machine, Debian chromium's SwiftShader as a software GPU), `'cpu'` (the
+   * host's kernels; tensors only), or `'auto'` (default: WebGPU when Dawn finds
+   * an adapter, else CPU).
+   */
+  accelBackend?: 'auto' | 'webgpu' | 'cpu';
+  /** Memory of each GPU in bytes, where the backend cannot tell (default 1 GiB); task budgets are shares of it. */
+  acceleratorMemory?: number;
   /** The node's accelerator type, e.g. `'H100'` (default: detected); tasks with `acceleratorType` go only to such nodes. */
   acceleratorType?: string;
   /** Bytes of memory this node offers to tasks' and actors' `memory` requests (default 70% of RAM; admission only). */
@@ -64,10 +74,12 @@ export class EmbeddedNode implements Backend {
   readonly scheduler: Scheduler;
   readonly actors: ActorManager;
   private readonly admin: AdminEndpoint;
+  /** The GPUs' device thread, when the node has GPUs (see host/accel). */
+  readonly devices: NodeDevices | undefined;
 
   /** `log`: where guest log records go (default: printed here); a cluster node sends them to the head. */
   constructor(opts: InitOptions, log?: WorkerSite['log']) {
-    const known = new Set(['token', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs', 'logLevel', 'logToDriver']);
+    const known = new Set(['token', 'accelBackend', 'acceleratorMemory', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs', 'logLevel', 'logToDriver']);
     for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
     if (opts.address !== undefined) throw new RuntimeStateError(`an embedded node has no address; connect to ${opts.address} with tsray.init({ address, token })`);
     const count = (name: string, v: number | undefined, dflt: number): number => {
@@ -121,7 +133,16 @@ export class EmbeddedNode implements Backend {
     });
     const arenas = this.objects.arenas.map((a) => a.memory);
     const warn = (m: string): void => { process.emitWarning(m, { code: 'TSRAY_INFEASIBLE' }); };
-    const site: WorkerSite = { nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), ...(log ? { log } : {}) };
+    if (numGpus > 0) {
+      const backend = opts.accelBackend ?? 'auto';
+      if (!['auto', 'webgpu', 'cpu'].includes(backend)) throw new InvalidArgumentError(`init option accelBackend must be 'auto', 'webgpu' or 'cpu', got ${String(backend)}`);
+      this.devices = NodeDevices.launch({
+        ids: gpus.ids ?? Array.from({ length: numGpus }, (_, i) => i), backend, hardwareGpus: found.count,
+        ...(opts.acceleratorMemory === undefined ? {} : { memoryBytes: count('acceleratorMemory', opts.acceleratorMemory, 1) }),
+      });
+    }
+    const devices = this.devices;
+    const site: WorkerSite = { nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), ...(log ? { log } : {}), ...(devices ? { accelLink: () => devices.connect() } : {}) };
     this.scheduler = new Scheduler({
       ...site, resources, deviceIds, baseWorkers, maxWorkers: baseWorkers + 16, warn,
       onGuestCall: (from, call) => this.actors.guestCall(from, call),
@@ -160,9 +181,15 @@ export class EmbeddedNode implements Backend {
     this.actors.poll();
   }
 
+  /** Resolves when the node's devices are open (fails when they cannot be: `accelBackend: 'webgpu'` without an adapter). */
+  async ready(): Promise<void> {
+    await this.devices?.ready;
+  }
+
   async close(error: Error): Promise<void> {
     this.admin.close();
     await Promise.all([this.scheduler.close(error), this.actors.close(error)]);
+    await this.devices?.close();
     this.objects.failPending(error);
     this.objects.close();
   }

@@ -19,6 +19,7 @@ import { ShapeQueues } from './shape-queues.js';
 import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
 import { oneNodeMiss, type NodeView } from '../core/placement.js';
 import { retriesOwnError } from '../core/retry.js';
+import { accelField } from '../core/accel-grant.js';
 
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
 const PIPELINE_DEPTH = 64;
@@ -174,7 +175,7 @@ export class Scheduler {
       this.releaseIfIdle(slot);
       return;
     }
-    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}) });
+    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}) });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
     task.state = 'running';

@@ -11,12 +11,20 @@ export interface WitSources {
   files: { path: string; text: string }[];
 }
 
+const WIT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'wit');
 /** tsray's own WIT (`tsray:runtime`), always available to user worlds. */
-export const RUNTIME_WIT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'wit', 'runtime.wit');
+export const RUNTIME_WIT = join(WIT_DIR, 'runtime.wit');
+/** The accelerator interfaces (`tsray:accel`), always available to user worlds. */
+export const ACCEL_WIT = join(WIT_DIR, 'accel.wit');
+/** Every package the host serves, with the world that imports all of it. */
+export const HOST_PACKAGES: ReadonlyArray<{ file: string; world: string }> = [
+  { file: RUNTIME_WIT, world: 'tsray:runtime/task' },
+  { file: ACCEL_WIT, world: 'tsray:accel/compute' },
+];
 
 /**
  * Every `.wit` file under `paths` (directories are searched recursively),
- * plus tsray's own runtime WIT; a file reached twice is read once.
+ * plus tsray's own WIT packages; a file reached twice is read once.
  */
 export function readWitSources(paths: string | string[]): WitSources {
   const files: WitSources['files'] = [];
@@ -39,7 +47,7 @@ export function readWitSources(paths: string | string[]): WitSources {
     }
     if (files.length === before && !(existsSync(path) && seen.has(realpathSync(path)))) throw new ComponentError(`no .wit files found at ${path}`);
   }
-  walk(RUNTIME_WIT);
+  for (const p of HOST_PACKAGES) walk(p.file);
   return { files };
 }
 

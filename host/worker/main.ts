@@ -12,6 +12,7 @@ import type { ExportRef } from '../engine/types.js';
 import { GuestEngines, type Loaded } from './guest-engines.js';
 import { INTERRUPT, type HostEnv, type LogLevel, type TaskInfo } from '../engine/host-imports.js';
 import { logFor, type ItemLog } from './item-log.js';
+import { AccelSessions } from './accel-sessions.js';
 import { TaskCancelledError, TaskError, TsrayError } from '../errors.js';
 import { toWire } from '../core/error-codec.js';
 import { Fifo } from '../core/fifo.js';
@@ -80,6 +81,8 @@ const env: HostEnv = {
   log: (level: LogLevel, message: string) => taskLog?.write(level, message),
   callActor: (actor, method, args) => callActor(actor, method, args),
 };
+const accel = new AccelSessions(init.accel, env.checkpoint!);
+env.extraImports = accel.imports;
 
 interface Actor {
   msg: ActorNewMsg;
@@ -118,7 +121,8 @@ function newInstance(l: Loaded, caps: readonly string[] = []): ComponentInstance
   return inst;
 }
 
-function wire(e: unknown): WireError {
+function wire(failure: unknown): WireError {
+  const e = accel.explain(failure);
   // A cancel unwinds the guest as a trap; it is reported as what it is.
   if (e instanceof TaskError && e.cause instanceof CancelSignal) return toWire(new TaskCancelledError(e.functionName));
   return toWire(e);
@@ -156,6 +160,7 @@ function runTask(msg: RunMsg): void {
   const grants = msg.caps?.join(' ') ?? '';
   let pool = l.pools.get(grants);
   if (!pool) l.pools.set(grants, (pool = []));
+  accel.beginTask(msg.accel);
   try {
     inst = pool.pop() ?? newInstance(l, msg.caps);
     succeed(msg.n, inst.call(msg.fn, argValues(msg.args)));
@@ -166,6 +171,7 @@ function runTask(msg: RunMsg): void {
       if (inst.reset()) pool.push(inst);
       else inst.dispose();
     }
+    accel.endTask();
   }
 }
 
@@ -177,6 +183,7 @@ function construct(a: Actor): WireError | undefined {
   // A rebuild after a trap runs inside the failed call: a cancel of that call must not reach the constructor.
   const outer = current;
   current = { n: 0, id: a.msg.id, attempt: 0, devices: a.msg.devices };
+  accel.beginActor(a.msg.aid, a.msg.accel, true);
   try {
     a.inst = newInstance(l, a.msg.caps);
     const args = a.msg.args.map(argValue);
@@ -185,6 +192,7 @@ function construct(a: Actor): WireError | undefined {
     return undefined;
   } catch (e) {
     a.inst = undefined;
+    accel.endActor(a.msg.aid);
     return wire(e);
   } finally {
     current = outer;
@@ -205,6 +213,7 @@ function callActorMethod(msg: ActorCallMsg): void {
     outbox.push({ n: msg.n, ok: false, error: toWire(new TsrayError('ERR_ACTOR_DIED', a?.dead?.message ?? 'the actor is not on this worker')) });
     return;
   }
+  accel.beginActor(a.msg.aid, a.msg.accel);
   try {
     let ref = a.methods.get(msg.method);
     if (!ref) a.methods.set(msg.method, (ref = a.inst!.module.resolveMethod(a.msg.resource, a.msg.owner, msg.method)));
@@ -223,6 +232,7 @@ function callActorMethod(msg: ActorCallMsg): void {
       } else {
         a.dead = wire(e);
         a.inst.dispose();
+        accel.endActor(a.msg.aid);
         outbox.push({ ev: 'actor-died', aid: a.msg.aid, error: a.dead });
       }
     }

@@ -6,6 +6,8 @@
  */
 import type { WireError } from '../core/error-codec.js';
 import type { DeviceIds } from '../core/resources.js';
+import type { AccelGrant } from '../core/accel-grant.js';
+import type { LinkEnd } from '../accel/protocol.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import type { Variant } from './module-variants.js';
 import type { GuestLog, LogFilter, LogTarget } from '../engine/guest-log.js';
@@ -42,6 +44,8 @@ export interface RunMsg {
   id: string;
   attempt: number;
   devices: DeviceIds;
+  /** What it may use through tsray:accel (absent: no GPU). */
+  accel?: AccelGrant;
   /** Its guest log's level and route (absent: the worker's `logLevel`, no route). */
   log?: LogTarget;
   /** Granted WASI capabilities (absent: none). */
@@ -62,6 +66,7 @@ export interface ActorNewMsg {
   owner: string;
   args: unknown[];
   devices: DeviceIds;
+  accel?: AccelGrant;
   /** How many times the worker may rebuild the actor after a trap. */
   restarts: number;
   /** Its guest log's level and route, for its constructor and every call (absent: the worker's `logLevel`). */
@@ -117,4 +122,6 @@ export interface WorkerInit {
   arenas: WebAssembly.Memory[];
   /** The guest log level of work that brings none (`RunMsg.log`). */
   logLevel: LogFilter;
+  /** Its link to the node's device thread (absent: the node has no devices). */
+  accel?: LinkEnd;
 }

@@ -7,6 +7,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { CTL, type FromWorker, type LogMsg, type ToWorker } from './protocol.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { variantFor } from './module-variants.js';
+import type { LinkEnd } from '../accel/protocol.js';
 import { DEFAULT_LOG_FILTER, printGuestLog, type GuestLog, type LogFilter } from '../engine/guest-log.js';
 
 const WORKER_SCRIPT = new URL('./main.js', import.meta.url);
@@ -29,6 +30,8 @@ export interface WorkerSite {
   logLevel?: LogFilter;
   /** Takes guest log records (default: printed in this process, see engine/guest-log.ts). */
   log?: (r: GuestLog, route: string | undefined) => void;
+  /** A link to the node's device thread for each new worker (absent: the node has no devices). */
+  accelLink?: () => LinkEnd;
 }
 
 let nextWorkerId = 1;
@@ -55,7 +58,12 @@ export class WorkerHandle {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     // execArgv: [] keeps the driver's loader hooks (--import, --loader) out of workers, which run only our code.
-    this.worker = new Worker(WORKER_SCRIPT, { workerData: { ctl, nodeId, spinUs, arenas, logLevel, port: port2 }, transferList: [port2], execArgv: [] });
+    const accel = site.accelLink?.();
+    this.worker = new Worker(WORKER_SCRIPT, {
+      workerData: { ctl, nodeId, spinUs, arenas, logLevel, port: port2, ...(accel ? { accel } : {}) },
+      transferList: accel ? [port2, accel.port] : [port2],
+      execArgv: [],
+    });
     this.worker.unref();
     this.port.on('message', (m: FromWorker[] | LogMsg) => this.deliver(m));
     this.port.unref();
