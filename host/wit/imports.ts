@@ -2,7 +2,7 @@
 import type { InterfaceDef, ResolvedWorld } from './types.js';
 
 /** Interface prefixes the host implements; nothing else is reachable from a guest. */
-export const ALLOWED_IMPORT_PREFIXES = ['tsray:runtime/'];
+export const ALLOWED_IMPORT_PREFIXES = ['tsray:runtime/', 'tsray:accel/'];
 
 /** An interface with no functions and no resources: importing it reaches nothing, it only names types. */
 export function isTypesOnly(iface: InterfaceDef): boolean {

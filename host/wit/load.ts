@@ -11,12 +11,17 @@ export interface WitSources {
   files: { path: string; text: string }[];
 }
 
+const WIT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'wit');
+
 /** tsray's own WIT (`tsray:runtime`), always available to user worlds. */
-export const RUNTIME_WIT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'wit', 'runtime.wit');
+export const RUNTIME_WIT = join(WIT_DIR, 'runtime.wit');
+
+/** The host's WIT packages (`tsray:runtime`, `tsray:accel`), always available to user worlds. */
+export const TSRAY_WIT = [RUNTIME_WIT, join(WIT_DIR, 'accel.wit')];
 
 /**
  * Every `.wit` file under `paths` (directories are searched recursively),
- * plus tsray's own runtime WIT; a file reached twice is read once.
+ * plus tsray's own WIT (TSRAY_WIT); a file reached twice is read once.
  */
 export function readWitSources(paths: string | string[]): WitSources {
   const files: WitSources['files'] = [];
@@ -39,7 +44,7 @@ export function readWitSources(paths: string | string[]): WitSources {
     }
     if (files.length === before && !(existsSync(path) && seen.has(realpathSync(path)))) throw new ComponentError(`no .wit files found at ${path}`);
   }
-  walk(RUNTIME_WIT);
+  for (const own of TSRAY_WIT) walk(own);
   return { files };
 }
 
