@@ -3,6 +3,8 @@ export { log, now, sleep, taskContext, LogLevel, TaskInfo, tsrayAbort } from "./
 export { Unit, Option, Result, ok, err, zero, Tuple2, Tuple3, Tuple4, Tuple5, Tuple6 } from "./types";
 export { ActorHandle } from "./actors";
 export { CborWriter, CborReader } from "./cbor";
+// Accelerators (tsray:accel); also `import { Device, Tensor } from "tsray/accel"`.
+export * from "./accel";
 export { cabi_realloc, keepAlive, releaseCall, RETURN_AREA } from "./memory";
 // Parsed always: `tsray build` puts one in place of std's console (and trace, seed) depending on the world.
 import "./env";

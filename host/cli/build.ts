@@ -7,7 +7,7 @@ export function registerBuild(program: Command): void {
     .command('build')
     .description('compile an AssemblyScript file into a WebAssembly component for a WIT world; writes its TypeScript types (x.d.ts) beside it')
     .argument('<entry>', 'AssemblyScript file holding the world\'s exports')
-    .requiredOption('--wit <paths...>', '.wit files or directories of them (tsray:runtime is always included)')
+    .requiredOption('--wit <paths...>', '.wit files or directories of them (tsray:runtime and tsray:accel are always included)')
     .requiredOption('--world <name>', 'the world to build, e.g. matrix or tsray:examples/matrix')
     .option('-o, --out <file>', 'where to write the component (default build/<world>.wasm); its types go to the same name with .d.ts', '')
     .option('--debug', 'build without optimisation, with debug info')

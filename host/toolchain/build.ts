@@ -34,7 +34,7 @@ const ASCONFIG = join(ROOT, 'asconfig.json');
 export interface BuildOptions {
   /** The AssemblyScript file with the world's exports. */
   entry: string;
-  /** `.wit` files or directories of them (searched recursively); tsray:runtime is always included. */
+  /** `.wit` files or directories of them (searched recursively); tsray:runtime and tsray:accel are always included. */
   wit: string | string[];
   /** World name, plain (`matrix`) or qualified (`tsray:examples/matrix`). */
   world: string;

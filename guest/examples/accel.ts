@@ -1,0 +1,156 @@
+// Accelerators from a task (world `accel` in wit/examples.wit): devices, tensors
+// on the host's kernels, a raw WGSL shader, and device-memory budgets.
+import { now } from "tsray";
+import { devices, Device, Buffer, BufferUsage, BindGroupEntry, Tensor, DType, ErrorCode, errorCodeName } from "tsray/accel";
+
+export function gpuDevices(): Uint32Array {
+  const list = devices();
+  const ids = new Uint32Array(list.length);
+  for (let i = 0; i < list.length; i++) ids[i] = list[i].id;
+  return ids;
+}
+
+export function deviceBackend(id: u32): string {
+  const device = Device.open(id);
+  const backend = device.info().backend;
+  device.drop();
+  return backend;
+}
+
+export function tensorMatmul(device: u32, m: u32, k: u32, n: u32, a: Float32Array, b: Float32Array, dtype: u8): Float32Array {
+  const ta = Tensor.fromF32(device, [m, k], a, <DType>dtype);
+  const tb = Tensor.fromF32(device, [k, n], b, <DType>dtype);
+  const c = ta.matmul(tb);
+  const out = c.toF32();
+  ta.drop();
+  tb.drop();
+  c.drop();
+  return out;
+}
+
+/** Appends `t`'s elements to `out` at `at` and drops it; returns the next offset. */
+function take(out: Float32Array, at: i32, t: Tensor): i32 {
+  const v = t.toF32();
+  out.set(v, at);
+  t.drop();
+  return at + v.length;
+}
+
+export function tensorOps(device: u32, m: u32, n: u32, a: Float32Array, b: Float32Array): Float32Array {
+  const ta = Tensor.fromF32(device, [m, n], a);
+  const tb = Tensor.fromF32(device, [m, n], b);
+  const size = <i32>(m * n);
+  const out = new Float32Array(4 * size + 4 + 2 * <i32>(m + n));
+  let at = take(out, 0, ta.add(tb));
+  at = take(out, at, ta.mul(tb));
+  at = take(out, at, ta.scale(2.5));
+  at = take(out, at, ta.transpose());
+  at = take(out, at, ta.sum());
+  at = take(out, at, ta.mean());
+  at = take(out, at, ta.max());
+  at = take(out, at, ta.min());
+  at = take(out, at, ta.sum(0));
+  at = take(out, at, ta.mean(1));
+  at = take(out, at, ta.max(0));
+  at = take(out, at, ta.min(1));
+  ta.drop();
+  tb.drop();
+  return out;
+}
+
+const DOUBLE_WGSL = `
+@group(0) @binding(0) var<storage, read_write> data: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  let i = id.x;
+  if (i < arrayLength(&data)) {
+    data[i] = data[i] * 2.0;
+  }
+}
+`;
+
+export function wgslDouble(device: u32, data: Float32Array): Float32Array {
+  if (data.length == 0) return new Float32Array(0);
+  const d = Device.open(device);
+  const bytes = <u64>data.byteLength;
+  // the data goes in through a staging buffer and a copy, then is doubled in place
+  const staging = d.createBuffer(bytes, BufferUsage.COPY_SRC | BufferUsage.COPY_DST);
+  const work = d.createBuffer(bytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST);
+  staging.writeF32(0, data);
+  const module = d.createShaderModule(DOUBLE_WGSL);
+  const pipeline = d.createComputePipeline(module, "main");
+  const group = d.createBindGroup(pipeline, 0, [BindGroupEntry.whole(0, work)]);
+  const encoder = d.createCommandEncoder();
+  encoder.copyBufferToBuffer(staging, 0, work, 0, bytes);
+  encoder.dispatch(pipeline, [group], (<u32>data.length + 63) / 64);
+  d.submit([encoder.finish()]);
+  d.wait();
+  const out = work.readF32(0, <u32>data.length);
+  encoder.drop();
+  group.drop();
+  pipeline.drop();
+  module.drop();
+  staging.drop();
+  work.drop();
+  d.drop();
+  return out;
+}
+
+export function wgslCompile(device: u32, code: string): string {
+  const d = Device.open(device);
+  let outcome = "ok";
+  const m = d.tryCreateShaderModule(code);
+  if (!m.isOk) outcome = errorCodeName(m.error.code) + ": " + m.error.message;
+  else {
+    const p = d.tryCreateComputePipeline(m.value, "main");
+    if (!p.isOk) outcome = errorCodeName(p.error.code) + ": " + p.error.message;
+    else p.value.drop();
+    m.value.drop();
+  }
+  d.drop();
+  return outcome;
+}
+
+export function allocBuffers(device: u32, bytes: u64, count: u32, handleOom: bool): u64 {
+  const d = Device.open(device);
+  // kept alive until the task ends, when the host frees them (no drop here on purpose)
+  const held = new Array<Buffer>();
+  let total: u64 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    if (!handleOom) {
+      held.push(d.createBuffer(bytes, BufferUsage.STORAGE)); // traps on any error
+    } else {
+      const r = d.tryCreateBuffer(bytes, BufferUsage.STORAGE);
+      if (!r.isOk) {
+        if (r.error.code == ErrorCode.OUT_OF_MEMORY) break;
+        throw new Error(r.error.toString());
+      }
+      held.push(r.value);
+    }
+    total += bytes;
+  }
+  return total;
+}
+
+export function holdThenSpin(device: u32, bytes: u64, ms: u32): u64 {
+  const d = Device.open(device);
+  d.createBuffer(bytes, BufferUsage.STORAGE); // never dropped: the host frees it when the task ends
+  const start = now();
+  while (ms == 0 || now() - start < <f64>ms) {}
+  return bytes;
+}
+
+export function matmulPlain(m: u32, k: u32, n: u32, a: Float32Array, b: Float32Array): Float32Array {
+  if (<u64>a.length != <u64>m * k || <u64>b.length != <u64>k * n) throw new Error("matmul-plain: data length does not match the shapes");
+  const out = new Float32Array(m * n);
+  for (let i: u32 = 0; i < m; i++) {
+    const dst = i * n;
+    for (let p: u32 = 0; p < k; p++) {
+      const x = unchecked(a[i * k + p]);
+      const row = p * n;
+      for (let j: u32 = 0; j < n; j++) unchecked(out[dst + j] += x * b[row + j]);
+    }
+  }
+  return out;
+}
