@@ -6,6 +6,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { ComponentError } from '../errors.js';
 import { findSoftwareIcd } from './backends/webgpu/dawn.js';
+import { userSubdir } from '../util/private-dir.js';
 import type { BackendChoice } from './open-backends.js';
 import type { ControlMsg, ControlReply, DeviceReport, DeviceThreadInit, LinkEnd } from './protocol.js';
 
@@ -106,5 +107,8 @@ export class NodeDevices {
 function pointAtSoftwareGpu(): void {
   if (process.env.VK_ICD_FILENAMES) return;
   const icd = findSoftwareIcd();
-  if (icd) process.env.VK_ICD_FILENAMES = icd;
+  if (!icd) return;
+  process.env.VK_ICD_FILENAMES = icd;
+  // SwiftShader's window-system probe complains on stderr without a runtime directory; give it this user's private one.
+  process.env.XDG_RUNTIME_DIR ??= userSubdir('xdg');
 }

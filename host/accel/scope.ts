@@ -26,6 +26,11 @@ export interface Held<T = unknown> {
 
 const MiB = 2 ** 20;
 
+/** Bytes as people read them: KiB below a MiB. */
+function size(bytes: number): string {
+  return bytes < MiB ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+}
+
 export class Scope {
   private readonly objects = new Map<number, Held>();
   private readonly usedOn = new Map<number, number>();
@@ -62,8 +67,8 @@ export class Scope {
     const used = this.usedBytes(d);
     const budget = this.budget(d);
     if (used + bytes > budget) {
-      const rule = this.grant.memory !== undefined ? 'declared with acceleratorMemory' : `${this.grant.share} of the device's ${(d.backend.description.memoryBytes / MiB).toFixed(1)} MiB`;
-      throw new AccelFailure('out-of-memory', `device ${d.id} (${d.backend.description.backend}): this task's budget is ${(budget / MiB).toFixed(1)} MiB (${rule}); it holds ${(used / MiB).toFixed(1)} MiB and asked for ${(bytes / MiB).toFixed(1)} MiB more; free buffers or tensors, or request more with numGpus or acceleratorMemory`);
+      const rule = this.grant.memory !== undefined ? 'declared with acceleratorMemory' : `${this.grant.share} of the device's ${size(d.backend.description.memoryBytes)}`;
+      throw new AccelFailure('out-of-memory', `device ${d.id} (${d.backend.description.backend}): this task's budget is ${size(budget)} (${rule}); it holds ${size(used)} and asked for ${size(bytes)} more; free buffers or tensors, or request more with numGpus or acceleratorMemory`);
     }
     this.usedOn.set(d.id, used + bytes);
     d.used += bytes;

@@ -159,9 +159,13 @@ async function openDevice(adapter: GPUAdapter, memoryBytes: number): Promise<Dev
     async createShaderModule(code: string): Promise<ShaderObj> {
       alive();
       if (/\benable\s+f16\b/.test(code) && !f16) throw new AccelFailure('unsupported', 'this adapter has no shader-f16: WGSL cannot enable f16 here (float16 tensors still work)');
+      // In an error scope: Dawn would otherwise print the compiler's complaint as an uncaptured error.
+      device.pushErrorScope('validation');
       const module = device.createShaderModule({ code });
       const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+      const scoped = await device.popErrorScope();
       if (errors.length) throw new AccelFailure('validation', `WGSL does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`).join('; ')}`);
+      if (scoped) throw new AccelFailure('validation', `WGSL does not compile: ${scoped.message}`);
       return { kind: 'shader', module } as ShaderObj;
     },
     createComputePipeline(m: ShaderObj, entryPoint: string): Promise<PipelineObj> {
