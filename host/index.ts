@@ -25,7 +25,7 @@ export {
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
-  init, shutdown, isInitialized, put, free, get, getView, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, testing,
+  init, shutdown, isInitialized, put, free, get, getView, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, acceleratorDevices, testing,
   type GetOptions, type WaitOptions, type CancelOptions, type KillOptions, type ValuesOf,
 } from './api/api.js';
 export { ActorClass, ActorHandle, ActorMethod, type ActorHandleOf } from './api/actor-handle.js';
@@ -34,6 +34,7 @@ export type {
 } from './api/typing.js';
 export type { ActorOptions } from './core/options.js';
 export type { InitOptions } from './node/node.js';
+export type { AcceleratorDevice } from './core/accelerator-device.js';
 export type { LogOptions } from './core/log-options.js';
 export type { TaskOptions, ResourceOptions, SchedulingStrategy } from './core/options.js';
 export { ObjectRef } from '../store/object-ref.js';

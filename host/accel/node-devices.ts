@@ -7,6 +7,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { ComponentError } from '../errors.js';
 import { findSoftwareIcd } from './backends/webgpu/dawn.js';
 import { userSubdir } from '../util/private-dir.js';
+import type { AcceleratorDevice } from '../core/accelerator-device.js';
 import type { BackendChoice } from './open-backends.js';
 import type { ControlMsg, ControlReply, DeviceReport, DeviceThreadInit, LinkEnd } from './protocol.js';
 
@@ -95,6 +96,14 @@ export class NodeDevices {
   private post(m: ControlMsg): void {
     this.thread.postMessage(m);
   }
+}
+
+/** A device report as the public API shows it. */
+export function deviceOf(nodeId: string, d: DeviceReport): AcceleratorDevice {
+  return {
+    nodeId, id: d.id, backend: d.backend, vendor: d.vendor, architecture: d.architecture, description: d.description,
+    shaderF16: d.shaderF16, memoryBytes: d.memoryBytes, usedBytes: d.used,
+  };
 }
 
 /**

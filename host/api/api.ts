@@ -2,6 +2,7 @@
  * The tsray runtime API: `init`, `shutdown`, `put`, `get`, `wait`, `cancel`,
  * and resource queries. Follows Ray Core's semantics (see the README).
  */
+import type { AcceleratorDevice } from '../core/accelerator-device.js';
 import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';
@@ -324,6 +325,15 @@ export function getRuntimeContext(): RuntimeContext {
 /** Resources of the node not held by tasks right now. */
 export function availableResources(): ResourceSet {
   return requireNode().scheduler.availableResources();
+}
+
+/**
+ * The GPUs of the node (or of every node of a cluster): the backend that
+ * drives each for tsray:accel (`webgpu` or `cpu`), its memory, and what
+ * running tasks hold on it now.
+ */
+export function acceleratorDevices(): Promise<AcceleratorDevice[]> {
+  return requireNode().acceleratorDevices();
 }
 
 /** All resources of the node. */

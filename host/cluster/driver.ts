@@ -6,6 +6,7 @@
  * Tasks go to the head, which places them on nodes. Components are sent to
  * the head once per connection, by content hash.
  */
+import type { AcceleratorDevice } from '../core/accelerator-device.js';
 import { randomBytes } from 'node:crypto';
 import { ObjectStore } from '../../store/object-store.js';
 import { ConnectionError, ObjectLostError } from '../errors.js';
@@ -47,6 +48,12 @@ class RemoteTasks implements TaskBackend {
   constructor(private readonly peer: Peer, private readonly work: RemoteWork, private readonly log: LogFilter) {
     this.timer = setInterval(() => { void this.refresh(); }, RESOURCES_MS);
     this.timer.unref();
+  }
+
+  /** Every live node's GPUs, from the head. */
+  async acceleratorDevices(): Promise<AcceleratorDevice[]> {
+    const s = await this.peer.request<StatusReply>({ t: 'status', id: 0 });
+    return s.nodes.filter((n) => n.state === 'ALIVE').flatMap((n) => n.devices ?? []);
   }
 
   async refresh(): Promise<void> {
@@ -113,6 +120,11 @@ export class ClusterDriver implements Backend {
   private readonly server: ObjectServer;
   /** Objects freed here whose owners have not been told yet, by node. */
   private toFree = new Map<string, string[]>();
+
+  /** Every live node's GPUs, from the head. */
+  acceleratorDevices(): Promise<AcceleratorDevice[]> {
+    return this.scheduler.acceleratorDevices();
+  }
 
   private constructor(private readonly peer: Peer, opts: DriverOptions, objects: ObjectStore, server: ObjectServer, readonly nodeId: string) {
     this.objects = objects;

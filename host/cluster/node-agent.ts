@@ -62,7 +62,9 @@ export class NodeAgent {
   }
 
   private beat(): void {
-    this.peer.send({ t: 'heartbeat', available: this.node.scheduler.availableResources() });
+    const devices = this.node.devices;
+    this.peer.send({ t: 'heartbeat', available: this.node.scheduler.availableResources(), ...(devices ? { deviceUsed: devices.devices.map((d) => d.used) } : {}) });
+    void devices?.report().catch(() => undefined); // for the next beat
   }
 
   /** Reports free resources soon after they change, so `tsray status` is current (at most every 50 ms). */
@@ -279,7 +281,7 @@ export class NodeAgent {
       const { peer } = await connect(address, token, 'node', {
         onFrame: (f) => { if (agent) agent.handle(f); else early.push(f); },
         onClose: (code, reason) => { if (agent && !agent.closing) { agent.stopTimer(); onHeadLost(`the head at ${address} closed the connection (${code}${reason ? `: ${reason}` : ''})`); } },
-      }, { node: { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address } }, { ...(net.tls?.ca ? { ca: net.tls.ca } : {}), ...(net.anyName ? { anyName: true } : {}) });
+      }, { node: { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address, ...(node.devices ? { devices: await node.acceleratorDevices() } : {}) } }, { ...(net.tls?.ca ? { ca: net.tls.ca } : {}), ...(net.anyName ? { anyName: true } : {}) });
       agent = new NodeAgent(node, peer, server, token, net.tls);
       for (const f of early.splice(0)) agent.handle(f);
       return agent;

@@ -6,6 +6,7 @@
  * not of its type's shape, or larger than the limit closes that connection
  * only. Requests carry an `id` the answer repeats.
  */
+import type { AcceleratorDevice } from '../core/accelerator-device.js';
 import { encode, decode } from 'cbor-x';
 import { cborProblem } from './cbor-scan.js';
 import type { SchedulingStrategy } from '../core/placement.js';
@@ -69,12 +70,19 @@ export interface NodeInfo {
   resources: Record<string, number>;
   /** The node's object server, where other nodes and drivers pull its objects. */
   objectAddress: string;
+  /** Its GPUs as tsray:accel drives them (absent: none). */
+  devices?: AcceleratorDevice[];
 }
 
 export interface Welcome { t: 'welcome'; v: number; clusterId: string; headPid: number }
 
 /** A node's periodic report: alive, and what it has free. */
-export interface Heartbeat { t: 'heartbeat'; available: Record<string, number> }
+export interface Heartbeat {
+  t: 'heartbeat';
+  available: Record<string, number>;
+  /** Device memory held by tasks now, in the order of `NodeInfo.devices`. */
+  deviceUsed?: number[];
+}
 
 /** Asks the head for the cluster tables (`tsray status`). */
 export interface StatusRequest { t: 'status'; id: number }
@@ -92,6 +100,7 @@ export interface NodeStatus {
   lastSeenMs: number;
   /** Why it is dead, when it is. */
   cause?: string;
+  devices?: AcceleratorDevice[];
 }
 
 export interface StatusReply {

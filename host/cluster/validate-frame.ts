@@ -7,6 +7,7 @@
  * reach the handler, which refuses what it does not expect.
  */
 import type { Frame, NodeInfo } from './protocol.js';
+import { MAX_DEVICES_PER_NODE } from '../core/accelerator-device.js';
 import { LOG_TEXT_CHARS, LOG_WHO_CHARS, isLogFilter, isLogLevel } from '../engine/guest-log.js';
 
 type Check = (v: unknown) => boolean;
@@ -23,6 +24,8 @@ const list = (item?: Check): Check => (v) => Array.isArray(v) && (!item || v.eve
 /** Resource amounts: names to finite numbers >= 0. */
 const amounts: Check = (v) => record(v) && Object.values(v as object).every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
 const optional = (c: Check): Check => (v) => v === undefined || c(v);
+/** A list of at most `max` items that pass `item`. */
+const bounded = (max: number, item: Check): Check => (v) => Array.isArray(v) && v.length <= max && v.every(item);
 
 /** A map of field checks: the value must be a record whose fields pass them. */
 const shape = (fields: Record<string, Check>): Check => (v) =>
@@ -32,14 +35,18 @@ const location = shape({ nodeId: str, address: str, objectId: str, size: count }
 const wireError = shape({ name: str, code: str, message: str, fields: optional(record) });
 const returnValue: Check = (v) => record(v) && ('object' in (v as object) ? location((v as { object: unknown }).object) : 'value' in (v as object));
 const task = shape({ taskId: str, attempt: optional(count), hash: str, name: str, fn: str, args: list(), opts: record, log: optional(isLogFilter) });
-const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts, objectAddress: str });
+const device = shape({
+  nodeId: text(64), id: count, backend: (v) => v === 'webgpu' || v === 'cpu', vendor: text(256), architecture: text(256), description: text(256),
+  shaderF16: bool, memoryBytes: count, usedBytes: count,
+});
+const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts, objectAddress: str, devices: optional(bounded(MAX_DEVICES_PER_NODE, device)) });
 
 /** Whether a node's hello describes it fully (the hello itself is checked by the handshake). */
 export const isNodeInfo = (v: unknown): v is NodeInfo => nodeInfo(v);
 
 const FRAMES: Record<string, Check> = {
   welcome: shape({ v: num, clusterId: str, headPid: count }),
-  heartbeat: shape({ available: amounts }),
+  heartbeat: shape({ available: amounts, deviceUsed: optional(bounded(MAX_DEVICES_PER_NODE, count)) }),
   status: shape({ id: count }),
   'status-reply': shape({ id: count, clusterId: str, nodes: list(record), drivers: count, demands: list(record) }),
   error: shape({ code: str, message: str, id: optional(count) }),

@@ -3,6 +3,7 @@
  * a cluster. Both keep the caller's objects in an `ObjectStore`; they differ
  * in where tasks run.
  */
+import type { AcceleratorDevice } from './accelerator-device.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { ActorSpec } from './specs.js';
 import type { FuncDef } from '../wit/types.js';
@@ -67,6 +68,8 @@ export interface Backend {
   readonly actors: ActorBackend;
   /** Present when tasks run on threads of this process (the embedded node), absent on a cluster driver. */
   readonly local?: LocalExecution;
+  /** The GPUs of every node, with the backend that drives each and the memory tasks hold on it. */
+  acceleratorDevices(): Promise<AcceleratorDevice[]>;
   /** Brings objects held by other nodes into this runtime's store before they are read (a cluster driver). */
   fetch?(refs: ObjectRef[]): Promise<void>;
   close(error: Error): Promise<void>;

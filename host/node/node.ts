@@ -18,7 +18,8 @@ import { defaultSpillDir } from '../util/private-dir.js';
 import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import { nodeMemory } from './memory-report.js';
-import { NodeDevices } from '../accel/node-devices.js';
+import { NodeDevices, deviceOf } from '../accel/node-devices.js';
+import type { AcceleratorDevice } from '../core/accelerator-device.js';
 
 export interface InitOptions extends LogOptions {
   /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */
@@ -179,6 +180,11 @@ export class EmbeddedNode implements Backend {
   poll(): void {
     this.scheduler.poll();
     this.actors.poll();
+  }
+
+  async acceleratorDevices(): Promise<AcceleratorDevice[]> {
+    const reports = await this.devices?.report() ?? [];
+    return reports.map((d) => deviceOf(this.nodeId, d));
   }
 
   /** Resolves when the node's devices are open (fails when they cannot be: `accelBackend: 'webgpu'` without an adapter). */

@@ -85,6 +85,7 @@ export class NodeTable {
     if (!n) { peer.close(CLOSE.MALFORMED, 'heartbeat from a connection that is not a live node'); return; }
     n.lastSeen = Date.now();
     if (f.available && typeof f.available === 'object') n.available = f.available;
+    f.deviceUsed?.forEach((used, i) => { const d = n.info.devices?.[i]; if (d) d.usedBytes = used; });
   }
 
   /** A node's connection closed. */
@@ -142,6 +143,7 @@ export class NodeTable {
       nodeId: n.info.nodeId, name: n.info.name, pid: n.info.pid, objectAddress: n.info.objectAddress, state: n.state,
       resources: n.info.resources, available: n.available, lastSeenMs: now - n.lastSeen,
       ...(n.cause ? { cause: n.cause } : {}),
+      ...(n.info.devices?.length ? { devices: n.info.devices.map((d) => ({ ...d, nodeId: n.info.nodeId })) } : {}),
     }));
   }
 
