@@ -30,6 +30,8 @@ function splitVersion(name: string): { base: string; version?: string } {
 export class WitResolver {
   private readonly pkgs = new Map<string, Pkg>();
   private readonly ifaceCache = new Map<string, InterfaceDef>();
+  /** The interfaces each named interface takes types from (`use`), by full name. */
+  private readonly ifaceDeps = new Map<string, InterfaceDef[]>();
   /** How many types, interfaces and worlds are being resolved inside one another right now. */
   private nesting = 0;
 
@@ -125,6 +127,10 @@ export class WitResolver {
       } else {
         const iface = this.interfaceAt(item.path, pkg, w.src);
         entry = { kind: 'interface', name: iface.name, iface };
+        // As wasm-tools does: the interfaces it takes types from are imported too (unless exported alongside)
+        for (const dep of this.depsOf(iface)) {
+          if (![...out.imports, ...(item.dir === 'export' ? out.exports : [])].some((e) => e.name === dep.name)) out.imports.push({ kind: 'interface', name: dep.name, iface: dep });
+        }
       }
       if (list.some((e) => e.name === entry.name)) {
         // Includes may bring the same interface twice; that is a union, not a conflict.
@@ -154,8 +160,20 @@ export class WitResolver {
       this.ifaceCache.set(full, def); // before filling: `use` cycles then terminate
       const filled = this.deeper(src, path.pos, () => this.interfaceFrom(full, { owner: full, src: syn.src, pkg, body: syn, types: new Map(), resolving: new Set() }));
       Object.assign(def, filled);
+      this.ifaceDeps.set(full, syn.uses.map((u) => this.interfaceAt(u.from, pkg, syn.src)));
     }
     return def;
+  }
+
+  /** Every interface `iface` takes types from, directly or through others, dependencies first. */
+  private depsOf(iface: InterfaceDef, out: InterfaceDef[] = [], seen = new Set<string>([iface.name])): InterfaceDef[] {
+    for (const dep of this.ifaceDeps.get(iface.name) ?? []) {
+      if (seen.has(dep.name)) continue;
+      seen.add(dep.name);
+      this.depsOf(dep, out, seen);
+      out.push(dep);
+    }
+    return out;
   }
 
   private interfaceFrom(name: string, scope: Scope): InterfaceDef {
