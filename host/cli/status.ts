@@ -37,6 +37,11 @@ export function formatStatus(s: StatusReply, now = new Date()): string {
     const used = Object.keys(n.resources).sort((a, b) => order(a) - order(b) || a.localeCompare(b))
       .map((k) => `${fmtAmount(k, n.resources[k]! - (n.available[k] ?? 0))}/${fmtAmount(k, n.resources[k]!)} ${k}`).join(', ');
     out.push(` node_${n.nodeId} ${n.state} pid ${n.pid}: ${n.state === 'ALIVE' ? used : n.cause}`);
+    // Which backend drives each GPU for tsray:accel, and the device memory tasks hold on it.
+    for (const d of n.state === 'ALIVE' ? n.devices ?? [] : []) {
+      const what = [d.vendor, d.description].filter(Boolean).join(' ');
+      out.push(`   GPU ${d.id}: ${d.backend}${what ? ` (${what})` : ''}, ${(d.usedBytes / 2 ** 20).toFixed(1)}/${(d.memoryBytes / 2 ** 20).toFixed(1)} MiB held by tasks`);
+    }
   }
   return out.join('\n');
 }
