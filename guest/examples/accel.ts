@@ -1,6 +1,6 @@
 // Accelerators from a task (world `accel` in wit/examples.wit): devices, tensors
 // on the host's kernels, a raw WGSL shader, and device-memory budgets.
-import { now } from "tsray";
+import { now, taskContext } from "tsray";
 import { devices, Device, Buffer, BufferUsage, BindGroupEntry, Tensor, DType, ErrorCode, errorCodeName } from "tsray/accel";
 
 export function gpuDevices(): Uint32Array {
@@ -133,12 +133,35 @@ export function allocBuffers(device: u32, bytes: u64, count: u32, handleOom: boo
   return total;
 }
 
-export function holdThenSpin(device: u32, bytes: u64, ms: u32): u64 {
-  const d = Device.open(device);
-  d.createBuffer(bytes, BufferUsage.STORAGE); // never dropped: the host frees it when the task ends
+export function allocTensors(device: u32, elements: u32, count: u32, handleOom: bool): u64 {
+  // kept alive until the task ends, when the host frees them (no drop here on purpose)
+  const held = new Array<Tensor>();
+  let total: u64 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    if (!handleOom) {
+      held.push(Tensor.zeros(device, [elements])); // traps on any error
+    } else {
+      const r = Tensor.tryZeros(device, [elements]);
+      if (!r.isOk) {
+        if (r.error.code == ErrorCode.OUT_OF_MEMORY) break;
+        throw new Error(r.error.toString());
+      }
+      held.push(r.value);
+    }
+    total += <u64>elements * 4;
+  }
+  return total;
+}
+
+export function holdThenSpin(device: u32, elements: u32, ms: u32): u64 {
+  Tensor.zeros(device, [elements]); // never dropped: the host frees it when the task ends
   const start = now();
   while (ms == 0 || now() - start < <f64>ms) {}
-  return bytes;
+  return <u64>elements * 4;
+}
+
+export function taskAcceleratorIds(): Uint32Array {
+  return taskContext().acceleratorIds;
 }
 
 export function matmulPlain(m: u32, k: u32, n: u32, a: Float32Array, b: Float32Array): Float32Array {

@@ -88,9 +88,13 @@ export class NodeDevices {
   }
 
   async close(): Promise<void> {
-    const exited = new Promise((r) => { this.thread.once('exit', r); setTimeout(r, 2000).unref(); });
+    // Held (ref) until it has gone: shutdown waits for the devices to be released.
+    this.thread.ref();
+    let timer: NodeJS.Timeout | undefined;
+    const exited = new Promise((r) => { this.thread.once('exit', r); timer = setTimeout(r, 2000); });
     this.post({ t: 'close' });
     await exited;
+    clearTimeout(timer);
   }
 
   private post(m: ControlMsg): void {

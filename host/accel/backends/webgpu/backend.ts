@@ -30,9 +30,9 @@ function bad(message: string): never {
 }
 
 export async function openWebGpuDevices(count: number, opts: { memoryBytes?: number | undefined }): Promise<DeviceBackend[]> {
-  const adapter = await openAdapter();
   const out: DeviceBackend[] = [];
-  for (let i = 0; i < count; i++) out.push(await openDevice(adapter, opts.memoryBytes ?? DEFAULT_DEVICE_MEMORY));
+  // An adapter makes one device: each id asks for its own.
+  for (let i = 0; i < count; i++) out.push(await openDevice(await openAdapter(), opts.memoryBytes ?? DEFAULT_DEVICE_MEMORY));
   return out;
 }
 

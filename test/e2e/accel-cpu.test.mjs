@@ -1,0 +1,25 @@
+// tsray:accel on the CPU backend: the tensor interface, scoping, budgets and
+// cleanup (test/helpers/accel-suite.mjs), raw WGSL refused, visible devices.
+import t from 'tap';
+import * as tsray from 'tsray';
+import { accelSuite } from '../helpers/accel-suite.mjs';
+import { example } from '../helpers/components.mjs';
+
+t.test('the CPU backend', async (t) => {
+  accelSuite(t, 'cpu');
+  t.test('refuses raw WGSL with unsupported', async (t) => {
+    const c = await tsray.load(await example('accel'));
+    t.match(await tsray.get(c.fn('wgsl-compile').options({ numGpus: 1 }).remote(0, '@compute @workgroup_size(1) fn main() {}')), /^unsupported: device 0 runs on the cpu backend, which has no raw WebGPU/);
+  });
+});
+
+t.test('CUDA_VISIBLE_DEVICES names the devices tasks compute on', async (t) => {
+  process.env.CUDA_VISIBLE_DEVICES = '1,3';
+  t.teardown(() => { delete process.env.CUDA_VISIBLE_DEVICES; return tsray.shutdown(); });
+  await tsray.init({ numCpus: 1, accelBackend: 'cpu', logLevel: 'fatal' });
+  t.strictSame((await tsray.acceleratorDevices()).map((d) => d.id), [1, 3]);
+  const c = await tsray.load(await example('accel'));
+  t.strictSame([...await tsray.get(c.fn('gpu-devices').options({ numGpus: 2 }).remote())], [1, 3]);
+  const r = await tsray.get(c.fn('tensor-matmul').options({ numGpus: 1 }).remote(1, 1, 2, 1, [1, 2], [3, 4], 0));
+  t.strictSame([...r], [11]);
+});
