@@ -15,6 +15,7 @@ const LAYERS = [
   ['toolchain', '^host/toolchain/'],
   ['store', '^store/'],
   ['core', '^host/core/'],
+  ['accel', '^host/accel/'],
   ['worker', '^host/worker/'],
   ['node', '^host/node/'],
   ['cluster', '^host/cluster/'],
@@ -55,6 +56,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^host/(wit|abi|engine|component|toolchain|util)/|^host/errors\\.ts' },
       to: { path: '^store/' },
+    },
+    {
+      name: 'device-backends-stand-alone',
+      comment: 'a backend drives a device and nothing else: it knows no tasks, scopes, workers or wire (host/accel/backends/README.md)',
+      severity: 'error',
+      from: { path: '^host/accel/backends/' },
+      to: { path: '^(host|store)/', pathNot: '^host/accel/(backends/|limits\\.ts)' },
+    },
+    {
+      name: 'only-the-webgpu-backend-loads-dawn',
+      comment: 'Dawn is an optional dependency loaded in the device thread only',
+      severity: 'error',
+      from: { pathNot: '^host/accel/backends/webgpu/' },
+      to: { path: '^webgpu$', dependencyTypes: ['npm', 'npm-optional'] },
     },
     {
       name: 'worker-never-imports-the-network',

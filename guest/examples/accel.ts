@@ -164,6 +164,17 @@ export function taskAcceleratorIds(): Uint32Array {
   return taskContext().acceleratorIds;
 }
 
+export function taskAccelerators(): string[] {
+  const out = new Array<string>();
+  const kinds = taskContext().accelerators;
+  for (let i = 0; i < kinds.length; i++) {
+    let line = kinds[i].kind;
+    for (let j = 0; j < kinds[i].ids.length; j++) line += " " + kinds[i].ids[j].toString();
+    out.push(line);
+  }
+  return out;
+}
+
 export function matmulPlain(m: u32, k: u32, n: u32, a: Float32Array, b: Float32Array): Float32Array {
   if (<u64>a.length != <u64>m * k || <u64>b.length != <u64>k * n) throw new Error("matmul-plain: data length does not match the shapes");
   const out = new Float32Array(m * n);

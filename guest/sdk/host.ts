@@ -32,26 +32,43 @@ export function sleep(ms: u32): void {
   hostSleep(ms);
 }
 
+/** The ids of one accelerator kind a task holds. */
+export class AcceleratorIds {
+  constructor(public kind: string, public ids: Uint32Array) {}
+}
+
 export class TaskInfo {
   constructor(
     public taskId: string,
     public nodeId: string,
     public attempt: u32,
+    /** Its GPUs' ids, else those of the first other accelerator kind it holds. */
     public acceleratorIds: Uint32Array,
+    /** The ids of every accelerator kind it holds. */
+    public accelerators: AcceleratorIds[],
   ) {}
+}
+
+function u32List(ptr: usize, n: u32): Uint32Array {
+  return n == 0 ? new Uint32Array(0) : Uint32Array.wrap(changetype<ArrayBuffer>(ptr), 0, n);
 }
 
 /** Where and how this task runs. */
 export function taskContext(): TaskInfo {
   hostTaskContext(RETURN_AREA);
   const r = RETURN_AREA;
-  const n = load<u32>(r, 24);
-  const ids = n == 0 ? new Uint32Array(0) : Uint32Array.wrap(changetype<ArrayBuffer>(load<usize>(r, 20)), 0, n);
+  const kinds = new Array<AcceleratorIds>();
+  const at = load<usize>(r, 28);
+  for (let i: u32 = 0, n = load<u32>(r, 32); i < n; i++) {
+    const e = at + <usize>i * 16; // record { kind: string, ids: list<u32> }
+    kinds.push(new AcceleratorIds(String.UTF8.decodeUnsafe(load<usize>(e, 0), load<u32>(e, 4)), u32List(load<usize>(e, 8), load<u32>(e, 12))));
+  }
   return new TaskInfo(
     String.UTF8.decodeUnsafe(load<usize>(r, 0), load<u32>(r, 4)),
     String.UTF8.decodeUnsafe(load<usize>(r, 8), load<u32>(r, 12)),
     load<u32>(r, 16),
-    ids,
+    u32List(load<usize>(r, 20), load<u32>(r, 24)),
+    kinds,
   );
 }
 

@@ -17,7 +17,7 @@ export interface TaskInfo {
   attempt: number;
   /** Accelerator device ids assigned to the task: its GPUs', else those of the first other accelerator kind it holds. */
   acceleratorIds: Uint32Array;
-  /** The ids of every accelerator kind it holds, e.g. `{ GPU: [1], TPU: [0, 1] }` (host side; guests see `acceleratorIds`). */
+  /** The ids of every accelerator kind it holds, e.g. `{ GPU: [1], TPU: [0, 1] }`. */
   accelerators?: Partial<Record<string, number[]>>;
 }
 
@@ -116,7 +116,12 @@ export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): H
       },
       now: () => { check(); return Date.now(); },
       sleep: (ms: number) => { check(); sleep(ms); check(); },
-      'task-context': () => { check(); const { taskId, nodeId, attempt, acceleratorIds } = (env.taskInfo ?? (() => DEFAULT_INFO))(); return { taskId, nodeId, attempt, acceleratorIds }; },
+      'task-context': () => {
+        check();
+        const { taskId, nodeId, attempt, acceleratorIds, accelerators = {} } = (env.taskInfo ?? (() => DEFAULT_INFO))();
+        const kinds = Object.entries(accelerators).filter((e): e is [string, number[]] => !!e[1]?.length).map(([kind, ids]) => ({ kind, ids: Uint32Array.from(ids) }));
+        return { taskId, nodeId, attempt, acceleratorIds, accelerators: kinds };
+      },
     },
     'tsray:runtime/actors': {
       call: (actor: { id: string }, method: string, args: Uint8Array) => { check(); return callActor(actor.id, method, args); },

@@ -13,6 +13,15 @@ t.test('the CPU backend', async (t) => {
   });
 });
 
+t.test('task-context lists the ids of every accelerator kind a task holds', async (t) => {
+  t.teardown(() => tsray.shutdown());
+  await tsray.init({ numCpus: 1, numGpus: 2, accelBackend: 'cpu', resources: { TPU: 4 }, logLevel: 'fatal' });
+  const c = await tsray.load(await example('accel'));
+  t.strictSame(await tsray.get(c.fn('task-accelerators').options({ numGpus: 2, resources: { TPU: 2 } }).remote()), ['GPU 0 1', 'TPU 0 1']);
+  t.strictSame(await tsray.get(c.fn('task-accelerators').options({ resources: { TPU: 1 } }).remote()), ['TPU 0']);
+  t.strictSame([...await tsray.get(c.fn('task-accelerator-ids').options({ resources: { TPU: 1 } }).remote())], [0], 'accelerator-ids falls back to the first other kind');
+});
+
 t.test('CUDA_VISIBLE_DEVICES names the devices tasks compute on', async (t) => {
   process.env.CUDA_VISIBLE_DEVICES = '1,3';
   t.teardown(() => { delete process.env.CUDA_VISIBLE_DEVICES; return tsray.shutdown(); });
