@@ -100,7 +100,7 @@ t.test('a world sharing records through a types-only interface loads, inspects a
 t.test('an imported interface with functions or resources is still refused', async (t) => {
   const fns = await buildWords('world words { import tools; use types.{entry}; export top: func(text: string, n: u32) -> list<entry>; }');
   t.ok(fns instanceof BuildError, 'functions: BuildError');
-  t.match(fns.message, /imports 'ux:words\/tools', which is outside tsray:runtime: a task may import only tsray:runtime interfaces and interfaces that hold only types/);
+  t.match(fns.message, /imports 'ux:words\/tools', which is outside tsray:runtime and tsray:accel: a task may import only tsray's interfaces and interfaces that hold only types/);
   const res = await buildWords('world words { import things; use types.{entry}; export top: func(text: string, n: u32) -> list<entry>; }');
   t.ok(res instanceof BuildError, 'resources: BuildError');
   t.match(res.message, /imports 'ux:words\/things', which is outside tsray:runtime/);
