@@ -192,6 +192,44 @@ export function taskAccelerators(): string[] {
   return out;
 }
 
+export function matmulRepeat(device: u32, n: u32, reps: u32): f64 {
+  const data = new Float32Array(n * n);
+  for (let i = 0; i < data.length; i++) data[i] = <f32>((i * 7919) % 1000) / 1000 - 0.5;
+  const a = Tensor.fromF32(device, [n, n], data);
+  const b = Tensor.fromF32(device, [n, n], data);
+  const warm = a.matmul(b);
+  warm.sum().toF32();
+  warm.drop();
+  const start = now();
+  for (let r: u32 = 0; r < reps; r++) {
+    const c = a.matmul(b);
+    if (r == reps - 1) c.sum().toF32();
+    c.drop();
+  }
+  const ms = now() - start;
+  a.drop();
+  b.drop();
+  return ms;
+}
+
+export function transferRepeat(device: u32, bytes: u32, reps: u32): f64 {
+  const d = Device.open(device);
+  const buf = d.createBuffer(bytes, BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC);
+  const data = new Uint8Array(bytes);
+  for (let i: u32 = 0; i < bytes; i++) data[i] = <u8>i;
+  buf.write(0, data);
+  buf.read(0, bytes);
+  const start = now();
+  for (let r: u32 = 0; r < reps; r++) {
+    buf.write(0, data);
+    buf.read(0, bytes);
+  }
+  const ms = now() - start;
+  buf.drop();
+  d.drop();
+  return ms;
+}
+
 export function matmulPlain(m: u32, k: u32, n: u32, a: Float32Array, b: Float32Array): Float32Array {
   if (<u64>a.length != <u64>m * k || <u64>b.length != <u64>k * n) throw new Error("matmul-plain: data length does not match the shapes");
   const out = new Float32Array(m * n);

@@ -27,7 +27,7 @@ export class SyncLink {
     const seq = ++this.seq;
     let observed = Atomics.load(this.signal, 0);
     const msg: AccelRequest = { seq, scope, op, args, ...(grant ? { grant } : {}) };
-    this.port.postMessage(msg);
+    this.port.postMessage(msg, movable(args));
     for (;;) {
       for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
         const r = m.message as AccelReply;
@@ -48,9 +48,22 @@ export class SyncLink {
   }
 }
 
+/**
+ * The buffers of top-level typed arrays that own them whole: data lifted from
+ * a guest, or read back from a device, is a fresh copy nobody else holds, so
+ * it moves to the other thread instead of being copied again.
+ */
+function movable(values: readonly unknown[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const v of values) {
+    if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && !out.includes(v.buffer)) out.push(v.buffer);
+  }
+  return out;
+}
+
 /** The device thread's end: replies and wakes the worker. */
 export function replyOn(port: MessagePort, signal: Int32Array, reply: AccelReply): void {
-  port.postMessage(reply);
+  port.postMessage(reply, reply.ok ? movable([reply.value]) : []);
   Atomics.add(signal, 0, 1);
   Atomics.notify(signal, 0);
 }
