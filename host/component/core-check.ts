@@ -47,7 +47,10 @@ export function checkCore(coreBytes: Uint8Array, world: ResolvedWorld): void {
 
   const imports = new Map<string, FuncSig>();
   for (const item of world.imports) {
-    if (item.kind === 'interface') for (const f of item.iface.funcs) imports.set(`${item.name}#${f.name}`, importCoreSignature(f));
+    if (item.kind !== 'interface') continue;
+    for (const f of item.iface.funcs) imports.set(`${item.name}#${f.name}`, importCoreSignature(f));
+    // A host-defined resource: the guest drops its handles through the interface itself.
+    for (const r of item.iface.resources) imports.set(`${item.name}#[resource-drop]${r.name}`, I32_TO_NONE);
   }
   for (const item of world.exports) {
     const iface = item.kind === 'func' ? undefined : item.name;

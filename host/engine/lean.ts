@@ -341,7 +341,7 @@ export class LeanInstance implements EngineInstance, CodecContext {
         this.hostResources.add(key);
         add(item.name, `[resource-drop]${r.name}`, (h) => {
           const e = this.hostHandles.get(h as number);
-          if (!e || e.key !== key) throw new TaskError(`[resource-drop]${r.name}`, `unknown handle ${h}`);
+          if (!e || e.key !== key) throw liftError(`[resource-drop]${r.name}: unknown handle ${h}`);
           this.hostHandles.delete(h as number);
           (e.obj as { [DISPOSE]?: () => void })[DISPOSE]?.();
         });
