@@ -34,7 +34,7 @@ export type {
 } from './api/typing.js';
 export type { ActorOptions } from './core/options.js';
 export type { InitOptions } from './node/node.js';
-export type { AcceleratorDevice } from './core/accelerator-device.js';
+export type { AcceleratorDevice } from './accel/accelerator-device.js';
 export type { LogOptions } from './core/log-options.js';
 export type { TaskOptions, ResourceOptions, SchedulingStrategy } from './core/options.js';
 export { ObjectRef } from '../store/object-ref.js';

@@ -174,3 +174,13 @@ function toBig(o: Record<string, unknown>, keys: string[]): Record<string, unkno
   for (const k of keys) out[k] = BigInt(o[k] as number);
   return out;
 }
+
+let detached: HostImports | undefined;
+
+/**
+ * tsray:accel where no node runs the guest (a component called in-process):
+ * it has no devices, so every call is `not-granted`.
+ */
+export function detachedAccelImports(): HostImports {
+  return (detached ??= accelImports(() => ({ scope: 'in-process', grant: { ids: [], share: 0 }, opened: false, checkpoint: () => undefined })));
+}

@@ -7,7 +7,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { ComponentError } from '../errors.js';
 import { findSoftwareIcd } from './backends/webgpu/dawn.js';
 import { userSubdir } from '../util/private-dir.js';
-import type { AcceleratorDevice } from '../core/accelerator-device.js';
+import type { AcceleratorDevice } from './accelerator-device.js';
 import type { BackendChoice } from './open-backends.js';
 import type { ControlMsg, ControlReply, DeviceReport, DeviceThreadInit, LinkEnd } from './protocol.js';
 

@@ -6,9 +6,15 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { AccelErrorCode, DeviceDescription, DeviceLimits } from './backends/backend.js';
 
-import type { AccelGrant } from '../core/accel-grant.js';
-
-export type { AccelGrant };
+/** What a task or actor may use through tsray:accel (see core/accel-grant.ts, which makes it from a lease). */
+export interface AccelGrant {
+  /** GPU ids, as `task-context` lists them. */
+  ids: number[];
+  /** The share of each device it holds (`numGpus: 0.25` -> 0.25; whole GPUs -> 1). */
+  share: number;
+  /** A declared budget per device in bytes (`acceleratorMemory`). */
+  memory?: number;
+}
 
 /** One call from a worker. `grant` comes with a scope's first call. */
 export interface AccelRequest {

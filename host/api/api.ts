@@ -2,7 +2,7 @@
  * The tsray runtime API: `init`, `shutdown`, `put`, `get`, `wait`, `cancel`,
  * and resource queries. Follows Ray Core's semantics (see the README).
  */
-import type { AcceleratorDevice } from '../core/accelerator-device.js';
+import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';

@@ -6,7 +6,7 @@
  * Tasks go to the head, which places them on nodes. Components are sent to
  * the head once per connection, by content hash.
  */
-import type { AcceleratorDevice } from '../core/accelerator-device.js';
+import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 import { randomBytes } from 'node:crypto';
 import { ObjectStore } from '../../store/object-store.js';
 import { ConnectionError, ObjectLostError } from '../errors.js';

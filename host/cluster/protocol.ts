@@ -6,7 +6,7 @@
  * not of its type's shape, or larger than the limit closes that connection
  * only. Requests carry an `id` the answer repeats.
  */
-import type { AcceleratorDevice } from '../core/accelerator-device.js';
+import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 import { encode, decode } from 'cbor-x';
 import { cborProblem } from './cbor-scan.js';
 import type { SchedulingStrategy } from '../core/placement.js';

@@ -7,7 +7,7 @@
  * reach the handler, which refuses what it does not expect.
  */
 import type { Frame, NodeInfo } from './protocol.js';
-import { MAX_DEVICES_PER_NODE } from '../core/accelerator-device.js';
+import { MAX_DEVICES_PER_NODE } from '../accel/accelerator-device.js';
 import { LOG_TEXT_CHARS, LOG_WHO_CHARS, isLogFilter, isLogLevel } from '../engine/guest-log.js';
 
 type Check = (v: unknown) => boolean;

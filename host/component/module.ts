@@ -8,6 +8,7 @@ import { camelCase, nameMatches } from '../abi/names.js';
 import { ComponentError, TaskError } from '../errors.js';
 import { validateArgs } from '../engine/validate.js';
 import type { HostEnv } from '../engine/host-imports.js';
+import { detachedAccelImports } from '../accel/guest-api.js';
 import type { EngineInstance, ExportRef } from '../engine/types.js';
 import { describeFunc, describeType } from '../wit/describe.js';
 import type { ResolvedWorld, ResourceDef, WitType } from '../wit/types.js';
@@ -273,7 +274,8 @@ export class ComponentModule {
   /** Creates a fresh instance: new linear memory, no state shared with other instances. */
   async instantiate(env: HostEnv = {}): Promise<ComponentInstance> {
     let inst: ComponentInstance | undefined;
-    const engine = await this.factory((eng, r, token) => new ResourceHandle(r.name, r.owner, token, inst!, r), env);
+    const full = env.extraImports ? env : { ...env, extraImports: detachedAccelImports() };
+    const engine = await this.factory((eng, r, token) => new ResourceHandle(r.name, r.owner, token, inst!, r), full);
     inst = new ComponentInstance(this, engine);
     return inst;
   }

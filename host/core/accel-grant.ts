@@ -4,15 +4,9 @@
  * share of the device's memory, or `acceleratorMemory` when declared).
  */
 import type { DeviceIds, ResourceSet } from './resources.js';
+import type { AccelGrant } from '../accel/protocol.js';
 
-export interface AccelGrant {
-  /** GPU ids, as `task-context` lists them. */
-  ids: number[];
-  /** The share of each device it holds (`numGpus: 0.25` -> 0.25; whole GPUs -> 1). */
-  share: number;
-  /** A declared budget per device in bytes (`acceleratorMemory`). */
-  memory?: number;
-}
+export type { AccelGrant };
 
 /** The grant of a lease, or undefined when it holds no GPU. */
 export function accelGrant(request: ResourceSet, devices: DeviceIds, acceleratorMemory?: number): AccelGrant | undefined {

@@ -3,7 +3,7 @@
  * a cluster. Both keep the caller's objects in an `ObjectStore`; they differ
  * in where tasks run.
  */
-import type { AcceleratorDevice } from './accelerator-device.js';
+import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { ActorSpec } from './specs.js';
 import type { FuncDef } from '../wit/types.js';

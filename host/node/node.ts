@@ -19,7 +19,7 @@ import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import { nodeMemory } from './memory-report.js';
 import { NodeDevices, deviceOf } from '../accel/node-devices.js';
-import type { AcceleratorDevice } from '../core/accelerator-device.js';
+import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 
 export interface InitOptions extends LogOptions {
   /** CPUs this node offers (default: the machine's available parallelism). One worker thread per CPU. */

@@ -6,7 +6,7 @@
  */
 import { SyncLink } from '../accel/link.js';
 import { accelImports, type AccelSession } from '../accel/guest-api.js';
-import type { AccelGrant } from '../core/accel-grant.js';
+import type { AccelGrant } from '../accel/protocol.js';
 import type { LinkEnd } from '../accel/protocol.js';
 import type { HostImports } from '../engine/host-imports.js';
 import { OutOfMemoryError, TaskError } from '../errors.js';

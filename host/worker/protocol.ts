@@ -6,7 +6,7 @@
  */
 import type { WireError } from '../core/error-codec.js';
 import type { DeviceIds } from '../core/resources.js';
-import type { AccelGrant } from '../core/accel-grant.js';
+import type { AccelGrant } from '../accel/protocol.js';
 import type { LinkEnd } from '../accel/protocol.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import type { Variant } from './module-variants.js';

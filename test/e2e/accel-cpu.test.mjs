@@ -2,15 +2,32 @@
 // cleanup (test/helpers/accel-suite.mjs), raw WGSL refused, visible devices.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { accelSuite } from '../helpers/accel-suite.mjs';
+import { accelSuite, random, tensorOpsRef, maxError } from '../helpers/accel-suite.mjs';
 import { example } from '../helpers/components.mjs';
 
 t.test('the CPU backend', async (t) => {
   accelSuite(t, 'cpu');
+  t.test('the jco engine serves tsray:accel from the same host classes', async (t) => {
+    const jco = await tsray.load(await example('accel'), { engine: 'jco' });
+    t.equal(jco.engineName, 'jco');
+    const a = random(12, 5), b = random(12, 6);
+    t.ok(maxError(await tsray.get(jco.fn('tensor-ops').options({ numGpus: 0.5 }).remote(0, 3, 4, a, b)), tensorOpsRef(a, b, 3, 4)) < 1e-5, 'tensor results agree with the reference');
+    await t.rejects(tsray.get(jco.fn('alloc-tensors').options({ numGpus: 0.5, acceleratorMemory: 2 ** 20 }).remote(0, 65536, 8, false)), { name: 'OutOfMemoryError', message: /device 0 \(cpu\)/ });
+    t.equal((await tsray.acceleratorDevices()).reduce((s, d) => s + d.usedBytes, 0), 0, 'and its tensors are freed');
+  });
+
   t.test('refuses raw WGSL with unsupported', async (t) => {
     const c = await tsray.load(await example('accel'));
     t.match(await tsray.get(c.fn('wgsl-compile').options({ numGpus: 1 }).remote(0, '@compute @workgroup_size(1) fn main() {}')), /^unsupported: device 0 runs on the cpu backend, which has no raw WebGPU/);
   });
+});
+
+t.test('a component called in-process has no devices: every tsray:accel call is not-granted', async (t) => {
+  for (const engine of ['lean', 'jco']) {
+    const c = await tsray.load(await example('accel'), { engine });
+    t.strictSame([...await c.call('gpu-devices')], [], `${engine}: no devices`);
+    await t.rejects(c.call('tensor-matmul', [0, 1, 1, 1, [1], [2], 0]), { name: 'TaskError', message: /not-granted/ }, `${engine}: calls are refused`);
+  }
 });
 
 t.test('task-context lists the ids of every accelerator kind a task holds', async (t) => {
