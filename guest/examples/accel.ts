@@ -243,3 +243,27 @@ export function matmulPlain(m: u32, k: u32, n: u32, a: Float32Array, b: Float32A
   }
   return out;
 }
+
+/** An actor's device state: a running total that lives on the GPU between calls. */
+export class Accumulator {
+  private total: Tensor;
+  private device: u32;
+
+  constructor(device: u32, n: u32) {
+    this.device = device;
+    this.total = Tensor.zeros(device, [n]);
+  }
+
+  add(values: Float32Array): Float32Array {
+    const v = Tensor.fromF32(this.device, [<u32>values.length], values);
+    const next = this.total.add(v);
+    v.drop();
+    this.total.drop();
+    this.total = next;
+    return next.toF32();
+  }
+
+  crash(): void {
+    throw new Error("accumulator crashed on purpose");
+  }
+}

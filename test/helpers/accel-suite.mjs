@@ -123,6 +123,19 @@ export function accelSuite(t, backend) {
     t.equal(await used(), 0, 'every tensor was freed when the tasks ended');
   });
 
+  t.test('an actor keeps device state between calls; a restart starts fresh; a kill frees it', async (t) => {
+    const acc = c.actor('accumulator').options({ numGpus: 0.5, maxRestarts: 1 }).remote(0, 4);
+    t.strictSame([...await tsray.get(acc.add.remote([1, 2, 3, 4]))], [1, 2, 3, 4]);
+    t.strictSame([...await tsray.get(acc.add.remote([1, 1, 1, 1]))], [2, 3, 4, 5], 'the total stayed on the device');
+    t.equal(await used(), 16, 'it holds one 4-element tensor');
+    await t.rejects(tsray.get(acc.crash.remote()), { name: 'TaskError' });
+    t.strictSame([...await tsray.get(acc.add.remote([1, 1, 1, 1]))], [1, 1, 1, 1], 'restarted with a fresh vector');
+    t.equal(await used(), 16, 'the crashed instance\'s tensor was freed');
+    tsray.kill(acc);
+    await until(async () => (await used()) === 0, 5000, 'the killed actor\'s tensor to be freed');
+    t.pass('killing it freed its device memory');
+  });
+
   t.test('device memory returns after a trap, a timeout and a forced cancel', async (t) => {
     await t.rejects(tsray.get(c.fn('alloc-tensors').options(half).remote(0, 65536, 100, false)), { name: 'OutOfMemoryError' });
     t.equal(await used(), 0, 'after a trap');
