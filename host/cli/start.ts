@@ -22,6 +22,8 @@ interface StartOptions {
   objectStoreMemory?: string;
   memory?: string;
   acceleratorType?: string;
+  accelBackend?: string;
+  acceleratorMemory?: string;
   token?: string;
   tokenFile?: string;
   tlsCert?: string;
@@ -54,6 +56,9 @@ function nodeOptions(o: StartOptions): InitOptions {
   const memory = num('memory', o.memory);
   if (memory !== undefined) out.memory = memory;
   if (o.acceleratorType !== undefined) out.acceleratorType = o.acceleratorType;
+  if (o.accelBackend !== undefined) out.accelBackend = o.accelBackend as InitOptions['accelBackend'];
+  const accelMemory = num('accelerator-memory', o.acceleratorMemory);
+  if (accelMemory !== undefined) out.acceleratorMemory = accelMemory;
   if (cpus !== undefined) out.numCpus = cpus;
   if (gpus !== undefined) out.numGpus = gpus;
   if (store !== undefined) out.objectStoreMemory = store;
@@ -140,6 +145,8 @@ export function registerStart(program: Command): void {
     .option('--num-cpus <n>', 'CPUs this node offers (default: all)')
     .option('--num-gpus <n>', 'GPUs this node offers (default: as many as nvidia-smi lists, else 0)')
     .option('--accelerator-type <type>', "this node's accelerator type, e.g. H100 (default: detected)")
+    .option('--accel-backend <auto|webgpu|cpu>', 'what drives the GPUs for tsray:accel: webgpu (Dawn; SwiftShader when the machine has no GPU), cpu (tensor kernels only), or auto (default: webgpu when Dawn finds an adapter)')
+    .option('--accelerator-memory <bytes>', 'memory of each GPU where the backend cannot tell it (default 1 GiB); task budgets are shares of it')
     .option('--memory <bytes>', 'memory this node offers to memory requests (default 70% of RAM; admission only)')
     .option('--resources <json>', 'custom resources, e.g. \'{"TPU": 2}\'')
     .option('--object-store-memory <bytes>', 'object store size (default 30% of RAM)')

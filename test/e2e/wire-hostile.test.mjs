@@ -84,6 +84,23 @@ t.test('options from the wire obey the public API rules: maxMemoryMb 1e9 and num
   await serves(t);
 });
 
+t.test('a node that lies about its GPUs is refused at hello, or closed at the heartbeat', async (t) => {
+  const device = (over = {}) => ({ nodeId: 'x', id: 0, backend: 'webgpu', vendor: 'v', architecture: 'a', description: 'd', shaderF16: false, memoryBytes: MiB, usedBytes: 0, ...over });
+  const hello = (devices) => ({ node: { nodeId: randomBytes(8).toString('hex'), name: 'gpu-liar', pid: 1, resources: { CPU: 0 }, objectAddress: 'ws://127.0.0.1:9', devices } });
+  for (const [why, devices] of [
+    ['300 devices', Array.from({ length: 300 }, (_, id) => device({ id }))],
+    ['a 1,000-character description', [device({ description: 'x'.repeat(1000) })]],
+    ['a backend tsray has not', [device({ backend: 'cuda' })]],
+    ['negative memory', [device({ memoryBytes: -1 })]],
+  ]) {
+    await t.rejects(authed(head.address, TOKEN, 'node', hello(devices)), /refused: 4003/, why);
+  }
+  const node = await authed(head.address, TOKEN, 'node', hello([device()]));
+  node.send(encode({ t: 'heartbeat', available: { CPU: 0 }, deviceUsed: ['lots'] }));
+  t.equal((await node.closed).code, 4003, 'a heartbeat with device use that is not byte counts closes the node');
+  await serves(t);
+});
+
 t.test('a node answering with the wrong number of returns fails only that task; a malformed answer closes only that node', async (t) => {
   const nodeId = randomBytes(8).toString('hex');
   const node = await authed(head.address, TOKEN, 'node', {
