@@ -24,6 +24,9 @@ type Buf = BufferObj & { gpu: GPUBuffer; destroyed?: boolean };
 type Tensor = TensorStore & { gpu: GPUBuffer };
 
 const round4 = (n: number): number => Math.ceil(n / 4) * 4;
+/** Read-back staging buffers kept per device, and the largest kept. */
+const STAGING_SPARES = 2;
+const STAGING_KEEP_BYTES = 64 * 2 ** 20;
 
 function bad(message: string): never {
   throw new AccelFailure('invalid-argument', message);
@@ -76,17 +79,24 @@ async function openDevice(adapter: GPUAdapter, memoryBytes: number): Promise<Dev
   };
 
   const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  // Read-back staging buffers are kept for reuse: a new one costs an allocation and Dawn's zero-fill each time.
+  const spare: GPUBuffer[] = [];
   const readBack = async (src: GPUBuffer, offset: number, size: number): Promise<Uint8Array> => {
     alive();
-    const staging = device.createBuffer({ size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const at = spare.findIndex((b) => b.size >= size);
+    const staging = at >= 0 ? spare.splice(at, 1)[0]! : device.createBuffer({ size: Math.max(4, round4(size)), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    let keep = false;
     try {
       const enc = device.createCommandEncoder();
       if (size > 0) enc.copyBufferToBuffer(src, offset, staging, 0, size);
       device.queue.submit([enc.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      return new Uint8Array(staging.getMappedRange().slice(0, size));
+      await staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, round4(size)));
+      const out = new Uint8Array(staging.getMappedRange(0, Math.max(4, round4(size))).slice(0, size));
+      staging.unmap();
+      keep = staging.size <= STAGING_KEEP_BYTES;
+      return out;
     } finally {
-      staging.destroy();
+      if (keep) { spare.push(staging); if (spare.length > STAGING_SPARES) spare.shift()!.destroy(); } else staging.destroy();
     }
   };
 
