@@ -19,8 +19,8 @@ export interface NodeDevicesOptions {
   backend?: BackendChoice;
   /** Device memory in bytes where the backend cannot tell it. */
   memoryBytes?: number;
-  /** GPUs the machine has (nvidia-smi): with none, `webgpu` may use a software GPU. */
-  hardwareGpus?: number;
+  /** Whether the machine has GPUs (its vendors' tools list some): without, `webgpu` may use a software GPU. */
+  hasHardwareGpu?: () => boolean;
 }
 
 export class NodeDevices {
@@ -33,7 +33,7 @@ export class NodeDevices {
 
   private constructor(opts: NodeDevicesOptions) {
     const backend = opts.backend ?? 'auto';
-    if (backend === 'webgpu' && !opts.hardwareGpus) pointAtSoftwareGpu();
+    if (backend === 'webgpu' && !process.env.VK_ICD_FILENAMES && !opts.hasHardwareGpu?.()) pointAtSoftwareGpu();
     const init: DeviceThreadInit = { ids: opts.ids, backend, ...(opts.memoryBytes !== undefined ? { memoryBytes: opts.memoryBytes } : {}) };
     // Links posted before the devices are open wait in the thread's port until it listens.
     this.thread = new Worker(THREAD_SCRIPT, { workerData: init, execArgv: [] });

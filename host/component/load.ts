@@ -62,7 +62,7 @@ async function analyse(bytes: Uint8Array, hash: string): Promise<LoadedComponent
   const world = worldOf(ev, parts.metadata ? namesOf(parts.metadata.world) : undefined);
   const imports = classifyImports(world);
   if (imports.refused.length) {
-    throw new ComponentError(`component refused: it imports ${imports.refused.map((r) => `\n  ${r}`).join('')}\nA task reaches only tsray:runtime, interfaces that hold only types, and WASI as host/engine/wasi/capabilities.ts serves it.`);
+    throw new ComponentError(`component refused: it imports ${imports.refused.map((r) => `\n  ${r}`).join('')}\nA task reaches only tsray:runtime, tsray:accel, interfaces that hold only types, and WASI as host/engine/wasi/capabilities.ts serves it.`);
   }
   const choice = await chooseEngine(ev, world, parts.coreModules, (name) => imports.tsray.includes(name) || imports.typesOnly.includes(name));
   const jco = choice.engine === 'jco' ? await loadJcoGlue(bytes) : undefined;

@@ -6,7 +6,7 @@
  */
 import { callShape, fieldOffsets, type CallShape } from '../abi/layout.js';
 import {
-  camelCase, coreDtorName, coreExportName, corePostReturnName, resourceIntrinsicModule,
+  coreDtorName, coreExportName, corePostReturnName, resourceIntrinsicModule,
 } from '../abi/names.js';
 import { ComponentError, OutOfMemoryError, TaskError, TsrayError } from '../errors.js';
 // Not core-module.ts: that one loads wasm-tools, which worker threads must not pay for.
@@ -15,7 +15,8 @@ import { INTERRUPT } from './host-imports.js';
 import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { codecFor, liftError, type Codec, type CodecContext, type Flat, type MemoryViews } from './codec.js';
 import { liftBudget, LIFT_FACTOR, MAX_LIFT_BYTES, MiB } from './limits.js';
-import { DISPOSE, resourceKey, runtimeHost, type HostEnv, type HostResourceClass } from './host-imports.js';
+import { runtimeHost, type HostEnv, type HostResourceClass } from './host-imports.js';
+import { HostHandles, resourceFunction } from './host-resources.js';
 import type { EngineInstance, ExportRef, HandleFactory } from './types.js';
 
 /** Per-function call plan, shared by every instance of a module. */
@@ -46,22 +47,6 @@ function planFor(ref: ExportRef): Plan {
     plans.set(ref.func, p);
   }
   return p;
-}
-
-/**
- * A host resource's constructor, method or static function as a plain
- * function, from the class the host implements it with (the shape jco's glue
- * takes, so both engines share one implementation).
- */
-function resourceFunction(f: FuncDef, cls: HostResourceClass | undefined): ((...args: unknown[]) => unknown) | undefined {
-  if (!cls) return undefined;
-  const name = camelCase(f.shortName);
-  switch (f.kind) {
-    case 'constructor': return (...args) => new (cls as unknown as new (...a: unknown[]) => object)(...args);
-    case 'static': return typeof cls[name] === 'function' ? (...args) => (cls[name] as (...a: unknown[]) => unknown)(...args) : undefined;
-    case 'method': return (self, ...args) => (self as Record<string, (...a: unknown[]) => unknown>)[name]!(...args);
-    default: return undefined;
-  }
 }
 
 /** Names of the guest's wasm frames in a trap's stack (needs the core module's name section). */
@@ -100,10 +85,9 @@ export class LeanInstance implements EngineInstance, CodecContext {
   private readonly reallocFn: (a: number, b: number, c: number, d: number) => number;
   private views: MemoryViews | undefined;
   private readonly handles = new Map<number, HandleEntry>();
-  /** Host-defined resources (of imported interfaces) by `resourceKey`, and the guest's handles to host objects. */
-  private readonly hostResources = new Set<string>();
-  private readonly hostHandles = new Map<number, { obj: object; key: string }>();
   private nextHandle = 1;
+  /** The guest's handles to host objects (tsray:accel's resources). */
+  private readonly hostHandles = new HostHandles(() => this.nextHandle++);
   private fatal: string | undefined;
   private trapped: string | undefined;
 
@@ -166,14 +150,7 @@ export class LeanInstance implements EngineInstance, CodecContext {
   }
 
   lowerHandle(kind: 'own' | 'borrow', r: ResourceDef, v: unknown): number {
-    const key = resourceKey(r);
-    if (this.hostResources.has(key)) {
-      // A host call returns a host object: the guest gets a handle that owns it.
-      if (kind !== 'own' || typeof v !== 'object' || v === null) throw new TaskError(this.running, `host returned no ${r.name} object`);
-      const h = this.nextHandle++;
-      this.hostHandles.set(h, { obj: v, key });
-      return h;
-    }
+    if (this.hostHandles.owns(r)) return this.hostHandles.give(r, v);
     const token = (v as { token?: unknown }).token as LeanToken;
     const entry = this.handles.get(token.handle)!;
     if (kind === 'borrow') return entry.rep; // the callee defines the resource: it sees the rep
@@ -182,13 +159,7 @@ export class LeanInstance implements EngineInstance, CodecContext {
   }
 
   liftHandle(kind: 'own' | 'borrow', r: ResourceDef, h: number): unknown {
-    const key = resourceKey(r);
-    if (this.hostResources.has(key)) {
-      const e = this.hostHandles.get(h);
-      if (!e || e.key !== key) throw liftError(`guest passed unknown ${r.name} handle ${h}`);
-      if (kind === 'own') this.hostHandles.delete(h); // ownership moves back to the host
-      return e.obj;
-    }
+    if (this.hostHandles.owns(r)) return this.hostHandles.take(r, h, kind === 'own');
     if (!this.handles.has(h)) throw liftError(`guest returned unknown ${r.name} handle ${h}`);
     return this.makeHandle(this, r, new LeanToken(h));
   }
@@ -245,7 +216,7 @@ export class LeanInstance implements EngineInstance, CodecContext {
 
   dispose(): void {
     this.trapped ??= 'instance was disposed';
-    this.dropHostHandles();
+    this.hostHandles.clear();
   }
 
   /** True once a trap (or dispose) has made the instance unusable. */
@@ -337,14 +308,8 @@ export class LeanInstance implements EngineInstance, CodecContext {
         if (impl) add(item.name, f.name, this.importFn(f, impl as (...args: never[]) => unknown));
       }
       for (const r of item.iface.resources) {
-        const key = resourceKey(r);
-        this.hostResources.add(key);
-        add(item.name, `[resource-drop]${r.name}`, (h) => {
-          const e = this.hostHandles.get(h as number);
-          if (!e || e.key !== key) throw liftError(`[resource-drop]${r.name}: unknown handle ${h}`);
-          this.hostHandles.delete(h as number);
-          (e.obj as { [DISPOSE]?: () => void })[DISPOSE]?.();
-        });
+        this.hostHandles.define(r);
+        add(item.name, `[resource-drop]${r.name}`, (h) => this.hostHandles.drop(r, h as number));
       }
     }
     for (const item of world.exports) {
@@ -381,12 +346,6 @@ export class LeanInstance implements EngineInstance, CodecContext {
       (imports[imp.module] ??= {})[imp.name] = fn;
     }
     return imports as WebAssembly.Imports;
-  }
-
-  /** Drops every host object the guest still holds (the instance is going away or being reset). */
-  private dropHostHandles(): void {
-    for (const e of this.hostHandles.values()) (e.obj as { [DISPOSE]?: () => void })[DISPOSE]?.();
-    this.hostHandles.clear();
   }
 
   /** Adapts a host function taking JavaScript values to its core signature. */

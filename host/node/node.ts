@@ -26,7 +26,8 @@ export interface InitOptions extends LogOptions {
   numCpus?: number;
   /**
    * Logical GPUs this node offers (default: as many as `CUDA_VISIBLE_DEVICES`,
-   * `ROCR_VISIBLE_DEVICES` or `ONEAPI_DEVICE_SELECTOR` lists, else as many as `nvidia-smi` lists, else 0).
+   * `ROCR_VISIBLE_DEVICES` or `ONEAPI_DEVICE_SELECTOR` lists, else as many as `nvidia-smi`, `rocm-smi` or
+   * `xpu-smi` lists, else 0).
    */
   numGpus?: number;
   /**
@@ -138,7 +139,7 @@ export class EmbeddedNode implements Backend {
       const backend = opts.accelBackend ?? 'auto';
       if (!['auto', 'webgpu', 'cpu'].includes(backend)) throw new InvalidArgumentError(`init option accelBackend must be 'auto', 'webgpu' or 'cpu', got ${String(backend)}`);
       this.devices = NodeDevices.launch({
-        ids: gpus.ids ?? Array.from({ length: numGpus }, (_, i) => i), backend, hardwareGpus: found.count,
+        ids: gpus.ids ?? Array.from({ length: numGpus }, (_, i) => i), backend, hasHardwareGpu: () => detectAccelerators().count > 0,
         ...(opts.acceleratorMemory === undefined ? {} : { memoryBytes: count('acceleratorMemory', opts.acceleratorMemory, 1) }),
       });
     }

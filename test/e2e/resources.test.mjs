@@ -3,7 +3,7 @@ import t from 'tap';
 import * as tsray from 'tsray';
 import { example } from '../helpers/components.mjs';
 import { withRuntime, caught, sleep } from '../helpers/runtime.mjs';
-import { acceleratorTypeOf } from '../../dist/host/node/accelerators.js';
+import { acceleratorTypeOf, parseNvidiaSmi, parseRocmSmi, parseXpuSmi } from '../../dist/host/node/accelerators.js';
 
 const devices = (s) => /accelerators \[([\d,]*)\]/.exec(s)[1];
 
@@ -76,6 +76,20 @@ t.test('memory-aware scheduling: with 200 MB on the node, two 100 MB actors star
     tsray.kill(a);
     t.equal(await tsray.get(third, { timeoutMs: 5000 }), 1n, 'it starts once one is killed');
   });
+});
+
+t.test('GPUs detected with the vendors\' tools: NVIDIA, AMD and Intel output', async (t) => {
+  t.strictSame(parseNvidiaSmi('NVIDIA H100 80GB HBM3\nNVIDIA H100 80GB HBM3\n'), { count: 2, source: 'nvidia-smi', type: 'H100' });
+  const rocm = JSON.stringify({
+    card0: { 'Card series': 'AMD Instinct MI300X', 'Card model': '0x74a1', 'Card vendor': 'Advanced Micro Devices, Inc. [AMD/ATI]', 'Card SKU': 'M3000100' },
+    card1: { 'Card series': 'AMD Instinct MI300X', 'Card model': '0x74a1', 'Card vendor': 'Advanced Micro Devices, Inc. [AMD/ATI]', 'Card SKU': 'M3000100' },
+    system: { 'Driver version': '6.7.0' },
+  });
+  t.strictSame(parseRocmSmi(rocm), { count: 2, source: 'rocm-smi', type: 'MI300X' }, 'rocm-smi: cards counted, the system entry not');
+  const xpu = JSON.stringify({ device_list: [{ device_id: 0, device_name: 'Intel(R) Data Center GPU Max 1550', device_type: 'GPU' }] });
+  t.strictSame(parseXpuSmi(xpu), { count: 1, source: 'xpu-smi', type: 'Max1550' });
+  t.strictSame(parseXpuSmi('{}'), { count: 0 }, 'no devices listed: none');
+  t.throws(() => parseRocmSmi('not json'), 'output that is not the tool\'s is refused (the node then counts none)');
 });
 
 t.test('accelerator types: a node declares one; tasks asking for another wait', async (t) => {

@@ -4,7 +4,7 @@
  * GPU. Nothing here loads Dawn until `openAdapter` runs, so the main thread
  * can call `findSoftwareIcd` without paying for it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 /** Where Debian's chromium (and similar packages) install SwiftShader's Vulkan driver. */
 const ICD_PATHS = [
@@ -17,6 +17,24 @@ const ICD_PATHS = [
 /** The SwiftShader Vulkan ICD manifest on this machine, if one is installed. */
 export function findSoftwareIcd(): string | undefined {
   return ICD_PATHS.find((p) => existsSync(p));
+}
+
+/** Where the Vulkan loader looks for drivers when no variable names them. */
+const ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+
+/**
+ * Whether any Vulkan driver could be found: without one, loading Dawn only
+ * prints the loader's complaints, so `auto` goes straight to the CPU backend.
+ */
+export function hasVulkanDriver(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES) return true;
+  return ICD_DIRS.some((d) => {
+    try {
+      return readdirSync(d).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Dawn's `navigator.gpu`, kept for the life of the thread (dropping it lets Dawn shut down). */
