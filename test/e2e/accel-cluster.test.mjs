@@ -5,7 +5,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import * as tsray from 'tsray';
-import { CLI, ROOT, example } from '../helpers/components.mjs';
+import { CLI, ROOT, prebuilt } from '../helpers/components.mjs';
 import { cluster, isolatedEnv } from '../helpers/cluster.mjs';
 
 const MiB = 2 ** 20;
@@ -21,7 +21,7 @@ t.test('nodes report their GPUs; tasks on another node compute on theirs', async
   const devices = await tsray.acceleratorDevices();
   t.strictSame(devices.map((d) => [d.nodeId, d.id, d.backend, d.memoryBytes, d.usedBytes]), [[nodes[0].nodeId, 0, 'cpu', 4 * MiB, 0], [nodes[0].nodeId, 1, 'cpu', 4 * MiB, 0]]);
 
-  const c = await tsray.load(await example('accel'));
+  const c = await tsray.load(await prebuilt('accel'));
   const r = await tsray.get(c.fn('matmul-granted').options({ numGpus: 0.5 }).remote(1, 2, 1, [1, 2], [3, 4]));
   t.equal(r.backend, 'cpu');
   t.strictSame([...r.product], [11], 'the product came from the GPU node');

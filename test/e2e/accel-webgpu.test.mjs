@@ -5,7 +5,7 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import * as tsray from 'tsray';
 import { accelSuite, random } from '../helpers/accel-suite.mjs';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 
 const softwareGpu = ['/usr/lib/chromium/vk_swiftshader_icd.json'].some((p) => existsSync(p));
 if (!process.env.VK_ICD_FILENAMES && !softwareGpu) {
@@ -15,14 +15,14 @@ if (!process.env.VK_ICD_FILENAMES && !softwareGpu) {
     accelSuite(t, 'webgpu');
 
     t.test('raw WGSL: buffers, pipeline, bind group, dispatch and read back', async (t) => {
-      const c = await tsray.load(await example('accel'));
+      const c = await tsray.load(await prebuilt('accel'));
       const data = random(1000, 7);
       const out = await tsray.get(c.fn('wgsl-double').options({ numGpus: 1 }).remote(0, data));
       t.strictSame([...out], [...data].map((x) => x * 2));
     });
 
     t.test('WGSL errors come back as typed accel errors the guest can handle', async (t) => {
-      const c = await tsray.load(await example('accel'));
+      const c = await tsray.load(await prebuilt('accel'));
       const compile = (code) => tsray.get(c.fn('wgsl-compile').options({ numGpus: 1 }).remote(0, code));
       t.equal(await compile('@compute @workgroup_size(1) fn main() {}'), 'ok');
       t.match(await compile('fn main( {'), /^validation: WGSL does not compile: 1:\d+:/);
@@ -34,7 +34,7 @@ if (!process.env.VK_ICD_FILENAMES && !softwareGpu) {
     });
 
     t.test('raw buffers count against the budget', async (t) => {
-      const c = await tsray.load(await example('accel'));
+      const c = await tsray.load(await prebuilt('accel'));
       t.equal(await tsray.get(c.fn('alloc-buffers').options({ numGpus: 0.5 }).remote(0, 1048576n, 10, true)), 2n * 1048576n);
       await t.rejects(tsray.get(c.fn('alloc-buffers').options({ numGpus: 0.5 }).remote(0, 1048576n, 10, false)), { name: 'OutOfMemoryError', message: /device 0 \(webgpu\)/ });
       t.equal((await tsray.acceleratorDevices())[0].usedBytes, 0);

@@ -3,7 +3,7 @@
 // against a JavaScript reference, scoping to the granted devices, budgets, and
 // cleanup whatever way a task ends.
 import * as tsray from 'tsray';
-import { example } from './components.mjs';
+import { prebuilt } from './components.mjs';
 
 /** Seeded values in [-1, 1), so failures reproduce. */
 export function random(n, seed) {
@@ -65,7 +65,7 @@ export function accelSuite(t, backend) {
   let c;
   t.before(async () => {
     await tsray.init({ numCpus: 2, numGpus: 2, accelBackend: backend, acceleratorMemory: 4 * MiB, logLevel: 'fatal' });
-    c = await tsray.load(await example('accel'));
+    c = await tsray.load(await prebuilt('accel'));
   });
   t.teardown(() => tsray.shutdown());
   const half = { numGpus: 0.5 };

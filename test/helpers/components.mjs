@@ -1,6 +1,6 @@
 // Builds components from AssemblyScript for tests, once per test process.
 import { build } from 'tsray';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,16 @@ export function example(name) {
     built.set(name, build({ entry: join(ROOT, 'guest', 'examples', `${name}.ts`), wit: join(ROOT, 'wit'), world: name }).then((r) => r.component));
   }
   return built.get(name);
+}
+
+/**
+ * guest/examples/<name>.ts as `npm run build` left it in build/ (every test
+ * run builds first), else built here: for tests about what a component does,
+ * not about building it.
+ */
+export function prebuilt(name) {
+  const file = join(ROOT, 'build', `${name}.wasm`);
+  return existsSync(file) ? readFileSync(file) : example(name);
 }
 
 /** Builds the type round-trip fixture. */
