@@ -156,7 +156,7 @@ async function openDevice(adapter: GPUAdapter, memoryBytes: number): Promise<Dev
       alive();
       if (offset % 4 || data.byteLength % 4) bad(`write offset ${offset} and length ${data.byteLength} must be multiples of 4`);
       if (offset + data.byteLength > b.size) bad(`write of ${data.byteLength} bytes at ${offset} passes the end of a ${b.size}-byte buffer`);
-      device.queue.writeBuffer((b as Buf).gpu, offset, data);
+      device.queue.writeBuffer((b as Buf).gpu, offset, data as Uint8Array<ArrayBuffer>); // arrives by postMessage: never shared
     },
     readBuffer(b: BufferObj, offset: number, size: number): Promise<Uint8Array> {
       if (offset % 4 || size % 4) bad(`read offset ${offset} and size ${size} must be multiples of 4`);
@@ -239,7 +239,7 @@ async function openDevice(adapter: GPUAdapter, memoryBytes: number): Promise<Dev
     },
     upload(t: TensorStore, data: Float32Array): void {
       alive();
-      if (t.dtype === 'float32') { device.queue.writeBuffer((t as Tensor).gpu, 0, data); return; }
+      if (t.dtype === 'float32') { device.queue.writeBuffer((t as Tensor).gpu, 0, data as Float32Array<ArrayBuffer>); return; }
       const halves = new Uint16Array(round4(t.elements * 2) / 2);
       for (let i = 0; i < data.length; i++) halves[i] = toHalf(data[i]!);
       device.queue.writeBuffer((t as Tensor).gpu, 0, halves);
