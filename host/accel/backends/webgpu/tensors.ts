@@ -18,6 +18,9 @@ import * as wgsl from './kernels.js';
 import { readBack } from './readback.js';
 import { COPY_DST, COPY_SRC, STORAGE, UNIFORM, plainBytes, roundUp4 } from './usage.js';
 
+/** Row length from which a reduction with inner == 1 uses the workgroup tree. */
+export const TREE_MIN = 1024;
+
 class GpuTensor implements TensorStore {
   readonly kind = 'tensor';
   freed = false;
@@ -249,6 +252,3 @@ export class GpuTensors implements TensorKernels {
     });
   }
 }
-
-/** Row length from which a reduction with inner == 1 uses the workgroup tree. */
-export const TREE_MIN = 1024;
