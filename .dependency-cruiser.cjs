@@ -78,6 +78,13 @@ module.exports = {
       from: { path: '^host/(worker|engine|component|wit|abi|core)/|^store/' },
       to: { path: '^(ws|node:net|net|node:http|http|node:https|https|node:tls|tls)$', dependencyTypes: ['npm', 'core'] },
     },
+    {
+      name: 'accel-backends-npm-only-webgpu',
+      comment: 'the only package a device backend loads is webgpu (Dawn), and only when a WebGPU device is opened',
+      severity: 'error',
+      from: { path: '^host/accel/backends/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg', 'npm-unknown'], pathNot: 'node_modules/(webgpu|@webgpu/types)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

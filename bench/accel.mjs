@@ -13,7 +13,7 @@
 import * as tsray from 'tsray';
 import { parseArgs } from 'node:util';
 import { printTable } from './lib/table.mjs';
-import { KERNELS } from '../dist/host/accel/backends/webgpu/kernels.js';
+import { matmulWgsl } from '../dist/host/accel/backends/webgpu/kernels.js';
 
 const progress = (msg) => process.stderr.write(`${msg}\n`);
 const { values: args } = parseArgs({ options: { sizes: { type: 'string' }, reps: { type: 'string', default: '4' }, backend: { type: 'string', default: 'webgpu' } } });
@@ -34,7 +34,7 @@ const nav = create([]);
 const adapter = await nav.requestAdapter({ powerPreference: 'high-performance' });
 const dev = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } });
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code: KERNELS.matmul }), entryPoint: 'main' } });
+const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code: matmulWgsl('float32', 'float32') }), entryPoint: 'main' } });
 
 async function readBack(buf, bytes) {
   const staging = dev.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -55,10 +55,11 @@ async function rawMatmul(n, count) {
   dev.queue.writeBuffer(a, 0, data);
   dev.queue.writeBuffer(b, 0, data);
   const run = () => {
-    const params = dev.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    dev.queue.writeBuffer(params, 0, Uint32Array.of(n, n, n, 0));
+    // the kernel's Params: count, d0 = m, d1 = k, d2 = n, factor, padding
+    const params = dev.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    dev.queue.writeBuffer(params, 0, Uint32Array.of(n * n, n, n, n, 0, 0, 0, 0));
     const out = dev.createBuffer({ size: data.byteLength, usage: STORAGE });
-    const bind = dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [params, a, b, out].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const bind = dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [out, a, b, params].map((buffer, binding) => ({ binding, resource: { buffer } })) });
     const enc = dev.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(pipeline);

@@ -16,7 +16,7 @@ export async function openBackends(count: number, choice: BackendChoice, memoryB
   if (choice === 'cpu' || count === 0 || (choice === 'auto' && !hasVulkanDriver())) return cpu();
   try {
     const { openWebGpuDevices } = await import('./backends/webgpu/backend.js');
-    return await openWebGpuDevices(count, { memoryBytes });
+    return await openWebGpuDevices(count, { memoryBytes: memoryBytes ?? DEFAULT_DEVICE_MEMORY });
   } catch (e) {
     if (choice === 'webgpu') throw new Error(`no WebGPU device: ${(e as Error).message}`);
     return cpu();

@@ -20,6 +20,11 @@ function fail(message: string): never {
   throw new AccelFailure('invalid-argument', message);
 }
 
+/** A backend's failure, naming the device (tasks together may fill a device before any one passes its budget). */
+function onDevice(d: NodeDevice, e: unknown): unknown {
+  return e instanceof AccelFailure ? new AccelFailure(e.code, `device ${d.id} (${d.backend.description.backend}): ${e.message}`) : e;
+}
+
 function int(v: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) fail(`${what} must be a whole number from 0 to ${max}, not ${String(v)}`);
   return v;
@@ -57,7 +62,7 @@ function newTensor(s: Scope, d: NodeDevice, dtype: DType, shape: number[]): { id
     store = d.backend.allocTensor(dtype, n);
   } catch (e) {
     s.refund(d, bytes);
-    throw e;
+    throw onDevice(d, e);
   }
   const t: TensorObj = { store, shape };
   return { id: s.add({ kind: 'tensor', device: d, obj: t, bytes }), t };
@@ -123,7 +128,7 @@ export const OPS: Record<string, Op> = {
       b = r.createBuffer(n, usage as BufferUsage);
     } catch (e) {
       s.refund(d, n);
-      throw e;
+      throw onDevice(d, e);
     }
     return s.add({ kind: 'buffer', device: d, obj: b, bytes: n });
   },

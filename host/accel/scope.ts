@@ -5,7 +5,7 @@
  * destroys all of it: at the end of the task, on trap, timeout and cancel
  * (then the worker's link closes), whatever the guest did.
  */
-import { AccelFailure, type DeviceBackend } from './backends/backend.js';
+import { AccelFailure, type DeviceBackend, type TensorStore } from './backends/backend.js';
 import { MAX_OBJECTS } from './limits.js';
 import type { AccelGrant } from './protocol.js';
 
@@ -121,7 +121,7 @@ export class Scope {
     const b = h.device.backend;
     try {
       if (h.kind === 'buffer') b.raw?.destroyBuffer(h.obj as never);
-      else if (h.kind === 'tensor') b.freeTensor(h.obj as never);
+      else if (h.kind === 'tensor') b.freeTensor((h.obj as { store: TensorStore }).store);
     } catch {
       // A lost device has freed it already.
     }

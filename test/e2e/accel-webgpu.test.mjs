@@ -25,8 +25,8 @@ if (!process.env.VK_ICD_FILENAMES && !softwareGpu) {
       const c = await tsray.load(await prebuilt('accel'));
       const compile = (code) => tsray.get(c.fn('wgsl-compile').options({ numGpus: 1 }).remote(0, code));
       t.equal(await compile('@compute @workgroup_size(1) fn main() {}'), 'ok');
-      t.match(await compile('fn main( {'), /^validation: WGSL does not compile: 1:\d+:/);
-      t.match(await compile('@compute @workgroup_size(1) fn other() {}'), /^validation: compute pipeline 'main'/);
+      t.match(await compile('fn main( {'), /^validation: 1:\d+: expected '\)' for function declaration/);
+      t.match(await compile('@compute @workgroup_size(1) fn other() {}'), /^validation: Entry point "+main"+ doesn't exist in the shader module/);
       const [device] = await tsray.acceleratorDevices();
       const f16 = await compile('enable f16;\n@compute @workgroup_size(1) fn main() { let x: f16 = 1.0h; }');
       if (device.shaderF16) t.equal(f16, 'ok');

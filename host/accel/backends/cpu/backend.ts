@@ -1,115 +1,171 @@
 /**
- * The CPU backend: tensor kernels on typed arrays in the device thread, for
- * nodes with no WebGPU adapter. It has no raw WebGPU (`raw` is absent), so a
- * guest's WGSL is refused with `unsupported`. float16 tensors are stored as
- * IEEE halves and computed in f32, as a GPU without f16 arithmetic would.
+ * The CPU device: tsray:accel's tensor kernels on typed arrays, for nodes
+ * without a GPU (and as the reference the WebGPU kernels are tested against).
+ * float32 tensors are Float32Arrays; float16 tensors are Uint16Arrays of IEEE
+ * halves, converted to f32 around each kernel. There is no raw WGSL: `raw` is
+ * absent, and the scope layer answers `unsupported` for it.
  */
-import type { DType, DeviceBackend, DeviceLimits, ReduceOp, TensorStore } from '../backend.js';
-import { fromHalf, toHalf } from '../half.js';
+import {
+  AccelFailure, DTYPE_BYTES,
+  type DType, type DeviceBackend, type DeviceLimits, type ReduceOp, type TensorStore,
+} from '../backend.js';
+import { decodeHalves, encodeHalves } from '../half.js';
+import * as shapes from '../shapes.js';
+import * as k from './kernels.js';
 
-interface CpuTensor extends TensorStore { data: Float32Array | Uint16Array }
-
-/** A tensor's values as f32 (a copy for float16). */
-function values(t: TensorStore): Float32Array {
-  const c = t as CpuTensor;
-  if (c.data instanceof Float32Array) return c.data;
-  const out = new Float32Array(c.elements);
-  for (let i = 0; i < out.length; i++) out[i] = fromHalf(c.data[i]!);
-  return out;
+/** A CPU tensor; `data` is null once freed. */
+class CpuTensor implements TensorStore {
+  readonly kind = 'tensor';
+  constructor(
+    readonly owner: object,
+    readonly dtype: DType,
+    readonly elements: number,
+    readonly bytes: number,
+    public data: Float32Array | Uint16Array | null,
+  ) {}
 }
 
-/** Stores f32 `v` into `t` (rounded for float16). */
-function store(t: TensorStore, v: Float32Array): void {
-  const c = t as CpuTensor;
-  if (c.data instanceof Float32Array) { if (c.data !== v) c.data.set(v); return; }
-  for (let i = 0; i < v.length; i++) c.data[i] = toHalf(v[i]!);
+export interface CpuDeviceOptions {
+  /** Host memory the device may hold in tensors; allocations past it fail with out-of-memory. */
+  memoryBytes: number;
 }
 
-/** Where the result is computed: the output itself for f32, scratch for f16. */
-function target(t: TensorStore): Float32Array {
-  const c = t as CpuTensor;
-  return c.data instanceof Float32Array ? c.data : new Float32Array(c.elements);
-}
+export function createCpuDevice(opts: CpuDeviceOptions): DeviceBackend {
+  shapes.count('memoryBytes', opts.memoryBytes);
+  const self = {};
+  let used = 0;
+  let closed = false;
 
-/** i-k-j order: the inner loop walks rows of b and out contiguously. */
-function matmul(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): void {
-  out.fill(0);
-  for (let i = 0; i < m; i++) {
-    const row = i * n;
-    for (let p = 0; p < k; p++) {
-      const av = a[i * k + p]!;
-      if (av === 0) continue;
-      const brow = p * n;
-      for (let j = 0; j < n; j++) out[row + j] = out[row + j]! + av * b[brow + j]!;
-    }
+  function own(t: TensorStore, what = 'tensor'): CpuTensor & { data: Float32Array | Uint16Array } {
+    if (closed) throw new AccelFailure('device-lost', 'the CPU device is closed');
+    if (!(t instanceof CpuTensor) || t.owner !== self) throw new AccelFailure('invalid-argument', `${what} is not a tensor of this device`);
+    if (t.data === null) throw new AccelFailure('invalid-argument', `${what} was freed`);
+    return t as CpuTensor & { data: Float32Array | Uint16Array };
   }
-}
 
-const REDUCE: Record<ReduceOp, { init: number; step: (acc: number, v: number) => number }> = {
-  sum: { init: 0, step: (a, v) => a + v },
-  mean: { init: 0, step: (a, v) => a + v },
-  max: { init: -Infinity, step: (a, v) => (v > a ? v : a) },
-  min: { init: Infinity, step: (a, v) => (v < a ? v : a) },
-};
+  /** The tensor's values as f32: its own array for float32 (no copy), decoded for float16. */
+  function values(t: CpuTensor & { data: Float32Array | Uint16Array }): Float32Array {
+    return t.data instanceof Float32Array ? t.data : decodeHalves(t.data, t.elements);
+  }
 
-export function createCpuDevice(opts: { memoryBytes: number }): DeviceBackend {
+  /**
+   * Runs a kernel into `out`: straight into its array when it is float32 and
+   * no input shares it, otherwise into a scratch array stored afterwards.
+   */
+  function into(out: TensorStore, inputs: TensorStore[], run: (dst: Float32Array) => void): void {
+    const o = own(out, 'out');
+    const direct = o.data instanceof Float32Array && !inputs.includes(o) ? o.data : null;
+    const dst = direct ?? new Float32Array(o.elements);
+    run(dst);
+    if (dst === o.data) return;
+    if (o.data instanceof Float32Array) o.data.set(dst);
+    else encodeHalves(dst, o.data);
+  }
+
+  /** The CPU device dispatches no workgroups: it has no raw compute, so those limits are 0. */
   const limits: DeviceLimits = {
     maxBufferSize: opts.memoryBytes,
     maxStorageBufferBindingSize: opts.memoryBytes,
-    maxComputeWorkgroupSizeX: 1, maxComputeWorkgroupSizeY: 1, maxComputeWorkgroupSizeZ: 1,
-    maxComputeInvocationsPerWorkgroup: 1, maxComputeWorkgroupsPerDimension: 65535,
-    maxBindGroups: 4, maxStorageBuffersPerShaderStage: 8,
+    maxComputeWorkgroupSizeX: 0,
+    maxComputeWorkgroupSizeY: 0,
+    maxComputeWorkgroupSizeZ: 0,
+    maxComputeInvocationsPerWorkgroup: 0,
+    maxComputeWorkgroupsPerDimension: 0,
+    maxBindGroups: 0,
+    maxStorageBuffersPerShaderStage: 0,
   };
+
   return {
-    description: { backend: 'cpu', vendor: 'tsray', architecture: 'cpu', description: 'tsray CPU kernels', shaderF16: false, memoryBytes: opts.memoryBytes },
+    description: {
+      backend: 'cpu',
+      vendor: 'tsray',
+      architecture: 'cpu',
+      description: 'tsray CPU kernels',
+      shaderF16: true,
+      memoryBytes: opts.memoryBytes,
+    },
     limits,
-    tensorBytes: (dtype: DType, elements: number) => elements * (dtype === 'float32' ? 4 : 2),
+
+    tensorBytes(dtype: DType, elements: number): number {
+      return elements * DTYPE_BYTES[dtype];
+    },
+
     allocTensor(dtype: DType, elements: number): TensorStore {
-      const data = dtype === 'float32' ? new Float32Array(elements) : new Uint16Array(elements);
-      return { kind: 'tensor', dtype, elements, bytes: data.byteLength, data } as CpuTensor;
-    },
-    upload: (t, data) => store(t, data),
-    download: async (t) => Float32Array.from(values(t)),
-    matmul(out, a, b, m, k, n) {
-      const o = target(out);
-      matmul(o, values(a), values(b), m, k, n);
-      store(out, o);
-    },
-    binary(op, out, a, b) {
-      const x = values(a), y = values(b), o = target(out);
-      const period = y.length;
-      if (op === 'add') for (let i = 0; i < o.length; i++) o[i] = x[i]! + y[i % period]!;
-      else for (let i = 0; i < o.length; i++) o[i] = x[i]! * y[i % period]!;
-      store(out, o);
-    },
-    scale(out, a, factor) {
-      const x = values(a), o = target(out);
-      const f = Math.fround(factor);
-      for (let i = 0; i < o.length; i++) o[i] = x[i]! * f;
-      store(out, o);
-    },
-    reduce(op, out, a, outer, n, inner) {
-      const x = values(a), o = target(out);
-      const { init, step } = REDUCE[op];
-      for (let p = 0; p < outer; p++) {
-        for (let q = 0; q < inner; q++) {
-          let acc = init;
-          for (let i = 0; i < n; i++) acc = step(acc, x[(p * n + i) * inner + q]!);
-          o[p * inner + q] = op === 'mean' ? acc / n : acc;
-        }
+      if (closed) throw new AccelFailure('device-lost', 'the CPU device is closed');
+      shapes.count('elements', elements);
+      const bytes = elements * DTYPE_BYTES[dtype];
+      if (used + bytes > opts.memoryBytes) {
+        throw new AccelFailure('out-of-memory', `${bytes} bytes more would pass the CPU device's ${opts.memoryBytes}`);
       }
-      store(out, o);
+      const data = dtype === 'float32' ? new Float32Array(elements) : new Uint16Array(elements);
+      used += bytes;
+      return new CpuTensor(self, dtype, elements, bytes, data);
     },
-    transpose(out, a, rows, cols) {
-      const x = values(a), o = target(out);
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) o[c * rows + r] = x[r * cols + c]!;
-      store(out, o);
+
+    upload(t: TensorStore, data: Float32Array): void {
+      const o = own(t);
+      shapes.checkUpload(o, data);
+      if (o.data instanceof Float32Array) o.data.set(data);
+      else encodeHalves(data, o.data);
     },
-    cast: (out, a) => store(out, values(a)),
-    freeTensor(t) {
-      (t as { data?: unknown }).data = undefined; // the budget is given back by the scope; the memory to the GC
+
+    async download(t: TensorStore): Promise<Float32Array> {
+      const o = own(t);
+      return o.data instanceof Float32Array ? o.data.slice() : decodeHalves(o.data, o.elements);
     },
-    wait: async () => undefined,
-    close: () => undefined,
+
+    matmul(out: TensorStore, a: TensorStore, b: TensorStore, m: number, kk: number, n: number): void {
+      shapes.checkMatmul(out, a, b, m, kk, n);
+      const av = values(own(a, 'a'));
+      const bv = values(own(b, 'b'));
+      into(out, [a, b], (dst) => k.matmul(dst, av, bv, m, kk, n));
+    },
+
+    binary(op: 'add' | 'mul', out: TensorStore, a: TensorStore, b: TensorStore): void {
+      shapes.checkBinary(out, a, b);
+      const av = values(own(a, 'a'));
+      const bv = values(own(b, 'b'));
+      // Elementwise: writing over `a` as it is read is safe; over a broadcast `b` it is not.
+      into(out, b.elements === a.elements ? [] : [b], (dst) => k.binary(op, dst, av, bv));
+    },
+
+    scale(out: TensorStore, a: TensorStore, factor: number): void {
+      shapes.checkSameSize(out, a);
+      const av = values(own(a, 'a'));
+      into(out, [], (dst) => k.scale(dst, av, factor));
+    },
+
+    reduce(op: ReduceOp, out: TensorStore, a: TensorStore, outer: number, n: number, inner: number): void {
+      shapes.checkReduce(out, a, outer, n, inner);
+      const av = values(own(a, 'a'));
+      into(out, [a], (dst) => k.reduce(op, dst, av, outer, n, inner));
+    },
+
+    transpose(out: TensorStore, a: TensorStore, rows: number, cols: number): void {
+      shapes.checkTranspose(out, a, rows, cols);
+      const av = values(own(a, 'a'));
+      into(out, [a], (dst) => k.transpose(dst, av, rows, cols));
+    },
+
+    cast(out: TensorStore, a: TensorStore): void {
+      shapes.checkSameSize(out, a);
+      const av = values(own(a, 'a'));
+      into(out, [a], (dst) => dst.set(av));
+    },
+
+    freeTensor(t: TensorStore): void {
+      if (!(t instanceof CpuTensor) || t.owner !== self || t.data === null) return;
+      t.data = null;
+      used -= t.bytes;
+    },
+
+    async wait(): Promise<void> {
+      if (closed) throw new AccelFailure('device-lost', 'the CPU device is closed');
+    },
+
+    close(): void {
+      closed = true;
+      used = 0;
+    },
   };
 }

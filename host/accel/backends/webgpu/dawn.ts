@@ -1,22 +1,52 @@
 /// <reference types="@webgpu/types" />
 /**
- * Loading Dawn (npm `webgpu`, an optional dependency) and finding a software
- * GPU. Nothing here loads Dawn until `openAdapter` runs, so the main thread
- * can call `findSoftwareIcd` without paying for it.
+ * Loading Dawn (npm `webgpu`, dawn.node) and finding its adapters. `webgpu`
+ * is an optional dependency: only the device thread loads it, on first use,
+ * so a node without it (or without Vulkan) still runs everything else.
+ *
+ * With no GPU, Dawn's Vulkan backend can run on SwiftShader, the software
+ * Vulkan driver Debian's `chromium` package installs. The Vulkan loader reads
+ * VK_ICD_FILENAMES when Dawn initialises, from the real process environment:
+ * a worker thread's `process.env` is a private copy, so the node's main
+ * thread must set it before the device thread loads Dawn.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { AccelFailure } from '../backend.js';
 
-/** Where Debian's chromium (and similar packages) install SwiftShader's Vulkan driver. */
-const ICD_PATHS = [
+/** What dawn.node exports. */
+export interface DawnModule {
+  create(options: string[]): GPU;
+  globals: object;
+}
+
+let loading: Promise<DawnModule> | undefined;
+
+/** Dawn, loaded once; a missing package or library becomes a `device-lost` failure saying what to install. */
+export function loadDawn(): Promise<DawnModule> {
+  loading ??= import('webgpu').then(
+    (m) => m as unknown as DawnModule,
+    (e: unknown) => {
+      loading = undefined;
+      const why = e instanceof Error ? e.message : String(e);
+      throw new AccelFailure('device-lost',
+        `WebGPU is unavailable: the optional npm package 'webgpu' (Dawn) did not load (${why}); ` +
+        `install it with npm, and Vulkan (Debian: libvulkan1, plus chromium for the SwiftShader software driver)`);
+    });
+  return loading;
+}
+
+/** Where Debian and similar systems put SwiftShader's Vulkan ICD manifest. */
+const SOFTWARE_ICDS = [
   '/usr/lib/chromium/vk_swiftshader_icd.json',
   '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
   '/usr/lib64/chromium-browser/vk_swiftshader_icd.json',
   '/opt/google/chrome/vk_swiftshader_icd.json',
+  '/usr/share/vulkan/icd.d/vk_swiftshader_icd.json',
 ];
 
-/** The SwiftShader Vulkan ICD manifest on this machine, if one is installed. */
+/** The SwiftShader Vulkan ICD manifest's path, if one is installed. */
 export function findSoftwareIcd(): string | undefined {
-  return ICD_PATHS.find((p) => existsSync(p));
+  return SOFTWARE_ICDS.find((p) => existsSync(p));
 }
 
 /** Where the Vulkan loader looks for drivers when no variable names them. */
@@ -37,24 +67,78 @@ export function hasVulkanDriver(env: Readonly<Record<string, string | undefined>
   });
 }
 
-/** Dawn's `navigator.gpu`, kept for the life of the thread (dropping it lets Dawn shut down). */
-let gpu: GPU | undefined;
+/** One adapter Dawn lists: its backend ('vulkan', 'metal', ...) and name. */
+export interface AdapterEntry { backend: string; name: string }
 
-/** The default adapter, or an error that says what is missing. */
-export async function openAdapter(): Promise<GPUAdapter> {
-  if (!gpu) {
-    let mod: { create(flags: string[]): GPU; globals: Record<string, unknown> };
-    try {
-      mod = await import('webgpu' as string) as typeof mod;
-    } catch (e) {
-      throw new Error(`the 'webgpu' package (Dawn) is not installed or does not load here (${(e as Error).message}); install it, or use accelBackend: 'cpu'`);
+/** Names that mark a software rasteriser, which should come after real GPUs. */
+const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software|basic render/i;
+
+/**
+ * The adapters Dawn can open, real GPUs first. WebGPU's requestAdapter gives
+ * one adapter only; dawn.node lists them all in the error it raises for an
+ * `adapter=` name that matches none (its documented way to list them), so
+ * this asks for a name no adapter has and reads the list.
+ */
+export async function listAdapters(): Promise<AdapterEntry[]> {
+  const dawn = await loadDawn();
+  let message = '';
+  try {
+    const gpu = dawn.create(['adapter=tsray-list-adapters-\u0001']);
+    const a = await gpu.requestAdapter();
+    if (a) return []; // no list to read: an adapter matched after all
+  } catch (e) {
+    message = e instanceof Error ? e.message : String(e);
+  }
+  const found: AdapterEntry[] = [];
+  for (const m of message.matchAll(/^\s*\*\s*backend:\s*'([^']*)',\s*name:\s*'([^']*)'/gm)) {
+    found.push({ backend: m[1]!, name: m[2]! });
+  }
+  return [...found.filter((a) => !SOFTWARE.test(a.name)), ...found.filter((a) => SOFTWARE.test(a.name))];
+}
+
+/** An adapter and the Dawn instance that owns it (which must stay referenced while it is used). */
+export interface OpenedAdapter { gpu: GPU; adapter: GPUAdapter; entry?: AdapterEntry }
+
+/**
+ * `count` adapters for device indexes 0..count-1: index i gets the i-th
+ * listed adapter, selected by name in a Dawn instance of its own. Dawn selects
+ * by name, so of several adapters with the same name (two identical GPUs) it
+ * opens the first each time; and when there are fewer adapters than indexes,
+ * or none is listed, the remaining indexes get the default adapter. Indexes
+ * that share an adapter are separate logical devices (each backend requests
+ * its own GPUDevice) running on the same hardware.
+ */
+export async function requestAdapters(count: number): Promise<OpenedAdapter[]> {
+  const dawn = await loadDawn();
+  const listed = await listAdapters();
+  const seen = new Set<string>();
+  const out: OpenedAdapter[] = [];
+  for (let i = 0; i < count; i++) {
+    const entry = listed[i];
+    const key = entry && `${entry.backend}/${entry.name}`;
+    if (entry && key && !seen.has(key)) {
+      seen.add(key);
+      const gpu = dawn.create([`backend=${entry.backend}`, `adapter=${entry.name}`]);
+      const adapter = await gpu.requestAdapter().catch(() => null);
+      if (adapter) { out.push({ gpu, adapter, entry }); continue; }
     }
-    Object.assign(globalThis, mod.globals);
-    gpu = mod.create([]);
+    // An adapter makes one device: each index that shares the default adapter asks for its own.
+    out.push(await requestDefaultAdapter());
   }
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  return out;
+}
+
+/** Dawn's default adapter (what `navigator.gpu.requestAdapter()` gives). */
+export async function requestDefaultAdapter(): Promise<OpenedAdapter> {
+  const dawn = await loadDawn();
+  const gpu = dawn.create([]);
+  const adapter = await gpu.requestAdapter().catch((e: unknown) => {
+    throw new AccelFailure('device-lost', `Dawn found no adapter: ${e instanceof Error ? e.message : String(e)}`);
+  });
   if (!adapter) {
-    throw new Error(`Dawn found no GPU adapter (no Vulkan driver${process.env.VK_ICD_FILENAMES ? ` at VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}` : ''}); on a machine without a GPU install Debian's chromium and libvulkan1 for SwiftShader, or use accelBackend: 'cpu'`);
+    throw new AccelFailure('device-lost',
+      'Dawn found no WebGPU adapter; without a GPU, install Debian\'s chromium and libvulkan1 and set ' +
+      `VK_ICD_FILENAMES=${findSoftwareIcd() ?? '/usr/lib/chromium/vk_swiftshader_icd.json'} before the device thread starts`);
   }
-  return adapter;
+  return { gpu, adapter };
 }
