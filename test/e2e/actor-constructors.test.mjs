@@ -3,12 +3,12 @@
 import t from 'tap';
 import { join } from 'node:path';
 import * as tsray from 'tsray';
-import { example, ROOT } from '../helpers/components.mjs';
+import { ROOT, prebuilt } from '../helpers/components.mjs';
 
 const dir = join(ROOT, 'test', 'fixtures', 'probe');
 const [probeMod, counterMod] = await Promise.all([
   tsray.build({ entry: join(dir, 'probe.ts'), wit: dir, world: 'probe' }).then((r) => tsray.load(r.component)),
-  example('counter').then((b) => tsray.load(b)),
+  prebuilt('counter').then((b) => tsray.load(b)),
 ]);
 
 await tsray.init({ numCpus: 2 });

@@ -3,12 +3,12 @@
 // on a node keeps the actor alive until the task finishes.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { cluster, isolatedEnv } from '../helpers/cluster.mjs';
 
 const env = isolatedEnv('actor-lifetime-cluster');
 const TOKEN = 'actor-lifetime-cluster-token';
-const [counter, client] = await Promise.all(['counter', 'counter-client'].map(async (n) => tsray.load(await example(n))));
+const [counter, client] = await Promise.all(['counter', 'counter-client'].map(async (n) => tsray.load(await prebuilt(n))));
 
 /** Whether `ref` is still unfinished after `ms`. */
 async function stillPending(ref, ms) {

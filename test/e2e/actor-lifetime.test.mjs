@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as tsray from 'tsray';
-import { example, ROOT } from '../helpers/components.mjs';
+import { ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught, sleep } from '../helpers/runtime.mjs';
 
 setFlagsFromString('--expose-gc');
@@ -15,7 +15,7 @@ const gc = runInNewContext('gc');
 
 const probeDir = join(ROOT, 'test', 'fixtures', 'probe');
 const [counter, client, probe] = await Promise.all([
-  ...['counter', 'counter-client'].map(async (n) => tsray.load(await example(n))),
+  ...['counter', 'counter-client'].map(async (n) => tsray.load(await prebuilt(n))),
   tsray.build({ entry: join(probeDir, 'probe.ts'), wit: probeDir, world: 'probe' }).then((r) => tsray.load(r.component)),
 ]);
 

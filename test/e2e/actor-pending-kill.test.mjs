@@ -3,11 +3,11 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import * as tsray from 'tsray';
-import { CLI, ROOT, example } from '../helpers/components.mjs';
+import { CLI, ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught, sleep, withRuntime } from '../helpers/runtime.mjs';
 import { cluster, isolatedEnv, joinNode } from '../helpers/cluster.mjs';
 
-const counter = await tsray.load(await example('counter'));
+const counter = await tsray.load(await prebuilt('counter'));
 const Counter = counter.actor('counter');
 
 t.test('embedded: a killed actor waiting for a CPU never starts, and its queued calls fail', async (t) => {
@@ -72,7 +72,7 @@ t.test('cluster: an actor waiting for a node leaves the demands when killed or w
   // Another driver makes a waiting actor, then exits.
   const script = `import * as tsray from 'tsray';
     await tsray.init({ address: ${JSON.stringify(address)}, token: ${JSON.stringify(TOKEN)} });
-    const c = (await tsray.load(await (await import('./test/helpers/components.mjs')).example('counter'))).actor('counter');
+    const c = (await tsray.load(await (await import('./test/helpers/components.mjs')).prebuilt('counter'))).actor('counter');
     c.options({ resources: { TPU: 1 } }).remote(0n);
     await new Promise((r) => setTimeout(r, 500));
     process.stdout.write('created\\n');

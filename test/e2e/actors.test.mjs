@@ -1,11 +1,11 @@
 // Actors: WIT resources as stateful actors on their own worker threads, through the public API.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 
-const counterBytes = example('counter');
-const clientBytes = example('counter-client');
-const piBytes = example('pi');
+const counterBytes = prebuilt('counter');
+const clientBytes = prebuilt('counter-client');
+const piBytes = prebuilt('pi');
 
 async function runtime(t, opts = { numCpus: 2 }) {
   await tsray.init(opts);

@@ -1,10 +1,10 @@
 // cancel(): queued, running (at the next host call), forced, dependents, finished tasks.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { sleep, withRuntime } from '../helpers/runtime.mjs';
 
-const [matrix, text, slow] = await Promise.all(['matrix', 'text', 'slow'].map(async (n) => tsray.load(await example(n))));
+const [matrix, text, slow] = await Promise.all(['matrix', 'text', 'slow'].map(async (n) => tsray.load(await prebuilt(n))));
 
 /** Settles `p`: { value } or { error }, with the time it took from `since`. */
 async function settle(p, since = performance.now()) {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'tsray';
-import { CLI, ROOT, example, scratch } from '../helpers/components.mjs';
+import { CLI, ROOT, scratch, prebuilt } from '../helpers/components.mjs';
 
 function tsray(args, opts = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 110_000, ...opts });
@@ -75,7 +75,7 @@ t.test('a failing build', async (t) => {
 t.test('inspect', async (t) => {
   const dir = scratch();
   const matrix = join(dir, 'matrix.wasm');
-  writeFileSync(matrix, await example('matrix'));
+  writeFileSync(matrix, await prebuilt('matrix'));
   const r = tsray(['inspect', matrix]);
   t.equal(r.status, 0, `exits 0 (stderr: ${r.stderr})`);
   t.match(r.stdout, /world tsray:examples\/matrix/);
@@ -98,7 +98,7 @@ t.test('inspect', async (t) => {
   t.strictSame(parsed.resources, []);
 
   const counter = join(dir, 'counter.wasm');
-  writeFileSync(counter, await example('counter'));
+  writeFileSync(counter, await prebuilt('counter'));
   const c = tsray(['inspect', counter]);
   t.equal(c.status, 0);
   t.match(c.stdout, /resources:\n\s+tsray:examples\/counters#counter/);

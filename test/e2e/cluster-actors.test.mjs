@@ -1,7 +1,7 @@
 // Actors through a cluster driver (this process) on real node processes.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { caught } from '../helpers/runtime.mjs';
 import { cluster, isolatedEnv, joinNode } from '../helpers/cluster.mjs';
 
@@ -9,7 +9,7 @@ const env = isolatedEnv('cluster-actors');
 const TOKEN = 'cluster-actors-token';
 
 t.test('actors live on nodes: state, order, names, handles passed to tasks, kill', async (t) => {
-  const [counter, client] = await Promise.all(['counter', 'counter-client'].map(async (n) => tsray.load(await example(n))));
+  const [counter, client] = await Promise.all(['counter', 'counter-client'].map(async (n) => tsray.load(await prebuilt(n))));
   const { address } = await cluster(t, env, TOKEN);
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
@@ -47,7 +47,7 @@ t.test('actors live on nodes: state, order, names, handles passed to tasks, kill
 });
 
 t.test("a dead node's actor restarts on another node while maxRestarts allows", async (t) => {
-  const counter = await tsray.load(await example('counter'));
+  const counter = await tsray.load(await prebuilt('counter'));
   // The head's node has no CPU: actors needing one go to the second node.
   const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '2']] });
   await tsray.init({ address, token: TOKEN });
@@ -69,7 +69,7 @@ t.test("a dead node's actor restarts on another node while maxRestarts allows", 
 });
 
 t.test('an actor has one restart budget across nodes: a restart spent on a trap is not given back when its node dies', async (t) => {
-  const counter = await tsray.load(await example('counter'));
+  const counter = await tsray.load(await prebuilt('counter'));
   const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '3']] });
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());

@@ -13,7 +13,7 @@ import { connect } from '../../dist/host/cluster/connect.js';
 import { ObjectPuller } from '../../dist/host/cluster/object-transfer.js';
 import { ObjectStore } from '../../dist/store/object-store.js';
 import { REMOTE_ARG } from '../../dist/host/cluster/remote-arg.js';
-import { CLI, ROOT, example, scratch } from '../helpers/components.mjs';
+import { CLI, ROOT, scratch, prebuilt } from '../helpers/components.mjs';
 import { caught } from '../helpers/runtime.mjs';
 import { MiB, fnv, isolatedEnv, start } from '../helpers/cluster.mjs';
 
@@ -55,7 +55,7 @@ async function raw(address, role, about) {
 }
 
 t.test('ids are 128 random bits; a guest calls only the actors it was given (embedded)', async (t) => {
-  const [counter, client, forge] = await Promise.all([example('counter').then(tsray.load), example('counter-client').then(tsray.load), forgerModule()]);
+  const [counter, client, forge] = await Promise.all([prebuilt('counter').then(tsray.load), prebuilt('counter-client').then(tsray.load), forgerModule()]);
   await tsray.init({ numCpus: 2, spillDir: mkdtempSync(join(tmpdir(), 'tsray-security-')) });
   t.teardown(() => tsray.shutdown());
   const refs = Array.from({ length: 64 }, (_, i) => tsray.put(i));
@@ -72,7 +72,7 @@ t.test('ids are 128 random bits; a guest calls only the actors it was given (emb
 });
 
 t.test('a cluster: token off command lines, node identity, members-only dialing, object and handle isolation', async (t) => {
-  const [counter, blobs, forge] = await Promise.all([example('counter').then(tsray.load), example('blobs').then(tsray.load), forgerModule()]);
+  const [counter, blobs, forge] = await Promise.all([prebuilt('counter').then(tsray.load), prebuilt('blobs').then(tsray.load), forgerModule()]);
   const env = { ...isolatedEnv('security'), TSRAY_TOKEN: TOKEN };
   // In the background `tsray start` launches itself again: the token must not go into that command line.
   const head = await run(process.execPath, [CLI, 'start', '--head', '--port', '0', '--num-cpus', '1', '--object-store-memory', String(256 * MiB)], { cwd: ROOT, env });
@@ -115,8 +115,8 @@ t.test('a cluster: token off command lines, node identity, members-only dialing,
   const trap = createServer((s) => { dialed++; s.destroy(); });
   await new Promise((r) => trap.listen(0, '127.0.0.1', r));
   t.teardown(() => trap.close());
-  const hash = (await example('blobs').then(tsray.load)).hash;
-  other.peer.send({ t: 'component', hash, bytes: await example('blobs') });
+  const hash = (await prebuilt('blobs').then(tsray.load)).hash;
+  other.peer.send({ t: 'component', hash, bytes: await prebuilt('blobs') });
   const marker = { [REMOTE_ARG]: { nodeId, address: `ws://127.0.0.1:${trap.address().port}`, objectId: big.id, size: 10 } };
   other.peer.send({ t: 'submit', task: { taskId: 'forged-1', hash, name: 'size', fn: 'size', args: [marker], opts: { request: { CPU: 1 }, shape: 'CPU:1', maxRetries: 0, numReturns: 1 } } });
   const refused = await other.next((f) => f.t === 'result' && f.taskId === 'forged-1');
@@ -179,7 +179,7 @@ t.test('TLS: wss:// head and object servers, checked against the CA; plain and u
 
   await tsray.init({ address, token: TOKEN, tlsCa: cert, tlsCert: cert, tlsKey: key, spillDir: mkdtempSync(join(env.TMPDIR, 'spill-')) });
   t.teardown(() => tsray.shutdown());
-  const blobs = await example('blobs').then(tsray.load);
+  const blobs = await prebuilt('blobs').then(tsray.load);
   const data = new Uint8Array(3 * MiB).map((_, i) => i * 7);
   const put = tsray.put(data);
   t.equal(await tsray.get(blobs.fn('size').remote(put)), 3 * MiB, "a node pulls the driver's put from its wss:// object server");

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tsray from 'tsray';
-import { CLI, ROOT, example } from '../helpers/components.mjs';
+import { CLI, ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught, sleep } from '../helpers/runtime.mjs';
 import { MiB, cluster as startCluster, fnv, isolatedEnv, start as startProcess } from '../helpers/cluster.mjs';
 
@@ -14,7 +14,7 @@ const start = (t, args, pattern) => startProcess(t, env, [...args, '--token', TO
 const cluster = (t, nodeArgs = [['--num-cpus', '1']]) => startCluster(t, env, TOKEN, { nodeArgs });
 
 t.test('tasks spread over the nodes; values, refs and typed errors travel', async (t) => {
-  const [slow, matrix, faulty, blobs] = await Promise.all(['slow', 'matrix', 'faulty', 'blobs'].map(async (n) => tsray.load(await example(n))));
+  const [slow, matrix, faulty, blobs] = await Promise.all(['slow', 'matrix', 'faulty', 'blobs'].map(async (n) => tsray.load(await prebuilt(n))));
   const { address, nodes } = await cluster(t);
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
@@ -56,7 +56,7 @@ t.test('tasks spread over the nodes; values, refs and typed errors travel', asyn
 });
 
 t.test('an infeasible task shows in status and runs once a node that can hold it joins', async (t) => {
-  const slow = await tsray.load(await example('slow'));
+  const slow = await tsray.load(await prebuilt('slow'));
   const { address } = await cluster(t, []);
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
@@ -70,7 +70,7 @@ t.test('an infeasible task shows in status and runs once a node that can hold it
 });
 
 t.test('kill -9 of a node mid-run: its tasks are retried on another node, or fail once retries run out', async (t) => {
-  const slow = await tsray.load(await example('slow'));
+  const slow = await tsray.load(await prebuilt('slow'));
   const { address, nodes } = await cluster(t);
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
@@ -106,7 +106,7 @@ t.test('driver errors: bad token, nobody listening, missing token, node options'
 });
 
 t.test('the head leaving fails pending results with ConnectionError instead of hanging', async (t) => {
-  const slow = await tsray.load(await example('slow'));
+  const slow = await tsray.load(await prebuilt('slow'));
   const { head, address } = await cluster(t, []);
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
@@ -119,7 +119,7 @@ t.test('the head leaving fails pending results with ConnectionError instead of h
 });
 
 t.test('a large object made on one node is pulled by a task on another; its owner dying makes it ObjectLostError', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   const head = start(t, ['--head', '--port', '0', '--num-cpus', '1', '--resources', '{"h": 1}', '--object-store-memory', String(256 * MiB)], /listening at (ws:\/\/\S+)/);
   const address = (await head.ready)[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
   const other = start(t, ['--address', address, '--num-cpus', '1', '--resources', '{"n": 1}', '--object-store-memory', String(256 * MiB)], /tsray node ([0-9a-f]{16}) joined/);
@@ -149,7 +149,7 @@ t.test('a large object made on one node is pulled by a task on another; its owne
 });
 
 t.test("large driver values reach nodes through the driver's object server, even past the frame limit", async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   const { address } = await cluster(t, []);
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
@@ -194,7 +194,7 @@ t.test('a driver that disconnects takes its work with it', async (t) => {
 });
 
 t.test('scheduling strategies across nodes: SPREAD, hard and soft node affinity', async (t) => {
-  const slow = await tsray.load(await example('slow'));
+  const slow = await tsray.load(await prebuilt('slow'));
   const { address, nodes } = await cluster(t, [['--num-cpus', '2'], ['--num-cpus', '2']]);
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
@@ -209,13 +209,13 @@ t.test('scheduling strategies across nodes: SPREAD, hard and soft node affinity'
   t.match(e?.message, /not alive/);
   t.match(await tsray.get(slow.fn('nap').options({ schedulingStrategy: { nodeId: 'ffffffffffffffff', soft: true } }).remote(1)), /on [0-9a-f]{16}/, 'soft affinity falls back');
   t.throws(() => slow.fn('nap').options({ schedulingStrategy: 'RANDOM' }), { code: 'ERR_INVALID_ARGUMENT' }, 'an unknown strategy is refused');
-  const counter = await tsray.load(await example('counter'));
+  const counter = await tsray.load(await prebuilt('counter'));
   const a = counter.actor('counter', { schedulingStrategy: { nodeId: target, soft: false } }).remote(0n);
   t.equal(await tsray.get(a.incr.remote(1n)), 1n, 'an actor pinned to a node runs');
 });
 
 t.test('DEFAULT prefers the node that holds the arguments', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   const { address, nodes } = await cluster(t, [['--num-cpus', '2', '--resources', '{"maker": 1}'], ['--num-cpus', '2']]);
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());

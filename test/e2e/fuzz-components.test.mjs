@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { example, ROOT } from '../helpers/components.mjs';
+import { ROOT, prebuilt } from '../helpers/components.mjs';
 
 const N = Number(process.env.TSRAY_FUZZ_N ?? 1000);
 const CHILDREN = 2;
@@ -70,8 +70,8 @@ async function runCases(dir, n, { hangMs = HANG_MS, env = {} } = {}) {
 
 async function bases() {
   const dir = mkdtempSync(join(tmpdir(), 'tsray-fuzz-'));
-  writeFileSync(join(dir, 'a-matrix.wasm'), await example('matrix'));
-  writeFileSync(join(dir, 'b-counter.wasm'), await example('counter'));
+  writeFileSync(join(dir, 'a-matrix.wasm'), await prebuilt('matrix'));
+  writeFileSync(join(dir, 'b-counter.wasm'), await prebuilt('counter'));
   return dir;
 }
 

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { build, load, ComponentModule, ComponentInstance, ComponentError, TaskError } from 'tsray';
-import { example, ROOT, scratch } from '../helpers/components.mjs';
+import { ROOT, scratch, prebuilt } from '../helpers/components.mjs';
 import { withMetadata } from '../helpers/wat-components.mjs';
 
 /** Awaits `p`, expecting a ComponentError with code ERR_COMPONENT whose message matches `re`. */
@@ -43,7 +43,7 @@ const RUNTIME_NESTED = readFileSync(join(ROOT, 'wit', 'runtime.wit'), 'utf8')
 const matrixBuild = build({ entry: join(ROOT, 'guest', 'examples', 'matrix.ts'), wit: join(ROOT, 'wit'), world: 'matrix' });
 
 t.test('a built example lists its functions', async (t) => {
-  const mod = await load(await example('matrix'));
+  const mod = await load(await prebuilt('matrix'));
   t.ok(mod instanceof ComponentModule);
   t.equal(mod.engineName, 'lean', 'lean is the default engine');
   t.equal(`${mod.world.packageName}/${mod.world.name}`, 'tsray:examples/matrix');
@@ -67,7 +67,7 @@ t.test('a built example lists its functions', async (t) => {
 });
 
 t.test('the counter example lists its resource', async (t) => {
-  const mod = await load(await example('counter'));
+  const mod = await load(await prebuilt('counter'));
   t.strictSame(mod.functions, [], 'no freestanding functions');
   t.equal(mod.resources.length, 1);
   const [r] = mod.resources;
@@ -89,7 +89,7 @@ t.test('the counter example lists its resource', async (t) => {
 });
 
 t.test('validation refuses bad input with ComponentError', async (t) => {
-  const real = await example('matrix');
+  const real = await prebuilt('matrix');
   const { core } = await matrixBuild;
 
   let seed = 12345;
@@ -171,7 +171,7 @@ ${RUNTIME_NESTED}`;
 });
 
 t.test('caching: the same bytes load twice to the same hash', async (t) => {
-  const bytes = await example('matrix');
+  const bytes = await prebuilt('matrix');
   const expected = createHash('sha256').update(bytes).digest('hex');
   const a = await load(bytes);
   const b = await load(bytes.slice());
@@ -192,12 +192,12 @@ t.test('caching: the same bytes load twice to the same hash', async (t) => {
   t.equal(d.hash, expected, 'loaded from an ArrayBuffer');
   t.equal(await d.call('sum', [[1, 2]]), 3);
 
-  const other = await load(await example('text'));
+  const other = await load(await prebuilt('text'));
   t.not(other.hash, a.hash, 'different bytes hash differently');
 });
 
 t.test('isolation between instances', async (t) => {
-  const mod = await load(await example('counter'));
+  const mod = await load(await prebuilt('counter'));
   const a = await mod.instantiate();
   const b = await mod.instantiate();
   t.ok(a instanceof ComponentInstance);
@@ -216,22 +216,22 @@ t.test('isolation between instances', async (t) => {
 });
 
 t.test('call() uses a fresh instance each time', async (t) => {
-  const faulty = await load(await example('faulty'));
+  const faulty = await load(await prebuilt('faulty'));
   await t.rejects(faulty.call('trap'), TaskError);
   t.equal(await faulty.call('divide', [9, 3]), 3, 'a trap in one call does not poison the next');
   const inst = await faulty.instantiate();
   t.throws(() => inst.call('trap'), TaskError);
   t.throws(() => inst.call('divide', [9, 3]), TaskError, 'whereas a trapped instance stays dead');
 
-  const slow = await load(await example('slow'));
+  const slow = await load(await prebuilt('slow'));
   const env = (id) => ({ taskInfo: () => ({ taskId: id, nodeId: 'n', attempt: 0, acceleratorIds: new Uint32Array(0) }) });
   t.match(await slow.call('nap', [0], env('first')), /task first /);
   t.match(await slow.call('nap', [0], env('second')), /task second /, 'each call gets its own env');
 });
 
 t.test('engine option', async (t) => {
-  const matrix = await example('matrix');
-  const text = await example('text');
+  const matrix = await prebuilt('matrix');
+  const text = await prebuilt('text');
   const lean = await load(matrix);
   const jco = await load(matrix, { engine: 'jco' });
   t.equal(jco.engineName, 'jco');

@@ -1,9 +1,9 @@
 // Messages that point the way, tried as a new user would.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 
-const [matrix, counter] = await Promise.all(['matrix', 'counter'].map(async (n) => tsray.load(await example(n))));
+const [matrix, counter] = await Promise.all(['matrix', 'counter'].map(async (n) => tsray.load(await prebuilt(n))));
 await tsray.init({ numCpus: 1 });
 t.teardown(() => tsray.shutdown());
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tsray from 'tsray';
 import { build } from 'tsray';
-import { example, scratch } from '../helpers/components.mjs';
+import { scratch, prebuilt } from '../helpers/components.mjs';
 import { withRuntime, caught } from '../helpers/runtime.mjs';
 
 const MiB = 2 ** 20;
@@ -59,7 +59,7 @@ async function scribbler() {
 }
 
 t.test('a task result that finds the store full of pinned views comes back exact, not undefined', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   await withRuntime({ numCpus: 1, objectStoreMemory: 64 * MiB, spillDir: spillDir() }, async () => {
     const views = [];
     for (let i = 0; i < 7; i++) views.push(await tsray.getView(tsray.put(new Uint8Array(8 * MiB).fill(i))));
@@ -80,7 +80,7 @@ t.test('a task result that finds the store full of pinned views comes back exact
 });
 
 t.test('a task result larger than the whole store comes back exact; a put of one is a typed error', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   await withRuntime({ numCpus: 1, objectStoreMemory: 16 * MiB, spillDir: spillDir() }, async () => {
     const ref = blobs.fn('fill').remote(24 * MiB, 3);
     const got = await tsray.get(ref);
@@ -170,7 +170,7 @@ t.test('getView pins until release(), deterministically', async (t) => {
 });
 
 t.test('objects are immutable: writing into what get returns changes nothing for anyone else', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   await withRuntime({ numCpus: 1, objectStoreMemory: 64 * MiB, spillDir: spillDir() }, async () => {
     const data = new Uint8Array(4 * MiB).map((_, i) => (i * 31 + 7) & 0xff);
     const big = tsray.put(data);
@@ -214,7 +214,7 @@ t.test('objects are immutable: writing into what get returns changes nothing for
 });
 
 t.test('a write through a zero-copy view is never silent: the next reader gets ObjectLostError', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   await withRuntime({ numCpus: 1, objectStoreMemory: 64 * MiB, spillDir: spillDir() }, async () => {
     const data = new Uint8Array(2 * MiB).fill(4);
     const ref = tsray.put(data);
@@ -263,8 +263,8 @@ t.test('guests get copies of their arguments: a guest writing into its list chan
 });
 
 t.test('get throws a failure at once, without waiting for pending objects; wait counts it ready', async (t) => {
-  const faulty = await tsray.load(await example('faulty'));
-  const slow = await tsray.load(await example('slow'));
+  const faulty = await tsray.load(await prebuilt('faulty'));
+  const slow = await tsray.load(await prebuilt('slow'));
   await withRuntime({ numCpus: 2, spillDir: spillDir() }, async () => {
     const started = performance.now();
     const nap = slow.fn('nap').remote(3000);

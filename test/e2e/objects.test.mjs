@@ -1,10 +1,10 @@
 // put / get / wait semantics of the object store, through the public API.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { caught, sleep } from '../helpers/runtime.mjs';
 
-const [matrix, faulty, slow] = await Promise.all(['matrix', 'faulty', 'slow'].map(async (n) => tsray.load(await example(n))));
+const [matrix, faulty, slow] = await Promise.all(['matrix', 'faulty', 'slow'].map(async (n) => tsray.load(await prebuilt(n))));
 
 /** Cancels naps still running and waits until they have ended, so later tests find idle workers. */
 async function stop(...refs) {

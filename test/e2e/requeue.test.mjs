@@ -2,10 +2,10 @@
 // runs) go back to the node's queue in the order they were submitted.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { caught, sleep, withRuntime } from '../helpers/runtime.mjs';
 
-const slow = await tsray.load(await example('slow'));
+const slow = await tsray.load(await prebuilt('slow'));
 const nap = slow.fn('nap');
 
 /** Indexes of `refs` in the order they settle (success or failure). */

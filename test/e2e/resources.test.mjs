@@ -1,14 +1,14 @@
 // Resources on the embedded node: fractional GPUs packed per device, memory-aware admission, accelerator types.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { withRuntime, caught, sleep } from '../helpers/runtime.mjs';
 import { acceleratorTypeOf, parseNvidiaSmi, parseRocmSmi, parseXpuSmi } from '../../dist/host/node/accelerators.js';
 
 const devices = (s) => /accelerators \[([\d,]*)\]/.exec(s)[1];
 
 t.test('fractional GPUs: four 0.25 tasks share one GPU at once; 0.5 requests pack a device before the next', async (t) => {
-  const slow = await tsray.load(await example('slow'));
+  const slow = await tsray.load(await prebuilt('slow'));
   await withRuntime({ numCpus: 4, numGpus: 1 }, async () => {
     // A first round ships and compiles the module in each worker.
     await tsray.get(Array.from({ length: 4 }, () => slow.fn('nap').options({ numGpus: 0.25 }).remote(50)));
@@ -23,7 +23,7 @@ t.test('fractional GPUs: four 0.25 tasks share one GPU at once; 0.5 requests pac
     const whole = await tsray.get(slow.fn('nap').options({ numGpus: 2 }).remote(1));
     t.equal(devices(whole), '0,1', 'a whole request takes whole free devices');
     t.throws(() => slow.fn('nap').options({ numGpus: 1.5 }), { code: 'ERR_INVALID_ARGUMENT' }, 'numGpus 1.5 is refused, as in Ray');
-    const counter = await tsray.load(await example('counter'));
+    const counter = await tsray.load(await prebuilt('counter'));
     const actors = Array.from({ length: 3 }, () => counter.actor('counter', { numGpus: 0.5 }).remote(0n));
     const ids = (await tsray.get(actors.map((a) => a.placement.remote()))).map((s) => /\[([\d,]*)\]/.exec(s)[1]);
     t.strictSame(ids, ['0', '0', '1'], 'three actors at 0.5 on three GPUs hold devices [0, 0, 1] for their lives');
@@ -33,7 +33,7 @@ t.test('fractional GPUs: four 0.25 tasks share one GPU at once; 0.5 requests pac
 });
 
 t.test('custom accelerators (NPU) get device ids and pack the same way', async (t) => {
-  const slow = await tsray.load(await example('slow'));
+  const slow = await tsray.load(await prebuilt('slow'));
   await withRuntime({ numCpus: 3, resources: { NPU: 2 } }, async () => {
     const out = await tsray.get(Array.from({ length: 3 }, () => slow.fn('nap').options({ resources: { NPU: 0.5 } }).remote(300)));
     t.strictSame(out.map(devices).sort(), ['0', '0', '1'], 'three 0.5 NPU requests on two NPUs: devices [0, 0, 1]');
@@ -43,7 +43,7 @@ t.test('custom accelerators (NPU) get device ids and pack the same way', async (
 });
 
 t.test('CUDA_VISIBLE_DEVICES=1,3 at init: the node has two GPUs, ids 1 and 3', async (t) => {
-  const slow = await tsray.load(await example('slow'));
+  const slow = await tsray.load(await prebuilt('slow'));
   const before = process.env.CUDA_VISIBLE_DEVICES;
   process.env.CUDA_VISIBLE_DEVICES = '1,3';
   try {
@@ -60,7 +60,7 @@ t.test('CUDA_VISIBLE_DEVICES=1,3 at init: the node has two GPUs, ids 1 and 3', a
 });
 
 t.test('memory-aware scheduling: with 200 MB on the node, two 100 MB actors start and a third waits for a kill', async (t) => {
-  const counter = await tsray.load(await example('counter'));
+  const counter = await tsray.load(await prebuilt('counter'));
   await withRuntime({ numCpus: 1, memory: 200e6 }, async () => {
     t.equal(tsray.clusterResources().memory, 200e6);
     const C = counter.actor('counter', { memory: 100e6 });
@@ -93,7 +93,7 @@ t.test('GPUs detected with the vendors\' tools: NVIDIA, AMD and Intel output', a
 });
 
 t.test('accelerator types: a node declares one; tasks asking for another wait', async (t) => {
-  const slow = await tsray.load(await example('slow'));
+  const slow = await tsray.load(await prebuilt('slow'));
   t.equal(acceleratorTypeOf('NVIDIA H100 80GB HBM3'), 'H100');
   t.equal(acceleratorTypeOf('Tesla V100-SXM2-16GB'), 'V100');
   t.equal(acceleratorTypeOf('NVIDIA A10G'), 'A10G');
@@ -110,7 +110,7 @@ t.test('accelerator types: a node declares one; tasks asking for another wait', 
 });
 
 t.test('resources come back after failures, timeouts, cancels and crashes', async (t) => {
-  const [slow, faulty] = await Promise.all(['slow', 'faulty'].map(async (n) => tsray.load(await example(n))));
+  const [slow, faulty] = await Promise.all(['slow', 'faulty'].map(async (n) => tsray.load(await prebuilt(n))));
   await withRuntime({ numCpus: 2, numGpus: 2, resources: { TPU: 4 } }, async () => {
     const full = () => { const a = tsray.availableResources(); return a.CPU === 2 && a.GPU === 2 && a.TPU === 4; };
     const settle = async () => { for (let i = 0; i < 100 && !full(); i++) await sleep(10); return full(); };

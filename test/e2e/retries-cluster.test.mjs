@@ -4,7 +4,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import * as tsray from 'tsray';
-import { example, ROOT } from '../helpers/components.mjs';
+import { ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught, sleep } from '../helpers/runtime.mjs';
 import { cluster, isolatedEnv, joinNode } from '../helpers/cluster.mjs';
 
@@ -13,7 +13,7 @@ const TOKEN = 'retries-cluster-token';
 const flakyDir = join(ROOT, 'test', 'fixtures', 'flaky');
 const [flaky, counter] = await Promise.all([
   tsray.build({ entry: join(flakyDir, 'flaky.ts'), wit: flakyDir, world: 'flaky' }).then((r) => tsray.load(r.component)),
-  example('counter').then((b) => tsray.load(b)),
+  prebuilt('counter').then((b) => tsray.load(b)),
 ]);
 
 t.test('retryExceptions and maxTaskRetries on a cluster', async (t) => {

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import * as tsray from 'tsray';
-import { example, ROOT } from '../helpers/components.mjs';
+import { ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught, sleep } from '../helpers/runtime.mjs';
 
 /** Builds test/fixtures/<name>/<name>.ts for world <name> and loads it. */
@@ -14,7 +14,7 @@ async function fixture(name) {
 }
 
 const [flaky, picky, faulty, counter, slow] = await Promise.all([
-  fixture('flaky'), fixture('picky'), ...['faulty', 'counter', 'slow'].map(async (n) => tsray.load(await example(n))),
+  fixture('flaky'), fixture('picky'), ...['faulty', 'counter', 'slow'].map(async (n) => tsray.load(await prebuilt(n))),
 ]);
 
 await tsray.init({ numCpus: 2 });

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { caught, withRuntime } from '../helpers/runtime.mjs';
 
 const MiB = 2 ** 20;
@@ -30,7 +30,7 @@ function smallDisk(t, size) {
 t.test('while the spill disk stays full, every spilled object still reads back intact', async (t) => {
   const disk = smallDisk(t, '26m');
   if (!disk) { t.skip('mount -t tmpfs is not allowed here (needs root)'); return; }
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   const spillDir = join(disk, 'spill');
   // localFsCapacityThreshold 1: no early refusal, the disk really runs out (ENOSPC).
   await withRuntime({ numCpus: 1, objectStoreMemory: 16 * MiB, spillDir, minSpillingSize: 1, localFsCapacityThreshold: 1 }, async () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, statSync, writeFileSync, openSync, writeSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { withRuntime, caught, sleep } from '../helpers/runtime.mjs';
 
 v8.setFlagsFromString('--expose-gc');
@@ -37,7 +37,7 @@ function shuffled(n, seed) {
 }
 
 t.test('100 objects totalling over 800 MiB pass through a 75 MiB store and read back identically, by tasks and the driver', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   const dir = newDir();
   await withRuntime({ numCpus: 2, objectStoreMemory: 75 * MiB, spillDir: dir }, async () => {
     const size = 8.5 * MiB;
@@ -87,7 +87,7 @@ t.test('100 objects totalling over 800 MiB pass through a 75 MiB store and read 
 });
 
 t.test('spilling under concurrent tasks: results sealed while other tasks read spilled arguments', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   const dir = newDir();
   await withRuntime({ numCpus: 2, objectStoreMemory: 40 * MiB, spillDir: dir, minSpillingSize: 8 * MiB }, async () => {
     const made = Array.from({ length: 30 }, (_, i) => blobs.fn('fill').remote(4 * MiB, i + 1));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tsray from 'tsray';
 import { Allocator } from '../../dist/store/allocator.js';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { withRuntime, caught, sleep } from '../helpers/runtime.mjs';
 
 v8.setFlagsFromString('--expose-gc');
@@ -102,7 +102,7 @@ t.test('store: 1,000 random put/release cycles, then a put of half the capacity 
 });
 
 t.test('large objects live in shared memory: getView reads them in place, get copies them, tasks read them in place', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   await withRuntime({ numCpus: 2, objectStoreMemory: 128 * MiB, spillDir: spillDir() }, async () => {
     const data = new Uint8Array(4 * MiB);
     for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff;
@@ -195,7 +195,7 @@ t.test('PINNED_IN_MEMORY: a view from getView keeps the object after its ref is 
 });
 
 t.test('USED_BY_PENDING_TASK and a worker pin keep an argument until its task finishes', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   await withRuntime({ numCpus: 1, objectStoreMemory: 64 * MiB, spillDir: spillDir() }, async () => {
     const data = new Uint8Array(2 * MiB).fill(9);
     const arg = tsray.put(data);
@@ -237,7 +237,7 @@ t.test('CAPTURED_IN_OBJECT: a ref inside a put value keeps its object while the 
 });
 
 t.test('ACTOR_HANDLE: an actor holds its constructor arguments for its life', async (t) => {
-  const counter = await tsray.load(await example('counter'));
+  const counter = await tsray.load(await prebuilt('counter'));
   await withRuntime({ numCpus: 1, objectStoreMemory: 64 * MiB, spillDir: spillDir() }, async () => {
     const start = tsray.put(41n);
     const id = start.id;
@@ -253,7 +253,7 @@ t.test('ACTOR_HANDLE: an actor holds its constructor arguments for its life', as
 });
 
 t.test('bad refs and values are refused with typed errors', async (t) => {
-  const blobs = await tsray.load(await example('blobs'));
+  const blobs = await tsray.load(await prebuilt('blobs'));
   await withRuntime({ numCpus: 1, objectStoreMemory: 64 * MiB, spillDir: spillDir() }, async () => {
     const r = tsray.put(new Uint8Array(10));
     r.release();

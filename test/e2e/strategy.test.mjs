@@ -1,11 +1,11 @@
 // Scheduling strategies on the embedded node: one node, so only node affinity can fail.
 import t from 'tap';
 import * as tsray from 'tsray';
-import { example } from '../helpers/components.mjs';
+import { prebuilt } from '../helpers/components.mjs';
 import { withRuntime, caught } from '../helpers/runtime.mjs';
 
 t.test('node affinity on the embedded node', async (t) => {
-  const [slow, counter] = await Promise.all(['slow', 'counter'].map(async (n) => tsray.load(await example(n))));
+  const [slow, counter] = await Promise.all(['slow', 'counter'].map(async (n) => tsray.load(await prebuilt(n))));
   await withRuntime({ numCpus: 1 }, async () => {
     const { nodeId, acceleratorIds } = tsray.getRuntimeContext();
     t.match(nodeId, /^[0-9a-f]{16}$/, 'the runtime context names the node');

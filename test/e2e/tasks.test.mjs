@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tsray from 'tsray';
-import { example, ROOT, scratch } from '../helpers/components.mjs';
+import { ROOT, scratch, prebuilt } from '../helpers/components.mjs';
 import { caught, sleep, withRuntime } from '../helpers/runtime.mjs';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -20,7 +20,7 @@ async function fixture(name) {
 }
 
 const [matrix, text, faulty, slow, pair, state, hog, flaky] = await Promise.all([
-  ...['matrix', 'text', 'faulty', 'slow'].map(async (n) => tsray.load(await example(n))),
+  ...['matrix', 'text', 'faulty', 'slow'].map(async (n) => tsray.load(await prebuilt(n))),
   ...['pair', 'state', 'hog', 'flaky'].map(fixture),
 ]);
 
@@ -390,7 +390,7 @@ t.test('lifecycle', async (t) => {
 t.test('shutdown leaves nothing behind: the process exits by itself', async (t) => {
   const dir = scratch();
   const wasm = join(dir, 'matrix.wasm');
-  writeFileSync(wasm, await example('matrix'));
+  writeFileSync(wasm, await prebuilt('matrix'));
   const script = join(dir, 'child.mjs');
   const api = pathToFileURL(join(ROOT, 'dist', 'host', 'index.js')).href;
   writeFileSync(script, [

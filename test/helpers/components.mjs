@@ -25,7 +25,7 @@ export function example(name) {
  */
 export function prebuilt(name) {
   const file = join(ROOT, 'build', `${name}.wasm`);
-  return existsSync(file) ? readFileSync(file) : example(name);
+  return existsSync(file) ? Promise.resolve(new Uint8Array(readFileSync(file))) : example(name);
 }
 
 /** Builds the type round-trip fixture. */
