@@ -1,18 +1,20 @@
 /**
  * GPUs this machine has, as a node declares them when not told: the vendors'
  * tools when present (`nvidia-smi`, AMD's `rocm-smi`, Intel's `xpu-smi`:
- * count and type), else none. Resources are logical, as in Ray: a node may
+ * count and type), else the hardware adapters Dawn lists (webgpu-probe.ts),
+ * else none. Resources are logical, as in Ray: a node may
  * also declare GPUs it does not have (`numGpus`). Parsers are pure, so tests
  * feed them the tools' output.
  */
 import { spawnSync } from 'node:child_process';
+import { probeWebGpu } from './webgpu-probe.js';
 
 export interface DetectedAccelerators {
   count: number;
   /** A short type such as `H100`, `MI300X` or `A10G`, when known. */
   type?: string;
   /** The tool that found them. */
-  source?: 'nvidia-smi' | 'rocm-smi' | 'xpu-smi';
+  source?: 'nvidia-smi' | 'rocm-smi' | 'xpu-smi' | 'webgpu';
 }
 
 let detected: DetectedAccelerators | undefined;
@@ -68,7 +70,7 @@ export function detectAccelerators(): DetectedAccelerators {
       // Not installed, or output we cannot read: this vendor's GPUs are not counted.
     }
   }
-  return detected;
+  return (detected = found(probeWebGpu().names, 'webgpu'));
 }
 
 /** The custom resource a node of accelerator type `t` offers and `acceleratorType: t` requests (Ray's scheme). */

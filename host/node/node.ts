@@ -27,7 +27,7 @@ export interface InitOptions extends LogOptions {
   /**
    * Logical GPUs this node offers (default: as many as `CUDA_VISIBLE_DEVICES`,
    * `ROCR_VISIBLE_DEVICES` or `ONEAPI_DEVICE_SELECTOR` lists, else as many as `nvidia-smi`, `rocm-smi` or
-   * `xpu-smi` lists, else 0).
+   * `xpu-smi` lists, else as many hardware adapters as WebGPU (Dawn) finds, else 0).
    */
   numGpus?: number;
   /**

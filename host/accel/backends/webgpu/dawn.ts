@@ -52,19 +52,25 @@ export function findSoftwareIcd(): string | undefined {
 /** Where the Vulkan loader looks for drivers when no variable names them. */
 const ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
 
+/** The Vulkan driver manifests the loader would read (the variables' lists, else the standard folders). */
+export function vulkanDriverFiles(env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  const named = env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES;
+  if (named) return named.split(':').filter(Boolean);
+  return ICD_DIRS.flatMap((d) => {
+    try {
+      return readdirSync(d).filter((f) => f.endsWith('.json')).sort().map((f) => `${d}/${f}`);
+    } catch {
+      return [];
+    }
+  });
+}
+
 /**
  * Whether any Vulkan driver could be found: without one, loading Dawn only
  * prints the loader's complaints, so `auto` goes straight to the CPU backend.
  */
 export function hasVulkanDriver(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES) return true;
-  return ICD_DIRS.some((d) => {
-    try {
-      return readdirSync(d).some((f) => f.endsWith('.json'));
-    } catch {
-      return false;
-    }
-  });
+  return vulkanDriverFiles(env).length > 0;
 }
 
 /** One adapter Dawn lists: its backend ('vulkan', 'metal', ...) and name. */
@@ -72,6 +78,11 @@ export interface AdapterEntry { backend: string; name: string }
 
 /** Names that mark a software rasteriser, which should come after real GPUs. */
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software|basic render/i;
+
+/** Whether `name` is a software rasteriser's, not a GPU's. */
+export function isSoftwareAdapter(name: string): boolean {
+  return SOFTWARE.test(name);
+}
 
 /**
  * The adapters Dawn can open, real GPUs first. WebGPU's requestAdapter gives
