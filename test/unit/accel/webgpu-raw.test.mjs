@@ -18,7 +18,7 @@ if (gpuProblem) {
   t.fail(`WebGPU tests cannot run: ${gpuProblem}`);
 } else {
   const { openWebGpuDevices, createWebGpuDevice } = await source('host/accel/backends/webgpu/backend.ts');
-  const { requestDefaultAdapter, findSoftwareIcd, listAdapters, requestAdapters } = await source('host/accel/backends/webgpu/dawn.ts');
+  const { requestDefaultAdapter, findSoftwareIcd, listAdapters } = await source('host/accel/backends/webgpu/dawn.ts');
   const [dev] = await openWebGpuDevices(1);
   const raw = dev.raw;
   t.teardown(() => dev.close());
@@ -111,8 +111,6 @@ if (gpuProblem) {
     t.type(findSoftwareIcd() ?? '', 'string');
     const listed = await listAdapters();
     t.ok(listed.length >= 1, `Dawn lists ${listed.map((a) => `${a.backend}/${a.name}`).join(', ')}`);
-    const adapters = await requestAdapters(2);
-    t.equal(adapters.length, 2);
     const devs = await openWebGpuDevices(2);
     t.equal(devs.length, 2);
     const [x, y] = devs.map((d) => d.allocTensor('float32', 2));
