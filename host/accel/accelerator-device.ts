@@ -1,18 +1,16 @@
-/** A GPU of a node as `tsray.acceleratorDevices()` and `tsray status` report it. */
-export interface AcceleratorDevice {
+import type { DeviceDescription } from './backends/backend.js';
+
+/**
+ * A GPU of a node as `tsray.acceleratorDevices()` and `tsray status` report
+ * it: what its backend says of it (`backend`, `vendor`, `architecture`,
+ * `description`, `shaderF16`, `memoryBytes`: its memory, detected or
+ * declared, of which task budgets are shares), and where it is and what it holds.
+ */
+export interface AcceleratorDevice extends DeviceDescription {
   /** The node it belongs to. */
   nodeId: string;
   /** Its GPU id, as tasks see it in `task-context`. */
   id: number;
-  /** What drives it for tsray:accel: `webgpu` (Dawn) or `cpu` (the host's kernels). */
-  backend: 'webgpu' | 'cpu';
-  vendor: string;
-  architecture: string;
-  description: string;
-  /** Whether raw WGSL may `enable f16;` on it. */
-  shaderF16: boolean;
-  /** Its memory in bytes (detected or declared), of which task budgets are shares. */
-  memoryBytes: number;
   /** Bytes held by running tasks and actors now. */
   usedBytes: number;
 }

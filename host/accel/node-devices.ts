@@ -104,10 +104,8 @@ export class NodeDevices {
 
 /** A device report as the public API shows it. */
 export function deviceOf(nodeId: string, d: DeviceReport): AcceleratorDevice {
-  return {
-    nodeId, id: d.id, backend: d.backend, vendor: d.vendor, architecture: d.architecture, description: d.description,
-    shaderF16: d.shaderF16, memoryBytes: d.memoryBytes, usedBytes: d.used,
-  };
+  const { limits: _limits, used, ...described } = d;
+  return { nodeId, ...described, usedBytes: used };
 }
 
 /**
