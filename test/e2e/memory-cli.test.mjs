@@ -33,7 +33,8 @@ const more = [1, 2, 3].map((i) => tsray.put(new Uint8Array(10 * MiB).fill(i)));
 await new Promise((r) => setTimeout(r, 100));
 await tsray.get(big);
 process.stdout.write('ready\\n');
-setInterval(() => view.value[0], 1000);
+// Only what a closure captures outlives the module's evaluation; the rest would be collected and released.
+setInterval(() => [view.value[0], big, outer, more], 1000);
 `;
 
 t.test('tsray memory reports a running driver', async (t) => {
