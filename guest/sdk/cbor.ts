@@ -1,4 +1,11 @@
-// A small CBOR (RFC 8949) writer and reader: how actor-call arguments and results travel.
+// A small CBOR (RFC 8949) writer and reader: how actor-call arguments,
+// nested-task arguments and objects travel. An object ref is tag 40001 around
+// its id; a Float64Array is RFC 8746's tag 86 (little-endian float64 array).
+import { ObjectRef } from "./object-ref";
+
+/** The CBOR tag of an object ref inside a value. */
+export const REF_TAG: u64 = 40001;
+const F64_TAG: u64 = 86;
 
 /** Builds CBOR bytes: `new CborWriter().array(2).int(1).str("x")`. */
 export class CborWriter {
@@ -26,6 +33,21 @@ export class CborWriter {
   str(s: string): CborWriter {
     const b = Uint8Array.wrap(String.UTF8.encode(s));
     this.head(3, <u64>b.length);
+    for (let i = 0; i < b.length; i++) this.buf.push(b[i]);
+    return this;
+  }
+  /** An object ref: the task receiving it (or reading the object) may use it. */
+  ref(r: ObjectRef): CborWriter { this.head(6, REF_TAG); return this.str(r.objectId); }
+  /** A Float64Array as one byte string (no per-item encoding). */
+  f64s(a: Float64Array): CborWriter {
+    this.head(6, F64_TAG);
+    this.head(2, <u64>a.byteLength);
+    const p = a.dataStart;
+    for (let i = 0; i < a.byteLength; i++) this.buf.push(load<u8>(p + <usize>i));
+    return this;
+  }
+  /** Appends bytes that already are CBOR, as they are. */
+  raw(b: Uint8Array): CborWriter {
     for (let i = 0; i < b.length; i++) this.buf.push(b[i]);
     return this;
   }
@@ -118,6 +140,27 @@ export class CborReader {
     const out = this.data.slice(this.pos, this.pos + n);
     this.pos += n;
     return out;
+  }
+
+  /** An object ref (tag 40001 around its id). */
+  ref(): ObjectRef {
+    const b = this.byte();
+    if (b >> 5 != 6 || this.arg(b & 31) != REF_TAG) throw new Error("CBOR: expected an object ref");
+    return ObjectRef.of(this.str());
+  }
+
+  /** A Float64Array (tag 86 around bytes), or an array of numbers. */
+  f64s(): Float64Array {
+    if (this.peekMajor() == 4) {
+      const n = this.array();
+      const out = new Float64Array(n);
+      for (let i: u32 = 0; i < n; i++) out[i] = this.float();
+      return out;
+    }
+    const b = this.byte();
+    if (b >> 5 != 6 || this.arg(b & 31) != F64_TAG) throw new Error("CBOR: expected a float64 array");
+    const raw = this.bytes();
+    return Float64Array.wrap(raw.buffer, 0, raw.byteLength >> 3);
   }
 
   /** Reads an array header; returns how many items follow. */

@@ -270,7 +270,7 @@ export async function wait<R extends ObjectRef = ObjectRef>(refs: readonly R[], 
 export interface CancelOptions {
   /** Stop a running task at once by ending its worker (a fresh worker takes its place). */
   force?: boolean;
-  /** Also cancel tasks the task submitted. Tasks cannot submit tasks yet, so this changes nothing today. */
+  /** Also cancel the tasks it submitted, and theirs (default true, as Ray's). */
   recursive?: boolean;
 }
 
@@ -282,7 +282,9 @@ export interface CancelOptions {
 export function cancel(ref: ObjectRef, opts: CancelOptions = {}): void {
   const node = requireNode();
   checkRefs([ref], 'cancel()');
-  if (!node.actors.cancel(ref, !!opts.force)) node.scheduler.cancel(ref, !!opts.force);
+  const force = !!opts.force;
+  if (opts.recursive !== false && node.cancelTree) node.cancelTree(ref, force);
+  else if (!node.actors.cancel(ref, force)) node.scheduler.cancel(ref, force);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { LoadedComponent } from '../component/loaded.js';
 import { describeFunc } from '../wit/describe.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import { checkRemoteArgs } from '../core/remote-args.js';
+import { funcUsesRefs, passRefs } from '../core/ref-values.js';
 import { checkNumReturns, mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../core/options.js';
 import { requireNode } from './current.js';
 import { checkCapabilities } from '../core/specs.js';
@@ -53,11 +54,14 @@ export class RemoteFunction<F = UntypedFunction> {
   remote(...args: unknown[]): ObjectRef & ObjectRef[] {
     const node = requireNode();
     const f = this.ref.func;
+    // Refs at object-ref positions go to the task as refs (held while it runs), not as their values.
+    let borrowed: ObjectRef[] | undefined;
+    if (funcUsesRefs(f)) ({ args, borrowed } = passRefs(f.name, f.params, args));
     checkRemoteArgs(f, f.params, args);
     checkCapabilities(this.component, `task '${f.name}'`, this.opts.capabilities);
     const passed = handlesIn(f, args, isActorHandle);
     const opts = this.opts;
-    const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts });
+    const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts, ...(borrowed?.length ? { borrowed } : {}) });
     // Actors whose handles the task was given live at least until it finishes.
     if (passed.length > 0) lifetimesOf(node).holdUntil(passed, refs[0]!);
     return (opts.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];

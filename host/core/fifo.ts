@@ -15,5 +15,13 @@ export class Fifo<T> {
     if (this.head > 4096 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0; }
     return x;
   }
+  /** Takes out the first item matching `f` (a linear scan: for rare use). */
+  remove(f: (x: T) => boolean): T | undefined {
+    for (let i = this.head; i < this.items.length; i++) {
+      const x = this.items[i];
+      if (x !== undefined && f(x)) { this.items.splice(i, 1); return x; }
+    }
+    return undefined;
+  }
   get length(): number { return this.items.length - this.head; }
 }

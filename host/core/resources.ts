@@ -54,12 +54,20 @@ export class ResourcePool {
     for (const [k, v] of Object.entries(req)) if (v > 0) this.free.set(k, Math.min(this.total.get(k)!, (this.free.get(k) ?? 0) + q(v)));
   }
 
+  /**
+   * Takes `req` whether or not it is free: a blocked task taking back the
+   * CPU it lent (as Ray does, the node may be oversubscribed until work ends).
+   */
+  take(req: ResourceSet): void {
+    for (const [k, v] of Object.entries(req)) if (v > 0) this.free.set(k, (this.free.get(k) ?? 0) - q(v));
+  }
+
   totals(): ResourceSet {
     return Object.fromEntries([...this.total].map(([k, v]) => [k, v / SCALE]));
   }
 
   available(): ResourceSet {
-    return Object.fromEntries([...this.free].map(([k, v]) => [k, v / SCALE]));
+    return Object.fromEntries([...this.free].map(([k, v]) => [k, Math.max(0, v) / SCALE]));
   }
 }
 
@@ -194,6 +202,16 @@ export class NodeResources {
   release(request: ResourceSet, ids: DeviceIds): void {
     this.pool.release(request);
     this.devices.release(request, ids);
+  }
+
+  /** A task blocked in `get` lends the CPU of its lease (not its devices) to other work. */
+  lend(cpu: number): void {
+    this.pool.release({ CPU: cpu });
+  }
+
+  /** Takes back what `lend` lent, even if that oversubscribes the node for a while. */
+  reclaim(cpu: number): void {
+    this.pool.take({ CPU: cpu });
   }
 
   /** Could the node ever satisfy `request`? */

@@ -11,6 +11,7 @@ import { normalizeActorOptions, type ActorOptions, type NormalizedOptions, type 
 import type { ResourceSet } from './resources.js';
 import { checkImports } from '../engine/wasi/index.js';
 import type { LogTarget } from '../engine/guest-log.js';
+import type { ObjectRef } from '../../store/object-ref.js';
 
 /** A task to run: one exported function of a component with its arguments. */
 export interface TaskSpec {
@@ -25,6 +26,10 @@ export interface TaskSpec {
   attempt?: number;
   /** Its guest log's level and route (absent: the node's own level); a cluster node sets it from the driver's. */
   log?: LogTarget;
+  /** Refs passed as `object-ref` values (see core/ref-values.ts): held until it ends. */
+  borrowed?: readonly ObjectRef[];
+  /** The guest scope that submitted it (a nested task), for ownership and recursive cancel. */
+  parent?: string;
 }
 
 /** An actor to create: one exported resource of a component, its constructor arguments and options. */

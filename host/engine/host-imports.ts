@@ -38,9 +38,39 @@ export interface HostEnv {
   capabilities?: readonly string[];
   /** Imports served beside tsray:runtime (tsray:accel), by interface as `HostImports` holds them. */
   extraImports?: HostImports;
-  /** Calls a method of another actor (`tsray:runtime/actors.call`); absent where no runtime is running. */
-  callActor?: (actor: string, method: string, args: Uint8Array) => { tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string };
+  /** The Ray API inside guests (`tsray:runtime/actors`, `objects`, `tasks`); absent where no runtime is running. */
+  runtime?: GuestRuntime;
 }
+
+/** An `object-ref` as the guest holds it. */
+export interface GuestRef { objectId: string }
+
+/** A failed runtime call, as the guest sees it (`failure` in tsray:runtime/objects). */
+export interface Failure { code: string; message: string }
+
+/** A WIT `result<T, failure>`. */
+export type Res<T> = { tag: 'ok'; val: T } | { tag: 'err'; val: Failure };
+
+/** What a worker serves behind `tsray:runtime/actors`, `objects` and `tasks` (see worker/runtime-client.ts). */
+export interface GuestRuntime {
+  callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string };
+  put(value: Uint8Array): Res<GuestRef>;
+  get(ref: GuestRef, timeoutMs: number | undefined): Res<Uint8Array>;
+  wait(refs: GuestRef[], numReturns: number, timeoutMs: number | undefined): Res<Uint32Array>;
+  cancel(ref: GuestRef, force: boolean, recursive: boolean): Res<undefined>;
+  release(ref: GuestRef): void;
+  submit(fn: string, args: Uint8Array, options: Uint8Array): Res<GuestRef[]>;
+}
+
+const OUTSIDE = 'only tasks run by tsray.init() can use the runtime';
+const refused = <T>(): Res<T> => ({ tag: 'err', val: { code: 'ERR_RUNTIME_STATE', message: OUTSIDE } });
+
+/** The runtime of an instance run outside tsray (a bare engine in a test): every call is refused. */
+const NO_RUNTIME: GuestRuntime = {
+  callActor: () => ({ tag: 'err', val: 'actors can only be called from tasks run by tsray.init()' }),
+  put: refused, get: refused, wait: refused, cancel: refused, submit: refused,
+  release: () => undefined,
+};
 
 /**
  * A host-defined resource, as a class: static functions and methods by their
@@ -105,7 +135,7 @@ export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): H
   const log = env.log ?? defaultLog;
   const check = env.checkpoint ?? (() => {});
   const sleep = env.sleep ?? defaultSleep;
-  const callActor = env.callActor ?? (() => ({ tag: 'err' as const, val: 'actors can only be called from tasks run by tsray.init()' }));
+  const rt = env.runtime ?? NO_RUNTIME;
   return {
     ...env.extraImports,
     'tsray:runtime/host': {
@@ -124,7 +154,17 @@ export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): H
       },
     },
     'tsray:runtime/actors': {
-      call: (actor: { id: string }, method: string, args: Uint8Array) => { check(); return callActor(actor.id, method, args); },
+      call: (actor: { id: string }, method: string, args: Uint8Array) => { check(); return rt.callActor(actor.id, method, args); },
+    },
+    'tsray:runtime/objects': {
+      put: (value: Uint8Array) => { check(); return rt.put(value); },
+      get: (ref: GuestRef, timeoutMs: number | undefined) => { check(); return rt.get(ref, timeoutMs); },
+      wait: (refs: GuestRef[], numReturns: number, timeoutMs: number | undefined) => { check(); return rt.wait(refs, numReturns, timeoutMs); },
+      cancel: (ref: GuestRef, force: boolean, recursive: boolean) => { check(); return rt.cancel(ref, force, recursive); },
+      release: (ref: GuestRef) => rt.release(ref),
+    },
+    'tsray:runtime/tasks': {
+      submit: (fn: string, args: Uint8Array, options: Uint8Array) => { check(); return rt.submit(fn, args, options); },
     },
   };
 }

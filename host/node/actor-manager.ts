@@ -23,7 +23,7 @@ import { ActorNames } from '../core/actor-names.js';
 import { accelField } from '../core/accel-grant.js';
 import type { Scheduler } from './scheduler.js';
 import { WorkerHandle, type WorkerSite } from '../worker/worker-handle.js';
-import type { FromWorker, GuestCall } from '../worker/protocol.js';
+import type { FromWorker, GuestRequest } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
 import { Actor, Call, type ActorPeers } from './actor.js';
 
@@ -187,7 +187,7 @@ export class ActorManager {
     if (actor.worker !== w) return;
     for (const m of msgs) {
       if ('ev' in m) {
-        if (m.ev === 'call') this.guestCall(w, m);
+        if (m.ev === 'rt') this.guests?.fromActor(actor.id, actor.spec.component, actor.spec.capabilities, actor.spec.log, w, m);
         else if (m.ev === 'actor-restarted') this.spendRestart(actor);
         else if (m.ev === 'actor-died') {
           const cause = workerError(actor.spec.ctor.name, m.error!, actor.id);
@@ -266,6 +266,7 @@ export class ActorManager {
     this.byAid.delete(actor.aid); // dead actors are no longer polled; byId keeps answering their calls
     this.objects.unpin(actor);
     this.ctorArgs.release(actor);
+    this.guests?.endActor(actor.id);
     if (wasHolding) {
       this.scheduler.release(actor.spec.request, actor.devices!);
       actor.devices = undefined;
@@ -341,28 +342,29 @@ export class ActorManager {
     this.peers = peers;
   }
 
-  /** A guest (in a task or another actor) calls a method: run it like any call, then answer the guest's worker. */
-  guestCall(from: WorkerHandle, req: GuestCall): void {
-    const answer = (ok: boolean, value?: unknown, error?: string): void => {
-      from.send(ok ? { t: 'reply', cid: req.cid, ok, value } : { t: 'reply', cid: req.cid, ok, error: error ?? 'failed' });
-    };
-    const actor = this.byId.get(req.actor);
+  /** Serves the runtime requests of actors' guests (see guest-runtime.ts). */
+  guests: { fromActor(id: string, c: ActorSpec['component'], caps: readonly string[] | undefined, log: ActorSpec['log'], w: WorkerHandle, m: GuestRequest): void; endActor(id: string): void } | undefined;
+
+  /** A guest (in a task or another actor) calls a method: run it like any call, then answer. */
+  guestCall(actorId: string, name: string, args: unknown[], answer: (a: { ok: true; value: unknown } | { ok: false; code: string; error: string }) => void): void {
+    const fail = (e: { message: string; code?: string }): void => answer({ ok: false, code: e.code ?? 'ERR_TASK', error: e.message });
+    const actor = this.byId.get(actorId);
     if (!actor) {
-      if (this.peers) { this.peers.call(req.actor, req.method, req.args).then((v) => answer(true, v), (e: Error) => answer(false, undefined, e.message)); return; }
-      return answer(false, undefined, `no actor ${req.actor} in this runtime`);
+      if (this.peers) { this.peers.call(actorId, name, args).then((value) => answer({ ok: true, value }), fail); return; }
+      return fail({ code: 'ERR_ACTOR_DIED', message: `no actor ${actorId} in this runtime` });
     }
-    const method = findMethod(actor.spec.methods, req.method);
-    if (!method) return answer(false, undefined, `actor ${actor.spec.resource.name} has no method '${req.method}'`);
+    const method = findMethod(actor.spec.methods, name);
+    if (!method) return fail({ code: 'ERR_INVALID_ARGUMENT', message: `actor ${actor.spec.resource.name} has no method '${name}'` });
     try {
-      validateArgs(method.name, () => describeFunc(method), method.params.slice(1), req.args);
+      validateArgs(method.name, () => describeFunc(method), method.params.slice(1), args);
     } catch (e) {
-      return answer(false, undefined, (e as Error).message);
+      return fail(e as Error);
     }
-    const [ref] = this.call(actor.id, method, req.args, 1);
+    const [ref] = this.call(actor.id, method, args, 1);
     this.objects.onSettled(ref!, (s) => {
-      if (!s.ok) answer(false, undefined, s.error.message);
+      if (!s.ok) fail(s.error);
       else {
-        try { answer(true, this.objects.value(ref!)); } catch (e) { answer(false, undefined, (e as Error).message); }
+        try { answer({ ok: true, value: this.objects.value(ref!) }); } catch (e) { fail(e as Error); }
       }
       ref!.release();
     });

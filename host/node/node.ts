@@ -8,6 +8,7 @@ import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { ObjectStore } from '../../store/object-store.js';
 import type { DeviceIds, ResourceSet } from '../core/resources.js';
 import { deviceIdsOf, visibleDevices } from '../core/visible-devices.js';
+import { GuestRuntime } from './guest-runtime.js';
 import { Scheduler } from './scheduler.js';
 import { ActorManager } from './actor-manager.js';
 import type { ObjectRef } from '../../store/object-ref.js';
@@ -75,6 +76,8 @@ export class EmbeddedNode implements Backend {
   readonly objects: ObjectStore;
   readonly scheduler: Scheduler;
   readonly actors: ActorManager;
+  /** The Ray API its guests use (tsray:runtime/objects, tasks, actors). */
+  readonly guests: GuestRuntime;
   private readonly admin: AdminEndpoint;
   /** The GPUs' device thread, when the node has GPUs (see host/accel). */
   readonly devices: NodeDevices | undefined;
@@ -147,10 +150,15 @@ export class EmbeddedNode implements Backend {
     const site: WorkerSite = { nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), ...(log ? { log } : {}), ...(devices ? { accelLink: () => devices.connect() } : {}) };
     this.scheduler = new Scheduler({
       ...site, resources, deviceIds, baseWorkers, maxWorkers: baseWorkers + 16, warn,
-      onGuestCall: (from, call) => this.actors.guestCall(from, call),
+      onGuestRequest: (slot, req) => this.guests.fromTask(slot, req),
+      taskValue: (task, value) => this.guests.taskValue(task, value),
+      onTaskEnd: (task) => this.guests.endTask(task),
       onRelease: () => this.actors?.retryWaiting(),
     }, this.objects);
     this.actors = new ActorManager(site, this.objects, this.scheduler, warn);
+    this.guests = new GuestRuntime(this.objects, this.scheduler, this.actors,
+      (ref, force) => this.actors.cancel(ref, force) || this.scheduler.cancel(ref, force));
+    this.actors.guests = this.guests;
     this.admin = AdminEndpoint.start(adminDir, this.nodeId, (req) => {
       if (req === 'memory') return nodeMemory(this);
       throw new Error(`unknown request '${req}'`);
@@ -175,6 +183,10 @@ export class EmbeddedNode implements Backend {
   /** Sleeps until the worker computing `ref` posts results (or `ms` pass). */
   waitForResults(ref: ObjectRef, ms: number): void {
     (this.scheduler.workerOf(ref) ?? this.actors.workerOf(ref))?.waitForResults(ms);
+  }
+
+  cancelTree(ref: ObjectRef, force: boolean): boolean {
+    return this.guests.cancelTree(ref, force, true);
   }
 
   /** Dispatches and collects without the event loop (see `get`'s short spin). */

@@ -6,7 +6,7 @@
  * with a timeout gets a worker to itself, so the timer measures only it.
  */
 import { TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashedError } from '../errors.js';
-import type { FromWorker, GuestCall } from '../worker/protocol.js';
+import type { FromWorker, GuestRequest } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
 import { Task, type Slot } from './task.js';
 import { WorkerHandle, type WorkerSite } from '../worker/worker-handle.js';
@@ -14,7 +14,7 @@ import { ObjectRef } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import type { TaskSpec } from '../core/specs.js';
-import { NodeResources, shapeKey, type DeviceIds, type ResourceSet } from '../core/resources.js';
+import { NodeResources, fits as fitsWithin, shapeKey, type DeviceIds, type ResourceSet } from '../core/resources.js';
 import { ShapeQueues } from './shape-queues.js';
 import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
 import { oneNodeMiss, type NodeView } from '../core/placement.js';
@@ -23,6 +23,12 @@ import { accelField } from '../core/accel-grant.js';
 
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
 const PIPELINE_DEPTH = 64;
+/**
+ * How deep tasks may nest inline on one worker (each level is an instance
+ * and a few stack frames inside the blocked call below it); past it a
+ * blocked worker only lends its CPU and the node starts workers, up to `maxWorkers`.
+ */
+export const MAX_INLINE_DEPTH = 48;
 
 export interface SchedulerConfig extends WorkerSite {
   resources: ResourceSet; deviceIds?: DeviceIds; // ids: the node's visible devices per kind
@@ -31,8 +37,12 @@ export interface SchedulerConfig extends WorkerSite {
   /** Upper bound on workers, for fractional and zero-CPU tasks. */
   maxWorkers: number;
   warn: (message: string) => void;
-  /** A guest running a task asks to call an actor. */
-  onGuestCall: (from: WorkerHandle, call: GuestCall) => void;
+  /** A guest running a task asks something of the runtime (see guest-runtime.ts). */
+  onGuestRequest: (from: Slot, req: GuestRequest) => void;
+  /** A task's value before it is stored: refs it returns as values are checked and held (may throw: the task fails). */
+  taskValue?: (task: Task, value: unknown) => unknown;
+  /** A task ended, whatever its outcome: what its guest held is released. */
+  onTaskEnd?: (task: Task) => void;
   /** Resources were returned to the node. */
   onRelease: () => void;
 }
@@ -69,6 +79,7 @@ export class Scheduler {
     for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create());
     const task = new Task(spec, n, returns);
     this.tasks.set(n, task);
+    for (const r of task.borrowed) this.objects.hold(r, RefKind.PendingTask);
     for (const r of returns) this.byReturn.set(r.id, task);
     if (!this.warnedShapes.has(task.shape) && !this.resources.feasible(spec.opts.request)) {
       this.warnedShapes.add(task.shape);
@@ -130,7 +141,8 @@ export class Scheduler {
     if (!exclusive) {
       let best: Slot | undefined;
       for (const s of this.slots) {
-        if (s.lease && s.lease.shape === task.shape && !s.lease.exclusive && s.worker.inflight.length < (task.stored ? 1 : PIPELINE_DEPTH)
+        // A nested task never waits behind another (its parent may be waiting for it), nor does anything wait behind a blocked guest.
+        if (s.lease && s.lease.shape === task.shape && !s.lease.exclusive && s.waits === 0 && s.worker.inflight.length < (task.stored || task.parent !== undefined ? 1 : PIPELINE_DEPTH)
           && (!best || s.worker.inflight.length < best.worker.inflight.length)) best = s;
       }
       // A shape with a free resource share prefers a new lease over deepening a pipeline.
@@ -153,6 +165,7 @@ export class Scheduler {
 
   private spawn(): Slot {
     const slot: Slot = {
+      waits: 0, inlines: 0, lent: 0,
       worker: new WorkerHandle(this.cfg, {
         results: (_w, outcomes) => this.onResults(slot, outcomes),
         died: (_w, why) => this.onDied(slot, why),
@@ -162,7 +175,7 @@ export class Scheduler {
     return slot;
   }
 
-  private dispatch(task: Task, slot: Slot): void {
+  private dispatch(task: Task, slot: Slot, inline = false): void {
     const w = slot.worker;
     let key: string;
     let args: unknown[];
@@ -175,11 +188,16 @@ export class Scheduler {
       this.releaseIfIdle(slot);
       return;
     }
-    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}) });
+    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}), ...(inline ? { inline: true as const } : {}) });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
     task.state = 'running';
     task.slot = slot;
+    if (inline) {
+      task.inline = true;
+      slot.inlines++;
+      this.updateLending(slot);
+    }
     if (task.opts.timeoutMs !== undefined) task.timer = setTimeout(() => this.timedOut(task), task.opts.timeoutMs);
   }
 
@@ -187,7 +205,7 @@ export class Scheduler {
     const w = slot.worker;
     for (const o of messages) {
       if ('ev' in o) {
-        if (o.ev === 'call') this.cfg.onGuestCall(w, o);
+        if (o.ev === 'rt') this.cfg.onGuestRequest(slot, o);
         continue;
       }
       const i = w.inflight[0] === o.n ? 0 : w.inflight.indexOf(o.n);
@@ -231,6 +249,7 @@ export class Scheduler {
 
   private releaseIfIdle(slot: Slot): void {
     if (slot.worker.inflight.length > 0 || !slot.lease) return;
+    this.stopLending(slot);
     this.release(slot.lease.request, slot.lease.devices);
     slot.lease = undefined;
     slot.worker.setBusy(false);
@@ -258,6 +277,17 @@ export class Scheduler {
 
   private finish(task: Task, result: Outcome): void {
     if (task.state === 'done') return;
+    if (task.inline && task.slot) {
+      task.slot.inlines--;
+      this.updateLending(task.slot);
+    }
+    if (!(result instanceof Error) && this.cfg.taskValue) {
+      try {
+        result = { value: this.cfg.taskValue(task, result.value) };
+      } catch (e) {
+        result = e as Error;
+      }
+    }
     task.state = 'done';
     if (task.timer) clearTimeout(task.timer);
     this.tasks.delete(task.n);
@@ -266,6 +296,8 @@ export class Scheduler {
     this.argWaits.release(task);
     if (task.cancelled && !(result instanceof Error)) result = new TaskCancelledError(task.name);
     settleReturns(this.objects, task.returns, result);
+    for (const r of task.borrowed) this.objects.unhold(r, RefKind.PendingTask);
+    this.cfg.onTaskEnd?.(task);
   }
 
   /** A worker ended unexpectedly: its tasks are retried (or fail once retries run out). */
@@ -299,6 +331,9 @@ export class Scheduler {
   private dropSlot(slot: Slot): void {
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
+    this.stopLending(slot);
+    slot.waits = 0;
+    slot.inlines = 0;
     if (slot.lease) {
       this.release(slot.lease.request, slot.lease.devices);
       slot.lease = undefined;
@@ -325,7 +360,7 @@ export class Scheduler {
       return true;
     }
     const w = task.slot!.worker;
-    if (w.inflight[0] !== task.n) {
+    if (w.inflight[0] !== task.n && !task.inline) {
       // Sent but still queued behind another task on that worker: it is done now; the worker
       // drops it when it reads the cancel, which is posted before it can reach the task.
       w.send({ t: 'cancel', n: task.n });
@@ -340,6 +375,66 @@ export class Scheduler {
     }
     w.interrupt(task.n);
     return true;
+  }
+
+  // ---- guests that block (see guest-runtime.ts) ----
+
+  /** A request of `slot`'s guest now waits (`+1`) or was answered (`-1`). */
+  blocked(slot: Slot, delta: 1 | -1): void {
+    slot.waits = Math.max(0, slot.waits + delta);
+    this.updateLending(slot);
+  }
+
+  /** While its guests only wait, a worker lends its lease's CPU to other work, as Ray's blocked workers do. */
+  private updateLending(slot: Slot): void {
+    const idle = slot.waits > slot.inlines && slot.lease !== undefined && this.slots.includes(slot);
+    if (idle && slot.lent === 0) {
+      slot.lent = slot.lease!.request.CPU ?? 0;
+      if (slot.lent > 0) { this.resources.lend(slot.lent); this.requestSchedule(); }
+    } else if (!idle) this.stopLending(slot);
+  }
+
+  private stopLending(slot: Slot): void {
+    if (slot.lent === 0) return;
+    this.resources.reclaim(slot.lent);
+    slot.lent = 0;
+  }
+
+  /**
+   * Runs the task behind `ref` inside `slot`'s blocked guest call, if it is
+   * still queued here and fits the slot's lease: the waiting guest's own
+   * CPU computes what it waits for, so nested gets need no extra workers.
+   */
+  runInline(ref: ObjectRef, slot: Slot): boolean {
+    const task = this.byReturn.get(ref.id);
+    const lease = slot.lease;
+    if (!task || !lease || lease.exclusive || slot.inlines >= MAX_INLINE_DEPTH || !this.slots.includes(slot)) return false;
+    if (task.opts.timeoutMs !== undefined || !fitsWithin(lease.request, task.opts.request)) return false;
+    if (task.state === 'queued') {
+      this.dispatch(task, slot, true);
+      return true;
+    }
+    // Sent to this worker behind the guest that waits: move it ahead.
+    const w = slot.worker;
+    if (task.state === 'running' && task.slot === slot && !task.inline && w.inflight.indexOf(task.n) > 0) {
+      w.send({ t: 'promote', n: task.n });
+      w.flush();
+      task.inline = true;
+      slot.inlines++;
+      this.updateLending(slot);
+      return true;
+    }
+    return false;
+  }
+
+  /** The task numbered `n`, while it is not done. */
+  taskNumbered(n: number): Task | undefined {
+    return this.tasks.get(n);
+  }
+
+  /** The task that makes `ref`, while it is not done. */
+  taskOf(ref: ObjectRef): Task | undefined {
+    return this.byReturn.get(ref.id);
   }
 
   /** Kills the worker running the task behind `ref`, as a crash would (for fault-injection tests). */

@@ -31,6 +31,12 @@ export class Task implements TaskSpec {
   holds = false;
   /** Whether an argument lives in an arena: such a task is not queued behind others on a worker, so pins stay few. */
   stored = false;
+  /** Refs passed as `object-ref` values: held while it runs, usable by its guest. */
+  readonly borrowed: readonly ObjectRef[];
+  /** Submitted by a guest (the scope key of its submitter, see guest-runtime.ts). */
+  readonly parent: string | undefined;
+  /** Sent to run inside a blocked guest call on its worker (see `Scheduler.runInline`). */
+  inline = false;
   /** Arguments pinned in the store for the worker it was sent to (`pinTid`). */
   readonly pinned: ObjectRef[] = [];
   pinTid = 0;
@@ -45,9 +51,16 @@ export class Task implements TaskSpec {
     this.log = spec.log;
     this.shape = spec.opts.shape;
     this.attempt = spec.attempt ?? 0;
+    this.borrowed = spec.borrowed ?? [];
+    this.parent = spec.parent;
   }
 }
 
 export interface Lease { shape: string; request: ResourceSet; devices: DeviceIds; exclusive: boolean }
 
-export interface Slot { worker: WorkerHandle; lease?: Lease }
+/**
+ * A worker and the lease it holds. `waits`: its guests' requests blocked in
+ * `get`/`wait`; `inlines`: tasks sent to run inside those; while waits
+ * exceed inlines the worker sits idle and lends its CPU (`lent`).
+ */
+export interface Slot { worker: WorkerHandle; lease?: Lease; waits: number; inlines: number; lent: number }

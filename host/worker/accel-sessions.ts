@@ -46,6 +46,15 @@ export class AccelSessions {
     this.active = s;
   }
 
+  /** An item runs inline inside the running one's blocked call: the running one's scope, to put back with `restore`. */
+  setAside(): AccelSession {
+    return this.active;
+  }
+
+  restore(s: AccelSession): void {
+    this.active = s;
+  }
+
   /** The task ends: everything it created on a device is destroyed before its result leaves. */
   endTask(): void {
     this.close(this.active);

@@ -6,7 +6,6 @@
  * never returns to the event loop; it sleeps on the control block.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { decode, encode } from 'cbor-x';
 import { ComponentInstance, ResourceHandle } from '../component/module.js';
 import type { ExportRef } from '../engine/types.js';
 import { GuestEngines, type Loaded } from './guest-engines.js';
@@ -19,9 +18,10 @@ import { Fifo } from '../core/fifo.js';
 import { primaryIds, type DeviceIds } from '../core/resources.js';
 import { read as readStored } from '../../store/codec.js';
 import { STORED_ARG } from '../../store/stored-arg.js';
-import { collectHandles, handlesIn, notGiven } from '../core/given-handles.js';
+import { collectHandles, handlesIn } from '../core/given-handles.js';
+import { RuntimeClient } from './runtime-client.js';
 import {
-  CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type LogMsg, type ModuleMsg, type ReplyMsg, type RunMsg,
+  CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type LogMsg, type ModuleMsg, type RunMsg,
   type ToWorker, type WireError, type WorkItem, type WorkerInit,
 } from './protocol.js';
 
@@ -79,7 +79,6 @@ const env: HostEnv = {
     }
   },
   log: (level: LogLevel, message: string) => taskLog?.write(level, message),
-  callActor: (actor, method, args) => callActor(actor, method, args),
 };
 const accel = new AccelSessions(init.accel, env.checkpoint!);
 env.extraImports = accel.imports;
@@ -102,8 +101,9 @@ const actors = new Map<number, Actor>();
 const queue = new Fifo<WorkItem>();
 /** Numbers of queued items cancelled before they started. */
 const cancelled = new Set<number>();
-const replies = new Map<number, ReplyMsg>();
-let nextCid = 1;
+/** Items to run inside a blocked guest call (see runtime-client.ts), and numbers of queued ones to move there. */
+const inline = new Fifo<WorkItem>();
+const promoted = new Set<number>();
 let outbox: FromWorker[] = [];
 let transfer: ArrayBuffer[] = [];
 let firstUnflushed = 0;
@@ -298,46 +298,64 @@ function drain(): void {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
     for (const msg of m.message as ToWorker[]) {
       switch (msg.t) {
-        case 'run': case 'actor-new': case 'actor-call': queue.push(msg); break;
+        case 'run':
+          if (msg.inline || promoted.delete(msg.n)) inline.push(msg);
+          else queue.push(msg);
+          break;
+        case 'actor-new': case 'actor-call': queue.push(msg); break;
+        case 'promote': promote(msg.n); break;
         case 'module': addModule(msg); break;
-        case 'reply': replies.set(msg.cid, msg); break;
+        case 'reply': client.take(msg); break;
         case 'cancel': cancelled.add(msg.n); break;
       }
     }
   }
 }
 
-/**
- * A guest calls a method of another actor: the request goes to the
- * scheduler, and this thread blocks until the answer comes back (other
- * messages that arrive meanwhile are queued as usual).
- */
-function callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string } {
-  let decoded: unknown;
-  try {
-    decoded = decode(args);
-  } catch (e) {
-    return { tag: 'err', val: `arguments are not valid CBOR: ${(e as Error).message}` };
-  }
-  if (!Array.isArray(decoded)) return { tag: 'err', val: 'arguments must be a CBOR array' };
-  const given = givenHandles();
-  if (!given.has(actor)) return { tag: 'err', val: notGiven(actor) };
-  const cid = nextCid++;
-  outbox.push({ ev: 'call', cid, actor, method, args: decoded });
-  flush();
-  for (;;) {
-    const seen = Atomics.load(ctl, CTL.DOORBELL);
-    drain();
-    const r = replies.get(cid);
-    if (r) {
-      replies.delete(cid);
-      if (r.ok) collectHandles(r.value, given);
-      return r.ok ? { tag: 'ok', val: new Uint8Array(encode(r.value)) } : { tag: 'err', val: r.error ?? 'failed' };
-    }
-    env.checkpoint!();
-    Atomics.wait(ctl, CTL.DOORBELL, seen, 50);
-  }
+/** Moves queued task `n` to the inline queue (or marks it, if its message has not been read yet). */
+function promote(n: number): void {
+  const item = queue.remove((i) => i.t === 'run' && i.n === n);
+  if (item) inline.push(item);
+  else promoted.add(n);
 }
+
+/** Runs one item as it is taken from a queue, with its own log. */
+function runQueued(item: WorkItem): void {
+  taskLog = logFor(item, (aid) => actors.get(aid)?.msg, init.logLevel, postLog);
+  runItem(item);
+  taskLog.end();
+  taskLog = undefined;
+}
+
+/**
+ * Runs an item sent to run inline, inside the blocked guest call below it on
+ * this thread's stack: what that item was doing is set aside and put back.
+ */
+function runInline(): boolean {
+  const item = inline.shift();
+  if (!item) return false;
+  const saved = { current, running, taskHandles, taskLog, accel: accel.setAside() };
+  try {
+    runQueued(item);
+  } finally {
+    ({ current, running, taskHandles, taskLog } = saved);
+    accel.restore(saved.accel);
+  }
+  flush();
+  return true;
+}
+
+const client = new RuntimeClient({
+  post: (req) => { outbox.push(req); flush(); },
+  drain,
+  runInline,
+  checkpoint: () => env.checkpoint!(),
+  asker: () => (running && running.t !== 'actor-new' ? running.n : 0),
+  givenActors: givenHandles,
+  doorbell: () => Atomics.load(ctl, CTL.DOORBELL),
+  sleep: (seen) => { Atomics.wait(ctl, CTL.DOORBELL, seen, 50); },
+});
+env.runtime = client;
 
 reportMemory();
 let drainedAt = -1;
@@ -349,14 +367,10 @@ for (;;) {
   if (seen !== drainedAt) { drainedAt = seen; drain(); }
   if (engines.pending) await engines.settle();
   if (Atomics.load(ctl, CTL.STOP)) break;
-  if (queue.length > 0) {
+  if (inline.length > 0 || queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();
-    const item = queue.shift()!;
-    taskLog = logFor(item, (aid) => actors.get(aid)?.msg, init.logLevel, postLog);
-    runItem(item);
-    taskLog.end();
-    taskLog = undefined;
-    if (queue.length === 0) cancelled.clear();
+    runQueued(inline.shift() ?? queue.shift()!);
+    if (queue.length === 0 && inline.length === 0) cancelled.clear();
     // Batch results while busy, but never hold one back for long.
     if (queue.length === 0 || outbox.length >= 64 || performance.now() - firstUnflushed > 1) flush();
     continue;

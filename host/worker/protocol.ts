@@ -50,7 +50,12 @@ export interface RunMsg {
   log?: LogTarget;
   /** Granted WASI capabilities (absent: none). */
   caps?: string[];
+  /** Run it inside the blocked guest call that waits for it (see runtime-client.ts), not after the items queued before it. */
+  inline?: true;
 }
+
+/** Run queued task `n` now, inside the blocked guest call that waits for it. */
+export interface PromoteMsg { t: 'promote'; n: number }
 
 export interface CancelMsg { t: 'cancel'; n: number }
 
@@ -78,10 +83,10 @@ export interface ActorNewMsg {
 /** Runs a method call `n` on actor `aid`, after everything sent before it. */
 export interface ActorCallMsg { t: 'actor-call'; n: number; aid: number; method: string; args: unknown[]; id: string }
 
-/** The answer to a guest's call of another actor (`GuestCall`). */
-export interface ReplyMsg { t: 'reply'; cid: number; ok: boolean; value?: unknown; error?: string }
+/** The answer to a `GuestRequest`: its value, or an error with its stable code. */
+export interface ReplyMsg { t: 'reply'; cid: number; ok: boolean; value?: unknown; error?: string; code?: string }
 
-export type ToWorker = ModuleMsg | RunMsg | CancelMsg | ActorNewMsg | ActorCallMsg | ReplyMsg;
+export type ToWorker = ModuleMsg | RunMsg | PromoteMsg | CancelMsg | ActorNewMsg | ActorCallMsg | ReplyMsg;
 
 /** Work a worker runs in order. */
 export type WorkItem = RunMsg | ActorNewMsg | ActorCallMsg;
@@ -98,10 +103,24 @@ export interface ActorEvent {
   error?: WireError;
 }
 
-/** A guest asks to call a method of actor `actor` (through `tsray:runtime/actors`); answered by a `ReplyMsg`. */
-export interface GuestCall { ev: 'call'; cid: number; actor: string; method: string; args: unknown[] }
+/** What a guest asks of the runtime (tsray:runtime/actors, objects, tasks); values travel as CBOR. */
+export type GuestOp =
+  | { op: 'call'; actor: string; method: string; args: unknown[] }
+  | { op: 'put'; value: Uint8Array }
+  | { op: 'get'; id: string; timeoutMs?: number }
+  | { op: 'wait'; ids: string[]; num: number; timeoutMs?: number }
+  | { op: 'cancel'; id: string; force: boolean; recursive: boolean }
+  | { op: 'release'; id: string }
+  | { op: 'submit'; fn: string; args: Uint8Array; options: Uint8Array };
 
-export type FromWorker = Outcome | ActorEvent | GuestCall;
+/**
+ * A guest's request, answered by a `ReplyMsg` with the same `cid` (a
+ * `release` has cid 0 and no answer). `n`: the number of the item that asks
+ * (a task's; an actor's calls all share the actor's references).
+ */
+export interface GuestRequest { ev: 'rt'; cid: number; n: number; req: GuestOp }
+
+export type FromWorker = Outcome | ActorEvent | GuestRequest;
 
 /**
  * A guest log line that passed its filter and budget, for the node to print

@@ -1,0 +1,139 @@
+// The Ray API inside tasks: tasks that submit tasks and get their results,
+// objects put and read by guests, refs passed and returned as values, and a
+// parameter server (an actor updated by worker tasks).
+import {
+  sleep, ActorHandle, CborWriter, ObjectRef, put, get, tryGet, wait, remote, trySubmit,
+} from "tsray";
+
+export class ParamServer {
+  private w: Float64Array;
+  private updates: u32 = 0;
+
+  constructor(size: u32) {
+    this.w = new Float64Array(size);
+  }
+
+  apply(grad: Float64Array): u32 {
+    const n = min(grad.length, this.w.length);
+    for (let i = 0; i < n; i++) this.w[i] += grad[i];
+    return ++this.updates;
+  }
+
+  weights(): Float64Array {
+    return this.w;
+  }
+}
+
+export function fib(n: u32): f64 {
+  if (n < 2) return <f64>n;
+  const a = remote("fib", new CborWriter().array(1).uint(n - 1));
+  const b = remote("fib", new CborWriter().array(1).uint(n - 2));
+  return get(a).float() + get(b).float();
+}
+
+function chunkSum(data: ObjectRef, lo: u32, hi: u32): f64 {
+  const all = get(data).f64s();
+  let s: f64 = 0;
+  for (let i = lo; i < hi; i++) s += all[i];
+  return s;
+}
+
+export function treeSum(data: ObjectRef, lo: u32, hi: u32, leaf: u32): f64 {
+  if (hi - lo <= leaf) return chunkSum(data, lo, hi);
+  const mid = lo + (hi - lo) / 2;
+  const left = remote("tree-sum", new CborWriter().array(4).ref(data).uint(lo).uint(mid).uint(leaf));
+  const right = remote("tree-sum", new CborWriter().array(4).ref(data).uint(mid).uint(hi).uint(leaf));
+  return get(left).float() + get(right).float();
+}
+
+export function train(server: ActorHandle, workers: u32, steps: u32): f64 {
+  const refs = new Array<ObjectRef>();
+  for (let i: u32 = 0; i < workers; i++) {
+    refs.push(remote("push-grads", new CborWriter().array(3).map(1).str("id").str(server.id).uint(steps).float(<f64>(i + 1))));
+  }
+  for (let i = 0; i < refs.length; i++) get(refs[i]);
+  const w = server.call("weights", new CborWriter().array(0)).f64s();
+  let s: f64 = 0;
+  for (let i = 0; i < w.length; i++) s += w[i];
+  return s;
+}
+
+export function pushGrads(server: ActorHandle, steps: u32, scale: f64): u32 {
+  let last: u32 = 0;
+  const grad = new Float64Array(4);
+  grad.fill(scale);
+  for (let i: u32 = 0; i < steps; i++) last = <u32>server.call("apply", new CborWriter().array(1).f64s(grad)).int();
+  return last;
+}
+
+export function makeRef(n: u32, value: f64): ObjectRef {
+  const a = new Float64Array(n);
+  a.fill(value);
+  return put(new CborWriter().f64s(a));
+}
+
+export function makeRefs(count: u32, n: u32): ObjectRef[] {
+  const out = new Array<ObjectRef>();
+  for (let i: u32 = 0; i < count; i++) out.push(remote("make-ref", new CborWriter().array(2).uint(n).float(<f64>(i + 1))));
+  return out;
+}
+
+export function sumRefs(refs: ObjectRef[]): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < refs.length; i++) {
+    const a = get(refs[i]).f64s();
+    for (let j = 0; j < a.length; j++) s += a[j];
+  }
+  return s;
+}
+
+export function nap(ms: u32): u32 {
+  sleep(ms);
+  return ms;
+}
+
+export function spawnAndSpin(children: u32, ms: u32): u32 {
+  for (let i: u32 = 0; i < children; i++) remote("nap", new CborWriter().array(1).uint(ms));
+  let n: u32 = 0;
+  while (true) { sleep(1); n++; }
+  return n;
+}
+
+export function fails(message: string): f64 {
+  throw new Error(message);
+}
+
+export function catchChild(message: string): string {
+  const r = tryGet(remote("fails", new CborWriter().array(1).str(message)));
+  const f = r.failure;
+  return f === null ? "no failure" : f.code + ": " + f.message;
+}
+
+export function propagate(message: string): f64 {
+  return get(remote("fails", new CborWriter().array(1).str(message))).float();
+}
+
+export function race(a: u32, b: u32, c: u32): Uint32Array {
+  const refs = new Array<ObjectRef>();
+  refs.push(remote("nap", new CborWriter().array(1).uint(a)));
+  refs.push(remote("nap", new CborWriter().array(1).uint(b)));
+  refs.push(remote("nap", new CborWriter().array(1).uint(c)));
+  return wait(refs, 2);
+}
+
+export function getTimeout(napMs: u32, timeoutMs: u32): string {
+  const r = tryGet(remote("nap", new CborWriter().array(1).uint(napMs)), <i64>timeoutMs);
+  const f = r.failure;
+  return f === null ? "ok" : f.code;
+}
+
+export function forge(id: string): string {
+  const f = tryGet(ObjectRef.of(id)).failure;
+  return f === null ? "ok" : f.code;
+}
+
+export function submitRaw(fn: string, args: Uint8Array, options: Uint8Array): string {
+  const r = trySubmit(fn, new CborWriter().raw(args), options.length == 0 ? null : new CborWriter().raw(options));
+  const f = r.failure;
+  return f === null ? "ok" : f.code + ": " + f.message;
+}

@@ -1,0 +1,282 @@
+/**
+ * The Ray API inside guests, served on the node's main thread: a guest's
+ * `put`, `get`, `wait`, `cancel`, `submit` and actor calls arrive as
+ * `GuestRequest`s from its worker (worker/runtime-client.ts) and are answered
+ * with `ReplyMsg`s. Each guest has a `RefScope` (what it may name and what it
+ * owns). A task blocked in `get`/`wait` runs the task it waits for inline
+ * when that one is still queued here, and lends its CPU otherwise (see
+ * `Scheduler.runInline` and `Scheduler.blocked`).
+ */
+import { decode, encode, Tag } from 'cbor-x';
+import { GetTimeoutError, InvalidArgumentError, NotGivenError, TsrayError } from '../errors.js';
+import { ObjectRef } from '../../store/object-ref.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import type { LoadedComponent } from '../component/loaded.js';
+import type { FuncDef } from '../wit/types.js';
+import { exportedFuncs } from '../abi/names.js';
+import { mapRefs, mentionsRef, passRefs } from '../core/ref-values.js';
+import { checkRemoteArgs } from '../core/remote-args.js';
+import { checkNumReturns, normalizeOptions, type TaskOptions } from '../core/options.js';
+import type { LogTarget } from '../engine/guest-log.js';
+import type { GuestOp, GuestRequest, ReplyMsg } from '../worker/protocol.js';
+import type { WorkerHandle } from '../worker/worker-handle.js';
+import type { Scheduler } from './scheduler.js';
+import type { Slot, Task } from './task.js';
+import { RefScope } from './ref-scope.js';
+
+/** The CBOR tag of an object ref inside a guest's value (the SDK's `REF_TAG`). */
+export const REF_TAG = 40001;
+/** How deep a guest's value may nest when its refs are looked for. */
+const MAX_DEPTH = 64;
+
+/** Who asks: its scope, and what its nested tasks inherit. */
+export interface Asker {
+  scope: RefScope;
+  component: LoadedComponent;
+  caps: readonly string[] | undefined;
+  log: LogTarget | undefined;
+  /** The worker slot of a task (a blocked task lends its CPU and runs what it waits for inline); absent for an actor. */
+  slot?: Slot;
+}
+
+type Answer = { ok: true; value?: unknown } | { ok: false; code: string; error: string };
+
+/** Actor calls from guests, served by the actor manager. */
+export interface GuestActorCalls {
+  guestCall(actor: string, method: string, args: unknown[], answer: (a: Answer) => void): void;
+}
+
+function failure(e: unknown): Answer {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { ok: false, code: err instanceof TsrayError ? err.code : 'ERR_INTERNAL', error: err.message };
+}
+
+/** `v` with every ref tag replaced by the scope's ref (NotGivenError for any other id). */
+function refsIn(v: unknown, scope: RefScope, depth = 0): unknown {
+  if (depth > MAX_DEPTH) throw new InvalidArgumentError(`a value nests deeper than ${MAX_DEPTH} levels`);
+  if (v instanceof Tag) {
+    if (v.tag !== REF_TAG) throw new InvalidArgumentError(`CBOR tag ${v.tag} is not supported in a value (object refs are tag ${REF_TAG})`);
+    return scope.ref(v.value);
+  }
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = refsIn(v[i], scope, depth + 1);
+    return v;
+  }
+  if (v instanceof Map) throw new InvalidArgumentError('maps with non-string keys are not supported in a value');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) o[k] = refsIn(o[k], scope, depth + 1);
+  return o;
+}
+
+/** `v` for the guest: refs become tags, and the guest holds them from now on. */
+function tagged(v: unknown, scope: RefScope): unknown {
+  if (v instanceof ObjectRef) return new Tag(scope.own(v).id, REF_TAG);
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) return v.map((x) => tagged(x, scope));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, tagged(x, scope)]));
+}
+
+function decodeGuest(bytes: Uint8Array, scope: RefScope, what: string): unknown {
+  let v: unknown;
+  try {
+    v = decode(bytes);
+  } catch (e) {
+    throw new InvalidArgumentError(`${what} is not valid CBOR: ${(e as Error).message}`);
+  }
+  return refsIn(v, scope);
+}
+
+const funcs = new WeakMap<LoadedComponent, Map<string, { key: string; func: FuncDef }>>();
+
+/** The export `name` (`fn` or `iface#fn`) of `component`. */
+export function exportFunc(component: LoadedComponent, name: string): { key: string; func: FuncDef } | undefined {
+  let m = funcs.get(component);
+  if (!m) {
+    m = new Map();
+    for (const e of exportedFuncs(component.world.exports)) {
+      const key = e.iface ? `${e.iface}#${e.func.name}` : e.func.name;
+      m.set(key, { key, func: e.func });
+      if (!m.has(e.func.name)) m.set(e.func.name, { key, func: e.func });
+    }
+    funcs.set(component, m);
+  }
+  return m.get(name);
+}
+
+export class GuestRuntime {
+  private readonly scopes = new Map<string, RefScope>();
+
+  constructor(private readonly objects: ObjectStore, private readonly scheduler: Scheduler, private readonly actors: GuestActorCalls,
+    /** Cancels the task behind a ref (an actor call's too); false when nothing runs it. */
+    private readonly cancelOne: (ref: ObjectRef, force: boolean) => boolean) {}
+
+  private scope(key: string, borrowed?: readonly ObjectRef[]): RefScope {
+    let s = this.scopes.get(key);
+    if (!s) this.scopes.set(key, (s = new RefScope(key, borrowed)));
+    return s;
+  }
+
+  /** A request of a task's guest, from the scheduler. */
+  fromTask(slot: Slot, msg: GuestRequest): void {
+    const w = slot.worker;
+    const task = this.scheduler.taskNumbered(msg.n);
+    if (!task || task.state !== 'running') return this.reply(w, msg.cid, { ok: false, code: 'ERR_RUNTIME_STATE', error: 'the asking task is no longer running' });
+    const asker: Asker = { scope: this.scope(`t${task.n}`, task.borrowed), component: task.component, caps: task.opts.capabilities, log: task.log, slot };
+    this.handle(asker, msg.req, (a) => this.reply(w, msg.cid, a));
+  }
+
+  /** A request of an actor's guest, from the actor manager. */
+  fromActor(actorId: string, component: LoadedComponent, caps: readonly string[] | undefined, log: LogTarget | undefined, w: WorkerHandle, msg: GuestRequest): void {
+    this.handle({ scope: this.scope(`a${actorId}`), component, caps, log }, msg.req, (a) => this.reply(w, msg.cid, a));
+  }
+
+  private reply(w: WorkerHandle, cid: number, a: Answer): void {
+    if (cid === 0) return;
+    const m: ReplyMsg = a.ok ? { t: 'reply', cid, ok: true, value: a.value } : { t: 'reply', cid, ok: false, code: a.code, error: a.error };
+    w.send(m);
+  }
+
+  private handle(asker: Asker, req: GuestOp, answer: (a: Answer) => void): void {
+    const { scope } = asker;
+    try {
+      switch (req.op) {
+        case 'call': return this.actors.guestCall(req.actor, req.method, req.args, answer);
+        case 'put': return answer({ ok: true, value: scope.own(this.objects.put(decodeGuest(req.value, scope, 'the value'))).id });
+        case 'get': {
+          const ref = scope.ref(req.id);
+          return this.await(asker, [ref], 1, req.timeoutMs, (ready) => {
+            if (ready.length === 0) return answer(failure(new GetTimeoutError(req.timeoutMs!, 1)));
+            const s = this.objects.peek(ref);
+            if (s && !s.ok) return answer(failure(s.error));
+            try {
+              answer({ ok: true, value: encode(tagged(this.objects.value(ref), scope)) });
+            } catch (e) {
+              answer(failure(e));
+            }
+          });
+        }
+        case 'wait': {
+          if (!Number.isSafeInteger(req.num) || req.num < 1 || req.num > req.ids.length) throw new InvalidArgumentError(`wait: numReturns must be between 1 and the number of refs (${req.ids.length}), got ${req.num}`);
+          if (new Set(req.ids).size !== req.ids.length) throw new InvalidArgumentError('wait: refs must be unique');
+          const refs = req.ids.map((id) => scope.ref(id));
+          return this.await(asker, refs, req.num, req.timeoutMs, (ready) => answer({ ok: true, value: ready }));
+        }
+        case 'cancel':
+          this.cancelTree(scope.ref(req.id), req.force, req.recursive);
+          return answer({ ok: true });
+        case 'release': scope.release(req.id); return;
+        case 'submit': return answer({ ok: true, value: this.submit(asker, req.fn, req.args, req.options) });
+      }
+    } catch (e) {
+      answer(failure(e));
+    }
+  }
+
+  private submit(asker: Asker, name: string, argBytes: Uint8Array, optBytes: Uint8Array): string[] {
+    const { scope, component } = asker;
+    const e = exportFunc(component, name);
+    if (!e) throw new InvalidArgumentError(`submit: this component exports no function '${String(name).slice(0, 200)}'`);
+    const args = decodeGuest(argBytes, scope, 'submit arguments');
+    if (!Array.isArray(args)) throw new InvalidArgumentError('submit arguments must be a CBOR array');
+    const raw = optBytes.length ? decode(optBytes) as unknown : {};
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidArgumentError('submit options must be a CBOR map');
+    const opts = normalizeOptions(raw as TaskOptions);
+    const granted = new Set(asker.caps ?? []);
+    const extra = (opts.capabilities ?? []).filter((c) => !granted.has(c));
+    if (extra.length) throw new NotGivenError(`submit: a task may grant only capabilities it holds; it does not hold ${extra.join(', ')}`);
+    checkNumReturns(e.func, opts.numReturns);
+    const passed = passRefs(e.func.name, e.func.params, args);
+    checkRemoteArgs(e.func, e.func.params, passed.args);
+    const refs = this.scheduler.submit({
+      component, name: e.func.name, fn: e.key, args: passed.args, opts, borrowed: passed.borrowed, parent: scope.key,
+      ...(asker.log ? { log: asker.log } : {}),
+    });
+    scope.children.push(refs[0]!);
+    return refs.map((r) => scope.own(r).id);
+  }
+
+  /**
+   * Answers `done` with the positions of the first `num` of `refs` to be
+   * ready (fewer at the timeout). Meanwhile a task's worker runs the first
+   * pending one inline if it is queued here, or lends its CPU.
+   */
+  private await(asker: Asker, refs: ObjectRef[], num: number, timeoutMs: number | undefined, done: (ready: number[]) => void): void {
+    const ready: number[] = [];
+    refs.forEach((r, i) => { if (this.objects.peek(r) !== undefined) ready.push(i); });
+    if (ready.length >= num) return done(ready.slice(0, num));
+    if (timeoutMs === 0) return done(ready);
+    const { scope, slot } = asker;
+    if (slot) {
+      const first = refs.find((r) => this.objects.peek(r) === undefined)!;
+      this.scheduler.runInline(first, slot);
+      this.scheduler.blocked(slot, 1);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    let over = false;
+    const end = (): boolean => {
+      if (over) return false;
+      over = true;
+      if (timer) clearTimeout(timer);
+      scope.blocked.delete(end);
+      if (slot) this.scheduler.blocked(slot, -1);
+      return true;
+    };
+    scope.blocked.add(end);
+    refs.forEach((r, i) => {
+      if (ready.includes(i)) return;
+      this.objects.onSettled(r, () => {
+        if (over) return;
+        ready.push(i);
+        if (ready.length >= num && end()) done(ready);
+      });
+    });
+    if (timeoutMs !== undefined) timer = setTimeout(() => { if (end()) done(ready); }, timeoutMs);
+  }
+
+  /** Cancels the task behind `ref` and, when `recursive`, every task it submitted that has not ended, depth first. */
+  cancelTree(ref: ObjectRef, force: boolean, recursive: boolean): boolean {
+    const all = [ref];
+    if (recursive) {
+      for (let i = 0; i < all.length && all.length < 1_000_000; i++) {
+        const t = this.scheduler.taskOf(all[i]!);
+        const s = t && this.scopes.get(`t${t.n}`);
+        if (s) all.push(...s.children);
+      }
+    }
+    let any = false;
+    // Children first, so none outlives the cancel of its parent and starts more.
+    for (let i = all.length - 1; i >= 0; i--) any = this.cancelOne(all[i]!, force) || any;
+    return any;
+  }
+
+  /** A task's value before it is stored: the refs it returns must be its own, and the value now holds them. */
+  taskValue(task: Task, value: unknown): unknown {
+    const e = exportFunc(task.component, task.fn);
+    if (!e || !mentionsRef(e.func.result)) return value;
+    const scope = this.scope(`t${task.n}`, task.borrowed);
+    return mapRefs(e.func.result!, value, (r) => scope.ref((r as { objectId?: unknown } | null)?.objectId));
+  }
+
+  endTask(task: Task): void {
+    this.end(`t${task.n}`);
+  }
+
+  endActor(actorId: string): void {
+    this.end(`a${actorId}`);
+  }
+
+  private end(key: string): void {
+    const s = this.scopes.get(key);
+    if (!s) return;
+    this.scopes.delete(key);
+    s.close();
+  }
+
+  /** Refs guests hold now, by scope (for `tsray memory`). */
+  heldCount(): number {
+    let n = 0;
+    for (const s of this.scopes.values()) n += s.size;
+    return n;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The worker's side of the Ray API inside guests (tsray:runtime/actors,
+ * objects, tasks). Every call is a `GuestRequest` to the node's main thread,
+ * which holds the task's references and does the work (node/guest-runtime.ts);
+ * the guest's thread blocks until the reply. While it blocks it runs the
+ * items the node sends it to run inline: the tasks it waits for, so a chain
+ * of nested gets needs no more threads than CPUs (see node/inline-runs.ts).
+ */
+import { decode, encode } from 'cbor-x';
+import type { GuestRef, GuestRuntime, Res } from '../engine/host-imports.js';
+import { collectHandles, notGiven } from '../core/given-handles.js';
+import type { GuestOp, GuestRequest, ReplyMsg } from './protocol.js';
+
+/** What the client needs of its worker loop (injected, so the loop owns its queues). */
+export interface ClientSite {
+  /** Posts a request to the node at once. */
+  post(req: GuestRequest): void;
+  /** Reads what the node sent since (replies land in `replies`, inline items in the worker's inline queue). */
+  drain(): void;
+  /** Runs one item sent to run inline, if any is there; true if it ran one. */
+  runInline(): boolean;
+  /** Throws when the asking task was cancelled. */
+  checkpoint(): void;
+  /** The number of the item asking (see `GuestRequest.n`). */
+  asker(): number;
+  /** The actor handles the asking item was given. */
+  givenActors(): Set<string>;
+  /** The doorbell's current count, and a wait for it to change (bounded, so cancels are seen). */
+  doorbell(): number;
+  sleep(seen: number): void;
+}
+
+type Answer = { ok: true; value: unknown } | { ok: false; code: string; error: string };
+
+export class RuntimeClient implements GuestRuntime {
+  private readonly replies = new Map<number, ReplyMsg>();
+  private nextCid = 1;
+
+  constructor(private readonly site: ClientSite) {}
+
+  /** A reply read from the port. */
+  take(r: ReplyMsg): void {
+    this.replies.set(r.cid, r);
+  }
+
+  /** Sends `req` and blocks (running inline work) until it is answered. */
+  private ask(req: GuestOp): Answer {
+    const cid = this.nextCid++;
+    this.site.post({ ev: 'rt', cid, n: this.site.asker(), req });
+    for (;;) {
+      const seen = this.site.doorbell();
+      this.site.drain();
+      const r = this.replies.get(cid);
+      if (r) {
+        this.replies.delete(cid);
+        return r.ok ? { ok: true, value: r.value } : { ok: false, code: r.code ?? 'ERR_INTERNAL', error: r.error ?? 'failed' };
+      }
+      if (this.site.runInline()) continue;
+      this.site.checkpoint();
+      this.site.sleep(seen);
+    }
+  }
+
+  private result<T>(req: GuestOp, val: (v: unknown) => T): Res<T> {
+    const a = this.ask(req);
+    return a.ok ? { tag: 'ok', val: val(a.value) } : { tag: 'err', val: { code: a.code, message: a.error } };
+  }
+
+  callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string } {
+    let decoded: unknown;
+    try {
+      decoded = decode(args);
+    } catch (e) {
+      return { tag: 'err', val: `arguments are not valid CBOR: ${(e as Error).message}` };
+    }
+    if (!Array.isArray(decoded)) return { tag: 'err', val: 'arguments must be a CBOR array' };
+    const given = this.site.givenActors();
+    if (!given.has(actor)) return { tag: 'err', val: notGiven(actor) };
+    const a = this.ask({ op: 'call', actor, method, args: decoded });
+    if (!a.ok) return { tag: 'err', val: a.error };
+    collectHandles(a.value, given);
+    return { tag: 'ok', val: new Uint8Array(encode(a.value)) };
+  }
+
+  put(value: Uint8Array): Res<GuestRef> {
+    return this.result({ op: 'put', value: value.slice() }, (id) => ({ objectId: id as string }));
+  }
+
+  get(ref: GuestRef, timeoutMs: number | undefined): Res<Uint8Array> {
+    return this.result({ op: 'get', id: ref.objectId, ...(timeoutMs === undefined ? {} : { timeoutMs }) }, (v) => v as Uint8Array);
+  }
+
+  wait(refs: GuestRef[], num: number, timeoutMs: number | undefined): Res<Uint32Array> {
+    return this.result({ op: 'wait', ids: refs.map((r) => r.objectId), num, ...(timeoutMs === undefined ? {} : { timeoutMs }) }, (v) => Uint32Array.from(v as number[]));
+  }
+
+  cancel(ref: GuestRef, force: boolean, recursive: boolean): Res<undefined> {
+    return this.result({ op: 'cancel', id: ref.objectId, force, recursive }, () => undefined);
+  }
+
+  release(ref: GuestRef): void {
+    this.site.post({ ev: 'rt', cid: 0, n: this.site.asker(), req: { op: 'release', id: ref.objectId } });
+  }
+
+  submit(fn: string, args: Uint8Array, options: Uint8Array): Res<GuestRef[]> {
+    return this.result({ op: 'submit', fn, args: args.slice(), options: options.slice() }, (ids) => (ids as string[]).map((objectId) => ({ objectId })));
+  }
+}
