@@ -72,9 +72,15 @@ export function makeRef(n: u32, value: f64): ObjectRef {
   return put(new CborWriter().f64s(a));
 }
 
+export function fill(n: u32, value: f64): Float64Array {
+  const a = new Float64Array(n);
+  a.fill(value);
+  return a;
+}
+
 export function makeRefs(count: u32, n: u32): ObjectRef[] {
   const out = new Array<ObjectRef>();
-  for (let i: u32 = 0; i < count; i++) out.push(remote("make-ref", new CborWriter().array(2).uint(n).float(<f64>(i + 1))));
+  for (let i: u32 = 0; i < count; i++) out.push(remote("fill", new CborWriter().array(2).uint(n).float(<f64>(i + 1))));
   return out;
 }
 
@@ -90,6 +96,11 @@ export function sumRefs(refs: ObjectRef[]): f64 {
 export function nap(ms: u32): u32 {
   sleep(ms);
   return ms;
+}
+
+export function hold(refs: ObjectRef[], ms: u32): u32 {
+  sleep(ms);
+  return refs.length;
 }
 
 export function spawnAndSpin(children: u32, ms: u32): u32 {

@@ -122,6 +122,8 @@ export class GuestRuntime {
     const w = slot.worker;
     const task = this.scheduler.taskNumbered(msg.n);
     if (!task || task.state !== 'running') return this.reply(w, msg.cid, { ok: false, code: 'ERR_RUNTIME_STATE', error: 'the asking task is no longer running' });
+    // A request sent just before a cancel landed must not start children the cancel did not see.
+    if (task.cancelled) return this.reply(w, msg.cid, { ok: false, code: 'ERR_TASK_CANCELLED', error: `task '${task.name}' was cancelled` });
     const asker: Asker = { scope: this.scope(`t${task.n}`, task.borrowed), component: task.component, caps: task.opts.capabilities, log: task.log, slot };
     this.handle(asker, msg.req, (a) => this.reply(w, msg.cid, a));
   }

@@ -8,7 +8,7 @@
  */
 import { decode, encode } from 'cbor-x';
 import type { GuestRef, GuestRuntime, Res } from '../engine/host-imports.js';
-import { collectHandles, notGiven } from '../core/given-handles.js';
+import { collectHandles, handlesIn, notGiven } from '../core/given-handles.js';
 import type { GuestOp, GuestRequest, ReplyMsg } from './protocol.js';
 
 /** What the client needs of its worker loop (injected, so the loop owns its queues). */
@@ -103,6 +103,11 @@ export class RuntimeClient implements GuestRuntime {
   }
 
   submit(fn: string, args: Uint8Array, options: Uint8Array): Res<GuestRef[]> {
+    // Actor handles are checked here, where the guest's given set lives: a child gets only handles its parent holds.
+    const given = this.site.givenActors();
+    let inArgs: Set<string> | undefined;
+    try { inArgs = handlesIn([decode(args)]); } catch { /* not CBOR: the node says so */ }
+    for (const id of inArgs ?? []) if (!given.has(id)) return { tag: 'err', val: { code: 'ERR_NOT_GIVEN', message: notGiven(id) } };
     return this.result({ op: 'submit', fn, args: args.slice(), options: options.slice() }, (ids) => (ids as string[]).map((objectId) => ({ objectId })));
   }
 }
