@@ -220,6 +220,11 @@ export class ObjectStore implements RefOwner {
     return !!e && e.state === READY && !e.isInline;
   }
 
+  /** Whether the object's value holds refs to other objects (CAPTURED_IN_OBJECT). */
+  capturesRefs(ref: ObjectRef): boolean {
+    return (this.entries.get(ref.id)?.captured?.length ?? 0) > 0;
+  }
+
   /** The settled state, or undefined while pending. */
   peek(ref: ObjectRef): Settled | undefined {
     const e = this.entries.get(ref.id);

@@ -7,6 +7,7 @@ import { checkRemoteArgs } from '../core/remote-args.js';
 import { funcUsesRefs, passRefs } from '../core/ref-values.js';
 import { checkNumReturns, mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../core/options.js';
 import { requireNode } from './current.js';
+import { RuntimeStateError } from '../errors.js';
 import { checkCapabilities } from '../core/specs.js';
 import { handlesIn } from './handle-args.js';
 import { isActorHandle } from './actor-handle.js';
@@ -57,6 +58,7 @@ export class RemoteFunction<F = UntypedFunction> {
     // Refs at object-ref positions go to the task as refs (held while it runs), not as their values.
     let borrowed: ObjectRef[] | undefined;
     if (funcUsesRefs(f)) ({ args, borrowed } = passRefs(f.name, f.params, args));
+    if (borrowed?.length && !node.local) throw new RuntimeStateError(`${f.name}: object-ref arguments reach tasks on the embedded node only for now; on a cluster pass the ref for a value parameter (it is resolved) instead`);
     checkRemoteArgs(f, f.params, args);
     checkCapabilities(this.component, `task '${f.name}'`, this.opts.capabilities);
     const passed = handlesIn(f, args, isActorHandle);

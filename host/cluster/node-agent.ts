@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';
 import { loadComponent, type LoadedComponent } from '../component/load.js';
 import { exportedResource } from '../component/module.js';
-import { ActorDiedError, ComponentError, InvalidArgumentError } from '../errors.js';
+import { ActorDiedError, ComponentError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { newId, type ObjectRef } from '../../store/object-ref.js';
 import { actorSpec, findMethod, type ActorSpec } from '../core/specs.js';
 import type { ActorOptions } from '../core/options.js';
@@ -134,6 +134,7 @@ export class NodeAgent {
       try {
         const failed = refs.map((x) => this.node.objects.peek(x)).find((st) => st && !st.ok);
         if (failed && !failed.ok) throw failed.error;
+        if (refs.some((x) => this.node.objects.capturesRefs(x))) throw new RuntimeStateError('the task returned object refs, which stay on the node that made them for now; on a cluster return the values instead');
         const returns = refs.map((x): ReturnValue => {
           const size = this.node.objects.blockSize(x);
           if (size === undefined) return { value: this.node.objects.value(x) };

@@ -4,6 +4,12 @@
  * lease for a shape (and the node resources it needs) takes a pipeline of
  * tasks of that shape, so tiny tasks do not pay a round trip each. A task
  * with a timeout gets a worker to itself, so the timer measures only it.
+ * A guest blocked in `get` runs the task it waits for inline, or lends its
+ * CPU (lending.ts).
+ *
+ * Longer than 400 lines because it is one state machine over tasks and
+ * worker slots (dispatch, results, loss, cancel, inline runs): each
+ * transition touches both, and split files would scatter its invariants.
  */
 import { TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashedError } from '../errors.js';
 import type { FromWorker, GuestRequest } from '../worker/protocol.js';
@@ -16,6 +22,7 @@ import { RefKind } from '../../store/references.js';
 import type { TaskSpec } from '../core/specs.js';
 import { NodeResources, fits as fitsWithin, shapeKey, type DeviceIds, type ResourceSet } from '../core/resources.js';
 import { ShapeQueues } from './shape-queues.js';
+import { Lending } from './lending.js';
 import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
 import { oneNodeMiss, type NodeView } from '../core/placement.js';
 import { retriesOwnError } from '../core/retry.js';
@@ -53,6 +60,7 @@ export class Scheduler {
   private readonly queues = new ShapeQueues<Task>((t) => t.state === 'queued');
   private readonly slots: Slot[] = [];
   private readonly resources: NodeResources;
+  private readonly lending: Lending;
   private readonly warnedShapes = new Set<string>();
   /** Force-cancelled tasks that were queued on a worker (see `watchForced`). */
   private readonly forced = new Set<number>();
@@ -69,6 +77,7 @@ export class Scheduler {
       name: (t) => `task '${t.name}'`,
     });
     this.resources = new NodeResources(cfg.resources, cfg.deviceIds);
+    this.lending = new Lending(this.resources, () => this.requestSchedule());
     for (let i = 0; i < cfg.baseWorkers; i++) this.spawn();
   }
 
@@ -249,7 +258,7 @@ export class Scheduler {
 
   private releaseIfIdle(slot: Slot): void {
     if (slot.worker.inflight.length > 0 || !slot.lease) return;
-    this.stopLending(slot);
+    this.lending.stop(slot);
     this.release(slot.lease.request, slot.lease.devices);
     slot.lease = undefined;
     slot.worker.setBusy(false);
@@ -331,7 +340,7 @@ export class Scheduler {
   private dropSlot(slot: Slot): void {
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
-    this.stopLending(slot);
+    this.lending.stop(slot);
     slot.waits = 0;
     slot.inlines = 0;
     if (slot.lease) {
@@ -379,25 +388,13 @@ export class Scheduler {
 
   // ---- guests that block (see guest-runtime.ts) ----
 
-  /** A request of `slot`'s guest now waits (`+1`) or was answered (`-1`). */
+  /** A request of `slot`'s guest now waits (`+1`) or was answered (`-1`): see lending.ts. */
   blocked(slot: Slot, delta: 1 | -1): void {
-    slot.waits = Math.max(0, slot.waits + delta);
-    this.updateLending(slot);
+    this.lending.blocked(slot, delta, this.slots.includes(slot));
   }
 
-  /** While its guests only wait, a worker lends its lease's CPU to other work, as Ray's blocked workers do. */
   private updateLending(slot: Slot): void {
-    const idle = slot.waits > slot.inlines && slot.lease !== undefined && this.slots.includes(slot);
-    if (idle && slot.lent === 0) {
-      slot.lent = slot.lease!.request.CPU ?? 0;
-      if (slot.lent > 0) { this.resources.lend(slot.lent); this.requestSchedule(); }
-    } else if (!idle) this.stopLending(slot);
-  }
-
-  private stopLending(slot: Slot): void {
-    if (slot.lent === 0) return;
-    this.resources.reclaim(slot.lent);
-    slot.lent = 0;
+    this.lending.update(slot, this.slots.includes(slot));
   }
 
   /**
