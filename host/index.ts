@@ -39,7 +39,8 @@ export type { LogOptions } from './core/log-options.js';
 export type { TaskOptions, ResourceOptions, SchedulingStrategy } from './core/options.js';
 export { ObjectRef } from '../store/object-ref.js';
 export { ObjectView } from './api/object-view.js';
-export { RemoteFunction } from './api/remote-function.js';
+export { RemoteFunction, type StreamingFunction } from './api/remote-function.js';
+export { ObjectRefGenerator } from './api/object-ref-generator.js';
 export {
   formatMemory, type MemoryReport, type NodeMemory, type ReferenceRow, type MemorySummary, type ThreadMemory,
   type FormatOptions as MemoryFormatOptions, type GroupBy, type SortBy, type Units,

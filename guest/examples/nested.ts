@@ -2,7 +2,7 @@
 // objects put and read by guests, refs passed and returned as values, and a
 // parameter server (an actor updated by worker tasks).
 import {
-  sleep, ActorHandle, CborWriter, ObjectRef, put, get, tryGet, wait, remote, trySubmit,
+  sleep, ActorHandle, CborWriter, ObjectRef, put, get, tryGet, wait, remote, trySubmit, emit,
 } from "tsray";
 
 export class ParamServer {
@@ -141,6 +141,19 @@ export function getTimeout(napMs: u32, timeoutMs: u32): string {
 export function forge(id: string): string {
   const f = tryGet(ObjectRef.of(id)).failure;
   return f === null ? "ok" : f.code;
+}
+
+export function squares(n: u32, pauseMs: u32): u32 {
+  for (let i: u32 = 0; i < n; i++) {
+    sleep(pauseMs);
+    emit(new CborWriter().uint(<u64>i * i));
+  }
+  return n;
+}
+
+export function emitThenFail(n: u32, message: string): u32 {
+  for (let i: u32 = 0; i < n; i++) emit(new CborWriter().uint(i));
+  throw new Error(message);
 }
 
 export function submitRaw(fn: string, args: Uint8Array, options: Uint8Array): string {

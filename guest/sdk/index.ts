@@ -3,7 +3,7 @@ export { log, now, sleep, taskContext, LogLevel, TaskInfo, tsrayAbort } from "./
 export { Unit, Option, Result, ok, err, zero, Tuple2, Tuple3, Tuple4, Tuple5, Tuple6 } from "./types";
 export { ActorHandle } from "./actors";
 export { CborWriter, CborReader, REF_TAG } from "./cbor";
-export { ObjectRef, Failure, Outcome, tryPut, put, tryGet, get, wait, cancel, trySubmit, remote } from "./objects";
+export { ObjectRef, Failure, Outcome, tryPut, put, tryGet, get, wait, cancel, trySubmit, remote, emit } from "./objects";
 // Accelerators (tsray:accel); also `import { Device, Tensor } from "tsray/accel"`.
 export * from "./accel";
 export { cabi_realloc, keepAlive, releaseCall, RETURN_AREA } from "./memory";

@@ -19,6 +19,9 @@ declare function hostWait(refsPtr: usize, refsLen: usize, numReturns: u32, hasTi
 @external("tsray:runtime/objects", "cancel")
 declare function hostCancel(idPtr: usize, idLen: usize, force: i32, recursive: i32, ret: usize): void;
 // @ts-ignore: decorator
+@external("tsray:runtime/tasks", "emit")
+declare function hostEmit(ptr: usize, len: usize, ret: usize): void;
+// @ts-ignore: decorator
 @external("tsray:runtime/tasks", "submit")
 declare function hostSubmit(fnPtr: usize, fnLen: usize, argsPtr: usize, argsLen: usize, optsPtr: usize, optsLen: usize, ret: usize): void;
 
@@ -128,6 +131,18 @@ export function trySubmit(fn: string, args: CborWriter, options: CborWriter | nu
   hostSubmit(changetype<usize>(name), name.byteLength, a.dataStart, a.byteLength, o.dataStart, o.byteLength, RETURN_AREA);
   const f = failed();
   return new Outcome<ObjectRef[]>(f ? new Array<ObjectRef>(0) : refsAt(RETURN_AREA + 4), f);
+}
+
+/**
+ * Emits the next value of a task submitted with `numReturns: 'streaming'`:
+ * the driver's `for await` gets its ref now, while this task goes on. Traps
+ * in a task that is not streaming (or when it was cancelled).
+ */
+export function emit(value: CborWriter): void {
+  const b = value.bytes();
+  hostEmit(b.dataStart, b.byteLength, RETURN_AREA);
+  const f = failed();
+  if (f !== null) throw new Error(f.toString());
 }
 
 /** `trySubmit` for one result: its ref, or a trap. */

@@ -8,6 +8,7 @@ import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';
 import { ObjectRef } from '../../store/object-ref.js';
 import { ObjectView } from './object-view.js';
+import { ObjectRefGenerator } from './object-ref-generator.js';
 import type { ResourceSet } from '../core/resources.js';
 import { ActorHandle, handleFor, type ActorHandleOf } from './actor-handle.js';
 import type { UntypedActor } from './typing.js';
@@ -279,8 +280,10 @@ export interface CancelOptions {
  * stopped at its next host call, or at once with `force`. `get` of it (and of
  * tasks depending on it) throws `TaskCancelledError`. Finished tasks are left alone.
  */
-export function cancel(ref: ObjectRef, opts: CancelOptions = {}): void {
+export function cancel(target: ObjectRef | ObjectRefGenerator, opts: CancelOptions = {}): void {
   const node = requireNode();
+  // Cancelling a generator cancels its task: the stream ends with TaskCancelledError.
+  const ref = target instanceof ObjectRefGenerator ? target.taskRef : target;
   checkRefs([ref], 'cancel()');
   const force = !!opts.force;
   if (opts.recursive !== false && node.cancelTree) node.cancelTree(ref, force);

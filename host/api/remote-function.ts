@@ -8,11 +8,19 @@ import { funcUsesRefs, passRefs } from '../core/ref-values.js';
 import { checkNumReturns, mergeOptions, normalizeOptions, type NormalizedOptions, type TaskOptions } from '../core/options.js';
 import { requireNode } from './current.js';
 import { RuntimeStateError } from '../errors.js';
+import { ObjectRefGenerator } from './object-ref-generator.js';
 import { checkCapabilities } from '../core/specs.js';
 import { handlesIn } from './handle-args.js';
 import { isActorHandle } from './actor-handle.js';
 import { lifetimesOf } from './actor-lifetime.js';
 import type { ParamsOf, RemoteArgs, RemoteResult, UntypedFunction } from './typing.js';
+
+/** A function whose `remote()` streams the values its guest emits (`numReturns: 'streaming'`). */
+export interface StreamingFunction<F = UntypedFunction> {
+  readonly name: string;
+  readonly signature: string;
+  remote(...args: RemoteArgs<ParamsOf<F>>): ObjectRefGenerator;
+}
 
 /**
  * An exported function run as a task. `F` is its type from a generated
@@ -40,8 +48,13 @@ export class RemoteFunction<F = UntypedFunction> {
     return describeFunc(this.ref.func);
   }
 
-  /** A copy of this function with options merged over the current ones. */
-  options(opts: TaskOptions): RemoteFunction<F> {
+  /**
+   * A copy of this function with options merged over the current ones. With
+   * `numReturns: 'streaming'` its `remote()` returns an `ObjectRefGenerator`.
+   */
+  options(opts: TaskOptions & { numReturns: 'streaming' }): StreamingFunction<F>;
+  options(opts: TaskOptions): RemoteFunction<F>;
+  options(opts: TaskOptions): RemoteFunction<F> | StreamingFunction<F> {
     return new RemoteFunction<F>(this.component, this.ref, mergeOptions(this.defaults, opts));
   }
 
@@ -63,9 +76,18 @@ export class RemoteFunction<F = UntypedFunction> {
     checkCapabilities(this.component, `task '${f.name}'`, this.opts.capabilities);
     const passed = handlesIn(f, args, isActorHandle);
     const opts = this.opts;
-    const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts, ...(borrowed?.length ? { borrowed } : {}) });
+    let stream: ObjectRefGenerator | undefined;
+    if (opts.streaming) {
+      if (!node.local) throw new RuntimeStateError(`${f.name}: numReturns: 'streaming' runs on the embedded node only for now`);
+      stream = new ObjectRefGenerator(node.objects);
+    }
+    const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts, ...(borrowed?.length ? { borrowed } : {}), ...(stream ? { stream } : {}) });
     // Actors whose handles the task was given live at least until it finishes.
     if (passed.length > 0) lifetimesOf(node).holdUntil(passed, refs[0]!);
+    if (stream) {
+      stream.attach(refs[0]!);
+      return stream as unknown as ObjectRef & ObjectRef[];
+    }
     return (opts.numReturns === 1 ? refs[0] : refs) as ObjectRef & ObjectRef[];
   }
 }

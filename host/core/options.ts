@@ -45,8 +45,12 @@ export interface ResourceOptions {
 export interface TaskOptions extends ResourceOptions {
   /** CPUs the task holds while it runs (default 1; fractions allowed). */
   numCpus?: number;
-  /** Number of return objects; above 1 the WIT result must be a tuple of that size. */
-  numReturns?: number;
+  /**
+   * Number of return objects; above 1 the WIT result must be a tuple of that
+   * size. `'streaming'` (Ray's generators): `remote()` returns an
+   * `ObjectRefGenerator` that yields a ref for each value the guest emits.
+   */
+  numReturns?: number | 'streaming';
   /** How many times to re-run the task if its worker dies (default 3; -1: forever); with `retryExceptions`, also after its own errors. */
   maxRetries?: number;
   /**
@@ -73,6 +77,8 @@ export interface NormalizedOptions {
   shape: string;
   numGpus: number;
   numReturns: number;
+  /** `numReturns: 'streaming'`: values come as the guest emits them (numReturns is then 1: the task's completion). */
+  streaming?: true;
   maxRetries: number;
   /** Absent when the task's own errors are not retried. */
   retryExceptions?: true | string[];
@@ -153,9 +159,10 @@ export function normalizeOptions(o: TaskOptions): NormalizedOptions {
     request,
     shape: shapeKey(request),
     numGpus,
-    numReturns: o.numReturns === undefined ? 1 : num('numReturns', o.numReturns, 1, true),
+    numReturns: o.numReturns === undefined || o.numReturns === 'streaming' ? 1 : num('numReturns', o.numReturns, 1, true),
     maxRetries: o.maxRetries === undefined ? 3 : o.maxRetries === -1 ? Infinity : num('maxRetries', o.maxRetries, 0, true),
   };
+  if (o.numReturns === 'streaming') out.streaming = true;
   const retry = retryRule(o.retryExceptions);
   if (retry) out.retryExceptions = retry;
   if (o.timeoutMs !== undefined) out.timeoutMs = num('timeoutMs', o.timeoutMs, 1);

@@ -30,6 +30,14 @@ export interface TaskSpec {
   borrowed?: readonly ObjectRef[];
   /** The guest scope that submitted it (a nested task), for ownership and recursive cancel. */
   parent?: string;
+  /** Where its emitted values go (`numReturns: 'streaming'`). */
+  stream?: StreamSink;
+}
+
+/** Receives a streaming task's values, in the order its guest emits them (see api/object-ref-generator.ts). */
+export interface StreamSink {
+  /** The `index`-th value (from 0); a retry emits again from 0, and the sink drops what it already has. */
+  push(index: number, ref: ObjectRef): void;
 }
 
 /** An actor to create: one exported resource of a component, its constructor arguments and options. */

@@ -60,6 +60,7 @@ export interface GuestRuntime {
   cancel(ref: GuestRef, force: boolean, recursive: boolean): Res<undefined>;
   release(ref: GuestRef): void;
   submit(fn: string, args: Uint8Array, options: Uint8Array): Res<GuestRef[]>;
+  emit(value: Uint8Array): Res<undefined>;
 }
 
 const OUTSIDE = 'only tasks run by tsray.init() can use the runtime';
@@ -68,7 +69,7 @@ const refused = <T>(): Res<T> => ({ tag: 'err', val: { code: 'ERR_RUNTIME_STATE'
 /** The runtime of an instance run outside tsray (a bare engine in a test): every call is refused. */
 const NO_RUNTIME: GuestRuntime = {
   callActor: () => ({ tag: 'err', val: 'actors can only be called from tasks run by tsray.init()' }),
-  put: refused, get: refused, wait: refused, cancel: refused, submit: refused,
+  put: refused, get: refused, wait: refused, cancel: refused, submit: refused, emit: refused,
   release: () => undefined,
 };
 
@@ -165,6 +166,7 @@ export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): H
     },
     'tsray:runtime/tasks': {
       submit: (fn: string, args: Uint8Array, options: Uint8Array) => { check(); return rt.submit(fn, args, options); },
+      emit: (value: Uint8Array) => { check(); return rt.emit(value); },
     },
   };
 }

@@ -37,6 +37,8 @@ export interface Asker {
   log: LogTarget | undefined;
   /** The worker slot of a task (a blocked task lends its CPU and runs what it waits for inline); absent for an actor. */
   slot?: Slot;
+  /** The asking task; absent for an actor. */
+  task?: Task;
 }
 
 type Answer = { ok: true; value?: unknown } | { ok: false; code: string; error: string };
@@ -124,7 +126,7 @@ export class GuestRuntime {
     if (!task || task.state !== 'running') return this.reply(w, msg.cid, { ok: false, code: 'ERR_RUNTIME_STATE', error: 'the asking task is no longer running' });
     // A request sent just before a cancel landed must not start children the cancel did not see.
     if (task.cancelled) return this.reply(w, msg.cid, { ok: false, code: 'ERR_TASK_CANCELLED', error: `task '${task.name}' was cancelled` });
-    const asker: Asker = { scope: this.scope(`t${task.n}`, task.borrowed), component: task.component, caps: task.opts.capabilities, log: task.log, slot };
+    const asker: Asker = { scope: this.scope(`t${task.n}`, task.borrowed), component: task.component, caps: task.opts.capabilities, log: task.log, slot, task };
     this.handle(asker, msg.req, (a) => this.reply(w, msg.cid, a));
   }
 
@@ -169,6 +171,7 @@ export class GuestRuntime {
           return answer({ ok: true });
         case 'release': scope.release(req.id); return;
         case 'submit': return answer({ ok: true, value: this.submit(asker, req.fn, req.args, req.options) });
+        case 'emit': return answer({ ok: true, value: this.emit(asker, req.value) });
       }
     } catch (e) {
       answer(failure(e));
@@ -187,6 +190,7 @@ export class GuestRuntime {
     const granted = new Set(asker.caps ?? []);
     const extra = (opts.capabilities ?? []).filter((c) => !granted.has(c));
     if (extra.length) throw new NotGivenError(`submit: a task may grant only capabilities it holds; it does not hold ${extra.join(', ')}`);
+    if (opts.streaming) throw new InvalidArgumentError("submit: numReturns: 'streaming' is for tasks a driver submits, for now");
     checkNumReturns(e.func, opts.numReturns);
     const passed = passRefs(e.func.name, e.func.params, args);
     checkRemoteArgs(e.func, e.func.params, passed.args);
@@ -196,6 +200,15 @@ export class GuestRuntime {
     });
     scope.children.push(refs[0]!);
     return refs.map((r) => scope.own(r).id);
+  }
+
+  /** The next value of a streaming task goes to its generator as a new object. */
+  private emit(asker: Asker, bytes: Uint8Array): undefined {
+    const task = asker.task;
+    if (!task?.stream) throw new InvalidArgumentError("emit: only a task submitted with numReturns: 'streaming' emits values");
+    const ref = this.objects.put(decodeGuest(bytes, asker.scope, 'the value'));
+    task.stream.push(task.emitted++, ref);
+    return undefined;
   }
 
   /**

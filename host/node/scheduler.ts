@@ -124,6 +124,7 @@ export class Scheduler {
   private requeue(tasks: Task[]): void {
     for (let i = tasks.length - 1; i >= 0; i--) {
       const t = tasks[i]!;
+      t.emitted = 0;
       if (t.timer) { clearTimeout(t.timer); t.timer = undefined; }
       this.enqueue(t, true);
     }

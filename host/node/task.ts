@@ -7,7 +7,7 @@ import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import type { NormalizedOptions } from '../core/options.js';
 import type { DeviceIds, ResourceSet } from '../core/resources.js';
-import type { TaskSpec } from '../core/specs.js';
+import type { StreamSink, TaskSpec } from '../core/specs.js';
 import type { LogTarget } from '../engine/guest-log.js';
 import type { WorkerHandle } from '../worker/worker-handle.js';
 
@@ -35,6 +35,9 @@ export class Task implements TaskSpec {
   readonly borrowed: readonly ObjectRef[];
   /** Submitted by a guest (the scope key of its submitter, see guest-runtime.ts). */
   readonly parent: string | undefined;
+  /** Where its emitted values go (`numReturns: 'streaming'`), and how many this attempt emitted. */
+  readonly stream: StreamSink | undefined;
+  emitted = 0;
   /** Sent to run inside a blocked guest call on its worker (see `Scheduler.runInline`). */
   inline = false;
   /** Arguments pinned in the store for the worker it was sent to (`pinTid`). */
@@ -53,6 +56,7 @@ export class Task implements TaskSpec {
     this.attempt = spec.attempt ?? 0;
     this.borrowed = spec.borrowed ?? [];
     this.parent = spec.parent;
+    this.stream = spec.stream;
   }
 }
 

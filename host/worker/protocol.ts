@@ -111,7 +111,8 @@ export type GuestOp =
   | { op: 'wait'; ids: string[]; num: number; timeoutMs?: number }
   | { op: 'cancel'; id: string; force: boolean; recursive: boolean }
   | { op: 'release'; id: string }
-  | { op: 'submit'; fn: string; args: Uint8Array; options: Uint8Array };
+  | { op: 'submit'; fn: string; args: Uint8Array; options: Uint8Array }
+  | { op: 'emit'; value: Uint8Array };
 
 /**
  * A guest's request, answered by a `ReplyMsg` with the same `cid` (a

@@ -102,6 +102,10 @@ export class RuntimeClient implements GuestRuntime {
     this.site.post({ ev: 'rt', cid: 0, n: this.site.asker(), req: { op: 'release', id: ref.objectId } });
   }
 
+  emit(value: Uint8Array): Res<undefined> {
+    return this.result({ op: 'emit', value: value.slice() }, () => undefined);
+  }
+
   submit(fn: string, args: Uint8Array, options: Uint8Array): Res<GuestRef[]> {
     // Actor handles are checked here, where the guest's given set lives: a child gets only handles its parent holds.
     const given = this.site.givenActors();
