@@ -98,6 +98,24 @@ export function nap(ms: u32): u32 {
   return ms;
 }
 
+export function noop(): u32 {
+  return 1;
+}
+
+export function chain(n: u32): u32 {
+  let total: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) total += <u32>get(remote("noop", new CborWriter().array(0))).int();
+  return total;
+}
+
+export function tree(n: u32): u32 {
+  if (n <= 1) return 1;
+  const half = n / 2;
+  const a = remote("tree", new CborWriter().array(1).uint(half));
+  const b = remote("tree", new CborWriter().array(1).uint(n - half));
+  return <u32>(get(a).int() + get(b).int());
+}
+
 export function hold(refs: ObjectRef[], ms: u32): u32 {
   sleep(ms);
   return refs.length;

@@ -9,31 +9,53 @@ const F64_TAG: u64 = 86;
 
 /** Builds CBOR bytes: `new CborWriter().array(2).int(1).str("x")`. */
 export class CborWriter {
-  private buf: Array<u8> = new Array<u8>();
+  private buf: Uint8Array = new Uint8Array(64);
+  private len: i32 = 0;
+
+  /** Room for `n` more bytes (doubling, so large values are copied a few times, not byte by byte). */
+  private room(n: i32): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    memory.copy(next.dataStart, this.buf.dataStart, <usize>this.len);
+    this.buf = next;
+  }
+
+  private push(b: u8): void {
+    this.room(1);
+    this.buf[this.len++] = b;
+  }
+
+  private append(ptr: usize, n: i32): void {
+    this.room(n);
+    memory.copy(this.buf.dataStart + <usize>this.len, ptr, <usize>n);
+    this.len += n;
+  }
 
   private head(major: u8, v: u64): CborWriter {
     const m = major << 5;
-    if (v < 24) this.buf.push(m | <u8>v);
-    else if (v < 0x100) { this.buf.push(m | 24); this.buf.push(<u8>v); }
-    else if (v < 0x10000) { this.buf.push(m | 25); this.be(v, 2); }
-    else if (v < 0x100000000) { this.buf.push(m | 26); this.be(v, 4); }
-    else { this.buf.push(m | 27); this.be(v, 8); }
+    if (v < 24) this.push(m | <u8>v);
+    else if (v < 0x100) { this.push(m | 24); this.push(<u8>v); }
+    else if (v < 0x10000) { this.push(m | 25); this.be(v, 2); }
+    else if (v < 0x100000000) { this.push(m | 26); this.be(v, 4); }
+    else { this.push(m | 27); this.be(v, 8); }
     return this;
   }
 
   private be(v: u64, n: i32): void {
-    for (let i = n - 1; i >= 0; i--) this.buf.push(<u8>(v >> (<u64>i * 8)));
+    for (let i = n - 1; i >= 0; i--) this.push(<u8>(v >> (<u64>i * 8)));
   }
 
   int(v: i64): CborWriter { return v >= 0 ? this.head(0, <u64>v) : this.head(1, <u64>(-1 - v)); }
   uint(v: u64): CborWriter { return this.head(0, v); }
-  float(v: f64): CborWriter { this.buf.push(0xfb); this.be(reinterpret<u64>(v), 8); return this; }
-  bool(v: bool): CborWriter { this.buf.push(v ? 0xf5 : 0xf4); return this; }
-  null(): CborWriter { this.buf.push(0xf6); return this; }
+  float(v: f64): CborWriter { this.push(0xfb); this.be(reinterpret<u64>(v), 8); return this; }
+  bool(v: bool): CborWriter { this.push(v ? 0xf5 : 0xf4); return this; }
+  null(): CborWriter { this.push(0xf6); return this; }
   str(s: string): CborWriter {
-    const b = Uint8Array.wrap(String.UTF8.encode(s));
-    this.head(3, <u64>b.length);
-    for (let i = 0; i < b.length; i++) this.buf.push(b[i]);
+    const b = String.UTF8.encode(s);
+    this.head(3, <u64>b.byteLength);
+    this.append(changetype<usize>(b), b.byteLength);
     return this;
   }
   /** An object ref: the task receiving it (or reading the object) may use it. */
@@ -42,13 +64,12 @@ export class CborWriter {
   f64s(a: Float64Array): CborWriter {
     this.head(6, F64_TAG);
     this.head(2, <u64>a.byteLength);
-    const p = a.dataStart;
-    for (let i = 0; i < a.byteLength; i++) this.buf.push(load<u8>(p + <usize>i));
+    this.append(a.dataStart, a.byteLength);
     return this;
   }
   /** Appends bytes that already are CBOR, as they are. */
   raw(b: Uint8Array): CborWriter {
-    for (let i = 0; i < b.length; i++) this.buf.push(b[i]);
+    this.append(b.dataStart, b.length);
     return this;
   }
   /** Starts an array of `n` items: write them next. */
@@ -57,9 +78,7 @@ export class CborWriter {
   map(n: u32): CborWriter { return this.head(5, n); }
 
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.buf.length);
-    for (let i = 0; i < this.buf.length; i++) out[i] = this.buf[i];
-    return out;
+    return this.buf.slice(0, this.len);
   }
 }
 
@@ -159,8 +178,14 @@ export class CborReader {
     }
     const b = this.byte();
     if (b >> 5 != 6 || this.arg(b & 31) != F64_TAG) throw new Error("CBOR: expected a float64 array");
-    const raw = this.bytes();
-    return Float64Array.wrap(raw.buffer, 0, raw.byteLength >> 3);
+    const h = this.byte();
+    if (h >> 5 != 2) throw new Error("CBOR: expected a float64 array");
+    const n = <i32>this.arg(h & 31);
+    if (n < 0 || this.pos + n > this.data.length || (n & 7) != 0) throw new Error("CBOR: bad float64 array length");
+    const out = new Float64Array(n >> 3);
+    memory.copy(out.dataStart, this.data.dataStart + <usize>this.pos, <usize>n);
+    this.pos += n;
+    return out;
   }
 
   /** Reads an array header; returns how many items follow. */

@@ -70,6 +70,8 @@ export interface Backend {
   readonly local?: LocalExecution;
   /** The GPUs of every node, with the backend that drives each and the memory tasks hold on it. */
   acceleratorDevices(): Promise<AcceleratorDevice[]>;
+  /** The refs guests own (LOCAL_REFERENCEs their workers hold): object id -> worker thread -> count. */
+  guestRefs?(): Map<string, Map<number, number>>;
   /** Cancels the task behind `ref` and every task it submitted (absent where guests cannot submit: a cluster driver cancels only the task). */
   cancelTree?(ref: ObjectRef, force: boolean): boolean;
   /** Brings objects held by other nodes into this runtime's store before they are read (a cluster driver). */

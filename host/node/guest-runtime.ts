@@ -2,12 +2,12 @@
  * The Ray API inside guests, served on the node's main thread: a guest's
  * `put`, `get`, `wait`, `cancel`, `submit` and actor calls arrive as
  * `GuestRequest`s from its worker (worker/runtime-client.ts) and are answered
- * with `ReplyMsg`s. Each guest has a `RefScope` (what it may name and what it
+ * with `ReplyMsg`s (values as guest-values.ts encodes them). Each guest has a `RefScope` (what it may name and what it
  * owns). A task blocked in `get`/`wait` runs the task it waits for inline
  * when that one is still queued here, and lends its CPU otherwise (see
  * `Scheduler.runInline` and `Scheduler.blocked`).
  */
-import { decode, encode, Tag } from 'cbor-x';
+import { decode } from 'cbor-x';
 import { GetTimeoutError, InvalidArgumentError, NotGivenError, TsrayError } from '../errors.js';
 import { ObjectRef } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
@@ -23,11 +23,7 @@ import type { WorkerHandle } from '../worker/worker-handle.js';
 import type { Scheduler } from './scheduler.js';
 import type { Slot, Task } from './task.js';
 import { RefScope } from './ref-scope.js';
-
-/** The CBOR tag of an object ref inside a guest's value (the SDK's `REF_TAG`). */
-export const REF_TAG = 40001;
-/** How deep a guest's value may nest when its refs are looked for. */
-const MAX_DEPTH = 64;
+import { fromGuest, toGuest } from './guest-values.js';
 
 /** Who asks: its scope, and what its nested tasks inherit. */
 export interface Asker {
@@ -51,42 +47,6 @@ export interface GuestActorCalls {
 function failure(e: unknown): Answer {
   const err = e instanceof Error ? e : new Error(String(e));
   return { ok: false, code: err instanceof TsrayError ? err.code : 'ERR_INTERNAL', error: err.message };
-}
-
-/** `v` with every ref tag replaced by the scope's ref (NotGivenError for any other id). */
-function refsIn(v: unknown, scope: RefScope, depth = 0): unknown {
-  if (depth > MAX_DEPTH) throw new InvalidArgumentError(`a value nests deeper than ${MAX_DEPTH} levels`);
-  if (v instanceof Tag) {
-    if (v.tag !== REF_TAG) throw new InvalidArgumentError(`CBOR tag ${v.tag} is not supported in a value (object refs are tag ${REF_TAG})`);
-    return scope.ref(v.value);
-  }
-  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = refsIn(v[i], scope, depth + 1);
-    return v;
-  }
-  if (v instanceof Map) throw new InvalidArgumentError('maps with non-string keys are not supported in a value');
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) o[k] = refsIn(o[k], scope, depth + 1);
-  return o;
-}
-
-/** `v` for the guest: refs become tags, and the guest holds them from now on. */
-function tagged(v: unknown, scope: RefScope): unknown {
-  if (v instanceof ObjectRef) return new Tag(scope.own(v).id, REF_TAG);
-  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
-  if (Array.isArray(v)) return v.map((x) => tagged(x, scope));
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, tagged(x, scope)]));
-}
-
-function decodeGuest(bytes: Uint8Array, scope: RefScope, what: string): unknown {
-  let v: unknown;
-  try {
-    v = decode(bytes);
-  } catch (e) {
-    throw new InvalidArgumentError(`${what} is not valid CBOR: ${(e as Error).message}`);
-  }
-  return refsIn(v, scope);
 }
 
 const funcs = new WeakMap<LoadedComponent, Map<string, { key: string; func: FuncDef }>>();
@@ -126,13 +86,17 @@ export class GuestRuntime {
     if (!task || task.state !== 'running') return this.reply(w, msg.cid, { ok: false, code: 'ERR_RUNTIME_STATE', error: 'the asking task is no longer running' });
     // A request sent just before a cancel landed must not start children the cancel did not see.
     if (task.cancelled) return this.reply(w, msg.cid, { ok: false, code: 'ERR_TASK_CANCELLED', error: `task '${task.name}' was cancelled` });
-    const asker: Asker = { scope: this.scope(`t${task.n}`, task.borrowed), component: task.component, caps: task.opts.capabilities, log: task.log, slot, task };
+    const scope = this.scope(`t${task.n}`, task.borrowed);
+    scope.threadId = w.threadId;
+    const asker: Asker = { scope, component: task.component, caps: task.opts.capabilities, log: task.log, slot, task };
     this.handle(asker, msg.req, (a) => this.reply(w, msg.cid, a));
   }
 
   /** A request of an actor's guest, from the actor manager. */
   fromActor(actorId: string, component: LoadedComponent, caps: readonly string[] | undefined, log: LogTarget | undefined, w: WorkerHandle, msg: GuestRequest): void {
-    this.handle({ scope: this.scope(`a${actorId}`), component, caps, log }, msg.req, (a) => this.reply(w, msg.cid, a));
+    const scope = this.scope(`a${actorId}`);
+    scope.threadId = w.threadId;
+    this.handle({ scope, component, caps, log }, msg.req, (a) => this.reply(w, msg.cid, a));
   }
 
   private reply(w: WorkerHandle, cid: number, a: Answer): void {
@@ -146,7 +110,7 @@ export class GuestRuntime {
     try {
       switch (req.op) {
         case 'call': return this.actors.guestCall(req.actor, req.method, req.args, answer);
-        case 'put': return answer({ ok: true, value: scope.own(this.objects.put(decodeGuest(req.value, scope, 'the value'))).id });
+        case 'put': return answer({ ok: true, value: scope.own(this.objects.put(fromGuest(req.value, scope, 'the value'))).id });
         case 'get': {
           const ref = scope.ref(req.id);
           return this.await(asker, [ref], 1, req.timeoutMs, (ready) => {
@@ -154,7 +118,7 @@ export class GuestRuntime {
             const s = this.objects.peek(ref);
             if (s && !s.ok) return answer(failure(s.error));
             try {
-              answer({ ok: true, value: encode(tagged(this.objects.value(ref), scope)) });
+              answer({ ok: true, value: toGuest(this.objects.value(ref), scope) });
             } catch (e) {
               answer(failure(e));
             }
@@ -182,7 +146,7 @@ export class GuestRuntime {
     const { scope, component } = asker;
     const e = exportFunc(component, name);
     if (!e) throw new InvalidArgumentError(`submit: this component exports no function '${String(name).slice(0, 200)}'`);
-    const args = decodeGuest(argBytes, scope, 'submit arguments');
+    const args = fromGuest(argBytes, scope, 'submit arguments');
     if (!Array.isArray(args)) throw new InvalidArgumentError('submit arguments must be a CBOR array');
     const raw = optBytes.length ? decode(optBytes) as unknown : {};
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidArgumentError('submit options must be a CBOR map');
@@ -206,7 +170,7 @@ export class GuestRuntime {
   private emit(asker: Asker, bytes: Uint8Array): undefined {
     const task = asker.task;
     if (!task?.stream) throw new InvalidArgumentError("emit: only a task submitted with numReturns: 'streaming' emits values");
-    const ref = this.objects.put(decodeGuest(bytes, asker.scope, 'the value'));
+    const ref = this.objects.put(fromGuest(bytes, asker.scope, 'the value'));
     task.stream.push(task.emitted++, ref);
     return undefined;
   }
@@ -288,10 +252,16 @@ export class GuestRuntime {
     s.close();
   }
 
-  /** Refs guests hold now, by scope (for `tsray memory`). */
-  heldCount(): number {
-    let n = 0;
-    for (const s of this.scopes.values()) n += s.size;
-    return n;
+  /** The refs guests own now: object id -> the worker threads holding it, with counts (for `tsray memory`). */
+  heldByWorkers(): Map<string, Map<number, number>> {
+    const out = new Map<string, Map<number, number>>();
+    for (const s of this.scopes.values()) {
+      for (const id of s.owned()) {
+        let m = out.get(id);
+        if (!m) out.set(id, (m = new Map()));
+        m.set(s.threadId, (m.get(s.threadId) ?? 0) + 1);
+      }
+    }
+    return out;
   }
 }

@@ -1,7 +1,7 @@
 /** Builds the `tsray memory` report for the embedded node. */
 import type { Backend } from '../core/backend.js';
 import { formatSite } from '../../store/call-site.js';
-import { REF_KIND_NAMES } from '../../store/references.js';
+import { REF_KIND_NAMES, type ReferenceType } from '../../store/references.js';
 import { summarize, type MemoryReport, type NodeMemory, type ReferenceRow, type ThreadMemory } from '../../store/report.js';
 
 /** The embedded node is reached on loopback; the cluster gives each node its own address. */
@@ -10,21 +10,26 @@ const ADDRESS = '127.0.0.1';
 export function nodeMemory(node: Backend): NodeMemory {
   const rows: ReferenceRow[] = [];
   const pid = process.pid;
+  const guests = node.guestRefs?.();
   for (const o of node.objects.objects()) {
     const site = formatSite(o.site);
     const base = { address: ADDRESS, pid, objectRef: o.id, ...(o.size === undefined ? {} : { size: o.size }) };
-    o.counts.forEach((n, kind) => {
-      if (n <= 0) return;
-      if (REF_KIND_NAMES[kind] === 'PINNED_IN_MEMORY') {
-        let driver = n;
-        for (const [tid, pins] of o.workerPins) {
-          driver -= pins;
-          rows.push({ ...base, threadId: tid, type: 'Worker', referenceType: 'PINNED_IN_MEMORY', count: pins, callSite: `(deserialize task arg) | ${site}` });
-        }
-        if (driver > 0) rows.push({ ...base, type: 'Driver', referenceType: 'PINNED_IN_MEMORY', count: driver, callSite: site });
-        return;
+    /** `n` references of `kind`: those in `byWorker` are worker rows, the rest the driver's. */
+    const split = (kind: ReferenceType, n: number, byWorker: Iterable<[number, number]>, how: string): void => {
+      let driver = n;
+      for (const [tid, count] of byWorker) {
+        driver -= count;
+        rows.push({ ...base, threadId: tid, type: 'Worker', referenceType: kind, count, callSite: `${how} | ${site}` });
       }
-      rows.push({ ...base, type: 'Driver', referenceType: REF_KIND_NAMES[kind]!, count: n, callSite: site });
+      if (driver > 0) rows.push({ ...base, type: 'Driver', referenceType: kind, count: driver, callSite: site });
+    };
+    o.counts.forEach((n, k) => {
+      if (n <= 0) return;
+      const kind = REF_KIND_NAMES[k]!;
+      if (kind === 'PINNED_IN_MEMORY') split(kind, n, o.workerPins, '(deserialize task arg)');
+      // Refs a guest made or got (put, submitted tasks' results) are its worker's, as in Ray's report.
+      else if (kind === 'LOCAL_REFERENCE') split(kind, n, guests?.get(o.id) ?? [], '(guest)');
+      else rows.push({ ...base, type: 'Driver', referenceType: kind, count: n, callSite: site });
     });
   }
   const store = node.objects.stats();

@@ -185,6 +185,10 @@ export class EmbeddedNode implements Backend {
     (this.scheduler.workerOf(ref) ?? this.actors.workerOf(ref))?.waitForResults(ms);
   }
 
+  guestRefs(): Map<string, Map<number, number>> {
+    return this.guests.heldByWorkers();
+  }
+
   cancelTree(ref: ObjectRef, force: boolean): boolean {
     return this.guests.cancelTree(ref, force, true);
   }

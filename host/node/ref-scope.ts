@@ -19,6 +19,8 @@ export class RefScope {
   /** Undo for each of its requests still blocked (run when the scope closes). */
   readonly blocked = new Set<() => void>();
   private closed = false;
+  /** The worker thread its guest runs on (for `tsray memory`'s rows). */
+  threadId = 0;
 
   constructor(readonly key: string, borrowed: readonly ObjectRef[] = []) {
     for (const r of borrowed) this.held.set(r.id, { ref: r, owned: false });
@@ -59,6 +61,11 @@ export class RefScope {
     if (!h) return;
     this.held.delete(id);
     if (h.owned) h.ref.release();
+  }
+
+  /** The ids of the refs it owns (LOCAL_REFERENCEs held by its guest). */
+  *owned(): Iterable<string> {
+    for (const [id, h] of this.held) if (h.owned) yield id;
   }
 
   /** The guest is gone: its blocked requests end and the refs it owns are released. */

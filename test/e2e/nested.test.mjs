@@ -98,10 +98,15 @@ t.test('cancel is recursive by default: the children of a cancelled task stop an
   await withRuntime({ numCpus: 2 }, async () => {
     const parent = fn('spawn-and-spin').remote(4, 30000);
     t.ok(await until(() => cpus() === 0), 'parent and a child hold both CPUs');
+    // The parent owns its children's results: `tsray memory` lists them as its worker's references, as Ray's does.
+    const guestRows = () => tsray.memory().nodes[0].references.filter((r) => r.type === 'Worker' && r.referenceType === 'LOCAL_REFERENCE');
+    t.ok(await until(() => guestRows().length === 4), 'four worker rows: the refs of the four children');
+    t.ok(guestRows().every((r) => r.threadId > 0 && r.callSite.startsWith('(guest)')), 'each names the worker thread');
     tsray.cancel(parent);
     const e = await caught(t, () => tsray.get(parent));
     t.equal(e?.code, 'ERR_TASK_CANCELLED');
     t.ok(await until(() => cpus() === 2, 3000), `the children were cancelled with it: both CPUs are free (${cpus()})`);
+    t.ok(await until(() => guestRows().length === 0), 'the refs the parent owned were released when it ended');
   });
 });
 
