@@ -99,9 +99,14 @@ export class ObjectStore implements RefOwner {
 
   // ---- creating objects ----
 
-  /** A new pending object: a task's or actor call's return value. */
-  create(): ObjectRef {
-    const e = new Entry(newId(), this.opts.recordTaskCallSites ? captureSite('(task call)', true) : TASK_SITE);
+  /**
+   * A new pending object: a task's or actor call's return value. `id`: one
+   * its submitter drew (a guest's worker, so a nested submit needs no round
+   * trip); it must be new.
+   */
+  create(id?: string): ObjectRef {
+    if (id !== undefined && (this.entries.has(id) || !/^[0-9a-f]{32}$/.test(id))) throw new Error(`internal: object id ${id.slice(0, 64)} is taken or malformed`);
+    const e = new Entry(id ?? newId(), this.opts.recordTaskCallSites ? captureSite('(task call)', true) : TASK_SITE);
     this.entries.set(e.id, e);
     return this.newRef(e);
   }

@@ -176,6 +176,8 @@ export function emitThenFail(n: u32, message: string): u32 {
 
 export function submitRaw(fn: string, args: Uint8Array, options: Uint8Array): string {
   const r = trySubmit(fn, new CborWriter().raw(args), options.length == 0 ? null : new CborWriter().raw(options));
-  const f = r.failure;
+  let f = r.failure;
+  // A submit the node refuses fails its results with the reason: it shows at get.
+  if (f === null) f = tryGet(r.value[0]).failure;
   return f === null ? "ok" : f.code + ": " + f.message;
 }

@@ -122,7 +122,9 @@ export function cancel(ref: ObjectRef, force: bool = false, recursive: bool = tr
 /**
  * Submits a task of `fn`, a function of this guest's own component, with
  * `args` (a CBOR array) and `options` (a CBOR map such as
- * `new CborWriter().map(1).str("numReturns").int(2)`); its result refs come back at once.
+ * `new CborWriter().map(1).str("numReturns").int(2)`); its result refs come
+ * back at once. A submit the host refuses (no such function, wrong
+ * arguments, bad options) fails those results with the reason, met at `get`.
  */
 export function trySubmit(fn: string, args: CborWriter, options: CborWriter | null = null): Outcome<ObjectRef[]> {
   const name = String.UTF8.encode(fn);

@@ -32,6 +32,8 @@ export interface TaskSpec {
   parent?: string;
   /** Where its emitted values go (`numReturns: 'streaming'`). */
   stream?: StreamSink;
+  /** Ids its submitter drew for its results (a nested task: see `ObjectStore.create`). */
+  returnIds?: readonly string[];
 }
 
 /** Receives a streaming task's values, in the order its guest emits them (see api/object-ref-generator.ts). */

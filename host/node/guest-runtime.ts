@@ -134,7 +134,7 @@ export class GuestRuntime {
           this.cancelTree(scope.ref(req.id), req.force, req.recursive);
           return answer({ ok: true });
         case 'release': scope.release(req.id); return;
-        case 'submit': return answer({ ok: true, value: this.submit(asker, req.fn, req.args, req.options) });
+        case 'submit': return this.submit(asker, req.fn, req.args, req.options, req.ids);
         case 'emit': return answer({ ok: true, value: this.emit(asker, req.value) });
       }
     } catch (e) {
@@ -142,7 +142,25 @@ export class GuestRuntime {
     }
   }
 
-  private submit(asker: Asker, name: string, argBytes: Uint8Array, optBytes: Uint8Array): string[] {
+  /**
+   * Submits a guest's task under the result ids its worker drew. Nothing is
+   * answered: a refused submit fails those results with the reason, which
+   * the guest meets at its get.
+   */
+  private submit(asker: Asker, name: string, argBytes: Uint8Array, optBytes: Uint8Array, ids: string[]): void {
+    try {
+      this.trySubmit(asker, name, argBytes, optBytes, ids);
+    } catch (e) {
+      for (const id of ids) {
+        let ref: ObjectRef;
+        try { ref = this.objects.create(id); } catch { continue; }
+        this.objects.fail(ref, e as Error);
+        asker.scope.own(ref);
+      }
+    }
+  }
+
+  private trySubmit(asker: Asker, name: string, argBytes: Uint8Array, optBytes: Uint8Array, ids: string[]): void {
     const { scope, component } = asker;
     const e = exportFunc(component, name);
     if (!e) throw new InvalidArgumentError(`submit: this component exports no function '${String(name).slice(0, 200)}'`);
@@ -156,14 +174,15 @@ export class GuestRuntime {
     if (extra.length) throw new NotGivenError(`submit: a task may grant only capabilities it holds; it does not hold ${extra.join(', ')}`);
     if (opts.streaming) throw new InvalidArgumentError("submit: numReturns: 'streaming' is for tasks a driver submits, for now");
     checkNumReturns(e.func, opts.numReturns);
+    if (ids.length !== opts.numReturns) throw new InvalidArgumentError(`submit: numReturns is ${opts.numReturns}, but ${ids.length} result ids were drawn`);
     const passed = passRefs(e.func.name, e.func.params, args);
     checkRemoteArgs(e.func, e.func.params, passed.args);
     const refs = this.scheduler.submit({
-      component, name: e.func.name, fn: e.key, args: passed.args, opts, borrowed: passed.borrowed, parent: scope.key,
+      component, name: e.func.name, fn: e.key, args: passed.args, opts, borrowed: passed.borrowed, parent: scope.key, returnIds: ids,
       ...(asker.log ? { log: asker.log } : {}),
     });
     scope.children.push(refs[0]!);
-    return refs.map((r) => scope.own(r).id);
+    for (const r of refs) scope.own(r);
   }
 
   /** The next value of a streaming task goes to its generator as a new object. */
@@ -188,7 +207,7 @@ export class GuestRuntime {
     const { scope, slot } = asker;
     if (slot) {
       const first = refs.find((r) => this.objects.peek(r) === undefined)!;
-      this.scheduler.runInline(first, slot);
+      this.scheduler.runInline(first, slot, refs.length === 1 && this.plainValue(first));
       this.scheduler.blocked(slot, 1);
     }
     let timer: NodeJS.Timeout | undefined;
@@ -211,6 +230,12 @@ export class GuestRuntime {
       });
     });
     if (timeoutMs !== undefined) timer = setTimeout(() => { if (end()) done(ready); }, timeoutMs);
+  }
+
+  /** Whether the task behind `ref` makes one value with no refs in it: a worker that runs it inline may hand it straight to its get. */
+  private plainValue(ref: ObjectRef): boolean {
+    const t = this.scheduler.taskOf(ref);
+    return !!t && t.returns.length === 1 && !t.stream && !mentionsRef(exportFunc(t.component, t.fn)?.func.result);
   }
 
   /** Cancels the task behind `ref` and, when `recursive`, every task it submitted that has not ended, depth first. */

@@ -85,7 +85,7 @@ export class Scheduler {
   submit(spec: TaskSpec): ObjectRef[] {
     const n = this.nextN++;
     const returns: ObjectRef[] = [];
-    for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create());
+    for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create(spec.returnIds?.[i]));
     const task = new Task(spec, n, returns);
     this.tasks.set(n, task);
     for (const r of task.borrowed) this.objects.hold(r, RefKind.PendingTask);
@@ -185,7 +185,8 @@ export class Scheduler {
     return slot;
   }
 
-  private dispatch(task: Task, slot: Slot, inline = false): void {
+  /** `inline`: run inside the slot's blocked guest call (a result id: whose get the worker may answer itself). */
+  private dispatch(task: Task, slot: Slot, inline: boolean | string = false): void {
     const w = slot.worker;
     let key: string;
     let args: unknown[];
@@ -198,7 +199,7 @@ export class Scheduler {
       this.releaseIfIdle(slot);
       return;
     }
-    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}), ...(inline ? { inline: true as const } : {}) });
+    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}), ...(inline ? { inline: true as const } : {}), ...(typeof inline === 'string' ? { answers: inline } : {}) });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
     task.state = 'running';
@@ -403,13 +404,13 @@ export class Scheduler {
    * still queued here and fits the slot's lease: the waiting guest's own
    * CPU computes what it waits for, so nested gets need no extra workers.
    */
-  runInline(ref: ObjectRef, slot: Slot): boolean {
+  runInline(ref: ObjectRef, slot: Slot, answers = false): boolean {
     const task = this.byReturn.get(ref.id);
     const lease = slot.lease;
     if (!task || !lease || lease.exclusive || slot.inlines >= MAX_INLINE_DEPTH || !this.slots.includes(slot)) return false;
     if (task.opts.timeoutMs !== undefined || !fitsWithin(lease.request, task.opts.request)) return false;
     if (task.state === 'queued') {
-      this.dispatch(task, slot, true);
+      this.dispatch(task, slot, answers ? ref.id : true);
       return true;
     }
     // Sent to this worker behind the guest that waits: move it ahead.

@@ -20,6 +20,8 @@ import { read as readStored } from '../../store/codec.js';
 import { STORED_ARG } from '../../store/stored-arg.js';
 import { collectHandles, handlesIn } from '../core/given-handles.js';
 import { RuntimeClient } from './runtime-client.js';
+import { encode } from 'cbor-x';
+import { framedTypedArray } from '../core/typed-array-cbor.js';
 import {
   CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type LogMsg, type ModuleMsg, type RunMsg,
   type ToWorker, type WireError, type WorkItem, type WorkerInit,
@@ -341,14 +343,27 @@ function runInline(): boolean {
     ({ current, running, taskHandles, taskLog } = saved);
     accel.restore(saved.accel);
   }
+  // Encoded before the flush moves its buffers to the node.
+  if (item.t === 'run' && item.answers) {
+    for (let i = outbox.length - 1; i >= 0; i--) {
+      const o = outbox[i]!;
+      if (!('ok' in o) || o.n !== item.n) continue;
+      if (o.ok) madeHereValues.set(item.answers, framedTypedArray(o.value) ?? encode(o.value));
+      break;
+    }
+  }
   flush();
   return true;
 }
+
+/** Values of inline runs, by result id, for the get that waits for them (see runtime-client.ts). */
+const madeHereValues = new Map<string, Uint8Array>();
 
 const client = new RuntimeClient({
   post: (req) => { outbox.push(req); flush(); },
   drain,
   runInline,
+  madeHere: (id) => { const v = madeHereValues.get(id); madeHereValues.delete(id); return v; },
   checkpoint: () => env.checkpoint!(),
   asker: () => (running && running.t !== 'actor-new' ? running.n : 0),
   givenActors: givenHandles,
@@ -370,6 +385,7 @@ for (;;) {
   if (inline.length > 0 || queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();
     runQueued(inline.shift() ?? queue.shift()!);
+    madeHereValues.clear();
     if (queue.length === 0 && inline.length === 0) cancelled.clear();
     // Batch results while busy, but never hold one back for long.
     if (queue.length === 0 || outbox.length >= 64 || performance.now() - firstUnflushed > 1) flush();

@@ -52,6 +52,8 @@ export interface RunMsg {
   caps?: string[];
   /** Run it inside the blocked guest call that waits for it (see runtime-client.ts), not after the items queued before it. */
   inline?: true;
+  /** Its one result's id, when the waiting guest may take the value from here (no refs in it): saves a round trip. */
+  answers?: string;
 }
 
 /** Run queued task `n` now, inside the blocked guest call that waits for it. */
@@ -111,7 +113,7 @@ export type GuestOp =
   | { op: 'wait'; ids: string[]; num: number; timeoutMs?: number }
   | { op: 'cancel'; id: string; force: boolean; recursive: boolean }
   | { op: 'release'; id: string }
-  | { op: 'submit'; fn: string; args: Uint8Array; options: Uint8Array }
+  | { op: 'submit'; fn: string; args: Uint8Array; options: Uint8Array; ids: string[] }
   | { op: 'emit'; value: Uint8Array };
 
 /**

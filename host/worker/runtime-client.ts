@@ -10,6 +10,7 @@ import { decode, encode } from 'cbor-x';
 import type { GuestRef, GuestRuntime, Res } from '../engine/host-imports.js';
 import { collectHandles, handlesIn, notGiven } from '../core/given-handles.js';
 import type { GuestOp, GuestRequest, ReplyMsg } from './protocol.js';
+import { newId } from '../../store/object-ref.js';
 
 /** What the client needs of its worker loop (injected, so the loop owns its queues). */
 export interface ClientSite {
@@ -19,6 +20,8 @@ export interface ClientSite {
   drain(): void;
   /** Runs one item sent to run inline, if any is there; true if it ran one. */
   runInline(): boolean;
+  /** The CBOR value of object `id` if an inline run here just made it (see `RunMsg.answers`); taken once. */
+  madeHere(id: string): Uint8Array | undefined;
   /** Throws when the asking task was cancelled. */
   checkpoint(): void;
   /** The number of the item asking (see `GuestRequest.n`). */
@@ -30,16 +33,33 @@ export interface ClientSite {
   sleep(seen: number): void;
 }
 
+/** The most result ids drawn for one submit; a larger `numReturns` is refused by the node anyway (no WIT tuple is that long). */
+const MAX_RETURNS = 1024;
+
+/** The `numReturns` the options ask for, as far as this thread can tell (the node checks it properly). */
+function returnsAsked(options: Uint8Array): number {
+  if (options.length === 0) return 1;
+  try {
+    const n = (decode(options) as { numReturns?: unknown } | null)?.numReturns;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 && n <= MAX_RETURNS ? n : 1;
+  } catch {
+    return 1;
+  }
+}
+
 type Answer = { ok: true; value: unknown } | { ok: false; code: string; error: string };
 
 export class RuntimeClient implements GuestRuntime {
   private readonly replies = new Map<number, ReplyMsg>();
+  /** Requests answered here, whose replies from the node are dropped when they come. */
+  private readonly dropped = new Set<number>();
   private nextCid = 1;
 
   constructor(private readonly site: ClientSite) {}
 
   /** A reply read from the port. */
   take(r: ReplyMsg): void {
+    if (this.dropped.delete(r.cid)) return;
     this.replies.set(r.cid, r);
   }
 
@@ -55,7 +75,12 @@ export class RuntimeClient implements GuestRuntime {
         this.replies.delete(cid);
         return r.ok ? { ok: true, value: r.value } : { ok: false, code: r.code ?? 'ERR_INTERNAL', error: r.error ?? 'failed' };
       }
-      if (this.site.runInline()) continue;
+      if (this.site.runInline()) {
+        // The task this get waits for ran right here: its value needs no trip through the node.
+        const here = req.op === 'get' ? this.site.madeHere(req.id) : undefined;
+        if (here) { this.dropped.add(cid); return { ok: true, value: here }; }
+        continue;
+      }
       this.site.checkpoint();
       this.site.sleep(seen);
     }
@@ -112,6 +137,10 @@ export class RuntimeClient implements GuestRuntime {
     let inArgs: Set<string> | undefined;
     try { inArgs = handlesIn([decode(args)]); } catch { /* not CBOR: the node says so */ }
     for (const id of inArgs ?? []) if (!given.has(id)) return { tag: 'err', val: { code: 'ERR_NOT_GIVEN', message: notGiven(id) } };
-    return this.result({ op: 'submit', fn, args: args.slice(), options: options.slice() }, (ids) => (ids as string[]).map((objectId) => ({ objectId })));
+    // This thread draws the result ids, so the submit needs no answer: the node checks it and, if it is
+    // refused, fails those results with the reason (the guest sees it at get).
+    const ids = Array.from({ length: returnsAsked(options) }, newId);
+    this.site.post({ ev: 'rt', cid: 0, n: this.site.asker(), req: { op: 'submit', fn, args: args.slice(), options: options.slice(), ids } });
+    return { tag: 'ok', val: ids.map((objectId) => ({ objectId })) };
   }
 }
