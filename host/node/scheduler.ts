@@ -102,6 +102,10 @@ export class Scheduler {
 
   private enqueue(task: Task, front = false): void {
     task.state = 'queued';
+    if (task.parent !== undefined && task.attempt === 0 && !front) {
+      task.fresh = true;
+      setImmediate(() => { task.fresh = false; this.requestSchedule(); });
+    }
     task.stored = task.args.some((a) => a instanceof ObjectRef && this.objects.isStored(a));
     this.queues.add(task, front);
     this.requestSchedule();
@@ -140,6 +144,7 @@ export class Scheduler {
   schedule(): void {
     if (this.closed) return;
     this.queues.drain((task) => {
+      if (task.fresh) return false;
       const slot = this.slotFor(task);
       if (slot) this.dispatch(task, slot);
       return slot !== undefined;

@@ -38,6 +38,12 @@ export class Task implements TaskSpec {
   /** Where its emitted values go (`numReturns: 'streaming'`), and how many this attempt emitted. */
   readonly stream: StreamSink | undefined;
   emitted = 0;
+  /**
+   * A nested task just submitted: for this turn of the event loop it waits
+   * for its parent's `get` (posted right after the submit) to run it inline
+   * instead of starting on another worker.
+   */
+  fresh = false;
   /** Sent to run inside a blocked guest call on its worker (see `Scheduler.runInline`). */
   inline = false;
   /** Arguments pinned in the store for the worker it was sent to (`pinTid`). */
