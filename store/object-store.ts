@@ -10,6 +10,10 @@
  * reader's own copy; `view` hands out zero-copy views of the shared block
  * (`views.ts`: pinned until released, fingerprinted so that a write through
  * one fails every later read instead of being read).
+ *
+ * Longer than 400 lines because it is the one owner of entries' states and
+ * reference counts: every transition (create, seal, settle, read, free,
+ * transfer) must see and keep all five counts consistent in one place.
  */
 import { ObjectRef, newId, setRefOwner, type RefOwner } from './object-ref.js';
 import { snapshotValue } from './snapshot.js';
@@ -99,11 +103,7 @@ export class ObjectStore implements RefOwner {
 
   // ---- creating objects ----
 
-  /**
-   * A new pending object: a task's or actor call's return value. `id`: one
-   * its submitter drew (a guest's worker, so a nested submit needs no round
-   * trip); it must be new.
-   */
+  /** A new pending object: a task's or actor call's return value (`id`: a new one its submitter drew). */
   create(id?: string): ObjectRef {
     if (id !== undefined && (this.entries.has(id) || !/^[0-9a-f]{32}$/.test(id))) throw new Error(`internal: object id ${id.slice(0, 64)} is taken or malformed`);
     const e = new Entry(id ?? newId(), this.opts.recordTaskCallSites ? captureSite('(task call)', true) : TASK_SITE);
@@ -226,9 +226,7 @@ export class ObjectStore implements RefOwner {
   }
 
   /** Whether the object's value holds refs to other objects (CAPTURED_IN_OBJECT). */
-  capturesRefs(ref: ObjectRef): boolean {
-    return (this.entries.get(ref.id)?.captured?.length ?? 0) > 0;
-  }
+  capturesRefs = (ref: ObjectRef): boolean => (this.entries.get(ref.id)?.captured?.length ?? 0) > 0;
 
   /** The settled state, or undefined while pending. */
   peek(ref: ObjectRef): Settled | undefined {

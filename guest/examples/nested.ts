@@ -161,6 +161,13 @@ export function forge(id: string): string {
   return f === null ? "ok" : f.code;
 }
 
+export function ownServer(name: string, detached: bool, workers: u32, steps: u32): f64 {
+  const opts = new CborWriter().map(detached ? 2 : 1).str("name").str(name);
+  if (detached) opts.str("lifetime").str("detached");
+  const server = ActorHandle.create("param-server", new CborWriter().array(1).uint(4), opts);
+  return train(server, workers, steps);
+}
+
 export function squares(n: u32, pauseMs: u32): u32 {
   for (let i: u32 = 0; i < n; i++) {
     sleep(pauseMs);

@@ -7,9 +7,47 @@ import { RETURN_AREA } from "./memory";
 @external("tsray:runtime/actors", "call")
 declare function hostCall(idPtr: usize, idLen: usize, methodPtr: usize, methodLen: usize, argsPtr: usize, argsLen: usize, ret: usize): void;
 
-/** A handle to an actor, received as a task or method parameter. */
+// @ts-ignore: decorator
+@external("tsray:runtime/actors", "create")
+declare function hostCreate(resPtr: usize, resLen: usize, argsPtr: usize, argsLen: usize, optsPtr: usize, optsLen: usize, ret: usize): void;
+// @ts-ignore: decorator
+@external("tsray:runtime/actors", "kill")
+declare function hostKill(idPtr: usize, idLen: usize, noRestart: i32, ret: usize): void;
+
+function failedWith(): string | null {
+  if (load<u8>(RETURN_AREA) == 0) return null;
+  return String.UTF8.decodeUnsafe(load<usize>(RETURN_AREA, 4), load<u32>(RETURN_AREA, 8));
+}
+
+/** A handle to an actor, received as a task or method parameter, or made with `create`. */
 export class ActorHandle {
   id: string = "";
+
+  /**
+   * Creates an actor of `resource`, a resource this guest's own component
+   * exports, with constructor `args` (a CBOR array) and `options` (a CBOR map
+   * such as `new CborWriter().map(1).str("lifetime").str("detached")`).
+   * It is killed when this task ends unless detached. Traps if refused.
+   */
+  static create(resource: string, args: CborWriter, options: CborWriter | null = null): ActorHandle {
+    const r = String.UTF8.encode(resource);
+    const a = args.bytes();
+    const o = options ? options.bytes() : new Uint8Array(0);
+    hostCreate(changetype<usize>(r), r.byteLength, a.dataStart, a.byteLength, o.dataStart, o.byteLength, RETURN_AREA);
+    const f = failedWith();
+    if (f !== null) throw new Error("actor " + resource + " was not created: " + f);
+    const h = new ActorHandle();
+    h.id = String.UTF8.decodeUnsafe(load<usize>(RETURN_AREA, 4), load<u32>(RETURN_AREA, 8));
+    return h;
+  }
+
+  /** Kills the actor (`noRestart`: even if restarts remain). Traps if refused. */
+  kill(noRestart: bool = true): void {
+    const id = String.UTF8.encode(this.id);
+    hostKill(changetype<usize>(id), id.byteLength, noRestart ? 1 : 0, RETURN_AREA);
+    const f = failedWith();
+    if (f !== null) throw new Error("kill failed: " + f);
+  }
 
   /**
    * Calls `method` with `args` (a CBOR array: `new CborWriter().array(1).int(5)`),

@@ -54,6 +54,8 @@ export type Res<T> = { tag: 'ok'; val: T } | { tag: 'err'; val: Failure };
 /** What a worker serves behind `tsray:runtime/actors`, `objects` and `tasks` (see worker/runtime-client.ts). */
 export interface GuestRuntime {
   callActor(actor: string, method: string, args: Uint8Array): { tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string };
+  createActor(resource: string, args: Uint8Array, options: Uint8Array): { tag: 'ok'; val: { id: string } } | { tag: 'err'; val: string };
+  killActor(actor: string, noRestart: boolean): { tag: 'ok'; val: undefined } | { tag: 'err'; val: string };
   put(value: Uint8Array): Res<GuestRef>;
   get(ref: GuestRef, timeoutMs: number | undefined): Res<Uint8Array>;
   wait(refs: GuestRef[], numReturns: number, timeoutMs: number | undefined): Res<Uint32Array>;
@@ -69,6 +71,8 @@ const refused = <T>(): Res<T> => ({ tag: 'err', val: { code: 'ERR_RUNTIME_STATE'
 /** The runtime of an instance run outside tsray (a bare engine in a test): every call is refused. */
 const NO_RUNTIME: GuestRuntime = {
   callActor: () => ({ tag: 'err', val: 'actors can only be called from tasks run by tsray.init()' }),
+  createActor: () => ({ tag: 'err', val: 'actors can only be created from tasks run by tsray.init()' }),
+  killActor: () => ({ tag: 'err', val: 'actors can only be killed from tasks run by tsray.init()' }),
   put: refused, get: refused, wait: refused, cancel: refused, submit: refused, emit: refused,
   release: () => undefined,
 };
@@ -156,6 +160,8 @@ export function runtimeHost(env: HostEnv, onFatal: (message: string) => void): H
     },
     'tsray:runtime/actors': {
       call: (actor: { id: string }, method: string, args: Uint8Array) => { check(); return rt.callActor(actor.id, method, args); },
+      create: (resource: string, args: Uint8Array, options: Uint8Array) => { check(); return rt.createActor(resource, args, options); },
+      kill: (actor: { id: string }, noRestart: boolean) => { check(); return rt.killActor(actor.id, noRestart); },
     },
     'tsray:runtime/objects': {
       put: (value: Uint8Array) => { check(); return rt.put(value); },

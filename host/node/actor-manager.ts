@@ -5,6 +5,10 @@
  * are still being computed holds back the calls after it), so they run one
  * at a time in order. Traps restart the actor while `maxRestarts` lasts
  * (constructor again, fresh state), as Ray does; then it is dead.
+ *
+ * Longer than 400 lines because an actor's life (waiting for resources,
+ * start, ordered calls, restarts, death, guests' calls to it) is one state
+ * machine over the actor's record and its calls' records.
  */
 import {
   ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskTimeoutError, UnschedulableError,
@@ -23,7 +27,8 @@ import { ActorNames } from '../core/actor-names.js';
 import { accelField } from '../core/accel-grant.js';
 import type { Scheduler } from './scheduler.js';
 import { WorkerHandle, type WorkerSite } from '../worker/worker-handle.js';
-import type { FromWorker, GuestRequest } from '../worker/protocol.js';
+import type { FromWorker } from '../worker/protocol.js';
+import type { ActorGuests } from './guest-runtime.js';
 import { workerError } from './worker-errors.js';
 import { Actor, Call, type ActorPeers } from './actor.js';
 
@@ -343,7 +348,7 @@ export class ActorManager {
   }
 
   /** Serves the runtime requests of actors' guests (see guest-runtime.ts). */
-  guests: { fromActor(id: string, c: ActorSpec['component'], caps: readonly string[] | undefined, log: ActorSpec['log'], w: WorkerHandle, m: GuestRequest): void; endActor(id: string): void } | undefined;
+  guests: ActorGuests | undefined;
 
   /** A guest (in a task or another actor) calls a method: run it like any call, then answer. */
   guestCall(actorId: string, name: string, args: unknown[], answer: (a: { ok: true; value: unknown } | { ok: false; code: string; error: string }) => void): void {

@@ -16,7 +16,9 @@ import type { FuncDef } from '../wit/types.js';
 import { exportedFuncs } from '../abi/names.js';
 import { mapRefs, mentionsRef, passRefs } from '../core/ref-values.js';
 import { checkRemoteArgs } from '../core/remote-args.js';
-import { checkNumReturns, normalizeOptions, type TaskOptions } from '../core/options.js';
+import { checkNumReturns, normalizeOptions, type ActorOptions, type TaskOptions } from '../core/options.js';
+import { actorSpec, type ActorSpec } from '../core/specs.js';
+import { exportedResource } from '../component/module.js';
 import type { LogTarget } from '../engine/guest-log.js';
 import type { GuestOp, GuestRequest, ReplyMsg } from '../worker/protocol.js';
 import type { WorkerHandle } from '../worker/worker-handle.js';
@@ -39,9 +41,17 @@ export interface Asker {
 
 type Answer = { ok: true; value?: unknown } | { ok: false; code: string; error: string };
 
+/** What the actor manager hands its actors' guests' requests to. */
+export interface ActorGuests {
+  fromActor(actorId: string, component: LoadedComponent, caps: readonly string[] | undefined, log: LogTarget | undefined, w: WorkerHandle, msg: GuestRequest): void;
+  endActor(actorId: string): void;
+}
+
 /** Actor calls from guests, served by the actor manager. */
 export interface GuestActorCalls {
   guestCall(actor: string, method: string, args: unknown[], answer: (a: Answer) => void): void;
+  create(spec: ActorSpec): string;
+  kill(actorId: string, noRestart: boolean, why?: string): void;
 }
 
 function failure(e: unknown): Answer {
@@ -136,6 +146,10 @@ export class GuestRuntime {
         case 'release': scope.release(req.id); return;
         case 'submit': return this.submit(asker, req.fn, req.args, req.options, req.ids);
         case 'emit': return answer({ ok: true, value: this.emit(asker, req.value) });
+        case 'create': return answer({ ok: true, value: this.createActor(asker, req.resource, req.args, req.options) });
+        case 'kill':
+          this.actors.kill(req.actor, req.noRestart, 'it was killed by a task');
+          return answer({ ok: true });
       }
     } catch (e) {
       answer(failure(e));
@@ -169,9 +183,7 @@ export class GuestRuntime {
     const raw = optBytes.length ? decode(optBytes) as unknown : {};
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidArgumentError('submit options must be a CBOR map');
     const opts = normalizeOptions(raw as TaskOptions);
-    const granted = new Set(asker.caps ?? []);
-    const extra = (opts.capabilities ?? []).filter((c) => !granted.has(c));
-    if (extra.length) throw new NotGivenError(`submit: a task may grant only capabilities it holds; it does not hold ${extra.join(', ')}`);
+    this.mayGrant(asker, opts.capabilities);
     if (opts.streaming) throw new InvalidArgumentError("submit: numReturns: 'streaming' is for tasks a driver submits, for now");
     checkNumReturns(e.func, opts.numReturns);
     if (ids.length !== opts.numReturns) throw new InvalidArgumentError(`submit: numReturns is ${opts.numReturns}, but ${ids.length} result ids were drawn`);
@@ -183,6 +195,29 @@ export class GuestRuntime {
     });
     scope.children.push(refs[0]!);
     for (const r of refs) scope.own(r);
+  }
+
+  /** An actor of a resource the guest's own component exports; it ends with its creator unless detached. */
+  private createActor(asker: Asker, resource: string, argBytes: Uint8Array, optBytes: Uint8Array): string {
+    const { scope, component } = asker;
+    const r = exportedResource(component.world, String(resource));
+    const args = fromGuest(argBytes, scope, 'constructor arguments');
+    if (!Array.isArray(args)) throw new InvalidArgumentError('constructor arguments must be a CBOR array');
+    const raw = optBytes.length ? decode(optBytes) as unknown : {};
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidArgumentError('actor options must be a CBOR map');
+    const spec = actorSpec(component, r.def, r.funcs.map((x) => x.func), raw as ActorOptions, args);
+    this.mayGrant(asker, spec.capabilities);
+    checkRemoteArgs(spec.ctor, spec.ctor.params, args);
+    const id = this.actors.create(spec);
+    if (!spec.detached) scope.actors.push(id);
+    return id;
+  }
+
+  /** A guest may grant a child only WASI capabilities it holds itself. */
+  private mayGrant(asker: Asker, wanted: readonly string[] | undefined): void {
+    const granted = new Set(asker.caps ?? []);
+    const extra = (wanted ?? []).filter((c) => !granted.has(c));
+    if (extra.length) throw new NotGivenError(`a task may grant only capabilities it holds; it does not hold ${extra.join(', ')}`);
   }
 
   /** The next value of a streaming task goes to its generator as a new object. */
@@ -206,8 +241,10 @@ export class GuestRuntime {
     if (timeoutMs === 0) return done(ready);
     const { scope, slot } = asker;
     if (slot) {
+      // A wait that may end early (a timeout, or the first `num` of more refs) must not be held up
+      // running one of them: what it waits for then runs elsewhere.
       const first = refs.find((r) => this.objects.peek(r) === undefined)!;
-      this.scheduler.runInline(first, slot, refs.length === 1 && this.plainValue(first));
+      if (timeoutMs === undefined && num === refs.length) this.scheduler.runInline(first, slot, refs.length === 1 && this.plainValue(first));
       this.scheduler.blocked(slot, 1);
     }
     let timer: NodeJS.Timeout | undefined;
@@ -274,6 +311,8 @@ export class GuestRuntime {
     const s = this.scopes.get(key);
     if (!s) return;
     this.scopes.delete(key);
+    // Actors fate-share with the guest that created them, as in Ray (detached ones excepted).
+    for (const id of s.actors) this.actors.kill(id, true, 'the task or actor that created it ended');
     s.close();
   }
 

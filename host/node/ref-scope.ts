@@ -16,6 +16,8 @@ export class RefScope {
   private readonly held = new Map<string, { ref: ObjectRef; owned: boolean }>();
   /** The first result ref of each task it submitted, for a recursive cancel. */
   readonly children: ObjectRef[] = [];
+  /** Actors its guest created that end with it (not detached). */
+  readonly actors: string[] = [];
   /** Undo for each of its requests still blocked (run when the scope closes). */
   readonly blocked = new Set<() => void>();
   private closed = false;

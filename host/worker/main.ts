@@ -20,8 +20,7 @@ import { read as readStored } from '../../store/codec.js';
 import { STORED_ARG } from '../../store/stored-arg.js';
 import { collectHandles, handlesIn } from '../core/given-handles.js';
 import { RuntimeClient } from './runtime-client.js';
-import { encode } from 'cbor-x';
-import { framedTypedArray } from '../core/typed-array-cbor.js';
+import { InlineRuns } from './inline-runs.js';
 import {
   CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type LogMsg, type ModuleMsg, type RunMsg,
   type ToWorker, type WireError, type WorkItem, type WorkerInit,
@@ -104,8 +103,7 @@ const queue = new Fifo<WorkItem>();
 /** Numbers of queued items cancelled before they started. */
 const cancelled = new Set<number>();
 /** Items to run inside a blocked guest call (see runtime-client.ts), and numbers of queued ones to move there. */
-const inline = new Fifo<WorkItem>();
-const promoted = new Set<number>();
+const inline = new InlineRuns(queue);
 let outbox: FromWorker[] = [];
 let transfer: ArrayBuffer[] = [];
 let firstUnflushed = 0;
@@ -301,24 +299,16 @@ function drain(): void {
     for (const msg of m.message as ToWorker[]) {
       switch (msg.t) {
         case 'run':
-          if (msg.inline || promoted.delete(msg.n)) inline.push(msg);
-          else queue.push(msg);
+          if (!inline.arrived(msg)) queue.push(msg);
           break;
         case 'actor-new': case 'actor-call': queue.push(msg); break;
-        case 'promote': promote(msg.n); break;
+        case 'promote': inline.promote(msg.n); break;
         case 'module': addModule(msg); break;
         case 'reply': client.take(msg); break;
         case 'cancel': cancelled.add(msg.n); break;
       }
     }
   }
-}
-
-/** Moves queued task `n` to the inline queue (or marks it, if its message has not been read yet). */
-function promote(n: number): void {
-  const item = queue.remove((i) => i.t === 'run' && i.n === n);
-  if (item) inline.push(item);
-  else promoted.add(n);
 }
 
 /** Runs one item as it is taken from a queue, with its own log. */
@@ -343,27 +333,17 @@ function runInline(): boolean {
     ({ current, running, taskHandles, taskLog } = saved);
     accel.restore(saved.accel);
   }
-  // Encoded before the flush moves its buffers to the node.
-  if (item.t === 'run' && item.answers) {
-    for (let i = outbox.length - 1; i >= 0; i--) {
-      const o = outbox[i]!;
-      if (!('ok' in o) || o.n !== item.n) continue;
-      if (o.ok) madeHereValues.set(item.answers, framedTypedArray(o.value) ?? encode(o.value));
-      break;
-    }
-  }
+  const o = outbox.at(-1);
+  if (o && 'ok' in o && o.ok && o.n === (item as { n?: number }).n) inline.made(item, o.value);
   flush();
   return true;
 }
-
-/** Values of inline runs, by result id, for the get that waits for them (see runtime-client.ts). */
-const madeHereValues = new Map<string, Uint8Array>();
 
 const client = new RuntimeClient({
   post: (req) => { outbox.push(req); flush(); },
   drain,
   runInline,
-  madeHere: (id) => { const v = madeHereValues.get(id); madeHereValues.delete(id); return v; },
+  madeHere: (id) => inline.take(id),
   checkpoint: () => env.checkpoint!(),
   asker: () => (running && running.t !== 'actor-new' ? running.n : 0),
   givenActors: givenHandles,
@@ -385,7 +365,7 @@ for (;;) {
   if (inline.length > 0 || queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();
     runQueued(inline.shift() ?? queue.shift()!);
-    madeHereValues.clear();
+    inline.clearValues();
     if (queue.length === 0 && inline.length === 0) cancelled.clear();
     // Batch results while busy, but never hold one back for long.
     if (queue.length === 0 || outbox.length >= 64 || performance.now() - firstUnflushed > 1) flush();

@@ -114,7 +114,9 @@ export type GuestOp =
   | { op: 'cancel'; id: string; force: boolean; recursive: boolean }
   | { op: 'release'; id: string }
   | { op: 'submit'; fn: string; args: Uint8Array; options: Uint8Array; ids: string[] }
-  | { op: 'emit'; value: Uint8Array };
+  | { op: 'emit'; value: Uint8Array }
+  | { op: 'create'; resource: string; args: Uint8Array; options: Uint8Array }
+  | { op: 'kill'; actor: string; noRestart: boolean };
 
 /**
  * A guest's request, answered by a `ReplyMsg` with the same `cid` (a

@@ -107,6 +107,24 @@ export class RuntimeClient implements GuestRuntime {
     return { tag: 'ok', val: new Uint8Array(encode(a.value)) };
   }
 
+  createActor(resource: string, args: Uint8Array, options: Uint8Array): { tag: 'ok'; val: { id: string } } | { tag: 'err'; val: string } {
+    const given = this.site.givenActors();
+    let inArgs: Set<string> | undefined;
+    try { inArgs = handlesIn([decode(args)]); } catch { /* not CBOR: the node says so */ }
+    for (const id of inArgs ?? []) if (!given.has(id)) return { tag: 'err', val: notGiven(id) };
+    const a = this.ask({ op: 'create', resource, args: args.slice(), options: options.slice() });
+    if (!a.ok) return { tag: 'err', val: `${a.code}: ${a.error}` };
+    // The guest may call (and pass on) the actor it made.
+    given.add(a.value as string);
+    return { tag: 'ok', val: { id: a.value as string } };
+  }
+
+  killActor(actor: string, noRestart: boolean): { tag: 'ok'; val: undefined } | { tag: 'err'; val: string } {
+    if (!this.site.givenActors().has(actor)) return { tag: 'err', val: notGiven(actor) };
+    const a = this.ask({ op: 'kill', actor, noRestart });
+    return a.ok ? { tag: 'ok', val: undefined } : { tag: 'err', val: `${a.code}: ${a.error}` };
+  }
+
   put(value: Uint8Array): Res<GuestRef> {
     return this.result({ op: 'put', value: value.slice() }, (id) => ({ objectId: id as string }));
   }

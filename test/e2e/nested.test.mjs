@@ -122,7 +122,9 @@ t.test('a failed child reaches its parent as a typed error it can handle or prop
 
 t.test('wait returns the first ready refs in the order they became ready; get honours its timeout', async (t) => {
   await withRuntime({ numCpus: 4 }, async () => {
+    const started = performance.now();
     t.same([...await tsray.get(fn('race').remote(3000, 10, 200))], [1, 2]);
+    t.ok(performance.now() - started < 2500, 'wait returned once two were ready, without waiting for the slow one');
     t.equal(await tsray.get(fn('get-timeout').remote(3000, 50)), 'ERR_GET_TIMEOUT');
     t.equal(await tsray.get(fn('get-timeout').remote(10, 5000)), 'ok');
   });
@@ -171,4 +173,15 @@ t.test('a nested task takes options: several returns and retries', async (t) => 
 t.test('outside a runtime the imports refuse with a typed failure instead of trapping', async (t) => {
   const inst = await nested.instantiate();
   t.equal(inst.call('forge', ['00']), 'ERR_RUNTIME_STATE');
+});
+
+t.test('a task creates an actor of its own component: it fate-shares with its creator unless detached', async (t) => {
+  await withRuntime({ numCpus: 2 }, async () => {
+    t.equal(await tsray.get(fn('own-server').remote('inner-a', false, 2, 5)), 60, 'worker tasks updated the actor the task made');
+    t.ok(await until(() => { try { tsray.getActor('inner-a'); return false; } catch { return true; } }), 'the actor ended with the task that made it');
+    t.equal(await tsray.get(fn('own-server').remote('inner-b', true, 2, 5)), 60);
+    const kept = tsray.getActor('inner-b');
+    t.same([...await tsray.get(kept.weights.remote())], [15, 15, 15, 15], 'a detached actor outlives its creator');
+    tsray.kill(kept);
+  });
 });
