@@ -1,6 +1,9 @@
 // The Ray API inside tasks: tasks that submit tasks and get their results,
 // objects put and read by guests, refs passed and returned as values, and a
-// parameter server (an actor updated by worker tasks).
+// parameter server (an actor updated by worker tasks). Calls go through the
+// typed stubs `tsray build` generates ("tsray/remote"), or, where the point
+// is the dynamic path, through CBOR by hand.
+import * as tasks from "tsray/remote";
 import {
   sleep, ActorHandle, CborWriter, ObjectRef, put, get, tryGet, wait, remote, trySubmit, emit,
 } from "tsray";
@@ -26,9 +29,9 @@ export class ParamServer {
 
 export function fib(n: u32): f64 {
   if (n < 2) return <f64>n;
-  const a = remote("fib", new CborWriter().array(1).uint(n - 1));
-  const b = remote("fib", new CborWriter().array(1).uint(n - 2));
-  return get(a).float() + get(b).float();
+  const a = tasks.fib.remote(n - 1);
+  const b = tasks.fib.remote(n - 2);
+  return tasks.fib.get(a) + tasks.fib.get(b);
 }
 
 function chunkSum(data: ObjectRef, lo: u32, hi: u32): f64 {
@@ -41,18 +44,16 @@ function chunkSum(data: ObjectRef, lo: u32, hi: u32): f64 {
 export function treeSum(data: ObjectRef, lo: u32, hi: u32, leaf: u32): f64 {
   if (hi - lo <= leaf) return chunkSum(data, lo, hi);
   const mid = lo + (hi - lo) / 2;
-  const left = remote("tree-sum", new CborWriter().array(4).ref(data).uint(lo).uint(mid).uint(leaf));
-  const right = remote("tree-sum", new CborWriter().array(4).ref(data).uint(mid).uint(hi).uint(leaf));
-  return get(left).float() + get(right).float();
+  const left = tasks.treeSum.remote(data, lo, mid, leaf);
+  const right = tasks.treeSum.remote(data, mid, hi, leaf);
+  return tasks.treeSum.get(left) + tasks.treeSum.get(right);
 }
 
 export function train(server: ActorHandle, workers: u32, steps: u32): f64 {
   const refs = new Array<ObjectRef>();
-  for (let i: u32 = 0; i < workers; i++) {
-    refs.push(remote("push-grads", new CborWriter().array(3).map(1).str("id").str(server.id).uint(steps).float(<f64>(i + 1))));
-  }
-  for (let i = 0; i < refs.length; i++) get(refs[i]);
-  const w = server.call("weights", new CborWriter().array(0)).f64s();
+  for (let i: u32 = 0; i < workers; i++) refs.push(tasks.pushGrads.remote(server, steps, <f64>(i + 1)));
+  for (let i = 0; i < refs.length; i++) tasks.pushGrads.get(refs[i]);
+  const w = tasks.ParamServer.weights(server);
   let s: f64 = 0;
   for (let i = 0; i < w.length; i++) s += w[i];
   return s;
@@ -62,7 +63,7 @@ export function pushGrads(server: ActorHandle, steps: u32, scale: f64): u32 {
   let last: u32 = 0;
   const grad = new Float64Array(4);
   grad.fill(scale);
-  for (let i: u32 = 0; i < steps; i++) last = <u32>server.call("apply", new CborWriter().array(1).f64s(grad)).int();
+  for (let i: u32 = 0; i < steps; i++) last = tasks.ParamServer.apply(server, grad);
   return last;
 }
 
@@ -164,7 +165,7 @@ export function forge(id: string): string {
 export function ownServer(name: string, detached: bool, workers: u32, steps: u32): f64 {
   const opts = new CborWriter().map(detached ? 2 : 1).str("name").str(name);
   if (detached) opts.str("lifetime").str("detached");
-  const server = ActorHandle.create("param-server", new CborWriter().array(1).uint(4), opts);
+  const server = tasks.ParamServer.create(4, opts);
   return train(server, workers, steps);
 }
 

@@ -18,6 +18,7 @@ import { BuildError, ComponentError } from '../errors.js';
 import { loadWorld, readWitSources } from '../wit/load.js';
 import { checkWorldImports } from '../wit/imports.js';
 import type { ResolvedWorld } from '../wit/types.js';
+import { remoteStubs } from './remote-stubs.js';
 import { generateGlue } from './glue.js';
 import { renameExports } from './rename.js';
 import { checkSignatures, readAsExports } from './signature.js';
@@ -96,7 +97,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   progress('checked exports against WIT');
 
   const glue = generateGlue(world, './' + basename(entry).replace(/\.ts$/, ''));
-  const core = await compile(entry, glue.source, stdBindings(world), !!opts.debug);
+  const core = await compile(entry, glue.source, remoteStubs(world), stdBindings(world), !!opts.debug);
   const unbound = checkCoreImports(core, world, shown, text);
   if (unbound.length) throw new BuildError(unbound);
   progress(`compiled AssemblyScript (${core.length} bytes)`);
@@ -128,7 +129,8 @@ function displayPath(p: string): string {
   return rel && !rel.startsWith('..') ? rel : p;
 }
 
-async function compile(entry: string, glueSource: string, bindings: string[], debug: boolean): Promise<Uint8Array> {
+/** `remote`: the source of `"tsray/remote"`, typed calls of the world's own functions (remote-stubs.ts). */
+async function compile(entry: string, glueSource: string, remote: string, bindings: string[], debug: boolean): Promise<Uint8Array> {
   const dir = dirname(entry);
   const glueFile = join(dir, '__tsray_glue.ts');
   const rel = (p: string): string => relative(process.cwd(), p).split(sep).join('/');
@@ -145,7 +147,9 @@ async function compile(entry: string, glueSource: string, bindings: string[], de
       const pkg = `${sep}node_modules${sep}tsray${sep}`;
       const at = full.lastIndexOf(pkg);
       if (at >= 0) {
-        try { return readFileSync(join(SDK_DIR, full.slice(at + pkg.length)), 'utf8'); } catch { return null; }
+        const inSdk = full.slice(at + pkg.length);
+        if (inSdk === 'remote.ts') return remote;
+        try { return readFileSync(join(SDK_DIR, inSdk), 'utf8'); } catch { return null; }
       }
       try { return readFileSync(full, 'utf8'); } catch { return null; }
     },
