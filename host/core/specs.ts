@@ -34,6 +34,8 @@ export interface TaskSpec {
   stream?: StreamSink;
   /** Ids its submitter drew for its results (a nested task: see `ObjectStore.create`). */
   returnIds?: readonly string[];
+  /** Its task id, when its submitter drew it (a nested task its parent's worker may run itself). */
+  taskId?: string;
 }
 
 /** Receives a streaming task's values, in the order its guest emits them (see api/object-ref-generator.ts). */

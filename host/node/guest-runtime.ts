@@ -13,8 +13,8 @@ import { ObjectRef } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import type { FuncDef } from '../wit/types.js';
-import { exportedFuncs } from '../abi/names.js';
 import { mapRefs, mentionsRef, passRefs } from '../core/ref-values.js';
+import { exportFunc } from '../core/export-func.js';
 import { checkRemoteArgs } from '../core/remote-args.js';
 import { checkNumReturns, normalizeOptions, type ActorOptions, type TaskOptions } from '../core/options.js';
 import { actorSpec, type ActorSpec } from '../core/specs.js';
@@ -59,23 +59,6 @@ function failure(e: unknown): Answer {
   return { ok: false, code: err instanceof TsrayError ? err.code : 'ERR_INTERNAL', error: err.message };
 }
 
-const funcs = new WeakMap<LoadedComponent, Map<string, { key: string; func: FuncDef }>>();
-
-/** The export `name` (`fn` or `iface#fn`) of `component`. */
-export function exportFunc(component: LoadedComponent, name: string): { key: string; func: FuncDef } | undefined {
-  let m = funcs.get(component);
-  if (!m) {
-    m = new Map();
-    for (const e of exportedFuncs(component.world.exports)) {
-      const key = e.iface ? `${e.iface}#${e.func.name}` : e.func.name;
-      m.set(key, { key, func: e.func });
-      if (!m.has(e.func.name)) m.set(e.func.name, { key, func: e.func });
-    }
-    funcs.set(component, m);
-  }
-  return m.get(name);
-}
-
 export class GuestRuntime {
   private readonly scopes = new Map<string, RefScope>();
 
@@ -92,7 +75,7 @@ export class GuestRuntime {
   /** A request of a task's guest, from the scheduler. */
   fromTask(slot: Slot, msg: GuestRequest): void {
     const w = slot.worker;
-    const task = this.scheduler.taskNumbered(msg.n);
+    const task = this.scheduler.taskAsking(slot, msg.n);
     if (!task || task.state !== 'running') return this.reply(w, msg.cid, { ok: false, code: 'ERR_RUNTIME_STATE', error: 'the asking task is no longer running' });
     // A request sent just before a cancel landed must not start children the cancel did not see.
     if (task.cancelled) return this.reply(w, msg.cid, { ok: false, code: 'ERR_TASK_CANCELLED', error: `task '${task.name}' was cancelled` });
@@ -144,7 +127,7 @@ export class GuestRuntime {
           this.cancelTree(scope.ref(req.id), req.force, req.recursive);
           return answer({ ok: true });
         case 'release': scope.release(req.id); return;
-        case 'submit': return this.submit(asker, req.fn, req.args, req.options, req.ids);
+        case 'submit': return this.submit(asker, req.fn, req.args, req.options, req.ids, req.local);
         case 'emit': return answer({ ok: true, value: this.emit(asker, req.value) });
         case 'create': return answer({ ok: true, value: this.createActor(asker, req.resource, req.args, req.options) });
         case 'kill':
@@ -161,9 +144,9 @@ export class GuestRuntime {
    * answered: a refused submit fails those results with the reason, which
    * the guest meets at its get.
    */
-  private submit(asker: Asker, name: string, argBytes: Uint8Array, optBytes: Uint8Array, ids: string[]): void {
+  private submit(asker: Asker, name: string, argBytes: Uint8Array, optBytes: Uint8Array, ids: string[], local?: { claim: number; taskId: string }): void {
     try {
-      this.trySubmit(asker, name, argBytes, optBytes, ids);
+      this.trySubmit(asker, name, argBytes, optBytes, ids, local);
     } catch (e) {
       for (const id of ids) {
         let ref: ObjectRef;
@@ -174,9 +157,9 @@ export class GuestRuntime {
     }
   }
 
-  private trySubmit(asker: Asker, name: string, argBytes: Uint8Array, optBytes: Uint8Array, ids: string[]): void {
+  private trySubmit(asker: Asker, name: string, argBytes: Uint8Array, optBytes: Uint8Array, ids: string[], local?: { claim: number; taskId: string }): void {
     const { scope, component } = asker;
-    const e = exportFunc(component, name);
+    const e = exportFunc(component.world, name);
     if (!e) throw new InvalidArgumentError(`submit: this component exports no function '${String(name).slice(0, 200)}'`);
     const args = fromGuest(argBytes, scope, 'submit arguments');
     if (!Array.isArray(args)) throw new InvalidArgumentError('submit arguments must be a CBOR array');
@@ -191,8 +174,8 @@ export class GuestRuntime {
     checkRemoteArgs(e.func, e.func.params, passed.args);
     const refs = this.scheduler.submit({
       component, name: e.func.name, fn: e.key, args: passed.args, opts, borrowed: passed.borrowed, parent: scope.key, returnIds: ids,
-      ...(asker.log ? { log: asker.log } : {}),
-    });
+      ...(asker.log ? { log: asker.log } : {}), ...(local ? { taskId: local.taskId } : {}),
+    }, local && asker.slot ? { k: local.claim, slot: asker.slot } : undefined);
     scope.children.push(refs[0]!);
     for (const r of refs) scope.own(r);
   }
@@ -272,7 +255,7 @@ export class GuestRuntime {
   /** Whether the task behind `ref` makes one value with no refs in it: a worker that runs it inline may hand it straight to its get. */
   private plainValue(ref: ObjectRef): boolean {
     const t = this.scheduler.taskOf(ref);
-    return !!t && t.returns.length === 1 && !t.stream && !mentionsRef(exportFunc(t.component, t.fn)?.func.result);
+    return !!t && t.returns.length === 1 && !t.stream && !mentionsRef(exportFunc(t.component.world, t.fn)?.func.result);
   }
 
   /** Cancels the task behind `ref` and, when `recursive`, every task it submitted that has not ended, depth first. */
@@ -293,7 +276,7 @@ export class GuestRuntime {
 
   /** A task's value before it is stored: the refs it returns must be its own, and the value now holds them. */
   taskValue(task: Task, value: unknown): unknown {
-    const e = exportFunc(task.component, task.fn);
+    const e = exportFunc(task.component.world, task.fn);
     if (!e || !mentionsRef(e.func.result)) return value;
     const scope = this.scope(`t${task.n}`, task.borrowed);
     return mapRefs(e.func.result!, value, (r) => scope.ref((r as { objectId?: unknown } | null)?.objectId));

@@ -23,6 +23,7 @@ import type { TaskSpec } from '../core/specs.js';
 import { NodeResources, fits as fitsWithin, shapeKey, type DeviceIds, type ResourceSet } from '../core/resources.js';
 import { ShapeQueues } from './shape-queues.js';
 import { Lending } from './lending.js';
+import { nodeTakes } from '../worker/claims.js';
 import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
 import { oneNodeMiss, type NodeView } from '../core/placement.js';
 import { retriesOwnError } from '../core/retry.js';
@@ -81,13 +82,20 @@ export class Scheduler {
     for (let i = 0; i < cfg.baseWorkers; i++) this.spawn();
   }
 
-  /** Registers a task and returns its result refs at once. */
-  submit(spec: TaskSpec): ObjectRef[] {
+  /**
+   * Registers a task and returns its result refs at once. `claim`: a nested
+   * task the worker of `slot` may run itself (worker/claims.ts).
+   */
+  submit(spec: TaskSpec, claim?: { k: number; slot: Slot }): ObjectRef[] {
     const n = this.nextN++;
     const returns: ObjectRef[] = [];
     for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create(spec.returnIds?.[i]));
     const task = new Task(spec, n, returns);
     this.tasks.set(n, task);
+    if (claim && this.slots.includes(claim.slot)) {
+      task.claim = claim;
+      claim.slot.claimed.set(claim.k, task);
+    }
     for (const r of task.borrowed) this.objects.hold(r, RefKind.PendingTask);
     for (const r of returns) this.byReturn.set(r.id, task);
     if (!this.warnedShapes.has(task.shape) && !this.resources.feasible(spec.opts.request)) {
@@ -111,14 +119,52 @@ export class Scheduler {
     this.requestSchedule();
   }
 
-  /** The tasks sent to `slot`'s worker and not finished, in the order it would run them. */
+  /**
+   * The tasks sent to `slot`'s worker and not finished, in the order it would
+   * run them, then those it took to run itself (claims.ts). Called when the
+   * worker is lost: claims it had not taken are the node's from now on.
+   */
   private runningOn(slot: Slot): Task[] {
     const out: Task[] = [];
     for (const n of slot.worker.inflight) {
       const t = this.tasks.get(n);
       if (t?.state === 'running') out.push(t);
     }
+    for (const t of slot.claimed.values()) {
+      const itsOwn = !this.nodeRuns(t);
+      t.claim = undefined;
+      if (itsOwn && t.state !== 'done') out.push(t);
+    }
+    slot.claimed.clear();
     return out;
+  }
+
+  /**
+   * Whether the node may run `task` (it has no claim, or the node won it).
+   * When its parent's worker won the claim, the task is marked running
+   * there: the outcome comes back as for any task.
+   */
+  private nodeRuns(task: Task): boolean {
+    const c = task.claim;
+    if (!c) return true;
+    if (nodeTakes(c.slot.worker.claims, c.k)) {
+      task.claim = undefined;
+      c.slot.claimed.delete(c.k);
+      return true;
+    }
+    if (task.state !== 'running') {
+      task.state = 'running';
+      task.slot = c.slot;
+    }
+    return false;
+  }
+
+  /** The task whose guest sent a request from `slot` as item `n` (negative: a claimed task running there). */
+  taskAsking(slot: Slot, n: number): Task | undefined {
+    if (n > 0) return this.tasks.get(n);
+    const t = slot.claimed.get(-n);
+    if (t && t.state === 'queued') this.nodeRuns(t);
+    return t;
   }
 
   /**
@@ -129,6 +175,8 @@ export class Scheduler {
     for (let i = tasks.length - 1; i >= 0; i--) {
       const t = tasks[i]!;
       t.emitted = 0;
+      // A task run again is the node's to place, whoever ran it before.
+      if (t.claim) { t.claim.slot.claimed.delete(t.claim.k); t.claim = undefined; }
       if (t.timer) { clearTimeout(t.timer); t.timer = undefined; }
       this.enqueue(t, true);
     }
@@ -145,6 +193,7 @@ export class Scheduler {
     if (this.closed) return;
     this.queues.drain((task) => {
       if (task.fresh) return false;
+      if (!this.nodeRuns(task)) return true;
       const slot = this.slotFor(task);
       if (slot) this.dispatch(task, slot);
       return slot !== undefined;
@@ -180,7 +229,7 @@ export class Scheduler {
 
   private spawn(): Slot {
     const slot: Slot = {
-      waits: 0, inlines: 0, lent: 0,
+      waits: 0, inlines: 0, lent: 0, claimed: new Map(),
       worker: new WorkerHandle(this.cfg, {
         results: (_w, outcomes) => this.onResults(slot, outcomes),
         died: (_w, why) => this.onDied(slot, why),
@@ -227,7 +276,7 @@ export class Scheduler {
       const i = w.inflight[0] === o.n ? 0 : w.inflight.indexOf(o.n);
       if (i >= 0) w.inflight.splice(i, 1);
       this.forced.delete(o.n);
-      const task = this.tasks.get(o.n);
+      const task = o.n > 0 ? this.tasks.get(o.n) : this.taskAsking(slot, o.n);
       if (!task || task.state !== 'running') continue;
       if (o.ok) this.finish(task, { value: o.value });
       else {
@@ -305,6 +354,7 @@ export class Scheduler {
       }
     }
     task.state = 'done';
+    if (task.claim) { task.claim.slot.claimed.delete(task.claim.k); task.claim = undefined; }
     if (task.timer) clearTimeout(task.timer);
     this.tasks.delete(task.n);
     for (const r of task.returns) this.byReturn.delete(r.id);
@@ -371,6 +421,13 @@ export class Scheduler {
     const task = this.byReturn.get(ref.id);
     if (!task || task.state === 'done') return false;
     task.cancelled = true;
+    const c = task.claim;
+    if (c && !this.nodeRuns(task)) {
+      // Its parent's worker runs it itself (claims.ts): stop it there, as a running task is stopped.
+      if (force) this.killFor(task, new TaskCancelledError(task.name, 'it was cancelled with force: its worker was stopped'));
+      else c.slot.worker.interrupt(-c.k);
+      return true;
+    }
     if (task.state !== 'running') {
       this.finish(task, new TaskCancelledError(task.name));
       return true;

@@ -20,7 +20,7 @@ export class Task implements TaskSpec {
   readonly opts: NormalizedOptions;
   readonly log: LogTarget | undefined;
   readonly shape: string;
-  readonly taskId = newId();
+  readonly taskId: string;
   pendingDeps = 0;
   state: 'waiting' | 'queued' | 'running' | 'done' = 'waiting';
   attempt = 0;
@@ -44,6 +44,8 @@ export class Task implements TaskSpec {
    * instead of starting on another worker.
    */
   fresh = false;
+  /** Its claim (see worker/claims.ts): its parent's worker may run it itself; cleared once settled. */
+  claim: { k: number; slot: Slot } | undefined = undefined;
   /** Sent to run inside a blocked guest call on its worker (see `Scheduler.runInline`). */
   inline = false;
   /** Arguments pinned in the store for the worker it was sent to (`pinTid`). */
@@ -63,6 +65,7 @@ export class Task implements TaskSpec {
     this.borrowed = spec.borrowed ?? [];
     this.parent = spec.parent;
     this.stream = spec.stream;
+    this.taskId = spec.taskId ?? newId();
   }
 }
 
@@ -73,4 +76,8 @@ export interface Lease { shape: string; request: ResourceSet; devices: DeviceIds
  * `get`/`wait`; `inlines`: tasks sent to run inside those; while waits
  * exceed inlines the worker sits idle and lends its CPU (`lent`).
  */
-export interface Slot { worker: WorkerHandle; lease?: Lease; waits: number; inlines: number; lent: number }
+export interface Slot {
+  worker: WorkerHandle; lease?: Lease; waits: number; inlines: number; lent: number;
+  /** Nested tasks its guests submitted with a claim (by claim number): they may run on this worker without being sent. */
+  readonly claimed: Map<number, Task>;
+}

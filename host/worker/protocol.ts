@@ -113,7 +113,7 @@ export type GuestOp =
   | { op: 'wait'; ids: string[]; num: number; timeoutMs?: number }
   | { op: 'cancel'; id: string; force: boolean; recursive: boolean }
   | { op: 'release'; id: string }
-  | { op: 'submit'; fn: string; args: Uint8Array; options: Uint8Array; ids: string[] }
+  | { op: 'submit'; fn: string; args: Uint8Array; options: Uint8Array; ids: string[]; local?: { claim: number; taskId: string } }
   | { op: 'emit'; value: Uint8Array }
   | { op: 'create'; resource: string; args: Uint8Array; options: Uint8Array }
   | { op: 'kill'; actor: string; noRestart: boolean };
@@ -139,6 +139,8 @@ export type { WireError };
 
 export interface WorkerInit {
   ctl: SharedArrayBuffer;
+  /** Its claim table (see claims.ts). */
+  claims: SharedArrayBuffer;
   nodeId: string;
   /** How long an idle worker spins before sleeping, in microseconds. */
   spinUs: number;

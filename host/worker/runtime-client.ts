@@ -6,7 +6,8 @@
  * items the node sends it to run inline: the tasks it waits for, so a chain
  * of nested gets needs no more threads than CPUs (see node/inline-runs.ts).
  */
-import { decode, encode } from 'cbor-x';
+import { decode, encode, Tag } from 'cbor-x';
+import type { WorkerClaims } from './claims.js';
 import type { GuestRef, GuestRuntime, Res } from '../engine/host-imports.js';
 import { collectHandles, handlesIn, notGiven } from '../core/given-handles.js';
 import type { GuestOp, GuestRequest, ReplyMsg } from './protocol.js';
@@ -22,6 +23,12 @@ export interface ClientSite {
   runInline(): boolean;
   /** The CBOR value of object `id` if an inline run here just made it (see `RunMsg.answers`); taken once. */
   madeHere(id: string): Uint8Array | undefined;
+  /** Claims for submits this thread may run itself (see claims.ts); absent: none. */
+  claims?: WorkerClaims;
+  /** Whether the asking item may have nested tasks run here (a task, not too deep). */
+  mayRunHere(): boolean;
+  /** Runs a claimable submit here if it checks out and the claim is won; undefined otherwise (the usual way then). */
+  runHere(s: LocalSubmit): Res<Uint8Array> | undefined;
   /** Throws when the asking task was cancelled. */
   checkpoint(): void;
   /** The number of the item asking (see `GuestRequest.n`). */
@@ -47,15 +54,35 @@ function returnsAsked(options: Uint8Array): number {
   }
 }
 
+/** A submit this thread may run itself when its guest gets the result (see claims.ts). */
+export interface LocalSubmit { claim: number; fn: string; args: unknown[]; taskId: string }
+
+/** The most claimable submits remembered at once (the rest go the usual way). */
+const MAX_LOCAL = 4096;
+
+/** Whether `v` holds a CBOR tag cbor-x left as a Tag (an object ref, or a tag it does not know). */
+function hasTag(v: unknown, depth = 0): boolean {
+  if (v instanceof Tag || depth > 64) return true;
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
+  return (Array.isArray(v) ? v : Object.values(v)).some((x) => hasTag(x, depth + 1));
+}
+
 type Answer = { ok: true; value: unknown } | { ok: false; code: string; error: string };
 
 export class RuntimeClient implements GuestRuntime {
   private readonly replies = new Map<number, ReplyMsg>();
   /** Requests answered here, whose replies from the node are dropped when they come. */
   private readonly dropped = new Set<number>();
+  /** Claimable submits by their result id, until their guest gets them or the item ends. */
+  private readonly local = new Map<string, LocalSubmit>();
   private nextCid = 1;
 
   constructor(private readonly site: ClientSite) {}
+
+  /** The top-level item ended: claimable submits its guests never got run the usual way. */
+  endItem(): void {
+    this.local.clear();
+  }
 
   /** A reply read from the port. */
   take(r: ReplyMsg): void {
@@ -130,6 +157,13 @@ export class RuntimeClient implements GuestRuntime {
   }
 
   get(ref: GuestRef, timeoutMs: number | undefined): Res<Uint8Array> {
+    // A get that may give up (a timeout) must not run what it waits for.
+    const mine = timeoutMs === undefined ? this.local.get(ref.objectId) : undefined;
+    if (mine) {
+      this.local.delete(ref.objectId);
+      const here = this.site.runHere(mine);
+      if (here) return here;
+    }
     return this.result({ op: 'get', id: ref.objectId, ...(timeoutMs === undefined ? {} : { timeoutMs }) }, (v) => v as Uint8Array);
   }
 
@@ -152,13 +186,20 @@ export class RuntimeClient implements GuestRuntime {
   submit(fn: string, args: Uint8Array, options: Uint8Array): Res<GuestRef[]> {
     // Actor handles are checked here, where the guest's given set lives: a child gets only handles its parent holds.
     const given = this.site.givenActors();
-    let inArgs: Set<string> | undefined;
-    try { inArgs = handlesIn([decode(args)]); } catch { /* not CBOR: the node says so */ }
-    for (const id of inArgs ?? []) if (!given.has(id)) return { tag: 'err', val: { code: 'ERR_NOT_GIVEN', message: notGiven(id) } };
+    let decoded: unknown;
+    try { decoded = decode(args); } catch { /* not CBOR: the node says so */ }
+    for (const id of handlesIn([decoded])) if (!given.has(id)) return { tag: 'err', val: { code: 'ERR_NOT_GIVEN', message: notGiven(id) } };
     // This thread draws the result ids, so the submit needs no answer: the node checks it and, if it is
     // refused, fails those results with the reason (the guest sees it at get).
     const ids = Array.from({ length: returnsAsked(options) }, newId);
-    this.site.post({ ev: 'rt', cid: 0, n: this.site.asker(), req: { op: 'submit', fn, args: args.slice(), options: options.slice(), ids } });
+    // Without options or refs, it may run right here when its result is got (claims.ts).
+    const claim = options.length === 0 && Array.isArray(decoded) && !hasTag(decoded) && this.local.size < MAX_LOCAL && this.site.mayRunHere() ? this.site.claims?.open() : undefined;
+    let local: { claim: number; taskId: string } | undefined;
+    if (claim !== undefined) {
+      local = { claim, taskId: newId() };
+      this.local.set(ids[0]!, { ...local, fn, args: decoded as unknown[] });
+    }
+    this.site.post({ ev: 'rt', cid: 0, n: this.site.asker(), req: { op: 'submit', fn, args: args.slice(), options: options.slice(), ids, ...(local ? { local } : {}) } });
     return { tag: 'ok', val: ids.map((objectId) => ({ objectId })) };
   }
 }

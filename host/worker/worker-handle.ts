@@ -7,6 +7,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { CTL, type FromWorker, type LogMsg, type ToWorker } from './protocol.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { variantFor } from './module-variants.js';
+import { newClaimTable } from './claims.js';
 import type { LinkEnd } from '../accel/protocol.js';
 import { DEFAULT_LOG_FILTER, printGuestLog, type GuestLog, type LogFilter } from '../engine/guest-log.js';
 
@@ -49,18 +50,22 @@ export class WorkerHandle {
   private readonly modules = new Set<string>();
   /** Task numbers sent and not yet finished, in the order the worker runs them. */
   readonly inflight: number[] = [];
+  /** Who runs the nested tasks its guests may run themselves (see claims.ts). */
+  readonly claims: Int32Array;
 
   constructor(private readonly site: WorkerSite, private readonly events: WorkerEvents) {
     const { nodeId, spinUs, arenas } = site;
     const logLevel = site.logLevel ?? DEFAULT_LOG_FILTER;
     const ctl = new SharedArrayBuffer(CTL.SIZE * 4);
     this.ctl = new Int32Array(ctl);
+    const claims = newClaimTable();
+    this.claims = new Int32Array(claims);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     // execArgv: [] keeps the driver's loader hooks (--import, --loader) out of workers, which run only our code.
     const accel = site.accelLink?.();
     this.worker = new Worker(WORKER_SCRIPT, {
-      workerData: { ctl, nodeId, spinUs, arenas, logLevel, port: port2, ...(accel ? { accel } : {}) },
+      workerData: { ctl, claims, nodeId, spinUs, arenas, logLevel, port: port2, ...(accel ? { accel } : {}) },
       transferList: accel ? [port2, accel.port] : [port2],
       execArgv: [],
     });
