@@ -99,6 +99,10 @@ export function nap(ms: u32): u32 {
   return ms;
 }
 
+export function waitChild(ms: u32): u32 {
+  return tasks.nap.get(tasks.nap.remote(ms));
+}
+
 export function noop(): u32 {
   return 1;
 }

@@ -70,8 +70,12 @@ let current: { n: number; id: string; attempt: number; devices: DeviceIds } | un
 
 /** Whether the scheduler asked the running item to stop (the cancel slot reads 0 when nothing is cancelled). */
 function cancelRequested(flag: number): boolean {
-  return current !== undefined && current.n !== 0 && flag === current.n;
+  // Any item on the stack: one run inside a cancelled item's blocked call must unwind for that item to stop.
+  return flag !== 0 && current !== undefined && stack.includes(flag);
 }
+
+/** The numbers of the items on this thread's stack, outermost first (items run inside blocked calls nest). */
+const stack: number[] = [];
 
 const env: HostEnv = {
   taskInfo: (): TaskInfo => ({ taskId: current!.id, nodeId: init.nodeId, attempt: current!.attempt, acceleratorIds: Uint32Array.from(primaryIds(current!.devices)), accelerators: current!.devices }),
@@ -267,11 +271,13 @@ function runItem(item: WorkItem): void {
   running = item;
   engines.itemStarted();
   taskHandles = undefined;
+  stack.push(current.n);
   try {
     if (item.t === 'run') runTask(item);
     else if (item.t === 'actor-new') newActor(item);
     else callActorMethod(item);
   } finally {
+    stack.pop();
     if (current.n) Atomics.compareExchange(ctl, CTL.CANCEL, current.n, 0);
     current = undefined;
   }

@@ -110,6 +110,26 @@ t.test('cancel is recursive by default: the children of a cancelled task stop an
   });
 });
 
+t.test('a child its parent\'s worker runs itself is cancelled with the parent, and rerun when that worker dies', async (t) => {
+  await withRuntime({ numCpus: 2 }, async () => {
+    const parent = fn('wait-child').remote(30000);
+    await sleep(300);
+    t.ok(cpus() <= 1, 'parent and child run (its worker runs the child itself when it wins the claim)');
+    const started = performance.now();
+    tsray.cancel(parent);
+    const e = await caught(t, () => tsray.get(parent));
+    t.equal(e?.code, 'ERR_TASK_CANCELLED');
+    t.ok(performance.now() - started < 3000, 'the child inside it stopped at once, not after its nap');
+    t.ok(await until(() => cpus() === 2), 'its CPU came back');
+
+    const crashed = fn('wait-child').remote(600);
+    await sleep(300);
+    t.ok(tsray.testing.crashWorker(crashed), 'the worker running parent and child is killed');
+    t.equal(await tsray.get(crashed), 600, 'both ran again on a fresh worker');
+    t.ok(await until(() => cpus() === 2));
+  });
+});
+
 t.test('a failed child reaches its parent as a typed error it can handle or propagate', async (t) => {
   await withRuntime({ numCpus: 2 }, async () => {
     const handled = await tsray.get(fn('catch-child').remote('bad input 42'));
