@@ -19,17 +19,12 @@ import { primaryIds, type DeviceIds } from '../core/resources.js';
 import { read as readStored } from '../../store/codec.js';
 import { STORED_ARG } from '../../store/stored-arg.js';
 import { collectHandles, handlesIn } from '../core/given-handles.js';
-import { RuntimeClient, type LocalSubmit } from './runtime-client.js';
+import { RuntimeClient } from './runtime-client.js';
+import { NestedRuns } from './nested-runs.js';
 import { InlineRuns } from './inline-runs.js';
 import { WorkerClaims } from './claims.js';
-import { encode } from 'cbor-x';
-import { framedTypedArray } from '../core/typed-array-cbor.js';
-import { checkRemoteArgs } from '../core/remote-args.js';
-import { funcUsesRefs } from '../core/ref-values.js';
-import { exportFunc } from '../core/export-func.js';
-import type { Res } from '../engine/host-imports.js';
 import {
-  CTL, type Outcome, type ActorCallMsg, type ActorNewMsg, type FromWorker, type LogMsg, type ModuleMsg, type RunMsg,
+  CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type LogMsg, type ModuleMsg, type RunMsg,
   type ToWorker, type WireError, type WorkItem, type WorkerInit,
 } from './protocol.js';
 
@@ -332,74 +327,26 @@ function runQueued(item: WorkItem): void {
   taskLog = undefined;
 }
 
-/** How deep items may nest on this thread's stack (each is an instance and a few frames above the blocked call below it). */
-const MAX_NESTED = 48;
-let nested = 0;
-
-/**
- * Runs `item` inside the blocked guest call below it on this thread's stack:
- * what that call's item was doing is set aside and put back. Returns its outcome.
- */
-function runNested(item: RunMsg | WorkItem): Outcome | undefined {
-  const saved = { current, running, taskHandles, taskLog, accel: accel.setAside() };
-  nested++;
-  try {
-    runQueued(item);
-  } finally {
-    nested--;
-    ({ current, running, taskHandles, taskLog } = saved);
-    accel.restore(saved.accel);
-  }
-  const o = outbox.at(-1);
-  return o && 'ok' in o && o.n === (item as { n?: number }).n ? o : undefined;
-}
-
-/** Runs an item the node sent to run inline, if one is there. */
-function runInline(): boolean {
-  const item = inline.shift();
-  if (!item) return false;
-  const o = runNested(item);
-  if (o?.ok) inline.made(item, o.value);
-  flush();
-  return true;
-}
-
-/**
- * Runs a nested task its guest submitted and now gets, right here, when it
- * checks out and this thread wins its claim (claims.ts); the node learns the
- * outcome from the result posted as for any task.
- */
-function runHere(s: LocalSubmit): Res<Uint8Array> | undefined {
-  const parent = running;
-  const l = parent?.t === 'run' ? modules.get(parent.key) : undefined;
-  if (!parent || parent.t !== 'run' || !l) return undefined;
-  const e = exportFunc(l.module.world, s.fn);
-  if (!e) return undefined;
-  try {
-    checkRemoteArgs(e.func, e.func.params, s.args);
-  } catch {
-    return undefined;
-  }
-  // Refs as values need the node's scopes: such a task goes the usual way.
-  if (funcUsesRefs(e.func) || !claims.take(s.claim)) return undefined;
-  const fn = e.key;
-  const o = runNested({ t: 'run', n: -s.claim, key: parent.key, fn, args: s.args, id: s.taskId, attempt: 0, devices: {}, ...(parent.log ? { log: parent.log } : {}) });
-  // Encoded before the flush moves its buffers to the node.
-  const r: Res<Uint8Array> = !o ? { tag: 'err', val: { code: 'ERR_INTERNAL', message: 'the task left no outcome' } }
-    : o.ok ? { tag: 'ok', val: framedTypedArray(o.value) ?? encode(o.value) } : { tag: 'err', val: { code: o.error.code, message: o.error.message } };
-  flush();
-  return r;
-}
-const claims = new WorkerClaims(init.claims);
+const nestedRuns = new NestedRuns({
+  setAside: () => {
+    const saved = { current, running, taskHandles, taskLog, accel: accel.setAside() };
+    return () => { ({ current, running, taskHandles, taskLog } = saved); accel.restore(saved.accel); };
+  },
+  run: runQueued,
+  lastOutcome: (n) => { const o = outbox.at(-1); return o && 'ok' in o && o.n === n ? o : undefined; },
+  flush,
+  runningTask: () => (running?.t === 'run' ? running : undefined),
+  worldOf: (key) => modules.get(key)?.module.world,
+}, inline, new WorkerClaims(init.claims));
 
 const client = new RuntimeClient({
   post: (req) => { outbox.push(req); flush(); },
   drain,
-  runInline,
+  runInline: () => nestedRuns.runInline(),
   madeHere: (id) => inline.take(id),
-  claims,
-  mayRunHere: () => running?.t === 'run' && nested < MAX_NESTED,
-  runHere,
+  claims: nestedRuns.claims,
+  mayRunHere: () => nestedRuns.mayRunHere(),
+  runHere: (s) => nestedRuns.runHere(s),
   checkpoint: () => env.checkpoint!(),
   asker: () => (running && running.t !== 'actor-new' ? running.n : 0),
   givenActors: givenHandles,
