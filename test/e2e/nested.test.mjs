@@ -110,6 +110,19 @@ t.test('cancel is recursive by default: the children of a cancelled task stop an
   });
 });
 
+t.test('cancel with recursive: false leaves the children running (Ray test_cancel: test_recursive_cancel)', async (t) => {
+  await withRuntime({ numCpus: 2 }, async () => {
+    const parent = fn('spawn-and-spin').remote(2, 1500);
+    t.ok(await until(() => cpus() === 0), 'parent and a child hold both CPUs');
+    tsray.cancel(parent, { recursive: false });
+    const e = await caught(t, () => tsray.get(parent));
+    t.equal(e?.code, 'ERR_TASK_CANCELLED');
+    await sleep(300);
+    t.ok(cpus() < 2, 'a child still runs after its parent was cancelled');
+    t.ok(await until(() => cpus() === 2, 6000), 'the children ran to their end');
+  });
+});
+
 t.test('a child its parent\'s worker runs itself is cancelled with the parent, and rerun when that worker dies', async (t) => {
   await withRuntime({ numCpus: 2 }, async () => {
     const parent = fn('wait-child').remote(30000);
