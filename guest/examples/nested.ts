@@ -5,7 +5,7 @@
 // is the dynamic path, through CBOR by hand.
 import * as tasks from "tsray/remote";
 import {
-  sleep, ActorHandle, CborWriter, ObjectRef, put, get, tryGet, wait, remote, trySubmit, emit,
+  sleep, ActorHandle, CborWriter, ObjectRef, put, tryPut, get, tryGet, wait, remote, trySubmit, emit,
 } from "tsray";
 
 export class ParamServer {
@@ -184,6 +184,16 @@ export function squares(n: u32, pauseMs: u32): u32 {
 export function emitThenFail(n: u32, message: string): u32 {
   for (let i: u32 = 0; i < n; i++) emit(new CborWriter().uint(i));
   throw new Error(message);
+}
+
+export function putRaw(value: Uint8Array): string {
+  const f = tryPut(new CborWriter().raw(value)).failure;
+  return f === null ? "ok" : f.code + ": " + f.message;
+}
+
+export function createRaw(resourceName: string, args: Uint8Array, options: Uint8Array): string {
+  const h = ActorHandle.tryCreate(resourceName, new CborWriter().raw(args), options.length == 0 ? null : new CborWriter().raw(options));
+  return h === null ? ActorHandle.lastError() : "ok";
 }
 
 export function submitRaw(fn: string, args: Uint8Array, options: Uint8Array): string {

@@ -19,6 +19,8 @@ function failedWith(): string | null {
   return String.UTF8.decodeUnsafe(load<usize>(RETURN_AREA, 4), load<u32>(RETURN_AREA, 8));
 }
 
+let lastCreateError = "";
+
 /** A handle to an actor, received as a task or method parameter, or made with `create`. */
 export class ActorHandle {
   id: string = "";
@@ -30,15 +32,27 @@ export class ActorHandle {
    * It is killed when this task ends unless detached. Traps if refused.
    */
   static create(resource: string, args: CborWriter, options: CborWriter | null = null): ActorHandle {
+    const h = ActorHandle.tryCreate(resource, args, options);
+    if (h === null) throw new Error("actor " + resource + " was not created: " + lastCreateError);
+    return h;
+  }
+
+  /** `create`, returning null when refused (the reason is then in `ActorHandle.lastError()`). */
+  static tryCreate(resource: string, args: CborWriter, options: CborWriter | null = null): ActorHandle | null {
     const r = String.UTF8.encode(resource);
     const a = args.bytes();
     const o = options ? options.bytes() : new Uint8Array(0);
     hostCreate(changetype<usize>(r), r.byteLength, a.dataStart, a.byteLength, o.dataStart, o.byteLength, RETURN_AREA);
     const f = failedWith();
-    if (f !== null) throw new Error("actor " + resource + " was not created: " + f);
+    if (f !== null) { lastCreateError = f; return null; }
     const h = new ActorHandle();
     h.id = String.UTF8.decodeUnsafe(load<usize>(RETURN_AREA, 4), load<u32>(RETURN_AREA, 8));
     return h;
+  }
+
+  /** Why the last `tryCreate` returned null ("CODE: message"). */
+  static lastError(): string {
+    return lastCreateError;
   }
 
   /** Kills the actor (`noRestart`: even if restarts remain). Traps if refused. */

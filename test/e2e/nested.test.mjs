@@ -197,6 +197,26 @@ t.test('hostile submissions end in typed errors the guest sees, and the node kee
   });
 });
 
+t.test('hostile puts and actor creations end in typed errors the guest sees', async (t) => {
+  await withRuntime({ numCpus: 2, objectStoreMemory: 16 * 2 ** 20 }, async () => {
+    const put = (bytes) => tsray.get(fn('put-raw').remote(bytes));
+    const deep = () => { let v = 1; for (let i = 0; i < 100; i++) v = [v]; return v; };
+    t.match(await put(new Uint8Array([0xff, 0x00])), /^ERR_INVALID_ARGUMENT: .*not valid CBOR/);
+    t.match(await put(encode(deep())), /^ERR_INVALID_ARGUMENT: .*deeper/);
+    t.match(await put(new Uint8Array([0xd9, 0x9c, 0x41, 0x62, 0x30, 0x30])), /^ERR_NOT_GIVEN/, 'a ref tag around an id it was never given');
+    t.match(await put(new Uint8Array([0xd8, 0x20, 0x61, 0x78])), /^ERR_INVALID_ARGUMENT: CBOR tag 32/, 'a tag with no meaning here');
+    t.match(await put(encode(new Float64Array(3 * 2 ** 20))), /^ERR_OBJECT_STORE_FULL|^ok/, 'a put larger than the store is refused or spilled, never a crash');
+    t.equal(await put(encode({ a: [1, 'two', 3.5] })), 'ok');
+    const create = (name, args, opts = new Uint8Array(0)) => tsray.get(fn('create-raw').remote(name, args, opts));
+    t.match(await create('no-such', encode([1])), /^ERR_COMPONENT: .*no-such/);
+    t.match(await create('param-server', encode(['four'])), /^ERR_ARGUMENT_TYPE/);
+    t.match(await create('param-server', encode([4]), encode({ lifetime: 'forever' })), /^ERR_INVALID_ARGUMENT: .*lifetime/);
+    t.match(await create('param-server', encode([4]), encode({ capabilities: ['wasi:random'] })), /^ERR_NOT_GIVEN: .*capabilit/);
+    t.equal(await create('param-server', encode([4])), 'ok');
+    t.equal(await tsray.get(fn('fib').remote(8)), 21, 'the node still runs nested work');
+  });
+});
+
 t.test('a nested task takes options: several returns and retries', async (t) => {
   await withRuntime({ numCpus: 2 }, async () => {
     t.equal(await tsray.get(fn('submit-raw').remote('nap', encode([5]), encode({ maxRetries: 2, numCpus: 0.5 }))), 'ok');
