@@ -23,7 +23,7 @@ import type { TaskSpec } from '../core/specs.js';
 import { NodeResources, fits as fitsWithin, shapeKey, type DeviceIds, type ResourceSet } from '../core/resources.js';
 import { ShapeQueues } from './shape-queues.js';
 import { Lending } from './lending.js';
-import { nodeTakes } from '../worker/claims.js';
+import { claimFor, claimedTask, claimsLostWith, forgetClaim, nodeRuns } from './claimed-tasks.js';
 import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
 import { oneNodeMiss, type NodeView } from '../core/placement.js';
 import { retriesOwnError } from '../core/retry.js';
@@ -92,10 +92,7 @@ export class Scheduler {
     for (let i = 0; i < spec.opts.numReturns; i++) returns.push(this.objects.create(spec.returnIds?.[i]));
     const task = new Task(spec, n, returns);
     this.tasks.set(n, task);
-    if (claim && this.slots.includes(claim.slot)) {
-      task.claim = claim;
-      claim.slot.claimed.set(claim.k, task);
-    }
+    if (claim && this.slots.includes(claim.slot)) claimFor(task, claim.k, claim.slot);
     for (const r of task.borrowed) this.objects.hold(r, RefKind.PendingTask);
     for (const r of returns) this.byReturn.set(r.id, task);
     if (!this.warnedShapes.has(task.shape) && !this.resources.feasible(spec.opts.request)) {
@@ -121,8 +118,7 @@ export class Scheduler {
 
   /**
    * The tasks sent to `slot`'s worker and not finished, in the order it would
-   * run them, then those it took to run itself (claims.ts). Called when the
-   * worker is lost: claims it had not taken are the node's from now on.
+   * run them, then the claimed ones it runs itself. Called when the worker is lost.
    */
   private runningOn(slot: Slot): Task[] {
     const out: Task[] = [];
@@ -130,41 +126,12 @@ export class Scheduler {
       const t = this.tasks.get(n);
       if (t?.state === 'running') out.push(t);
     }
-    for (const t of slot.claimed.values()) {
-      const itsOwn = !this.nodeRuns(t);
-      t.claim = undefined;
-      if (itsOwn && t.state !== 'done') out.push(t);
-    }
-    slot.claimed.clear();
-    return out;
-  }
-
-  /**
-   * Whether the node may run `task` (it has no claim, or the node won it).
-   * When its parent's worker won the claim, the task is marked running
-   * there: the outcome comes back as for any task.
-   */
-  private nodeRuns(task: Task): boolean {
-    const c = task.claim;
-    if (!c) return true;
-    if (nodeTakes(c.slot.worker.claims, c.k)) {
-      task.claim = undefined;
-      c.slot.claimed.delete(c.k);
-      return true;
-    }
-    if (task.state !== 'running') {
-      task.state = 'running';
-      task.slot = c.slot;
-    }
-    return false;
+    return [...out, ...claimsLostWith(slot)];
   }
 
   /** The task whose guest sent a request from `slot` as item `n` (negative: a claimed task running there). */
   taskAsking(slot: Slot, n: number): Task | undefined {
-    if (n > 0) return this.tasks.get(n);
-    const t = slot.claimed.get(-n);
-    if (t && t.state === 'queued') this.nodeRuns(t);
-    return t;
+    return n > 0 ? this.tasks.get(n) : claimedTask(slot, -n);
   }
 
   /**
@@ -176,7 +143,7 @@ export class Scheduler {
       const t = tasks[i]!;
       t.emitted = 0;
       // A task run again is the node's to place, whoever ran it before.
-      if (t.claim) { t.claim.slot.claimed.delete(t.claim.k); t.claim = undefined; }
+      forgetClaim(t);
       if (t.timer) { clearTimeout(t.timer); t.timer = undefined; }
       this.enqueue(t, true);
     }
@@ -193,7 +160,7 @@ export class Scheduler {
     if (this.closed) return;
     this.queues.drain((task) => {
       if (task.fresh) return false;
-      if (!this.nodeRuns(task)) return true;
+      if (!nodeRuns(task)) return true;
       const slot = this.slotFor(task);
       if (slot) this.dispatch(task, slot);
       return slot !== undefined;
@@ -354,7 +321,7 @@ export class Scheduler {
       }
     }
     task.state = 'done';
-    if (task.claim) { task.claim.slot.claimed.delete(task.claim.k); task.claim = undefined; }
+    forgetClaim(task);
     if (task.timer) clearTimeout(task.timer);
     this.tasks.delete(task.n);
     for (const r of task.returns) this.byReturn.delete(r.id);
@@ -422,7 +389,7 @@ export class Scheduler {
     if (!task || task.state === 'done') return false;
     task.cancelled = true;
     const c = task.claim;
-    if (c && !this.nodeRuns(task)) {
+    if (c && !nodeRuns(task)) {
       // Its parent's worker runs it itself (claims.ts): stop it there, as a running task is stopped.
       if (force) this.killFor(task, new TaskCancelledError(task.name, 'it was cancelled with force: its worker was stopped'));
       else c.slot.worker.interrupt(-c.k);
@@ -472,7 +439,8 @@ export class Scheduler {
     if (!task || !lease || lease.exclusive || slot.inlines >= MAX_INLINE_DEPTH || !this.slots.includes(slot)) return false;
     if (task.opts.timeoutMs !== undefined || !fitsWithin(lease.request, task.opts.request)) return false;
     if (task.state === 'queued') {
-      this.dispatch(task, slot, answers ? ref.id : true);
+      // A claimed task its parent's worker already runs is not sent again.
+      if (nodeRuns(task)) this.dispatch(task, slot, answers ? ref.id : true);
       return true;
     }
     // Sent to this worker behind the guest that waits: move it ahead.
