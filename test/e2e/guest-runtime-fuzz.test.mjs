@@ -9,7 +9,7 @@ import * as tsray from 'tsray';
 import { prebuilt } from '../helpers/components.mjs';
 import { withRuntime } from '../helpers/runtime.mjs';
 
-const RUNS = Number(process.env.TSRAY_FUZZ_RUNS ?? 150);
+const RUNS = Number(process.env.TSRAY_FUZZ_RUNS ?? 90);
 const nested = await tsray.load(await prebuilt('nested'));
 
 /** A small deterministic PRNG (mulberry32). */
