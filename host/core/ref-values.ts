@@ -10,9 +10,6 @@ import { ArgumentTypeError, InvalidArgumentError } from '../errors.js';
 import type { FuncDef, Param, WitType } from '../wit/types.js';
 import { ObjectRef } from '../../store/object-ref.js';
 
-/** An `object-ref` as a guest holds it. */
-export interface GuestRef { objectId: string }
-
 export function isRefType(t: WitType): boolean {
   return t.kind === 'record' && t.name === 'object-ref' && (t.owner ?? '').startsWith('tsray:runtime/objects');
 }

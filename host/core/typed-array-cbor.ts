@@ -4,6 +4,7 @@
  * reads and writes them): one copy, where a general encoder walks the bytes
  * several times. Anything else is left to cbor-x.
  */
+import { encode } from 'cbor-x';
 
 type TypedArrayCtor = { new(b: ArrayBuffer): ArrayBufferView; BYTES_PER_ELEMENT: number };
 /** RFC 8746 little-endian tags, as cbor-x reads and writes them. */
@@ -12,6 +13,11 @@ const TYPED: [TypedArrayCtor, number][] = [
   [Int32Array, 78], [BigInt64Array, 79], [Float32Array, 85], [Float64Array, 86],
 ] as unknown as [TypedArrayCtor, number][];
 const BY_TAG = new Map(TYPED.map(([c, t]) => [t, c]));
+
+/** `v` as CBOR: by hand when it is one typed array, else by cbor-x. */
+export function encodeValue(v: unknown): Uint8Array {
+  return framedTypedArray(v) ?? encode(v);
+}
 
 /** `v` as CBOR if it is a typed array with a tag (Uint8Array is a byte string: cbor-x's job), else undefined. */
 export function framedTypedArray(v: unknown): Uint8Array | undefined {

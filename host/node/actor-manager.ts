@@ -28,7 +28,7 @@ import { accelField } from '../core/accel-grant.js';
 import type { Scheduler } from './scheduler.js';
 import { WorkerHandle, type WorkerSite } from '../worker/worker-handle.js';
 import type { FromWorker } from '../worker/protocol.js';
-import type { ActorGuests } from './guest-runtime.js';
+import type { ActorGuests, GuestAnswer } from './guest-runtime.js';
 import { workerError } from './worker-errors.js';
 import { Actor, Call, type ActorPeers } from './actor.js';
 
@@ -351,7 +351,7 @@ export class ActorManager {
   guests: ActorGuests | undefined;
 
   /** A guest (in a task or another actor) calls a method: run it like any call, then answer. */
-  guestCall(actorId: string, name: string, args: unknown[], answer: (a: { ok: true; value: unknown } | { ok: false; code: string; error: string }) => void): void {
+  guestCall(actorId: string, name: string, args: unknown[], answer: (a: GuestAnswer) => void): void {
     const fail = (e: { message: string; code?: string }): void => answer({ ok: false, code: e.code ?? 'ERR_TASK', error: e.message });
     const actor = this.byId.get(actorId);
     if (!actor) {

@@ -39,7 +39,8 @@ export interface Asker {
   task?: Task;
 }
 
-type Answer = { ok: true; value?: unknown } | { ok: false; code: string; error: string };
+/** How the node answers a guest's request. */
+export type GuestAnswer = { ok: true; value?: unknown } | { ok: false; code: string; error: string };
 
 /** What the actor manager hands its actors' guests' requests to. */
 export interface ActorGuests {
@@ -49,14 +50,34 @@ export interface ActorGuests {
 
 /** Actor calls from guests, served by the actor manager. */
 export interface GuestActorCalls {
-  guestCall(actor: string, method: string, args: unknown[], answer: (a: Answer) => void): void;
+  guestCall(actor: string, method: string, args: unknown[], answer: (a: GuestAnswer) => void): void;
   create(spec: ActorSpec): string;
   kill(actorId: string, noRestart: boolean, why?: string): void;
 }
 
-function failure(e: unknown): Answer {
+function failure(e: unknown): GuestAnswer {
   const err = e instanceof Error ? e : new Error(String(e));
   return { ok: false, code: err instanceof TsrayError ? err.code : 'ERR_INTERNAL', error: err.message };
+}
+
+/** A guest's CBOR arguments: an array, whose refs must be in `scope`. */
+function argsArray(bytes: Uint8Array, scope: RefScope, what: string): unknown[] {
+  const args = fromGuest(bytes, scope, what);
+  if (!Array.isArray(args)) throw new InvalidArgumentError(`${what} must be a CBOR array`);
+  return args;
+}
+
+/** A guest's CBOR options: a map (none when empty). */
+function optionsMap(bytes: Uint8Array, what: string): object {
+  if (bytes.length === 0) return {};
+  let raw: unknown;
+  try {
+    raw = decode(bytes);
+  } catch (e) {
+    throw new InvalidArgumentError(`${what} are not valid CBOR: ${(e as Error).message}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidArgumentError(`${what} must be a CBOR map`);
+  return raw;
 }
 
 export class GuestRuntime {
@@ -92,13 +113,13 @@ export class GuestRuntime {
     this.handle({ scope, component, caps, log }, msg.req, (a) => this.reply(w, msg.cid, a));
   }
 
-  private reply(w: WorkerHandle, cid: number, a: Answer): void {
+  private reply(w: WorkerHandle, cid: number, a: GuestAnswer): void {
     if (cid === 0) return;
     const m: ReplyMsg = a.ok ? { t: 'reply', cid, ok: true, value: a.value } : { t: 'reply', cid, ok: false, code: a.code, error: a.error };
     w.send(m);
   }
 
-  private handle(asker: Asker, req: GuestOp, answer: (a: Answer) => void): void {
+  private handle(asker: Asker, req: GuestOp, answer: (a: GuestAnswer) => void): void {
     const { scope } = asker;
     try {
       switch (req.op) {
@@ -161,11 +182,8 @@ export class GuestRuntime {
     const { scope, component } = asker;
     const e = exportFunc(component.world, name);
     if (!e) throw new InvalidArgumentError(`submit: this component exports no function '${String(name).slice(0, 200)}'`);
-    const args = fromGuest(argBytes, scope, 'submit arguments');
-    if (!Array.isArray(args)) throw new InvalidArgumentError('submit arguments must be a CBOR array');
-    const raw = optBytes.length ? decode(optBytes) as unknown : {};
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidArgumentError('submit options must be a CBOR map');
-    const opts = normalizeOptions(raw as TaskOptions);
+    const args = argsArray(argBytes, scope, 'submit arguments');
+    const opts = normalizeOptions(optionsMap(optBytes, 'submit options') as TaskOptions);
     this.mayGrant(asker, opts.capabilities);
     if (opts.streaming) throw new InvalidArgumentError("submit: numReturns: 'streaming' is for tasks a driver submits, for now");
     checkNumReturns(e.func, opts.numReturns);
@@ -184,11 +202,8 @@ export class GuestRuntime {
   private createActor(asker: Asker, resource: string, argBytes: Uint8Array, optBytes: Uint8Array): string {
     const { scope, component } = asker;
     const r = exportedResource(component.world, String(resource));
-    const args = fromGuest(argBytes, scope, 'constructor arguments');
-    if (!Array.isArray(args)) throw new InvalidArgumentError('constructor arguments must be a CBOR array');
-    const raw = optBytes.length ? decode(optBytes) as unknown : {};
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidArgumentError('actor options must be a CBOR map');
-    const spec = actorSpec(component, r.def, r.funcs.map((x) => x.func), raw as ActorOptions, args);
+    const args = argsArray(argBytes, scope, 'constructor arguments');
+    const spec = actorSpec(component, r.def, r.funcs.map((x) => x.func), optionsMap(optBytes, 'actor options') as ActorOptions, args);
     this.mayGrant(asker, spec.capabilities);
     checkRemoteArgs(spec.ctor, spec.ctor.params, args);
     const id = this.actors.create(spec);
@@ -219,14 +234,15 @@ export class GuestRuntime {
    */
   private await(asker: Asker, refs: ObjectRef[], num: number, timeoutMs: number | undefined, done: (ready: number[]) => void): void {
     const ready: number[] = [];
-    refs.forEach((r, i) => { if (this.objects.peek(r) !== undefined) ready.push(i); });
+    const settled = refs.map((r) => this.objects.peek(r) !== undefined);
+    settled.forEach((done, i) => { if (done) ready.push(i); });
     if (ready.length >= num) return done(ready.slice(0, num));
     if (timeoutMs === 0) return done(ready);
     const { scope, slot } = asker;
     if (slot) {
       // A wait that may end early (a timeout, or the first `num` of more refs) must not be held up
       // running one of them: what it waits for then runs elsewhere.
-      const first = refs.find((r) => this.objects.peek(r) === undefined)!;
+      const first = refs[settled.indexOf(false)]!;
       if (timeoutMs === undefined && num === refs.length) this.scheduler.runInline(first, slot, refs.length === 1 && this.plainValue(first));
       this.scheduler.blocked(slot, 1);
     }
@@ -242,7 +258,7 @@ export class GuestRuntime {
     };
     scope.blocked.add(end);
     refs.forEach((r, i) => {
-      if (ready.includes(i)) return;
+      if (settled[i]) return;
       this.objects.onSettled(r, () => {
         if (over) return;
         ready.push(i);

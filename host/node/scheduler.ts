@@ -23,6 +23,8 @@ import type { TaskSpec } from '../core/specs.js';
 import { NodeResources, fits as fitsWithin, shapeKey, type DeviceIds, type ResourceSet } from '../core/resources.js';
 import { ShapeQueues } from './shape-queues.js';
 import { Lending } from './lending.js';
+// Past this depth a blocked worker only lends its CPU, and the node starts workers up to `maxWorkers`.
+import { MAX_NESTED } from '../worker/nested-runs.js';
 import { claimFor, claimedTask, claimsLostWith, forgetClaim, nodeRuns } from './claimed-tasks.js';
 import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
 import { oneNodeMiss, type NodeView } from '../core/placement.js';
@@ -31,12 +33,6 @@ import { accelField } from '../core/accel-grant.js';
 
 /** How many tasks a leased worker may hold queued ahead of the one it runs. */
 const PIPELINE_DEPTH = 64;
-/**
- * How deep tasks may nest inline on one worker (each level is an instance
- * and a few stack frames inside the blocked call below it); past it a
- * blocked worker only lends its CPU and the node starts workers, up to `maxWorkers`.
- */
-export const MAX_INLINE_DEPTH = 48;
 
 export interface SchedulerConfig extends WorkerSite {
   resources: ResourceSet; deviceIds?: DeviceIds; // ids: the node's visible devices per kind
@@ -243,7 +239,7 @@ export class Scheduler {
       const i = w.inflight[0] === o.n ? 0 : w.inflight.indexOf(o.n);
       if (i >= 0) w.inflight.splice(i, 1);
       this.forced.delete(o.n);
-      const task = o.n > 0 ? this.tasks.get(o.n) : this.taskAsking(slot, o.n);
+      const task = this.taskAsking(slot, o.n);
       if (!task || task.state !== 'running') continue;
       if (o.ok) this.finish(task, { value: o.value });
       else {
@@ -436,7 +432,7 @@ export class Scheduler {
   runInline(ref: ObjectRef, slot: Slot, answers = false): boolean {
     const task = this.byReturn.get(ref.id);
     const lease = slot.lease;
-    if (!task || !lease || lease.exclusive || slot.inlines >= MAX_INLINE_DEPTH || !this.slots.includes(slot)) return false;
+    if (!task || !lease || lease.exclusive || slot.inlines >= MAX_NESTED || !this.slots.includes(slot)) return false;
     if (task.opts.timeoutMs !== undefined || !fitsWithin(lease.request, task.opts.request)) return false;
     if (task.state === 'queued') {
       // A claimed task its parent's worker already runs is not sent again.
@@ -454,11 +450,6 @@ export class Scheduler {
       return true;
     }
     return false;
-  }
-
-  /** The task numbered `n`, while it is not done. */
-  taskNumbered(n: number): Task | undefined {
-    return this.tasks.get(n);
   }
 
   /** The task that makes `ref`, while it is not done. */

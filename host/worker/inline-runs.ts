@@ -4,9 +4,8 @@
  * asked to move there (`promote`). An inline run that makes the value a get
  * waits for keeps it here, encoded, so the get is answered without the node.
  */
-import { encode } from 'cbor-x';
 import { Fifo } from '../core/fifo.js';
-import { framedTypedArray } from '../core/typed-array-cbor.js';
+import { encodeValue } from '../core/typed-array-cbor.js';
 import type { RunMsg, WorkItem } from './protocol.js';
 
 export class InlineRuns {
@@ -41,7 +40,7 @@ export class InlineRuns {
 
   /** `item` ran inline and made `value`: kept for the get that waits for it (encoded now, before its buffers move to the node). */
   made(item: WorkItem, value: unknown): void {
-    if (item.t === 'run' && item.answers) this.values.set(item.answers, framedTypedArray(value) ?? encode(value));
+    if (item.t === 'run' && item.answers) this.values.set(item.answers, encodeValue(value));
   }
 
   /** The encoded value of object `id`, if an inline run here just made it; taken once. */

@@ -5,13 +5,12 @@
  * runs on this thread's stack above the blocked call, in its own instance;
  * what the blocked item was doing is set aside and put back.
  */
-import { encode } from 'cbor-x';
 import type { Res } from '../engine/host-imports.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import { checkRemoteArgs } from '../core/remote-args.js';
 import { funcUsesRefs } from '../core/ref-values.js';
 import { exportFunc } from '../core/export-func.js';
-import { framedTypedArray } from '../core/typed-array-cbor.js';
+import { encodeValue } from '../core/typed-array-cbor.js';
 import type { WorkerClaims } from './claims.js';
 import type { InlineRuns } from './inline-runs.js';
 import type { LocalSubmit } from './runtime-client.js';
@@ -88,7 +87,7 @@ export class NestedRuns {
     const o = this.run({ t: 'run', n: -s.claim, key: parent.key, fn: e.key, args: s.args, id: s.taskId, attempt: 0, devices: {}, ...(parent.log ? { log: parent.log } : {}) });
     // Encoded before the flush moves its buffers to the node.
     const r: Res<Uint8Array> = !o ? { tag: 'err', val: { code: 'ERR_INTERNAL', message: 'the task left no outcome' } }
-      : o.ok ? { tag: 'ok', val: framedTypedArray(o.value) ?? encode(o.value) } : { tag: 'err', val: { code: o.error.code, message: o.error.message } };
+      : o.ok ? { tag: 'ok', val: encodeValue(o.value) } : { tag: 'err', val: { code: o.error.code, message: o.error.message } };
     this.site.flush();
     return r;
   }

@@ -134,11 +134,23 @@ export class RuntimeClient implements GuestRuntime {
     return { tag: 'ok', val: new Uint8Array(encode(a.value)) };
   }
 
-  createActor(resource: string, args: Uint8Array, options: Uint8Array): { tag: 'ok'; val: { id: string } } | { tag: 'err'; val: string } {
+  /**
+   * Arguments a guest passes on (to a child task or an actor's constructor),
+   * decoded (undefined when not CBOR: the node says so), and the first actor
+   * handle in them it was not given. Checked here, where its given set lives.
+   */
+  private passedOn(args: Uint8Array): { decoded: unknown; notGiven?: string } {
+    let decoded: unknown;
+    try { decoded = decode(args); } catch { /* not CBOR */ }
     const given = this.site.givenActors();
-    let inArgs: Set<string> | undefined;
-    try { inArgs = handlesIn([decode(args)]); } catch { /* not CBOR: the node says so */ }
-    for (const id of inArgs ?? []) if (!given.has(id)) return { tag: 'err', val: notGiven(id) };
+    for (const id of handlesIn([decoded])) if (!given.has(id)) return { decoded, notGiven: notGiven(id) };
+    return { decoded };
+  }
+
+  createActor(resource: string, args: Uint8Array, options: Uint8Array): { tag: 'ok'; val: { id: string } } | { tag: 'err'; val: string } {
+    const refused = this.passedOn(args).notGiven;
+    if (refused) return { tag: 'err', val: refused };
+    const given = this.site.givenActors();
     const a = this.ask({ op: 'create', resource, args: args.slice(), options: options.slice() });
     if (!a.ok) return { tag: 'err', val: `${a.code}: ${a.error}` };
     // The guest may call (and pass on) the actor it made.
@@ -184,11 +196,9 @@ export class RuntimeClient implements GuestRuntime {
   }
 
   submit(fn: string, args: Uint8Array, options: Uint8Array): Res<GuestRef[]> {
-    // Actor handles are checked here, where the guest's given set lives: a child gets only handles its parent holds.
-    const given = this.site.givenActors();
-    let decoded: unknown;
-    try { decoded = decode(args); } catch { /* not CBOR: the node says so */ }
-    for (const id of handlesIn([decoded])) if (!given.has(id)) return { tag: 'err', val: { code: 'ERR_NOT_GIVEN', message: notGiven(id) } };
+    // A child gets only actor handles its parent holds.
+    const { decoded, notGiven: refused } = this.passedOn(args);
+    if (refused) return { tag: 'err', val: { code: 'ERR_NOT_GIVEN', message: refused } };
     // This thread draws the result ids, so the submit needs no answer: the node checks it and, if it is
     // refused, fails those results with the reason (the guest sees it at get).
     const ids = Array.from({ length: returnsAsked(options) }, newId);
