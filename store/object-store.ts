@@ -82,6 +82,13 @@ export class ObjectStore implements RefOwner {
     this.dec(this.entries.get(ref.id), RefKind.Local);
   }
 
+  /** A second local reference to `ref`'s object, for another holder to release on its own. */
+  addRef(ref: ObjectRef): ObjectRef {
+    const e = this.entries.get(ref.id);
+    if (!e || ref.released) throw new Error(`internal: ${ref} has no object to share`);
+    return this.newRef(e);
+  }
+
   /** Counts a reference of `kind` (a pending task's argument, an actor's constructor argument). */
   hold(ref: ObjectRef, kind: RefKind.PendingTask | RefKind.ActorHandle): void {
     const e = this.entries.get(ref.id);

@@ -5,7 +5,7 @@
 // is the dynamic path, through CBOR by hand.
 import * as tasks from "tsray/remote";
 import {
-  sleep, ActorHandle, CborWriter, ObjectRef, put, tryPut, get, tryGet, wait, remote, trySubmit, emit,
+  sleep, taskContext, ActorHandle, CborWriter, ObjectRef, put, tryPut, get, tryGet, wait, remote, trySubmit, emit,
 } from "tsray";
 
 export class ParamServer {
@@ -127,7 +127,11 @@ export function hold(refs: ObjectRef[], ms: u32): u32 {
 }
 
 export function spawnAndSpin(children: u32, ms: u32): u32 {
-  for (let i: u32 = 0; i < children; i++) remote("nap", new CborWriter().array(1).uint(ms));
+  return spawnWithAndSpin(children, ms, new Uint8Array(0));
+}
+
+export function spawnWithAndSpin(children: u32, ms: u32, options: Uint8Array): u32 {
+  for (let i: u32 = 0; i < children; i++) remote("nap", new CborWriter().array(1).uint(ms), options.length == 0 ? null : new CborWriter().raw(options));
   let n: u32 = 0;
   while (true) { sleep(1); n++; }
   return n;
@@ -202,4 +206,18 @@ export function submitRaw(fn: string, args: Uint8Array, options: Uint8Array): st
   // A submit the node refuses fails its results with the reason: it shows at get.
   if (f === null) f = tryGet(r.value[0]).failure;
   return f === null ? "ok" : f.code + ": " + f.message;
+}
+
+export function nodeHere(): string {
+  return taskContext().nodeId;
+}
+
+export function nodesOf(count: u32, options: Uint8Array): string[] {
+  const refs = new Array<ObjectRef>();
+  for (let i: u32 = 0; i < count; i++) {
+    refs.push(remote("node-here", new CborWriter().array(0), options.length == 0 ? null : new CborWriter().raw(options)));
+  }
+  const out = new Array<string>();
+  for (let i = 0; i < refs.length; i++) out.push(get(refs[i]).str());
+  return out;
 }

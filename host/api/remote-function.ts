@@ -71,7 +71,6 @@ export class RemoteFunction<F = UntypedFunction> {
     // Refs at object-ref positions go to the task as refs (held while it runs), not as their values.
     let borrowed: ObjectRef[] | undefined;
     if (funcUsesRefs(f)) ({ args, borrowed } = passRefs(f.name, f.params, args));
-    if (borrowed?.length && !node.local) throw new RuntimeStateError(`${f.name}: object-ref arguments reach tasks on the embedded node only for now; on a cluster pass the ref for a value parameter (it is resolved) instead`);
     checkRemoteArgs(f, f.params, args);
     checkCapabilities(this.component, `task '${f.name}'`, this.opts.capabilities);
     const passed = handlesIn(f, args, isActorHandle);

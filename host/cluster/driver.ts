@@ -16,6 +16,7 @@ import type { TaskSpec } from '../core/specs.js';
 import type { Backend, TaskBackend } from '../core/backend.js';
 import { RemoteActors } from './remote-actors.js';
 import { RemoteWork } from './remote-work.js';
+import { sendFrees } from './free-batch.js';
 import { connect } from './connect.js';
 import type { Peer } from './peer.js';
 import type { Frame, StatusReply } from './protocol.js';
@@ -76,17 +77,22 @@ class RemoteTasks implements TaskBackend {
 
   submit(spec: TaskSpec): ObjectRef[] {
     const o = spec.opts;
-    return this.work.add(spec.name, spec.component, spec.args, o.numReturns, (taskId, args) => ({
+    return this.work.add(spec.name, spec.component, spec.args, o.numReturns, (taskId, args, refs) => ({
       t: 'submit',
       task: {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
-        opts: o, log: this.log,
+        opts: o, log: this.log, ...(refs ? { refs } : {}),
       },
-    }));
+    }), spec.borrowed ? { borrowed: spec.borrowed } : {});
   }
 
+  /** Cancels the task behind `ref` only; `ClusterDriver.cancelTree` also its children. */
   cancel(ref: ObjectRef, force: boolean): boolean {
-    return this.work.cancel(ref, force, false);
+    return this.work.cancel(ref, force, false, false);
+  }
+
+  cancelTree(ref: ObjectRef, force: boolean): boolean {
+    return this.work.cancel(ref, force, false, true);
   }
 
   crashWorkerOf(): boolean {
@@ -118,8 +124,6 @@ export class ClusterDriver implements Backend {
   private closing = false;
   private readonly puller: ObjectPuller;
   private readonly server: ObjectServer;
-  /** Objects freed here whose owners have not been told yet, by node. */
-  private toFree = new Map<string, string[]>();
 
   /** Every live node's GPUs, from the head. */
   acceleratorDevices(): Promise<AcceleratorDevice[]> {
@@ -133,19 +137,12 @@ export class ClusterDriver implements Backend {
     this.scheduler = new RemoteTasks(peer, this.work, opts.logFilter ?? DEFAULT_LOG_FILTER);
     this.actors = new RemoteActors(peer, this.work, this.objects, opts.logFilter ?? DEFAULT_LOG_FILTER);
     this.puller = new ObjectPuller(this.objects, opts.token, opts.tls);
-    // Owners learn of freed objects in batches, once per turn of the event loop.
-    this.objects.onRemoteFree = (loc) => {
-      if (this.toFree.size === 0) setImmediate(() => this.flushFrees());
-      const list = this.toFree.get(loc.nodeId) ?? [];
-      list.push(loc.objectId);
-      this.toFree.set(loc.nodeId, list);
-    };
+    sendFrees(this.objects, peer);
   }
 
-  private flushFrees(): void {
-    const batch = this.toFree;
-    this.toFree = new Map();
-    for (const [nodeId, objectIds] of batch) this.peer.send({ t: 'free', nodeId, objectIds });
+  /** Cancels the task behind `ref` and, on its node, the tasks it submitted (an actor call is cancelled alone). */
+  cancelTree(ref: ObjectRef, force: boolean): boolean {
+    return this.actors.cancel(ref, force) || this.scheduler.cancelTree(ref, force);
   }
 
   /** Pulls objects held by nodes into this driver's store (each once; concurrent gets share a pull). */

@@ -154,11 +154,13 @@ export class Head {
   private gone(peer: Peer, hello: Hello, code: number, reason: string): void {
     if (hello.role === 'driver') {
       this.drivers.delete(peer);
-      this.router.driverGone(peer);
+      this.router.submitterGone(peer);
       this.actors.driverGone(peer);
-      this.ownership.driverGone(peer, hello);
+      this.ownership.submitterGone(peer, hello);
     } else if (hello.role === 'node') {
       this.nodes.closed(peer, hello, code, reason);
+      this.router.submitterGone(peer);
+      this.ownership.submitterGone(peer, hello);
     }
   }
 

@@ -2,16 +2,17 @@
  * A cluster node: a local node (scheduler, worker threads, object store)
  * that joins the head, reports its resources, heartbeats what is free, and
  * runs the tasks the head sends it on its own scheduler. Components arrive
- * once per node, by content hash. Large results stay here (the driver gets
- * their location) until the driver lets them go; arguments held by other
- * nodes are pulled straight into this node's store. If the head goes away the agent says so
- * at once, rather than hanging.
+ * once per node, by content hash. Large results stay here (the submitter
+ * gets their location) until the submitter lets them go; arguments held by
+ * other nodes are pulled straight into this node's store (crossing-objects.ts).
+ * Its guests' nested tasks run here or go to the head (tasks-away.ts). If the
+ * head goes away the agent says so at once, rather than hanging.
  */
 import { hostname } from 'node:os';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';
 import { loadComponent, type LoadedComponent } from '../component/load.js';
 import { exportedResource } from '../component/module.js';
-import { ActorDiedError, ComponentError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
+import { ActorDiedError, ComponentError, InvalidArgumentError } from '../errors.js';
 import { newId, type ObjectRef } from '../../store/object-ref.js';
 import { actorSpec, findMethod, type ActorSpec } from '../core/specs.js';
 import type { ActorOptions } from '../core/options.js';
@@ -23,7 +24,10 @@ import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, ResultFra
 import { fromWire, toWire } from '../core/error-codec.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { remoteLocation } from './remote-arg.js';
-import { checkCall, checkTask } from './work-checks.js';
+import { checkCall, checkTask, taskFunc } from './work-checks.js';
+import { TasksAway } from './tasks-away.js';
+import { sendFrees } from './free-batch.js';
+import { CrossingObjects } from './crossing-objects.js';
 import { DEFAULT_LOG_FILTER, type GuestLog } from '../engine/guest-log.js';
 
 /** How often a node reports to the head. */
@@ -39,17 +43,23 @@ export class NodeAgent {
   private readonly loaded = new Map<string, LoadedComponent>();
   /** Tasks running here, by id: their result refs (for cancel). */
   private readonly running = new Map<string, ObjectRef[]>();
-  /** Results kept here for drivers elsewhere, by object id. */
-  private readonly held = new Map<string, ObjectRef>();
   private readonly puller: ObjectPuller;
+  /** Results kept here for submitters elsewhere, and arguments pulled here. */
+  private readonly crossing: CrossingObjects;
   /** Cluster actor id -> the local actor hosting it. */
   private readonly actorIds = new Map<string, { localId: string; spec: ActorSpec }>();
   private readonly actorChains = new Map<string, Promise<void>>();
   /** Calls this node's guests made to actors hosted elsewhere, by call id. */
   private readonly outgoing = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Nested tasks this node's guests submitted that the head places. */
+  private readonly away: TasksAway;
 
   private constructor(readonly node: EmbeddedNode, private readonly peer: Peer, private readonly server: ObjectServer, token: string, tls: Tls | undefined) {
     this.puller = new ObjectPuller(node.objects, token, tls);
+    this.away = new TasksAway(node, peer, server, this.puller);
+    this.crossing = new CrossingObjects(node.objects, node.nodeId, server, this.puller);
+    node.guests.elsewhere = this.away;
+    sendFrees(node.objects, peer);
     // A guest holding a handle to an actor: the actor may live here (under its cluster id) or on another node.
     node.actors.attach({
       call: (actorId, method, args) => this.callElsewhere(actorId, method, args),
@@ -77,15 +87,18 @@ export class NodeAgent {
     if (f.t === 'run') void this.run(f.task);
     else if (f.t === 'cancel') {
       const refs = this.running.get(f.taskId);
-      if (refs?.length && !this.node.actors.cancel(refs[0]!, false)) this.node.scheduler.cancel(refs[0]!, f.force);
-    } else if (f.t === 'result') void this.answered(f);
+      if (refs?.length && !this.node.actors.cancel(refs[0]!, false)) this.node.guests.cancelTree(refs[0]!, f.force, f.recursive !== false);
+    } else if (f.t === 'result') {
+      this.away.onResult(f);
+      void this.answered(f);
+    } else if (f.t === 'log') this.away.onLog(f);
     else if (f.t === 'actor-create') this.createActor(f);
     else if (f.t === 'actor-call') this.callActor(f);
     else if (f.t === 'actor-kill') {
       const a = this.actorIds.get(f.actorId);
       if (a) this.actorStep(f.actorId, async () => { this.node.actors.kill(a.localId, f.noRestart); });
     } else if (f.t === 'free') {
-      for (const id of f.objectIds) { this.held.get(id)?.release(); this.held.delete(id); }
+      for (const id of f.objectIds) this.crossing.letGo(id);
     }
   }
 
@@ -104,20 +117,6 @@ export class NodeAgent {
     return c;
   }
 
-  /** Arguments as the local runtime takes them: those held by other nodes are pulled into this store first. */
-  private async localArgs(args: unknown[], pulled: ObjectRef[]): Promise<unknown[]> {
-    return Promise.all(args.map(async (a) => {
-      const loc = remoteLocation(a);
-      if (!loc) return a;
-      // An object this node holds is passed as it is, not pulled from itself.
-      const here = loc.nodeId === this.node.nodeId && this.server.handedOut(loc) ? this.held.get(loc.objectId) : undefined;
-      if (here) return here;
-      const r = await this.puller.pull(loc);
-      pulled.push(r);
-      return r;
-    }));
-  }
-
   private reply(id: string, pulled: ObjectRef[], outcome: { returns: ReturnValue[] } | { error: unknown }): void {
     this.running.delete(id);
     for (const r of pulled) r.release();
@@ -129,20 +128,13 @@ export class NodeAgent {
   private answerWhenSettled(id: string, refs: ObjectRef[], pulled: ObjectRef[]): void {
     this.running.set(id, refs);
     let left = refs.length;
-    const settled = (): void => {
+    const settled = async (): Promise<void> => {
       const keep: ObjectRef[] = [];
       try {
         const failed = refs.map((x) => this.node.objects.peek(x)).find((st) => st && !st.ok);
         if (failed && !failed.ok) throw failed.error;
-        if (refs.some((x) => this.node.objects.capturesRefs(x))) throw new RuntimeStateError('the task returned object refs, which stay on the node that made them for now; on a cluster return the values instead');
-        const returns = refs.map((x): ReturnValue => {
-          const size = this.node.objects.blockSize(x);
-          if (size === undefined) return { value: this.node.objects.value(x) };
-          // A sealed block stays here; the driver fetches it, or another node pulls it, when needed.
-          keep.push(x);
-          this.held.set(x.id, x);
-          return { object: this.server.location(this.node.nodeId, x.id, size) };
-        });
+        const returns: ReturnValue[] = [];
+        for (const x of refs) returns.push(await this.crossing.returnValue(x, keep));
         this.reply(id, pulled, { returns });
       } catch (e) {
         this.reply(id, pulled, { error: e });
@@ -150,20 +142,24 @@ export class NodeAgent {
         for (const x of refs) if (!keep.includes(x)) x.release();
       }
     };
-    if (left === 0) { settled(); return; }
-    for (const r of refs) this.node.objects.onSettled(r, () => { if (--left === 0) settled(); });
+    if (left === 0) { void settled(); return; }
+    for (const r of refs) this.node.objects.onSettled(r, () => { if (--left === 0) void settled(); });
   }
 
   private async run(task: TaskFrame): Promise<void> {
     const pulled: ObjectRef[] = [];
     try {
       const ready = this.loaded.get(task.hash);
-      const local = ready && !task.args.some((a) => remoteLocation(a) !== undefined);
+      const local = ready && !task.refs && !task.args.some((a) => remoteLocation(a) !== undefined);
       const component = ready ?? await this.component(task.hash);
-      const args = local ? task.args : await this.localArgs(task.args, pulled);
+      let args = local ? task.args : await this.crossing.localArgs(task.args, pulled);
+      let borrowed: ObjectRef[] | undefined;
+      if (task.refs) ({ args, borrowed } = await this.crossing.borrowedArgs(taskFunc(component, task.fn), args, task.refs, pulled));
       checkTask(component, task.fn, task.opts.numReturns, args, task.opts.capabilities);
       const log = { level: task.log ?? DEFAULT_LOG_FILTER, route: task.taskId };
-      const refs = this.node.scheduler.submit({ component, name: task.name, fn: task.fn, args, opts: task.opts, log, ...(task.attempt ? { attempt: task.attempt } : {}) });
+      const refs = this.node.scheduler.submit({
+        component, name: task.name, fn: task.fn, args, opts: task.opts, log, ...(task.attempt ? { attempt: task.attempt } : {}), ...(borrowed ? { borrowed } : {}),
+      });
       this.answerWhenSettled(task.taskId, refs, pulled);
     } catch (e) {
       this.reply(task.taskId, pulled, { error: e });
@@ -225,7 +221,7 @@ export class NodeAgent {
       try {
         const component = await this.component(a.hash);
         const r = exportedResource(component.world, a.resource);
-        const args = await this.localArgs(a.args, pulled);
+        const args = await this.crossing.localArgs(a.args, pulled);
         const spec = actorSpec(component, r.def, r.funcs.map((x) => x.func), a.options as ActorOptions, args);
         // What is left of the actor's restart budget is the head's word (it restarted elsewhere before, or trapped).
         if (typeof a.maxRestarts === 'number' && a.maxRestarts >= 0) spec.maxRestarts = Math.min(spec.maxRestarts, a.maxRestarts);
@@ -247,7 +243,7 @@ export class NodeAgent {
         if (!a) throw new ActorDiedError(f.actorId, 'it was never created on this node (its creation failed)');
         const method = findMethod(a.spec.methods, f.method);
         if (!method) throw new InvalidArgumentError(`actor ${a.spec.resource.name} has no method '${f.method}'`);
-        const args = await this.localArgs(f.args, pulled);
+        const args = await this.crossing.localArgs(f.args, pulled);
         checkCall(method, f.numReturns, args);
         this.answerWhenSettled(f.callId, this.node.actors.call(a.localId, method, args, f.numReturns), pulled);
       } catch (e) {
@@ -305,6 +301,7 @@ export class NodeAgent {
   async close(): Promise<void> {
     this.closing = true;
     this.stopTimer();
+    this.away.failAll(new Error('the node stopped'));
     this.peer.close();
     this.puller.close();
     await this.server.close();

@@ -172,8 +172,10 @@ export class ObjectPuller {
     if (!p) {
       p = this.transfer(loc, into).finally(() => this.inProgress.delete(key));
       this.inProgress.set(key, p);
+      // Pullers that shared a new object each got a ref of their own (below) by the time this runs.
+      if (!into) p.then((base) => setImmediate(() => base.release()), () => undefined);
     }
-    return p;
+    return into ? p : p.then((base) => this.store.addRef(base));
   }
 
   private async transfer(loc: RemoteLocation, into?: ObjectRef): Promise<ObjectRef> {

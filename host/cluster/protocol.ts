@@ -12,6 +12,7 @@ import { cborProblem } from './cbor-scan.js';
 import type { SchedulingStrategy } from '../core/placement.js';
 import type { NormalizedOptions } from '../core/options.js';
 import type { WireError } from '../core/error-codec.js';
+import type { RemoteLocation } from '../../store/object-store.js';
 import type { LogFilter, LogLevel } from '../engine/guest-log.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -129,13 +130,21 @@ export interface TaskFrame {
   opts: NormalizedOptions;
   /** The driver's guest log level: lines below it are dropped on the node (absent: `'info'`). */
   log?: LogFilter;
+  /** Refs passed at `object-ref` positions of `args`, by the sender's id (see wire-refs.ts). */
+  refs?: WireRef[];
 }
 
 /** An error as it travels; the driver rebuilds the typed error. */
 export type { WireError };
 
-/** What a task returned: a value, or a sealed object left on the node that made it. */
-export type ReturnValue = { value: unknown } | { object: { nodeId: string; address: string; objectId: string; size: number } };
+/** A ref crossing nodes as a value (see wire-refs.ts): where its block is, its value, or why it failed; `id` is the sender's. */
+export type WireRef = ({ at: RemoteLocation } | { value: unknown } | { error: WireError }) & { id?: string };
+
+/**
+ * What a task returned: a value (with the refs its marks stand for, see
+ * wire-refs.ts), or a sealed object left on the node that made it.
+ */
+export type ReturnValue = { value: unknown; refs?: WireRef[] } | { object: { nodeId: string; address: string; objectId: string; size: number } };
 
 /** Puller -> object server: send me this sealed block (`key`: the one in its location, which proves it was passed to the puller). */
 export interface PullFrame { t: 'pull'; id: number; objectId: string; key?: string }
@@ -187,7 +196,7 @@ export interface SubmitFrame { t: 'submit'; task: TaskFrame }
 /** Head -> node. */
 export interface RunFrame { t: 'run'; task: TaskFrame }
 /** Driver -> head -> node. */
-export interface CancelFrame { t: 'cancel'; taskId: string; force: boolean }
+export interface CancelFrame { t: 'cancel'; taskId: string; force: boolean; /** Also the tasks it submitted (absent: true, as Ray's default). */ recursive?: boolean }
 /** Node -> head -> driver: how a task ended. */
 export interface ResultFrame { t: 'result'; taskId: string; ok: boolean; returns?: ReturnValue[]; error?: WireError }
 /** Node -> head: send me this component. */

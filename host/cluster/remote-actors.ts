@@ -49,7 +49,7 @@ export class RemoteActors implements ActorBackend {
         maxTaskRetries: Number.isFinite(spec.maxTaskRetries) ? spec.maxTaskRetries : 2 ** 30,
         ...(spec.strategy ? { strategy: spec.strategy } : {}), log: this.log,
       },
-    }), a.queue);
+    }), { queue: a.queue });
     return actorId;
   }
 
@@ -58,7 +58,7 @@ export class RemoteActors implements ActorBackend {
     if (!a) throw new InvalidArgumentError(`no actor ${actorId} in this runtime`);
     const refs = this.work.add(method.name, a.spec.component, args, numReturns, (callId, sent) => ({
       t: 'actor-call', actorId, callId, method: method.shortName, args: sent, numReturns,
-    }), a.queue);
+    }), { queue: a.queue });
     a.open++;
     this.objects.onSettled(refs[0]!, () => {
       if (--a.open === 0 && a.retiring) this.kill(actorId, true);

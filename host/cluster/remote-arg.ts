@@ -14,6 +14,13 @@ export function remoteArg(loc: RemoteLocation): Record<string, RemoteLocation> {
 /** The location in a marker, or undefined for any other value. */
 export function remoteLocation(v: unknown): RemoteLocation | undefined {
   if (v === null || typeof v !== 'object' || !(REMOTE_ARG in v)) return undefined;
-  const loc = (v as Record<string, RemoteLocation>)[REMOTE_ARG];
-  return loc && typeof loc.address === 'string' && typeof loc.objectId === 'string' && typeof loc.nodeId === 'string' && typeof loc.size === 'number' ? loc : undefined;
+  const loc = (v as Record<string, unknown>)[REMOTE_ARG];
+  return isLocation(loc) ? loc : undefined;
+}
+
+/** Whether `v` has a location's shape. */
+export function isLocation(v: unknown): v is RemoteLocation {
+  if (v === null || typeof v !== 'object') return false;
+  const loc = v as Record<string, unknown>;
+  return typeof loc.address === 'string' && typeof loc.objectId === 'string' && typeof loc.nodeId === 'string' && typeof loc.size === 'number' && Number.isSafeInteger(loc.size) && loc.size >= 0;
 }

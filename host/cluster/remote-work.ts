@@ -1,8 +1,9 @@
 /**
- * The driver's submitter: every task, actor creation and actor call a
- * cluster driver makes waits here for its ObjectRef arguments, then goes to
- * the head (in order, for the calls of one actor); results settle the
- * returned refs. Large plain arguments are put into the driver's store first.
+ * A submitter to the head: every task, actor creation and actor call a
+ * cluster driver makes, and every nested task a node sends away, waits here
+ * for its ObjectRef arguments, then goes to the head (in order, for the
+ * calls of one actor); results settle the returned refs. Large plain
+ * arguments are put into the submitter's store first.
  */
 import { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
@@ -17,6 +18,8 @@ import { fromWire } from '../core/error-codec.js';
 import { ObjectServer } from './object-transfer.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
 import { remoteArg } from './remote-arg.js';
+import type { RemoteLocation } from '../../store/object-store.js';
+import { landRefs, unmarkRefs, wireRef, type RefSource, type WireRef } from './wire-refs.js';
 
 /** Something sent to the head once its ref arguments are ready: a task, an actor's creation, or an actor call. */
 export interface Work extends Waiting {
@@ -28,10 +31,30 @@ export interface Work extends Waiting {
   temps: ObjectRef[];
   returns: ObjectRef[];
   state: 'waiting' | 'sent' | 'done';
-  /** The frame to send, given its id and its arguments as they travel. */
-  frame: (id: string, args: unknown[]) => Frame;
+  /** Refs passed at `object-ref` positions (held, and ready before it goes). */
+  refArgs: readonly ObjectRef[];
+  /** The frame to send, given its id, its arguments as they travel and the refs passed as values. */
+  frame: (id: string, args: unknown[], refs: WireRef[] | undefined) => Frame;
   /** Work that must be sent in order with other work (an actor's calls); undefined: as soon as ready. */
   queue: WorkQueue | undefined;
+}
+
+/** What else work may come with. */
+export interface WorkExtras {
+  /** Sent in order with the rest of this lane. */
+  queue?: WorkQueue;
+  /** Refs passed at `object-ref` positions (the args hold their `{ objectId }`). */
+  borrowed?: readonly ObjectRef[];
+  /** Ids its submitter drew for the results. */
+  returnIds?: readonly string[];
+}
+
+/** How the submitter treats what it sends and receives. */
+export interface SubmitterOptions {
+  /** Whether component bytes go to the head with the first work that needs them (a driver's do; a node's came from the head). */
+  shipComponents: boolean;
+  /** Settles pending `ref` as the object at `loc`: a driver reads it on demand, a node pulls it here first. */
+  land: (ref: ObjectRef, loc: RemoteLocation) => void;
 }
 
 /** Work sent in order (an actor's creation and calls). */
@@ -44,7 +67,11 @@ export class RemoteWork {
 
   private readonly argWaits: ArgWaits<Work>;
 
-  constructor(private readonly peer: Peer, private readonly objects: ObjectStore, private readonly server: ObjectServer, private readonly storeId: string) {
+  private readonly src: RefSource;
+
+  constructor(private readonly peer: Peer, private readonly objects: ObjectStore, server: ObjectServer, storeId: string,
+    private readonly opts: SubmitterOptions = { shipComponents: true, land: (r, loc) => objects.resolveRemote(r, loc) }) {
+    this.src = { objects, location: (id, size) => server.location(storeId, id, size) };
     this.argWaits = new ArgWaits<Work>(objects, RefKind.PendingTask, {
       waiting: (w) => w.state === 'waiting',
       ready: (w) => this.ready(w),
@@ -54,9 +81,10 @@ export class RemoteWork {
   }
 
   /** Registers work; returns its result refs at once. */
-  add(name: string, component: LoadedComponent, rawArgs: unknown[], numReturns: number, frame: Work['frame'], queue?: WorkQueue): ObjectRef[] {
+  add(name: string, component: LoadedComponent, rawArgs: unknown[], numReturns: number, frame: Work['frame'], extras: WorkExtras = {}): ObjectRef[] {
+    const { queue, returnIds } = extras;
     const returns: ObjectRef[] = [];
-    for (let i = 0; i < numReturns; i++) returns.push(this.objects.create());
+    for (let i = 0; i < numReturns; i++) returns.push(this.objects.create(returnIds?.[i]));
     const id = newId();
     // Large plain arguments go into this driver's store, as Ray puts them, so the node pulls them in chunks.
     const temps: ObjectRef[] = [];
@@ -66,7 +94,7 @@ export class RemoteWork {
       temps.push(r);
       return r;
     });
-    const w: Work = { id, name, component, args, temps, returns, pendingDeps: 0, holds: false, state: 'waiting', frame, queue };
+    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], pendingDeps: 0, holds: false, state: 'waiting', frame, queue };
     this.work.set(id, w);
     for (const r of returns) this.byReturn.set(r.id, id);
     queue?.push(w);
@@ -90,26 +118,27 @@ export class RemoteWork {
 
   private send(w: Work): void {
     let args: unknown[];
+    let refs: WireRef[] | undefined;
     try {
       args = w.args.map((a) => {
         if (!(a instanceof ObjectRef)) return a;
-        const loc = this.objects.remoteOf(a);
-        if (loc) return remoteArg(loc);
-        // A sealed object here is pulled by the node from this driver's object server.
-        const size = this.objects.blockSize(a);
-        if (size !== undefined) return remoteArg(this.server.location(this.storeId, a.id, size));
-        return this.objects.value(a);
+        // A sealed object is pulled by the node from where it is; a small one travels as its value.
+        const r = wireRef(this.src, a);
+        if ('at' in r) return remoteArg(r.at);
+        if ('error' in r) throw fromWire(r.error);
+        return r.value;
       });
+      if (w.refArgs.length) refs = w.refArgs.map((r) => wireRef(this.src, r));
     } catch (e) {
       this.fail(w, e as Error);
       return;
     }
-    if (!this.shipped.has(w.component.hash)) {
+    if (this.opts.shipComponents && !this.shipped.has(w.component.hash)) {
       this.shipped.add(w.component.hash);
       this.peer.send({ t: 'component', hash: w.component.hash, bytes: w.component.bytes });
     }
     w.state = 'sent';
-    this.peer.send(w.frame(w.id, args));
+    this.peer.send(w.frame(w.id, args, refs));
   }
 
   /** A result from the head. */
@@ -123,9 +152,27 @@ export class RemoteWork {
     this.done(w);
     w.returns.forEach((r, i) => {
       const v = f.returns![i]!;
-      if ('object' in v) this.objects.resolveRemote(r, v.object);
+      if ('object' in v) this.opts.land(r, v.object);
+      else if (v.refs?.length) this.resolveWithRefs(r, v.value, v.refs);
       else this.objects.resolve(r, v.value);
     });
+  }
+
+  /** A value holding refs: each becomes an object here, which the value then holds. */
+  private resolveWithRefs(r: ObjectRef, value: unknown, wire: WireRef[]): void {
+    let refs: ObjectRef[] = [];
+    try {
+      refs = landRefs(this.objects, wire, (loc) => {
+        const c = this.objects.create();
+        this.opts.land(c, loc);
+        return c;
+      });
+      this.objects.resolve(r, unmarkRefs(value, refs));
+    } catch (e) {
+      this.objects.fail(r, e as Error);
+    } finally {
+      for (const c of refs) c.release();
+    }
   }
 
   private done(w: Work): void {
@@ -145,14 +192,14 @@ export class RemoteWork {
     if (waiting && w.queue) w.queue.drain();
   }
 
-  /** Cancels the work behind `ref`: at once if not sent, else through the head. */
-  cancel(ref: ObjectRef, force: boolean, refuseForce: boolean): boolean {
+  /** Cancels the work behind `ref` (and, when `recursive`, what it submitted): at once if not sent, else through the head. */
+  cancel(ref: ObjectRef, force: boolean, refuseForce: boolean, recursive = true): boolean {
     const id = this.byReturn.get(ref.id);
     const w = id ? this.work.get(id) : undefined;
     if (!w || !id) return false;
     if (force && refuseForce) throw new InvalidArgumentError(`force-cancelling an actor call is not supported (it would kill the actor); cancel without force, or tsray.kill() the actor`);
     if (w.state === 'waiting') { this.fail(w, new TaskCancelledError(w.name)); return true; }
-    this.peer.send({ t: 'cancel', taskId: id, force });
+    this.peer.send({ t: 'cancel', taskId: id, force, ...(recursive ? {} : { recursive: false }) });
     return true;
   }
 

@@ -8,6 +8,7 @@
  */
 import type { Frame, NodeInfo } from './protocol.js';
 import { MAX_DEVICES_PER_NODE } from '../accel/accelerator-device.js';
+import { MAX_WIRE_REFS, isWireRef } from './wire-refs.js';
 import { LOG_TEXT_CHARS, LOG_WHO_CHARS, isLogFilter, isLogLevel } from '../engine/guest-log.js';
 
 type Check = (v: unknown) => boolean;
@@ -33,8 +34,9 @@ const shape = (fields: Record<string, Check>): Check => (v) =>
 
 const location = shape({ nodeId: str, address: str, objectId: str, size: count });
 const wireError = shape({ name: str, code: str, message: str, fields: optional(record) });
-const returnValue: Check = (v) => record(v) && ('object' in (v as object) ? location((v as { object: unknown }).object) : 'value' in (v as object));
-const task = shape({ taskId: str, attempt: optional(count), hash: str, name: str, fn: str, args: list(), opts: record, log: optional(isLogFilter) });
+const wireRefs = optional(bounded(MAX_WIRE_REFS, isWireRef));
+const returnValue: Check = (v) => record(v) && ('object' in (v as object) ? location((v as { object: unknown }).object) : 'value' in (v as object) && wireRefs((v as { refs?: unknown }).refs));
+const task = shape({ taskId: str, attempt: optional(count), hash: str, name: str, fn: str, args: list(), opts: record, log: optional(isLogFilter), refs: wireRefs });
 const device = shape({
   nodeId: text(64), id: count, backend: (v) => v === 'webgpu' || v === 'cpu', vendor: text(256), architecture: text(256), description: text(256),
   shaderF16: bool, memoryBytes: count, usedBytes: count,
@@ -53,7 +55,7 @@ const FRAMES: Record<string, Check> = {
   component: shape({ hash: str, bytes }),
   submit: shape({ task }),
   run: shape({ task }),
-  cancel: shape({ taskId: str, force: optional(bool) }),
+  cancel: shape({ taskId: str, force: optional(bool), recursive: optional(bool) }),
   result: shape({ taskId: str, ok: bool, returns: optional(list(returnValue)), error: optional(wireError) }),
   'need-component': shape({ id: count, hash: str }),
   'component-reply': shape({ id: count, hash: str, bytes: optional(bytes) }),

@@ -13,7 +13,7 @@ import { checkNumReturns } from '../core/options.js';
 import { checkRemoteArgs } from '../core/remote-args.js';
 
 /** The export a task names: `name`, or `iface#name` for a function of an exported interface. */
-function exportNamed(component: LoadedComponent, key: string): FuncDef {
+export function taskFunc(component: LoadedComponent, key: string): FuncDef {
   for (const item of component.world.exports) {
     if (item.kind === 'func') { if (item.func.name === key) return item.func; continue; }
     for (const f of item.iface.funcs) if (!f.resource && `${item.name}#${f.name}` === key) return f;
@@ -23,7 +23,7 @@ function exportNamed(component: LoadedComponent, key: string): FuncDef {
 
 /** Checks a task: its function, its `numReturns` and its arguments (values, or refs already pulled here). */
 export function checkTask(component: LoadedComponent, fn: string, numReturns: number, args: unknown[], capabilities?: readonly string[]): void {
-  const f = exportNamed(component, fn);
+  const f = taskFunc(component, fn);
   checkNumReturns(f, numReturns);
   checkRemoteArgs(f, f.params, args);
   // The driver checked the grants too; a node trusts nothing it did not check itself.

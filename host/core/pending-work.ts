@@ -19,6 +19,8 @@ import { Fifo } from './fifo.js';
 /** What an item carries for its wait. */
 export interface Waiting {
   readonly args: readonly unknown[];
+  /** Refs it carries as values that must also be ready before it goes (a cluster sends them as sealed objects). */
+  readonly refArgs?: readonly ObjectRef[];
   /** Arguments not ready yet. */
   pendingDeps: number;
   /** Whether its ref arguments are held. */
@@ -36,31 +38,39 @@ export interface ArgWaitHooks<T extends Waiting> {
   name(item: T): string;
 }
 
+/** Everything `item` waits for: its arguments, then the refs it carries as values. */
+const refsOf = (item: Waiting): readonly unknown[] => (item.refArgs?.length ? [...item.args, ...item.refArgs] : item.args);
+
 export class ArgWaits<T extends Waiting> {
   constructor(private readonly objects: ObjectStore, private readonly kind: RefKind.PendingTask | RefKind.ActorHandle, private readonly hooks: ArgWaitHooks<T>) {}
 
   /** Holds `item`'s ref arguments and waits for them; `ready` or `failed` may be called before this returns. */
   start(item: T): void {
     const { objects, hooks } = this;
-    for (const a of item.args) {
+    const args = refsOf(item);
+    for (const a of args) {
       if (a instanceof ObjectRef && !objects.has(a)) {
         hooks.failed(item, new InvalidArgumentError(`${hooks.name(item)} got ${a}, which ${a.released ? 'was released' : 'this runtime does not know (was it created before a shutdown?)'}`));
         return;
       }
     }
     item.holds = true;
-    for (const a of item.args) if (a instanceof ObjectRef) objects.hold(a, this.kind);
-    for (const a of item.args) {
+    for (const a of args) if (a instanceof ObjectRef) objects.hold(a, this.kind);
+    // A failed argument fails the item; a failed ref it carries as a value is passed on as it is (its reader meets the error).
+    const values = item.args.length;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
       if (!(a instanceof ObjectRef)) continue;
+      const fails = i < values;
       const settled = objects.peek(a);
       if (settled) {
-        if (!settled.ok) { hooks.failed(item, settled.error); return; }
+        if (!settled.ok && fails) { hooks.failed(item, settled.error); return; }
         continue;
       }
       item.pendingDeps++;
       objects.onSettled(a, (s) => {
         if (!hooks.waiting(item)) return;
-        if (!s.ok) hooks.failed(item, s.error);
+        if (!s.ok && fails) hooks.failed(item, s.error);
         else if (--item.pendingDeps === 0) hooks.ready(item);
       });
     }
@@ -71,7 +81,7 @@ export class ArgWaits<T extends Waiting> {
   release(item: T): void {
     if (!item.holds) return;
     item.holds = false;
-    for (const a of item.args) if (a instanceof ObjectRef) this.objects.unhold(a, this.kind);
+    for (const a of refsOf(item)) if (a instanceof ObjectRef) this.objects.unhold(a, this.kind);
   }
 }
 

@@ -7,6 +7,11 @@
 import { nodeTakes } from '../worker/claims.js';
 import type { Slot, Task } from './task.js';
 
+/** Takes claim `k` of `slot`'s worker for the node before the task is sent elsewhere: false when the worker already runs it. */
+export function nodeTakesClaim(claim: { k: number; slot: Slot }): boolean {
+  return nodeTakes(claim.slot.worker.claims, claim.k);
+}
+
 /** Registers `task` under claim `k` of `slot`'s worker. */
 export function claimFor(task: Task, k: number, slot: Slot): void {
   task.claim = { k, slot };

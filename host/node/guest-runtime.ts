@@ -16,8 +16,9 @@ import type { FuncDef } from '../wit/types.js';
 import { mapRefs, mentionsRef, passRefs } from '../core/ref-values.js';
 import { exportFunc } from '../core/export-func.js';
 import { checkRemoteArgs } from '../core/remote-args.js';
-import { checkNumReturns, normalizeOptions, type ActorOptions, type TaskOptions } from '../core/options.js';
-import { actorSpec, type ActorSpec } from '../core/specs.js';
+import { checkNumReturns, normalizeOptions, type ActorOptions, type NormalizedOptions, type TaskOptions } from '../core/options.js';
+import { actorSpec, type ActorSpec, type TaskSpec } from '../core/specs.js';
+import { nodeTakesClaim } from './claimed-tasks.js';
 import { exportedResource } from '../component/module.js';
 import type { LogTarget } from '../engine/guest-log.js';
 import type { GuestOp, GuestRequest, ReplyMsg } from '../worker/protocol.js';
@@ -46,6 +47,19 @@ export type GuestAnswer = { ok: true; value?: unknown } | { ok: false; code: str
 export interface ActorGuests {
   fromActor(actorId: string, component: LoadedComponent, caps: readonly string[] | undefined, log: LogTarget | undefined, w: WorkerHandle, msg: GuestRequest): void;
   endActor(actorId: string): void;
+}
+
+/**
+ * Where a cluster node sends the nested tasks it should not run itself:
+ * the head, which places them on any node. Unset on the embedded node.
+ */
+export interface TasksElsewhere {
+  /** Whether a nested task with `opts` goes away; `claimable`: its parent's worker could run it itself when it waits for it. */
+  wants(opts: NormalizedOptions, claimable: boolean): boolean;
+  /** Sends it; its results settle the refs returned (under the ids the worker drew). */
+  submit(spec: TaskSpec): ObjectRef[];
+  /** Cancels one it sent; false when `ref` is not one of its results. */
+  cancel(ref: ObjectRef, force: boolean, recursive: boolean): boolean;
 }
 
 /** Actor calls from guests, served by the actor manager. */
@@ -82,6 +96,8 @@ function optionsMap(bytes: Uint8Array, what: string): object {
 
 export class GuestRuntime {
   private readonly scopes = new Map<string, RefScope>();
+  /** Set by a cluster node. */
+  elsewhere: TasksElsewhere | undefined;
 
   constructor(private readonly objects: ObjectStore, private readonly scheduler: Scheduler, private readonly actors: GuestActorCalls,
     /** Cancels the task behind a ref (an actor call's too); false when nothing runs it. */
@@ -190,10 +206,14 @@ export class GuestRuntime {
     if (ids.length !== opts.numReturns) throw new InvalidArgumentError(`submit: numReturns is ${opts.numReturns}, but ${ids.length} result ids were drawn`);
     const passed = passRefs(e.func.name, e.func.params, args);
     checkRemoteArgs(e.func, e.func.params, passed.args);
-    const refs = this.scheduler.submit({
+    const spec: TaskSpec = {
       component, name: e.func.name, fn: e.key, args: passed.args, opts, borrowed: passed.borrowed, parent: scope.key, returnIds: ids,
       ...(asker.log ? { log: asker.log } : {}), ...(local ? { taskId: local.taskId } : {}),
-    }, local && asker.slot ? { k: local.claim, slot: asker.slot } : undefined);
+    };
+    const claim = local && asker.slot ? { k: local.claim, slot: asker.slot } : undefined;
+    // A task sent away must first be taken from its parent's worker; if that worker already runs it, it stays.
+    const away = this.elsewhere?.wants(opts, !!claim) && (!claim || nodeTakesClaim(claim));
+    const refs = away ? this.elsewhere!.submit(spec) : this.scheduler.submit(spec, claim);
     scope.children.push(refs[0]!);
     for (const r of refs) scope.own(r);
   }
@@ -286,7 +306,7 @@ export class GuestRuntime {
     }
     let any = false;
     // Children first, so none outlives the cancel of its parent and starts more.
-    for (let i = all.length - 1; i >= 0; i--) any = this.cancelOne(all[i]!, force) || any;
+    for (let i = all.length - 1; i >= 0; i--) any = this.cancelOne(all[i]!, force) || !!this.elsewhere?.cancel(all[i]!, force, recursive) || any;
     return any;
   }
 

@@ -1,12 +1,15 @@
 /**
  * What each peer may name and call through the head: the objects each
- * driver owns on nodes (freed when it leaves), the member object servers a
+ * driver (or node, for the nested tasks it sent away) owns on nodes (freed
+ * when it leaves), the member object servers a
  * remote argument may point at, and the actor handles each node was given.
  */
 import type { Peer } from '../peer.js';
 import { CLOSE, type Frame, type FreeFrame, type Hello, type ResultFrame } from '../protocol.js';
 import { toWire } from '../../core/error-codec.js';
 import { REMOTE_ARG, remoteLocation } from '../remote-arg.js';
+import { locationsIn } from '../wire-refs.js';
+import type { RemoteLocation } from '../../../store/object-store.js';
 import { collectHandles } from '../../core/given-handles.js';
 import { NotGivenError } from '../../errors.js';
 import type { NodeEntry, NodeTable } from './node-table.js';
@@ -19,7 +22,7 @@ export interface ActorCreators {
 
 export class Ownership {
   /** Objects each driver owns on nodes (results left where they were made), freed when it leaves. */
-  private readonly owned = new Map<Peer, Map<string, Set<string>>>();
+  private readonly owned = new Map<Peer, Map<string, Map<string, number>>>();
   /** Each connected driver's object server, by its store id: the only non-node address a remote argument may name. */
   private readonly driverStores = new Map<string, { peer: Peer; address: string }>();
 
@@ -40,10 +43,10 @@ export class Ownership {
    * (a node's, or a connected driver's), so nodes dial no other address
    * with the token; otherwise the work fails with NotGivenError.
    */
-  membersOnly(args: unknown[], peer: Peer, id: string): boolean {
-    for (const a of args) {
-      if (a === null || typeof a !== 'object' || !(REMOTE_ARG in a)) continue;
-      const loc = remoteLocation(a);
+  membersOnly(args: unknown[], peer: Peer, id: string, refs?: unknown): boolean {
+    const locs: (RemoteLocation | undefined)[] = locationsIn(refs);
+    for (const a of args) if (a !== null && typeof a === 'object' && REMOTE_ARG in a) locs.push(remoteLocation(a));
+    for (const loc of locs) {
       const address = loc && (this.nodes.get(loc.nodeId)?.info.objectAddress ?? this.driverStores.get(loc.nodeId)?.address);
       if (!loc || address !== loc.address) {
         this.refuse(peer, id, `an argument names object server ${loc?.address ?? '(malformed)'}, which is not a member of this cluster`);
@@ -99,35 +102,45 @@ export class Ownership {
    * Records the objects result `f` left on node `n` as owned by `driver`;
    * false (and `peer` closed) when one claims to be on another node.
    */
-  recordResults(driver: Peer, n: NodeEntry, f: ResultFrame, peer: Peer): boolean {
+  recordResults(submitter: Peer, n: NodeEntry, f: ResultFrame, peer: Peer): boolean {
+    const left: RemoteLocation[] = [];
     for (const r of f.returns ?? []) {
-      if (!('object' in r)) continue;
-      if (r.object.nodeId !== n.info.nodeId || r.object.address !== n.info.objectAddress) {
-        peer.close(CLOSE.MALFORMED, 'a result left on another node than the one that made it');
-        return false;
-      }
-      const byNode = this.owned.get(driver) ?? new Map<string, Set<string>>();
-      this.owned.set(driver, byNode);
-      const ids = byNode.get(n.info.nodeId) ?? new Set<string>();
-      byNode.set(n.info.nodeId, ids);
-      ids.add(r.object.objectId);
+      if ('object' in r) left.push(r.object);
+      else left.push(...locationsIn(r.refs));
     }
+    if (left.length === 0) return true;
+    if (left.some((loc) => loc.nodeId !== n.info.nodeId || loc.address !== n.info.objectAddress)) {
+      peer.close(CLOSE.MALFORMED, 'a result left on another node than the one that made it');
+      return false;
+    }
+    const byNode = this.owned.get(submitter) ?? new Map<string, Map<string, number>>();
+    this.owned.set(submitter, byNode);
+    const ids = byNode.get(n.info.nodeId) ?? new Map<string, number>();
+    byNode.set(n.info.nodeId, ids);
+    // Counted: the node holds an object once per time it handed it out, and each free lets go of one.
+    for (const loc of left) ids.set(loc.objectId, (ids.get(loc.objectId) ?? 0) + 1);
     return true;
   }
 
   free(f: FreeFrame, peer: Peer, hello: Hello): void {
-    if (hello.role !== 'driver' || !Array.isArray(f.objectIds)) { peer.close(CLOSE.MALFORMED, 'free is for drivers, with a list of ids'); return; }
+    if (hello.role === 'cli' || !Array.isArray(f.objectIds)) { peer.close(CLOSE.MALFORMED, 'free is for drivers and nodes, with a list of ids'); return; }
     // Only objects this driver owns: another driver's ids free nothing.
     const ids = this.owned.get(peer)?.get(f.nodeId);
-    const mine = ids ? f.objectIds.filter((id) => ids.delete(id as string)) : [];
+    const mine = ids ? f.objectIds.filter((id) => {
+      const k = ids.get(id as string);
+      if (!k) return false;
+      if (k === 1) ids.delete(id as string); else ids.set(id as string, k - 1);
+      return true;
+    }) : [];
     if (mine.length) this.nodes.send(f.nodeId, { t: 'free', nodeId: f.nodeId, objectIds: mine });
   }
 
-  /** A driver left: its object server is no longer a member, and what it owned is freed. */
-  driverGone(peer: Peer, hello: Hello): void {
+  /** A driver or node left: a driver's object server is no longer a member, and what it owned is freed. */
+  submitterGone(peer: Peer, hello: Hello): void {
     if (hello.objects && this.driverStores.get(hello.objects.storeId)?.peer === peer) this.driverStores.delete(hello.objects.storeId);
     for (const [nodeId, ids] of this.owned.get(peer) ?? []) {
-      if (ids.size) this.nodes.send(nodeId, { t: 'free', nodeId, objectIds: [...ids] });
+      const objectIds = [...ids].flatMap(([id, k]) => new Array<string>(k).fill(id));
+      if (objectIds.length) this.nodes.send(nodeId, { t: 'free', nodeId, objectIds });
     }
     this.owned.delete(peer);
   }

@@ -14,7 +14,7 @@ import { ConnectionError, TaskCancelledError, UnschedulableError, WorkerCrashedE
 import type { NodeTable } from './node-table.js';
 import type { Ownership } from './ownership.js';
 
-/** Work the head routes: a task, an actor's creation, or an actor call. Its result goes back to `driver`. */
+/** Work the head routes: a task, an actor's creation, or an actor call. Its result goes back to `driver` (a node, for a nested task it sent away). */
 export interface HeadTask {
   id: string;
   name: string;
@@ -114,12 +114,12 @@ export class Router {
 
   submit(f: SubmitFrame, peer: Peer, hello: Hello): void {
     const task = f.task;
-    if (hello.role !== 'driver' || !task || typeof task.taskId !== 'string' || typeof task.hash !== 'string' || !Array.isArray(task.args)
+    if ((hello.role !== 'driver' && hello.role !== 'node') || !task || typeof task.taskId !== 'string' || typeof task.hash !== 'string' || !Array.isArray(task.args)
       || !task.opts || typeof task.opts.request !== 'object' || this.tasks.has(task.taskId)) {
       peer.close(CLOSE.MALFORMED, 'a malformed task');
       return;
     }
-    if (!this.ownership.membersOnly(task.args, peer, task.taskId)) return;
+    if (!this.ownership.membersOnly(task.args, peer, task.taskId, task.refs)) return;
     const opts = checked(peer, task.taskId, () => normalizeWireOptions(task.opts));
     if (!opts) return;
     task.opts = opts;
@@ -135,7 +135,7 @@ export class Router {
   cancel(f: CancelFrame, peer: Peer): void {
     const t = this.tasks.get(f.taskId);
     if (!t || t.driver !== peer) return;
-    if (t.node) { this.nodes.send(t.node, { t: 'cancel', taskId: f.taskId, force: !!f.force }); return; }
+    if (t.node) { this.nodes.send(t.node, { t: 'cancel', taskId: f.taskId, force: !!f.force, ...(f.recursive === false ? { recursive: false } : {}) }); return; }
     this.pending.delete(t);
     this.actors().cancelled(t);
     this.finish(t, toWire(new TaskCancelledError(t.name)));
@@ -155,7 +155,10 @@ export class Router {
       this.finish(t, toWire(new ConnectionError(`node ${n.info.nodeId} answered '${t.name}' with ${f.returns?.length ?? 'no'} results where ${asked} were asked; the answer was dropped`)));
       return;
     }
-    if (!this.ownership.recordResults(t.driver, n, f, peer)) return;
+    if (!this.ownership.recordResults(t.driver, n, f, peer)) {
+      this.finish(t, toWire(new ConnectionError(`node ${n.info.nodeId} answered '${t.name}' with objects it does not hold; the answer was dropped and the node closed`)));
+      return;
+    }
     this.ownership.grantReturned(n, t.driver, f);
     t.driver.send(f);
   }
@@ -215,8 +218,8 @@ export class Router {
     }
   }
 
-  /** A driver that leaves takes its work with it. */
-  driverGone(peer: Peer): void {
+  /** A driver (or a node, for the nested tasks it sent away) that leaves takes its work with it. */
+  submitterGone(peer: Peer): void {
     for (const t of [...this.tasks.values()]) {
       if (t.driver !== peer) continue;
       this.tasks.delete(t.id);

@@ -1,0 +1,87 @@
+/**
+ * A cluster node's nested tasks that it does not run itself go to the head,
+ * which places them on any node (Ray's spillback): those with a SPREAD or
+ * another node's affinity, those this node can never hold, and, while it
+ * has no room, those their parent's worker could not run itself when it
+ * waits (a claimable one stays: its parent runs it inline, which is faster
+ * than any hop and cannot deadlock). Results come back to this node and
+ * are pulled here at once, so guests and the local scheduler only ever read
+ * local objects; this node owns them at the head until its guests let go.
+ */
+import type { ObjectRef } from '../../store/object-ref.js';
+import type { RemoteLocation } from '../../store/object-store.js';
+import type { EmbeddedNode } from '../node/node.js';
+import type { TasksElsewhere } from '../node/guest-runtime.js';
+import type { NormalizedOptions } from '../core/options.js';
+import type { TaskSpec } from '../core/specs.js';
+import { fits } from '../core/resources.js';
+import { RemoteWork } from './remote-work.js';
+import type { ObjectPuller, ObjectServer } from './object-transfer.js';
+import type { Peer } from './peer.js';
+import type { LogFrame, ResultFrame } from './protocol.js';
+
+export class TasksAway implements TasksElsewhere {
+  private readonly work: RemoteWork;
+  /** Task sent away -> the log route of the work that sent it (its lines go on to that driver). */
+  private readonly routes = new Map<string, string>();
+
+  constructor(private readonly node: EmbeddedNode, private readonly peer: Peer, server: ObjectServer, private readonly puller: ObjectPuller) {
+    this.work = new RemoteWork(peer, node.objects, server, node.nodeId, { shipComponents: false, land: (r, loc) => this.land(r, loc) });
+  }
+
+  wants(opts: NormalizedOptions, claimable: boolean): boolean {
+    const s = opts.strategy;
+    if (s === 'SPREAD') return true;
+    if (typeof s === 'object') return s.nodeId !== this.node.nodeId;
+    const here = this.node.scheduler;
+    if (!fits(here.totalResources(), opts.request)) return true;
+    return !claimable && !fits(here.availableResources(), opts.request);
+  }
+
+  submit(spec: TaskSpec): ObjectRef[] {
+    const route = spec.log?.route;
+    return this.work.add(spec.name, spec.component, spec.args, spec.opts.numReturns, (taskId, args, refs) => {
+      if (route !== undefined) this.routes.set(taskId, route);
+      return {
+        t: 'submit',
+        task: {
+          taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args, opts: spec.opts,
+          ...(spec.log ? { log: spec.log.level } : {}), ...(refs ? { refs } : {}),
+        },
+      };
+    }, { ...(spec.borrowed?.length ? { borrowed: spec.borrowed } : {}), ...(spec.returnIds ? { returnIds: spec.returnIds } : {}) });
+  }
+
+  cancel(ref: ObjectRef, force: boolean, recursive: boolean): boolean {
+    return this.work.cancel(ref, force, false, recursive);
+  }
+
+  /** A result from the head (ignored unless it is one of ours). */
+  onResult(f: ResultFrame): void {
+    this.routes.delete(f.taskId);
+    this.work.onResult(f);
+  }
+
+  /** A log line of a task sent away goes on to the driver of the work that sent it; false when it is not ours. */
+  onLog(f: LogFrame): boolean {
+    const route = this.routes.get(f.route);
+    if (route === undefined) return false;
+    this.peer.send({ t: 'log', route, level: f.level, who: f.who, text: f.text });
+    return true;
+  }
+
+  /** The head is gone: what was sent away cannot come back. */
+  failAll(error: Error): void {
+    this.work.failAll(error);
+  }
+
+  /** The result's bytes come here before its ref is ready, so nothing here ever reads a remote object. */
+  private land(r: ObjectRef, loc: RemoteLocation): void {
+    const { objects } = this.node;
+    this.puller.pull(loc, r).then((got) => {
+      if (got !== r) got.release();
+      // Marked remote too: when it is freed here, its owner is told (sendFrees).
+      objects.resolveRemote(r, loc);
+    }, (e: Error) => objects.fail(r, e));
+  }
+}
