@@ -76,10 +76,7 @@ export class RemoteFunction<F = UntypedFunction> {
     const passed = handlesIn(f, args, isActorHandle);
     const opts = this.opts;
     let stream: ObjectRefGenerator | undefined;
-    if (opts.streaming) {
-      if (!node.local) throw new RuntimeStateError(`${f.name}: numReturns: 'streaming' runs on the embedded node only for now`);
-      stream = new ObjectRefGenerator(node.objects);
-    }
+    if (opts.streaming) stream = new ObjectRefGenerator(node.objects);
     const refs = node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts, ...(borrowed?.length ? { borrowed } : {}), ...(stream ? { stream } : {}) });
     // Actors whose handles the task was given live at least until it finishes.
     if (passed.length > 0) lifetimesOf(node).holdUntil(passed, refs[0]!);

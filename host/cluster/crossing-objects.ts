@@ -8,6 +8,7 @@
 import type { ObjectRef } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { FuncDef } from '../wit/types.js';
+import type { StreamSink } from '../core/specs.js';
 import { mapRefs } from '../core/ref-values.js';
 import type { ObjectPuller, ObjectServer } from './object-transfer.js';
 import type { ReturnValue, WireRef } from './protocol.js';
@@ -95,6 +96,28 @@ export class CrossingObjects {
     }
     found.forEach((c, i) => { if ('at' in refs[i]!) this.hold(c); else c.release(); });
     return { value, refs };
+  }
+
+  /**
+   * A streaming task's sink: each value it emits goes out by `send`, in
+   * order, as a result would (blocks kept here). `flushed()` resolves once
+   * every value so far went, or rejects with why one could not.
+   */
+  emitter(send: (index: number, value: ReturnValue) => void): StreamSink & { flushed(): Promise<void> } {
+    let chain = Promise.resolve();
+    return {
+      push: (index, ref) => {
+        chain = chain.then(async () => {
+          const keep: ObjectRef[] = [];
+          try {
+            send(index, await this.returnValue(ref, keep));
+          } finally {
+            if (!keep.includes(ref)) ref.release();
+          }
+        });
+      },
+      flushed: () => chain,
+    };
   }
 
   /** Keeps `r` here for a submitter elsewhere, once more. */

@@ -83,7 +83,7 @@ class RemoteTasks implements TaskBackend {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
         opts: o, log: this.log, ...(refs ? { refs } : {}),
       },
-    }), spec.borrowed ? { borrowed: spec.borrowed } : {});
+    }), { ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}) });
   }
 
   /** Cancels the task behind `ref` only; `ClusterDriver.cancelTree` also its children. */
@@ -167,6 +167,7 @@ export class ClusterDriver implements Backend {
     const onFrame = (f: Frame): void => {
       if (!driver) { early.push(f); return; }
       if (f.t === 'result') driver.work.onResult(f);
+      else if (f.t === 'emit') driver.work.onEmit(f);
       // Filtered on the node already; again here, since a node's word is not trusted.
       else if (f.t === 'log') { if (logPasses(opts.logFilter ?? DEFAULT_LOG_FILTER, f.level)) printGuestLog(f, { pid: f.pid ?? 0, node: f.node ?? '?' }); }
       else if (f.t === 'node-dead') driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`);

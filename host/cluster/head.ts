@@ -61,6 +61,7 @@ export class Head {
     submit: (f, peer, hello) => this.router.submit(f, peer, hello),
     cancel: (f, peer) => this.router.cancel(f, peer),
     result: (f, peer, hello) => this.router.result(f, peer, hello),
+    emit: (f, peer, hello) => this.router.emit(f, peer, hello),
     'actor-create': (f, peer, hello) => this.actors.create(f, peer, hello),
     'actor-call': (f, peer, hello) => this.actors.call(f, peer, hello),
     'actor-kill': (f, peer) => this.actors.kill(f, peer),

@@ -125,12 +125,14 @@ export class NodeAgent {
   }
 
   /** Answers `id` once all of `refs` settle: small values inline, sealed blocks kept here and sent as locations. */
-  private answerWhenSettled(id: string, refs: ObjectRef[], pulled: ObjectRef[]): void {
+  private answerWhenSettled(id: string, refs: ObjectRef[], pulled: ObjectRef[], emitted?: () => Promise<void>): void {
     this.running.set(id, refs);
     let left = refs.length;
     const settled = async (): Promise<void> => {
       const keep: ObjectRef[] = [];
       try {
+        // A streaming task's values all go before its result, which ends the stream.
+        await emitted?.();
         const failed = refs.map((x) => this.node.objects.peek(x)).find((st) => st && !st.ok);
         if (failed && !failed.ok) throw failed.error;
         const returns: ReturnValue[] = [];
@@ -157,10 +159,13 @@ export class NodeAgent {
       if (task.refs) ({ args, borrowed } = await this.crossing.borrowedArgs(taskFunc(component, task.fn), args, task.refs, pulled));
       checkTask(component, task.fn, task.opts.numReturns, args, task.opts.capabilities);
       const log = { level: task.log ?? DEFAULT_LOG_FILTER, route: task.taskId };
+      const id = task.taskId;
+      const stream = task.opts.streaming ? this.crossing.emitter((index, value) => this.peer.send({ t: 'emit', taskId: id, index, value })) : undefined;
       const refs = this.node.scheduler.submit({
-        component, name: task.name, fn: task.fn, args, opts: task.opts, log, ...(task.attempt ? { attempt: task.attempt } : {}), ...(borrowed ? { borrowed } : {}),
+        component, name: task.name, fn: task.fn, args, opts: task.opts, log,
+        ...(task.attempt ? { attempt: task.attempt } : {}), ...(borrowed ? { borrowed } : {}), ...(stream ? { stream } : {}),
       });
-      this.answerWhenSettled(task.taskId, refs, pulled);
+      this.answerWhenSettled(id, refs, pulled, stream?.flushed);
     } catch (e) {
       this.reply(task.taskId, pulled, { error: e });
     }

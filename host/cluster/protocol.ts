@@ -197,6 +197,8 @@ export interface SubmitFrame { t: 'submit'; task: TaskFrame }
 export interface RunFrame { t: 'run'; task: TaskFrame }
 /** Driver -> head -> node. */
 export interface CancelFrame { t: 'cancel'; taskId: string; force: boolean; /** Also the tasks it submitted (absent: true, as Ray's default). */ recursive?: boolean }
+/** Node -> head -> submitter: the `index`-th value a streaming task emitted (`numReturns: 'streaming'`), in order, before its result. */
+export interface EmitFrame { t: 'emit'; taskId: string; index: number; value: ReturnValue }
 /** Node -> head -> driver: how a task ended. */
 export interface ResultFrame { t: 'result'; taskId: string; ok: boolean; returns?: ReturnValue[]; error?: WireError }
 /** Node -> head: send me this component. */
@@ -212,7 +214,7 @@ export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: strin
 
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame
-  | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | NeedComponent | ComponentReply
+  | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
   | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame;
 
 export class MalformedFrameError extends Error {}

@@ -13,7 +13,8 @@ import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { ArgWaits, Lane, type Waiting } from '../core/pending-work.js';
 import type { Peer } from './peer.js';
-import type { Frame, ResultFrame } from './protocol.js';
+import type { EmitFrame, Frame, ResultFrame, ReturnValue } from './protocol.js';
+import type { StreamSink } from '../core/specs.js';
 import { fromWire } from '../core/error-codec.js';
 import { ObjectServer } from './object-transfer.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
@@ -33,6 +34,8 @@ export interface Work extends Waiting {
   state: 'waiting' | 'sent' | 'done';
   /** Refs passed at `object-ref` positions (held, and ready before it goes). */
   refArgs: readonly ObjectRef[];
+  /** Where a streaming task's emitted values go. */
+  stream: StreamSink | undefined;
   /** The frame to send, given its id, its arguments as they travel and the refs passed as values. */
   frame: (id: string, args: unknown[], refs: WireRef[] | undefined) => Frame;
   /** Work that must be sent in order with other work (an actor's calls); undefined: as soon as ready. */
@@ -47,6 +50,8 @@ export interface WorkExtras {
   borrowed?: readonly ObjectRef[];
   /** Ids its submitter drew for the results. */
   returnIds?: readonly string[];
+  /** A streaming task's sink (`numReturns: 'streaming'`). */
+  stream?: StreamSink;
 }
 
 /** How the submitter treats what it sends and receives. */
@@ -94,7 +99,7 @@ export class RemoteWork {
       temps.push(r);
       return r;
     });
-    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], pendingDeps: 0, holds: false, state: 'waiting', frame, queue };
+    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue };
     this.work.set(id, w);
     for (const r of returns) this.byReturn.set(r.id, id);
     queue?.push(w);
@@ -150,12 +155,23 @@ export class RemoteWork {
       return;
     }
     this.done(w);
-    w.returns.forEach((r, i) => {
-      const v = f.returns![i]!;
-      if ('object' in v) this.opts.land(r, v.object);
-      else if (v.refs?.length) this.resolveWithRefs(r, v.value, v.refs);
-      else this.objects.resolve(r, v.value);
-    });
+    w.returns.forEach((r, i) => this.settle(r, f.returns![i]!));
+  }
+
+  /** A value a streaming task emitted: a new object, to its sink (in order; a retry's repeats are dropped there). */
+  onEmit(f: EmitFrame): void {
+    const w = this.work.get(f.taskId);
+    if (!w?.stream) return;
+    const r = this.objects.create();
+    this.settle(r, f.value);
+    w.stream.push(f.index, r);
+  }
+
+  /** Settles pending `r` as a node returned it. */
+  private settle(r: ObjectRef, v: ReturnValue): void {
+    if ('object' in v) this.opts.land(r, v.object);
+    else if (v.refs?.length) this.resolveWithRefs(r, v.value, v.refs);
+    else this.objects.resolve(r, v.value);
   }
 
   /** A value holding refs: each becomes an object here, which the value then holds. */

@@ -57,6 +57,7 @@ const FRAMES: Record<string, Check> = {
   run: shape({ task }),
   cancel: shape({ taskId: str, force: optional(bool), recursive: optional(bool) }),
   result: shape({ taskId: str, ok: bool, returns: optional(list(returnValue)), error: optional(wireError) }),
+  emit: shape({ taskId: str, index: count, value: returnValue }),
   'need-component': shape({ id: count, hash: str }),
   'component-reply': shape({ id: count, hash: str, bytes: optional(bytes) }),
   pull: shape({ id: count, objectId: str, key: optional(str) }),

@@ -3,8 +3,8 @@
 // has, or ask to spread), refs cross nodes as values both ways (a driver's
 // put passed at an object-ref position, refs a task on a node returns, a
 // list of refs inside an argument), guests call an actor the driver made on
-// whichever node hosts it, and a recursive cancel reaches children placed
-// on other nodes.
+// whichever node hosts it, streaming returns come from a node, and a
+// recursive cancel reaches children placed on other nodes.
 import t from 'tap';
 import { encode } from 'cbor-x';
 import * as tsray from 'tsray';
@@ -77,6 +77,37 @@ t.test('guests use the Ray API across a real-process cluster', async (t) => {
     const e = await caught(t, () => tsray.get(nested.fn('sum-refs').options(onA).remote([failed])));
     t.equal(e?.code, 'ERR_TASK', 'a failed ref passed inside a list fails the reader with the child\'s error');
     t.match(e?.message, /bad child/);
+  });
+
+  t.test('streaming returns from a task on a node', async (t) => {
+    const streaming = (name) => nested.fn(name).options({ ...onA, numReturns: 'streaming' });
+    const started = performance.now();
+    const got = [];
+    const at = [];
+    for await (const ref of streaming('squares').remote(5, 150)) {
+      got.push(await tsray.get(ref));
+      at.push(performance.now() - started);
+    }
+    t.same(got, [0, 1, 4, 9, 16], 'every value, in order');
+    t.ok(at[0] < at[4] - 400, `the first value came long before the last (${at.map(Math.round)})`);
+
+    const before = [];
+    const e = await caught(t, async () => {
+      for await (const ref of streaming('emit-then-fail').remote(3, 'stream broke')) before.push(await tsray.get(ref));
+    });
+    t.same(before, [0, 1, 2], 'a failing generator yields what it emitted');
+    t.equal(e?.code, 'ERR_TASK', 'then throws the task error');
+
+    const gen = streaming('squares').remote(1000, 20);
+    let n = 0;
+    const c = await caught(t, async () => {
+      for await (const ref of gen) {
+        ref.release();
+        if (++n === 3) tsray.cancel(gen);
+      }
+    });
+    t.equal(c?.code, 'ERR_TASK_CANCELLED', 'cancel stops the generator');
+    t.ok(n < 100, `soon after the cancel (${n} values)`);
   });
 
   t.test('a recursive cancel reaches children on other nodes', async (t) => {

@@ -72,7 +72,7 @@ t.test('a node that answers with refs it does not hold is closed; a result that 
   t.equal(await tsray.get(textFns.fn('greet').remote('still')), 'Hello, still!', 'the driver and the head keep serving');
 });
 
-t.test('a node may submit tasks, and frees only what it owns', async (t) => {
+t.test('a node may submit tasks, frees only what it owns, and emits only for its own tasks', async (t) => {
   const n = await liar('submitter');
   const id = `from-node-${randomBytes(4).toString('hex')}`;
   n.ws.send(encode(submitFrame(text.hash, id, { args: ['node'] })));
@@ -81,4 +81,12 @@ t.test('a node may submit tasks, and frees only what it owns', async (t) => {
   n.ws.send(encode({ t: 'free', nodeId: 'd'.repeat(16), objectIds: ['c'.repeat(32)] }));
   n.ws.send(encode({ t: 'free', nodeId: 'd'.repeat(16), objectIds: 'nope' }));
   t.equal((await n.ws.closed).code, 4003, 'a malformed free closes the node; one for objects it does not own did nothing');
+
+  const ws = await driver();
+  ws.send(encode({ t: 'emit', taskId: 'nobody', index: 0, value: { value: 1 } }));
+  t.equal((await ws.closed).code, 4003, 'a driver that emits stream values is closed: only nodes emit');
+  const m = await liar('emitter');
+  m.ws.send(encode({ t: 'emit', taskId: 'not-mine', index: 0, value: { value: 1 } }));
+  m.ws.send(encode({ t: 'emit', taskId: 'x', index: -1, value: { value: 1 } }));
+  t.equal((await m.ws.closed).code, 4003, 'an emit for a task the node does not run is dropped; a malformed one closes the node');
 });

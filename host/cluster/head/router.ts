@@ -5,7 +5,7 @@
  * tasks elsewhere while their retries last.
  */
 import type { Peer } from '../peer.js';
-import { CLOSE, type CancelFrame, type Frame, type Hello, type ResultFrame, type SubmitFrame, type WireError } from '../protocol.js';
+import { CLOSE, type CancelFrame, type EmitFrame, type Frame, type Hello, type ResultFrame, type SubmitFrame, type WireError } from '../protocol.js';
 import { toWire } from '../../core/error-codec.js';
 import { remoteLocation } from '../remote-arg.js';
 import { normalizeWireOptions } from '../../core/options.js';
@@ -160,6 +160,17 @@ export class Router {
       return;
     }
     this.ownership.grantReturned(n, t.driver, f);
+    t.driver.send(f);
+  }
+
+  /** A value a streaming task emitted on its node: on to its submitter, its objects owned by it as results are. */
+  emit(f: EmitFrame, peer: Peer, hello: Hello): void {
+    const n = this.nodes.sender(peer, hello);
+    if (!n) { peer.close(CLOSE.MALFORMED, 'emit from a connection that is not a live node'); return; }
+    const t = this.tasks.get(f.taskId);
+    if (!t || t.node !== n.info.nodeId || t.actorId) return;
+    const returns: ResultFrame = { t: 'result', taskId: f.taskId, ok: true, returns: [f.value] };
+    if (!this.ownership.recordResults(t.driver, n, returns, peer)) return;
     t.driver.send(f);
   }
 
