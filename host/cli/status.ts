@@ -6,6 +6,7 @@ import type { StatusReply } from '../cluster/protocol.js';
 import { records } from '../cluster/process-records.js';
 import { tokenFor } from './start.js';
 import { readTls } from '../cluster/tls.js';
+import { statusJson } from './status-json.js';
 
 function fmtAmount(name: string, v: number): string {
   if (name === 'memory' || name === 'object_store_memory') return `${(v / 2 ** 30).toFixed(2)}GiB`;
@@ -58,7 +59,7 @@ export function registerStatus(program: Command): void {
     .option('--token <token>', 'cluster token (default: TSRAY_TOKEN, or this machine\'s head); visible to other local users, so prefer TSRAY_TOKEN or --token-file')
     .option('--token-file <path>', 'a file holding the cluster token')
     .option('--tls-ca <file>', 'a wss:// head: PEM CA certificate(s) to check it with (default: Node\'s trusted CAs and NODE_EXTRA_CA_CERTS)')
-    .option('--json', 'print the tables as JSON')
+    .option('--json', 'print the status as JSON (schema tsray.status/1, see README)')
     .action(async (o: { address?: string; token?: string; tokenFile?: string; tlsCa?: string; json?: boolean }) => {
       const address = o.address ?? records().find((r) => r.role === 'head')?.address;
       if (!address) throw new InvalidArgumentError('no head started on this machine; pass --address ws://HOST:PORT');
@@ -67,7 +68,7 @@ export function registerStatus(program: Command): void {
       const { peer } = await connect(address, token, 'cli', {}, {}, readTls({ ...(o.tlsCa ? { tlsCa: o.tlsCa } : {}) }));
       try {
         const s = await peer.request<StatusReply>({ t: 'status', id: 0 });
-        process.stdout.write((o.json ? JSON.stringify(s, null, 2) : formatStatus(s)) + '\n');
+        process.stdout.write((o.json ? JSON.stringify(statusJson(s), null, 2) : formatStatus(s)) + '\n');
       } finally {
         peer.close();
       }

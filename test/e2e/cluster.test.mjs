@@ -21,6 +21,7 @@ function tsray(args, extraEnv = {}) {
 }
 
 const status = (...args) => JSON.parse(tsray(['status', '--json', ...args]).stdout);
+const pick = (o, keys) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
 // A process killed here may linger as a zombie if nothing reaps it: only a live state counts.
 const alive = (pid) => {
   try { process.kill(pid, 0); } catch { return false; }
@@ -74,6 +75,16 @@ t.test('start a head and a node, see them in status, kill -9 the node, stop ever
   const total = (k) => s.nodes.reduce((a, n) => a + (n.resources[k] ?? 0), 0);
   t.equal(total('CPU'), 3, 'CPUs add up across nodes');
   t.equal(total('TPU'), 2, 'custom resources are reported');
+  // --json is the documented schema, not the head's wire frame.
+  t.equal(s.schema, 'tsray.status/1', 'status --json names its schema');
+  t.notOk('t' in s || 'id' in s, 'no wire fields leak into it');
+  t.ok(!Number.isNaN(Date.parse(s.time)), 'it carries its time');
+  t.same(s.resources.total, { CPU: 3, TPU: 2, ...pick(s.resources.total, ['memory', 'object_store_memory', 'GPU']) }, 'cluster totals sum the live nodes');
+  t.same(s.resources.used, Object.fromEntries(Object.keys(s.resources.total).map((k) => [k, s.resources.total[k] - s.resources.available[k]])), 'used is total less available');
+  for (const n of s.nodes) {
+    t.match(n, { nodeId: /^[0-9a-f]{16}$/, state: 'ALIVE', objectAddress: /^wss?:\/\//, lastSeenMs: Number }, `node ${n.nodeId} has the documented fields`);
+    t.same(Object.keys(n.used).sort(), Object.keys(n.resources).sort(), 'with what it uses of each resource');
+  }
   const text = tsray(['status']).stdout;
   t.match(text, /======== Cluster status: /);
   t.match(text, /Active:\n 1 node_[0-9a-f]{16} .*\n 1 node_[0-9a-f]{16} /);
