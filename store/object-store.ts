@@ -100,6 +100,8 @@ export class ObjectStore implements RefOwner {
   }
 
   private free(e: Entry): void {
+    // Once only: a waiter run by `settle` may release the last ref and free it before `settle` checks.
+    if (this.entries.get(e.id) !== e) return;
     this.entries.delete(e.id);
     this.space.forget(e);
     if (e.isInline) { this.inlineBytes -= e.size; e.inline = undefined; }

@@ -12,10 +12,13 @@ export interface ReferenceRow {
   pid: number;
   /** The worker thread holding it; undefined for the driver's main thread. */
   threadId?: number;
-  type: 'Driver' | 'Worker';
+  /** `Node`: a cluster node's own process, holding objects for work from elsewhere. */
+  type: 'Driver' | 'Worker' | 'Node';
   objectRef: string;
   /** Bytes; undefined while the object is pending. */
   size?: number;
+  /** Where its bytes are in this process's store (`inline` and `memory` count as memory used). */
+  where?: 'inline' | 'memory' | 'disk' | 'memory+disk' | 'remote' | 'none';
   referenceType: ReferenceType;
   /** How many references of this kind the holder has. */
   count: number;
@@ -33,7 +36,7 @@ export interface MemorySummary {
 
 /** Memory outside the object store: each thread's JS heap and guest linear memory. */
 export interface ThreadMemory {
-  type: 'Driver' | 'Worker';
+  type: 'Driver' | 'Worker' | 'Node';
   pid: number;
   threadId?: number;
   heapBytes: number;
@@ -66,6 +69,10 @@ export interface FormatOptions {
   sortBy?: SortBy;
   units?: Units;
   statsOnly?: boolean;
+  /** At most this many reference rows per group (Ray's `--num-entries`). */
+  numEntries?: number;
+  /** Rows as plain space-separated fields, not aligned columns (Ray's `--no-format`). */
+  noFormat?: boolean;
 }
 
 export const GROUP_BY: readonly GroupBy[] = ['NODE_ADDRESS', 'STACK_TRACE'];
@@ -82,14 +89,16 @@ function amount(bytes: number, units: Units): string {
   return `${v.toFixed(digits)} ${UNIT_NAME[units]}`;
 }
 
-function table(rows: string[][]): string {
+function table(rows: string[][], plain = false): string {
+  if (plain) return rows.map((r) => r.join(' ')).join('\n');
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
 }
 
 function sortRows(rows: ReferenceRow[], by: SortBy): ReferenceRow[] {
   const cmp: Record<SortBy, (a: ReferenceRow, b: ReferenceRow) => number> = {
-    OBJECT_SIZE: (a, b) => (b.size ?? -1) - (a.size ?? -1),
+    // Ascending, as Ray sorts: objects of unknown size (pending) first.
+    OBJECT_SIZE: (a, b) => (a.size ?? -1) - (b.size ?? -1),
     REFERENCE_TYPE: (a, b) => REF_KIND_NAMES.indexOf(a.referenceType) - REF_KIND_NAMES.indexOf(b.referenceType),
     PID: (a, b) => a.pid - b.pid || (a.threadId ?? 0) - (b.threadId ?? 0),
   };
@@ -100,12 +109,14 @@ function who(r: { pid: number; threadId?: number }): string {
   return r.threadId === undefined ? String(r.pid) : `${r.pid}:${r.threadId}`;
 }
 
-function referenceTable(rows: ReferenceRow[], units: Units): string {
+function referenceTable(rows: ReferenceRow[], units: Units, opts: FormatOptions): string {
   const head = ['IP Address', 'PID', 'Type', 'Object Ref', 'Size', 'Reference Type', 'Call Site'];
-  return table([head, ...rows.map((r) => [
+  const shown = opts.numEntries !== undefined ? rows.slice(0, opts.numEntries) : rows;
+  const out = table([head, ...shown.map((r) => [
     r.address, who(r), r.type, r.objectRef, r.size === undefined ? '?' : amount(r.size, units),
     r.count > 1 ? `${r.referenceType} x${r.count}` : r.referenceType, r.callSite,
-  ])]);
+  ])], opts.noFormat);
+  return shown.length < rows.length ? `${out}\n(${rows.length - shown.length} more not shown: --num-entries ${opts.numEntries})` : out;
 }
 
 function summaryTable(s: MemorySummary, units: Units): string {
@@ -157,9 +168,9 @@ export function formatMemory(report: MemoryReport, opts: FormatOptions = {}): st
     out.push(`Grouping by ${groupBy === 'NODE_ADDRESS' ? 'node address' : 'stack trace'}...        Sorting by ${sortBy === 'OBJECT_SIZE' ? 'object size' : sortBy === 'PID' ? 'pid' : 'reference type'}...`, '');
     if (groupBy === 'NODE_ADDRESS') {
       for (const n of report.nodes) {
-        out.push('', `--- Summary for node address: ${n.address} ---`, summaryTable(n.summary, units), '');
-        out.push(`--- Object references for node address: ${n.address} ---`);
-        out.push(n.references.length > 0 ? referenceTable(sortRows(n.references, sortBy), units) : '(no object references)');
+        out.push('', `--- Summary for node address: ${n.address} (node ${n.nodeId}) ---`, summaryTable(n.summary, units), '');
+        out.push(`--- Object references for node address: ${n.address} (node ${n.nodeId}) ---`);
+        out.push(n.references.length > 0 ? referenceTable(sortRows(n.references, sortBy), units, opts) : '(no object references)');
       }
     } else {
       const groups = new Map<string, ReferenceRow[]>();
@@ -169,21 +180,28 @@ export function formatMemory(report: MemoryReport, opts: FormatOptions = {}): st
       }
       for (const [site, rows] of groups) {
         out.push('', `--- Summary for call site: ${site} ---`, summaryTable(summarize(rows), units), '');
-        out.push(`--- Object references for call site: ${site} ---`, referenceTable(sortRows(rows, sortBy), units));
+        out.push(`--- Object references for call site: ${site} ---`, referenceTable(sortRows(rows, sortBy), units, opts));
       }
     }
   }
-  for (const n of report.nodes) out.push('', `--- Memory for node address: ${n.address} ---`, memoryTable(n, units));
+  for (const n of report.nodes) out.push('', `--- Memory for node address: ${n.address} (node ${n.nodeId}) ---`, memoryTable(n, units));
   out.push('', '--- Aggregate object store stats across all nodes ---', aggregate(report, units));
   return out.join('\n');
 }
 
-/** Totals over reference rows (each object's size counted once). */
+/** Whether a row's object takes memory in its process's store (objects on disk or on another node do not). */
+const inMemory = (r: ReferenceRow): boolean => r.where === undefined || r.where === 'inline' || r.where === 'memory' || r.where === 'memory+disk';
+
+/**
+ * Totals over reference rows: each object's size counted once, and only
+ * while it is in memory, so a node's summary adds up to the store usage
+ * the aggregate line reports.
+ */
 export function summarize(rows: ReferenceRow[]): MemorySummary {
   const s: MemorySummary = { memUsedByObjects: 0, localReferences: 0, pinnedCount: 0, pendingTasks: 0, capturedInObjects: 0, actorHandles: 0 };
   const sized = new Set<string>();
   for (const r of rows) {
-    if (r.size !== undefined && !sized.has(r.objectRef)) { sized.add(r.objectRef); s.memUsedByObjects += r.size; }
+    if (r.size !== undefined && inMemory(r) && !sized.has(r.objectRef)) { sized.add(r.objectRef); s.memUsedByObjects += r.size; }
     switch (r.referenceType) {
       case 'LOCAL_REFERENCE': s.localReferences += r.count; break;
       case 'PINNED_IN_MEMORY': s.pinnedCount += r.count; break;
@@ -193,4 +211,28 @@ export function summarize(rows: ReferenceRow[]): MemorySummary {
     }
   }
   return s;
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const HOLDERS = new Set(['Driver', 'Worker', 'Node']);
+
+function isRow(v: unknown): v is ReferenceRow {
+  return isObj(v) && isStr(v.address) && isNum(v.pid) && (v.threadId === undefined || isNum(v.threadId)) && HOLDERS.has(v.type as string)
+    && isStr(v.objectRef) && (v.size === undefined || isNum(v.size)) && (REF_KIND_NAMES as readonly unknown[]).includes(v.referenceType)
+    && isNum(v.count) && isStr(v.callSite);
+}
+
+/**
+ * Whether `v` (a report another process sent) has the shape the formatter
+ * reads; one that does not is left out and named, never formatted into
+ * wrong figures.
+ */
+export function isNodeMemory(v: unknown): v is NodeMemory {
+  if (!isObj(v) || !isStr(v.address) || !isStr(v.nodeId) || !Array.isArray(v.references) || !Array.isArray(v.threads) || !isObj(v.store) || !isNum(v.rssMinusShared)) return false;
+  const st = v.store;
+  const storeOk = ['capacity', 'usedBytes', 'inlineBytes', 'committedBytes', 'objects', 'objectsInMemory', 'arenas', 'largestFreeBlock'].every((k) => isNum(st[k])) && isObj(st.spill)
+    && Object.values(st.spill).every(isNum);
+  return storeOk && v.references.every(isRow) && v.threads.every((t) => isObj(t) && HOLDERS.has(t.type as string) && isNum(t.pid) && isNum(t.heapBytes) && isNum(t.guestBytes));
 }

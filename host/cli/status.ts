@@ -1,11 +1,7 @@
 /** `tsray status`: the cluster's nodes, resources and pending demands, as `ray status` shows them. */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../errors.js';
-import { connect } from '../cluster/connect.js';
 import type { StatusReply } from '../cluster/protocol.js';
-import { records } from '../cluster/process-records.js';
-import { tokenFor } from './start.js';
-import { readTls } from '../cluster/tls.js';
+import { headOptions, withHead, type HeadOptions } from './head-connection.js';
 import { statusJson } from './status-json.js';
 
 function fmtAmount(name: string, v: number): string {
@@ -52,25 +48,11 @@ function order(k: string): number {
 }
 
 export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .description('show the cluster: nodes alive and dead, resources used and total, pending demands')
-    .option('--address <ws://HOST:PORT>', 'the head (default: the head started on this machine)')
-    .option('--token <token>', 'cluster token (default: TSRAY_TOKEN, or this machine\'s head); visible to other local users, so prefer TSRAY_TOKEN or --token-file')
-    .option('--token-file <path>', 'a file holding the cluster token')
-    .option('--tls-ca <file>', 'a wss:// head: PEM CA certificate(s) to check it with (default: Node\'s trusted CAs and NODE_EXTRA_CA_CERTS)')
+  headOptions(program.command('status').description('show the cluster: nodes alive and dead, resources used and total, pending demands'),
+    'the head (default: the head started on this machine)')
     .option('--json', 'print the status as JSON (schema tsray.status/1, see README)')
-    .action(async (o: { address?: string; token?: string; tokenFile?: string; tlsCa?: string; json?: boolean }) => {
-      const address = o.address ?? records().find((r) => r.role === 'head')?.address;
-      if (!address) throw new InvalidArgumentError('no head started on this machine; pass --address ws://HOST:PORT');
-      const token = tokenFor(o.address, o);
-      if (!token) throw new InvalidArgumentError('no cluster token: set TSRAY_TOKEN or pass --token-file');
-      const { peer } = await connect(address, token, 'cli', {}, {}, readTls({ ...(o.tlsCa ? { tlsCa: o.tlsCa } : {}) }));
-      try {
-        const s = await peer.request<StatusReply>({ t: 'status', id: 0 });
-        process.stdout.write((o.json ? JSON.stringify(statusJson(s), null, 2) : formatStatus(s)) + '\n');
-      } finally {
-        peer.close();
-      }
+    .action(async (o: HeadOptions & { json?: boolean }) => {
+      const s = await withHead(o, (peer) => peer.request<StatusReply>({ t: 'status', id: 0 }));
+      process.stdout.write((o.json ? JSON.stringify(statusJson(s), null, 2) : formatStatus(s)) + '\n');
     });
 }

@@ -17,6 +17,8 @@ import type { Backend, TaskBackend } from '../core/backend.js';
 import { RemoteActors } from './remote-actors.js';
 import { RemoteWork } from './remote-work.js';
 import { sendFrees } from './free-batch.js';
+import { nodeMemory, type MemoryIdentity } from '../node/memory-report.js';
+import { AdminEndpoint, sessionsDir } from '../node/admin.js';
 import { connect } from './connect.js';
 import type { Peer } from './peer.js';
 import type { Frame, StatusReply } from './protocol.js';
@@ -124,6 +126,12 @@ export class ClusterDriver implements Backend {
   private closing = false;
   private readonly puller: ObjectPuller;
   private readonly server: ObjectServer;
+  private admin: AdminEndpoint | undefined;
+
+  /** Its `tsray memory` identity: a driver, at the address its object server listens on. */
+  get memoryIdentity(): MemoryIdentity {
+    return { address: new URL(this.server.address).hostname, holder: 'Driver' };
+  }
 
   /** Every live node's GPUs, from the head. */
   acceleratorDevices(): Promise<AcceleratorDevice[]> {
@@ -168,6 +176,7 @@ export class ClusterDriver implements Backend {
       if (!driver) { early.push(f); return; }
       if (f.t === 'result') driver.work.onResult(f);
       else if (f.t === 'emit') driver.work.onEmit(f);
+      else if (f.t === 'memory') peer.send({ t: 'memory-reply', id: f.id, nodes: [nodeMemory(driver, driver.memoryIdentity)] });
       // Filtered on the node already; again here, since a node's word is not trusted.
       else if (f.t === 'log') { if (logPasses(opts.logFilter ?? DEFAULT_LOG_FILTER, f.level)) printGuestLog(f, { pid: f.pid ?? 0, node: f.node ?? '?' }); }
       else if (f.t === 'node-dead') driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`);
@@ -201,6 +210,12 @@ export class ClusterDriver implements Backend {
       throw e;
     }
     driver = new ClusterDriver(peer, opts, objects, server, storeId);
+    // `tsray memory` on this machine reads it too, as it reads nodes.
+    const d = driver;
+    driver.admin = AdminEndpoint.start(sessionsDir(), storeId, (req) => {
+      if (req === 'memory') return nodeMemory(d, d.memoryIdentity);
+      throw new Error(`unknown request '${req}'`);
+    });
     for (const f of early.splice(0)) onFrame(f);
     await driver.scheduler.refresh();
     return driver;
@@ -208,6 +223,7 @@ export class ClusterDriver implements Backend {
 
   async close(error: Error): Promise<void> {
     this.closing = true;
+    this.admin?.close();
     this.scheduler.stop();
     this.work.failAll(error);
     this.objects.failPending(error);

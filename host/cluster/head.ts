@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Peer } from './peer.js';
 import {
   CLOSE, PROTOCOL_VERSION,
-  type ComponentFrame, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest,
+  type ComponentFrame, type MemoryRequest, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest,
 } from './protocol.js';
 import { listen, type Tls } from './tls.js';
 import { acceptPeers } from './accept.js';
@@ -23,6 +23,7 @@ import { Ownership } from './head/ownership.js';
 import { Router } from './head/router.js';
 import { ActorDirectory } from './head/actor-directory.js';
 import { forwardLog } from './head/log-forward.js';
+import { gatherMemory } from './head/memory-gather.js';
 
 export interface HeadOptions {
   /** TCP port (0 picks a free one). */
@@ -56,6 +57,7 @@ export class Head {
   private readonly handlers: Handlers = {
     heartbeat: (f, peer, hello) => this.nodes.heartbeat(f, peer, hello),
     status: (f, peer) => this.statusRequest(f, peer),
+    memory: (f, peer, hello) => { void this.memory(f, peer, hello); },
     component: (f, peer, hello) => this.component(f, peer, hello),
     'need-component': (f, peer) => this.needComponent(f, peer),
     submit: (f, peer, hello) => this.router.submit(f, peer, hello),
@@ -127,6 +129,13 @@ export class Head {
   private statusRequest(f: StatusRequest, peer: Peer): void {
     if (typeof f.id !== 'number') { peer.close(CLOSE.MALFORMED, 'status needs a numeric id'); return; }
     peer.send(this.status(f.id));
+  }
+
+  private async memory(f: MemoryRequest, peer: Peer, hello: Hello): Promise<void> {
+    if (hello.role === 'node') { peer.close(CLOSE.MALFORMED, 'nodes answer memory requests, they do not make them'); return; }
+    const drivers = [...this.drivers].map((p, i) => ({ name: `driver ${i + 1}`, peer: p }));
+    const { nodes, missing } = await gatherMemory([...this.nodes.alivePeers(), ...drivers]);
+    if (peer.isOpen) peer.send({ t: 'memory-reply', id: f.id, nodes, ...(missing.length ? { missing } : {}) });
   }
 
   private component(f: ComponentFrame, peer: Peer, hello: Hello): void {

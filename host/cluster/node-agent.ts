@@ -28,6 +28,7 @@ import { checkCall, checkTask, taskFunc } from './work-checks.js';
 import { TasksAway } from './tasks-away.js';
 import { sendFrees } from './free-batch.js';
 import { CrossingObjects } from './crossing-objects.js';
+import { nodeMemory } from '../node/memory-report.js';
 import { DEFAULT_LOG_FILTER, type GuestLog } from '../engine/guest-log.js';
 
 /** How often a node reports to the head. */
@@ -92,6 +93,7 @@ export class NodeAgent {
       this.away.onResult(f);
       void this.answered(f);
     } else if (f.t === 'log') this.away.onLog(f);
+    else if (f.t === 'memory') this.peer.send({ t: 'memory-reply', id: f.id, nodes: [nodeMemory(this.node, this.node.memoryIdentity)] });
     else if (f.t === 'actor-create') this.createActor(f);
     else if (f.t === 'actor-call') this.callActor(f);
     else if (f.t === 'actor-kill') {
@@ -278,6 +280,7 @@ export class NodeAgent {
     }
     const listen = net.host ?? await routeTo(address);
     const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen), ...(net.tls ? { tls: net.tls } : {}) });
+    node.memoryIdentity = { address: new URL(server.address).hostname, holder: 'Node' };
     const early: Frame[] = [];
     try {
       const { peer } = await connect(address, token, 'node', {

@@ -13,6 +13,7 @@ import type { SchedulingStrategy } from '../core/placement.js';
 import type { NormalizedOptions } from '../core/options.js';
 import type { WireError } from '../core/error-codec.js';
 import type { RemoteLocation } from '../../store/object-store.js';
+import type { NodeMemory } from '../../store/report.js';
 import type { LogFilter, LogLevel } from '../engine/guest-log.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -116,6 +117,11 @@ export interface StatusReply {
 
 export interface ErrorFrame { t: 'error'; code: string; message: string; id?: number }
 
+/** CLI -> head, and head -> each node and driver: `tsray memory` reports (`store/report.ts`'s `NodeMemory`). */
+export interface MemoryRequest { t: 'memory'; id: number }
+/** The reports; from the head, also who did not answer in time. */
+export interface MemoryReply { t: 'memory-reply'; id: number; nodes: NodeMemory[]; missing?: string[] }
+
 /** A task as it travels: driver -> head (`submit`) -> node (`run`). Arguments are values (refs resolved by the driver). */
 export interface TaskFrame {
   taskId: string;
@@ -213,7 +219,7 @@ export interface ComponentReply { t: 'component-reply'; id: number; hash: string
 export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: string; text: string; node?: string; pid?: number }
 
 export type Frame =
-  | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame
+  | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
   | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame;
 

@@ -50,6 +50,8 @@ const FRAMES: Record<string, Check> = {
   welcome: shape({ v: num, clusterId: str, headPid: count }),
   heartbeat: shape({ available: amounts, deviceUsed: optional(bounded(MAX_DEVICES_PER_NODE, count)) }),
   status: shape({ id: count }),
+  memory: shape({ id: count }),
+  'memory-reply': shape({ id: count, nodes: list(record), missing: optional(list(str)) }),
   'status-reply': shape({ id: count, clusterId: str, nodes: list(record), drivers: count, demands: list(record) }),
   error: shape({ code: str, message: str, id: optional(count) }),
   component: shape({ hash: str, bytes }),

@@ -1,19 +1,28 @@
-/** Builds the `tsray memory` report for the embedded node. */
+/** Builds the `tsray memory` report of one process's store: an embedded node, a cluster node, or a cluster driver. */
 import type { Backend } from '../core/backend.js';
 import { formatSite } from '../../store/call-site.js';
 import { REF_KIND_NAMES, type ReferenceType } from '../../store/references.js';
 import { summarize, type MemoryReport, type NodeMemory, type ReferenceRow, type ThreadMemory } from '../../store/report.js';
 
-/** The embedded node is reached on loopback; the cluster gives each node its own address. */
-const ADDRESS = '127.0.0.1';
+/** Who a report is from: the address other machines reach it at, and what its main thread is. */
+export interface MemoryIdentity {
+  address: string;
+  /** `Driver`: a program's own refs (embedded node, cluster driver); `Node`: a cluster node holding objects for work from elsewhere. */
+  holder: 'Driver' | 'Node';
+}
 
-export function nodeMemory(node: Backend): NodeMemory {
+/** The embedded node, reached on loopback, inside a driver program. */
+export const EMBEDDED: MemoryIdentity = { address: '127.0.0.1', holder: 'Driver' };
+
+export function nodeMemory(node: Backend, id: MemoryIdentity = EMBEDDED): NodeMemory {
+  const ADDRESS = id.address;
+  const holder = id.holder;
   const rows: ReferenceRow[] = [];
   const pid = process.pid;
   const guests = node.guestRefs?.();
   for (const o of node.objects.objects()) {
     const site = formatSite(o.site);
-    const base = { address: ADDRESS, pid, objectRef: o.id, ...(o.size === undefined ? {} : { size: o.size }) };
+    const base = { address: ADDRESS, pid, objectRef: o.id, where: o.where, ...(o.size === undefined ? {} : { size: o.size }) };
     /** `n` references of `kind`: those in `byWorker` are worker rows, the rest the driver's. */
     const split = (kind: ReferenceType, n: number, byWorker: Iterable<[number, number]>, how: string): void => {
       let driver = n;
@@ -21,7 +30,7 @@ export function nodeMemory(node: Backend): NodeMemory {
         driver -= count;
         rows.push({ ...base, threadId: tid, type: 'Worker', referenceType: kind, count, callSite: `${how} | ${site}` });
       }
-      if (driver > 0) rows.push({ ...base, type: 'Driver', referenceType: kind, count: driver, callSite: site });
+      if (driver > 0) rows.push({ ...base, type: holder, referenceType: kind, count: driver, callSite: site });
     };
     o.counts.forEach((n, k) => {
       if (n <= 0) return;
@@ -29,12 +38,12 @@ export function nodeMemory(node: Backend): NodeMemory {
       if (kind === 'PINNED_IN_MEMORY') split(kind, n, o.workerPins, '(deserialize task arg)');
       // Refs a guest made or got (put, submitted tasks' results) are its worker's, as in Ray's report.
       else if (kind === 'LOCAL_REFERENCE') split(kind, n, guests?.get(o.id) ?? [], '(guest)');
-      else rows.push({ ...base, type: 'Driver', referenceType: kind, count: n, callSite: site });
+      else rows.push({ ...base, type: holder, referenceType: kind, count: n, callSite: site });
     });
   }
   const store = node.objects.stats();
   const mem = process.memoryUsage();
-  const threads: ThreadMemory[] = [{ type: 'Driver', pid, heapBytes: mem.heapUsed, guestBytes: 0 }];
+  const threads: ThreadMemory[] = [{ type: holder, pid, heapBytes: mem.heapUsed, guestBytes: 0 }];
   for (const w of node.local?.workers() ?? []) threads.push({ type: 'Worker', pid, threadId: w.threadId, ...w.memoryUse() });
   return {
     address: ADDRESS,
@@ -47,6 +56,6 @@ export function nodeMemory(node: Backend): NodeMemory {
   };
 }
 
-export function memoryReport(node: Backend): MemoryReport {
-  return { time: new Date().toISOString(), nodes: [nodeMemory(node)] };
+export function memoryReport(node: Backend, id: MemoryIdentity = EMBEDDED): MemoryReport {
+  return { time: new Date().toISOString(), nodes: [nodeMemory(node, id)] };
 }

@@ -18,7 +18,7 @@ import { AdminEndpoint, sessionsDir } from './admin.js';
 import { defaultSpillDir } from '../util/private-dir.js';
 import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
-import { nodeMemory } from './memory-report.js';
+import { EMBEDDED, nodeMemory, type MemoryIdentity } from './memory-report.js';
 import { NodeDevices, deviceOf } from '../accel/node-devices.js';
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 
@@ -79,6 +79,8 @@ export class EmbeddedNode implements Backend {
   /** The Ray API its guests use (tsray:runtime/objects, tasks, actors). */
   readonly guests: GuestRuntime;
   private readonly admin: AdminEndpoint;
+  /** Who its `tsray memory` report is from (a cluster node sets its own address). */
+  memoryIdentity: MemoryIdentity = EMBEDDED;
   /** The GPUs' device thread, when the node has GPUs (see host/accel). */
   readonly devices: NodeDevices | undefined;
 
@@ -160,7 +162,7 @@ export class EmbeddedNode implements Backend {
       (ref, force) => this.actors.cancel(ref, force) || this.scheduler.cancel(ref, force));
     this.actors.guests = this.guests;
     this.admin = AdminEndpoint.start(adminDir, this.nodeId, (req) => {
-      if (req === 'memory') return nodeMemory(this);
+      if (req === 'memory') return nodeMemory(this, this.memoryIdentity);
       throw new Error(`unknown request '${req}'`);
     });
   }

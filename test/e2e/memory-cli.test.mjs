@@ -53,14 +53,14 @@ t.test('tsray memory reports a running driver', async (t) => {
   const out = r.stdout;
   t.match(out, /======== Object references status: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
   t.match(out, /Grouping by node address\.\.\. +Sorting by object size\.\.\./);
-  t.match(out, /--- Summary for node address: 127\.0\.0\.1 ---/);
+  t.match(out, /--- Summary for node address: 127\.0\.0\.1 \(node [0-9a-f]+\) ---/);
   t.match(out, /Mem Used by Objects +Local References +Pinned Count +Pending Tasks +Captured in Objects +Actor Handles/);
-  t.match(out, /--- Object references for node address: 127\.0\.0\.1 ---/);
+  t.match(out, /--- Object references for node address: 127\.0\.0\.1 \(node [0-9a-f]+\) ---/);
   t.match(out, /IP Address +PID +Type +Object Ref +Size +Reference Type +Call Site/);
   t.match(out, new RegExp(`127\\.0\\.0\\.1 +${child.pid} +Driver +[0-9a-f]{32} +15\\.0 MiB +LOCAL_REFERENCE +\\(put object\\) \\| .*driver\\.mjs:5`), 'a row per reference with size and call site');
   t.match(out, /CAPTURED_IN_OBJECT +\(put object\) \| .*driver\.mjs:6/, 'the captured object');
   t.match(out, /PINNED_IN_MEMORY/, 'the pinned view');
-  t.match(out, /--- Memory for node address: 127\.0\.0\.1 ---/);
+  t.match(out, /--- Memory for node address: 127\.0\.0\.1 \(node [0-9a-f]+\) ---/);
   t.match(out, /Object store memory \(shared\): .* committed of 48\.0 MiB/, 'object store memory');
   t.match(out, /RSS minus shared store memory/, 'heap memory, Ray-style RSS - SHR');
   t.match(out, /Thread +Type +JS Heap +Guest Memory/);
@@ -68,7 +68,7 @@ t.test('tsray memory reports a running driver', async (t) => {
   t.match(out, /--- Aggregate object store stats across all nodes ---\nObject store memory usage [\d.]+ MiB, \d+ objects, [\d.]+% full/);
   const rows = out.split('\n').filter((l) => / Driver +[0-9a-f]{32} /.test(l));
   const sizes = rows.map((l) => / ([\d.]+) MiB /.exec(l)?.[1]).filter(Boolean).map(Number);
-  t.strictSame(sizes, [...sizes].sort((a, b) => b - a), 'sorted by object size, largest first');
+  t.strictSame(sizes, [...sizes].sort((a, b) => a - b), 'sorted by object size, smallest first (as Ray sorts)');
 
   const stats = tsray(['memory', '--stats-only']);
   t.equal(stats.status, 0);

@@ -286,3 +286,20 @@ t.test('a store larger than one arena spreads objects over several', async (t) =
   [...refs, sixth].forEach((r, i) => t.equal(store.value(r)[MiB], i + 1, `object ${i + 1} reads back (restored if it was spilled)`));
   for (const r of [...refs, sixth]) r.release();
 });
+
+t.test('an object freed by a waiter of its own settle is freed once: store figures stay true and later objects stay intact', async (t) => {
+  // A guest's actor call whose 1.6 MB result is read and released as it settles (the node's own waiter).
+  await withRuntime({ numCpus: 2 }, async () => {
+    const nested = await tsray.load(await prebuilt('nested'));
+    const server = nested.actor('param-server').remote(200_000);
+    t.equal(await tsray.get(nested.fn('train').remote(server, 2, 1)), 12, 'the guest read the 1.6 MB weights (4 of them updated by 1 and 2)');
+    await sleep(50);
+    const st = node().store;
+    t.ok(st.usedBytes >= 0 && st.inlineBytes >= 0, `no negative store figures (used ${st.usedBytes}, inline ${st.inlineBytes})`);
+    const a = tsray.put(new Float64Array(200_000).fill(1));
+    const b = tsray.put(new Float64Array(200_000).fill(2));
+    const [va, vb] = [await tsray.get(a), await tsray.get(b)];
+    t.ok(va.every((x) => x === 1) && vb.every((x) => x === 2), 'two new objects do not share the freed block');
+    t.equal(node().store.usedBytes >= 2 * 1_600_000, true, 'and both are counted');
+  });
+});

@@ -147,6 +147,13 @@ export class NodeTable {
     }));
   }
 
+  /** The live nodes' connections, by name (`node <id>`). */
+  alivePeers(): { name: string; peer: Peer }[] {
+    const out: { name: string; peer: Peer }[] = [];
+    for (const n of this.nodes.values()) if (n.state === 'ALIVE' && n.peer?.isOpen) out.push({ name: `node ${n.info.nodeId}`, peer: n.peer });
+    return out;
+  }
+
   aliveCount(): number {
     let n = 0;
     for (const e of this.nodes.values()) if (e.state === 'ALIVE') n++;
