@@ -54,6 +54,13 @@ export interface NodeMemory {
   rssMinusShared: number;
 }
 
+/** Who a report is from: the address other machines reach it at, and what its main thread is. */
+export interface MemoryIdentity {
+  address: string;
+  /** `Driver`: a program's own refs (embedded node, cluster driver); `Node`: a cluster node holding objects for work from elsewhere. */
+  holder: 'Driver' | 'Node';
+}
+
 export interface MemoryReport {
   /** ISO time the report was taken. */
   time: string;

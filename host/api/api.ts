@@ -351,7 +351,8 @@ export function clusterResources(): ResourceSet {
  * prints them (`formatMemory` gives that text).
  */
 export function memory(): MemoryReport {
-  return memoryReport(requireNode());
+  const node = requireNode();
+  return memoryReport(node, node.memoryIdentity);
 }
 
 /** Fault injection for tests of failure handling. */

@@ -3,6 +3,7 @@
  * a cluster. Both keep the caller's objects in an `ObjectStore`; they differ
  * in where tasks run.
  */
+import type { MemoryIdentity } from '../../store/report.js';
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { ActorSpec } from './specs.js';
@@ -72,7 +73,9 @@ export interface Backend {
   acceleratorDevices(): Promise<AcceleratorDevice[]>;
   /** The refs guests own (LOCAL_REFERENCEs their workers hold): object id -> worker thread -> count. */
   guestRefs?(): Map<string, Map<number, number>>;
-  /** Cancels the task behind `ref` and every task it submitted (absent where guests cannot submit: a cluster driver cancels only the task). */
+  /** Who its `tsray memory` report is from (absent: the embedded node, a driver on loopback). */
+  readonly memoryIdentity?: MemoryIdentity;
+  /** Cancels the task behind `ref` and every task it submitted. */
   cancelTree?(ref: ObjectRef, force: boolean): boolean;
   /** Brings objects held by other nodes into this runtime's store before they are read (a cluster driver). */
   fetch?(refs: ObjectRef[]): Promise<void>;

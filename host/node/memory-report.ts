@@ -2,14 +2,10 @@
 import type { Backend } from '../core/backend.js';
 import { formatSite } from '../../store/call-site.js';
 import { REF_KIND_NAMES, type ReferenceType } from '../../store/references.js';
-import { summarize, type MemoryReport, type NodeMemory, type ReferenceRow, type ThreadMemory } from '../../store/report.js';
+import { summarize, type MemoryIdentity, type MemoryReport, type NodeMemory, type ReferenceRow, type ThreadMemory } from '../../store/report.js';
 
-/** Who a report is from: the address other machines reach it at, and what its main thread is. */
-export interface MemoryIdentity {
-  address: string;
-  /** `Driver`: a program's own refs (embedded node, cluster driver); `Node`: a cluster node holding objects for work from elsewhere. */
-  holder: 'Driver' | 'Node';
-}
+
+export type { MemoryIdentity };
 
 /** The embedded node, reached on loopback, inside a driver program. */
 export const EMBEDDED: MemoryIdentity = { address: '127.0.0.1', holder: 'Driver' };
