@@ -40,6 +40,8 @@ export type { TaskOptions, ResourceOptions, SchedulingStrategy } from './core/op
 export { ObjectRef } from '../store/object-ref.js';
 export { ObjectView } from './api/object-view.js';
 export { RemoteFunction, type StreamingFunction } from './api/remote-function.js';
+/** The state API (Ray's `ray.util.state`): `await tsray.state.listTasks({ filters: ['state=RUNNING'] })`, `listActors`, `getTask`, `summarizeTasks`, `timeline`, ... */
+export * as state from './api/state.js';
 export { ObjectRefGenerator } from './api/object-ref-generator.js';
 export {
   formatMemory, type MemoryReport, type NodeMemory, type ReferenceRow, type MemorySummary, type ThreadMemory,

@@ -6,6 +6,7 @@ import { registerInspect } from './inspect.js';
 import { registerMemory } from './memory.js';
 import { registerStart } from './start.js';
 import { registerStatus } from './status.js';
+import { registerState } from './state.js';
 import { registerTypes } from './types.js';
 import { TsrayError } from '../errors.js';
 
@@ -20,6 +21,7 @@ registerInspect(program);
 registerMemory(program);
 registerStart(program);
 registerStatus(program);
+registerState(program);
 registerTypes(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

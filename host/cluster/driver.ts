@@ -21,7 +21,8 @@ import { nodeMemory, type MemoryIdentity } from '../node/memory-report.js';
 import { AdminEndpoint, sessionsDir } from '../node/admin.js';
 import { connect } from './connect.js';
 import type { Peer } from './peer.js';
-import type { Frame, StatusReply } from './protocol.js';
+import type { Frame, StateReply, StatusReply } from './protocol.js';
+import type { ProcessState } from '../core/state-views.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
@@ -148,6 +149,12 @@ export class ClusterDriver implements Backend {
     sendFrees(this.objects, peer);
   }
 
+  /** Every live node's task and actor state events, through the head. */
+  async stateReports(): Promise<{ processes: ProcessState[]; missing: string[] }> {
+    const r = await this.peer.request<StateReply>({ t: 'state', id: 0 });
+    return { processes: r.processes, missing: r.missing ?? [] };
+  }
+
   /** Cancels the task behind `ref` and, on its node, the tasks it submitted (an actor call is cancelled alone). */
   cancelTree(ref: ObjectRef, force: boolean): boolean {
     return this.actors.cancel(ref, force) || this.scheduler.cancelTree(ref, force);
@@ -214,6 +221,8 @@ export class ClusterDriver implements Backend {
     const d = driver;
     driver.admin = AdminEndpoint.start(sessionsDir(), storeId, (req) => {
       if (req === 'memory') return nodeMemory(d, d.memoryIdentity);
+      // A driver runs no tasks itself: it has no state events of its own.
+      if (req === 'state') return { nodeId: storeId, address: d.memoryIdentity.address, pid: process.pid, events: [], dropped: 0 };
       throw new Error(`unknown request '${req}'`);
     });
     for (const f of early.splice(0)) onFrame(f);

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Peer } from './peer.js';
 import {
   CLOSE, PROTOCOL_VERSION,
-  type ComponentFrame, type MemoryRequest, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest,
+  type ComponentFrame, type MemoryRequest, type MemoryReply, type StateRequest, type StateReply, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest,
 } from './protocol.js';
 import { listen, type Tls } from './tls.js';
 import { acceptPeers } from './accept.js';
@@ -23,7 +23,7 @@ import { Ownership } from './head/ownership.js';
 import { Router } from './head/router.js';
 import { ActorDirectory } from './head/actor-directory.js';
 import { forwardLog } from './head/log-forward.js';
-import { gatherMemory } from './head/memory-gather.js';
+import { gather } from './head/gather.js';
 
 export interface HeadOptions {
   /** TCP port (0 picks a free one). */
@@ -58,6 +58,7 @@ export class Head {
     heartbeat: (f, peer, hello) => this.nodes.heartbeat(f, peer, hello),
     status: (f, peer) => this.statusRequest(f, peer),
     memory: (f, peer, hello) => { void this.memory(f, peer, hello); },
+    state: (f, peer, hello) => { void this.state(f, peer, hello); },
     component: (f, peer, hello) => this.component(f, peer, hello),
     'need-component': (f, peer) => this.needComponent(f, peer),
     submit: (f, peer, hello) => this.router.submit(f, peer, hello),
@@ -134,8 +135,15 @@ export class Head {
   private async memory(f: MemoryRequest, peer: Peer, hello: Hello): Promise<void> {
     if (hello.role === 'node') { peer.close(CLOSE.MALFORMED, 'nodes answer memory requests, they do not make them'); return; }
     const drivers = [...this.drivers].map((p, i) => ({ name: `driver ${i + 1}`, peer: p }));
-    const { nodes, missing } = await gatherMemory([...this.nodes.alivePeers(), ...drivers]);
-    if (peer.isOpen) peer.send({ t: 'memory-reply', id: f.id, nodes, ...(missing.length ? { missing } : {}) });
+    const { items, missing } = await gather([...this.nodes.alivePeers(), ...drivers], async (p) => (await p.request<MemoryReply>({ t: 'memory', id: 0 })).nodes);
+    if (peer.isOpen) peer.send({ t: 'memory-reply', id: f.id, nodes: items, ...(missing.length ? { missing } : {}) });
+  }
+
+  /** `tsray list --address`: every live node's task and actor events. */
+  private async state(f: StateRequest, peer: Peer, hello: Hello): Promise<void> {
+    if (hello.role === 'node') { peer.close(CLOSE.MALFORMED, 'nodes answer state requests, they do not make them'); return; }
+    const { items, missing } = await gather(this.nodes.alivePeers(), async (p) => (await p.request<StateReply>({ t: 'state', id: 0 })).processes);
+    if (peer.isOpen) peer.send({ t: 'state-reply', id: f.id, processes: items, ...(missing.length ? { missing } : {}) });
   }
 
   private component(f: ComponentFrame, peer: Peer, hello: Hello): void {

@@ -94,6 +94,7 @@ export class NodeAgent {
       void this.answered(f);
     } else if (f.t === 'log') this.away.onLog(f);
     else if (f.t === 'memory') this.peer.send({ t: 'memory-reply', id: f.id, nodes: [nodeMemory(this.node, this.node.memoryIdentity)] });
+    else if (f.t === 'state') this.peer.send({ t: 'state-reply', id: f.id, processes: [this.node.stateReport()] });
     else if (f.t === 'actor-create') this.createActor(f);
     else if (f.t === 'actor-call') this.callActor(f);
     else if (f.t === 'actor-kill') {
@@ -164,7 +165,7 @@ export class NodeAgent {
       const id = task.taskId;
       const stream = task.opts.streaming ? this.crossing.emitter((index, value) => this.peer.send({ t: 'emit', taskId: id, index, value })) : undefined;
       const refs = this.node.scheduler.submit({
-        component, name: task.name, fn: task.fn, args, opts: task.opts, log,
+        component, name: task.name, fn: task.fn, args, opts: task.opts, log, taskId: id,
         ...(task.attempt ? { attempt: task.attempt } : {}), ...(borrowed ? { borrowed } : {}), ...(stream ? { stream } : {}),
       });
       this.answerWhenSettled(id, refs, pulled, stream?.flushed);

@@ -14,6 +14,7 @@ import type { NormalizedOptions } from '../core/options.js';
 import type { WireError } from '../core/error-codec.js';
 import type { RemoteLocation } from '../../store/object-store.js';
 import type { NodeMemory } from '../../store/report.js';
+import type { ProcessState } from '../core/state-views.js';
 import type { LogFilter, LogLevel } from '../engine/guest-log.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -121,6 +122,9 @@ export interface ErrorFrame { t: 'error'; code: string; message: string; id?: nu
 export interface MemoryRequest { t: 'memory'; id: number }
 /** The reports; from the head, also who did not answer in time. */
 export interface MemoryReply { t: 'memory-reply'; id: number; nodes: NodeMemory[]; missing?: string[] }
+/** CLI or driver -> head, and head -> each node: task and actor state events (`tsray list`, core/state-views.ts). */
+export interface StateRequest { t: 'state'; id: number }
+export interface StateReply { t: 'state-reply'; id: number; processes: ProcessState[]; missing?: string[] }
 
 /** A task as it travels: driver -> head (`submit`) -> node (`run`). Arguments are values (refs resolved by the driver). */
 export interface TaskFrame {
@@ -219,7 +223,7 @@ export interface ComponentReply { t: 'component-reply'; id: number; hash: string
 export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: string; text: string; node?: string; pid?: number }
 
 export type Frame =
-  | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply
+  | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
   | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame;
 

@@ -4,6 +4,7 @@
  * in where tasks run.
  */
 import type { MemoryIdentity } from '../../store/report.js';
+import type { ProcessState } from './state-views.js';
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { ActorSpec } from './specs.js';
@@ -73,6 +74,8 @@ export interface Backend {
   acceleratorDevices(): Promise<AcceleratorDevice[]>;
   /** The refs guests own (LOCAL_REFERENCEs their workers hold): object id -> worker thread -> count. */
   guestRefs?(): Map<string, Map<number, number>>;
+  /** Task and actor state events of every process it reaches (the embedded node's own; a cluster's nodes, through the head). */
+  stateReports?(): Promise<{ processes: ProcessState[]; missing: string[] }>;
   /** Who its `tsray memory` report is from (absent: the embedded node, a driver on loopback). */
   readonly memoryIdentity?: MemoryIdentity;
   /** Cancels the task behind `ref` and every task it submitted. */

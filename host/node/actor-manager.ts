@@ -20,6 +20,7 @@ import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
+import type { NodeEvents } from './node-events.js';
 import { ArgWaits, Lane, settleReturns } from '../core/pending-work.js';
 import { oneNodeMiss } from '../core/placement.js';
 import { findMethod, type ActorSpec } from '../core/specs.js';
@@ -43,6 +44,8 @@ export class ActorManager {
   private closed = false;
   private readonly ctorArgs: ArgWaits<Actor>;
   private readonly callArgs: ArgWaits<Call>;
+  /** Where its actors' and their calls' state changes are recorded (set by the node). */
+  events: NodeEvents | undefined;
 
   constructor(
     /** Where its workers run (shared with the scheduler's). */
@@ -73,6 +76,7 @@ export class ActorManager {
     this.byId.set(actor.id, actor);
     this.byAid.set(actor.aid, actor);
     this.names.claim(spec.name, actor.id);
+    this.actorEvent(actor, 'PENDING_CREATION');
     if (miss) {
       this.die(actor, miss, new UnschedulableError(`actor ${spec.resource.name}: ${miss}`));
       return actor.id;
@@ -83,6 +87,15 @@ export class ActorManager {
     // Constructor arguments live as long as the actor: a restart runs the constructor again.
     this.ctorArgs.start(actor);
     return actor.id;
+  }
+
+  private eventActor(actor: Actor): { actorId: string; className: string; name?: string; restarts: number } {
+    const s = actor.spec;
+    return { actorId: actor.id, className: s.resource.name, ...(s.name !== undefined ? { name: s.name } : {}), restarts: s.maxRestarts - actor.restartsLeft };
+  }
+
+  private actorEvent(actor: Actor, state: 'PENDING_CREATION' | 'ALIVE' | 'RESTARTING', workerId?: number): void {
+    this.events?.actor(this.eventActor(actor), state, workerId !== undefined ? { workerId } : undefined);
   }
 
   /** Takes resources and a dedicated worker, then sends the constructor; calls may follow at once. */
@@ -107,6 +120,7 @@ export class ActorManager {
     });
     actor.worker = w;
     actor.state = 'alive';
+    this.actorEvent(actor, 'ALIVE', w.threadId);
     w.setBusy(true);
     let key: string;
     let args: unknown[];
@@ -171,6 +185,7 @@ export class ActorManager {
       return;
     }
     w.send({ t: 'actor-call', n: c.n, aid: actor.aid, method: c.method.shortName, args, id: actor.id });
+    this.events?.task(c, 'RUNNING', { workerId: w.threadId, actorId: actor.id });
     if (actor.spec.timeoutMs !== undefined) c.timer = setTimeout(() => this.timedOut(c), actor.spec.timeoutMs);
   };
 
@@ -183,6 +198,7 @@ export class ActorManager {
     this.objects.unpin(call);
     this.callArgs.release(call);
     if (call.cancelled && !(result instanceof Error)) result = new TaskCancelledError(call.method.name);
+    this.events?.task(call, result instanceof Error ? 'FAILED' : 'FINISHED', { actorId: call.actor.id, ...(result instanceof Error ? { error: result } : {}) });
     settleReturns(this.objects, call.returns, result);
     const actor = call.actor;
     if (--actor.open === 0 && actor.retiring !== undefined) this.die(actor, actor.retiring);
@@ -224,6 +240,7 @@ export class ActorManager {
     actor.worker = undefined;
     if (restarts) {
       this.spendRestart(actor);
+      this.actorEvent(actor, 'RESTARTING');
       this.launch(actor);
     } else {
       this.die(actor, why);
@@ -262,6 +279,7 @@ export class ActorManager {
     const wasHolding = actor.devices !== undefined;
     actor.state = 'dead';
     actor.death = new ActorDiedError(actor.id, why, cause ? { cause } : undefined);
+    this.events?.actor(this.eventActor(actor), 'DEAD', { death: why });
     this.waiting.delete(actor);
     actor.worker?.kill();
     actor.worker = undefined;

@@ -26,6 +26,20 @@ export class Call {
   constructor(readonly n: number, readonly actor: Actor, readonly method: FuncDef, readonly args: unknown[], readonly returns: ObjectRef[]) {
     this.retriesLeft = actor.spec.maxTaskRetries;
   }
+
+  /** Its id in state events: its actor's id and its number. */
+  get taskId(): string {
+    return this.actor.id.slice(0, 20) + this.n.toString(16).padStart(12, '0');
+  }
+
+  get name(): string {
+    return `${this.actor.spec.resource.name}.${this.method.shortName}`;
+  }
+
+  /** Sends of it so far beyond the first (a call resent after its actor restarted). */
+  get attempt(): number {
+    return this.actor.spec.maxTaskRetries - this.retriesLeft;
+  }
 }
 
 /** One actor on this node: its state, worker, queued and in-flight calls, and what it holds. */

@@ -19,6 +19,8 @@ import { defaultSpillDir } from '../util/private-dir.js';
 import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import { EMBEDDED, nodeMemory, type MemoryIdentity } from './memory-report.js';
+import { NodeEvents } from './node-events.js';
+import type { ProcessState } from '../core/state-views.js';
 import { NodeDevices, deviceOf } from '../accel/node-devices.js';
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 
@@ -58,6 +60,8 @@ export interface InitOptions extends LogOptions {
   localFsCapacityThreshold?: number;
   /** Record the JS call site of every task call and small put for `tsray memory` (default false; puts of objects over 100 KiB always record theirs). */
   recordCallSites?: boolean;
+  /** Task and actor state changes kept for `tsray list` / `summary` / `timeline` (default 100,000; the oldest are dropped and counted; 0 records none). */
+  stateEventsKept?: number;
   /** A cluster to connect to as a driver (`ws://HOST:PORT`, printed by `tsray start --head`); omit for the embedded node. */
   address?: string;
   /** The cluster token (default: the TSRAY_TOKEN environment variable). */
@@ -79,6 +83,8 @@ export class EmbeddedNode implements Backend {
   /** The Ray API its guests use (tsray:runtime/objects, tasks, actors). */
   readonly guests: GuestRuntime;
   private readonly admin: AdminEndpoint;
+  /** Its tasks' and actors' state changes (core/state-events.ts). */
+  readonly events: NodeEvents;
   /** Who its `tsray memory` report is from (a cluster node sets its own address). */
   memoryIdentity: MemoryIdentity = EMBEDDED;
   /** The GPUs' device thread, when the node has GPUs (see host/accel). */
@@ -86,7 +92,7 @@ export class EmbeddedNode implements Backend {
 
   /** `log`: where guest log records go (default: printed here); a cluster node sends them to the head. */
   constructor(opts: InitOptions, log?: WorkerSite['log']) {
-    const known = new Set(['token', 'accelBackend', 'acceleratorMemory', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'address', 'workerSpinUs', 'logLevel', 'logToDriver']);
+    const known = new Set(['token', 'accelBackend', 'acceleratorMemory', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'stateEventsKept', 'address', 'workerSpinUs', 'logLevel', 'logToDriver']);
     for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
     if (opts.address !== undefined) throw new RuntimeStateError(`an embedded node has no address; connect to ${opts.address} with tsray.init({ address, token })`);
     const count = (name: string, v: number | undefined, dflt: number): number => {
@@ -149,6 +155,9 @@ export class EmbeddedNode implements Backend {
       });
     }
     const devices = this.devices;
+    const kept = opts.stateEventsKept ?? undefined;
+    if (kept !== undefined && (!Number.isSafeInteger(kept) || kept < 0)) throw new InvalidArgumentError(`stateEventsKept must be a whole number >= 0, got ${kept}`);
+    this.events = new NodeEvents(kept);
     const site: WorkerSite = { nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), ...(log ? { log } : {}), ...(devices ? { accelLink: () => devices.connect() } : {}) };
     this.scheduler = new Scheduler({
       ...site, resources, deviceIds, baseWorkers, maxWorkers: baseWorkers + 16, warn,
@@ -156,13 +165,16 @@ export class EmbeddedNode implements Backend {
       taskValue: (task, value) => this.guests.taskValue(task, value),
       onTaskEnd: (task) => this.guests.endTask(task),
       onRelease: () => this.actors?.retryWaiting(),
+      events: this.events,
     }, this.objects);
     this.actors = new ActorManager(site, this.objects, this.scheduler, warn);
+    this.actors.events = this.events;
     this.guests = new GuestRuntime(this.objects, this.scheduler, this.actors,
       (ref, force) => this.actors.cancel(ref, force) || this.scheduler.cancel(ref, force));
     this.actors.guests = this.guests;
     this.admin = AdminEndpoint.start(adminDir, this.nodeId, (req) => {
       if (req === 'memory') return nodeMemory(this, this.memoryIdentity);
+      if (req === 'state') return this.stateReport();
       throw new Error(`unknown request '${req}'`);
     });
   }
@@ -185,6 +197,15 @@ export class EmbeddedNode implements Backend {
   /** Sleeps until the worker computing `ref` posts results (or `ms` pass). */
   waitForResults(ref: ObjectRef, ms: number): void {
     (this.scheduler.workerOf(ref) ?? this.actors.workerOf(ref))?.waitForResults(ms);
+  }
+
+  /** Its state events, as `tsray list` reads them. */
+  stateReport(): ProcessState {
+    return this.events.report(this.nodeId, this.memoryIdentity.address);
+  }
+
+  async stateReports(): Promise<{ processes: ProcessState[]; missing: string[] }> {
+    return { processes: [this.stateReport()], missing: [] };
   }
 
   guestRefs(): Map<string, Map<number, number>> {

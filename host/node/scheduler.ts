@@ -25,6 +25,7 @@ import { ShapeQueues } from './shape-queues.js';
 import { Lending } from './lending.js';
 // Past this depth a blocked worker only lends its CPU, and the node starts workers up to `maxWorkers`.
 import { MAX_NESTED } from '../worker/nested-runs.js';
+import type { NodeEvents } from './node-events.js';
 import { claimFor, claimedTask, claimsLostWith, forgetClaim, nodeRuns } from './claimed-tasks.js';
 import { ArgWaits, settleReturns, type Outcome } from '../core/pending-work.js';
 import { oneNodeMiss, type NodeView } from '../core/placement.js';
@@ -49,6 +50,8 @@ export interface SchedulerConfig extends WorkerSite {
   onTaskEnd?: (task: Task) => void;
   /** Resources were returned to the node. */
   onRelease: () => void;
+  /** Where its tasks' state changes are recorded. */
+  events?: NodeEvents;
 }
 
 export class Scheduler {
@@ -95,6 +98,7 @@ export class Scheduler {
       this.warnedShapes.add(task.shape);
       this.cfg.warn(`task '${spec.name}' requests {${task.shape}} but this node has {${shapeKey(this.resources.totals())}}; it stays pending until a node that can run it joins`);
     }
+    this.cfg.events?.task(task, 'PENDING_ARGS_AVAIL', { resources: spec.opts.request });
     const miss = oneNodeMiss(spec.opts.strategy, spec.opts.request, this.nodeView);
     if (miss) this.finish(task, new UnschedulableError(`task '${spec.name}': ${miss}`));
     else this.argWaits.start(task);
@@ -103,6 +107,7 @@ export class Scheduler {
 
   private enqueue(task: Task, front = false): void {
     task.state = 'queued';
+    this.cfg.events?.task(task, 'PENDING_NODE_ASSIGNMENT');
     if (task.parent !== undefined && task.attempt === 0 && !front) {
       task.fresh = true;
       setImmediate(() => { task.fresh = false; this.requestSchedule(); });
@@ -221,6 +226,7 @@ export class Scheduler {
     w.inflight.push(task.n);
     task.state = 'running';
     task.slot = slot;
+    this.cfg.events?.task(task, 'RUNNING', { workerId: w.threadId });
     if (inline) {
       task.inline = true;
       slot.inlines++;
@@ -324,6 +330,7 @@ export class Scheduler {
     this.objects.unpin(task);
     this.argWaits.release(task);
     if (task.cancelled && !(result instanceof Error)) result = new TaskCancelledError(task.name);
+    this.cfg.events?.task(task, result instanceof Error ? 'FAILED' : 'FINISHED', result instanceof Error ? { error: result } : undefined);
     settleReturns(this.objects, task.returns, result);
     for (const r of task.borrowed) this.objects.unhold(r, RefKind.PendingTask);
     this.cfg.onTaskEnd?.(task);

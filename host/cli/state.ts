@@ -1,0 +1,100 @@
+/**
+ * `tsray list`, `summary`, `get` and `timeline`: the state API from the
+ * command line, as Ray's. Without `--address` they read the tsray processes
+ * on this machine; with it, every node of that cluster through its head.
+ */
+import { writeFileSync } from 'node:fs';
+import { Argument, type Command } from 'commander';
+import { InvalidArgumentError } from '../errors.js';
+import { queryNodes } from '../node/admin.js';
+import type { StateReply } from '../cluster/protocol.js';
+import { actorRows, checkedProcesses, chromeTrace, parseFilter, summarizeActors, summarizeTasks, taskRows, type ProcessState } from '../core/state-views.js';
+import { select, DEFAULT_LIMIT } from '../api/state.js';
+import { headOptions, withHead, type HeadOptions } from './head-connection.js';
+
+const ADDRESS = 'a cluster\'s head: every node of that cluster (default: the tsray processes on this machine)';
+
+async function processes(o: HeadOptions): Promise<{ processes: ProcessState[]; missing: string[] }> {
+  if (o.address === undefined) return { processes: checkedProcesses(await queryNodes('state')), missing: [] };
+  const r = await withHead(o, (peer) => peer.request<StateReply>({ t: 'state', id: 0 }));
+  return { processes: checkedProcesses(r.processes), missing: r.missing ?? [] };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
+}
+
+const ms = (a?: number, b?: number): string => (a !== undefined && b !== undefined ? `${(b - a).toFixed(1)}` : '');
+
+function print(value: unknown, text: () => string, json: boolean | undefined, missing: string[]): void {
+  process.stdout.write(`${json ? JSON.stringify(value, null, 2) : text()}\n`);
+  if (missing.length) process.stderr.write(`not in this answer (no reply in time): ${missing.join(', ')}\n`);
+}
+
+const collect = (v: string, all: string[]): string[] => [...all, v];
+
+export function registerState(program: Command): void {
+  headOptions(program.command('list')
+    .description('list tasks or actors in their latest state (as `ray list`)')
+    .addArgument(new Argument('<kind>', 'what to list').choices(['tasks', 'actors'])), ADDRESS)
+    .option('--filter <key=value>', 'keep rows whose field matches (key!=value: does not); repeatable', collect, [] as string[])
+    .option('--limit <n>', `at most this many rows (default ${DEFAULT_LIMIT})`)
+    .option('--json', 'print the rows as JSON')
+    .action(async (kind: 'tasks' | 'actors', o: HeadOptions & { filter: string[]; limit?: string; json?: boolean }) => {
+      const limit = o.limit === undefined ? DEFAULT_LIMIT : Number(o.limit);
+      if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`--limit takes a whole number >= 0, got '${o.limit}'`);
+      const filters = o.filter.map(parseFilter);
+      const got = await processes(o);
+      if (kind === 'tasks') {
+        const rows = select(taskRows(got.processes), { filters, limit });
+        print(rows, () => table([['TASK_ID', 'NAME', 'STATE', 'NODE_ID', 'WORKER', 'ATTEMPT', 'RUN_MS', 'ERROR'],
+          ...rows.map((r) => [r.taskId, r.name, r.state, r.nodeId, r.workerId === undefined ? '' : String(r.workerId), String(r.attempt), ms(r.startedAt, r.endedAt), r.errorCode ?? ''])]), o.json, got.missing);
+      } else {
+        const rows = select(actorRows(got.processes), { filters, limit });
+        print(rows, () => table([['ACTOR_ID', 'CLASS_NAME', 'NAME', 'STATE', 'NODE_ID', 'RESTARTS', 'DEATH'],
+          ...rows.map((r) => [r.actorId, r.className, r.name ?? '', r.state, r.nodeId, String(r.restarts), r.death ?? ''])]), o.json, got.missing);
+      }
+    });
+
+  headOptions(program.command('summary')
+    .description('count tasks per function, or actors per class, by state (as `ray summary`)')
+    .addArgument(new Argument('<kind>', 'what to summarize').choices(['tasks', 'actors'])), ADDRESS)
+    .option('--json', 'print the summary as JSON')
+    .action(async (kind: 'tasks' | 'actors', o: HeadOptions & { json?: boolean }) => {
+      const got = await processes(o);
+      const lines = kind === 'tasks'
+        ? summarizeTasks(taskRows(got.processes)).map((s) => ({ key: s.name, total: s.total, states: s.states as Record<string, number> }))
+        : summarizeActors(actorRows(got.processes)).map((s) => ({ key: s.className, total: s.total, states: s.states as Record<string, number> }));
+      const dropped = got.processes.reduce((n, p) => n + p.dropped, 0);
+      print(lines, () => [
+        `======== ${kind === 'tasks' ? 'Tasks' : 'Actors'} Summary ========`,
+        table([[kind === 'tasks' ? 'FUNC_OR_METHOD_NAME' : 'CLASS_NAME', 'TOTAL', 'STATE_COUNTS'],
+          ...lines.map((l) => [l.key, String(l.total), Object.entries(l.states).map(([k, v]) => `${k}: ${v}`).join(', ')])]),
+        ...(dropped ? [`(${dropped} older events were dropped for room; counts cover the ones kept)`] : []),
+      ].join('\n'), o.json, got.missing);
+    });
+
+  headOptions(program.command('get')
+    .description('show one task or actor by id (as `ray get`)')
+    .addArgument(new Argument('<kind>', 'what to show').choices(['task', 'actor']))
+    .argument('<id>', 'its id (from tsray list)'), ADDRESS)
+    .action(async (kind: 'task' | 'actor', id: string, o: HeadOptions) => {
+      const got = await processes(o);
+      const row = kind === 'task' ? taskRows(got.processes).find((r) => r.taskId === id) : actorRows(got.processes).find((r) => r.actorId === id);
+      if (!row) throw new InvalidArgumentError(`no ${kind} ${id} in the state events kept (it may be older than what the nodes keep)`);
+      print(row, () => '', true, got.missing);
+    });
+
+  headOptions(program.command('timeline')
+    .description('write what ran where as a Chrome trace (open it in Perfetto or chrome://tracing)'), ADDRESS)
+    .option('-o, --output <file>', 'where to write it', 'trace.json')
+    .action(async (o: HeadOptions & { output: string }) => {
+      const got = await processes(o);
+      const events = chromeTrace(got.processes);
+      writeFileSync(o.output, JSON.stringify({ traceEvents: events, displayTimeUnit: 'ms' }));
+      const slices = events.filter((e) => e.ph === 'X').length;
+      process.stdout.write(`wrote ${slices} task slice${slices === 1 ? '' : 's'} from ${got.processes.length} process${got.processes.length === 1 ? '' : 'es'} to ${o.output}\n`);
+      if (got.missing.length) process.stderr.write(`not in this trace (no reply in time): ${got.missing.join(', ')}\n`);
+    });
+}
