@@ -1,5 +1,6 @@
 // Task benchmark on the embedded node: tiny-task throughput (against piscina
-// running the same trivial function in the same run), the sequential
+// running the same trivial function in the same run, and with task state
+// events recorded vs not), the sequential
 // submit+get round trip, one task with many ObjectRef arguments (and a
 // 10,000-task fan-in), and 1,000,000 tasks queued then drained.
 //
@@ -245,6 +246,33 @@ const addNoSpin = (await tsray.load(join(ROOT, 'build', 'matrix.wasm'))).fn('add
 const RT0 = await roundTrips(addNoSpin, 'round trip, workerSpinUs 0');
 
 // ---------------------------------------------------------------------------
+// 1b. What recording task state events costs tiny tasks: the same async
+// throughput on a node that records them (the default) and on one that
+// records none (stateEventsKept: 0), in alternating pairs of fresh nodes.
+const EV_PAIRS = 5;
+async function throughputOn(opts) {
+  await tsray.shutdown();
+  await tsray.init({ numCpus: CPUS, ...opts });
+  const fn = (await tsray.load(join(ROOT, 'build', 'matrix.wasm'))).fn('add');
+  const round = async () => {
+    const t0 = performance.now();
+    const refs = new Array(THR_N);
+    for (let i = 0; i < THR_N; i++) refs[i] = fn.remote(i, 1);
+    await tsray.get(refs);
+    return (THR_N / (performance.now() - t0)) * 1000;
+  };
+  await round();
+  return median([await round(), await round(), await round()]);
+}
+const ev = { on: [], off: [] };
+for (let r = 0; r < EV_PAIRS; r++) {
+  ev.off.push(await throughputOn({ stateEventsKept: 0 }));
+  ev.on.push(await throughputOn({}));
+  progress(`state events pair ${r + 1}/${EV_PAIRS}: recorded ${fmtInt(ev.on[r])}/s, none ${fmtInt(ev.off[r])}/s`);
+}
+const EV = { on: median(ev.on), off: median(ev.off), cost: 1 - median(ev.on.map((x, i) => x / ev.off[i])) };
+
+// ---------------------------------------------------------------------------
 // 3. 1,000,000 tasks queued then drained, on a fresh node (the object table of
 // the runs above is dropped with the old node).
 await tsray.shutdown();
@@ -296,6 +324,8 @@ const rows = [
     `piscina (2 threads, JS a + b): ${fmtInt(T.js)} tasks/s -> tsray/piscina ${T.ratioJs.toFixed(2)}x`],
   ['', '', '', '', `piscina (2 threads, WASM core add): ${fmtInt(T.wasm)} tasks/s -> ${T.ratioWasm.toFixed(2)}x`],
   ['', '', '', '', `Ray 2.22, 64 vCPUs: ${fmtInt(ANCHOR_ASYNC)} tasks/s -> ${(T.tsray / ANCHOR_ASYNC).toFixed(1)}x`],
+  ['1b. same, with task state events recorded (the default)', `${fmtInt(EV.on)} tasks/s`, 'costs < 10% of tasks/s', met(EV.cost < 0.1),
+    `stateEventsKept: 0 (none recorded): ${fmtInt(EV.off)} tasks/s -> ${(EV.cost * 100).toFixed(1)}% fewer (median of ${EV_PAIRS} paired fresh nodes)`],
   ['2. sequential round trip: await get(add.remote(i, 1))', `${RT.us.toFixed(1)} us`, '<= 50 us', met(RT.us <= 50),
     `Ray 2.22: ${ANCHOR_SYNC} tasks/s = ${(1e6 / ANCHOR_SYNC).toFixed(0)} us -> ${(1e6 / ANCHOR_SYNC / RT.us).toFixed(0)}x`],
   ['     rounds (min / max), rounds over 50 us', `${RT.min.toFixed(1)} / ${RT.max.toFixed(1)} us`, '', '',

@@ -95,7 +95,7 @@ export class ActorManager {
   }
 
   private actorEvent(actor: Actor, state: 'PENDING_CREATION' | 'ALIVE' | 'RESTARTING', workerId?: number): void {
-    this.events?.actor(this.eventActor(actor), state, workerId !== undefined ? { workerId } : undefined);
+    this.events?.actor(this.eventActor(actor), state, workerId);
   }
 
   /** Takes resources and a dedicated worker, then sends the constructor; calls may follow at once. */
@@ -185,7 +185,7 @@ export class ActorManager {
       return;
     }
     w.send({ t: 'actor-call', n: c.n, aid: actor.aid, method: c.method.shortName, args, id: actor.id });
-    this.events?.task(c, 'RUNNING', { workerId: w.threadId, actorId: actor.id });
+    this.events?.task(c, 'RUNNING', w.threadId, undefined, actor.id);
     if (actor.spec.timeoutMs !== undefined) c.timer = setTimeout(() => this.timedOut(c), actor.spec.timeoutMs);
   };
 
@@ -198,7 +198,7 @@ export class ActorManager {
     this.objects.unpin(call);
     this.callArgs.release(call);
     if (call.cancelled && !(result instanceof Error)) result = new TaskCancelledError(call.method.name);
-    this.events?.task(call, result instanceof Error ? 'FAILED' : 'FINISHED', { actorId: call.actor.id, ...(result instanceof Error ? { error: result } : {}) });
+    this.events?.task(call, result instanceof Error ? 'FAILED' : 'FINISHED', call.actor.worker?.threadId ?? -1, result instanceof Error ? result : undefined, call.actor.id);
     settleReturns(this.objects, call.returns, result);
     const actor = call.actor;
     if (--actor.open === 0 && actor.retiring !== undefined) this.die(actor, actor.retiring);
@@ -279,7 +279,7 @@ export class ActorManager {
     const wasHolding = actor.devices !== undefined;
     actor.state = 'dead';
     actor.death = new ActorDiedError(actor.id, why, cause ? { cause } : undefined);
-    this.events?.actor(this.eventActor(actor), 'DEAD', { death: why });
+    this.events?.actor(this.eventActor(actor), 'DEAD', -1, why);
     this.waiting.delete(actor);
     actor.worker?.kill();
     actor.worker = undefined;

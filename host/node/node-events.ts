@@ -3,7 +3,6 @@
  * actor manager record as tasks and actors change state, read by
  * `tsray list` / `summary` / `timeline` through its admin socket or the head.
  */
-import { TsrayError } from '../errors.js';
 import { EventRing, EVENTS_KEPT, type ActorState, type TaskState } from '../core/state-events.js';
 import type { ProcessState } from '../core/state-views.js';
 
@@ -25,25 +24,17 @@ export class NodeEvents {
     this.ring = kept > 0 ? new EventRing(kept) : undefined;
   }
 
-  task(t: EventTask, state: TaskState, extra?: { workerId?: number; actorId?: string; error?: unknown; resources?: Record<string, number> }): void {
-    if (!this.ring) return;
-    const err = extra?.error;
-    this.ring.record({
-      kind: 'task', taskId: t.taskId, name: t.name, state, time: now(), attempt: t.attempt,
-      ...(extra?.workerId !== undefined ? { workerId: extra.workerId } : {}),
-      ...(extra?.actorId !== undefined ? { actorId: extra.actorId } : {}),
-      ...(extra?.resources ? { resources: extra.resources } : {}),
-      ...(err !== undefined ? { error: err instanceof Error ? err.message : String(err), errorCode: err instanceof TsrayError ? err.code : 'ERR_INTERNAL' } : {}),
-    });
+  /**
+   * A task (or actor call) changed state. `detail`: the resources it asks
+   * for (at submit) or the error it failed with; kept by reference, read
+   * only when someone lists the events.
+   */
+  task(t: EventTask, state: TaskState, workerId = -1, detail?: Record<string, number> | Error, actorId?: string): void {
+    this.ring?.task(t.taskId, t.name, state, now(), t.attempt, workerId, actorId, detail);
   }
 
-  actor(a: { actorId: string; className: string; name?: string; restarts: number }, state: ActorState, extra?: { workerId?: number; death?: string }): void {
-    this.ring?.record({
-      kind: 'actor', actorId: a.actorId, className: a.className, state, time: now(), restarts: a.restarts,
-      ...(a.name !== undefined ? { name: a.name } : {}),
-      ...(extra?.workerId !== undefined ? { workerId: extra.workerId } : {}),
-      ...(extra?.death !== undefined ? { death: extra.death } : {}),
-    });
+  actor(a: { actorId: string; className: string; name?: string; restarts: number }, state: ActorState, workerId = -1, death?: string): void {
+    this.ring?.actorEvent(a.actorId, a.className, state, now(), a.restarts, workerId, death, a.name);
   }
 
   /** This process's events, as `tsray list` reads them. */

@@ -98,7 +98,7 @@ export class Scheduler {
       this.warnedShapes.add(task.shape);
       this.cfg.warn(`task '${spec.name}' requests {${task.shape}} but this node has {${shapeKey(this.resources.totals())}}; it stays pending until a node that can run it joins`);
     }
-    this.cfg.events?.task(task, 'PENDING_ARGS_AVAIL', { resources: spec.opts.request });
+    this.cfg.events?.task(task, 'PENDING_ARGS_AVAIL', -1, spec.opts.request);
     const miss = oneNodeMiss(spec.opts.strategy, spec.opts.request, this.nodeView);
     if (miss) this.finish(task, new UnschedulableError(`task '${spec.name}': ${miss}`));
     else this.argWaits.start(task);
@@ -226,7 +226,7 @@ export class Scheduler {
     w.inflight.push(task.n);
     task.state = 'running';
     task.slot = slot;
-    this.cfg.events?.task(task, 'RUNNING', { workerId: w.threadId });
+    this.cfg.events?.task(task, 'RUNNING', w.threadId);
     if (inline) {
       task.inline = true;
       slot.inlines++;
@@ -330,7 +330,7 @@ export class Scheduler {
     this.objects.unpin(task);
     this.argWaits.release(task);
     if (task.cancelled && !(result instanceof Error)) result = new TaskCancelledError(task.name);
-    this.cfg.events?.task(task, result instanceof Error ? 'FAILED' : 'FINISHED', result instanceof Error ? { error: result } : undefined);
+    this.cfg.events?.task(task, result instanceof Error ? 'FAILED' : 'FINISHED', task.slot?.worker.threadId ?? -1, result instanceof Error ? result : undefined);
     settleReturns(this.objects, task.returns, result);
     for (const r of task.borrowed) this.objects.unhold(r, RefKind.PendingTask);
     this.cfg.onTaskEnd?.(task);
