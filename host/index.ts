@@ -29,6 +29,7 @@ export {
   type GetOptions, type WaitOptions, type CancelOptions, type KillOptions, type ValuesOf,
 } from './api/api.js';
 export { ActorClass, ActorHandle, ActorMethod, type ActorHandleOf } from './api/actor-handle.js';
+export type { ProgressOption } from './api/progress.js';
 export type {
   ComponentTypes, ActorTypes, UntypedComponent, UntypedActor, UntypedFunction, Input, RemoteArgs, RemoteResult,
 } from './api/typing.js';

@@ -14,6 +14,7 @@ import { ActorHandle, handleFor, type ActorHandleOf } from './actor-handle.js';
 import type { UntypedActor } from './typing.js';
 import { lifetimesOf } from './actor-lifetime.js';
 import { memoryReport } from '../node/memory-report.js';
+import { progressSink, type ProgressOption } from './progress.js';
 import { readTls } from '../cluster/tls.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import type { MemoryReport } from '../../store/report.js';
@@ -108,6 +109,13 @@ export function free(refs: ObjectRef | ObjectRef[]): void {
 export interface GetOptions {
   /** Give up after this many milliseconds with `GetTimeoutError`. */
   timeoutMs?: number;
+  /**
+   * Progress while waiting: a function is called with `{ done, total }` as
+   * objects become ready; `true` draws a bar on stderr when it is a terminal;
+   * `false` nothing. By default a bar appears on a terminal when a wait for
+   * 1,000 or more objects is still going after a second; never elsewhere.
+   */
+  progress?: ProgressOption;
 }
 
 /** The value types of a list of refs, element by element (a tuple stays a tuple). */
@@ -156,16 +164,25 @@ function settled(node: Backend, refs: ObjectRef[], opts: GetOptions): Promise<vo
   if (left.length === 0) return node.fetch?.(refs);
   const all = new Promise<void>((resolve, reject) => {
     let count = new Set(left.map((r) => r.id)).size;
+    const total = new Set(refs.map((r) => r.id)).size;
+    const bar = progressSink('get', total, opts.progress);
+    bar?.step(total - count);
     let timer: NodeJS.Timeout | undefined;
+    let over = false;
+    const end = (): void => { over = true; if (timer) clearTimeout(timer); bar?.end(); };
     if (opts.timeoutMs !== undefined) {
-      timer = setTimeout(() => reject(new GetTimeoutError(opts.timeoutMs!, refs.filter((r) => !node.objects.peek(r)).length)), opts.timeoutMs);
+      timer = setTimeout(() => { end(); reject(new GetTimeoutError(opts.timeoutMs!, refs.filter((r) => !node.objects.peek(r)).length)); }, opts.timeoutMs);
     }
     const seen = new Set<string>();
     for (const r of left) {
       if (seen.has(r.id)) continue;
       seen.add(r.id);
       node.objects.onSettled(r, (s) => {
-        if (!s.ok) { if (timer) clearTimeout(timer); reject(s.error); } else if (--count === 0) { if (timer) clearTimeout(timer); resolve(); }
+        if (over) return;
+        if (!s.ok) { end(); reject(s.error); return; }
+        count--;
+        bar?.step(total - count);
+        if (count === 0) { end(); resolve(); }
       });
     }
   });

@@ -8,11 +8,13 @@
 import { InvalidArgumentError } from '../errors.js';
 import { requireNode } from './current.js';
 import {
-  actorRows, checkedProcesses, chromeTrace, filterRows, parseFilter, summarizeActors as byClass, summarizeTasks as byFunction, taskRows,
-  type ActorRow, type Filter, type ProcessState, type TaskRow, type TraceEvent,
+  actorRows, checkedProcesses, chromeTrace, filterRows, objectRows, parseFilter, summarizeActors as byClass, summarizeObjects as byPlace,
+  summarizeTasks as byFunction, taskRows, workerRows,
+  type ActorRow, type Filter, type NodeRow, type ObjectRow, type ProcessState, type TaskRow, type TraceEvent, type WorkerRow,
 } from '../core/state-views.js';
+import { isNodeMemory, type NodeMemory } from '../../store/report.js';
 
-export type { ActorRow, TaskRow, TraceEvent, Filter };
+export type { ActorRow, TaskRow, TraceEvent, Filter, NodeRow, ObjectRow, WorkerRow };
 
 /** Rows shown when no `limit` is given (Ray's default). */
 export const DEFAULT_LIMIT = 100;
@@ -28,6 +30,12 @@ async function processes(): Promise<ProcessState[]> {
   const node = requireNode();
   if (!node.stateReports) return [];
   return checkedProcesses((await node.stateReports()).processes);
+}
+
+async function reports(): Promise<NodeMemory[]> {
+  const node = requireNode();
+  if (!node.memoryReports) return [];
+  return (await node.memoryReports()).reports.filter(isNodeMemory);
 }
 
 /** Applies `o`'s filters and limit to `rows`. */
@@ -66,6 +74,27 @@ export async function summarizeTasks(): Promise<ReturnType<typeof byFunction>> {
 /** Per class: its actors counted by state. */
 export async function summarizeActors(): Promise<ReturnType<typeof byClass>> {
   return byClass(actorRows(await processes()));
+}
+
+/** Objects in every process's store, with their references there. */
+export async function listObjects(o: ListOptions = {}): Promise<ObjectRow[]> {
+  return select(objectRows(await reports()), o);
+}
+
+/** Per place their bytes are (inline, memory, disk, remote, ...): how many objects and bytes. */
+export async function summarizeObjects(): Promise<ReturnType<typeof byPlace>> {
+  return byPlace(objectRows(await reports()));
+}
+
+/** Every thread of every process: drivers', nodes' and workers', with their heap and guest memory. */
+export async function listWorkers(o: ListOptions = {}): Promise<WorkerRow[]> {
+  return select(workerRows(await reports()), o);
+}
+
+/** The nodes (the embedded node alone, or a cluster's, alive and dead). */
+export async function listNodes(o: ListOptions = {}): Promise<NodeRow[]> {
+  const node = requireNode();
+  return select(node.nodeRows ? await node.nodeRows() : [], o);
 }
 
 /** What ran where, as Chrome trace events (write them as JSON and open in Perfetto or chrome://tracing). */

@@ -1,6 +1,10 @@
 /** `tsray build`: AssemblyScript + WIT world -> component, and its TypeScript types beside it. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import { onTerminal, progressSink } from '../api/progress.js';
+
+/** The steps a build reports (resolve, check, compile, create, write). */
+const BUILD_STEPS = 5;
 
 export function registerBuild(program: Command): void {
   program
@@ -35,10 +39,18 @@ export function registerBuild(program: Command): void {
       }
       // Loaded on use: the compiler is heavy, and other commands should start fast.
       const { build, dtsPath } = await import('../toolchain/build.js');
-      const r = await build({
-        entry, wit: o.wit, world: o.world, out, debug: !!o.debug, cache: true, force: !!o.force,
-        onProgress: o.quiet ? undefined : (s) => process.stderr.write(`  ${s}\n`),
-      });
+      // On a terminal a bar over the build's steps; elsewhere (logs, CI) one line per step.
+      const bar = !o.quiet && onTerminal() ? progressSink(`building ${out}`, BUILD_STEPS, true) : undefined;
+      let steps = 0;
+      let r: Awaited<ReturnType<typeof build>>;
+      try {
+        r = await build({
+          entry, wit: o.wit, world: o.world, out, debug: !!o.debug, cache: true, force: !!o.force,
+          onProgress: o.quiet ? undefined : bar ? () => bar.step(Math.min(++steps, BUILD_STEPS)) : (s) => process.stderr.write(`  ${s}\n`),
+        });
+      } finally {
+        bar?.end();
+      }
       if (o.printGlue) process.stdout.write(r.glue);
       if (r.cached) return upToDate(Date.now() - started);
       if (!o.quiet) process.stderr.write(`built ${out} (${r.component.length} bytes) and ${dtsPath(out)} in ${Date.now() - started} ms\n`);

@@ -7,12 +7,30 @@ import { writeFileSync } from 'node:fs';
 import { Argument, type Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { queryNodes } from '../node/admin.js';
-import type { StateReply } from '../cluster/protocol.js';
-import { actorRows, checkedProcesses, chromeTrace, parseFilter, summarizeActors, summarizeTasks, taskRows, type ProcessState } from '../core/state-views.js';
+import { nodeRowsOf, type MemoryReply, type StateReply, type StatusReply } from '../cluster/protocol.js';
+import {
+  actorRows, checkedProcesses, chromeTrace, objectRows, parseFilter, summarizeActors, summarizeObjects, summarizeTasks, taskRows, workerRows,
+  type NodeRow, type ProcessState,
+} from '../core/state-views.js';
+import { isNodeMemory, type NodeMemory } from '../../store/report.js';
 import { select, DEFAULT_LIMIT } from '../api/state.js';
 import { headOptions, withHead, type HeadOptions } from './head-connection.js';
 
 const ADDRESS = 'a cluster\'s head: every node of that cluster (default: the tsray processes on this machine)';
+
+/** The memory reports objects and workers are listed from. */
+async function reports(o: HeadOptions): Promise<{ reports: NodeMemory[]; missing: string[] }> {
+  if (o.address === undefined) return { reports: (await queryNodes('memory')).filter(isNodeMemory), missing: [] };
+  const r = await withHead(o, (peer) => peer.request<MemoryReply>({ t: 'memory', id: 0 }));
+  return { reports: r.nodes.filter(isNodeMemory), missing: r.missing ?? [] };
+}
+
+/** The nodes: a cluster's from its head; without --address, this machine's processes that run tasks (not cluster drivers). */
+async function nodes(o: HeadOptions): Promise<{ rows: NodeRow[]; missing: string[] }> {
+  if (o.address !== undefined) return { rows: nodeRowsOf(await withHead(o, (peer) => peer.request<StatusReply>({ t: 'status', id: 0 }))), missing: [] };
+  const got = await reports(o);
+  return { rows: got.reports.filter((r) => !r.nodeId.startsWith('driver-')).map((r) => ({ nodeId: r.nodeId, address: r.address, state: 'ALIVE' as const, pid: r.threads[0]?.pid ?? 0 })), missing: got.missing };
+}
 
 async function processes(o: HeadOptions): Promise<{ processes: ProcessState[]; missing: string[] }> {
   if (o.address === undefined) return { processes: checkedProcesses(await queryNodes('state')), missing: [] };
@@ -36,15 +54,36 @@ const collect = (v: string, all: string[]): string[] => [...all, v];
 
 export function registerState(program: Command): void {
   headOptions(program.command('list')
-    .description('list tasks or actors in their latest state (as `ray list`)')
-    .addArgument(new Argument('<kind>', 'what to list').choices(['tasks', 'actors'])), ADDRESS)
+    .description('list tasks or actors in their latest state, objects, worker threads or nodes (as `ray list`)')
+    .addArgument(new Argument('<kind>', 'what to list').choices(['tasks', 'actors', 'objects', 'workers', 'nodes'])), ADDRESS)
     .option('--filter <key=value>', 'keep rows whose field matches (key!=value: does not); repeatable', collect, [] as string[])
     .option('--limit <n>', `at most this many rows (default ${DEFAULT_LIMIT})`)
     .option('--json', 'print the rows as JSON')
-    .action(async (kind: 'tasks' | 'actors', o: HeadOptions & { filter: string[]; limit?: string; json?: boolean }) => {
+    .action(async (kind: 'tasks' | 'actors' | 'objects' | 'workers' | 'nodes', o: HeadOptions & { filter: string[]; limit?: string; json?: boolean }) => {
       const limit = o.limit === undefined ? DEFAULT_LIMIT : Number(o.limit);
       if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`--limit takes a whole number >= 0, got '${o.limit}'`);
       const filters = o.filter.map(parseFilter);
+      if (kind === 'objects' || kind === 'workers') {
+        const got = await reports(o);
+        if (kind === 'objects') {
+          const rows = select(objectRows(got.reports), { filters, limit });
+          print(rows, () => table([['OBJECT_ID', 'SIZE', 'WHERE', 'NODE_ID', 'ADDRESS', 'REFERENCES', 'CALL_SITE'],
+            ...rows.map((r) => [r.objectId, r.size === undefined ? '?' : String(r.size), r.where ?? '', r.nodeId, r.address, r.references.join(', '), r.callSite])]), o.json, got.missing);
+        } else {
+          const rows = select(workerRows(got.reports), { filters, limit });
+          print(rows, () => table([['NODE_ID', 'ADDRESS', 'PID', 'THREAD', 'TYPE', 'JS_HEAP', 'GUEST_MEMORY'],
+            ...rows.map((r) => [r.nodeId, r.address, String(r.pid), r.threadId === undefined ? 'main' : String(r.threadId), r.type, String(r.heapBytes), String(r.guestBytes)])]), o.json, got.missing);
+        }
+        return;
+      }
+      if (kind === 'nodes') {
+        const got = await nodes(o);
+        const rows = select(got.rows, { filters, limit });
+        const res = (x?: Record<string, number>): string => (x ? Object.entries(x).map(([k, v]) => `${k}: ${v}`).join(', ') : '');
+        print(rows, () => table([['NODE_ID', 'ADDRESS', 'STATE', 'PID', 'RESOURCES', 'AVAILABLE'],
+          ...rows.map((r) => [r.nodeId, r.address, r.state, String(r.pid), res(r.resources), res(r.available)])]), o.json, got.missing);
+        return;
+      }
       const got = await processes(o);
       if (kind === 'tasks') {
         const rows = select(taskRows(got.processes), { filters, limit });
@@ -58,10 +97,16 @@ export function registerState(program: Command): void {
     });
 
   headOptions(program.command('summary')
-    .description('count tasks per function, or actors per class, by state (as `ray summary`)')
-    .addArgument(new Argument('<kind>', 'what to summarize').choices(['tasks', 'actors'])), ADDRESS)
+    .description('count tasks per function or actors per class by state, or objects by where their bytes are (as `ray summary`)')
+    .addArgument(new Argument('<kind>', 'what to summarize').choices(['tasks', 'actors', 'objects'])), ADDRESS)
     .option('--json', 'print the summary as JSON')
-    .action(async (kind: 'tasks' | 'actors', o: HeadOptions & { json?: boolean }) => {
+    .action(async (kind: 'tasks' | 'actors' | 'objects', o: HeadOptions & { json?: boolean }) => {
+      if (kind === 'objects') {
+        const mem = await reports(o);
+        const s = summarizeObjects(objectRows(mem.reports));
+        print(s, () => ['======== Objects Summary ========', table([['WHERE', 'OBJECTS', 'BYTES'], ...s.map((x) => [x.where, String(x.objects), String(x.bytes)])])].join('\n'), o.json, mem.missing);
+        return;
+      }
       const got = await processes(o);
       const lines = kind === 'tasks'
         ? summarizeTasks(taskRows(got.processes)).map((s) => ({ key: s.name, total: s.total, states: s.states as Record<string, number> }))

@@ -21,8 +21,9 @@ import { nodeMemory, type MemoryIdentity } from '../node/memory-report.js';
 import { AdminEndpoint, sessionsDir } from '../node/admin.js';
 import { connect } from './connect.js';
 import type { Peer } from './peer.js';
-import type { Frame, StateReply, StatusReply } from './protocol.js';
-import type { ProcessState } from '../core/state-views.js';
+import { nodeRowsOf, type Frame, type MemoryReply, type StateReply, type StatusReply } from './protocol.js';
+import type { NodeRow, ProcessState } from '../core/state-views.js';
+import type { NodeMemory } from '../../store/report.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
@@ -147,6 +148,17 @@ export class ClusterDriver implements Backend {
     this.actors = new RemoteActors(peer, this.work, this.objects, opts.logFilter ?? DEFAULT_LOG_FILTER);
     this.puller = new ObjectPuller(this.objects, opts.token, opts.tls);
     sendFrees(this.objects, peer);
+  }
+
+  /** Every live node's and driver's memory report, through the head. */
+  async memoryReports(): Promise<{ reports: NodeMemory[]; missing: string[] }> {
+    const r = await this.peer.request<MemoryReply>({ t: 'memory', id: 0 });
+    return { reports: r.nodes, missing: r.missing ?? [] };
+  }
+
+  /** The cluster's nodes, from the head. */
+  async nodeRows(): Promise<NodeRow[]> {
+    return nodeRowsOf(await this.peer.request<StatusReply>({ t: 'status', id: 0 }));
   }
 
   /** Every live node's task and actor state events, through the head. */

@@ -14,7 +14,7 @@ import type { NormalizedOptions } from '../core/options.js';
 import type { WireError } from '../core/error-codec.js';
 import type { RemoteLocation } from '../../store/object-store.js';
 import type { NodeMemory } from '../../store/report.js';
-import type { ProcessState } from '../core/state-views.js';
+import type { NodeRow, ProcessState } from '../core/state-views.js';
 import type { LogFilter, LogLevel } from '../engine/guest-log.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -117,6 +117,15 @@ export interface StatusReply {
 }
 
 export interface ErrorFrame { t: 'error'; code: string; message: string; id?: number }
+
+/** The nodes of a status reply as `tsray list nodes` shows them. */
+export function nodeRowsOf(s: StatusReply): NodeRow[] {
+  return s.nodes.map((n) => {
+    let address = n.objectAddress;
+    try { address = new URL(n.objectAddress).hostname; } catch { /* shown as given */ }
+    return { nodeId: n.nodeId, address, state: n.state, pid: n.pid, resources: n.resources, available: n.available, ...(n.cause ? { cause: n.cause } : {}) };
+  });
+}
 
 /** CLI -> head, and head -> each node and driver: `tsray memory` reports (`store/report.ts`'s `NodeMemory`). */
 export interface MemoryRequest { t: 'memory'; id: number }

@@ -3,8 +3,8 @@
  * a cluster. Both keep the caller's objects in an `ObjectStore`; they differ
  * in where tasks run.
  */
-import type { MemoryIdentity } from '../../store/report.js';
-import type { ProcessState } from './state-views.js';
+import type { NodeRow, ProcessState } from './state-views.js';
+import type { MemoryIdentity, NodeMemory } from '../../store/report.js';
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { ActorSpec } from './specs.js';
@@ -76,6 +76,10 @@ export interface Backend {
   guestRefs?(): Map<string, Map<number, number>>;
   /** Task and actor state events of every process it reaches (the embedded node's own; a cluster's nodes, through the head). */
   stateReports?(): Promise<{ processes: ProcessState[]; missing: string[] }>;
+  /** The `tsray memory` reports of every process it reaches (the embedded node's own; a cluster's nodes and drivers, through the head). */
+  memoryReports?(): Promise<{ reports: NodeMemory[]; missing: string[] }>;
+  /** Its nodes (the embedded node alone; a cluster's, from the head). */
+  nodeRows?(): Promise<NodeRow[]>;
   /** Who its `tsray memory` report is from (absent: the embedded node, a driver on loopback). */
   readonly memoryIdentity?: MemoryIdentity;
   /** Cancels the task behind `ref` and every task it submitted. */

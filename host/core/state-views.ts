@@ -2,10 +2,12 @@
  * What `tsray list`, `summary`, `get` and `timeline` show, derived from the
  * state events each process kept (state-events.ts): one row per task or
  * actor in its latest state, per-function summaries, `key=value` filters,
- * and a Chrome trace (one row per worker thread, loadable in Perfetto).
+ * and a Chrome trace (one row per worker thread, loadable in Perfetto);
+ * objects and worker threads come from the processes' memory reports.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { ActorEvent, ActorState, StateEvent, TaskEvent, TaskState } from './state-events.js';
+import type { NodeMemory } from '../../store/report.js';
 
 /** One process's events, as it reports them (a node, an embedded node or a driver). */
 export interface ProcessState {
@@ -212,4 +214,79 @@ export function checkedProcesses(v: unknown): ProcessState[] {
     out.push({ nodeId: r.nodeId, address: str(r.address) ? r.address : '?', pid: num(r.pid) ? r.pid : 0, events: r.events.filter(isEvent), dropped: num(r.dropped) ? r.dropped : 0 });
   }
   return out;
+}
+
+/** One object in one process's store, with every reference to it there (from `tsray memory` reports). */
+export interface ObjectRow {
+  objectId: string;
+  nodeId: string;
+  address: string;
+  /** Bytes; undefined while pending. */
+  size?: number;
+  /** Where its bytes are in that process: inline, memory, disk, memory+disk, remote, none. */
+  where?: string;
+  /** Its references there, e.g. `LOCAL_REFERENCE x2`. */
+  references: string[];
+  callSite: string;
+}
+
+/** One thread of a tsray process: a driver's or node's main thread, or a worker. */
+export interface WorkerRow {
+  nodeId: string;
+  address: string;
+  pid: number;
+  threadId?: number;
+  type: string;
+  heapBytes: number;
+  guestBytes: number;
+}
+
+/** Every object of the reports, once per process that holds it. */
+export function objectRows(reports: readonly NodeMemory[]): ObjectRow[] {
+  const out: ObjectRow[] = [];
+  for (const n of reports) {
+    const by = new Map<string, ObjectRow>();
+    for (const r of n.references) {
+      let o = by.get(r.objectRef);
+      if (!o) {
+        by.set(r.objectRef, (o = { objectId: r.objectRef, nodeId: n.nodeId, address: n.address, references: [], callSite: r.callSite, ...(r.size !== undefined ? { size: r.size } : {}), ...(r.where ? { where: r.where } : {}) }));
+        out.push(o);
+      }
+      o.references.push(r.count > 1 ? `${r.referenceType} x${r.count}` : r.referenceType);
+    }
+  }
+  return out;
+}
+
+/** Every thread of the reports. */
+export function workerRows(reports: readonly NodeMemory[]): WorkerRow[] {
+  return reports.flatMap((n) => n.threads.map((t) => ({
+    nodeId: n.nodeId, address: n.address, pid: t.pid, type: t.type, heapBytes: t.heapBytes, guestBytes: t.guestBytes, ...(t.threadId !== undefined ? { threadId: t.threadId } : {}),
+  })));
+}
+
+/** Per place an object's bytes are: how many objects and bytes (Ray's `summary objects`). */
+export function summarizeObjects(rows: readonly ObjectRow[]): { where: string; objects: number; bytes: number }[] {
+  const by = new Map<string, { where: string; objects: number; bytes: number }>();
+  for (const r of rows) {
+    const k = r.where ?? 'unknown';
+    let s = by.get(k);
+    if (!s) by.set(k, (s = { where: k, objects: 0, bytes: 0 }));
+    s.objects++;
+    s.bytes += r.size ?? 0;
+  }
+  return [...by.values()].sort((a, b) => b.bytes - a.bytes);
+}
+
+/** A node of the cluster (or the embedded node), as `tsray list nodes` shows it. */
+export interface NodeRow {
+  nodeId: string;
+  /** The address other machines reach it at. */
+  address: string;
+  state: 'ALIVE' | 'DEAD';
+  pid: number;
+  resources?: Record<string, number>;
+  available?: Record<string, number>;
+  /** Why it is dead. */
+  cause?: string;
 }

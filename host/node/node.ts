@@ -20,7 +20,8 @@ import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import { EMBEDDED, nodeMemory, type MemoryIdentity } from './memory-report.js';
 import { NodeEvents } from './node-events.js';
-import type { ProcessState } from '../core/state-views.js';
+import type { NodeRow, ProcessState } from '../core/state-views.js';
+import type { NodeMemory } from '../../store/report.js';
 import { NodeDevices, deviceOf } from '../accel/node-devices.js';
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 
@@ -206,6 +207,14 @@ export class EmbeddedNode implements Backend {
 
   async stateReports(): Promise<{ processes: ProcessState[]; missing: string[] }> {
     return { processes: [this.stateReport()], missing: [] };
+  }
+
+  async memoryReports(): Promise<{ reports: NodeMemory[]; missing: string[] }> {
+    return { reports: [nodeMemory(this, this.memoryIdentity)], missing: [] };
+  }
+
+  async nodeRows(): Promise<NodeRow[]> {
+    return [{ nodeId: this.nodeId, address: this.memoryIdentity.address, state: 'ALIVE', pid: process.pid, resources: this.scheduler.totalResources(), available: this.scheduler.availableResources() }];
   }
 
   guestRefs(): Map<string, Map<number, number>> {

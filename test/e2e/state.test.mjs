@@ -52,6 +52,12 @@ t.test('embedded node: tasks, actors, filters, summaries and a timeline through 
     t.ok(slices.length >= 10 && slices.every((e) => e.ts > 0 && e.dur >= 1 && e.tid > 0), 'the timeline has a slice per task that ran, on its worker row');
     t.ok(trace.some((e) => e.ph === 'M' && e.name === 'process_name'), 'and names its process');
     await t.rejects(tsray.state.listTasks({ filters: ['no filter'] }), { code: 'ERR_INVALID_ARGUMENT' }, 'a malformed filter is a typed error');
+
+    const put = tsray.put(new Float64Array(50_000));
+    t.match(await tsray.state.listObjects({ filters: [`objectId=${put.id}`] }), [{ size: Number, where: 'memory', references: ['LOCAL_REFERENCE'] }], 'listObjects shows a put with its reference');
+    t.match((await tsray.state.summarizeObjects()).find((x) => x.where === 'memory'), { objects: Number, bytes: Number }, 'summarizeObjects by where the bytes are');
+    t.ok((await tsray.state.listWorkers({ filters: ['type=Worker'] })).length >= 2, 'listWorkers has the worker threads');
+    t.match(await tsray.state.listNodes(), [{ state: 'ALIVE', resources: { CPU: 2 } }], 'listNodes: the embedded node');
   });
 });
 
@@ -90,6 +96,14 @@ t.test('a cluster: the API through the head, and the CLI by --address and on thi
   const bad = await cli('list', 'tasks', '--filter', 'oops', '--address', address);
   t.not(bad.status, 0, 'a malformed --filter fails');
   t.match(bad.stderr, /ERR_INVALID_ARGUMENT.*key=value/);
+  t.equal((await tsray.state.listNodes()).filter((n) => n.state === 'ALIVE').length, 2, 'listNodes through the head: the head\'s node and node n');
+  const put = tsray.put(new Uint8Array(300_000));
+  const objs = JSON.parse((await cli('list', 'objects', '--address', address, '--filter', `objectId=${put.id}`, '--json')).stdout);
+  t.match(objs, [{ objectId: put.id, size: Number, references: ['LOCAL_REFERENCE'] }], 'tsray list objects finds the driver\'s put through the head');
+  const nodeList = (await cli('list', 'nodes', '--address', address)).stdout;
+  t.match(nodeList, new RegExp(`NODE_ID +ADDRESS +STATE[\\s\\S]*${nodes[0].nodeId} +\\S+ +ALIVE`), 'tsray list nodes');
+  t.ok(JSON.parse((await cli('list', 'workers', '--address', address, '--json')).stdout).some((w) => w.type === 'Worker'), 'tsray list workers');
+  t.match((await cli('summary', 'objects', '--address', address)).stdout, /WHERE +OBJECTS +BYTES/, 'tsray summary objects');
   const help = (await cli('list', '--help')).stdout;
   t.ok(['--filter', '--limit', '--address', '--json'].every((o) => help.includes(o)), '--help lists the options');
 });
