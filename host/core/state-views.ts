@@ -119,28 +119,27 @@ export function filterRows<R extends object>(rows: readonly R[], filters: readon
   }));
 }
 
-/** Per function: how many of its tasks are in each state (Ray's `summary tasks`). */
-export function summarizeTasks(rows: readonly TaskRow[]): { name: string; total: number; states: Partial<Record<TaskState, number>> }[] {
-  const by = new Map<string, { name: string; total: number; states: Partial<Record<TaskState, number>> }>();
+/** Rows counted by `key`, each group's rows counted by state: the largest group first. */
+function countBy<R extends { state: S }, S extends string>(rows: readonly R[], key: (r: R) => string): { key: string; total: number; states: Partial<Record<S, number>> }[] {
+  const by = new Map<string, { key: string; total: number; states: Partial<Record<S, number>> }>();
   for (const r of rows) {
-    let s = by.get(r.name);
-    if (!s) by.set(r.name, (s = { name: r.name, total: 0, states: {} }));
+    const k = key(r);
+    let s = by.get(k);
+    if (!s) by.set(k, (s = { key: k, total: 0, states: {} }));
     s.total++;
     s.states[r.state] = (s.states[r.state] ?? 0) + 1;
   }
-  return [...by.values()].sort((a, b) => b.total - a.total || a.name.localeCompare(b.name));
+  return [...by.values()].sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
+}
+
+/** Per function: how many of its tasks are in each state (Ray's `summary tasks`). */
+export function summarizeTasks(rows: readonly TaskRow[]): { name: string; total: number; states: Partial<Record<TaskState, number>> }[] {
+  return countBy<TaskRow, TaskState>(rows, (r) => r.name).map(({ key, ...c }) => ({ name: key, ...c }));
 }
 
 /** Per class: how many of its actors are in each state (Ray's `summary actors`). */
 export function summarizeActors(rows: readonly ActorRow[]): { className: string; total: number; states: Partial<Record<ActorState, number>> }[] {
-  const by = new Map<string, { className: string; total: number; states: Partial<Record<ActorState, number>> }>();
-  for (const r of rows) {
-    let s = by.get(r.className);
-    if (!s) by.set(r.className, (s = { className: r.className, total: 0, states: {} }));
-    s.total++;
-    s.states[r.state] = (s.states[r.state] ?? 0) + 1;
-  }
-  return [...by.values()].sort((a, b) => b.total - a.total || a.className.localeCompare(b.className));
+  return countBy<ActorRow, ActorState>(rows, (r) => r.className).map(({ key, ...c }) => ({ className: key, ...c }));
 }
 
 /** A Chrome trace event (the "X" complete-event and "M" metadata forms). */
