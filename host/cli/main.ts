@@ -7,6 +7,7 @@ import { registerMemory } from './memory.js';
 import { registerStart } from './start.js';
 import { registerStatus } from './status.js';
 import { registerState } from './state.js';
+import { registerLogs } from './logs.js';
 import { registerTypes } from './types.js';
 import { TsrayError } from '../errors.js';
 
@@ -22,6 +23,7 @@ registerMemory(program);
 registerStart(program);
 registerStatus(program);
 registerState(program);
+registerLogs(program);
 registerTypes(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -235,6 +235,7 @@ export class ClusterDriver implements Backend {
       if (req === 'memory') return nodeMemory(d, d.memoryIdentity);
       // A driver runs no tasks itself: it has no state events of its own.
       if (req === 'state') return { nodeId: storeId, address: d.memoryIdentity.address, pid: process.pid, events: [], dropped: 0 };
+      if (req === 'logs') return { nodeId: storeId, address: d.memoryIdentity.address, lines: [] };
       throw new Error(`unknown request '${req}'`);
     });
     for (const f of early.splice(0)) onFrame(f);

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Peer } from './peer.js';
 import {
   CLOSE, PROTOCOL_VERSION,
-  type ComponentFrame, type MemoryRequest, type MemoryReply, type StateRequest, type StateReply, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest,
+  type ComponentFrame, type MemoryRequest, type MemoryReply, type StateRequest, type StateReply, type LogsRequest, type LogsReply, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest,
 } from './protocol.js';
 import { listen, type Tls } from './tls.js';
 import { acceptPeers } from './accept.js';
@@ -59,6 +59,7 @@ export class Head {
     status: (f, peer) => this.statusRequest(f, peer),
     memory: (f, peer, hello) => { void this.memory(f, peer, hello); },
     state: (f, peer, hello) => { void this.state(f, peer, hello); },
+    logs: (f, peer, hello) => { void this.logs(f, peer, hello); },
     component: (f, peer, hello) => this.component(f, peer, hello),
     'need-component': (f, peer) => this.needComponent(f, peer),
     submit: (f, peer, hello) => this.router.submit(f, peer, hello),
@@ -137,6 +138,13 @@ export class Head {
     const drivers = [...this.drivers].map((p, i) => ({ name: `driver ${i + 1}`, peer: p }));
     const { items, missing } = await gather([...this.nodes.alivePeers(), ...drivers], async (p) => (await p.request<MemoryReply>({ t: 'memory', id: 0 })).nodes);
     if (peer.isOpen) peer.send({ t: 'memory-reply', id: f.id, nodes: items, ...(missing.length ? { missing } : {}) });
+  }
+
+  /** `tsray logs --address`: every live node's recent guest log lines. */
+  private async logs(f: LogsRequest, peer: Peer, hello: Hello): Promise<void> {
+    if (hello.role === 'node') { peer.close(CLOSE.MALFORMED, 'nodes answer logs requests, they do not make them'); return; }
+    const { items, missing } = await gather(this.nodes.alivePeers(), async (p) => (await p.request<LogsReply>({ t: 'logs', id: 0 })).nodes);
+    if (peer.isOpen) peer.send({ t: 'logs-reply', id: f.id, nodes: items, ...(missing.length ? { missing } : {}) });
   }
 
   /** `tsray list --address`: every live node's task and actor events. */

@@ -95,6 +95,7 @@ export class NodeAgent {
     } else if (f.t === 'log') this.away.onLog(f);
     else if (f.t === 'memory') this.peer.send({ t: 'memory-reply', id: f.id, nodes: [nodeMemory(this.node, this.node.memoryIdentity)] });
     else if (f.t === 'state') this.peer.send({ t: 'state-reply', id: f.id, processes: [this.node.stateReport()] });
+    else if (f.t === 'logs') this.peer.send({ t: 'logs-reply', id: f.id, nodes: [this.node.logReport()] });
     else if (f.t === 'actor-create') this.createActor(f);
     else if (f.t === 'actor-call') this.callActor(f);
     else if (f.t === 'actor-kill') {

@@ -15,6 +15,7 @@ import type { WireError } from '../core/error-codec.js';
 import type { RemoteLocation } from '../../store/object-store.js';
 import type { NodeMemory } from '../../store/report.js';
 import type { NodeRow, ProcessState } from '../core/state-views.js';
+import type { NodeLogs } from '../node/log-ring.js';
 import type { LogFilter, LogLevel } from '../engine/guest-log.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -134,6 +135,9 @@ export interface MemoryReply { t: 'memory-reply'; id: number; nodes: NodeMemory[
 /** CLI or driver -> head, and head -> each node: task and actor state events (`tsray list`, core/state-views.ts). */
 export interface StateRequest { t: 'state'; id: number }
 export interface StateReply { t: 'state-reply'; id: number; processes: ProcessState[]; missing?: string[] }
+/** CLI or driver -> head, and head -> each node: recent guest log lines (`tsray logs`, node/log-ring.ts). */
+export interface LogsRequest { t: 'logs'; id: number }
+export interface LogsReply { t: 'logs-reply'; id: number; nodes: NodeLogs[]; missing?: string[] }
 
 /** A task as it travels: driver -> head (`submit`) -> node (`run`). Arguments are values (refs resolved by the driver). */
 export interface TaskFrame {
@@ -232,7 +236,7 @@ export interface ComponentReply { t: 'component-reply'; id: number; hash: string
 export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: string; text: string; node?: string; pid?: number }
 
 export type Frame =
-  | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply
+  | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply | LogsRequest | LogsReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
   | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame;
 

@@ -54,6 +54,8 @@ const FRAMES: Record<string, Check> = {
   'memory-reply': shape({ id: count, nodes: list(record), missing: optional(list(str)) }),
   state: shape({ id: count }),
   'state-reply': shape({ id: count, processes: list(record), missing: optional(list(str)) }),
+  logs: shape({ id: count }),
+  'logs-reply': shape({ id: count, nodes: list(record), missing: optional(list(str)) }),
   'status-reply': shape({ id: count, clusterId: str, nodes: list(record), drivers: count, demands: list(record) }),
   error: shape({ code: str, message: str, id: optional(count) }),
   component: shape({ hash: str, bytes }),

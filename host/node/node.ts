@@ -20,6 +20,7 @@ import { acceleratorResource, detectAccelerators } from './accelerators.js';
 import type { LocalExecution, Backend } from '../core/backend.js';
 import { EMBEDDED, nodeMemory, type MemoryIdentity } from './memory-report.js';
 import { NodeEvents } from './node-events.js';
+import { LogRing, type NodeLogs } from './log-ring.js';
 import type { NodeRow, ProcessState } from '../core/state-views.js';
 import type { NodeMemory } from '../../store/report.js';
 import { NodeDevices, deviceOf } from '../accel/node-devices.js';
@@ -84,6 +85,8 @@ export class EmbeddedNode implements Backend {
   /** The Ray API its guests use (tsray:runtime/objects, tasks, actors). */
   readonly guests: GuestRuntime;
   private readonly admin: AdminEndpoint;
+  /** Its recent guest log lines (log-ring.ts). */
+  private readonly logLines = new LogRing();
   /** Its tasks' and actors' state changes (core/state-events.ts). */
   readonly events: NodeEvents;
   /** Who its `tsray memory` report is from (a cluster node sets its own address). */
@@ -159,7 +162,8 @@ export class EmbeddedNode implements Backend {
     const kept = opts.stateEventsKept ?? undefined;
     if (kept !== undefined && (!Number.isSafeInteger(kept) || kept < 0)) throw new InvalidArgumentError(`stateEventsKept must be a whole number >= 0, got ${kept}`);
     this.events = new NodeEvents(kept);
-    const site: WorkerSite = { nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), ...(log ? { log } : {}), ...(devices ? { accelLink: () => devices.connect() } : {}) };
+    const site: WorkerSite = {
+      nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), keepLog: (m, tid) => this.logLines.keep(m, tid), ...(log ? { log } : {}), ...(devices ? { accelLink: () => devices.connect() } : {}) };
     this.scheduler = new Scheduler({
       ...site, resources, deviceIds, baseWorkers, maxWorkers: baseWorkers + 16, warn,
       onGuestRequest: (slot, req) => this.guests.fromTask(slot, req),
@@ -176,6 +180,7 @@ export class EmbeddedNode implements Backend {
     this.admin = AdminEndpoint.start(adminDir, this.nodeId, (req) => {
       if (req === 'memory') return nodeMemory(this, this.memoryIdentity);
       if (req === 'state') return this.stateReport();
+      if (req === 'logs') return this.logReport();
       throw new Error(`unknown request '${req}'`);
     });
   }
@@ -198,6 +203,11 @@ export class EmbeddedNode implements Backend {
   /** Sleeps until the worker computing `ref` posts results (or `ms` pass). */
   waitForResults(ref: ObjectRef, ms: number): void {
     (this.scheduler.workerOf(ref) ?? this.actors.workerOf(ref))?.waitForResults(ms);
+  }
+
+  /** Its guest log lines, as `tsray logs` reads them. */
+  logReport(): NodeLogs {
+    return { nodeId: this.nodeId, address: this.memoryIdentity.address, lines: this.logLines.lines() };
   }
 
   /** Its state events, as `tsray list` reads them. */

@@ -11,27 +11,31 @@ import type { ActorNewMsg, LogMsg, WorkItem } from './protocol.js';
 export class ItemLog {
   private readonly log: TaskLog;
 
-  constructor(who: string, private readonly target: LogTarget, private readonly post: (m: LogMsg) => void) {
+  constructor(who: string, private readonly target: LogTarget, private readonly post: (m: LogMsg) => void, private readonly owner: { taskId?: string; actorId?: string }) {
     this.log = new TaskLog(who, target.level);
+  }
+
+  private send(r: LogMsg['log']): void {
+    this.post({ log: r, ...(this.target.route !== undefined ? { route: this.target.route } : {}), ...this.owner });
   }
 
   /** A guest's `log` call. */
   write(level: LogLevel, message: string): void {
     const r = this.log.admit(level, message);
-    if (r) this.post(this.target.route === undefined ? { log: r } : { log: r, route: this.target.route });
+    if (r) this.send(r);
   }
 
   /** The item ended: the notice of dropped lines, if any. */
   end(): void {
     const r = this.log.end();
-    if (r) this.post(this.target.route === undefined ? { log: r } : { log: r, route: this.target.route });
+    if (r) this.send(r);
   }
 }
 
 /** The log of `item`; an actor call takes its actor's target (`actorOf`), work without one `fallback`'s level. */
 export function logFor(item: WorkItem, actorOf: (aid: number) => ActorNewMsg | undefined, fallback: LogFilter, post: (m: LogMsg) => void): ItemLog {
-  if (item.t === 'run') return new ItemLog(item.fn.slice(item.fn.lastIndexOf('#') + 1), item.log ?? { level: fallback }, post);
-  if (item.t === 'actor-new') return new ItemLog(item.resource, item.log ?? { level: fallback }, post);
+  if (item.t === 'run') return new ItemLog(item.fn.slice(item.fn.lastIndexOf('#') + 1), item.log ?? { level: fallback }, post, { taskId: item.id });
+  if (item.t === 'actor-new') return new ItemLog(item.resource, item.log ?? { level: fallback }, post, { actorId: item.id });
   const actor = actorOf(item.aid);
-  return new ItemLog(`${actor?.resource ?? 'actor'}.${item.method}`, actor?.log ?? { level: fallback }, post);
+  return new ItemLog(`${actor?.resource ?? 'actor'}.${item.method}`, actor?.log ?? { level: fallback }, post, { actorId: item.id });
 }

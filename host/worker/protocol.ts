@@ -133,7 +133,8 @@ export type FromWorker = Outcome | ActorEvent | GuestRequest;
  * the worker never returns to its event loop, so its own `process.stdout`
  * would hold the text until the thread ends.
  */
-export interface LogMsg { log: GuestLog; route?: string }
+/** A guest log record: `route` is where its driver reads it; `taskId` / `actorId` whose it is (for `tsray logs`). */
+export interface LogMsg { log: GuestLog; route?: string; taskId?: string; actorId?: string }
 
 export type { WireError };
 

@@ -31,6 +31,8 @@ export interface WorkerSite {
   logLevel?: LogFilter;
   /** Takes guest log records (default: printed in this process, see engine/guest-log.ts). */
   log?: (r: GuestLog, route: string | undefined) => void;
+  /** Keeps every guest log record, with whose it is and the thread that wrote it (for `tsray logs`). */
+  keepLog?: (m: LogMsg, threadId: number) => void;
   /** A link to the node's device thread for each new worker (absent: the node has no devices). */
   accelLink?: () => LinkEnd;
 }
@@ -88,8 +90,9 @@ export class WorkerHandle {
 
   /** A batch goes to the scheduler; a guest log record to the site's log, or printed here. */
   private deliver(m: FromWorker[] | LogMsg): void {
-    if (Array.isArray(m)) this.events.results(this, m);
-    else if (this.site.log) this.site.log(m.log, m.route);
+    if (Array.isArray(m)) { this.events.results(this, m); return; }
+    this.site.keepLog?.(m, this.worker.threadId);
+    if (this.site.log) this.site.log(m.log, m.route);
     else printGuestLog(m.log, { pid: process.pid, node: this.site.nodeId });
   }
 

@@ -4,7 +4,7 @@
 // a real-process cluster through the API and the CLI (via the head, and via
 // this machine's admin sockets).
 import t from 'tap';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +104,21 @@ t.test('a cluster: the API through the head, and the CLI by --address and on thi
   t.match(nodeList, new RegExp(`NODE_ID +ADDRESS +STATE[\\s\\S]*${nodes[0].nodeId} +\\S+ +ALIVE`), 'tsray list nodes');
   t.ok(JSON.parse((await cli('list', 'workers', '--address', address, '--json')).stdout).some((w) => w.type === 'Worker'), 'tsray list workers');
   t.match((await cli('summary', 'objects', '--address', address)).stdout, /WHERE +OBJECTS +BYTES/, 'tsray summary objects');
+  const failedId = rows.find((r) => r.name === 'fails').taskId;
+  const logs = await cli('logs', '--address', address, '--task', failedId);
+  t.match(logs.stdout, /^\(fails node=[0-9a-f]{8} worker=\d+\) \[fatal\] .*on a node/m, "tsray logs --task shows that task's guest lines, from its node");
+  t.equal(logs.stdout.trim().split('\n').length, 1, 'and only its own');
+  t.match(JSON.parse((await cli('logs', '--task', failedId, '--json')).stdout), [{ taskId: failedId, level: 'fatal', text: /on a node/ }], 'the same from this machine\'s admin sockets, as JSON');
+  // --follow prints lines as they come.
+  const follower = spawn(process.execPath, [CLI, 'logs', '--follow', '--address', address], { cwd: ROOT, env: { ...env, TSRAY_TOKEN: TOKEN } });
+  let followed = '';
+  follower.stdout.on('data', (d) => { followed += d; });
+  t.teardown(() => follower.kill());
+  await new Promise((r) => setTimeout(r, 700));
+  await caught(t, () => tsray.get(nested.fn('fails').options(onN).remote('followed later')));
+  for (let i = 0; i < 50 && !followed.includes('followed later'); i++) await new Promise((r) => setTimeout(r, 100));
+  t.match(followed, /followed later/, 'tsray logs --follow prints a line written after it started');
+  follower.kill();
   const help = (await cli('list', '--help')).stdout;
   t.ok(['--filter', '--limit', '--address', '--json'].every((o) => help.includes(o)), '--help lists the options');
 });
