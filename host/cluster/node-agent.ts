@@ -235,6 +235,7 @@ export class NodeAgent {
         // What is left of the actor's restart budget is the head's word (it restarted elsewhere before, or trapped).
         if (typeof a.maxRestarts === 'number' && a.maxRestarts >= 0) spec.maxRestarts = Math.min(spec.maxRestarts, a.maxRestarts);
         spec.log = { level: a.log ?? DEFAULT_LOG_FILTER, route: a.actorId };
+        spec.id = a.actorId;
         const localId = this.node.actors.create(spec);
         this.actorIds.set(a.actorId, { localId, spec });
         this.reply(f.createId, pulled, { returns: [] });

@@ -58,6 +58,8 @@ export interface ActorSpec {
   maxTaskRetries: number;
   /** Lives until killed, even with no handle left. */
   detached?: boolean;
+  /** Its id when its creator drew one (a cluster's actor id on the node that hosts it); absent: the node draws one. */
+  id?: string;
   /** The options the actor class was given (a cluster sends them to the node that hosts it). */
   options?: Record<string, unknown>;
   strategy?: SchedulingStrategy;

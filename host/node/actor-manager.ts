@@ -71,7 +71,9 @@ export class ActorManager {
   /** Creates an actor; it starts once its constructor arguments are ready and its resources are free. */
   create(spec: ActorSpec): string {
     this.names.check(spec.name);
-    const actor = new Actor(this.nextAid++, newId(), { ...spec, args: spec.args.map(snapshotValue) }, new Lane(this.callWaits, this.sendCall));
+    // The cluster's id where it gives one (so `tsray list` and `tsray logs` name the actor as its driver knows it), unless taken here.
+    const id = spec.id !== undefined && !this.byId.has(spec.id) ? spec.id : newId();
+    const actor = new Actor(this.nextAid++, id, { ...spec, args: spec.args.map(snapshotValue) }, new Lane(this.callWaits, this.sendCall));
     const miss = oneNodeMiss(spec.strategy, spec.request, this.scheduler.nodeView);
     this.byId.set(actor.id, actor);
     this.byAid.set(actor.aid, actor);

@@ -104,6 +104,11 @@ t.test('a cluster: the API through the head, and the CLI by --address and on thi
   t.match(nodeList, new RegExp(`NODE_ID +ADDRESS +STATE[\\s\\S]*${nodes[0].nodeId} +\\S+ +ALIVE`), 'tsray list nodes');
   t.ok(JSON.parse((await cli('list', 'workers', '--address', address, '--json')).stdout).some((w) => w.type === 'Worker'), 'tsray list workers');
   t.match((await cli('summary', 'objects', '--address', address)).stdout, /WHERE +OBJECTS +BYTES/, 'tsray summary objects');
+  // On node n by affinity, holding none of its resources: its CPU and `n` stay free for the tasks below.
+  const ps = nested.actor('param-server').options({ numCpus: 0, schedulingStrategy: { nodeId: nodes[0].nodeId, soft: false } }).remote(4);
+  t.equal(await tsray.get(ps.apply.remote(new Float64Array([1, 2, 3, 4]))), 1);
+  const [psRow] = await tsray.state.listActors({ filters: [`actorId=${ps.id}`] });
+  t.match(psRow, { actorId: ps.id, state: 'ALIVE', nodeId: nodes[0].nodeId }, 'an actor on a node is listed under the id its driver knows');
   const failedId = rows.find((r) => r.name === 'fails').taskId;
   const logs = await cli('logs', '--address', address, '--task', failedId);
   t.match(logs.stdout, /^\(fails node=[0-9a-f]{8} worker=\d+\) \[fatal\] .*on a node/m, "tsray logs --task shows that task's guest lines, from its node");
