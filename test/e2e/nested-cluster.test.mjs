@@ -7,8 +7,9 @@
 // recursive cancel reaches children placed on other nodes.
 import t from 'tap';
 import { encode } from 'cbor-x';
+import { execFile } from 'node:child_process';
 import * as tsray from 'tsray';
-import { prebuilt } from '../helpers/components.mjs';
+import { CLI, ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught } from '../helpers/runtime.mjs';
 import { cluster, isolatedEnv } from '../helpers/cluster.mjs';
 
@@ -71,6 +72,20 @@ t.test('guests use the Ray API across a real-process cluster', async (t) => {
     // The refs go back out inside a list argument (the seeds' "serialized ref in a task argument").
     t.equal(await tsray.get(nested.fn('sum-refs').options({ resources: { special: 1 } }).remote(refs)), 6000, 'a list<object-ref> argument reaches a task on another node');
     t.equal(await tsray.get(nested.fn('sum-refs').options(onA).remote([put, small])), expected + 6, 'driver puts inside a list argument');
+
+    // The seeds' scenario, on a cluster: refs inside a task's list argument, shown by `tsray memory --address`
+    // as in use by the pending task, on the driver (which holds them for it) and on the node running it.
+    const held = nested.fn('hold').options(onA).remote(refs, 1500);
+    await new Promise((r) => setTimeout(r, 500));
+    const mem = await new Promise((resolve) => execFile(process.execPath, [CLI, 'memory', '--address', address, '--json'], { cwd: ROOT, env: { ...env, TSRAY_TOKEN: TOKEN }, encoding: 'utf8', timeout: 60_000 },
+      (error, stdout) => resolve(error ? { nodes: [] } : JSON.parse(stdout))));
+    const kindsOf = (report, id) => report.references.filter((x) => x.objectRef === id).map((x) => x.referenceType);
+    const driverReport = mem.nodes.find((n) => n.references.some((x) => x.objectRef === refs[0].id));
+    t.ok(driverReport && refs.every((r) => kindsOf(driverReport, r.id).includes('USED_BY_PENDING_TASK') && kindsOf(driverReport, r.id).includes('LOCAL_REFERENCE')),
+      'tsray memory: the driver holds each ref and keeps it in use by the pending task');
+    const onNodeA = mem.nodes.find((n) => n.nodeId === nodeA.nodeId);
+    t.equal(onNodeA?.references.filter((x) => x.referenceType === 'USED_BY_PENDING_TASK').length, 3, "and node A's copies are in use by the task running there");
+    t.equal(await tsray.get(held), 3, 'the task saw the three refs');
 
     const failed = nested.fn('fails').remote('bad child');
     await caught(t, () => tsray.get(failed));
