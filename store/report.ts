@@ -5,6 +5,7 @@
  */
 import { REF_KIND_NAMES, type ReferenceType } from './references.js';
 import type { StoreStats } from './stats.js';
+import { textTable } from '../host/util/text-table.js';
 
 /** One reference to one object. */
 export interface ReferenceRow {
@@ -96,11 +97,6 @@ function amount(bytes: number, units: Units): string {
   return `${v.toFixed(digits)} ${UNIT_NAME[units]}`;
 }
 
-function table(rows: string[][], plain = false): string {
-  if (plain) return rows.map((r) => r.join(' ')).join('\n');
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
-}
 
 function sortRows(rows: ReferenceRow[], by: SortBy): ReferenceRow[] {
   const cmp: Record<SortBy, (a: ReferenceRow, b: ReferenceRow) => number> = {
@@ -119,7 +115,7 @@ function who(r: { pid: number; threadId?: number }): string {
 function referenceTable(rows: ReferenceRow[], units: Units, opts: FormatOptions): string {
   const head = ['IP Address', 'PID', 'Type', 'Object Ref', 'Size', 'Reference Type', 'Call Site'];
   const shown = opts.numEntries !== undefined ? rows.slice(0, opts.numEntries) : rows;
-  const out = table([head, ...shown.map((r) => [
+  const out = textTable([head, ...shown.map((r) => [
     r.address, who(r), r.type, r.objectRef, r.size === undefined ? '?' : amount(r.size, units),
     r.count > 1 ? `${r.referenceType} x${r.count}` : r.referenceType, r.callSite,
   ])], opts.noFormat);
@@ -127,7 +123,7 @@ function referenceTable(rows: ReferenceRow[], units: Units, opts: FormatOptions)
 }
 
 function summaryTable(s: MemorySummary, units: Units): string {
-  return table([
+  return textTable([
     ['Mem Used by Objects', 'Local References', 'Pinned Count', 'Pending Tasks', 'Captured in Objects', 'Actor Handles'],
     [amount(s.memUsedByObjects, units), String(s.localReferences), String(s.pinnedCount), String(s.pendingTasks), String(s.capturedInObjects), String(s.actorHandles)],
   ]);
@@ -143,7 +139,7 @@ function memoryTable(n: NodeMemory, units: Units): string {
   ];
   const rows = [['Thread', 'Type', 'JS Heap', 'Guest Memory']];
   for (const t of n.threads) rows.push([who(t), t.type, amount(t.heapBytes, units), amount(t.guestBytes, units)]);
-  return `${lines.join('\n')}\n${table(rows)}`;
+  return `${lines.join('\n')}\n${textTable(rows)}`;
 }
 
 function aggregate(report: MemoryReport, units: Units): string {

@@ -15,6 +15,7 @@ import {
 import { isNodeMemory, type NodeMemory } from '../../store/report.js';
 import { select, DEFAULT_LIMIT } from '../api/state.js';
 import { headOptions, withHead, type HeadOptions } from './head-connection.js';
+import { textTable } from '../util/text-table.js';
 
 const ADDRESS = 'a cluster\'s head: every node of that cluster (default: the tsray processes on this machine)';
 
@@ -38,10 +39,7 @@ async function processes(o: HeadOptions): Promise<{ processes: ProcessState[]; m
   return { processes: checkedProcesses(r.processes), missing: r.missing ?? [] };
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
-}
+const table = (rows: string[][]): string => textTable(rows);
 
 const ms = (a?: number, b?: number): string => (a !== undefined && b !== undefined ? `${(b - a).toFixed(1)}` : '');
 
