@@ -6,6 +6,7 @@
 import { REF_KIND_NAMES, type ReferenceType } from './references.js';
 import type { StoreStats } from './stats.js';
 import { textTable } from '../host/util/text-table.js';
+import { safeLine } from '../host/util/safe-line.js';
 
 /** One reference to one object. */
 export interface ReferenceRow {
@@ -171,8 +172,8 @@ export function formatMemory(report: MemoryReport, opts: FormatOptions = {}): st
     out.push(`Grouping by ${groupBy === 'NODE_ADDRESS' ? 'node address' : 'stack trace'}...        Sorting by ${sortBy === 'OBJECT_SIZE' ? 'object size' : sortBy === 'PID' ? 'pid' : 'reference type'}...`, '');
     if (groupBy === 'NODE_ADDRESS') {
       for (const n of report.nodes) {
-        out.push('', `--- Summary for node address: ${n.address} (node ${n.nodeId}) ---`, summaryTable(n.summary, units), '');
-        out.push(`--- Object references for node address: ${n.address} (node ${n.nodeId}) ---`);
+        out.push('', `--- Summary for node address: ${safeLine(n.address, 256)} (node ${safeLine(n.nodeId, 64)}) ---`, summaryTable(n.summary, units), '');
+        out.push(`--- Object references for node address: ${safeLine(n.address, 256)} (node ${safeLine(n.nodeId, 64)}) ---`);
         out.push(n.references.length > 0 ? referenceTable(sortRows(n.references, sortBy), units, opts) : '(no object references)');
       }
     } else {
@@ -182,12 +183,12 @@ export function formatMemory(report: MemoryReport, opts: FormatOptions = {}): st
         groups.set(key, [...(groups.get(key) ?? []), r]);
       }
       for (const [site, rows] of groups) {
-        out.push('', `--- Summary for call site: ${site} ---`, summaryTable(summarize(rows), units), '');
-        out.push(`--- Object references for call site: ${site} ---`, referenceTable(sortRows(rows, sortBy), units, opts));
+        out.push('', `--- Summary for call site: ${safeLine(site)} ---`, summaryTable(summarize(rows), units), '');
+        out.push(`--- Object references for call site: ${safeLine(site)} ---`, referenceTable(sortRows(rows, sortBy), units, opts));
       }
     }
   }
-  for (const n of report.nodes) out.push('', `--- Memory for node address: ${n.address} (node ${n.nodeId}) ---`, memoryTable(n, units));
+  for (const n of report.nodes) out.push('', `--- Memory for node address: ${safeLine(n.address, 256)} (node ${safeLine(n.nodeId, 64)}) ---`, memoryTable(n, units));
   out.push('', '--- Aggregate object store stats across all nodes ---', aggregate(report, units));
   return out.join('\n');
 }

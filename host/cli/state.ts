@@ -39,7 +39,6 @@ async function processes(o: HeadOptions): Promise<{ processes: ProcessState[]; m
   return { processes: checkedProcesses(r.processes), missing: r.missing ?? [] };
 }
 
-const table = (rows: string[][]): string => textTable(rows);
 
 const ms = (a?: number, b?: number): string => (a !== undefined && b !== undefined ? `${(b - a).toFixed(1)}` : '');
 
@@ -65,11 +64,11 @@ export function registerState(program: Command): void {
         const got = await reports(o);
         if (kind === 'objects') {
           const rows = select(objectRows(got.reports), { filters, limit });
-          print(rows, () => table([['OBJECT_ID', 'SIZE', 'WHERE', 'NODE_ID', 'ADDRESS', 'REFERENCES', 'CALL_SITE'],
+          print(rows, () => textTable([['OBJECT_ID', 'SIZE', 'WHERE', 'NODE_ID', 'ADDRESS', 'REFERENCES', 'CALL_SITE'],
             ...rows.map((r) => [r.objectId, r.size === undefined ? '?' : String(r.size), r.where ?? '', r.nodeId, r.address, r.references.join(', '), r.callSite])]), o.json, got.missing);
         } else {
           const rows = select(workerRows(got.reports), { filters, limit });
-          print(rows, () => table([['NODE_ID', 'ADDRESS', 'PID', 'THREAD', 'TYPE', 'JS_HEAP', 'GUEST_MEMORY'],
+          print(rows, () => textTable([['NODE_ID', 'ADDRESS', 'PID', 'THREAD', 'TYPE', 'JS_HEAP', 'GUEST_MEMORY'],
             ...rows.map((r) => [r.nodeId, r.address, String(r.pid), r.threadId === undefined ? 'main' : String(r.threadId), r.type, String(r.heapBytes), String(r.guestBytes)])]), o.json, got.missing);
         }
         return;
@@ -78,18 +77,18 @@ export function registerState(program: Command): void {
         const got = await nodes(o);
         const rows = select(got.rows, { filters, limit });
         const res = (x?: Record<string, number>): string => (x ? Object.entries(x).map(([k, v]) => `${k}: ${v}`).join(', ') : '');
-        print(rows, () => table([['NODE_ID', 'ADDRESS', 'STATE', 'PID', 'RESOURCES', 'AVAILABLE'],
+        print(rows, () => textTable([['NODE_ID', 'ADDRESS', 'STATE', 'PID', 'RESOURCES', 'AVAILABLE'],
           ...rows.map((r) => [r.nodeId, r.address, r.state, String(r.pid), res(r.resources), res(r.available)])]), o.json, got.missing);
         return;
       }
       const got = await processes(o);
       if (kind === 'tasks') {
         const rows = select(taskRows(got.processes), { filters, limit });
-        print(rows, () => table([['TASK_ID', 'NAME', 'STATE', 'NODE_ID', 'WORKER', 'ATTEMPT', 'RUN_MS', 'ERROR'],
+        print(rows, () => textTable([['TASK_ID', 'NAME', 'STATE', 'NODE_ID', 'WORKER', 'ATTEMPT', 'RUN_MS', 'ERROR'],
           ...rows.map((r) => [r.taskId, r.name, r.state, r.nodeId, r.workerId === undefined ? '' : String(r.workerId), String(r.attempt), ms(r.startedAt, r.endedAt), r.errorCode ?? ''])]), o.json, got.missing);
       } else {
         const rows = select(actorRows(got.processes), { filters, limit });
-        print(rows, () => table([['ACTOR_ID', 'CLASS_NAME', 'NAME', 'STATE', 'NODE_ID', 'RESTARTS', 'DEATH'],
+        print(rows, () => textTable([['ACTOR_ID', 'CLASS_NAME', 'NAME', 'STATE', 'NODE_ID', 'RESTARTS', 'DEATH'],
           ...rows.map((r) => [r.actorId, r.className, r.name ?? '', r.state, r.nodeId, String(r.restarts), r.death ?? ''])]), o.json, got.missing);
       }
     });
@@ -102,7 +101,7 @@ export function registerState(program: Command): void {
       if (kind === 'objects') {
         const mem = await reports(o);
         const s = summarizeObjects(objectRows(mem.reports));
-        print(s, () => ['======== Objects Summary ========', table([['WHERE', 'OBJECTS', 'BYTES'], ...s.map((x) => [x.where, String(x.objects), String(x.bytes)])])].join('\n'), o.json, mem.missing);
+        print(s, () => ['======== Objects Summary ========', textTable([['WHERE', 'OBJECTS', 'BYTES'], ...s.map((x) => [x.where, String(x.objects), String(x.bytes)])])].join('\n'), o.json, mem.missing);
         return;
       }
       const got = await processes(o);
@@ -112,7 +111,7 @@ export function registerState(program: Command): void {
       const dropped = got.processes.reduce((n, p) => n + p.dropped, 0);
       print(lines, () => [
         `======== ${kind === 'tasks' ? 'Tasks' : 'Actors'} Summary ========`,
-        table([[kind === 'tasks' ? 'FUNC_OR_METHOD_NAME' : 'CLASS_NAME', 'TOTAL', 'STATE_COUNTS'],
+        textTable([[kind === 'tasks' ? 'FUNC_OR_METHOD_NAME' : 'CLASS_NAME', 'TOTAL', 'STATE_COUNTS'],
           ...lines.map((l) => [l.key, String(l.total), Object.entries(l.states).map(([k, v]) => `${k}: ${v}`).join(', ')])]),
         ...(dropped ? [`(${dropped} older events were dropped for room; counts cover the ones kept)`] : []),
       ].join('\n'), o.json, got.missing);
