@@ -75,10 +75,11 @@ t.test('guests use the Ray API across a real-process cluster', async (t) => {
 
     // The seeds' scenario, on a cluster: refs inside a task's list argument, shown by `tsray memory --address`
     // as in use by the pending task, on the driver (which holds them for it) and on the node running it.
-    const held = nested.fn('hold').options(onA).remote(refs, 1500);
+    // Held for 8 s: long enough for the CLI process to start and ask even on a loaded machine.
+    const held = nested.fn('hold').options(onA).remote(refs, 8000);
     await new Promise((r) => setTimeout(r, 500));
     const mem = await new Promise((resolve) => execFile(process.execPath, [CLI, 'memory', '--address', address, '--json'], { cwd: ROOT, env: { ...env, TSRAY_TOKEN: TOKEN }, encoding: 'utf8', timeout: 60_000 },
-      (error, stdout) => resolve(error ? { nodes: [] } : JSON.parse(stdout))));
+      (error, stdout, stderr) => { t.error(error, `tsray memory --address ran ${stderr}`); resolve(error ? { nodes: [] } : JSON.parse(stdout)); }));
     const kindsOf = (report, id) => report.references.filter((x) => x.objectRef === id).map((x) => x.referenceType);
     const driverReport = mem.nodes.find((n) => n.references.some((x) => x.objectRef === refs[0].id));
     t.ok(driverReport && refs.every((r) => kindsOf(driverReport, r.id).includes('USED_BY_PENDING_TASK') && kindsOf(driverReport, r.id).includes('LOCAL_REFERENCE')),
