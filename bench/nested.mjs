@@ -41,7 +41,7 @@ check('chain', await tsray.get(nested.fn('chain').remote(500)), 500);
 check('noop', await tsray.get(noop.remote()), 1);
 const counter = counterMod.actor('counter').remote(0n);
 let expected = 0n;
-check('bump', await tsray.get(clientMod.fn('bump').remote(counter, 500)), (expected += 500n));
+check('bump', await tsray.get(clientMod.fn('bump').remote(counter, CALLS)), (expected += BigInt(CALLS)));
 progress('warm: node up with 2 CPUs, components compiled');
 
 // 1 and 2: rounds interleaved so both sides of each ratio see the same machine.

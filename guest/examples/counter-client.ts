@@ -17,3 +17,12 @@ export function bumpSlowly(counter: ActorHandle, times: u32, pauseMs: u32): i64 
   }
   return last;
 }
+
+export function callRaw(target: ActorHandle, method: string, args: Uint8Array, times: u32): string[] {
+  const out = new Array<string>();
+  for (let i: u32 = 0; i < times; i++) {
+    const r = target.callRaw(method, args);
+    out.push(r.ok ? "ok" : r.error);
+  }
+  return out;
+}

@@ -69,15 +69,25 @@ export class ActorHandle {
    * one guest to one actor run in the order made. Traps with the error message if the call fails.
    */
   call(method: string, args: CborWriter): CborReader {
+    const r = this.callRaw(method, args.bytes());
+    if (!r.ok) throw new Error("actor call " + method + " failed: " + r.error);
+    return new CborReader(r.value);
+  }
+
+  /** Calls `method` with the CBOR array `args` as given; a failure is returned, not trapped. */
+  callRaw(method: string, args: Uint8Array): CallResult {
     const id = String.UTF8.encode(this.id);
     const m = String.UTF8.encode(method);
-    const a = args.bytes();
-    hostCall(changetype<usize>(id), id.byteLength, changetype<usize>(m), m.byteLength, a.dataStart, a.byteLength, RETURN_AREA);
+    hostCall(changetype<usize>(id), id.byteLength, changetype<usize>(m), m.byteLength, args.dataStart, args.byteLength, RETURN_AREA);
     const isErr = load<u8>(RETURN_AREA) != 0;
     const ptr = load<usize>(RETURN_AREA, 4);
     const len = load<u32>(RETURN_AREA, 8);
-    if (isErr) throw new Error("actor call " + method + " failed: " + String.UTF8.decodeUnsafe(ptr, len));
-    const out = len == 0 ? new Uint8Array(0) : Uint8Array.wrap(changetype<ArrayBuffer>(ptr), 0, len);
-    return new CborReader(out);
+    if (isErr) return new CallResult(false, new Uint8Array(0), String.UTF8.decodeUnsafe(ptr, len));
+    return new CallResult(true, len == 0 ? new Uint8Array(0) : Uint8Array.wrap(changetype<ArrayBuffer>(ptr), 0, len), "");
   }
+}
+
+/** What an actor call gave: its CBOR-encoded result, or why it failed. */
+export class CallResult {
+  constructor(readonly ok: bool, readonly value: Uint8Array, readonly error: string) {}
 }

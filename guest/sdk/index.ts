@@ -1,7 +1,7 @@
 // The tsray guest SDK: `import { log, Option, Result, ok, err, Tuple2, ActorHandle, CborWriter } from "tsray";`
 export { log, now, sleep, taskContext, LogLevel, TaskInfo, tsrayAbort } from "./host";
 export { Unit, Option, Result, ok, err, zero, Tuple2, Tuple3, Tuple4, Tuple5, Tuple6 } from "./types";
-export { ActorHandle } from "./actors";
+export { ActorHandle, CallResult } from "./actors";
 export { CborWriter, CborReader, REF_TAG } from "./cbor";
 export { ObjectRef, Failure, Outcome, tryPut, put, tryGet, get, wait, cancel, trySubmit, remote, emit } from "./objects";
 // Accelerators (tsray:accel); also `import { Device, Tensor } from "tsray/accel"`.

@@ -382,4 +382,8 @@ export const testing = {
   workerCount(): number {
     return requireNode().scheduler.workerCount;
   },
+  /** Direct links open now from guests' workers to actors' workers (see worker/direct-links.ts). */
+  directLinks(): number {
+    return requireNode().actors.direct?.size ?? 0;
+  },
 };

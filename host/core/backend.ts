@@ -40,6 +40,8 @@ export interface ActorBackend {
   retire(actorId: string, why: string): void;
   /** Cancels the call behind `ref`; false when `ref` is not an actor call in progress. */
   cancel(ref: ObjectRef, force: boolean): boolean;
+  /** Direct links open from guests' workers to actors' workers (see worker/direct-links.ts); absent where no guest runs in this process. */
+  readonly direct?: { readonly size: number };
 }
 
 /** A worker thread of this process, as `tsray memory` shows it. */

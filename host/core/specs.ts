@@ -5,7 +5,9 @@
  */
 import type { LoadedComponent } from '../component/loaded.js';
 import type { FuncDef, ResourceDef } from '../wit/types.js';
-import { ComponentError } from '../errors.js';
+import { ComponentError, InvalidArgumentError } from '../errors.js';
+import { validateArgs } from '../engine/validate.js';
+import { describeFunc } from '../wit/describe.js';
 import { nameMatches } from '../abi/names.js';
 import { normalizeActorOptions, type ActorOptions, type NormalizedOptions, type SchedulingStrategy } from './options.js';
 import type { ResourceSet } from './resources.js';
@@ -85,6 +87,14 @@ export function checkCapabilities(component: LoadedComponent, what: string, gran
 /** The method `name` (its WIT name or camelCase) among `methods`. */
 export function findMethod(methods: readonly FuncDef[], name: string): FuncDef | undefined {
   return methods.find((m) => nameMatches(m.shortName, name));
+}
+
+/** The method of actor class `className` a guest's call names, its arguments checked (typed errors otherwise). */
+export function guestMethod(className: string, methods: readonly FuncDef[], name: string, args: readonly unknown[]): FuncDef {
+  const method = findMethod(methods, name);
+  if (!method) throw new InvalidArgumentError(`actor ${className} has no method '${String(name).slice(0, 200)}'`);
+  validateArgs(method.name, () => describeFunc(method), method.params.slice(1), args);
+  return method;
 }
 
 /** The spec of an actor of `resource` (whose functions are `funcs`) created with `opts` and constructor `args`. */

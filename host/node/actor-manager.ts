@@ -13,8 +13,6 @@
 import {
   ActorDiedError, InvalidArgumentError, TaskCancelledError, TaskTimeoutError, UnschedulableError,
 } from '../errors.js';
-import { validateArgs } from '../engine/validate.js';
-import { describeFunc } from '../wit/describe.js';
 import type { FuncDef } from '../wit/types.js';
 import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
@@ -23,12 +21,14 @@ import { RefKind } from '../../store/references.js';
 import type { NodeEvents } from './node-events.js';
 import { ArgWaits, Lane, settleReturns } from '../core/pending-work.js';
 import { oneNodeMiss } from '../core/placement.js';
-import { findMethod, type ActorSpec } from '../core/specs.js';
+import { findMethod, guestMethod, type ActorSpec } from '../core/specs.js';
+import { funcUsesRefs } from '../core/ref-values.js';
+import { DirectLinker } from './direct-linker.js';
 import { ActorNames } from '../core/actor-names.js';
 import { accelField } from '../core/accel-grant.js';
 import type { Scheduler } from './scheduler.js';
 import { WorkerHandle, type WorkerSite } from '../worker/worker-handle.js';
-import type { FromWorker } from '../worker/protocol.js';
+import type { DirectNote, FromWorker } from '../worker/protocol.js';
 import type { ActorGuests, GuestAnswer } from './guest-runtime.js';
 import { workerError } from './worker-errors.js';
 import { Actor, Call, type ActorPeers } from './actor.js';
@@ -44,6 +44,8 @@ export class ActorManager {
   private closed = false;
   private readonly ctorArgs: ArgWaits<Actor>;
   private readonly callArgs: ArgWaits<Call>;
+  /** Direct links from guests' workers to actors' workers (see direct-linker.ts). */
+  readonly direct = new DirectLinker();
   /** Where its actors' and their calls' state changes are recorded (set by the node). */
   events: NodeEvents | undefined;
 
@@ -212,6 +214,7 @@ export class ActorManager {
       if ('ev' in m) {
         if (m.ev === 'rt') this.guests?.fromActor(actor.id, actor.spec.component, actor.spec.capabilities, actor.spec.log, w, m);
         else if (m.ev === 'actor-restarted') this.spendRestart(actor);
+        else if (m.ev === 'direct') this.directCallRan(actor, w, m);
         else if (m.ev === 'actor-died') {
           const cause = workerError(actor.spec.ctor.name, m.error!, actor.id);
           this.die(actor, cause.message, cause);
@@ -225,6 +228,16 @@ export class ActorManager {
     this.pump(actor);
   }
 
+  /** A call that came over a direct link ran: recorded now, with the times the worker saw. */
+  private directCallRan(actor: Actor, w: WorkerHandle, m: DirectNote): void {
+    if (!this.events) return;
+    const method = findMethod(actor.spec.methods, m.method);
+    // Numbers from 2^47 up: clear of the calls numbered here.
+    const t = { taskId: actor.id.slice(0, 20) + (2 ** 47 + m.dn).toString(16).padStart(12, '0'), name: `${actor.spec.resource.name}.${method?.shortName ?? m.method}`, attempt: 0 };
+    this.events.task(t, 'RUNNING', w.threadId, undefined, actor.id, m.start);
+    this.events.task(t, m.error ? 'FAILED' : 'FINISHED', w.threadId, m.error ? workerError(t.name, m.error, actor.id) : undefined, actor.id, m.end);
+  }
+
   /** The actor's thread ended by itself: calls in flight fail; the actor restarts if it may. */
   private onWorkerDied(actor: Actor, w: WorkerHandle, why: string): void {
     if (actor.worker !== w) return;
@@ -234,6 +247,7 @@ export class ActorManager {
   private restartOrDie(actor: Actor, why: string): void {
     const lost = new ActorDiedError(actor.id, why);
     const restarts = actor.restartsLeft > 0 && !this.closed;
+    if (actor.worker) this.direct.actorGone(actor.worker, lost.message);
     const again: Call[] = [];
     for (const c of [...actor.inflight.values()]) {
       if (restarts && !c.cancelled && c.retriesLeft > 0) { c.retriesLeft--; again.push(c); } else this.finish(c, lost);
@@ -270,9 +284,10 @@ export class ActorManager {
   private timedOut(call: Call): void {
     if (call.state !== 'sent') return;
     const actor = call.actor;
-    actor.worker?.kill();
+    const w = actor.worker;
     this.finish(call, new TaskTimeoutError(call.method.name, actor.spec.timeoutMs!));
     this.restartOrDie(actor, `call '${call.method.name}' ran past its timeout of ${actor.spec.timeoutMs} ms`);
+    w?.kill();
   }
 
   /** Marks the actor dead for good: every queued and later call fails with `ActorDiedError`. */
@@ -283,6 +298,7 @@ export class ActorManager {
     actor.death = new ActorDiedError(actor.id, why, cause ? { cause } : undefined);
     this.events?.actor(this.eventActor(actor), 'DEAD', -1, why);
     this.waiting.delete(actor);
+    if (actor.worker) this.direct.actorGone(actor.worker, actor.death.message);
     actor.worker?.kill();
     actor.worker = undefined;
     for (const c of [...actor.inflight.values()]) this.finish(c, actor.death);
@@ -303,8 +319,10 @@ export class ActorManager {
     const actor = this.byId.get(actorId);
     if (!actor || actor.state === 'dead') return;
     if (!noRestart && actor.worker && actor.restartsLeft > 0) {
-      actor.worker.kill();
+      // Killed after the restart is under way, so what ends with the thread ends saying why.
+      const w = actor.worker;
       this.restartOrDie(actor, 'it was killed');
+      w.kill();
       return;
     }
     this.die(actor, why);
@@ -370,22 +388,30 @@ export class ActorManager {
   /** Serves the runtime requests of actors' guests (see guest-runtime.ts). */
   guests: ActorGuests | undefined;
 
-  /** A guest (in a task or another actor) calls a method: run it like any call, then answer. */
-  guestCall(actorId: string, name: string, args: unknown[], answer: (a: GuestAnswer) => void): void {
+  /**
+   * A guest (in a task or another actor, on worker `caller`) calls a method:
+   * run it like any call, then answer. Its later calls to the actor may go
+   * over a direct link, when the actor takes calls that way: no timeout or
+   * retries to enforce here, and no refs in its methods.
+   */
+  guestCall(actorId: string, name: string, args: unknown[], answer: (a: GuestAnswer) => void, caller?: WorkerHandle): void {
     const fail = (e: { message: string; code?: string }): void => answer({ ok: false, code: e.code ?? 'ERR_TASK', error: e.message });
     const actor = this.byId.get(actorId);
     if (!actor) {
       if (this.peers) { this.peers.call(actorId, name, args).then((value) => answer({ ok: true, value }), fail); return; }
       return fail({ code: 'ERR_ACTOR_DIED', message: `no actor ${actorId} in this runtime` });
     }
-    const method = findMethod(actor.spec.methods, name);
-    if (!method) return fail({ code: 'ERR_INVALID_ARGUMENT', message: `actor ${actor.spec.resource.name} has no method '${name}'` });
+    let method: FuncDef;
     try {
-      validateArgs(method.name, () => describeFunc(method), method.params.slice(1), args);
+      method = guestMethod(actor.spec.resource.name, actor.spec.methods, name, args);
     } catch (e) {
       return fail(e as Error);
     }
     const [ref] = this.call(actor.id, method, args, 1);
+    const spec = actor.spec;
+    if (caller && actor.state === 'alive' && actor.worker && spec.timeoutMs === undefined && spec.maxTaskRetries === 0 && !spec.methods.some(funcUsesRefs)) {
+      this.direct.link(caller, actor.worker, { id: actor.id, aid: actor.aid, className: spec.resource.name, methods: spec.methods });
+    }
     this.objects.onSettled(ref!, (s) => {
       if (!s.ok) fail(s.error);
       else {

@@ -34,6 +34,8 @@ export interface Asker {
   component: LoadedComponent;
   caps: readonly string[] | undefined;
   log: LogTarget | undefined;
+  /** The worker thread it runs on. */
+  worker: WorkerHandle;
   /** The worker slot of a task (a blocked task lends its CPU and runs what it waits for inline); absent for an actor. */
   slot?: Slot;
   /** The asking task; absent for an actor. */
@@ -64,7 +66,7 @@ export interface TasksElsewhere {
 
 /** Actor calls from guests, served by the actor manager. */
 export interface GuestActorCalls {
-  guestCall(actor: string, method: string, args: unknown[], answer: (a: GuestAnswer) => void): void;
+  guestCall(actor: string, method: string, args: unknown[], answer: (a: GuestAnswer) => void, caller?: WorkerHandle): void;
   create(spec: ActorSpec): string;
   kill(actorId: string, noRestart: boolean, why?: string): void;
 }
@@ -118,7 +120,7 @@ export class GuestRuntime {
     if (task.cancelled) return this.reply(w, msg.cid, { ok: false, code: 'ERR_TASK_CANCELLED', error: `task '${task.name}' was cancelled` });
     const scope = this.scope(`t${task.n}`, task.borrowed);
     scope.threadId = w.threadId;
-    const asker: Asker = { scope, component: task.component, caps: task.opts.capabilities, log: task.log, slot, task };
+    const asker: Asker = { scope, component: task.component, caps: task.opts.capabilities, log: task.log, worker: w, slot, task };
     this.handle(asker, msg.req, (a) => this.reply(w, msg.cid, a));
   }
 
@@ -126,7 +128,7 @@ export class GuestRuntime {
   fromActor(actorId: string, component: LoadedComponent, caps: readonly string[] | undefined, log: LogTarget | undefined, w: WorkerHandle, msg: GuestRequest): void {
     const scope = this.scope(`a${actorId}`);
     scope.threadId = w.threadId;
-    this.handle({ scope, component, caps, log }, msg.req, (a) => this.reply(w, msg.cid, a));
+    this.handle({ scope, component, caps, log, worker: w }, msg.req, (a) => this.reply(w, msg.cid, a));
   }
 
   private reply(w: WorkerHandle, cid: number, a: GuestAnswer): void {
@@ -139,7 +141,7 @@ export class GuestRuntime {
     const { scope } = asker;
     try {
       switch (req.op) {
-        case 'call': return this.actors.guestCall(req.actor, req.method, req.args, answer);
+        case 'call': return this.actors.guestCall(req.actor, req.method, req.args, answer, asker.worker);
         case 'put': return answer({ ok: true, value: scope.own(this.objects.put(fromGuest(req.value, scope, 'the value'))).id });
         case 'get': {
           const ref = scope.ref(req.id);

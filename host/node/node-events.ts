@@ -27,10 +27,10 @@ export class NodeEvents {
   /**
    * A task (or actor call) changed state. `detail`: the resources it asks
    * for (at submit) or the error it failed with; kept by reference, read
-   * only when someone lists the events.
+   * only when someone lists the events. `time`: when it changed, if not now.
    */
-  task(t: EventTask, state: TaskState, workerId = -1, detail?: Record<string, number> | Error, actorId?: string): void {
-    this.ring?.task(t.taskId, t.name, state, now(), t.attempt, workerId, actorId, detail);
+  task(t: EventTask, state: TaskState, workerId = -1, detail?: Record<string, number> | Error, actorId?: string, time = now()): void {
+    this.ring?.task(t.taskId, t.name, state, time, t.attempt, workerId, actorId, detail);
   }
 
   actor(a: { actorId: string; className: string; name?: string; restarts: number }, state: ActorState, workerId = -1, death?: string): void {

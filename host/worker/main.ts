@@ -16,8 +16,6 @@ import { TaskCancelledError, TaskError, TsrayError } from '../errors.js';
 import { toWire } from '../core/error-codec.js';
 import { Fifo } from '../core/fifo.js';
 import { primaryIds, type DeviceIds } from '../core/resources.js';
-import { read as readStored } from '../../store/codec.js';
-import { STORED_ARG } from '../../store/stored-arg.js';
 import { collectHandles, handlesIn } from '../core/given-handles.js';
 import { RuntimeClient } from './runtime-client.js';
 import { NestedRuns } from './nested-runs.js';
@@ -25,27 +23,17 @@ import { InlineRuns } from './inline-runs.js';
 import { WorkerClaims } from './claims.js';
 import {
   CTL, type ActorCallMsg, type ActorNewMsg, type FromWorker, type LogMsg, type ModuleMsg, type RunMsg,
-  type ToWorker, type WireError, type WorkItem, type WorkerInit,
+  type ToWorker, type WireError, type WorkItem, type WorkerInit, type Outcome,
 } from './protocol.js';
+import { DirectLinks } from './direct-links.js';
+import { argReader, collectTransfer, readArgs } from './crossing-values.js';
 
 const init = workerData as WorkerInit & { port: MessagePort };
 const ctl = new Int32Array(init.ctl);
 const port = init.port;
 
-/**
- * An argument stored in an arena arrives as `[arena, offset, length]` and is
- * read in place: its typed arrays are views of the node's shared memory.
- */
-function argValue(a: unknown): unknown {
-  if (a === null || typeof a !== 'object' || !(STORED_ARG in a)) return a;
-  const [arena, off, len] = (a as Record<string, [number, number, number]>)[STORED_ARG]!;
-  return readStored(new Uint8Array(init.arenas[arena]!.buffer, off, len), (id) => ({ id }));
-}
-
-function argValues(args: unknown[]): unknown[] {
-  for (let i = 0; i < args.length; i++) args[i] = argValue(args[i]);
-  return args;
-}
+const argValue = argReader(init.arenas);
+const argValues = (args: unknown[]): unknown[] => readArgs(args, argValue);
 
 /** Thrown from a host call when the running task is cancelled. */
 class CancelSignal extends Error {
@@ -111,6 +99,7 @@ const cancelled = new Set<number>();
 /** Items to run inside a blocked guest call (see runtime-client.ts), and numbers of queued ones to move there. */
 const inline = new InlineRuns(queue);
 let outbox: FromWorker[] = [];
+const links = new DirectLinks(init.mail, (r) => client.take(r));
 let transfer: ArrayBuffer[] = [];
 let firstUnflushed = 0;
 
@@ -139,20 +128,8 @@ function internal(message: string): WireError {
   return toWire(new TsrayError('ERR_INTERNAL', message));
 }
 
-/** Collects the ArrayBuffers a result owns outright, to move them instead of copying. */
-function collectTransfer(v: unknown, seen: Set<ArrayBuffer>): void {
-  if (v === null || typeof v !== 'object') return;
-  if (ArrayBuffer.isView(v)) {
-    const b = v.buffer;
-    if (b instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === b.byteLength && !seen.has(b)) { seen.add(b); transfer.push(b); }
-    return;
-  }
-  if (v instanceof ResourceHandle) return;
-  for (const x of Array.isArray(v) ? v : Object.values(v)) collectTransfer(x, seen);
-}
-
 function succeed(n: number, value: unknown): void {
-  collectTransfer(value, new Set());
+  collectTransfer(value, transfer);
   outbox.push({ n, ok: true, value });
 }
 
@@ -216,18 +193,21 @@ function newActor(msg: ActorNewMsg): void {
 function callActorMethod(msg: ActorCallMsg): void {
   const a = actors.get(msg.aid);
   if (!a || a.dead || !a.self) {
-    outbox.push({ n: msg.n, ok: false, error: toWire(new TsrayError('ERR_ACTOR_DIED', a?.dead?.message ?? 'the actor is not on this worker')) });
+    answerCall(msg, { n: msg.n, ok: false, error: toWire(new TsrayError('ERR_ACTOR_DIED', a?.dead?.message ?? 'the actor is not on this worker')) });
     return;
   }
+  const start = msg.direct ? Date.now() : 0;
   accel.beginActor(a.msg.aid, a.msg.accel);
   try {
-    let ref = a.methods.get(msg.method);
-    if (!ref) a.methods.set(msg.method, (ref = a.inst!.module.resolveMethod(a.msg.resource, a.msg.owner, msg.method)));
     const args = argValues(msg.args);
+    // A call over a direct link was not checked by the node.
+    const name = msg.direct ? links.method(msg.aid, msg.method, args).shortName : msg.method;
+    let ref = a.methods.get(name);
+    if (!ref) a.methods.set(name, (ref = a.inst!.module.resolveMethod(a.msg.resource, a.msg.owner, name)));
     collectHandles(args, a.handles);
-    succeed(msg.n, a.inst!.invoke(ref, [a.self, ...args]));
+    answerCall(msg, { n: msg.n, ok: true, value: a.inst!.invoke(ref, [a.self, ...args]) }, start);
   } catch (e) {
-    outbox.push({ n: msg.n, ok: false, error: wire(e) });
+    answerCall(msg, { n: msg.n, ok: false, error: wire(e) }, start);
     // A trap leaves the instance unusable: rebuild it while restarts last, as Ray restarts actors.
     if (a.inst?.broken) {
       if (a.restartsLeft > 0) {
@@ -243,6 +223,13 @@ function callActorMethod(msg: ActorCallMsg): void {
       }
     }
   }
+}
+
+/** A call's outcome goes to the node, or (a direct call's) back over its link. */
+function answerCall(msg: ActorCallMsg, o: Outcome, start = 0): void {
+  if (msg.direct) links.answer(msg.direct, msg.aid, msg.method, o, start);
+  else if (o.ok) succeed(o.n, o.value);
+  else outbox.push(o);
 }
 
 /** The item running now, and (for a task, found at its first actor call) the handles it was given. */
@@ -292,7 +279,9 @@ function reportMemory(): void {
   Atomics.store(ctl, CTL.GUEST_KB, Math.round(guest / 1024));
 }
 
-function flush(): void {
+/** Posts what is in the outbox, with the notes of direct calls when due (`notes`: now, before sleeping). */
+function flush(notes = false): void {
+  links.takeNotes(notes || outbox.length > 0, outbox);
   if (outbox.length === 0) return;
   reportMemory();
   port.postMessage(outbox, transfer);
@@ -314,9 +303,11 @@ function drain(): void {
         case 'module': addModule(msg); break;
         case 'reply': client.take(msg); break;
         case 'cancel': cancelled.add(msg.n); break;
+        case 'link': case 'unlink': links.onMessage(msg); break;
       }
     }
   }
+  links.drain((c, slot, aid) => queue.push({ t: 'actor-call', n: 0, aid, method: c.method, args: c.args, id: actors.get(aid)?.msg.id ?? '', direct: { slot, cid: c.cid } }));
 }
 
 /** Runs one item as it is taken from a queue, with its own log. */
@@ -351,7 +342,12 @@ const client = new RuntimeClient({
   asker: () => (running && running.t !== 'actor-new' ? running.n : 0),
   givenActors: givenHandles,
   doorbell: () => Atomics.load(ctl, CTL.DOORBELL),
-  sleep: (seen) => { Atomics.wait(ctl, CTL.DOORBELL, seen, 50); },
+  sleep: (seen, spin) => {
+    const until = spin ? performance.now() + init.spinUs / 1000 : 0;
+    while (spin && Atomics.load(ctl, CTL.DOORBELL) === seen && performance.now() < until) { /* an answer over a direct link is due */ }
+    Atomics.wait(ctl, CTL.DOORBELL, seen, 50);
+  },
+  links,
 });
 env.runtime = client;
 
@@ -359,6 +355,7 @@ reportMemory();
 let drainedAt = -1;
 let missedSpins = 0;
 let idlePeriods = 0;
+let directCallsSeen = 0;
 for (;;) {
   const seen = Atomics.load(ctl, CTL.DOORBELL);
   // Read the port only when the scheduler posted since the last read: a cancel always lands before the next item.
@@ -380,12 +377,17 @@ for (;;) {
   // periods with no work in time, sleep at once (a spin on a core the driver
   // shares only delays it), probing with a spin now and then.
   idlePeriods++;
-  if (missedSpins < 4 || idlePeriods % 32 === 0) {
+  // A guest calling over a direct link calls in a loop more often than not: wait for its next call spinning.
+  if (missedSpins < 4 || idlePeriods % 32 === 0 || directCallsSeen !== links.callsRun) {
+    directCallsSeen = links.callsRun;
     const spinUntil = performance.now() + init.spinUs / 1000;
     while (Atomics.load(ctl, CTL.DOORBELL) === seen && performance.now() < spinUntil) { /* spin: a new item is likely */ }
     if (Atomics.load(ctl, CTL.DOORBELL) === seen) missedSpins++;
     else missedSpins = 0;
   }
-  if (Atomics.load(ctl, CTL.DOORBELL) === seen) Atomics.wait(ctl, CTL.DOORBELL, seen, 200);
+  if (Atomics.load(ctl, CTL.DOORBELL) === seen) {
+    flush(true);
+    Atomics.wait(ctl, CTL.DOORBELL, seen, 200);
+  }
 }
 port.close();

@@ -8,7 +8,8 @@ import type { WireError } from '../core/error-codec.js';
 import type { DeviceIds } from '../core/resources.js';
 import type { AccelGrant } from '../accel/protocol.js';
 import type { LinkEnd } from '../accel/protocol.js';
-import type { ResolvedWorld } from '../wit/types.js';
+import type { FuncDef, ResolvedWorld } from '../wit/types.js';
+import type { MessagePort } from 'node:worker_threads';
 import type { Variant } from './module-variants.js';
 import type { GuestLog, LogFilter, LogTarget } from '../engine/guest-log.js';
 
@@ -82,13 +83,40 @@ export interface ActorNewMsg {
   caps?: string[];
 }
 
-/** Runs a method call `n` on actor `aid`, after everything sent before it. */
-export interface ActorCallMsg { t: 'actor-call'; n: number; aid: number; method: string; args: unknown[]; id: string }
+/**
+ * Runs a method call `n` on actor `aid`, after everything sent before it.
+ * `direct`: a guest's call that came over a direct link (see
+ * direct-links.ts): it is answered on that link, not to the node (`n` is 0).
+ */
+export interface ActorCallMsg { t: 'actor-call'; n: number; aid: number; method: string; args: unknown[]; id: string; direct?: { slot: number; cid: number } }
+
+/**
+ * Opens a direct link (see direct-links.ts). To the caller's worker: calls
+ * to `actor` may go over `port`; `ctl` and `mail` are the actor worker's
+ * control block and mail flags, `slot` its flag for this link. To the actor's
+ * worker: `port` carries calls to actor `aid` in `slot`; `ctl` is the
+ * caller worker's control block (its doorbell is rung with each answer);
+ * `className` and `methods`: the actor's, to check the calls against.
+ */
+export type LinkMsg =
+  | { t: 'link'; side: 'caller'; actor: string; port: MessagePort; ctl: SharedArrayBuffer; mail: SharedArrayBuffer; slot: number }
+  | { t: 'link'; side: 'actor'; aid: number; port: MessagePort; ctl: SharedArrayBuffer; slot: number; className: string; methods: FuncDef[] };
+
+/** Closes a link: to the caller (the actor is gone, saying `why`) or to the actor's worker (the caller is gone). */
+export type UnlinkMsg =
+  | { t: 'unlink'; side: 'caller'; actor: string; why: string }
+  | { t: 'unlink'; side: 'actor'; slot: number };
+
+/** A call over a direct link, answered by a `ReplyMsg` with the same `cid` on the same link. */
+export interface DirectCall { cid: number; method: string; args: unknown[] }
+
+/** An actor's worker ran a call that came over a direct link: the node records it afterwards (times in ms since the epoch). */
+export interface DirectNote { ev: 'direct'; aid: number; dn: number; method: string; start: number; end: number; error?: WireError }
 
 /** The answer to a `GuestRequest`: its value, or an error with its stable code. */
 export interface ReplyMsg { t: 'reply'; cid: number; ok: boolean; value?: unknown; error?: string; code?: string }
 
-export type ToWorker = ModuleMsg | RunMsg | PromoteMsg | CancelMsg | ActorNewMsg | ActorCallMsg | ReplyMsg;
+export type ToWorker = ModuleMsg | RunMsg | PromoteMsg | CancelMsg | ActorNewMsg | ActorCallMsg | ReplyMsg | LinkMsg | UnlinkMsg;
 
 /** Work a worker runs in order. */
 export type WorkItem = RunMsg | ActorNewMsg | ActorCallMsg;
@@ -125,7 +153,7 @@ export type GuestOp =
  */
 export interface GuestRequest { ev: 'rt'; cid: number; n: number; req: GuestOp }
 
-export type FromWorker = Outcome | ActorEvent | GuestRequest;
+export type FromWorker = Outcome | ActorEvent | GuestRequest | DirectNote;
 
 /**
  * A guest log line that passed its filter and budget, for the node to print
@@ -142,6 +170,8 @@ export interface WorkerInit {
   ctl: SharedArrayBuffer;
   /** Its claim table (see claims.ts). */
   claims: SharedArrayBuffer;
+  /** Its mail flags: one per direct link into it, set by the caller with each call (see direct-links.ts). */
+  mail: SharedArrayBuffer;
   nodeId: string;
   /** How long an idle worker spins before sleeping, in microseconds. */
   spinUs: number;

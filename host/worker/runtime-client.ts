@@ -11,6 +11,7 @@ import type { WorkerClaims } from './claims.js';
 import type { GuestRef, GuestRuntime, Res } from '../engine/host-imports.js';
 import { collectHandles, handlesIn, notGiven } from '../core/given-handles.js';
 import type { GuestOp, GuestRequest, ReplyMsg } from './protocol.js';
+import type { DirectLinks } from './direct-links.js';
 import { newId } from '../../store/object-ref.js';
 
 /** What the client needs of its worker loop (injected, so the loop owns its queues). */
@@ -35,9 +36,11 @@ export interface ClientSite {
   asker(): number;
   /** The actor handles the asking item was given. */
   givenActors(): Set<string>;
-  /** The doorbell's current count, and a wait for it to change (bounded, so cancels are seen). */
+  /** The doorbell's current count, and a wait for it to change (bounded, so cancels are seen); `spin`: an answer is due within microseconds. */
   doorbell(): number;
-  sleep(seen: number): void;
+  sleep(seen: number, spin: boolean): void;
+  /** Direct links to actors' workers (see direct-links.ts); absent: every call goes through the node. */
+  links?: Pick<DirectLinks, 'send' | 'forget'>;
 }
 
 /** The most result ids drawn for one submit; a larger `numReturns` is refused by the node anyway (no WIT tuple is that long). */
@@ -90,10 +93,29 @@ export class RuntimeClient implements GuestRuntime {
     this.replies.set(r.cid, r);
   }
 
-  /** Sends `req` and blocks (running inline work) until it is answered. */
+  /** Sends `req` to the node and blocks until it is answered. */
   private ask(req: GuestOp): Answer {
     const cid = this.nextCid++;
     this.site.post({ ev: 'rt', cid, n: this.site.asker(), req });
+    return this.await(cid, req.op === 'get' ? req.id : undefined, false);
+  }
+
+  /**
+   * Blocks until call `cid` is answered, running inline work meanwhile.
+   * `gets`: the object a get waits for (an inline run may make it here).
+   */
+  private await(cid: number, gets: string | undefined, direct: boolean): Answer {
+    try {
+      return this.awaitReply(cid, gets, direct);
+    } catch (e) {
+      // Cancelled while waiting: the answer, when it comes, is dropped.
+      this.dropped.add(cid);
+      if (direct) this.site.links?.forget(cid);
+      throw e;
+    }
+  }
+
+  private awaitReply(cid: number, gets: string | undefined, direct: boolean): Answer {
     for (;;) {
       const seen = this.site.doorbell();
       this.site.drain();
@@ -104,12 +126,12 @@ export class RuntimeClient implements GuestRuntime {
       }
       if (this.site.runInline()) {
         // The task this get waits for ran right here: its value needs no trip through the node.
-        const here = req.op === 'get' ? this.site.madeHere(req.id) : undefined;
+        const here = gets === undefined ? undefined : this.site.madeHere(gets);
         if (here) { this.dropped.add(cid); return { ok: true, value: here }; }
         continue;
       }
       this.site.checkpoint();
-      this.site.sleep(seen);
+      this.site.sleep(seen, direct);
     }
   }
 
@@ -128,10 +150,20 @@ export class RuntimeClient implements GuestRuntime {
     if (!Array.isArray(decoded)) return { tag: 'err', val: 'arguments must be a CBOR array' };
     const given = this.site.givenActors();
     if (!given.has(actor)) return { tag: 'err', val: notGiven(actor) };
-    const a = this.ask({ op: 'call', actor, method, args: decoded });
+    // Handles passed on must be ones it holds, as for a child task.
+    for (const id of handlesIn(decoded)) if (!given.has(id)) return { tag: 'err', val: notGiven(id) };
+    const a = this.callDirect(actor, method, decoded) ?? this.ask({ op: 'call', actor, method, args: decoded });
     if (!a.ok) return { tag: 'err', val: a.error };
     collectHandles(a.value, given);
     return { tag: 'ok', val: new Uint8Array(encode(a.value)) };
+  }
+
+  /** A call over a direct link to the actor's worker; undefined when there is none, or refs in the arguments need the node. */
+  private callDirect(actor: string, method: string, args: unknown[]): Answer | undefined {
+    const links = this.site.links;
+    if (!links || hasTag(args)) return undefined;
+    const cid = this.nextCid++;
+    return links.send(actor, { cid, method, args }) ? this.await(cid, undefined, true) : undefined;
   }
 
   /**

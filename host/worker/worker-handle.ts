@@ -3,11 +3,12 @@
  * receiving results (by event, or by polling while a caller spins), and
  * stopping or killing it.
  */
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { CTL, type FromWorker, type LogMsg, type ToWorker } from './protocol.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { variantFor } from './module-variants.js';
 import { newClaimTable } from './claims.js';
+import { MAX_LINKS_IN } from './direct-links.js';
 import type { LinkEnd } from '../accel/protocol.js';
 import { DEFAULT_LOG_FILTER, printGuestLog, type GuestLog, type LogFilter } from '../engine/guest-log.js';
 
@@ -45,6 +46,11 @@ export class WorkerHandle {
   private readonly port: MessagePort;
   private readonly ctl: Int32Array;
   private outbox: ToWorker[] = [];
+  private transfer: TransferListItem[] = [];
+  /** Called once when the thread ends, however it ends. */
+  private readonly goneHooks: (() => void)[] = [];
+  /** Its control block and mail flags, which a direct link's other end rings (see direct-links.ts). */
+  readonly shared: { ctl: SharedArrayBuffer; mail: SharedArrayBuffer };
   private flushQueued = false;
   private stopping = false;
   private alive = true;
@@ -60,6 +66,8 @@ export class WorkerHandle {
     const logLevel = site.logLevel ?? DEFAULT_LOG_FILTER;
     const ctl = new SharedArrayBuffer(CTL.SIZE * 4);
     this.ctl = new Int32Array(ctl);
+    const mail = new SharedArrayBuffer(MAX_LINKS_IN * 4);
+    this.shared = { ctl, mail };
     const claims = newClaimTable();
     this.claims = new Int32Array(claims);
     const { port1, port2 } = new MessageChannel();
@@ -67,7 +75,7 @@ export class WorkerHandle {
     // execArgv: [] keeps the driver's loader hooks (--import, --loader) out of workers, which run only our code.
     const accel = site.accelLink?.();
     this.worker = new Worker(WORKER_SCRIPT, {
-      workerData: { ctl, claims, nodeId, spinUs, arenas, logLevel, port: port2, ...(accel ? { accel } : {}) },
+      workerData: { ctl, claims, mail, nodeId, spinUs, arenas, logLevel, port: port2, ...(accel ? { accel } : {}) },
       transferList: accel ? [port2, accel.port] : [port2],
       execArgv: [],
     });
@@ -100,7 +108,19 @@ export class WorkerHandle {
     if (!this.alive) return;
     this.alive = false;
     this.port.close();
+    // Told first, so what ends with the thread is ended with the reason.
     if (!this.stopping) this.events.died(this, why);
+    this.gone();
+  }
+
+  /** Runs `hook` once when the thread ends (at once if it has). */
+  whenGone(hook: () => void): void {
+    if (this.alive) this.goneHooks.push(hook);
+    else hook();
+  }
+
+  private gone(): void {
+    for (const h of this.goneHooks.splice(0)) h();
   }
 
   /** The thread's JS heap and guest linear memory in use, as it last reported them. */
@@ -122,8 +142,10 @@ export class WorkerHandle {
     if (busy) this.port.ref(); else this.port.unref();
   }
 
-  send(msg: ToWorker): void {
+  /** Queues `msg` for the next batch; `transfer`: what it moves (ports). */
+  send(msg: ToWorker, transfer?: TransferListItem[]): void {
     this.outbox.push(msg);
+    if (transfer) this.transfer.push(...transfer);
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
@@ -134,8 +156,9 @@ export class WorkerHandle {
   flush(): void {
     this.flushQueued = false;
     if (this.outbox.length === 0 || !this.alive) return;
-    this.port.postMessage(this.outbox);
+    this.port.postMessage(this.outbox, this.transfer);
     this.outbox = [];
+    this.transfer = [];
     Atomics.add(this.ctl, CTL.DOORBELL, 1);
     Atomics.notify(this.ctl, CTL.DOORBELL);
   }
@@ -173,6 +196,7 @@ export class WorkerHandle {
     this.stopping = true;
     this.alive = false;
     this.port.close();
+    this.gone();
     void this.worker.terminate();
   }
 
@@ -180,6 +204,7 @@ export class WorkerHandle {
   async stop(): Promise<void> {
     if (!this.alive) return;
     this.stopping = true;
+    this.gone();
     Atomics.store(this.ctl, CTL.STOP, 1);
     Atomics.notify(this.ctl, CTL.DOORBELL);
     const exited = new Promise<void>((res) => this.worker.once('exit', () => res()));
