@@ -26,7 +26,7 @@ const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0
 const RAY_TASK_SYNC_US = 1e6 / 971; // single_client_tasks_sync
 const RAY_ACTOR_SYNC_US = 1e6 / 2096; // 1_1_actor_calls_sync
 const RAY_TASKS_ASYNC = 8194; // single_client_tasks_async, tasks/s
-const CHAIN = 3000, CALLS = 3000, ROUNDS = 5;
+const CHAIN = 3000, CALLS = 3000, ROUNDS = 9;
 const LEAVES = arg('--tree-leaves', 50_000);
 
 await tsray.init({ numCpus: 2 });
@@ -37,7 +37,7 @@ const noop = nested.fn('noop');
 const check = (what, got, want) => { if (got !== want) throw new Error(`${what}: got ${got}, expected ${want}`); };
 
 // Warm every path once (workers, compiled modules, JIT).
-check('chain', await tsray.get(nested.fn('chain').remote(500)), 500);
+check('chain', await tsray.get(nested.fn('chain').remote(CHAIN)), CHAIN);
 check('noop', await tsray.get(noop.remote()), 1);
 const counter = counterMod.actor('counter').remote(0n);
 let expected = 0n;
