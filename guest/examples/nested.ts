@@ -25,6 +25,10 @@ export class ParamServer {
   weights(): Float64Array {
     return this.w;
   }
+
+  node(): string {
+    return taskContext().nodeId;
+  }
 }
 
 export function fib(n: u32): f64 {
@@ -175,6 +179,12 @@ export function ownServer(name: string, detached: bool, workers: u32, steps: u32
   if (detached) opts.str("lifetime").str("detached");
   const server = tasks.ParamServer.create(4, opts);
   return train(server, workers, steps);
+}
+
+export function serverWith(options: Uint8Array, workers: u32, steps: u32): string {
+  const server = tasks.ParamServer.create(4, new CborWriter().raw(options));
+  const sum = train(server, workers, steps);
+  return tasks.ParamServer.node(server) + " " + sum.toString();
 }
 
 export function squares(n: u32, pauseMs: u32): u32 {

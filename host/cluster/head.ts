@@ -186,6 +186,7 @@ export class Head {
     } else if (hello.role === 'node') {
       this.nodes.closed(peer, hello, code, reason);
       this.router.submitterGone(peer);
+      this.actors.driverGone(peer);
       this.ownership.submitterGone(peer, hello);
     }
   }

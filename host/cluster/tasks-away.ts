@@ -7,13 +7,17 @@
  * than any hop and cannot deadlock). Results come back to this node and
  * are pulled here at once, so guests and the local scheduler only ever read
  * local objects; this node owns them at the head until its guests let go.
+ * Actors its guests create go the same way when this node should not host
+ * them (the same rules, less "no room now": an actor waits for room here).
  */
 import type { ObjectRef } from '../../store/object-ref.js';
 import type { RemoteLocation } from '../../store/object-store.js';
 import type { EmbeddedNode } from '../node/node.js';
 import type { TasksElsewhere } from '../node/guest-runtime.js';
 import type { NormalizedOptions } from '../core/options.js';
-import type { TaskSpec } from '../core/specs.js';
+import type { ActorSpec, TaskSpec } from '../core/specs.js';
+import { RemoteActors } from './remote-actors.js';
+import { DEFAULT_LOG_FILTER } from '../engine/guest-log.js';
 import { fits } from '../core/resources.js';
 import { RemoteWork } from './remote-work.js';
 import type { ObjectPuller, ObjectServer } from './object-transfer.js';
@@ -22,14 +26,17 @@ import type { LogFrame, ResultFrame } from './protocol.js';
 
 export class TasksAway implements TasksElsewhere {
   private readonly work: RemoteWork;
+  /** Actors its guests created that the head placed (calls to them go through the head, as to any actor not hosted here). */
+  private readonly actors: RemoteActors;
   /** Task sent away -> the log route of the work that sent it (its lines go on to that driver). */
   private readonly routes = new Map<string, string>();
 
   constructor(private readonly node: EmbeddedNode, private readonly peer: Peer, server: ObjectServer, private readonly puller: ObjectPuller) {
     this.work = new RemoteWork(peer, node.objects, server, node.nodeId, { shipComponents: false, land: (r, loc) => this.land(r, loc) });
+    this.actors = new RemoteActors(peer, this.work, node.objects, DEFAULT_LOG_FILTER);
   }
 
-  wants(opts: NormalizedOptions, claimable: boolean): boolean {
+  wants(opts: Pick<NormalizedOptions, 'strategy' | 'request'>, claimable: boolean): boolean {
     const s = opts.strategy;
     if (s === 'SPREAD') return true;
     if (typeof s === 'object') return s.nodeId !== this.node.nodeId;
@@ -54,6 +61,16 @@ export class TasksAway implements TasksElsewhere {
 
   cancel(ref: ObjectRef, force: boolean, recursive: boolean): boolean {
     return this.work.cancel(ref, force, false, recursive);
+  }
+
+  createActor(spec: ActorSpec): string {
+    return this.actors.create(spec);
+  }
+
+  killActor(actorId: string, noRestart: boolean): boolean {
+    if (!this.actors.spec(actorId)) return false;
+    this.actors.kill(actorId, noRestart);
+    return true;
   }
 
   /** A result from the head (ignored unless it is one of ours). */

@@ -56,12 +56,16 @@ export interface ActorGuests {
  * the head, which places them on any node. Unset on the embedded node.
  */
 export interface TasksElsewhere {
-  /** Whether a nested task with `opts` goes away; `claimable`: its parent's worker could run it itself when it waits for it. */
-  wants(opts: NormalizedOptions, claimable: boolean): boolean;
+  /** Whether a nested task with `opts` goes away; `claimable`: it may wait for room here (its parent's worker could run it, or it is an actor). */
+  wants(opts: Pick<NormalizedOptions, 'strategy' | 'request'>, claimable: boolean): boolean;
   /** Sends it; its results settle the refs returned (under the ids the worker drew). */
   submit(spec: TaskSpec): ObjectRef[];
   /** Cancels one it sent; false when `ref` is not one of its results. */
   cancel(ref: ObjectRef, force: boolean, recursive: boolean): boolean;
+  /** Sends a guest's actor for the head to place (when `wants` its strategy and request, `claimable`); returns its id. */
+  createActor(spec: ActorSpec): string;
+  /** Kills an actor it sent; false when `actorId` is not one. */
+  killActor(actorId: string, noRestart: boolean): boolean;
 }
 
 /** Actor calls from guests, served by the actor manager. */
@@ -170,7 +174,7 @@ export class GuestRuntime {
         case 'emit': return answer({ ok: true, value: this.emit(asker, req.value) });
         case 'create': return answer({ ok: true, value: this.createActor(asker, req.resource, req.args, req.options) });
         case 'kill':
-          this.actors.kill(req.actor, req.noRestart, 'it was killed by a task');
+          this.killActor(req.actor, req.noRestart, 'it was killed by a task');
           return answer({ ok: true });
       }
     } catch (e) {
@@ -228,7 +232,7 @@ export class GuestRuntime {
     const spec = actorSpec(component, r.def, r.funcs.map((x) => x.func), optionsMap(optBytes, 'actor options') as ActorOptions, args);
     this.mayGrant(asker, spec.capabilities);
     checkRemoteArgs(spec.ctor, spec.ctor.params, args);
-    const id = this.actors.create(spec);
+    const id = this.elsewhere?.wants(spec, true) ? this.elsewhere.createActor(spec) : this.actors.create(spec);
     if (!spec.detached) scope.actors.push(id);
     return id;
   }
@@ -333,8 +337,13 @@ export class GuestRuntime {
     if (!s) return;
     this.scopes.delete(key);
     // Actors fate-share with the guest that created them, as in Ray (detached ones excepted).
-    for (const id of s.actors) this.actors.kill(id, true, 'the task or actor that created it ended');
+    for (const id of s.actors) this.killActor(id, true, 'the task or actor that created it ended');
     s.close();
+  }
+
+  /** Kills an actor here, or one the head placed for a guest here. */
+  private killActor(actorId: string, noRestart: boolean, why: string): void {
+    if (!this.elsewhere?.killActor(actorId, noRestart)) this.actors.kill(actorId, noRestart, why);
   }
 
   /** The refs guests own now: object id -> the worker threads holding it, with counts (for `tsray memory`). */

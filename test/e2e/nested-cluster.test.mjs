@@ -3,7 +3,8 @@
 // has, or ask to spread), refs cross nodes as values both ways (a driver's
 // put passed at an object-ref position, refs a task on a node returns, a
 // list of refs inside an argument), guests call an actor the driver made on
-// whichever node hosts it, streaming returns come from a node, and a
+// whichever node hosts it, an actor a guest creates goes where it can run,
+// streaming returns come from a node, and a
 // recursive cancel reaches children placed on other nodes.
 import t from 'tap';
 import { encode } from 'cbor-x';
@@ -45,6 +46,20 @@ t.test('guests use the Ray API across a real-process cluster', async (t) => {
     t.same(pinned, [nodeB.nodeId, nodeB.nodeId, nodeB.nodeId], 'node affinity from a guest reaches the node it names');
     const nowhere = await tsray.get(nested.fn('submit-raw').options(onA).remote('node-here', encode([]), encode({ schedulingStrategy: { nodeId: 'f'.repeat(16), soft: false } })));
     t.match(nowhere, /^ERR_UNSCHEDULABLE: .*not alive/, 'affinity to a node that does not exist fails the child with a typed error');
+  });
+
+  t.test('an actor a guest creates goes where it can run, and ends with the task that made it', async (t) => {
+    const [where, sum] = (await tsray.get(nested.fn('server-with').options(onA).remote(encode({ resources: { special: 1 } }), 2, 5))).split(' ');
+    t.equal(where, nodeB.nodeId, 'an actor that needs what only node B has is placed there by the head');
+    t.equal(Number(sum), 60, "the guest's worker tasks updated it through the head");
+    const [here, localSum] = (await tsray.get(nested.fn('server-with').options(onA).remote(new Uint8Array(0), 2, 5))).split(' ');
+    t.equal(here, nodeA.nodeId, 'one it can host stays on its node');
+    t.equal(Number(localSum), 60);
+    const onB = async () => (await tsray.state.listActors({ filters: ['className=param-server', `nodeId=${nodeB.nodeId}`] }));
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && !(await onB()).every((a) => a.state === 'DEAD')) await new Promise((r) => setTimeout(r, 100));
+    const rows = await onB();
+    t.ok(rows.length >= 1 && rows.every((a) => a.state === 'DEAD'), `the actor on node B ended with its creator (${rows.map((a) => a.state).join(', ')})`);
   });
 
   t.test('refs cross nodes as values', async (t) => {

@@ -41,7 +41,8 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
 
   create(f: ActorCreateFrame, peer: Peer, hello: Hello): void {
     const a = f.actor;
-    if (hello.role !== 'driver' || typeof f.createId !== 'string' || !a || typeof a.actorId !== 'string' || !Array.isArray(a.args)
+    // A node creates the actors its guests create that it cannot host itself (see tasks-away.ts); it owns them as a driver would.
+    if ((hello.role !== 'driver' && hello.role !== 'node') || typeof f.createId !== 'string' || !a || typeof a.actorId !== 'string' || !Array.isArray(a.args)
       || typeof a.request !== 'object' || this.actors.has(a.actorId) || this.router.has(f.createId)) {
       peer.close(CLOSE.MALFORMED, 'a malformed actor creation');
       return;
@@ -53,6 +54,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     if (!norm.strategy) delete a.strategy;
     const actor: HeadActor = { create: f, driver: peer, node: undefined, state: 'pending', restarts: 0, waiting: [], creating: undefined };
     this.actors.set(a.actorId, actor);
+    if (hello.role === 'node') this.nodes.get(hello.node!.nodeId)?.handles.add(a.actorId);
     if (!this.ownership.membersOnly(a.args, peer, f.createId)) { actor.state = 'dead'; actor.death = 'its creation was refused'; return; }
     this.place(actor, f.createId);
   }
@@ -82,7 +84,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     if (f.noRestart) this.end(actor, 'it was killed with tsray.kill()', false);
   }
 
-  /** A driver that leaves takes its actors with it. */
+  /** A driver (or node) that leaves takes the actors it created with it. */
   driverGone(peer: Peer): void {
     for (const [id, a] of this.actors) {
       if (a.driver !== peer) continue;
