@@ -184,7 +184,7 @@ export function ownServer(name: string, detached: bool, workers: u32, steps: u32
 export function serverWith(options: Uint8Array, workers: u32, steps: u32): string {
   const server = tasks.ParamServer.create(4, new CborWriter().raw(options));
   const sum = train(server, workers, steps);
-  return tasks.ParamServer.node(server) + " " + sum.toString();
+  return tasks.ParamServer.node(server) + " " + sum.toString() + " " + server.id;
 }
 
 export function squares(n: u32, pauseMs: u32): u32 {
