@@ -19,6 +19,7 @@ const LAYERS = [
   ['worker', '^host/worker/'],
   ['node', '^host/node/'],
   ['cluster', '^host/cluster/'],
+  ['dashboard', '^host/dashboard/'],
   ['api', '^host/(api/|index\\.ts)'],
   ['cli', '^host/cli/'],
 ];

@@ -43,6 +43,7 @@ export { ObjectView } from './api/object-view.js';
 export { RemoteFunction, type StreamingFunction } from './api/remote-function.js';
 /** The state API (Ray's `ray.util.state`): `await tsray.state.listTasks({ filters: ['state=RUNNING'] })`, `listActors`, `getTask`, `summarizeTasks`, `timeline`, ... */
 export * as state from './api/state.js';
+export { dashboardUrl } from './api/dashboard.js';
 export { ObjectRefGenerator } from './api/object-ref-generator.js';
 export {
   formatMemory, type MemoryReport, type NodeMemory, type ReferenceRow, type MemorySummary, type ThreadMemory,

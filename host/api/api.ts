@@ -3,6 +3,7 @@
  * and resource queries. Follows Ray Core's semantics (see the README).
  */
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
+import { startDashboard, stopDashboard } from './dashboard.js';
 import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';
@@ -39,6 +40,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
     setNode(node);
     try {
       await node.ready();
+      await startDashboard(node, opts);
     } catch (e) {
       setNode(undefined);
       await node.close(e as Error);
@@ -46,6 +48,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
     }
     return;
   }
+  if (opts.dashboard) throw new InvalidArgumentError("a cluster's head serves its dashboard (tsray start --head, port 8265); dashboard is an option of the embedded node");
   if (opts.address === undefined) {
     // Node options written for the embedded node are ignored when the environment points at a cluster.
     const { objectStoreMemory, spillDir, token, tlsCa, tlsCert, tlsKey, logLevel, logToDriver } = opts;
@@ -80,6 +83,7 @@ export async function shutdown(): Promise<void> {
   const node = currentNode();
   if (!node) return;
   setNode(undefined);
+  await stopDashboard();
   await node.close(new RuntimeStateError('tsray was shut down before this object was ready'));
 }
 

@@ -8,11 +8,17 @@ import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import type { InitOptions } from '../node/node.js';
 import { checkAddress } from '../cluster/connect.js';
 import { readTls, requireServing } from '../cluster/tls.js';
+import type { Head } from '../cluster/head.js';
+import { DEFAULT_DASHBOARD_PORT } from '../dashboard/server.js';
 import { clusterDir, records, savedHeadToken, type ProcessRecord } from '../cluster/process-records.js';
 import { running } from '../util/process-alive.js';
 
 interface StartOptions {
   head?: boolean;
+  dashboardPort: string;
+  dashboardHost?: string;
+  /** False with --no-dashboard. */
+  dashboard: boolean;
   address?: string;
   port: string;
   host?: string;
@@ -134,6 +140,20 @@ async function daemonize(role: 'head' | 'node', token: string | undefined): Prom
   throw new RuntimeStateError(`the ${role} did not start${exited !== undefined ? ` (exit code ${exited})` : ''}:\n${tail}`);
 }
 
+/** The head's dashboard, with the cluster token; a port that cannot be had is reported, and the head runs on without it. */
+async function serveDashboard(head: Head, token: string, port: number, host: string): Promise<string | undefined> {
+  const { DashboardServer } = await import('../dashboard/server.js');
+  const { headSource } = await import('../dashboard/sources.js');
+  try {
+    const d = await DashboardServer.start({ source: headSource(head), token, port, host });
+    process.stdout.write(`tsray dashboard at ${d.url}\n`);
+    return d.url;
+  } catch (e) {
+    process.stderr.write(`tsray head: no dashboard: ${host}:${port}: ${(e as Error).message} (--dashboard-port 0 takes any free port)\n`);
+    return undefined;
+  }
+}
+
 export function registerStart(program: Command): void {
   program
     .command('start')
@@ -156,6 +176,9 @@ export function registerStart(program: Command): void {
     .option('--tls-key <file>', 'the private key of --tls-cert')
     .option('--tls-ca <file>', 'PEM CA certificate(s) that sign the cluster\'s certificates (default: Node\'s trusted CAs and NODE_EXTRA_CA_CERTS)')
     .option('--node-timeout-ms <ms>', 'head: a node silent this long is dead', '10000')
+    .option('--dashboard-port <port>', 'head: port of the web dashboard (0: any free port)', String(DEFAULT_DASHBOARD_PORT))
+    .option('--dashboard-host <ip>', 'head: interface the dashboard listens on', '127.0.0.1')
+    .option('--no-dashboard', 'head: serve no dashboard')
     .option('--block', 'run in the foreground until stopped (Ctrl-C or tsray stop)')
     .addOption(new Option('--log <file>').hideHelp())
     .action(async (o: StartOptions & { log?: string }) => {
@@ -175,13 +198,18 @@ export function registerStart(program: Command): void {
             `  TSRAY_TOKEN=${r.token} tsray start --address ${r.address}`,
             'To connect a driver:',
             `  await tsray.init({ address: '${r.address}', token: process.env.TSRAY_TOKEN })`,
+            ...(r.dashboard ? [`Dashboard: ${r.dashboard}#token=${encodeURIComponent(r.token ?? '')}`] : []),
             'To see the cluster: tsray status    To stop what this machine started: tsray stop',
             '',
           ].join('\n'));
           return;
         }
         const { runHead } = await import('../cluster/process.js');
-        const { address } = await runHead({ port, ...(o.host ? { host: o.host } : {}), ...(token ? { token } : {}), nodeTimeoutMs: num('node-timeout-ms', o.nodeTimeoutMs), node, ...(tls.cert ? { tls } : {}), ...(o.log ? { log: o.log } : {}) });
+        const dashboardPort = num('dashboard-port', o.dashboardPort)!;
+        const { address } = await runHead({
+          port, ...(o.host ? { host: o.host } : {}), ...(token ? { token } : {}), nodeTimeoutMs: num('node-timeout-ms', o.nodeTimeoutMs), node, ...(tls.cert ? { tls } : {}), ...(o.log ? { log: o.log } : {}),
+          ...(o.dashboard ? { serve: (head, t) => serveDashboard(head, t, dashboardPort, o.dashboardHost ?? '127.0.0.1') } : {}),
+        });
         process.stdout.write(`tsray head listening at ${address} (pid ${process.pid})\n`);
         return;
       }

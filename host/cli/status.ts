@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { StatusReply } from '../cluster/protocol.js';
 import { headOptions, withHead, type HeadOptions } from './head-connection.js';
-import { statusJson } from './status-json.js';
+import { statusJson } from '../cluster/status-json.js';
 
 function fmtAmount(name: string, v: number): string {
   if (name === 'memory' || name === 'object_store_memory') return `${(v / 2 ** 30).toFixed(2)}GiB`;

@@ -135,23 +135,38 @@ export class Head {
 
   private async memory(f: MemoryRequest, peer: Peer, hello: Hello): Promise<void> {
     if (hello.role === 'node') { peer.close(CLOSE.MALFORMED, 'nodes answer memory requests, they do not make them'); return; }
-    const drivers = [...this.drivers].map((p, i) => ({ name: `driver ${i + 1}`, peer: p }));
-    const { items, missing } = await gather([...this.nodes.alivePeers(), ...drivers], async (p) => (await p.request<MemoryReply>({ t: 'memory', id: 0 })).nodes);
+    const { items, missing } = await this.gatherMemory();
     if (peer.isOpen) peer.send({ t: 'memory-reply', id: f.id, nodes: items, ...(missing.length ? { missing } : {}) });
   }
 
   /** `tsray logs --address`: every live node's recent guest log lines. */
   private async logs(f: LogsRequest, peer: Peer, hello: Hello): Promise<void> {
     if (hello.role === 'node') { peer.close(CLOSE.MALFORMED, 'nodes answer logs requests, they do not make them'); return; }
-    const { items, missing } = await gather(this.nodes.alivePeers(), async (p) => (await p.request<LogsReply>({ t: 'logs', id: 0 })).nodes);
+    const { items, missing } = await this.gatherLogs();
     if (peer.isOpen) peer.send({ t: 'logs-reply', id: f.id, nodes: items, ...(missing.length ? { missing } : {}) });
   }
 
   /** `tsray list --address`: every live node's task and actor events. */
   private async state(f: StateRequest, peer: Peer, hello: Hello): Promise<void> {
     if (hello.role === 'node') { peer.close(CLOSE.MALFORMED, 'nodes answer state requests, they do not make them'); return; }
-    const { items, missing } = await gather(this.nodes.alivePeers(), async (p) => (await p.request<StateReply>({ t: 'state', id: 0 })).processes);
+    const { items, missing } = await this.gatherState();
     if (peer.isOpen) peer.send({ t: 'state-reply', id: f.id, processes: items, ...(missing.length ? { missing } : {}) });
+  }
+
+  /** Every live node's and driver's `tsray memory` report (and who did not answer in time). */
+  gatherMemory(): Promise<{ items: MemoryReply['nodes']; missing: string[] }> {
+    const drivers = [...this.drivers].map((p, i) => ({ name: `driver ${i + 1}`, peer: p }));
+    return gather([...this.nodes.alivePeers(), ...drivers], async (p) => (await p.request<MemoryReply>({ t: 'memory', id: 0 })).nodes);
+  }
+
+  /** Every live node's recent guest log lines. */
+  gatherLogs(): Promise<{ items: LogsReply['nodes']; missing: string[] }> {
+    return gather(this.nodes.alivePeers(), async (p) => (await p.request<LogsReply>({ t: 'logs', id: 0 })).nodes);
+  }
+
+  /** Every live node's task and actor events. */
+  gatherState(): Promise<{ items: StateReply['processes']; missing: string[] }> {
+    return gather(this.nodes.alivePeers(), async (p) => (await p.request<StateReply>({ t: 'state', id: 0 })).processes);
   }
 
   private component(f: ComponentFrame, peer: Peer, hello: Hello): void {

@@ -22,6 +22,8 @@ export interface ProcessRecord {
   address: string;
   /** Present on the head's record only. */
   token?: string;
+  /** The head's dashboard, when it serves one (without the token). */
+  dashboard?: string;
   log?: string;
 }
 

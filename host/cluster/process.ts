@@ -22,6 +22,8 @@ export interface HeadProcessOptions {
   log?: string;
   /** With a certificate: the head and its node's object server listen with TLS (`wss://`). */
   tls?: Tls;
+  /** Starts what else the head serves (its dashboard) once it is up; returns the address to record, if any. */
+  serve?: (head: Head, token: string) => Promise<string | undefined>;
 }
 
 /** DEFAULT's knobs from the environment, as Ray's RAY_scheduler_spread_threshold and RAY_scheduler_top_k_*. */
@@ -66,7 +68,8 @@ export async function runHead(o: HeadProcessOptions): Promise<{ address: string;
   const agent = await NodeAgent.join(own, token, o.node, (why) => {
     process.stderr.write(`tsray head: its own node lost the head (${why})\n`);
   }, { host: o.host ?? '0.0.0.0', ...(o.tls ? { tls: { ...o.tls, ca: o.tls.ca ?? o.tls.cert }, anyName: true } : {}) });
-  writeRecord({ pid: process.pid, role: 'head', address, token, ...(o.log ? { log: o.log } : {}) });
+  const dashboard = await o.serve?.(head, token);
+  writeRecord({ pid: process.pid, role: 'head', address, token, ...(dashboard ? { dashboard } : {}), ...(o.log ? { log: o.log } : {}) });
   onStop(async () => {
     removeRecord('head', process.pid);
     await agent.close().catch(() => undefined);

@@ -75,6 +75,13 @@ export interface InitOptions extends LogOptions {
   tlsKey?: string;
   /** How long an idle worker spins for new work before sleeping, in microseconds (default 50). */
   workerSpinUs?: number;
+  /**
+   * Serve the live web dashboard for this node (embedded only: a cluster's
+   * head serves its own): `true` on 127.0.0.1:8265, or where given (port 0:
+   * any free port). It needs a token, drawn at random; `tsray.dashboardUrl()`
+   * gives the link with it, and init prints that link.
+   */
+  dashboard?: boolean | { port?: number; host?: string };
 }
 
 export class EmbeddedNode implements Backend {
@@ -96,7 +103,7 @@ export class EmbeddedNode implements Backend {
 
   /** `log`: where guest log records go (default: printed here); a cluster node sends them to the head. */
   constructor(opts: InitOptions, log?: WorkerSite['log']) {
-    const known = new Set(['token', 'accelBackend', 'acceleratorMemory', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'stateEventsKept', 'address', 'workerSpinUs', 'logLevel', 'logToDriver']);
+    const known = new Set(['token', 'accelBackend', 'acceleratorMemory', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'stateEventsKept', 'address', 'workerSpinUs', 'logLevel', 'logToDriver', 'dashboard']);
     for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
     if (opts.address !== undefined) throw new RuntimeStateError(`an embedded node has no address; connect to ${opts.address} with tsray.init({ address, token })`);
     const count = (name: string, v: number | undefined, dflt: number): number => {

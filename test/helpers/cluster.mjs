@@ -29,6 +29,8 @@ export function start(t, env, args, pattern) {
 
 /** A head (with its own node) and one node per entry of `nodeArgs`, all joined with `token`. */
 export async function cluster(t, env, token, { headArgs = ['--num-cpus', '1'], nodeArgs = [['--num-cpus', '1']] } = {}) {
+  // One dashboard on 8265 at a time: heads of tests ask for one when they test it.
+  if (!headArgs.includes('--dashboard-port')) headArgs = [...headArgs, '--no-dashboard'];
   // The token travels in the environment, never on a command line.
   const head = start(t, { ...env, TSRAY_TOKEN: token }, ['--head', '--port', '0', '--object-store-memory', String(256 * MiB), ...headArgs], /listening at (ws:\/\/\S+)/);
   const address = (await head.ready)[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');

@@ -4,7 +4,7 @@
  * renamed or removed within one `schema`.
  */
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
-import type { StatusReply } from '../cluster/protocol.js';
+import type { StatusReply } from './protocol.js';
 
 /** Resource amounts by name (`CPU`, `GPU`, `memory`, `object_store_memory`, custom ones). */
 export type Amounts = Record<string, number>;
@@ -53,7 +53,7 @@ function add(into: Amounts, a: Amounts): void {
 }
 
 /** The head's status reply as the documented document. */
-export function statusJson(s: StatusReply, now = new Date()): ClusterStatusJson {
+export function statusJson(s: Omit<StatusReply, 't' | 'id'>, now = new Date()): ClusterStatusJson {
   const total: Amounts = {};
   const available: Amounts = {};
   const nodes = s.nodes.map((n): NodeStatusJson => {
