@@ -67,8 +67,8 @@ function tasks(s) {
     el('h2', {}, 'Per function'),
     table(['function', 'total', 'by state'], s.tasks.byFunction.map((f) => [f.name, f.total, Object.entries(f.states).map(([k, v]) => `${k} ${v}`).join(', ')]), 'by-function'),
     el('h2', {}, `Latest tasks (${s.tasks.latest.length} of ${s.tasks.total}) `, select),
-    table(['task', 'name', 'state', 'node', 'worker', 'started', 'took', 'error'],
-      rows.map((r) => [short(r.taskId), r.name, r.state, short(r.nodeId), r.workerId ?? '', time(r.startedAt), ms(r.startedAt, r.endedAt), r.error ?? '']), 'task-table'),
+    table(['task', 'job', 'name', 'state', 'node', 'worker', 'started', 'took', 'error'],
+      rows.map((r) => [short(r.taskId), r.jobId ?? '', r.name, r.state, short(r.nodeId), r.workerId ?? '', time(r.startedAt), ms(r.startedAt, r.endedAt), r.error ?? '']), 'task-table'),
   ];
 }
 
@@ -77,8 +77,8 @@ function actors(s) {
     el('h2', {}, 'Per class'),
     table(['class', 'total', 'by state'], s.actors.byClass.map((c) => [c.className, c.total, Object.entries(c.states).map(([k, v]) => `${k} ${v}`).join(', ')])),
     el('h2', {}, 'Actors'),
-    table(['actor', 'class', 'name', 'state', 'node', 'worker', 'restarts', 'death'],
-      [...s.actors.latest].reverse().map((a) => [short(a.actorId), a.className, a.name ?? '', a.state, short(a.nodeId), a.workerId ?? '', a.restarts, a.death ?? '']), 'actor-table'),
+    table(['actor', 'job', 'class', 'name', 'state', 'node', 'worker', 'restarts', 'death'],
+      [...s.actors.latest].reverse().map((a) => [short(a.actorId), a.jobId ?? '', a.className, a.name ?? '', a.state, short(a.nodeId), a.workerId ?? '', a.restarts, a.death ?? '']), 'actor-table'),
   ];
 }
 
@@ -98,7 +98,7 @@ function logs(s) {
 
 function jobs(s) {
   return s.jobs.length
-    ? [table(['job', 'status', 'entrypoint', 'started', 'ended', 'exit'], s.jobs.map((j) => [j.jobId, j.status, j.entrypoint, time(j.startTime), time(j.endTime), j.exitCode ?? '']), 'job-table')]
+    ? [table(['job', 'status', 'entrypoint', 'started', 'ended', 'exit', 'tasks'], s.jobs.map((j) => [j.jobId, j.status, j.entrypoint, time(j.startTime), time(j.endTime), j.exitCode ?? '', s.tasks.latest.filter((r) => r.jobId === j.jobId).length]), 'job-table')]
     : [el('p', { class: 'quiet' }, 'No jobs. Submit one with: tsray job submit -- node driver.mjs')];
 }
 

@@ -70,12 +70,23 @@ const POOL = 4096;
 let pool = Buffer.alloc(0);
 let used = POOL;
 
+/** A job's driver starts its ids with the job id (see `setIdPrefix`). */
+let prefix = '';
+
 /**
- * A fresh id: 128 random bits (hex). Ids of objects and actors are
- * capabilities, so they must not be guessable from ids one has seen.
+ * A fresh id: 128 random bits (hex), or in a job's driver its 8-digit job id
+ * and 96 random bits. Ids of objects and actors are capabilities, so they
+ * must not be guessable from ids one has seen.
  */
 export function newId(): string {
   if (used === POOL) { pool = randomBytes(POOL); used = 0; }
   used += ID_BYTES;
-  return pool.toString('hex', used - ID_BYTES, used);
+  const id = pool.toString('hex', used - ID_BYTES, used);
+  return prefix ? prefix + id.slice(prefix.length) : id;
+}
+
+/** Ids drawn in this process from now on start with `jobId` (8 hex digits), as Ray's ids carry their job; '' for none. */
+export function setIdPrefix(jobId: string): void {
+  if (jobId !== '' && !/^[0-9a-f]{8}$/.test(jobId)) throw new Error(`a job id is 8 hex digits, got '${jobId.slice(0, 40)}'`);
+  prefix = jobId;
 }

@@ -7,7 +7,7 @@ import { startDashboard, stopDashboard } from './dashboard.js';
 import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';
-import { ObjectRef } from '../../store/object-ref.js';
+import { ObjectRef, setIdPrefix } from '../../store/object-ref.js';
 import { ObjectView } from './object-view.js';
 import { ObjectRefGenerator } from './object-ref-generator.js';
 import type { ResourceSet } from '../core/resources.js';
@@ -63,6 +63,9 @@ export async function init(opts: InitOptions = {}): Promise<void> {
   const token = opts.token || process.env.TSRAY_TOKEN || savedHeadToken(address);
   if (!token) throw new InvalidArgumentError(`connecting to ${address} needs its token: init({ address, token }) or TSRAY_TOKEN (a head started on this machine by this user is found without one)`);
 
+  // A job's driver (tsray job submit): what it makes is attributed to its job by the ids it draws.
+  const jobId = process.env.TSRAY_JOB_ID;
+  if (jobId && /^[0-9a-f]{8}$/.test(jobId)) setIdPrefix(jobId);
   const { ClusterDriver } = await import('../cluster/driver.js');
   const driver = await ClusterDriver.connect({
     address, token, tls: readTls(opts), logFilter: logFilterOf(opts),

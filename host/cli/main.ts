@@ -8,6 +8,7 @@ import { registerStart } from './start.js';
 import { registerStatus } from './status.js';
 import { registerState } from './state.js';
 import { registerLogs } from './logs.js';
+import { registerJob } from './job.js';
 import { registerTypes } from './types.js';
 import { TsrayError } from '../errors.js';
 
@@ -24,6 +25,7 @@ registerStart(program);
 registerStatus(program);
 registerState(program);
 registerLogs(program);
+registerJob(program);
 registerTypes(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -7,9 +7,11 @@ import { writeFileSync } from 'node:fs';
 import { Argument, type Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { queryNodes } from '../node/admin.js';
-import { nodeRowsOf, type MemoryReply, type StateReply, type StatusReply } from '../cluster/protocol.js';
+import { nodeRowsOf, type JobReply, type MemoryReply, type StateReply, type StatusReply } from '../cluster/protocol.js';
+import type { JobInfo } from '../cluster/head/jobs.js';
+import { records } from '../cluster/process-records.js';
 import {
-  actorRows, checkedProcesses, chromeTrace, objectRows, parseFilter, summarizeActors, summarizeObjects, summarizeTasks, taskRows, workerRows,
+  actorRows, checkedProcesses, chromeTrace, objectRows, parseFilter, summarizeActors, summarizeObjects, summarizeTasks, taskRows, workerRows, withJobs,
   type NodeRow, type ProcessState,
 } from '../core/state-views.js';
 import { isNodeMemory, type NodeMemory } from '../../store/report.js';
@@ -33,6 +35,17 @@ async function nodes(o: HeadOptions): Promise<{ rows: NodeRow[]; missing: string
   return { rows: got.reports.filter((r) => !r.nodeId.startsWith('driver-')).map((r) => ({ nodeId: r.nodeId, address: r.address, state: 'ALIVE' as const, pid: r.threads[0]?.pid ?? 0 })), missing: got.missing };
 }
 
+/** The jobs of the cluster `o.address` names (none without one), by id. */
+async function jobs(o: HeadOptions): Promise<JobInfo[]> {
+  if (o.address === undefined) return [];
+  const r = await withHead(o, (peer) => peer.request<JobReply>({ t: 'job', id: 0, op: 'list' }));
+  return r.ok ? r.jobs ?? [] : [];
+}
+
+async function jobIds(o: HeadOptions): Promise<Set<string>> {
+  return new Set((await jobs(o)).map((j) => j.jobId));
+}
+
 async function processes(o: HeadOptions): Promise<{ processes: ProcessState[]; missing: string[] }> {
   if (o.address === undefined) return { processes: checkedProcesses(await queryNodes('state')), missing: [] };
   const r = await withHead(o, (peer) => peer.request<StateReply>({ t: 'state', id: 0 }));
@@ -51,21 +64,31 @@ const collect = (v: string, all: string[]): string[] => [...all, v];
 
 export function registerState(program: Command): void {
   headOptions(program.command('list')
-    .description('list tasks or actors in their latest state, objects, worker threads or nodes (as `ray list`)')
-    .addArgument(new Argument('<kind>', 'what to list').choices(['tasks', 'actors', 'objects', 'workers', 'nodes'])), ADDRESS)
+    .description('list tasks or actors in their latest state, objects, worker threads, nodes or jobs (as `ray list`); with --address, rows a job made name it (JOB_ID)')
+    .addArgument(new Argument('<kind>', 'what to list').choices(['tasks', 'actors', 'objects', 'workers', 'nodes', 'jobs'])), ADDRESS)
     .option('--filter <key=value>', 'keep rows whose field matches (key!=value: does not); repeatable', collect, [] as string[])
     .option('--limit <n>', `at most this many rows (default ${DEFAULT_LIMIT})`)
     .option('--json', 'print the rows as JSON')
-    .action(async (kind: 'tasks' | 'actors' | 'objects' | 'workers' | 'nodes', o: HeadOptions & { filter: string[]; limit?: string; json?: boolean }) => {
+    .action(async (kind: 'tasks' | 'actors' | 'objects' | 'workers' | 'nodes' | 'jobs', o: HeadOptions & { filter: string[]; limit?: string; json?: boolean }) => {
       const limit = o.limit === undefined ? DEFAULT_LIMIT : Number(o.limit);
       if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`--limit takes a whole number >= 0, got '${o.limit}'`);
       const filters = o.filter.map(parseFilter);
+      if (kind === 'jobs') {
+        const rows = select(await jobs({ ...o, address: o.address ?? records().find((r) => r.role === 'head')?.address }), { filters, limit });
+        const when = (t?: number): string => (t === undefined ? '' : new Date(t).toISOString());
+        print(rows, () => textTable([['JOB_ID', 'STATUS', 'START_TIME', 'END_TIME', 'EXIT_CODE', 'ENTRYPOINT'],
+          ...rows.map((j) => [j.jobId, j.status, when(j.startTime), when(j.endTime), j.exitCode === undefined ? '' : String(j.exitCode), j.entrypoint])]), o.json, []);
+        return;
+      }
+      const ids = await jobIds(o);
+      const job = (r: { jobId?: string }): string[] => (ids.size ? [r.jobId ?? ''] : []);
+      const JOB = ids.size ? ['JOB_ID'] : [];
       if (kind === 'objects' || kind === 'workers') {
         const got = await reports(o);
         if (kind === 'objects') {
-          const rows = select(objectRows(got.reports), { filters, limit });
-          print(rows, () => textTable([['OBJECT_ID', 'SIZE', 'WHERE', 'NODE_ID', 'ADDRESS', 'REFERENCES', 'CALL_SITE'],
-            ...rows.map((r) => [r.objectId, r.size === undefined ? '?' : String(r.size), r.where ?? '', r.nodeId, r.address, r.references.join(', '), r.callSite])]), o.json, got.missing);
+          const rows = select(withJobs(objectRows(got.reports), (r) => r.objectId, ids), { filters, limit });
+          print(rows, () => textTable([['OBJECT_ID', ...JOB, 'SIZE', 'WHERE', 'NODE_ID', 'ADDRESS', 'REFERENCES', 'CALL_SITE'],
+            ...rows.map((r) => [r.objectId, ...job(r), r.size === undefined ? '?' : String(r.size), r.where ?? '', r.nodeId, r.address, r.references.join(', '), r.callSite])]), o.json, got.missing);
         } else {
           const rows = select(workerRows(got.reports), { filters, limit });
           print(rows, () => textTable([['NODE_ID', 'ADDRESS', 'PID', 'THREAD', 'TYPE', 'JS_HEAP', 'GUEST_MEMORY'],
@@ -83,13 +106,13 @@ export function registerState(program: Command): void {
       }
       const got = await processes(o);
       if (kind === 'tasks') {
-        const rows = select(taskRows(got.processes), { filters, limit });
-        print(rows, () => textTable([['TASK_ID', 'NAME', 'STATE', 'NODE_ID', 'WORKER', 'ATTEMPT', 'RUN_MS', 'ERROR'],
-          ...rows.map((r) => [r.taskId, r.name, r.state, r.nodeId, r.workerId === undefined ? '' : String(r.workerId), String(r.attempt), ms(r.startedAt, r.endedAt), r.errorCode ?? ''])]), o.json, got.missing);
+        const rows = select(withJobs(taskRows(got.processes), (r) => r.taskId, ids), { filters, limit });
+        print(rows, () => textTable([['TASK_ID', ...JOB, 'NAME', 'STATE', 'NODE_ID', 'WORKER', 'ATTEMPT', 'RUN_MS', 'ERROR'],
+          ...rows.map((r) => [r.taskId, ...job(r), r.name, r.state, r.nodeId, r.workerId === undefined ? '' : String(r.workerId), String(r.attempt), ms(r.startedAt, r.endedAt), r.errorCode ?? ''])]), o.json, got.missing);
       } else {
-        const rows = select(actorRows(got.processes), { filters, limit });
-        print(rows, () => textTable([['ACTOR_ID', 'CLASS_NAME', 'NAME', 'STATE', 'NODE_ID', 'RESTARTS', 'DEATH'],
-          ...rows.map((r) => [r.actorId, r.className, r.name ?? '', r.state, r.nodeId, String(r.restarts), r.death ?? ''])]), o.json, got.missing);
+        const rows = select(withJobs(actorRows(got.processes), (r) => r.actorId, ids), { filters, limit });
+        print(rows, () => textTable([['ACTOR_ID', ...JOB, 'CLASS_NAME', 'NAME', 'STATE', 'NODE_ID', 'RESTARTS', 'DEATH'],
+          ...rows.map((r) => [r.actorId, ...job(r), r.className, r.name ?? '', r.state, r.nodeId, String(r.restarts), r.death ?? ''])]), o.json, got.missing);
       }
     });
 

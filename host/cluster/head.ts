@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Peer } from './peer.js';
 import {
   CLOSE, PROTOCOL_VERSION,
-  type ComponentFrame, type MemoryRequest, type MemoryReply, type StateRequest, type StateReply, type LogsRequest, type LogsReply, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest,
+  type ComponentFrame, type MemoryRequest, type MemoryReply, type JobRequest, type JobReply, type StateRequest, type StateReply, type LogsRequest, type LogsReply, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest,
 } from './protocol.js';
 import { listen, type Tls } from './tls.js';
 import { acceptPeers } from './accept.js';
@@ -24,6 +24,8 @@ import { Router } from './head/router.js';
 import { ActorDirectory } from './head/actor-directory.js';
 import { forwardLog } from './head/log-forward.js';
 import { gather } from './head/gather.js';
+import { Jobs } from './head/jobs.js';
+import { InvalidArgumentError, RuntimeStateError, TsrayError } from '../errors.js';
 
 export interface HeadOptions {
   /** TCP port (0 picks a free one). */
@@ -60,6 +62,7 @@ export class Head {
     memory: (f, peer, hello) => { void this.memory(f, peer, hello); },
     state: (f, peer, hello) => { void this.state(f, peer, hello); },
     logs: (f, peer, hello) => { void this.logs(f, peer, hello); },
+    job: (f, peer, hello) => this.job(f, peer, hello),
     component: (f, peer, hello) => this.component(f, peer, hello),
     'need-component': (f, peer) => this.needComponent(f, peer),
     submit: (f, peer, hello) => this.router.submit(f, peer, hello),
@@ -153,6 +156,33 @@ export class Head {
     if (peer.isOpen) peer.send({ t: 'state-reply', id: f.id, processes: items, ...(missing.length ? { missing } : {}) });
   }
 
+  /** The jobs it runs (see head/jobs.ts); set by `enableJobs`. */
+  jobs: Jobs | undefined;
+
+  /** Lets CLIs and drivers submit jobs, run in `dir` and joining the cluster at `address`. */
+  enableJobs(dir: string, address: string, token: string): void {
+    this.jobs = new Jobs(dir, { address, token });
+  }
+
+  /** `tsray job`: only with the token (every peer has it) and never from a node. */
+  private job(f: JobRequest, peer: Peer, hello: Hello): void {
+    if (hello.role === 'node') { peer.close(CLOSE.MALFORMED, 'nodes do not submit jobs'); return; }
+    const reply = (r: Omit<JobReply, 't' | 'id'>): void => peer.send({ t: 'job-reply', id: f.id, ...r });
+    try {
+      if (!this.jobs) throw new RuntimeStateError('this head runs no jobs');
+      switch (f.op) {
+        case 'submit': return reply({ ok: true, job: this.jobs.submit(f.entrypoint ?? [], f.files) });
+        case 'status': return reply({ ok: true, job: this.jobs.status(f.jobId ?? '') });
+        case 'list': return reply({ ok: true, jobs: this.jobs.list() });
+        case 'logs': return reply({ ok: true, logs: this.jobs.logs(f.jobId ?? '', f.from ?? 0) });
+        case 'stop': return reply({ ok: true, stopped: this.jobs.stop(f.jobId ?? '') });
+        default: throw new InvalidArgumentError(`unknown job operation '${String(f.op)}'`);
+      }
+    } catch (e) {
+      reply({ ok: false, code: e instanceof TsrayError ? e.code : 'ERR_INTERNAL', error: (e as Error).message });
+    }
+  }
+
   /** Every live node's and driver's `tsray memory` report (and who did not answer in time). */
   gatherMemory(): Promise<{ items: MemoryReply['nodes']; missing: string[] }> {
     const drivers = [...this.drivers].map((p, i) => ({ name: `driver ${i + 1}`, peer: p }));
@@ -217,6 +247,7 @@ export class Head {
   }
 
   async close(): Promise<void> {
+    this.jobs?.close();
     this.nodes.close();
     for (const c of this.wss.clients) c.close(CLOSE.SHUTDOWN, 'the head is shutting down');
     await new Promise<void>((r) => this.wss.close(() => r()));

@@ -8,7 +8,8 @@ import type { InitOptions } from '../node/node.js';
 import { Head } from './head.js';
 import { NodeAgent } from './node-agent.js';
 import { newToken } from './token.js';
-import { removeRecord, writeRecord } from './process-records.js';
+import { clusterDir, removeRecord, writeRecord } from './process-records.js';
+import { join } from 'node:path';
 import { isWildcard, publicHost } from './host-address.js';
 import { scheme, type Tls } from './tls.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -68,6 +69,8 @@ export async function runHead(o: HeadProcessOptions): Promise<{ address: string;
   const agent = await NodeAgent.join(own, token, o.node, (why) => {
     process.stderr.write(`tsray head: its own node lost the head (${why})\n`);
   }, { host: o.host ?? '0.0.0.0', ...(o.tls ? { tls: { ...o.tls, ca: o.tls.ca ?? o.tls.cert }, anyName: true } : {}) });
+  // Jobs join the cluster where its own node does.
+  head.enableJobs(join(clusterDir(), 'jobs', String(process.pid)), own, token);
   const dashboard = await o.serve?.(head, token);
   writeRecord({ pid: process.pid, role: 'head', address, token, ...(dashboard ? { dashboard } : {}), ...(o.log ? { log: o.log } : {}) });
   onStop(async () => {

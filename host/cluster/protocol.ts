@@ -6,6 +6,7 @@
  * not of its type's shape, or larger than the limit closes that connection
  * only. Requests carry an `id` the answer repeats.
  */
+import type { JobInfo } from './head/jobs.js';
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 import { encode, decode } from 'cbor-x';
 import { cborProblem } from './cbor-scan.js';
@@ -136,6 +137,30 @@ export interface MemoryReply { t: 'memory-reply'; id: number; nodes: NodeMemory[
 export interface StateRequest { t: 'state'; id: number }
 export interface StateReply { t: 'state-reply'; id: number; processes: ProcessState[]; missing?: string[] }
 /** CLI or driver -> head, and head -> each node: recent guest log lines (`tsray logs`, node/log-ring.ts). */
+/** CLI or driver -> head: `tsray job` (head/jobs.ts). */
+export interface JobRequest {
+  t: 'job';
+  id: number;
+  op: 'submit' | 'status' | 'logs' | 'stop' | 'list';
+  jobId?: string;
+  /** submit: the command and its arguments, and the working directory's files by relative path. */
+  entrypoint?: string[];
+  files?: Record<string, Uint8Array>;
+  /** logs: the byte offset to read from. */
+  from?: number;
+}
+/** The answer: a refusal carries `code` and `error`. */
+export interface JobReply {
+  t: 'job-reply';
+  id: number;
+  ok: boolean;
+  job?: JobInfo;
+  jobs?: JobInfo[];
+  logs?: { text: string; next: number; done: boolean };
+  stopped?: boolean;
+  code?: string;
+  error?: string;
+}
 export interface LogsRequest { t: 'logs'; id: number }
 export interface LogsReply { t: 'logs-reply'; id: number; nodes: NodeLogs[]; missing?: string[] }
 
@@ -236,7 +261,7 @@ export interface ComponentReply { t: 'component-reply'; id: number; hash: string
 export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: string; text: string; node?: string; pid?: number }
 
 export type Frame =
-  | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply | LogsRequest | LogsReply
+  | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply | LogsRequest | LogsReply | JobRequest | JobReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
   | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame;
 

@@ -51,6 +51,7 @@ const FRAMES: Record<string, Check> = {
   heartbeat: shape({ available: amounts, deviceUsed: optional(bounded(MAX_DEVICES_PER_NODE, count)) }),
   status: shape({ id: count }),
   memory: shape({ id: count }),
+  job: shape({ id: count, op: text(16), jobId: optional(text(64)), entrypoint: optional(bounded(1000, text(65536))), files: optional(record), from: optional(count) }),
   'memory-reply': shape({ id: count, nodes: list(record), missing: optional(list(str)) }),
   state: shape({ id: count }),
   'state-reply': shape({ id: count, processes: list(record), missing: optional(list(str)) }),

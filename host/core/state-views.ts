@@ -289,3 +289,16 @@ export interface NodeRow {
   /** Why it is dead. */
   cause?: string;
 }
+
+/**
+ * Rows with the job that made each (`jobId`), where the id `idOf` gives
+ * starts with one of `jobs`: a job's driver draws its ids with its job id
+ * first (store/object-ref.ts), as Ray's ids carry their job.
+ */
+export function withJobs<R extends object>(rows: readonly R[], idOf: (r: R) => string, jobs: ReadonlySet<string>): (R & { jobId?: string })[] {
+  if (jobs.size === 0) return rows as R[];
+  return rows.map((r) => {
+    const p = idOf(r).slice(0, 8);
+    return jobs.has(p) ? { ...r, jobId: p } : r;
+  });
+}

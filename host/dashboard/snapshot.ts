@@ -5,10 +5,11 @@
  * rows, never a whole event history.
  */
 import { actorRows, chromeTrace, objectRows, summarizeActors, summarizeObjects, summarizeTasks, taskRows, workerRows, checkedProcesses,
-  type ActorRow, type ObjectRow, type ProcessState, type TaskRow, type TraceEvent, type WorkerRow } from '../core/state-views.js';
+  withJobs, type ActorRow, type ObjectRow, type ProcessState, type TaskRow, type TraceEvent, type WorkerRow } from '../core/state-views.js';
 import { checkedLogs, type LogLine, type NodeLogs } from '../node/log-ring.js';
 import { formatMemory, isNodeMemory, type NodeMemory } from '../../store/report.js';
 import type { ClusterStatusJson } from '../cluster/status-json.js';
+import type { JobInfo } from '../cluster/head/jobs.js';
 
 /** Where the dashboard reads the cluster (each call gathers afresh; `missing`: who did not answer in time). */
 export interface DashboardSource {
@@ -17,17 +18,7 @@ export interface DashboardSource {
   memory(): Promise<{ items: NodeMemory[]; missing: string[] }>;
   logs(): Promise<{ items: NodeLogs[]; missing: string[] }>;
   /** The jobs submitted to the cluster (absent: none can be). */
-  jobs?(): Promise<JobRow[]>;
-}
-
-/** A job as `tsray job list` shows it. */
-export interface JobRow {
-  jobId: string;
-  status: string;
-  entrypoint: string;
-  startTime: number;
-  endTime?: number;
-  exitCode?: number;
+  jobs?(): Promise<JobInfo[]>;
 }
 
 /** Rows of each kind a snapshot carries at most (the latest). */
@@ -49,7 +40,7 @@ export interface Snapshot {
   /** Slices of the last `TIMELINE_WINDOW_MS` (Chrome trace "X" events, times in microseconds) and the row names. */
   timeline: { slices: TraceEvent[]; rows: TraceEvent[] };
   logs: (LogLine & { nodeId: string })[];
-  jobs: JobRow[];
+  jobs: JobInfo[];
   /** Parts no one answered for in time, or that failed. */
   missing: string[];
 }
@@ -76,11 +67,13 @@ export async function snapshot(source: DashboardSource, now = Date.now()): Promi
     part('logs', () => source.logs()).then(checkedLogs),
     source.jobs ? source.jobs().catch((e: Error) => { missing.push(`jobs: ${e.message}`); return []; }) : Promise.resolve([]),
   ]);
-  const tasks = taskRows(processes);
+  // Rows a job's driver made carry its id.
+  const ids = new Set(jobs.map((j) => j.jobId));
+  const tasks = withJobs(taskRows(processes), (r) => r.taskId, ids);
   const byState: Record<string, number> = {};
   for (const r of tasks) byState[r.state] = (byState[r.state] ?? 0) + 1;
-  const actors = actorRows(processes);
-  const objects = objectRows(reports);
+  const actors = withJobs(actorRows(processes), (r) => r.actorId, ids);
+  const objects = withJobs(objectRows(reports), (r) => r.objectId, ids);
   const trace = chromeTrace(processes);
   const since = (now - TIMELINE_WINDOW_MS) * 1000;
   const slices = latest(trace.filter((e) => e.ph === 'X' && (e.ts ?? 0) + (e.dur ?? 0) >= since), TIMELINE_SLICES);

@@ -7,16 +7,16 @@ import type { EmbeddedNode } from '../node/node.js';
 import { nodeMemory } from '../node/memory-report.js';
 import type { Head } from '../cluster/head.js';
 import { statusJson } from '../cluster/status-json.js';
-import type { DashboardSource, JobRow } from './snapshot.js';
+import type { DashboardSource } from './snapshot.js';
 
-/** The head's view of the cluster; `jobs`: the jobs it runs, if any. */
-export function headSource(head: Head, jobs?: () => Promise<JobRow[]>): DashboardSource {
+/** The head's view of the cluster, with the jobs it runs. */
+export function headSource(head: Head): DashboardSource {
   return {
     status: async () => statusJson(head.status(0)),
     state: () => head.gatherState(),
     memory: () => head.gatherMemory(),
     logs: () => head.gatherLogs(),
-    ...(jobs ? { jobs } : {}),
+    jobs: async () => head.jobs?.list() ?? [],
   };
 }
 
