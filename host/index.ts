@@ -25,7 +25,7 @@ export {
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
-  init, shutdown, isInitialized, put, free, get, getView, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, acceleratorDevices, testing,
+  init, shutdown, isInitialized, put, free, get, getView, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, acceleratorDevices,
   type GetOptions, type WaitOptions, type CancelOptions, type KillOptions, type ValuesOf,
 } from './api/api.js';
 export { ActorClass, ActorHandle, ActorMethod, type ActorHandleOf } from './api/actor-handle.js';
@@ -44,6 +44,7 @@ export { RemoteFunction, type StreamingFunction } from './api/remote-function.js
 /** The state API (Ray's `ray.util.state`): `await tsray.state.listTasks({ filters: ['state=RUNNING'] })`, `listActors`, `getTask`, `summarizeTasks`, `timeline`, ... */
 export * as state from './api/state.js';
 export { dashboardUrl } from './api/dashboard.js';
+export { testing } from './api/testing.js';
 export { ObjectRefGenerator } from './api/object-ref-generator.js';
 export {
   formatMemory, type MemoryReport, type NodeMemory, type ReferenceRow, type MemorySummary, type ThreadMemory,

@@ -15,6 +15,7 @@
  * reference counts: every transition (create, seal, settle, read, free,
  * transfer) must see and keep all five counts consistent in one place.
  */
+import type { SpillStats } from './spill.js';
 import { ObjectRef, newId, setRefOwner, type RefOwner } from './object-ref.js';
 import { snapshotValue } from './snapshot.js';
 import { InvalidArgumentError } from '../host/errors.js';
@@ -387,6 +388,11 @@ export class ObjectStore implements RefOwner {
 
   stats(): StoreStats {
     return storeStats(this.entries, this.space, this.opts.capacity, this.inlineBytes);
+  }
+
+  /** The spill pager's counters alone (cheap: no walk over the objects). */
+  get spillStats(): Readonly<SpillStats> {
+    return this.space.spillStats;
   }
 
   /** Fails every pending object (at shutdown). */

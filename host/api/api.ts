@@ -4,6 +4,7 @@
  */
 import type { AcceleratorDevice } from '../accel/accelerator-device.js';
 import { startDashboard, stopDashboard } from './dashboard.js';
+import { watchSpilling } from './spill-progress.js';
 import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';
@@ -31,6 +32,9 @@ const BUSY_MS = 0.015;
  * Starts the runtime: with no `address`, an embedded single-node cluster in
  * this process; with `address` (and `token`), a driver of that cluster.
  */
+/** Stops the embedded node's spill progress (see spill-progress.ts). */
+let stopSpillWatch: () => void = () => undefined;
+
 export async function init(opts: InitOptions = {}): Promise<void> {
   if (currentNode()) throw new RuntimeStateError('tsray is already initialized; call tsray.shutdown() before init() again');
   // As Ray's RAY_ADDRESS: a program written for the embedded node runs on a cluster unchanged.
@@ -41,6 +45,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
     try {
       await node.ready();
       await startDashboard(node, opts);
+      stopSpillWatch = watchSpilling(() => node.objects.spillStats, opts.spillProgress);
     } catch (e) {
       setNode(undefined);
       await node.close(e as Error);
@@ -86,6 +91,8 @@ export async function shutdown(): Promise<void> {
   const node = currentNode();
   if (!node) return;
   setNode(undefined);
+  stopSpillWatch();
+  stopSpillWatch = () => undefined;
   await stopDashboard();
   await node.close(new RuntimeStateError('tsray was shut down before this object was ready'));
 }
@@ -378,19 +385,3 @@ export function memory(): MemoryReport {
   const node = requireNode();
   return memoryReport(node, node.memoryIdentity);
 }
-
-/** Fault injection for tests of failure handling. */
-export const testing = {
-  /** Kills the worker running the task behind `ref` as if it crashed. False if that task is not running. */
-  crashWorker(ref: ObjectRef): boolean {
-    return requireNode().scheduler.crashWorkerOf(ref);
-  },
-  /** Worker threads alive now. */
-  workerCount(): number {
-    return requireNode().scheduler.workerCount;
-  },
-  /** Direct links open now from guests' workers to actors' workers (see worker/direct-links.ts). */
-  directLinks(): number {
-    return requireNode().actors.direct?.size ?? 0;
-  },
-};

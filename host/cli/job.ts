@@ -2,13 +2,16 @@
  * `tsray job`, as Ray's `ray job`: submit a driver program for the head to
  * run on its machine against the cluster, then follow, list, stop it or
  * read its output. Every request carries the cluster token (the head
- * refuses connections without it).
+ * refuses connections without it). Following a job on a terminal draws a
+ * bar of its tasks under its output.
  */
 import type { Command } from 'commander';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { InvalidArgumentError, TsrayError } from '../errors.js';
-import type { JobReply, JobRequest } from '../cluster/protocol.js';
+import cliProgress from 'cli-progress';
+import type { JobReply, JobRequest, StateReply } from '../cluster/protocol.js';
+import { checkedProcesses, taskRows, withJobs } from '../core/state-views.js';
 import type { JobInfo } from '../cluster/head/jobs.js';
 import { MAX_FILES, MAX_FILES_BYTES } from '../cluster/head/jobs.js';
 import type { Peer } from '../cluster/peer.js';
@@ -17,8 +20,9 @@ import { textTable } from '../util/text-table.js';
 import { safeLine } from '../util/safe-line.js';
 
 const ADDRESS = "the cluster's head (default: the head started on this machine)";
-/** How often a follow asks for more output. */
+/** How often a follow asks for more output, and (on a terminal) for the job's tasks. */
 const FOLLOW_MS = 300;
+const TASKS_MS = 1000;
 /** Folders a working directory is sent without. */
 const SKIPPED = new Set(['node_modules', '.git']);
 
@@ -50,14 +54,50 @@ export function readWorkingDir(dir: string): Record<string, Uint8Array> {
   return files;
 }
 
+/**
+ * On a terminal, a bar of the job's tasks (finished of submitted, from the
+ * cluster's state events every `TASKS_MS`), with the job's output printed
+ * above it; elsewhere nothing, and output goes straight to stdout.
+ */
+function taskBar(peer: Peer, jobId: string): { print(text: string): void; end(): void } {
+  if (!process.stderr.isTTY || !process.stdout.isTTY) return { print: (text) => { process.stdout.write(text); }, end: () => undefined };
+  const bars = new cliProgress.MultiBar({ format: `job ${jobId} tasks [{bar}] {value}/{total} finished`, stream: process.stderr, hideCursor: true, clearOnComplete: false, fps: 4 });
+  const bar = bars.create(1, 0);
+  let pending = '';
+  let polling = false;
+  const timer = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    void peer.request<StateReply>({ t: 'state', id: 0 }).then((r) => {
+      const mine = withJobs(taskRows(checkedProcesses(r.processes)), (x) => x.taskId, new Set([jobId])).filter((x) => x.jobId === jobId);
+      bar.setTotal(Math.max(1, mine.length));
+      bar.update(mine.filter((x) => x.state === 'FINISHED' || x.state === 'FAILED').length);
+    }, () => undefined).finally(() => { polling = false; });
+  }, TASKS_MS);
+  return {
+    // MultiBar prints whole lines above the bar.
+    print: (text) => {
+      pending += text;
+      const nl = pending.lastIndexOf('\n');
+      if (nl >= 0) { bars.log(pending.slice(0, nl + 1)); pending = pending.slice(nl + 1); }
+    },
+    end: () => { clearInterval(timer); if (pending) bars.log(`${pending}\n`); bars.stop(); },
+  };
+}
+
 /** Prints the job's output from `from` until it ends; resolves with its final state. */
 async function follow(peer: Peer, jobId: string, from = 0): Promise<JobInfo> {
-  for (let at = from; ;) {
-    const { logs } = await ask(peer, { op: 'logs', jobId, from: at });
-    if (logs!.text) process.stdout.write(logs!.text);
-    at = logs!.next;
-    if (logs!.done) return (await ask(peer, { op: 'status', jobId })).job!;
-    if (!logs!.text) await new Promise((r) => setTimeout(r, FOLLOW_MS));
+  const out = taskBar(peer, jobId);
+  try {
+    for (let at = from; ;) {
+      const { logs } = await ask(peer, { op: 'logs', jobId, from: at });
+      if (logs!.text) out.print(logs!.text);
+      at = logs!.next;
+      if (logs!.done) return (await ask(peer, { op: 'status', jobId })).job!;
+      if (!logs!.text) await new Promise((r) => setTimeout(r, FOLLOW_MS));
+    }
+  } finally {
+    out.end();
   }
 }
 

@@ -82,6 +82,12 @@ export interface InitOptions extends LogOptions {
    * gives the link with it, and init prints that link.
    */
   dashboard?: boolean | { port?: number; host?: string };
+  /**
+   * Progress of spilling a backlog to disk (embedded only): `true` (default)
+   * a status bar on stderr when it is a terminal, `false` none, or a
+   * callback with the spilled totals and rate (see api/spill-progress.ts).
+   */
+  spillProgress?: boolean | ((p: { spilledBytes: number; spilledObjects: number; bytesPerSecond: number }) => void);
 }
 
 export class EmbeddedNode implements Backend {
@@ -103,7 +109,7 @@ export class EmbeddedNode implements Backend {
 
   /** `log`: where guest log records go (default: printed here); a cluster node sends them to the head. */
   constructor(opts: InitOptions, log?: WorkerSite['log']) {
-    const known = new Set(['token', 'accelBackend', 'acceleratorMemory', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'stateEventsKept', 'address', 'workerSpinUs', 'logLevel', 'logToDriver', 'dashboard']);
+    const known = new Set(['token', 'accelBackend', 'acceleratorMemory', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'stateEventsKept', 'address', 'workerSpinUs', 'logLevel', 'logToDriver', 'dashboard', 'spillProgress']);
     for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
     if (opts.address !== undefined) throw new RuntimeStateError(`an embedded node has no address; connect to ${opts.address} with tsray.init({ address, token })`);
     const count = (name: string, v: number | undefined, dflt: number): number => {

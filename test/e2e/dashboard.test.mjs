@@ -93,7 +93,10 @@ t.test('the dashboard in headless Chromium', async (t) => {
     const byFunction = await text(page, '#by-function');
     t.match(byFunction, /nap/, 'the per-function summary counts the tasks');
     await page.select('#state-filter', 'FAILED');
-    const states = await page.$$eval('#task-table tbody tr td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
+    const states = await page.$eval('#task-table', (table) => {
+      const col = [...table.querySelectorAll('th')].findIndex((th) => th.textContent === 'state');
+      return [...table.querySelectorAll('tbody tr')].map((tr) => tr.children[col].textContent);
+    });
     t.ok(states.length >= 1 && states.every((s) => s === 'FAILED'), 'the state filter shows only failed tasks');
     await page.screenshot({ path: join(SHOTS, 'tasks.png'), fullPage: true });
 

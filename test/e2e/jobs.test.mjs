@@ -3,7 +3,7 @@
 // status, logs, list, stop, failures, its tasks and actors attributed to it,
 // and hostile submissions refused with typed errors.
 import t from 'tap';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,8 @@ const fib = await tsray.get(nested.fn('fib').remote(10));
 const trained = await tsray.get(nested.fn('train').remote(server, 2, 3));
 console.log('fib ' + fib + ' trained ' + trained + ' job ' + process.env.TSRAY_JOB_ID);
 console.error('to stderr too');
+// Time for a follower on a terminal to see the finished tasks.
+await new Promise((r) => setTimeout(r, 1500));
 await tsray.shutdown();
 `;
 
@@ -66,6 +68,17 @@ t.test('jobs on a real-process cluster', async (t) => {
     t.equal(actors[0].className, 'param-server');
     const table = (await tsray(['list', 'tasks', ...at, '--limit', '1000'])).stdout;
     t.match(table, /JOB_ID/, 'the table has a JOB_ID column when the cluster has jobs');
+  });
+
+  t.test("following a job on a terminal draws a bar of its tasks under its output", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsray-job-'));
+    writeFileSync(join(dir, 'driver.mjs'), DRIVER);
+    // `script` gives the CLI a pseudo-terminal and copies what it drew to stdout.
+    const cmd = `${process.execPath} ${CLI} job submit --address ${address} --working-dir ${dir} -- node driver.mjs ${join(ROOT, 'build', 'nested.wasm')}`;
+    const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, env: { ...env, TSRAY_TOKEN: TOKEN }, encoding: 'utf8', timeout: 60_000 });
+    t.match(r.stdout, /fib 55 trained 36/, 'the output is printed above the bar');
+    const frames = [...r.stdout.matchAll(/job [0-9a-f]{8} tasks \[[^\]]*\] (\d+)\/(\d+) finished/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    t.ok(frames.some(([done, total]) => total >= 2 && done === total), `the bar counted the job's tasks to the end (${JSON.stringify(frames.slice(-3))})`);
   });
 
   t.test('a job that fails, one that cannot start, and one stopped', async (t) => {

@@ -56,3 +56,37 @@ t.test('a bar on a terminal, nothing elsewhere', async (t) => {
   t.match(build.stdout, /building \S+matrix\.wasm \[[^\]]*\] 5\/5/, 'tsray build draws a bar over its steps on a terminal');
   t.match(build.stdout, /built \S+matrix\.wasm/);
 });
+
+t.test('spilling a backlog reports to a callback with growing totals', async (t) => {
+  const seen = [];
+  await withRuntime({ numCpus: 1, objectStoreMemory: 64 * 2 ** 20, spillProgress: (p) => seen.push(p) }, async () => {
+    const refs = Array.from({ length: 40 }, (_, i) => tsray.put(new Float64Array(2 ** 19).fill(i)));
+    const until = Date.now() + 5000;
+    while (Date.now() < until && (seen.at(-1)?.spilledBytes ?? 0) < 64 * 2 ** 20) await new Promise((r) => setTimeout(r, 100));
+    t.ok(seen.length >= 1, `the callback ran while the store spilled (${seen.length} calls)`);
+    t.ok(seen.at(-1).spilledBytes >= 64 * 2 ** 20, `it counts the bytes spilled (${seen.at(-1).spilledBytes})`);
+    t.ok(seen.every((p, i) => i === 0 || p.spilledBytes >= seen[i - 1].spilledBytes), 'totals never go back');
+    t.ok(seen.every((p) => p.spilledObjects > 0 && p.bytesPerSecond > 0));
+    t.equal((await tsray.get(refs[0]))[7], 0, 'what was spilled reads back');
+  });
+});
+
+const SPILLER = join(TMP, 'spiller.mjs');
+writeFileSync(SPILLER, `
+import * as tsray from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'host', 'index.js')).href)};
+await tsray.init({ numCpus: 1, objectStoreMemory: 64 * 2 ** 20 });
+const refs = [];
+for (let i = 0; i < 60; i++) { refs.push(tsray.put(new Float64Array(2 ** 19).fill(i))); await new Promise((r) => setTimeout(r, 20)); }
+await new Promise((r) => setTimeout(r, 600));
+process.stdout.write('put ' + refs.length + '\\n');
+await tsray.shutdown();
+`);
+
+t.test('spilling shows a status bar on a terminal, nothing elsewhere', async (t) => {
+  const plain = spawnSync(process.execPath, [SPILLER], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  t.match(plain.stdout, /put 60/);
+  t.notMatch(plain.stderr, /spilling to disk/, 'no bar when stderr is not a terminal');
+  const tty = spawnSync('script', ['-qfec', `${process.execPath} ${SPILLER}`, '/dev/null'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  t.match(tty.stdout, /put 60/);
+  t.match(tty.stdout, /spilling to disk: [\d.]+ MiB in \d+ objects, [\d.]+ [KMG]?i?B\/s/, 'a status line of what was spilled and how fast');
+});
