@@ -85,6 +85,16 @@ export function newId(): string {
   return prefix ? prefix + id.slice(prefix.length) : id;
 }
 
+/**
+ * An id for work (or its results) that `parent` made: its parent's first 8
+ * hex digits, then 96 random bits. A job's whole tree of tasks keeps the
+ * job id its driver's ids start with (see `setIdPrefix`).
+ */
+export function childId(parent: string | undefined): string {
+  const id = newId();
+  return parent && /^[0-9a-f]{8}/.test(parent) ? parent.slice(0, 8) + id.slice(8) : id;
+}
+
 /** Ids drawn in this process from now on start with `jobId` (8 hex digits), as Ray's ids carry their job; '' for none. */
 export function setIdPrefix(jobId: string): void {
   if (jobId !== '' && !/^[0-9a-f]{8}$/.test(jobId)) throw new Error(`a job id is 8 hex digits, got '${jobId.slice(0, 40)}'`);

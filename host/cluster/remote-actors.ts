@@ -35,7 +35,8 @@ export class RemoteActors implements ActorBackend {
 
   create(spec: ActorSpec): string {
     this.names.check(spec.name);
-    const actorId = newId();
+    // A guest's actor comes with an id of its creator's lineage.
+    const actorId = spec.id ?? newId();
     const a: RemoteActor = { spec, queue: this.work.lane(), open: 0, retiring: false };
     this.actors.set(actorId, a);
     this.names.claim(spec.name, actorId);

@@ -50,6 +50,8 @@ export interface WorkExtras {
   borrowed?: readonly ObjectRef[];
   /** Ids its submitter drew for the results. */
   returnIds?: readonly string[];
+  /** Its id, when its submitter drew one (a nested task's, which carries its parent's lineage). */
+  id?: string;
   /** A streaming task's sink (`numReturns: 'streaming'`). */
   stream?: StreamSink;
 }
@@ -90,7 +92,7 @@ export class RemoteWork {
     const { queue, returnIds } = extras;
     const returns: ObjectRef[] = [];
     for (let i = 0; i < numReturns; i++) returns.push(this.objects.create(returnIds?.[i]));
-    const id = newId();
+    const id = extras.id ?? newId();
     // Large plain arguments go into this driver's store, as Ray puts them, so the node pulls them in chunks.
     const temps: ObjectRef[] = [];
     const args = rawArgs.map((a) => {

@@ -56,7 +56,7 @@ export class TasksAway implements TasksElsewhere {
           ...(spec.log ? { log: spec.log.level } : {}), ...(refs ? { refs } : {}),
         },
       };
-    }, { ...(spec.borrowed?.length ? { borrowed: spec.borrowed } : {}), ...(spec.returnIds ? { returnIds: spec.returnIds } : {}) });
+    }, { ...(spec.borrowed?.length ? { borrowed: spec.borrowed } : {}), ...(spec.returnIds ? { returnIds: spec.returnIds } : {}), ...(spec.taskId ? { id: spec.taskId } : {}) });
   }
 
   cancel(ref: ObjectRef, force: boolean, recursive: boolean): boolean {

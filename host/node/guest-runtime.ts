@@ -9,7 +9,7 @@
  */
 import { decode } from 'cbor-x';
 import { GetTimeoutError, InvalidArgumentError, NotGivenError, TsrayError } from '../errors.js';
-import { ObjectRef } from '../../store/object-ref.js';
+import { ObjectRef, childId } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import type { FuncDef } from '../wit/types.js';
@@ -36,6 +36,8 @@ export interface Asker {
   log: LogTarget | undefined;
   /** The worker thread it runs on. */
   worker: WorkerHandle;
+  /** Its task's or actor's id: what it makes gets ids of the same lineage (`childId`). */
+  lineage: string;
   /** The worker slot of a task (a blocked task lends its CPU and runs what it waits for inline); absent for an actor. */
   slot?: Slot;
   /** The asking task; absent for an actor. */
@@ -124,7 +126,7 @@ export class GuestRuntime {
     if (task.cancelled) return this.reply(w, msg.cid, { ok: false, code: 'ERR_TASK_CANCELLED', error: `task '${task.name}' was cancelled` });
     const scope = this.scope(`t${task.n}`, task.borrowed);
     scope.threadId = w.threadId;
-    const asker: Asker = { scope, component: task.component, caps: task.opts.capabilities, log: task.log, worker: w, slot, task };
+    const asker: Asker = { scope, component: task.component, caps: task.opts.capabilities, log: task.log, worker: w, lineage: task.taskId, slot, task };
     this.handle(asker, msg.req, (a) => this.reply(w, msg.cid, a));
   }
 
@@ -132,7 +134,7 @@ export class GuestRuntime {
   fromActor(actorId: string, component: LoadedComponent, caps: readonly string[] | undefined, log: LogTarget | undefined, w: WorkerHandle, msg: GuestRequest): void {
     const scope = this.scope(`a${actorId}`);
     scope.threadId = w.threadId;
-    this.handle({ scope, component, caps, log, worker: w }, msg.req, (a) => this.reply(w, msg.cid, a));
+    this.handle({ scope, component, caps, log, worker: w, lineage: actorId }, msg.req, (a) => this.reply(w, msg.cid, a));
   }
 
   private reply(w: WorkerHandle, cid: number, a: GuestAnswer): void {
@@ -214,7 +216,7 @@ export class GuestRuntime {
     checkRemoteArgs(e.func, e.func.params, passed.args);
     const spec: TaskSpec = {
       component, name: e.func.name, fn: e.key, args: passed.args, opts, borrowed: passed.borrowed, parent: scope.key, returnIds: ids,
-      ...(asker.log ? { log: asker.log } : {}), ...(local ? { taskId: local.taskId } : {}),
+      ...(asker.log ? { log: asker.log } : {}), taskId: local?.taskId ?? childId(asker.lineage),
     };
     const claim = local && asker.slot ? { k: local.claim, slot: asker.slot } : undefined;
     // A task sent away must first be taken from its parent's worker; if that worker already runs it, it stays.
@@ -229,7 +231,7 @@ export class GuestRuntime {
     const { scope, component } = asker;
     const r = exportedResource(component.world, String(resource));
     const args = argsArray(argBytes, scope, 'constructor arguments');
-    const spec = actorSpec(component, r.def, r.funcs.map((x) => x.func), optionsMap(optBytes, 'actor options') as ActorOptions, args);
+    const spec: ActorSpec = { ...actorSpec(component, r.def, r.funcs.map((x) => x.func), optionsMap(optBytes, 'actor options') as ActorOptions, args), id: childId(asker.lineage) };
     this.mayGrant(asker, spec.capabilities);
     checkRemoteArgs(spec.ctor, spec.ctor.params, args);
     const id = this.elsewhere?.wants(spec, true) ? this.elsewhere.createActor(spec) : this.actors.create(spec);

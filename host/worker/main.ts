@@ -340,6 +340,7 @@ const client = new RuntimeClient({
   runHere: (s) => nestedRuns.runHere(s),
   checkpoint: () => env.checkpoint!(),
   asker: () => (running && running.t !== 'actor-new' ? running.n : 0),
+  lineage: () => current?.id ?? '',
   givenActors: givenHandles,
   doorbell: () => Atomics.load(ctl, CTL.DOORBELL),
   sleep: (seen, spin) => {

@@ -12,7 +12,7 @@ import type { GuestRef, GuestRuntime, Res } from '../engine/host-imports.js';
 import { collectHandles, handlesIn, notGiven } from '../core/given-handles.js';
 import type { GuestOp, GuestRequest, ReplyMsg } from './protocol.js';
 import type { DirectLinks } from './direct-links.js';
-import { newId } from '../../store/object-ref.js';
+import { childId } from '../../store/object-ref.js';
 
 /** What the client needs of its worker loop (injected, so the loop owns its queues). */
 export interface ClientSite {
@@ -34,6 +34,8 @@ export interface ClientSite {
   checkpoint(): void;
   /** The number of the item asking (see `GuestRequest.n`). */
   asker(): number;
+  /** The id of the task or actor asking: what it submits gets ids of its lineage (`childId`). */
+  lineage(): string;
   /** The actor handles the asking item was given. */
   givenActors(): Set<string>;
   /** The doorbell's current count, and a wait for it to change (bounded, so cancels are seen); `spin`: an answer is due within microseconds. */
@@ -233,12 +235,13 @@ export class RuntimeClient implements GuestRuntime {
     if (refused) return { tag: 'err', val: { code: 'ERR_NOT_GIVEN', message: refused } };
     // This thread draws the result ids, so the submit needs no answer: the node checks it and, if it is
     // refused, fails those results with the reason (the guest sees it at get).
-    const ids = Array.from({ length: returnsAsked(options) }, newId);
+    const lineage = this.site.lineage();
+    const ids = Array.from({ length: returnsAsked(options) }, () => childId(lineage));
     // Without options or refs, it may run right here when its result is got (claims.ts).
     const claim = options.length === 0 && Array.isArray(decoded) && !hasTag(decoded) && this.local.size < MAX_LOCAL && this.site.mayRunHere() ? this.site.claims?.open() : undefined;
     let local: { claim: number; taskId: string } | undefined;
     if (claim !== undefined) {
-      local = { claim, taskId: newId() };
+      local = { claim, taskId: childId(lineage) };
       this.local.set(ids[0]!, { ...local, fn, args: decoded as unknown[] });
     }
     this.site.post({ ev: 'rt', cid: 0, n: this.site.asker(), req: { op: 'submit', fn, args: args.slice(), options: options.slice(), ids, ...(local ? { local } : {}) } });

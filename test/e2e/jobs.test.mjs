@@ -63,6 +63,8 @@ t.test('jobs on a real-process cluster', async (t) => {
     const tasks = JSON.parse((await tsray(['list', 'tasks', ...at, '--filter', `jobId=${jobId}`, '--limit', '1000', '--json'])).stdout);
     t.ok(tasks.some((x) => x.name === 'fib') && tasks.some((x) => x.name === 'train'), `the job's tasks are attributed to it (${tasks.map((x) => x.name).join(', ')})`);
     t.ok(tasks.every((x) => x.taskId.startsWith(jobId)));
+    t.ok(tasks.some((x) => x.name === 'push-grads'), 'so are the tasks its guests submitted in turn');
+    t.ok(tasks.some((x) => x.name === 'param-server.apply'), "and the guests' calls to its actor");
     const actors = JSON.parse((await tsray(['list', 'actors', ...at, '--filter', `jobId=${jobId}`, '--json'])).stdout);
     t.equal(actors.length, 1, 'and its actor');
     t.equal(actors[0].className, 'param-server');
