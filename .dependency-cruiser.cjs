@@ -20,7 +20,9 @@ const LAYERS = [
   ['node', '^host/node/'],
   ['cluster', '^host/cluster/'],
   ['dashboard', '^host/dashboard/'],
-  ['api', '^host/(api/|index\\.ts)'],
+  ['api', '^host/api/'],
+  ['data', '^host/data/'],
+  ['entry', '^host/index\\.ts'],
   ['cli', '^host/cli/'],
 ];
 

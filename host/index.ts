@@ -43,6 +43,8 @@ export { ObjectView } from './api/object-view.js';
 export { RemoteFunction, type StreamingFunction } from './api/remote-function.js';
 /** The state API (Ray's `ray.util.state`): `await tsray.state.listTasks({ filters: ['state=RUNNING'] })`, `listActors`, `getTask`, `summarizeTasks`, `timeline`, ... */
 export * as state from './api/state.js';
+/** Datasets (Ray Datasets): `tsray.data.range(n).mapBatches(mod.fn('f'))`, `take`, `iterBatches`, `stats()`. */
+export * as data from './data/index.js';
 export { dashboardUrl } from './api/dashboard.js';
 export { testing } from './api/testing.js';
 export { ObjectRefGenerator } from './api/object-ref-generator.js';

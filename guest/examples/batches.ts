@@ -1,0 +1,39 @@
+// Batch transforms for tsray.data: each call gets one block as columns (typed arrays) and returns the new block.
+export class Numbers {
+  id: Float64Array = new Float64Array(0);
+}
+
+export class Labeled {
+  id: Float64Array = new Float64Array(0);
+  label: string[] = [];
+}
+
+export function square(b: Numbers): Numbers {
+  const out = new Numbers();
+  out.id = new Float64Array(b.id.length);
+  for (let i = 0; i < b.id.length; i++) unchecked(out.id[i] = b.id[i] * b.id[i]);
+  return out;
+}
+
+export function keepEven(b: Numbers): Numbers {
+  let n = 0;
+  for (let i = 0; i < b.id.length; i++) if (unchecked(b.id[i]) % 2 == 0) n++;
+  const out = new Numbers();
+  out.id = new Float64Array(n);
+  let j = 0;
+  for (let i = 0; i < b.id.length; i++) if (unchecked(b.id[i]) % 2 == 0) unchecked(out.id[j++] = b.id[i]);
+  return out;
+}
+
+export function label(b: Numbers): Labeled {
+  const out = new Labeled();
+  out.id = b.id;
+  out.label = new Array<string>(b.id.length);
+  for (let i = 0; i < b.id.length; i++) out.label[i] = unchecked(b.id[i]) % 2 == 0 ? "even" : "odd";
+  return out;
+}
+
+export function failOn(b: Numbers, bad: f64): Numbers {
+  for (let i = 0; i < b.id.length; i++) if (unchecked(b.id[i]) == bad) throw new Error("bad row " + bad.toString());
+  return b;
+}

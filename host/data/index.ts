@@ -1,0 +1,54 @@
+/**
+ * `tsray.data`: Datasets of columnar blocks in the object store, transformed
+ * by component functions run as tasks (see dataset.ts).
+ *
+ *   const ds = tsray.data.range(1000, { parallelism: 8 }).mapBatches(mod.fn('square'));
+ *   console.log(await ds.take(3), ds.stats());
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { blockFromItems, numRows, sliceBlock, type Block } from './block.js';
+import { source, type Dataset } from './dataset.js';
+
+export { Dataset, type MapOptions } from './dataset.js';
+export type { Block, Column, Row } from './block.js';
+
+/** How sources split their rows when not told (Ray's default parallelism, bounded by the rows). */
+export const DEFAULT_PARALLELISM = 8;
+
+export interface SourceOptions {
+  /** How many blocks (default `DEFAULT_PARALLELISM`, at most one per row). */
+  parallelism?: number;
+}
+
+function parallelism(o: SourceOptions, rows: number): number {
+  const p = o.parallelism ?? DEFAULT_PARALLELISM;
+  if (!Number.isSafeInteger(p) || p < 1) throw new InvalidArgumentError(`parallelism must be a whole number >= 1, got ${p}`);
+  return Math.max(1, Math.min(p, rows));
+}
+
+/** `block` cut into `parts` blocks of nearly equal rows. */
+function split(block: Block, parts: number): Block[] {
+  const n = numRows(block, 'the data');
+  const out: Block[] = [];
+  for (let i = 0; i < parts; i++) out.push(sliceBlock(block, Math.floor((i * n) / parts), Math.floor(((i + 1) * n) / parts)));
+  return out;
+}
+
+/** Rows 0 .. n-1 in one column `id` (f64). */
+export function range(n: number, o: SourceOptions = {}): Dataset {
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`range needs a whole number of rows >= 0, got ${n}`);
+  const id = new Float64Array(n);
+  for (let i = 0; i < n; i++) id[i] = i;
+  return source('read', split({ id }, parallelism(o, n)));
+}
+
+/** Rows from plain objects (numbers become f64 columns, bigints s64, strings string columns). */
+export function fromItems(items: readonly Record<string, unknown>[], o: SourceOptions = {}): Dataset {
+  if (!Array.isArray(items)) throw new InvalidArgumentError('fromItems takes an array of objects');
+  return source('from_items', split(blockFromItems(items), parallelism(o, items.length)));
+}
+
+/** Rows from columns: `{ x: Float64Array, name: string[] }`, all of one length. */
+export function fromArrays(columns: Block, o: SourceOptions = {}): Dataset {
+  return source('from_arrays', split(columns, parallelism(o, numRows(columns, 'fromArrays'))));
+}

@@ -1,0 +1,81 @@
+// tsray.data: Datasets of columnar blocks transformed by component functions
+// (guest/examples/batches.ts, built in the test run) as tasks: sources,
+// mapBatches and filter, eager and lazy execution, consumers, stats() in the
+// format of Ray Datasets, block move semantics, and failures.
+import t from 'tap';
+import * as tsray from 'tsray';
+import { prebuilt } from '../helpers/components.mjs';
+
+t.before(() => tsray.init({ numCpus: 2 }));
+t.teardown(() => tsray.shutdown());
+const mod = () => prebuilt('batches').then((b) => tsray.load(b));
+
+const STAGE = /^Stage \d+ [\w>()-]+: \d+\/\d+ blocks executed in [\d.]+m?s$/;
+
+t.test('range -> mapBatches -> filter, eager: the rows, count, schema and stats', async (t) => {
+  const m = await mod();
+  const ds = tsray.data.range(1000, { parallelism: 8 }).mapBatches(m.fn('square')).filter(m.fn('keep-even'));
+  const want = Array.from({ length: 1000 }, (_, i) => i * i).filter((x) => x % 2 === 0);
+  t.same(await ds.take(4), want.slice(0, 4).map((id) => ({ id })));
+  t.equal(await ds.count(), want.length);
+  t.same((await ds.takeAll()).map((r) => r.id), want, 'every row, in order');
+  t.same(await ds.schema(), { id: 'float64' });
+  t.equal(ds.numBlocks(), 8);
+  const stats = ds.stats();
+  const lines = stats.split('\n').filter(Boolean);
+  t.same(lines.filter((l) => l.startsWith('Stage')).map((l) => l.split(':')[0]), ['Stage 0 read', 'Stage 1 map_batches(square)', 'Stage 2 filter(keep-even)']);
+  t.ok(lines.filter((l) => l.startsWith('Stage')).every((l) => STAGE.test(l)), stats);
+  t.match(stats, /\* Remote wall time: [\d.]+ms min, [\d.]+m?s max, [\d.]+m?s mean, [\d.]+m?s total/);
+  t.match(stats, /Stage 2 filter\(keep-even\): 8\/8 blocks[^\n]*\n[^\n]*\n\* Output num rows: 62 min, 63 max, 62.5 mean, 500 total/, 'output rows per stage');
+});
+
+t.test('fromItems and fromArrays; a transform adds a string column; batches and rows as asked', async (t) => {
+  const m = await mod();
+  const items = Array.from({ length: 10 }, (_, i) => ({ id: i, name: `n${i}` }));
+  const fromItems = tsray.data.fromItems(items, { parallelism: 3 });
+  t.same(await fromItems.schema(), { id: 'float64', name: 'string' });
+  t.same(await fromItems.takeAll(), items);
+  const labeled = tsray.data.fromArrays({ id: Float64Array.from([1, 2, 3, 4, 5, 6, 7]) }, { parallelism: 2 }).mapBatches(m.fn('label'));
+  t.same(await labeled.take(3), [{ id: 1, label: 'odd' }, { id: 2, label: 'even' }, { id: 3, label: 'odd' }]);
+  const sizes = [];
+  for await (const b of labeled.iterBatches({ batchSize: 3 })) {
+    t.equal(b.id.length, b.label.length);
+    sizes.push(b.id.length);
+  }
+  t.same(sizes, [3, 3, 1], 'batches cut across blocks to the size asked, the last one short');
+  const rows = [];
+  for await (const r of labeled.iterRows()) rows.push(r.label);
+  t.same(rows, ['odd', 'even', 'odd', 'even', 'odd', 'even', 'odd']);
+  t.rejects(async () => { for await (const _ of labeled.iterBatches({ batchSize: 0 })); }, { code: 'ERR_INVALID_ARGUMENT' });
+});
+
+t.test('lazy: nothing runs until consumed, and the blocks between stages are released', async (t) => {
+  const m = await mod();
+  const objects = async () => (await tsray.state.listObjects({ limit: 100_000 })).length;
+  const before = await objects();
+  const source = tsray.data.range(400, { parallelism: 4 });
+  const lazy = source.lazy().mapBatches(m.fn('square')).mapBatches(m.fn('label')).filter(m.fn('keep-even'));
+  t.same(lazy.stats().split('\n').filter((l) => l.startsWith('Stage')).map((l) => l.split(':')[0]), ['Stage 0 read'], 'only the read has run');
+  const done = await lazy.materialize();
+  t.equal(await done.count(), 200, 'even squares of 0..399');
+  t.equal(done.stats().split('\n').filter((l) => l.startsWith('Stage')).length, 4, 'the plan ran when consumed');
+  const held = (await objects()) - before;
+  t.equal(held, 8, `the source's 4 blocks and the last stage's 4: the 8 in between were released (${held} held)`);
+  const eager = source.mapBatches(m.fn('square')).mapBatches(m.fn('label'));
+  await eager.materialize();
+  t.equal((await objects()) - before, 16, 'eager stages keep their blocks (each Dataset holds its own)');
+  t.same(await source.take(2), [{ id: 0 }, { id: 1 }], 'the source is untouched');
+});
+
+t.test('failures: a transform that traps, a function of the wrong shape, bad sources', async (t) => {
+  const m = await mod();
+  const failing = tsray.data.range(100, { parallelism: 4 }).mapBatches(m.fn('fail-on'), { fnArgs: [60] });
+  await t.rejects(failing.takeAll(), /bad row 60/, "the consumer gets the task's error");
+  t.same(await failing.take(2), [{ id: 0 }, { id: 1 }], 'blocks before the failing one still read');
+  t.throws(() => tsray.data.range(10).mapBatches(m.fn('fail-on')), { name: 'ArgumentTypeError' }, 'a function that needs more arguments than a block is refused at submit');
+  t.throws(() => tsray.data.range(-1), { code: 'ERR_INVALID_ARGUMENT' });
+  t.throws(() => tsray.data.range(10, { parallelism: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+  t.throws(() => tsray.data.fromArrays({ a: new Float64Array(3), b: new Float64Array(2) }), /column 'b' has 2 rows/);
+  t.throws(() => tsray.data.fromItems([{ x: 1 }, { x: 'two' }]), { code: 'ERR_INVALID_ARGUMENT' });
+  t.throws(() => tsray.data.range(10).mapBatches('square'), { code: 'ERR_INVALID_ARGUMENT' });
+});
