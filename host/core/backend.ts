@@ -24,6 +24,8 @@ export interface TaskBackend {
   availableResources(): ResourceSet;
   totalResources(): ResourceSet;
   readonly workerCount: number;
+  /** Whether it runs `TaskSpec.then` (fused tasks): the embedded node's scheduler does. */
+  readonly fusesChains?: boolean;
 }
 
 /** Where actors live: this process's threads, or the cluster's nodes. */

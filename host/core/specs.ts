@@ -38,6 +38,21 @@ export interface TaskSpec {
   returnIds?: readonly string[];
   /** Its task id, when its submitter drew it (a nested task its parent's worker may run itself). */
   taskId?: string;
+  /**
+   * Functions run after this one in the same task, each on the value before
+   * it and its own plain arguments: a fused stage (tsray.data). Only a
+   * backend with `fusesChains` runs them.
+   */
+  then?: readonly ChainStep[];
+}
+
+/** One function of a fused task (see `TaskSpec.then`). */
+export interface ChainStep {
+  component: LoadedComponent;
+  name: string;
+  fn: string;
+  /** Arguments after the value it is given (plain values, no refs). */
+  args: unknown[];
 }
 
 /** Receives a streaming task's values, in the order its guest emits them (see api/object-ref-generator.ts). */

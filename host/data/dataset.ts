@@ -9,7 +9,7 @@
  */
 import { get, put, wait } from '../api/api.js';
 import type { ObjectRef } from '../../store/object-ref.js';
-import type { RemoteFunction } from '../api/remote-function.js';
+import { fusesChains, type RemoteFunction } from '../api/remote-function.js';
 import type { TaskOptions } from '../core/options.js';
 import { InvalidArgumentError } from '../errors.js';
 import { concatBlocks, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from './block.js';
@@ -19,6 +19,12 @@ import { blockDone, formatStats, newStage, type StageStats } from './stats.js';
 export type MapOptions = Pick<TaskOptions, 'numCpus' | 'numGpus' | 'resources' | 'memory' | 'maxRetries'> & { fnArgs?: unknown[] };
 
 interface MapOp { name: string; fn: RemoteFunction; opts: MapOptions }
+
+/** Settings of every Dataset in this process (Ray's `DatasetContext`). */
+export const DataContext = {
+  /** Lazy plans run consecutive transforms with the same task options as one task per block. */
+  optimizeFuseStages: true,
+};
 
 export class Dataset {
   private constructor(
@@ -52,7 +58,7 @@ export class Dataset {
     if (typeof (fn as { remote?: unknown })?.remote !== 'function') throw new InvalidArgumentError('mapBatches takes a component function: mod.fn("name")');
     const op: MapOp = { name: `${name}(${fn.name})`, fn, opts };
     if (this.isLazy) return new Dataset(undefined, this.base ?? this, [...this.ops, op], true, [...this.history]);
-    const [refs, stage] = run(this.executed(), op, false);
+    const [refs, stage] = run(this.executed(), [op], false);
     return new Dataset(refs, undefined, [], false, [...this.history, stage]);
   }
 
@@ -61,13 +67,18 @@ export class Dataset {
     return this.mapBatches(fn, opts, 'filter');
   }
 
-  /** The block refs, running the pending plan first (each stage's tasks submitted as its inputs are submitted). */
+  /**
+   * The block refs, running the pending plan first: consecutive transforms
+   * with the same task options run fused, one task per block for the lot
+   * (Ray's stage fusion), where the backend runs fused tasks and
+   * `DataContext.optimizeFuseStages` is on.
+   */
   private executed(): ObjectRef<Block>[] {
     if (this.blocks) return this.blocks;
     let refs = this.base!.executed();
-    this.ops.forEach((op, i) => {
+    fuse(this.ops).forEach((group, i) => {
       // Blocks between stages are released once the next stage's tasks hold them.
-      const [next, stage] = run(refs, op, i > 0);
+      const [next, stage] = run(refs, group, i > 0);
       this.history.push(stage);
       refs = next;
     });
@@ -163,14 +174,34 @@ export class Dataset {
   }
 }
 
-/** Submits `op`'s tasks, one per block; `move`: the input refs are released once submitted. */
-function run(inputs: ObjectRef<Block>[], op: MapOp, move: boolean): [ObjectRef<Block>[], StageStats] {
-  const stage = newStage(op.name, inputs.length);
-  const { fnArgs = [], ...taskOpts } = op.opts;
-  const fn = Object.keys(taskOpts).length ? op.fn.options(taskOpts) : op.fn;
+/** What may change how a transform runs: stages fuse only when it is the same (Ray's same compute and resources). */
+const taskKey = (o: MapOptions): string => {
+  const { fnArgs: _args, ...rest } = o;
+  return JSON.stringify(rest, Object.keys(rest).sort());
+};
+
+/** `ops` in runs of fusable transforms (each op alone when fusion is off or not run here). */
+function fuse(ops: readonly MapOp[]): MapOp[][] {
+  if (!DataContext.optimizeFuseStages || !fusesChains()) return ops.map((op) => [op]);
+  const groups: MapOp[][] = [];
+  for (const op of ops) {
+    const last = groups.at(-1);
+    if (last && taskKey(last[0]!.opts) === taskKey(op.opts)) last.push(op);
+    else groups.push([op]);
+  }
+  return groups;
+}
+
+/** Submits a stage's tasks, one per block (its ops fused in each); `move`: the input refs are released once submitted. */
+function run(inputs: ObjectRef<Block>[], ops: MapOp[], move: boolean): [ObjectRef<Block>[], StageStats] {
+  const stage = newStage(ops.map((o) => o.name).join('->'), inputs.length);
+  const [first, ...rest] = ops as [MapOp, ...MapOp[]];
+  const { fnArgs = [], ...taskOpts } = first.opts;
+  const fn = Object.keys(taskOpts).length ? first.fn.options(taskOpts) : first.fn;
+  const then = rest.map((o) => ({ fn: o.fn, args: o.opts.fnArgs ?? [] }));
   const out = inputs.map((b) => {
     const t0 = performance.now();
-    const r = fn.remote(b, ...fnArgs) as ObjectRef<Block>;
+    const r = (then.length ? fn.remoteChain(then, b, ...fnArgs) : fn.remote(b, ...fnArgs)) as ObjectRef<Block>;
     if (move) b.release();
     // Timed and counted as each block is ready; a failure shows at the consumer.
     get(r).then((v) => blockDone(stage, performance.now() - t0, numRows(v)), () => undefined);

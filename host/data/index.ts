@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { blockFromItems, numRows, sliceBlock, type Block } from './block.js';
 import { source, type Dataset } from './dataset.js';
 
-export { Dataset, type MapOptions } from './dataset.js';
+export { Dataset, DataContext, type MapOptions } from './dataset.js';
 export type { Block, Column, Row } from './block.js';
 
 /** How sources split their rows when not told (Ray's default parallelism, bounded by the rows). */

@@ -12,7 +12,7 @@
  * transition touches both, and split files would scatter its invariants.
  */
 import { TaskCancelledError, TaskTimeoutError, UnschedulableError, WorkerCrashedError } from '../errors.js';
-import type { FromWorker, GuestRequest } from '../worker/protocol.js';
+import type { FromWorker, GuestRequest, RunMsg } from '../worker/protocol.js';
 import { workerError } from './worker-errors.js';
 import { Task, type Slot } from './task.js';
 import { WorkerHandle, type WorkerSite } from '../worker/worker-handle.js';
@@ -212,16 +212,18 @@ export class Scheduler {
     const w = slot.worker;
     let key: string;
     let args: unknown[];
+    let then: RunMsg['then'];
     try {
       key = w.prepare(task.component, task.opts.maxMemoryMb);
       args = this.objects.argsFor(task.args, w.threadId, task);
+      if (task.then.length) then = task.then.map((s) => ({ key: w.prepare(s.component, task.opts.maxMemoryMb), fn: s.fn, args: s.args }));
     } catch (e) {
       // The module cannot be prepared, or an argument's bytes are lost: the task fails, nothing else does.
       this.finish(task, e as Error);
       this.releaseIfIdle(slot);
       return;
     }
-    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}), ...(inline ? { inline: true as const } : {}), ...(typeof inline === 'string' ? { answers: inline } : {}) });
+    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}), ...(inline ? { inline: true as const } : {}), ...(typeof inline === 'string' ? { answers: inline } : {}), ...(then ? { then } : {}) });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
     task.state = 'running';
@@ -503,6 +505,9 @@ export class Scheduler {
   workers(): WorkerHandle[] {
     return this.slots.map((s) => s.worker);
   }
+
+  /** It runs fused tasks (`TaskSpec.then`). */
+  readonly fusesChains = true;
 
   get workerCount(): number {
     return this.slots.length;

@@ -7,7 +7,7 @@ import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import type { NormalizedOptions } from '../core/options.js';
 import type { DeviceIds, ResourceSet } from '../core/resources.js';
-import type { StreamSink, TaskSpec } from '../core/specs.js';
+import type { ChainStep, StreamSink, TaskSpec } from '../core/specs.js';
 import type { LogTarget } from '../engine/guest-log.js';
 import type { WorkerHandle } from '../worker/worker-handle.js';
 
@@ -21,6 +21,8 @@ export class Task implements TaskSpec {
   readonly log: LogTarget | undefined;
   readonly shape: string;
   readonly taskId: string;
+  /** Functions fused after `fn` (see `TaskSpec.then`). */
+  readonly then: readonly ChainStep[];
   pendingDeps = 0;
   state: 'waiting' | 'queued' | 'running' | 'done' = 'waiting';
   attempt = 0;
@@ -58,6 +60,7 @@ export class Task implements TaskSpec {
     this.fn = spec.fn;
     // Arguments are copied at submit, as Ray does: later changes by the caller do not reach the task.
     this.args = spec.args.map(snapshotValue);
+    this.then = spec.then?.map((s) => ({ ...s, args: s.args.map(snapshotValue) })) ?? [];
     this.opts = spec.opts;
     this.log = spec.log;
     this.shape = spec.opts.shape;

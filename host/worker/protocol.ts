@@ -55,6 +55,8 @@ export interface RunMsg {
   inline?: true;
   /** Its one result's id, when the waiting guest may take the value from here (no refs in it): saves a round trip. */
   answers?: string;
+  /** Functions run after `fn` on its value, in order (a fused task: `TaskSpec.then`). */
+  then?: { key: string; fn: string; args: unknown[] }[];
 }
 
 /** Run queued task `n` now, inside the blocked guest call that waits for it. */

@@ -56,15 +56,37 @@ t.test('lazy: nothing runs until consumed, and the blocks between stages are rel
   const source = tsray.data.range(400, { parallelism: 4 });
   const lazy = source.lazy().mapBatches(m.fn('square')).mapBatches(m.fn('label')).filter(m.fn('keep-even'));
   t.same(lazy.stats().split('\n').filter((l) => l.startsWith('Stage')).map((l) => l.split(':')[0]), ['Stage 0 read'], 'only the read has run');
+  tsray.data.DataContext.optimizeFuseStages = false;
   const done = await lazy.materialize();
+  tsray.data.DataContext.optimizeFuseStages = true;
   t.equal(await done.count(), 200, 'even squares of 0..399');
-  t.equal(done.stats().split('\n').filter((l) => l.startsWith('Stage')).length, 4, 'the plan ran when consumed');
+  t.equal(done.stats().split('\n').filter((l) => l.startsWith('Stage')).length, 4, 'the plan ran when consumed, a stage per transform with fusion off');
   const held = (await objects()) - before;
   t.equal(held, 8, `the source's 4 blocks and the last stage's 4: the 8 in between were released (${held} held)`);
   const eager = source.mapBatches(m.fn('square')).mapBatches(m.fn('label'));
   await eager.materialize();
   t.equal((await objects()) - before, 16, 'eager stages keep their blocks (each Dataset holds its own)');
   t.same(await source.take(2), [{ id: 0 }, { id: 1 }], 'the source is untouched');
+});
+
+t.test('lazy stages with the same options fuse into one task per block, as Ray fuses them', async (t) => {
+  const m = await mod();
+  const plan = (ds) => ds.lazy().mapBatches(m.fn('square')).mapBatches(m.fn('label')).filter(m.fn('keep-even'));
+  const fused = plan(tsray.data.range(300, { parallelism: 3 }));
+  const rows = await fused.takeAll();
+  const stages = fused.stats().split('\n').filter((l) => l.startsWith('Stage'));
+  t.same(stages.map((l) => l.split(':')[0]), ['Stage 0 read', 'Stage 1 map_batches(square)->map_batches(label)->filter(keep-even)'], 'one fused stage, named with ->');
+  t.match(stages[1], /: 3\/3 blocks executed/);
+  tsray.data.DataContext.optimizeFuseStages = false;
+  const unfused = await plan(tsray.data.range(300, { parallelism: 3 })).takeAll();
+  tsray.data.DataContext.optimizeFuseStages = true;
+  t.same(rows, unfused, 'the same rows as stage by stage');
+  t.same(rows.slice(0, 2), [{ id: 0 }, { id: 4 }], 'keep-even returns only the id column');
+  const split = tsray.data.range(40, { parallelism: 2 }).lazy().mapBatches(m.fn('square')).mapBatches(m.fn('label'), { numCpus: 0.5 });
+  await split.materialize();
+  t.equal(split.stats().split('\n').filter((l) => l.startsWith('Stage')).length, 3, 'different resources do not fuse');
+  const failing = tsray.data.range(40, { parallelism: 2 }).lazy().mapBatches(m.fn('square')).mapBatches(m.fn('fail-on'), { fnArgs: [25] });
+  await t.rejects(failing.takeAll(), /bad row 25/, 'a failure inside a fused task names its cause');
 });
 
 t.test('failures: a transform that traps, a function of the wrong shape, bad sources', async (t) => {
