@@ -20,33 +20,48 @@ export type MapOptions = Pick<TaskOptions, 'numCpus' | 'numGpus' | 'resources' |
 
 interface MapOp { name: string; fn: RemoteFunction; opts: MapOptions }
 
+/** A read that runs as tasks, one per block: `fn` (loaded when first needed) called with each of `args` makes the block. */
+export interface ReadPlan { name: string; fn: () => Promise<RemoteFunction>; args: unknown[][] }
+
 /** Settings of every Dataset in this process (Ray's `DatasetContext`). */
 export const DataContext = {
   /** Lazy plans run consecutive transforms with the same task options as one task per block. */
   optimizeFuseStages: true,
 };
 
+/** What a stage's tasks start from: a block already in the store, or the arguments of a read. */
+type Input = { ref: ObjectRef<Block> } | { args: unknown[] };
+
 export class Dataset {
+  /** Its blocks once its plan was submitted (they may still be computing). */
+  private refs: Promise<ObjectRef<Block>[]> | undefined;
+  /** Its own stages (the ones its plan ran), for `stats()`. */
+  private readonly stages: StageStats[] = [];
+
   private constructor(
-    /** The blocks, when executed (they may still be computing); undefined while a lazy plan is pending. */
-    private blocks: ObjectRef<Block>[] | undefined,
-    /** Lazy: the Dataset the plan starts from, and the transforms to run on it. */
-    private readonly base: Dataset | undefined,
+    /** Where its plan starts: a Dataset, blocks in the store, or a read. */
+    private readonly from: { base: Dataset } | { blocks: ObjectRef<Block>[]; stage: StageStats } | { read: ReadPlan },
+    /** The transforms to run on that. */
     private readonly ops: readonly MapOp[],
     /** Whether transforms on it are lazy. */
     readonly isLazy: boolean,
-    /** What the stages that made it did, in order. */
-    private readonly history: StageStats[],
-  ) {}
+  ) {
+    if ('blocks' in from) { this.refs = Promise.resolve(from.blocks); this.stages.push(from.stage); }
+  }
 
   /** A Dataset of blocks already in the store (a source). */
   static fromRefs(blocks: ObjectRef<Block>[], stage: StageStats): Dataset {
-    return new Dataset(blocks, undefined, [], false, [stage]);
+    return new Dataset({ blocks, stage }, [], false);
   }
 
-  /** The same data, with later transforms lazy. */
+  /** A Dataset read by tasks when first needed: with eager transforms, the read fuses with the first (Ray's semi-lazy reads). */
+  static fromRead(read: ReadPlan): Dataset {
+    return new Dataset({ read }, [], false);
+  }
+
+  /** The same data, with later transforms lazy (a read not run yet stays in the plan, to fuse with them). */
   lazy(): Dataset {
-    return new Dataset(this.blocks, this.base, this.ops, true, [...this.history]);
+    return 'read' in this.from && !this.refs ? new Dataset(this.from, this.ops, true) : new Dataset({ base: this }, [], true);
   }
 
   /**
@@ -57,9 +72,12 @@ export class Dataset {
   mapBatches(fn: RemoteFunction, opts: MapOptions = {}, name = 'map_batches'): Dataset {
     if (typeof (fn as { remote?: unknown })?.remote !== 'function') throw new InvalidArgumentError('mapBatches takes a component function: mod.fn("name")');
     const op: MapOp = { name: `${name}(${fn.name})`, fn, opts };
-    if (this.isLazy) return new Dataset(undefined, this.base ?? this, [...this.ops, op], true, [...this.history]);
-    const [refs, stage] = run(this.executed(), [op], false);
-    return new Dataset(refs, undefined, [], false, [...this.history, stage]);
+    // A read not run yet takes the transform into its plan (so they may fuse); so does a lazy plan.
+    const pendingRead = 'read' in this.from && !this.refs;
+    const next = this.isLazy || pendingRead ? new Dataset(this.from, [...this.ops, op], this.isLazy) : new Dataset({ base: this }, [op], false);
+    // Eager: its tasks go now; a failure shows when it is consumed.
+    if (!next.isLazy) next.executed().catch(() => undefined);
+    return next;
   }
 
   /** `fn` keeps some rows of each block (it returns the rows kept). */
@@ -68,34 +86,52 @@ export class Dataset {
   }
 
   /**
-   * The block refs, running the pending plan first: consecutive transforms
-   * with the same task options run fused, one task per block for the lot
-   * (Ray's stage fusion), where the backend runs fused tasks and
+   * The block refs, submitting the plan first: consecutive transforms with
+   * the same task options (a read included) run fused, one task per block
+   * for the lot (Ray's stage fusion), where the backend runs fused tasks and
    * `DataContext.optimizeFuseStages` is on.
    */
-  private executed(): ObjectRef<Block>[] {
-    if (this.blocks) return this.blocks;
-    let refs = this.base!.executed();
-    fuse(this.ops).forEach((group, i) => {
-      // Blocks between stages are released once the next stage's tasks hold them.
-      const [next, stage] = run(refs, group, i > 0);
-      this.history.push(stage);
-      refs = next;
-    });
-    this.blocks = refs;
-    return refs;
+  private executed(): Promise<ObjectRef<Block>[]> {
+    this.refs ??= (async () => {
+      let inputs: Input[];
+      let ops = this.ops;
+      if ('read' in this.from) {
+        const { read } = this.from;
+        inputs = read.args.map((args) => ({ args }));
+        ops = [{ name: read.name, fn: await read.fn(), opts: {} }, ...ops];
+      } else {
+        inputs = (await (this.from as { base: Dataset }).base.executed()).map((ref) => ({ ref }));
+      }
+      let refs: ObjectRef<Block>[] = [];
+      fuse(ops).forEach((group, i) => {
+        // Blocks between stages are released once the next stage's tasks hold them.
+        const [next, stage] = run(inputs, group, i > 0);
+        this.stages.push(stage);
+        refs = next;
+        inputs = next.map((ref) => ({ ref }));
+      });
+      return ops.length ? refs : inputs.map((x) => (x as { ref: ObjectRef<Block> }).ref);
+    })();
+    return this.refs;
+  }
+
+  /** Every stage that made it, in order. */
+  private allStages(): StageStats[] {
+    return 'base' in this.from ? [...this.from.base.allStages(), ...this.stages] : this.stages;
   }
 
   /** Runs the plan and waits for every block (Ray's `fully_executed()`). */
   async materialize(): Promise<Dataset> {
-    const refs = this.executed();
+    const refs = await this.executed();
     if (refs.length) await wait(refs, { numReturns: refs.length });
-    return new Dataset(refs, undefined, [], this.isLazy, this.history);
+    const done = new Dataset({ base: this }, [], this.isLazy);
+    done.refs = Promise.resolve(refs);
+    return done;
   }
 
   /** Blocks in order, each read once, then dropped (`prefetch` read ahead). */
   private async *blocksInOrder(prefetch = 1): AsyncGenerator<Block> {
-    const refs = this.executed();
+    const refs = await this.executed();
     const ahead: Promise<Block>[] = [];
     for (let i = 0; i < refs.length || ahead.length; i++) {
       while (ahead.length <= prefetch && i + ahead.length < refs.length) ahead.push(get(refs[i + ahead.length]!) as Promise<Block>);
@@ -153,7 +189,7 @@ export class Dataset {
 
   async count(): Promise<number> {
     let n = 0;
-    for (const r of this.executed()) n += await rowsInPlace(r);
+    for (const r of await this.executed()) n += await rowsInPlace(r);
     return n;
   }
 
@@ -163,14 +199,15 @@ export class Dataset {
     return {};
   }
 
-  /** How many blocks it has (running a pending plan). */
+  /** How many blocks it has (every transform keeps the count). */
   numBlocks(): number {
-    return this.executed().length;
+    const f = this.from;
+    return 'base' in f ? f.base.numBlocks() : 'read' in f ? f.read.args.length : f.blocks.length;
   }
 
-  /** What each stage did, in the format of Ray Datasets' `stats()`. */
+  /** What each stage did so far, in the format of Ray Datasets' `stats()`. */
   stats(): string {
-    return formatStats(this.history);
+    return formatStats(this.allStages());
   }
 }
 
@@ -202,17 +239,18 @@ function fuse(ops: readonly MapOp[]): MapOp[][] {
   return groups;
 }
 
-/** Submits a stage's tasks, one per block (its ops fused in each); `move`: the input refs are released once submitted. */
-function run(inputs: ObjectRef<Block>[], ops: MapOp[], move: boolean): [ObjectRef<Block>[], StageStats] {
+/** Submits a stage's tasks, one per input (its ops fused in each); `move`: input refs are released once submitted. */
+function run(inputs: Input[], ops: MapOp[], move: boolean): [ObjectRef<Block>[], StageStats] {
   const stage = newStage(ops.map((o) => o.name).join('->'), inputs.length);
   const [first, ...rest] = ops as [MapOp, ...MapOp[]];
   const { fnArgs = [], ...taskOpts } = first.opts;
   const fn = Object.keys(taskOpts).length ? first.fn.options(taskOpts) : first.fn;
   const then = rest.map((o) => ({ fn: o.fn, args: o.opts.fnArgs ?? [] }));
-  const out = inputs.map((b) => {
+  const out = inputs.map((input) => {
     const t0 = performance.now();
-    const r = (then.length ? fn.remoteChain(then, b, ...fnArgs) : fn.remote(b, ...fnArgs)) as ObjectRef<Block>;
-    if (move) b.release();
+    const args = 'ref' in input ? [input.ref, ...fnArgs] : input.args;
+    const r = (then.length ? fn.remoteChain(then, ...args) : fn.remote(...args)) as ObjectRef<Block>;
+    if (move && 'ref' in input) input.ref.release();
     // Timed and counted in place (no copy) as each block is ready; a failure shows at the consumer.
     rowsInPlace(r).then((n) => blockDone(stage, performance.now() - t0, n), () => undefined);
     return r;

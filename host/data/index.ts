@@ -5,11 +5,15 @@
  *   const ds = tsray.data.range(1000, { parallelism: 8 }).mapBatches(mod.fn('square'));
  *   console.log(await ds.take(3), ds.stats());
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { blockFromItems, numRows, sliceBlock, type Block } from './block.js';
-import { source, type Dataset } from './dataset.js';
+import { Dataset, source } from './dataset.js';
+import { load, type RemoteModule } from '../api/remote-module.js';
+import type { RemoteFunction } from '../api/remote-function.js';
+import { fileURLToPath } from 'node:url';
 
-export { Dataset, DataContext, type MapOptions } from './dataset.js';
+export { DataContext, type MapOptions } from './dataset.js';
+export { Dataset };
 export type { Block, Column, Row } from './block.js';
 
 /** How sources split their rows when not told (Ray's default parallelism, bounded by the rows). */
@@ -34,12 +38,26 @@ function split(block: Block, parts: number): Block[] {
   return out;
 }
 
-/** Rows 0 .. n-1 in one column `id` (f64). */
+/** tsray's own read tasks (guest/builtin/sources.ts, built by `npm run build`), loaded once. */
+let sources: Promise<RemoteModule> | undefined;
+const SOURCES = new URL('../../builtin/sources.wasm', import.meta.url);
+
+function sourceFn(name: string): () => Promise<RemoteFunction> {
+  return async () => {
+    sources ??= load(fileURLToPath(SOURCES)).catch((e: Error) => {
+      sources = undefined;
+      throw new RuntimeStateError(`tsray.data's read component is missing (${e.message}); run npm run build`);
+    });
+    return (await sources).fn(name);
+  };
+}
+
+/** Rows 0 .. n-1 in one column `id` (f64), read by tasks (one per block) when first needed. */
 export function range(n: number, o: SourceOptions = {}): Dataset {
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`range needs a whole number of rows >= 0, got ${n}`);
-  const id = new Float64Array(n);
-  for (let i = 0; i < n; i++) id[i] = i;
-  return source('read', split({ id }, parallelism(o, n)));
+  const parts = parallelism(o, n);
+  const args = Array.from({ length: parts }, (_, i) => [Math.floor((i * n) / parts), Math.floor(((i + 1) * n) / parts)]);
+  return Dataset.fromRead({ name: 'read', fn: sourceFn('range'), args });
 }
 
 /** Rows from plain objects (numbers become f64 columns, bigints s64, strings string columns). */
