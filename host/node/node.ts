@@ -225,6 +225,8 @@ export class EmbeddedNode implements Backend {
 
   /** Its state events, as `tsray list` reads them. */
   stateReport(): ProcessState {
+    // Actor workers report calls that came over direct links afterwards: take what they already sent.
+    this.actors.poll();
     return this.events.report(this.nodeId, this.memoryIdentity.address);
   }
 

@@ -123,11 +123,6 @@ function wire(failure: unknown): WireError {
   return toWire(e);
 }
 
-/** A failure of the worker itself (not of the guest). */
-function internal(message: string): WireError {
-  return toWire(new TsrayError('ERR_INTERNAL', message));
-}
-
 function succeed(n: number, value: unknown): void {
   collectTransfer(value, transfer);
   outbox.push({ n, ok: true, value });
@@ -169,7 +164,7 @@ function runTask(msg: RunMsg): void {
 /** Builds (or rebuilds) an actor's instance by running its constructor. */
 function construct(a: Actor): WireError | undefined {
   const l = modules.get(a.msg.key);
-  if (!l) return internal(`module ${a.msg.key} was never sent to this worker`);
+  if (!l) return toWire(new TsrayError('ERR_INTERNAL', `module ${a.msg.key} was never sent to this worker`));
   a.inst?.dispose();
   // A rebuild after a trap runs inside the failed call: a cancel of that call must not reach the constructor.
   const outer = current;
