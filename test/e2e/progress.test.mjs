@@ -74,9 +74,10 @@ t.test('spilling a backlog reports to a callback with growing totals', async (t)
 const SPILLER = join(TMP, 'spiller.mjs');
 writeFileSync(SPILLER, `
 import * as tsray from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'host', 'index.js')).href)};
-await tsray.init({ numCpus: 1, objectStoreMemory: 64 * 2 ** 20 });
+await tsray.init({ numCpus: 1, objectStoreMemory: 32 * 2 ** 20 });
 const refs = [];
-for (let i = 0; i < 60; i++) { refs.push(tsray.put(new Float64Array(2 ** 19).fill(i))); await new Promise((r) => setTimeout(r, 20)); }
+// 112 MiB into a 32 MiB store: past the 64 MiB an episode spills before its bar shows.
+for (let i = 0; i < 28; i++) { refs.push(tsray.put(new Float64Array(2 ** 19).fill(i))); await new Promise((r) => setTimeout(r, 10)); }
 await new Promise((r) => setTimeout(r, 600));
 process.stdout.write('put ' + refs.length + '\\n');
 await tsray.shutdown();
@@ -84,9 +85,9 @@ await tsray.shutdown();
 
 t.test('spilling shows a status bar on a terminal, nothing elsewhere', async (t) => {
   const plain = spawnSync(process.execPath, [SPILLER], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
-  t.match(plain.stdout, /put 60/);
+  t.match(plain.stdout, /put 28/);
   t.notMatch(plain.stderr, /spilling to disk/, 'no bar when stderr is not a terminal');
   const tty = spawnSync('script', ['-qfec', `${process.execPath} ${SPILLER}`, '/dev/null'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
-  t.match(tty.stdout, /put 60/);
+  t.match(tty.stdout, /put 28/);
   t.match(tty.stdout, /spilling to disk: [\d.]+ MiB in \d+ objects, [\d.]+ [KMG]?i?B\/s/, 'a status line of what was spilled and how fast');
 });
