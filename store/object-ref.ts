@@ -95,8 +95,13 @@ export function childId(parent: string | undefined): string {
   return parent && /^[0-9a-f]{8}/.test(parent) ? parent.slice(0, 8) + id.slice(8) : id;
 }
 
-/** Ids drawn in this process from now on start with `jobId` (8 hex digits), as Ray's ids carry their job; '' for none. */
+/** Whether `s` is a job id: 8 hex digits, the first of the ids its driver draws. */
+export function isJobId(s: unknown): s is string {
+  return typeof s === 'string' && /^[0-9a-f]{8}$/.test(s);
+}
+
+/** Ids drawn in this process from now on start with `jobId` (see `isJobId`), as Ray's ids carry their job; '' for none. */
 export function setIdPrefix(jobId: string): void {
-  if (jobId !== '' && !/^[0-9a-f]{8}$/.test(jobId)) throw new Error(`a job id is 8 hex digits, got '${jobId.slice(0, 40)}'`);
+  if (jobId !== '' && !isJobId(jobId)) throw new Error(`a job id is 8 hex digits, got '${String(jobId).slice(0, 40)}'`);
   prefix = jobId;
 }

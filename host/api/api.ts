@@ -8,7 +8,7 @@ import { watchSpilling } from './spill-progress.js';
 import { GetTimeoutError, InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { currentNode, requireNode, setNode } from './current.js';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';
-import { ObjectRef, setIdPrefix } from '../../store/object-ref.js';
+import { ObjectRef, isJobId, setIdPrefix } from '../../store/object-ref.js';
 import { ObjectView } from './object-view.js';
 import { ObjectRefGenerator } from './object-ref-generator.js';
 import type { ResourceSet } from '../core/resources.js';
@@ -70,7 +70,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
 
   // A job's driver (tsray job submit): what it makes is attributed to its job by the ids it draws.
   const jobId = process.env.TSRAY_JOB_ID;
-  if (jobId && /^[0-9a-f]{8}$/.test(jobId)) setIdPrefix(jobId);
+  if (isJobId(jobId)) setIdPrefix(jobId);
   const { ClusterDriver } = await import('../cluster/driver.js');
   const driver = await ClusterDriver.connect({
     address, token, tls: readTls(opts), logFilter: logFilterOf(opts),

@@ -103,6 +103,12 @@ async function follow(peer: Peer, jobId: string, from = 0): Promise<JobInfo> {
 
 const when = (t?: number): string => (t === undefined ? '' : new Date(t).toISOString());
 
+/** Jobs as `tsray job list` and `tsray list jobs` print them. */
+export function jobTable(jobs: readonly JobInfo[]): string {
+  return textTable([['JOB_ID', 'STATUS', 'START_TIME', 'END_TIME', 'EXIT_CODE', 'ENTRYPOINT'],
+    ...jobs.map((j) => [j.jobId, j.status, when(j.startTime), when(j.endTime), j.exitCode === undefined ? '' : String(j.exitCode), j.entrypoint])]);
+}
+
 function ended(job: JobInfo): void {
   process.stderr.write(`Job '${job.jobId}' ${job.status.toLowerCase()}${job.exitCode !== undefined ? ` (exit code ${job.exitCode})` : ''}${job.message ? `: ${safeLine(job.message)}` : ''}\n`);
   if (job.status !== 'SUCCEEDED') process.exitCode = 1;
@@ -164,7 +170,6 @@ export function registerJob(program: Command): void {
     .option('--json', 'print the jobs as JSON'), ADDRESS)
     .action(async (o: HeadOptions & { json?: boolean }) => {
       const { jobs } = await withHead(o, (peer) => ask(peer, { op: 'list' }));
-      process.stdout.write(o.json ? `${JSON.stringify(jobs, null, 2)}\n` : `${textTable([['JOB_ID', 'STATUS', 'START_TIME', 'END_TIME', 'EXIT_CODE', 'ENTRYPOINT'],
-        ...jobs!.map((j) => [j.jobId, j.status, when(j.startTime), when(j.endTime), j.exitCode === undefined ? '' : String(j.exitCode), j.entrypoint])])}\n`);
+      process.stdout.write(o.json ? `${JSON.stringify(jobs, null, 2)}\n` : `${jobTable(jobs!)}\n`);
     });
 }

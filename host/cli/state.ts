@@ -18,6 +18,7 @@ import { isNodeMemory, type NodeMemory } from '../../store/report.js';
 import { select, DEFAULT_LIMIT } from '../api/state.js';
 import { headOptions, withHead, type HeadOptions } from './head-connection.js';
 import { textTable } from '../util/text-table.js';
+import { jobTable } from './job.js';
 
 const ADDRESS = 'a cluster\'s head: every node of that cluster (default: the tsray processes on this machine)';
 
@@ -75,9 +76,7 @@ export function registerState(program: Command): void {
       const filters = o.filter.map(parseFilter);
       if (kind === 'jobs') {
         const rows = select(await jobs({ ...o, address: o.address ?? records().find((r) => r.role === 'head')?.address }), { filters, limit });
-        const when = (t?: number): string => (t === undefined ? '' : new Date(t).toISOString());
-        print(rows, () => textTable([['JOB_ID', 'STATUS', 'START_TIME', 'END_TIME', 'EXIT_CODE', 'ENTRYPOINT'],
-          ...rows.map((j) => [j.jobId, j.status, when(j.startTime), when(j.endTime), j.exitCode === undefined ? '' : String(j.exitCode), j.entrypoint])]), o.json, []);
+        print(rows, () => jobTable(rows), o.json, []);
         return;
       }
       const ids = await jobIds(o);

@@ -224,7 +224,7 @@ async function rowsInPlace(r: ObjectRef<Block>): Promise<number> {
 /** What may change how a transform runs: stages fuse only when it is the same (Ray's same compute and resources). */
 const taskKey = (o: MapOptions): string => {
   const { fnArgs: _args, ...rest } = o;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+  return JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
 };
 
 /** `ops` in runs of fusable transforms (each op alone when fusion is off or not run here). */

@@ -22,6 +22,7 @@ import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../errors.js';
+import { isJobId } from '../../../store/object-ref.js';
 
 export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
 
@@ -50,8 +51,6 @@ export const STOP_GRACE_MS = 3000;
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 interface Job { info: JobInfo; dir: string; child?: ChildProcess; stopping?: boolean }
-
-export const JOB_ID = /^[0-9a-f]{8}$/;
 
 /** A working-directory path as sent: relative, inside, no NUL; normalized. */
 function safePath(p: string): string {
@@ -128,7 +127,7 @@ export class Jobs {
   }
 
   private get(jobId: string): Job {
-    const job = typeof jobId === 'string' && JOB_ID.test(jobId) ? this.jobs.get(jobId) : undefined;
+    const job = isJobId(jobId) ? this.jobs.get(jobId) : undefined;
     if (!job) throw new InvalidArgumentError(`no job '${String(jobId).slice(0, 40)}' on this cluster`);
     return job;
   }
