@@ -6,13 +6,20 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 
-export type Column = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | BigInt64Array | BigUint64Array | string[];
+/** A column of numbers: its values side by side, as a guest's `list<f64>` (or `list<u8>`, ...) holds them. */
+export type NumberColumn = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | BigInt64Array | BigUint64Array;
+/** A column of strings (`list<string>`) or of byte strings (`list<list<u8>>`). */
+export type ListColumn = string[] | Uint8Array[];
+export type Column = NumberColumn | ListColumn;
 export type Block = Record<string, Column>;
+/** One value of a column. */
+export type Value = number | bigint | string | Uint8Array;
 /** One row: a value per column. */
-export type Row = Record<string, number | bigint | string>;
+export type Row = Record<string, Value>;
 
 const isColumn = (c: unknown): c is Column =>
-  (ArrayBuffer.isView(c) && !(c instanceof DataView)) || (Array.isArray(c) && c.every((x) => typeof x === 'string'));
+  (ArrayBuffer.isView(c) && !(c instanceof DataView)) ||
+  (Array.isArray(c) && (c.every((x) => typeof x === 'string') || c.every((x) => x instanceof Uint8Array)));
 
 /** The rows of `b`, checking it is a block (columns of one length); `what` names it in errors. */
 export function numRows(b: unknown, what = 'a block'): number {
@@ -46,8 +53,9 @@ export function concatBlocks(blocks: readonly Block[]): Block {
     });
     if (Array.isArray(parts[0])) { out[k] = (parts as string[][]).flat(); continue; }
     const total = parts.reduce((n, p) => n + p.length, 0);
-    const Ctor = (parts[0] as Exclude<Column, string[]>).constructor as new (n: number) => Exclude<Column, string[]>;
+    const Ctor = (parts[0] as NumberColumn).constructor as new (n: number) => NumberColumn;
     const col = new Ctor(total);
+    if (parts.some((p) => Array.isArray(p) || p.constructor !== Ctor)) throw new InvalidArgumentError(`column '${k}' has different types in different blocks`);
     let at = 0;
     for (const p of parts) { (col as { set(a: ArrayLike<unknown>, o: number): void }).set(p as ArrayLike<unknown>, at); at += p.length; }
     out[k] = col;
@@ -62,9 +70,39 @@ export function rowOf(b: Block, i: number): Row {
   return r;
 }
 
+/** A column's type, as `schema()` shows it: `float64`, `int32`, ..., `string`, `binary`. */
+export function typeOf(c: Column): string {
+  if (Array.isArray(c)) return c[0] instanceof Uint8Array ? 'binary' : 'string';
+  return c.constructor.name.replace('Array', '').toLowerCase();
+}
+
 /** Column types, as `schema()` shows them. */
 export function schemaOf(b: Block): Record<string, string> {
-  return Object.fromEntries(Object.entries(b).map(([k, c]) => [k, Array.isArray(c) ? 'string' : c.constructor.name.replace('Array', '').toLowerCase()]));
+  return Object.fromEntries(Object.entries(b).map(([k, c]) => [k, typeOf(c)]));
+}
+
+/** About how many bytes `b` takes (the data of its columns), to hold blocks near `DataContext.targetMaxBlockSize`. */
+export function blockBytes(b: Block): number {
+  let n = 0;
+  for (const c of Object.values(b)) {
+    if (!Array.isArray(c)) n += c.byteLength;
+    else for (const x of c) n += (typeof x === 'string' ? x.length : x.byteLength) + 8;
+  }
+  return n;
+}
+
+/** A block of the rows of `b` whose index `keep` says, in that order. */
+export function pickRows(b: Block, keep: ArrayLike<number>): Block {
+  const out: Block = {};
+  for (const [k, c] of Object.entries(b)) {
+    if (Array.isArray(c)) out[k] = Array.from(keep, (i) => c[i]!) as Column;
+    else {
+      const col = new (c.constructor as new (n: number) => NumberColumn)(keep.length);
+      for (let j = 0; j < keep.length; j++) col[j] = c[keep[j]!]!;
+      out[k] = col;
+    }
+  }
+  return out;
 }
 
 /** A block from rows of plain objects: numbers become f64 columns, strings string columns, bigints s64. */
@@ -76,7 +114,8 @@ export function blockFromItems(items: readonly Record<string, unknown>[]): Block
     if (typeof first === 'number') out[k] = Float64Array.from(items, (r, i) => { const v = r[k]; if (typeof v !== 'number') throw new InvalidArgumentError(`item ${i}: '${k}' must be a number like the first item's`); return v; });
     else if (typeof first === 'string') out[k] = items.map((r, i) => { const v = r[k]; if (typeof v !== 'string') throw new InvalidArgumentError(`item ${i}: '${k}' must be a string like the first item's`); return v; });
     else if (typeof first === 'bigint') out[k] = BigInt64Array.from(items, (r, i) => { const v = r[k]; if (typeof v !== 'bigint') throw new InvalidArgumentError(`item ${i}: '${k}' must be a bigint like the first item's`); return v; });
-    else throw new InvalidArgumentError(`item 0: '${k}' must be a number, bigint or string, got ${typeof first}`);
+    else if (first instanceof Uint8Array) out[k] = items.map((r, i) => { const v = r[k]; if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`item ${i}: '${k}' must be a Uint8Array like the first item's`); return v; });
+    else throw new InvalidArgumentError(`item 0: '${k}' must be a number, bigint, string or Uint8Array, got ${first === null ? 'null' : typeof first}`);
   }
   return out;
 }

@@ -2,47 +2,44 @@
  * A Dataset: blocks (host/data/block.ts) in the object store, transformed
  * by component functions run as tasks, one task per block. Eager by default,
  * as Ray Datasets were: each transform submits its tasks at once and the new
- * Dataset holds their result refs. After `lazy()`, transforms only extend a
+ * Dataset keeps their result refs. After `lazy()`, transforms only extend a
  * plan that runs when the Dataset is consumed (`take`, `iterBatches`,
- * `materialize`, ...), and the blocks between stages are released as soon as
- * the next stage's tasks hold them (Ray's block move semantics).
+ * `materialize`, ...): it streams (stream.ts), keeping at most
+ * `DataContext.maxBlocksInFlight` blocks in flight per stage, and releases
+ * the blocks between stages as soon as the next stage holds them (Ray's
+ * block move semantics), so it can run over more data than the store holds.
  */
-import { get, getView, put, wait } from '../api/api.js';
+import { wait } from '../api/api.js';
 import type { ObjectRef } from '../../store/object-ref.js';
-import { fusesChains, type RemoteFunction } from '../api/remote-function.js';
-import type { TaskOptions } from '../core/options.js';
+import type { RemoteFunction } from '../api/remote-function.js';
 import { InvalidArgumentError } from '../errors.js';
 import { concatBlocks, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from './block.js';
-import { blockDone, formatStats, newStage, type StageStats } from './stats.js';
+import { formatStats, inputDone, newStage, type StageStats } from './stats.js';
+import { kept, measure, putBlock, take, windowed, drop, type BlockStream } from './stream.js';
+import { runMap, stageName, stagesOf, type HostOp, type Input, type MapOp, type MapOptions, type Op } from './stages.js';
+import { addColumnOp, limitOp, selectOp, unionStream, zipStream } from './transforms.js';
+import { exchangeOp, repartitionOp, type SortOptions } from './all-to-all.js';
+import { GroupedDataset } from './aggregate.js';
+import { writeFiles, type WriteOptions } from './files/write.js';
 
-/** Options of a map-like transform: the task options of its function's tasks, and arguments after the block (Ray's `fn_args`). */
-export type MapOptions = Pick<TaskOptions, 'numCpus' | 'numGpus' | 'resources' | 'memory' | 'maxRetries'> & { fnArgs?: unknown[] };
-
-interface MapOp { name: string; fn: RemoteFunction; opts: MapOptions }
-
-/** A read that runs as tasks, one per block: `fn` (loaded when first needed) called with each of `args` makes the block. */
+/** A read that runs as tasks, one per block: `fn` called with each of `args` makes the block. */
 export interface ReadPlan { name: string; fn: () => Promise<RemoteFunction>; args: unknown[][] }
+/** A read done in this process, block by block as the plan pulls them (files). */
+export interface SourcePlan { name: string; blocks: () => AsyncIterable<Block> }
 
-/** Settings of every Dataset in this process (Ray's `DatasetContext`). */
-export const DataContext = {
-  /** Lazy plans run consecutive transforms with the same task options as one task per block. */
-  optimizeFuseStages: true,
-};
-
-/** What a stage's tasks start from: a block already in the store, or the arguments of a read. */
-type Input = { ref: ObjectRef<Block> } | { args: unknown[] };
+type From = { base: Dataset } | { blocks: ObjectRef<Block>[]; stage: StageStats } | { read: ReadPlan } | { source: SourcePlan };
 
 export class Dataset {
-  /** Its blocks once its plan was submitted (they may still be computing). */
+  /** Its blocks once its plan was submitted to the end (they may still be computing). */
   private refs: Promise<ObjectRef<Block>[]> | undefined;
-  /** Its own stages (the ones its plan ran), for `stats()`. */
+  /** Its own stages (the ones its plan ran last), for `stats()`. */
   private readonly stages: StageStats[] = [];
 
   private constructor(
     /** Where its plan starts: a Dataset, blocks in the store, or a read. */
-    private readonly from: { base: Dataset } | { blocks: ObjectRef<Block>[]; stage: StageStats } | { read: ReadPlan },
+    private readonly from: From,
     /** The transforms to run on that. */
-    private readonly ops: readonly MapOp[],
+    private readonly ops: readonly Op[],
     /** Whether transforms on it are lazy. */
     readonly isLazy: boolean,
   ) {
@@ -54,14 +51,27 @@ export class Dataset {
     return new Dataset({ blocks, stage }, [], false);
   }
 
-  /** A Dataset read by tasks when first needed: with eager transforms, the read fuses with the first (Ray's semi-lazy reads). */
-  static fromRead(read: ReadPlan): Dataset {
-    return new Dataset({ read }, [], false);
+  /** A Dataset read when first needed: with eager transforms, the read runs with the first (Ray's semi-lazy reads). */
+  static fromRead(from: { read: ReadPlan } | { source: SourcePlan }): Dataset {
+    return new Dataset(from, [], false);
+  }
+
+  /** Whether it is a read not run yet (which takes the next transform into its plan). */
+  private get pendingRead(): boolean {
+    return ('read' in this.from || 'source' in this.from) && !this.refs;
   }
 
   /** The same data, with later transforms lazy (a read not run yet stays in the plan, to fuse with them). */
   lazy(): Dataset {
-    return 'read' in this.from && !this.refs ? new Dataset(this.from, this.ops, true) : new Dataset({ base: this }, [], true);
+    return this.pendingRead && !this.ops.length ? new Dataset(this.from, this.ops, true) : new Dataset({ base: this }, [], true);
+  }
+
+  /** The Dataset `op` makes of this one: planned when lazy, else submitted now (a failure shows when it is consumed). */
+  private with(op: Op): Dataset {
+    const extend = this.isLazy || (this.pendingRead && op.kind === 'map');
+    const next = extend ? new Dataset(this.from, [...this.ops, op], this.isLazy) : new Dataset({ base: this }, [op], false);
+    if (!next.isLazy) next.executed().catch(() => undefined);
+    return next;
   }
 
   /**
@@ -70,14 +80,8 @@ export class Dataset {
    * block. A filter is such a function returning fewer rows.
    */
   mapBatches(fn: RemoteFunction, opts: MapOptions = {}, name = 'map_batches'): Dataset {
-    if (typeof (fn as { remote?: unknown })?.remote !== 'function') throw new InvalidArgumentError('mapBatches takes a component function: mod.fn("name")');
-    const op: MapOp = { name: `${name}(${fn.name})`, fn, opts };
-    // A read not run yet takes the transform into its plan (so they may fuse); so does a lazy plan.
-    const pendingRead = 'read' in this.from && !this.refs;
-    const next = this.isLazy || pendingRead ? new Dataset(this.from, [...this.ops, op], this.isLazy) : new Dataset({ base: this }, [op], false);
-    // Eager: its tasks go now; a failure shows when it is consumed.
-    if (!next.isLazy) next.executed().catch(() => undefined);
-    return next;
+    if (typeof (fn as { remote?: unknown })?.remote !== 'function') throw new InvalidArgumentError(`${name} takes a component function: mod.fn("name")`);
+    return this.with({ kind: 'map', name: `${name}(${fn.name})`, fn, opts } satisfies MapOp);
   }
 
   /** `fn` keeps some rows of each block (it returns the rows kept). */
@@ -85,33 +89,91 @@ export class Dataset {
     return this.mapBatches(fn, opts, 'filter');
   }
 
-  /**
-   * The block refs, submitting the plan first: consecutive transforms with
-   * the same task options (a read included) run fused, one task per block
-   * for the lot (Ray's stage fusion), where the backend runs fused tasks and
-   * `DataContext.optimizeFuseStages` is on.
-   */
+  /** Adds (or replaces) column `name`: component function `fn` takes each block and returns the column (`list<f64>`, `list<string>`, ...). */
+  addColumn(name: string, fn: RemoteFunction, opts: MapOptions = {}): Dataset {
+    return this.with(addColumnOp(name, fn, opts));
+  }
+
+  /** Only columns `names`, in that order. */
+  select(names: readonly string[]): Dataset {
+    return this.with(selectOp(names));
+  }
+
+  /** The first `n` rows (the plan stops pulling blocks once it has them). */
+  limit(n: number): Dataset {
+    return this.with(limitOp(n));
+  }
+
+  /** Its rows, then those of `others`, in order. */
+  union(...others: Dataset[]): Dataset {
+    return this.with({ kind: 'host', name: 'union', run: (input, stage) => unionStream([input, ...others.map((d) => d.stream())], stage) } satisfies HostOp);
+  }
+
+  /** Its columns and `other`'s side by side, row by row (a name both have gets `_1` on `other`'s side); both must have as many rows. */
+  zip(other: Dataset): Dataset {
+    return this.with({ kind: 'host', name: 'zip', run: (input, stage) => zipStream(input, other.iterBatches.bind(other), stage) } satisfies HostOp);
+  }
+
+  /** The same rows in `n` blocks of nearly equal rows, in order. */
+  repartition(n: number): Dataset {
+    return this.with(repartitionOp(n));
+  }
+
+  /** The rows in a random order (`seed`: the same order every run). */
+  randomShuffle(o: { seed?: number } = {}): Dataset {
+    return this.with(exchangeOp({ kind: 'shuffle', seed: o.seed }));
+  }
+
+  /** The rows ordered by column `key` (numbers, bigints or strings). */
+  sort(key: string, o: SortOptions = {}): Dataset {
+    return this.with(exchangeOp({ kind: 'sort', key, descending: !!o.descending }));
+  }
+
+  /** Rows grouped by column `key`, for `aggregate(...)`, `count()`, `sum(col)`, ... */
+  groupBy(key: string): GroupedDataset {
+    return new GroupedDataset(key, (op) => this.with(op));
+  }
+
+  /** Its blocks as a stream: those it keeps, or its plan run (again, for a lazy plan). */
+  private stream(): BlockStream {
+    return this.refs ? kept(this.refs) : this.plan();
+  }
+
+  /** Runs its plan, recording its stages anew. */
+  private plan(): BlockStream {
+    this.stages.length = 0;
+    let input: AsyncIterable<Input>;
+    let ops = this.ops;
+    const f = this.from;
+    if ('read' in f) {
+      input = args(f.read.args);
+      ops = [{ kind: 'map', name: f.read.name, fn: f.read.fn, opts: {}, spread: true }, ...ops];
+    } else if ('source' in f) {
+      const stage = newStage(f.source.name);
+      this.stages.push(stage);
+      input = readHere(f.source.blocks(), stage);
+    } else {
+      input = (f as { base: Dataset }).base.stream();
+    }
+    for (const s of stagesOf(ops)) {
+      const stage = newStage(stageName(s));
+      this.stages.push(stage);
+      input = Array.isArray(s) ? runMap(input, s, stage) : s.run(windowed(input as BlockStream), stage);
+    }
+    return input as BlockStream;
+  }
+
+  /** Submits its whole plan (an eager Dataset), keeping every block. */
   private executed(): Promise<ObjectRef<Block>[]> {
-    this.refs ??= (async () => {
-      let inputs: Input[];
-      let ops = this.ops;
-      if ('read' in this.from) {
-        const { read } = this.from;
-        inputs = read.args.map((args) => ({ args }));
-        ops = [{ name: read.name, fn: await read.fn(), opts: {} }, ...ops];
-      } else {
-        inputs = (await (this.from as { base: Dataset }).base.executed()).map((ref) => ({ ref }));
-      }
-      let refs: ObjectRef<Block>[] = [];
-      fuse(ops).forEach((group, i) => {
-        // Blocks between stages are released once the next stage's tasks hold them.
-        const [next, stage] = run(inputs, group, i > 0);
-        this.stages.push(stage);
-        refs = next;
-        inputs = next.map((ref) => ({ ref }));
-      });
-      return ops.length ? refs : inputs.map((x) => (x as { ref: ObjectRef<Block> }).ref);
-    })();
+    if (!this.refs) {
+      const s = this.plan();
+      this.refs = (async () => {
+        const out: ObjectRef<Block>[] = [];
+        for await (const x of s) out.push(x.ref);
+        this.known = out.length;
+        return out;
+      })();
+    }
     return this.refs;
   }
 
@@ -120,35 +182,35 @@ export class Dataset {
     return 'base' in this.from ? [...this.from.base.allStages(), ...this.stages] : this.stages;
   }
 
-  /** Runs the plan and waits for every block (Ray's `fully_executed()`). */
+  /** Runs the plan and waits for every block, keeping them (Ray's `fully_executed()`). */
   async materialize(): Promise<Dataset> {
-    const refs = await this.executed();
-    if (refs.length) await wait(refs, { numReturns: refs.length });
+    let refs: ObjectRef<Block>[];
+    if (this.refs) {
+      refs = await this.refs;
+      if (refs.length) await wait(refs, { numReturns: refs.length });
+    } else {
+      refs = [];
+      for await (const x of windowed(this.plan())) refs.push(x.ref);
+      this.known = refs.length;
+    }
     const done = new Dataset({ base: this }, [], this.isLazy);
     done.refs = Promise.resolve(refs);
+    done.known = refs.length;
     return done;
   }
 
-  /** Blocks in order, each read once, then dropped (`prefetch` read ahead). */
-  private async *blocksInOrder(prefetch = 1): AsyncGenerator<Block> {
-    const refs = await this.executed();
-    const ahead: Promise<Block>[] = [];
-    for (let i = 0; i < refs.length || ahead.length; i++) {
-      while (ahead.length <= prefetch && i + ahead.length < refs.length) ahead.push(get(refs[i + ahead.length]!) as Promise<Block>);
-      if (ahead.length === 0) return;
-      const b = await ahead.shift()!;
-      numRows(b, `block ${i}`);
-      yield b;
-    }
+  /** Blocks in order, each read once, then dropped. */
+  private async *blocksInOrder(prefetch?: number): AsyncGenerator<Block> {
+    for await (const x of windowed(this.stream(), prefetch)) yield await take(x);
   }
 
-  /** Batches of `batchSize` rows (the last may be short); default: as the blocks are. */
+  /** Batches of `batchSize` rows (the last may be short); default: as the blocks are. `prefetchBatches`: blocks read ahead. */
   async *iterBatches(o: { batchSize?: number; prefetchBatches?: number } = {}): AsyncGenerator<Block> {
     const size = o.batchSize;
     if (size !== undefined && (!Number.isSafeInteger(size) || size < 1)) throw new InvalidArgumentError(`batchSize must be a whole number >= 1, got ${size}`);
     let pending: Block[] = [];
     let have = 0;
-    for await (const b of this.blocksInOrder(o.prefetchBatches ?? 1)) {
+    for await (const b of this.blocksInOrder(o.prefetchBatches === undefined ? undefined : o.prefetchBatches + 1)) {
       if (size === undefined) { if (numRows(b)) yield b; continue; }
       pending.push(b);
       have += numRows(b);
@@ -187,22 +249,63 @@ export class Dataset {
     return out;
   }
 
+  /** Its rows, counted in place in the store (no copy). */
   async count(): Promise<number> {
     let n = 0;
-    for (const r of await this.executed()) n += await rowsInPlace(r);
+    for await (const x of windowed(this.stream())) {
+      try { n += (await measure(x.ref)).rows; } finally { drop(x); }
+    }
     return n;
   }
 
   /** Column names and types, from the first block. */
   async schema(): Promise<Record<string, string>> {
-    for await (const b of this.blocksInOrder(0)) return schemaOf(b);
+    for await (const b of this.blocksInOrder(1)) return schemaOf(b);
     return {};
   }
 
-  /** How many blocks it has (every transform keeps the count). */
-  numBlocks(): number {
+  /** How many blocks it has: those its last run made, else what its plan will make where that is known before it runs (undefined where not). */
+  numBlocks(): number | undefined {
+    if (this.known !== undefined) return this.known;
+    if ('blocks' in this.from) return this.from.blocks.length;
+    if (this.ops.some((o) => o.kind === 'host')) return undefined;
     const f = this.from;
-    return 'base' in f ? f.base.numBlocks() : 'read' in f ? f.read.args.length : f.blocks.length;
+    return 'base' in f ? f.base.numBlocks() : 'read' in f ? f.read.args.length : undefined;
+  }
+
+  /** How many blocks its last run made. */
+  private known: number | undefined;
+
+  /** `n` Datasets for `n` consumers, each with whole blocks and nearly equal rows (`equal`: exactly equal rows, the rest dropped, as Ray's `split(equal=True)`). */
+  async split(n: number, o: { equal?: boolean } = {}): Promise<Dataset[]> {
+    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`split needs a whole number of parts >= 1, got ${n}`);
+    const all = await this.materialize();
+    const refs = await all.refs!;
+    const rows = await Promise.all(refs.map(async (r) => (await measure(r)).rows));
+    const total = rows.reduce((a, b) => a + b, 0);
+    if (o.equal) {
+      const each = Math.floor(total / n);
+      return Array.from({ length: n }, (_, i) => all.limitRange(i * each, (i + 1) * each));
+    }
+    const parts: ObjectRef<Block>[][] = Array.from({ length: n }, () => []);
+    let at = 0;
+    refs.forEach((r, i) => { parts[Math.min(n - 1, Math.floor((at * n) / Math.max(1, total)))]!.push(r); at += rows[i]!; });
+    return parts.map((p) => { const stage = newStage('split'); inputDone(stage); return Dataset.fromRefs(p, stage); });
+  }
+
+  /** Rows `from` .. `to` - 1 as a lazy plan over this Dataset's blocks. */
+  private limitRange(from: number, to: number): Dataset {
+    return new Dataset({ base: this }, [limitOp(to - from, from)], true);
+  }
+
+  /** Writes its blocks to directory `dir` as CSV files, one per block (`part-00000.csv`, ...); resolves to the paths written. */
+  writeCsv(dir: string, o: WriteOptions = {}): Promise<string[]> {
+    return writeFiles(this.iterBatches(), dir, 'csv', o);
+  }
+
+  /** Writes its blocks to directory `dir` as JSON Lines files, one per block (`part-00000.json`, ...). */
+  writeJson(dir: string, o: WriteOptions = {}): Promise<string[]> {
+    return writeFiles(this.iterBatches(), dir, 'json', o);
   }
 
   /** What each stage did so far, in the format of Ray Datasets' `stats()`. */
@@ -211,61 +314,24 @@ export class Dataset {
   }
 }
 
-/** The rows of block `r`, read in place in the store (a view, released at once: no copy). */
-async function rowsInPlace(r: ObjectRef<Block>): Promise<number> {
-  const view = await getView(r);
-  try {
-    return numRows(view.value, 'a block');
-  } finally {
-    view.release();
-  }
+async function* args(list: unknown[][]): AsyncIterable<Input> {
+  for (const a of list) yield { args: a };
 }
 
-/** What may change how a transform runs: stages fuse only when it is the same (Ray's same compute and resources). */
-const taskKey = (o: MapOptions): string => {
-  const { fnArgs: _args, ...rest } = o;
-  return JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
-};
-
-/** `ops` in runs of fusable transforms (each op alone when fusion is off or not run here). */
-function fuse(ops: readonly MapOp[]): MapOp[][] {
-  if (!DataContext.optimizeFuseStages || !fusesChains()) return ops.map((op) => [op]);
-  const groups: MapOp[][] = [];
-  for (const op of ops) {
-    const last = groups.at(-1);
-    if (last && taskKey(last[0]!.opts) === taskKey(op.opts)) last.push(op);
-    else groups.push([op]);
+/** Blocks read in this process, put into the store one by one as the plan pulls them. */
+async function* readHere(blocks: AsyncIterable<Block>, stage: StageStats): BlockStream {
+  let t0 = performance.now();
+  for await (const b of blocks) {
+    yield putBlock(b, stage, t0);
+    t0 = performance.now();
   }
-  return groups;
-}
-
-/** Submits a stage's tasks, one per input (its ops fused in each); `move`: input refs are released once submitted. */
-function run(inputs: Input[], ops: MapOp[], move: boolean): [ObjectRef<Block>[], StageStats] {
-  const stage = newStage(ops.map((o) => o.name).join('->'), inputs.length);
-  const [first, ...rest] = ops as [MapOp, ...MapOp[]];
-  const { fnArgs = [], ...taskOpts } = first.opts;
-  const fn = Object.keys(taskOpts).length ? first.fn.options(taskOpts) : first.fn;
-  const then = rest.map((o) => ({ fn: o.fn, args: o.opts.fnArgs ?? [] }));
-  const out = inputs.map((input) => {
-    const t0 = performance.now();
-    const args = 'ref' in input ? [input.ref, ...fnArgs] : input.args;
-    const r = (then.length ? fn.remoteChain(then, ...args) : fn.remote(...args)) as ObjectRef<Block>;
-    if (move && 'ref' in input) input.ref.release();
-    // Timed and counted in place (no copy) as each block is ready; a failure shows at the consumer.
-    rowsInPlace(r).then((n) => blockDone(stage, performance.now() - t0, n), () => undefined);
-    return r;
-  });
-  return [out, stage];
+  inputDone(stage);
 }
 
 /** Puts blocks into the store as a source stage named `name`. */
 export function source(name: string, blocks: Block[]): Dataset {
-  const stage = newStage(name, blocks.length);
-  const refs = blocks.map((b) => {
-    const t0 = performance.now();
-    const r = put(b);
-    blockDone(stage, performance.now() - t0, numRows(b));
-    return r;
-  });
+  const stage = newStage(name);
+  const refs = blocks.map((b) => putBlock(b, stage).ref);
+  inputDone(stage);
   return Dataset.fromRefs(refs, stage);
 }

@@ -8,26 +8,35 @@
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { blockFromItems, numRows, sliceBlock, type Block } from './block.js';
 import { Dataset, source } from './dataset.js';
+import { DataContext } from './context.js';
 import { load, type RemoteModule } from '../api/remote-module.js';
 import type { RemoteFunction } from '../api/remote-function.js';
 import { fileURLToPath } from 'node:url';
+import { binaryBlocks, csvBlocks, jsonBlocks, textBlocks, type BinaryOptions, type CsvOptions, type JsonOptions, type TextOptions } from './files/read.js';
 
-export { DataContext, type MapOptions } from './dataset.js';
+export { DataContext };
+export type { MapOptions } from './stages.js';
 export { Dataset };
-export type { Block, Column, Row } from './block.js';
+export { GroupedDataset } from './aggregate.js';
+export { aggregate, type AggregateFn } from './aggregate-fns.js';
+export type { SortOptions } from './all-to-all.js';
+export type { WriteOptions } from './files/write.js';
+export type { BinaryOptions, ColumnType, CsvOptions, JsonOptions, TextOptions } from './files/read.js';
+export type { PathOptions } from './files/paths.js';
+export type { Block, Column, Row, Value } from './block.js';
 
 /** How sources split their rows when not told (Ray's default parallelism, bounded by the rows). */
 export const DEFAULT_PARALLELISM = 8;
 
 export interface SourceOptions {
-  /** How many blocks (default `DEFAULT_PARALLELISM`, at most one per row). */
+  /** How many blocks (default `DEFAULT_PARALLELISM`, at most one per row; more where blocks would pass `DataContext.targetMaxBlockSize`). */
   parallelism?: number;
 }
 
-function parallelism(o: SourceOptions, rows: number): number {
+function parallelism(o: SourceOptions, rows: number, bytes: number): number {
   const p = o.parallelism ?? DEFAULT_PARALLELISM;
   if (!Number.isSafeInteger(p) || p < 1) throw new InvalidArgumentError(`parallelism must be a whole number >= 1, got ${p}`);
-  return Math.max(1, Math.min(p, rows));
+  return Math.max(1, Math.min(Math.max(p, Math.ceil(bytes / DataContext.targetMaxBlockSize)), rows));
 }
 
 /** `block` cut into `parts` blocks of nearly equal rows. */
@@ -52,21 +61,42 @@ function sourceFn(name: string): () => Promise<RemoteFunction> {
   };
 }
 
-/** Rows 0 .. n-1 in one column `id` (f64), read by tasks (one per block) when first needed. */
+/** Rows 0 .. n-1 in one column `id` (f64), read by tasks (one per block, spread over the cluster) when first needed. */
 export function range(n: number, o: SourceOptions = {}): Dataset {
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`range needs a whole number of rows >= 0, got ${n}`);
-  const parts = parallelism(o, n);
+  const parts = parallelism(o, n, n * 8);
   const args = Array.from({ length: parts }, (_, i) => [Math.floor((i * n) / parts), Math.floor(((i + 1) * n) / parts)]);
-  return Dataset.fromRead({ name: 'read', fn: sourceFn('range'), args });
+  return Dataset.fromRead({ read: { name: 'read', fn: sourceFn('range'), args } });
 }
 
-/** Rows from plain objects (numbers become f64 columns, bigints s64, strings string columns). */
+/** Rows from plain objects (numbers become f64 columns, bigints s64, strings string columns, Uint8Arrays binary). */
 export function fromItems(items: readonly Record<string, unknown>[], o: SourceOptions = {}): Dataset {
   if (!Array.isArray(items)) throw new InvalidArgumentError('fromItems takes an array of objects');
-  return source('from_items', split(blockFromItems(items), parallelism(o, items.length)));
+  const b = blockFromItems(items);
+  return source('from_items', split(b, parallelism(o, items.length, 0)));
 }
 
 /** Rows from columns: `{ x: Float64Array, name: string[] }`, all of one length. */
 export function fromArrays(columns: Block, o: SourceOptions = {}): Dataset {
-  return source('from_arrays', split(columns, parallelism(o, numRows(columns, 'fromArrays'))));
+  return source('from_arrays', split(columns, parallelism(o, numRows(columns, 'fromArrays'), 0)));
+}
+
+/** Lines of text files (a path, a directory, or a list of them), in column `text`. */
+export function readText(paths: string | string[], o: TextOptions = {}): Dataset {
+  return Dataset.fromRead({ source: { name: 'read_text', blocks: () => textBlocks(paths, o) } });
+}
+
+/** Whole files as one row each, in column `bytes` (and `path` with `includePaths`). */
+export function readBinaryFiles(paths: string | string[], o: BinaryOptions = {}): Dataset {
+  return Dataset.fromRead({ source: { name: 'read_binary_files', blocks: () => binaryBlocks(paths, o) } });
+}
+
+/** CSV files with a header row: number columns as f64, the others as strings (see `CsvOptions`). */
+export function readCsv(paths: string | string[], o: CsvOptions = {}): Dataset {
+  return Dataset.fromRead({ source: { name: 'read_csv', blocks: () => csvBlocks(paths, o) } });
+}
+
+/** JSON Lines files: one object per line, its fields numbers, strings or booleans. */
+export function readJson(paths: string | string[], o: JsonOptions = {}): Dataset {
+  return Dataset.fromRead({ source: { name: 'read_json', blocks: () => jsonBlocks(paths, o) } });
 }

@@ -7,32 +7,59 @@
  *   * Output num rows: 125 min, 125 max, 125 mean, 1000 total
  *
  * Wall time is from a block's task being submitted to its result being
- * ready, as the driver sees it.
+ * ready, as the driver sees it. Blocks larger than
+ * `DataContext.targetMaxBlockSize` (a single row or a transform's output
+ * that could not be cut) get a line of their own.
  */
+import { DataContext } from './context.js';
 
 /** One stage's record; `wallMs` and `rows` get an entry as each block is done. */
 export interface StageStats {
   name: string;
-  blocks: number;
+  /** Blocks it has started (submitted, or begun in this process). */
+  submitted: number;
+  /** Whether its input has ended, so `submitted` is all it will do. */
+  inputDone: boolean;
   startedAt: number;
   endedAt?: number;
   wallMs: number[];
   rows: number[];
+  /** Blocks over `targetMaxBlockSize`, and the largest one's bytes. */
+  oversized: number;
+  largest: number;
 }
 
-export function newStage(name: string, blocks: number): StageStats {
-  return { name, blocks, startedAt: performance.now(), wallMs: [], rows: [] };
+export function newStage(name: string): StageStats {
+  return { name, submitted: 0, inputDone: false, startedAt: performance.now(), wallMs: [], rows: [], oversized: 0, largest: 0 };
 }
 
-/** Block `ms` and `rows` of `s` are done. */
-export function blockDone(s: StageStats, ms: number, rows: number): void {
+/** A block of `s` is done: it took `ms` and holds `rows` rows in `bytes` bytes. */
+export function blockDone(s: StageStats, ms: number, rows: number, bytes: number): void {
   s.wallMs.push(ms);
   s.rows.push(rows);
-  if (s.rows.length === s.blocks) s.endedAt = performance.now();
+  if (bytes > DataContext.targetMaxBlockSize) { s.oversized++; s.largest = Math.max(s.largest, bytes); }
+  stageMaybeDone(s);
+}
+
+/** A block went through `s` as it was (a limit it did not cut, a union). */
+export function passedOn(s: StageStats, rows: number): void {
+  s.submitted++;
+  blockDone(s, 0, rows, 0);
+}
+
+/** The input of `s` has ended: nothing more will start. */
+export function inputDone(s: StageStats): void {
+  s.inputDone = true;
+  stageMaybeDone(s);
+}
+
+function stageMaybeDone(s: StageStats): void {
+  if (s.inputDone && s.rows.length === s.submitted) s.endedAt ??= performance.now();
 }
 
 const time = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)}s` : `${ms.toFixed(2)}ms`);
 const num = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+const size = (n: number): string => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
 function line(label: string, xs: number[], fmt: (n: number) => string): string {
   if (xs.length === 0) return `* ${label}: none yet`;
@@ -42,8 +69,9 @@ function line(label: string, xs: number[], fmt: (n: number) => string): string {
 
 export function formatStats(stages: readonly StageStats[]): string {
   return stages.map((s, i) => [
-    `Stage ${i} ${s.name}: ${s.rows.length}/${s.blocks} blocks executed in ${time((s.endedAt ?? performance.now()) - s.startedAt)}`,
+    `Stage ${i} ${s.name}: ${s.rows.length}/${s.submitted} blocks executed in ${time((s.endedAt ?? performance.now()) - s.startedAt)}`,
     line('Remote wall time', s.wallMs, time),
     line('Output num rows', s.rows, num),
+    ...(s.oversized ? [`* Blocks over targetMaxBlockSize (${size(DataContext.targetMaxBlockSize)}): ${s.oversized}, the largest ${size(s.largest)} (a single row or batch that could not be cut)`] : []),
   ].join('\n')).join('\n\n');
 }

@@ -1,0 +1,20 @@
+/**
+ * Settings of every Dataset in this process (Ray's `DatasetContext`), read
+ * when a plan runs.
+ */
+export const DataContext = {
+  /** Lazy plans run consecutive transforms with the same task options as one task per block (Ray's stage fusion). */
+  optimizeFuseStages: true,
+  /**
+   * Reads cut their data into blocks of at most this many bytes, so a task's
+   * input and output fit in memory (Ray's `target_max_block_size`, 512 MiB).
+   * A single row larger than this cannot be cut: `stats()` reports it.
+   */
+  targetMaxBlockSize: 512 * 1024 * 1024,
+  /**
+   * How many blocks a streaming plan has submitted but not yet handed on
+   * (per stage that reads its input): the backpressure that keeps a plan
+   * over more data than the store within the store plus spill.
+   */
+  maxBlocksInFlight: 8,
+};
