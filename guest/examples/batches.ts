@@ -42,3 +42,45 @@ export function failOn(b: Numbers, bad: f64): Numbers {
   for (let i = 0; i < b.id.length; i++) if (unchecked(b.id[i]) == bad) throw new Error("bad row " + bad.toString());
   return b;
 }
+
+export function doubleId(b: Numbers): Float64Array {
+  const out = new Float64Array(b.id.length);
+  for (let i = 0; i < b.id.length; i++) unchecked(out[i] = b.id[i] * 2);
+  return out;
+}
+
+export class Lines {
+  text: string[] = [];
+}
+
+export class WordCounts {
+  word: string[] = [];
+  n: Float64Array = new Float64Array(0);
+}
+
+// A letter or digit, ASCII or not (anything above ASCII counts as part of a word).
+function isWordChar(c: i32): bool {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c > 127;
+}
+
+export function countWords(b: Lines): WordCounts {
+  const counts = new Map<string, i32>();
+  for (let l = 0; l < b.text.length; l++) {
+    const line = b.text[l];
+    let start = -1;
+    for (let i = 0; i <= line.length; i++) {
+      const inWord = i < line.length && isWordChar(line.charCodeAt(i));
+      if (inWord && start < 0) start = i;
+      else if (!inWord && start >= 0) {
+        const w = line.substring(start, i).toLowerCase();
+        counts.set(w, counts.has(w) ? counts.get(w) + 1 : 1);
+        start = -1;
+      }
+    }
+  }
+  const out = new WordCounts();
+  out.word = counts.keys();
+  out.n = new Float64Array(out.word.length);
+  for (let i = 0; i < out.word.length; i++) unchecked(out.n[i] = <f64>counts.get(out.word[i]));
+  return out;
+}

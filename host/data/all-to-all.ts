@@ -46,6 +46,7 @@ async function rangeBounds(ins: Flowing[], key: string, n: number): Promise<Valu
   for (const x of ins) {
     const view = await getView(x.ref);
     try {
+      if (numRows(view.value) === 0) continue;
       const c = keyColumn(view.value, key);
       const k = Math.min(c.length, SAMPLES_PER_BLOCK);
       for (let i = 0; i < k; i++) sample.push(c[Math.floor(((i + 0.5) * c.length) / k)]!);
@@ -82,6 +83,7 @@ async function* exchange(input: BlockStream, stage: StageStats, e: Exchange): Bl
     for (let i = 0; ins.length; i++) {
       const b = await take(ins.shift()!);
       const rows = numRows(b);
+      if (rows === 0) continue;
       const part = new Int32Array(rows);
       if (e.kind === 'shuffle') {
         const rand = seeded(seed, i);

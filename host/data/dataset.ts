@@ -130,7 +130,7 @@ export class Dataset {
   }
 
   /** Rows grouped by column `key`, for `aggregate(...)`, `count()`, `sum(col)`, ... */
-  groupBy(key: string): GroupedDataset {
+  groupBy(key: string): GroupedDataset<Dataset> {
     return new GroupedDataset(key, (op) => this.with(op));
   }
 
@@ -160,7 +160,14 @@ export class Dataset {
       this.stages.push(stage);
       input = Array.isArray(s) ? runMap(input, s, stage) : s.run(windowed(input as BlockStream), stage);
     }
-    return input as BlockStream;
+    return this.counted(input as BlockStream);
+  }
+
+  /** `s`, noting how many blocks it made once it ends (for `numBlocks`). */
+  private async *counted(s: BlockStream): BlockStream {
+    let n = 0;
+    for await (const x of s) { n++; yield x; }
+    this.known = n;
   }
 
   /** Submits its whole plan (an eager Dataset), keeping every block. */
@@ -170,7 +177,6 @@ export class Dataset {
       this.refs = (async () => {
         const out: ObjectRef<Block>[] = [];
         for await (const x of s) out.push(x.ref);
-        this.known = out.length;
         return out;
       })();
     }
@@ -191,7 +197,6 @@ export class Dataset {
     } else {
       refs = [];
       for await (const x of windowed(this.plan())) refs.push(x.ref);
-      this.known = refs.length;
     }
     const done = new Dataset({ base: this }, [], this.isLazy);
     done.refs = Promise.resolve(refs);
