@@ -2,7 +2,14 @@
  * Settings of every Dataset in this process (Ray's `DatasetContext`), read
  * when a plan runs.
  */
-export const DataContext = {
+import type { ProgressBars } from './progress.js';
+
+export const DataContext: {
+  optimizeFuseStages: boolean;
+  targetMaxBlockSize: number;
+  maxBlocksInFlight: number;
+  progressBars: ProgressBars;
+} = {
   /** Lazy plans run consecutive transforms with the same task options as one task per block (Ray's stage fusion). */
   optimizeFuseStages: true,
   /**
@@ -17,4 +24,6 @@ export const DataContext = {
    * over more data than the store within the store plus spill.
    */
   maxBlocksInFlight: 8,
+  /** A bar per stage on a terminal for plans running longer than a second (`false`: none; a function: called with each stage's progress as it runs). */
+  progressBars: true,
 };

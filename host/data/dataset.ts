@@ -13,8 +13,10 @@ import { wait } from '../api/api.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import type { RemoteFunction } from '../api/remote-function.js';
 import { InvalidArgumentError } from '../errors.js';
-import { concatBlocks, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from './block.js';
+import { concatBlocks, cutToSize, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from './block.js';
 import { formatStats, inputDone, newStage, type StageStats } from './stats.js';
+import { DataContext } from './context.js';
+import { showProgress } from './progress.js';
 import { kept, measure, putBlock, take, windowed, drop, type BlockStream } from './stream.js';
 import { runMap, stageName, stagesOf, type HostOp, type Input, type MapOp, type MapOptions, type Op } from './stages.js';
 import { addColumnOp, limitOp, selectOp, unionStream, zipStream } from './transforms.js';
@@ -134,13 +136,13 @@ export class Dataset {
     return new GroupedDataset(key, (op) => this.with(op));
   }
 
-  /** Its blocks as a stream: those it keeps, or its plan run (again, for a lazy plan). */
-  private stream(): BlockStream {
-    return this.refs ? kept(this.refs) : this.plan();
+  /** Its blocks as a stream: those it keeps, or its plan run (again, for a lazy plan); `report`: show its progress (the plan a consumer runs, not one feeding another). */
+  private stream(report = false): BlockStream {
+    return this.refs ? kept(this.refs) : this.plan(report);
   }
 
   /** Runs its plan, recording its stages anew. */
-  private plan(): BlockStream {
+  private plan(report: boolean): BlockStream {
     this.stages.length = 0;
     let input: AsyncIterable<Input>;
     let ops = this.ops;
@@ -160,20 +162,26 @@ export class Dataset {
       this.stages.push(stage);
       input = Array.isArray(s) ? runMap(input, s, stage) : s.run(windowed(input as BlockStream), stage);
     }
-    return this.counted(input as BlockStream);
+    return this.counted(input as BlockStream, report ? showProgress(this.allStages(), DataContext.progressBars) : () => undefined);
   }
 
-  /** `s`, noting how many blocks it made once it ends (for `numBlocks`). */
-  private async *counted(s: BlockStream): BlockStream {
+  /** `s`, noting how many blocks it made once it ends (for `numBlocks`); `stopped` is told when it ends. */
+  private async *counted(s: BlockStream, stopped: (drained: boolean) => void): BlockStream {
     let n = 0;
-    for await (const x of s) { n++; yield x; }
-    this.known = n;
+    let drained = false;
+    try {
+      for await (const x of s) { n++; yield x; }
+      drained = true;
+      this.known = n;
+    } finally {
+      stopped(drained);
+    }
   }
 
   /** Submits its whole plan (an eager Dataset), keeping every block. */
   private executed(): Promise<ObjectRef<Block>[]> {
     if (!this.refs) {
-      const s = this.plan();
+      const s = this.plan(true);
       this.refs = (async () => {
         const out: ObjectRef<Block>[] = [];
         for await (const x of s) out.push(x.ref);
@@ -196,7 +204,7 @@ export class Dataset {
       if (refs.length) await wait(refs, { numReturns: refs.length });
     } else {
       refs = [];
-      for await (const x of windowed(this.plan())) refs.push(x.ref);
+      for await (const x of windowed(this.plan(true))) refs.push(x.ref);
     }
     const done = new Dataset({ base: this }, [], this.isLazy);
     done.refs = Promise.resolve(refs);
@@ -206,7 +214,7 @@ export class Dataset {
 
   /** Blocks in order, each read once, then dropped. */
   private async *blocksInOrder(prefetch?: number): AsyncGenerator<Block> {
-    for await (const x of windowed(this.stream(), prefetch)) yield await take(x);
+    for await (const x of windowed(this.stream(true), prefetch)) yield await take(x);
   }
 
   /** Batches of `batchSize` rows (the last may be short); default: as the blocks are. `prefetchBatches`: blocks read ahead. */
@@ -257,7 +265,7 @@ export class Dataset {
   /** Its rows, counted in place in the store (no copy). */
   async count(): Promise<number> {
     let n = 0;
-    for await (const x of windowed(this.stream())) {
+    for await (const x of windowed(this.stream(true))) {
       try { n += (await measure(x.ref)).rows; } finally { drop(x); }
     }
     return n;
@@ -323,12 +331,14 @@ async function* args(list: unknown[][]): AsyncIterable<Input> {
   for (const a of list) yield { args: a };
 }
 
-/** Blocks read in this process, put into the store one by one as the plan pulls them. */
+/** Blocks read in this process, cut to `DataContext.targetMaxBlockSize`, put into the store one by one as the plan pulls them. */
 async function* readHere(blocks: AsyncIterable<Block>, stage: StageStats): BlockStream {
   let t0 = performance.now();
   for await (const b of blocks) {
-    yield putBlock(b, stage, t0);
-    t0 = performance.now();
+    for (const piece of cutToSize(b, DataContext.targetMaxBlockSize)) {
+      yield putBlock(piece, stage, t0);
+      t0 = performance.now();
+    }
   }
   inputDone(stage);
 }

@@ -24,13 +24,15 @@ export interface StageStats {
   endedAt?: number;
   wallMs: number[];
   rows: number[];
+  /** Blocks whose task failed (the failure shows to whoever consumes them). */
+  failed: number;
   /** Blocks over `targetMaxBlockSize`, and the largest one's bytes. */
   oversized: number;
   largest: number;
 }
 
 export function newStage(name: string): StageStats {
-  return { name, submitted: 0, inputDone: false, startedAt: performance.now(), wallMs: [], rows: [], oversized: 0, largest: 0 };
+  return { name, submitted: 0, inputDone: false, startedAt: performance.now(), wallMs: [], rows: [], failed: 0, oversized: 0, largest: 0 };
 }
 
 /** A block of `s` is done: it took `ms` and holds `rows` rows in `bytes` bytes. */
@@ -38,6 +40,12 @@ export function blockDone(s: StageStats, ms: number, rows: number, bytes: number
   s.wallMs.push(ms);
   s.rows.push(rows);
   if (bytes > DataContext.targetMaxBlockSize) { s.oversized++; s.largest = Math.max(s.largest, bytes); }
+  stageMaybeDone(s);
+}
+
+/** A block of `s` failed. */
+export function blockFailed(s: StageStats): void {
+  s.failed++;
   stageMaybeDone(s);
 }
 
@@ -54,7 +62,7 @@ export function inputDone(s: StageStats): void {
 }
 
 function stageMaybeDone(s: StageStats): void {
-  if (s.inputDone && s.rows.length === s.submitted) s.endedAt ??= performance.now();
+  if (s.inputDone && s.rows.length + s.failed === s.submitted) s.endedAt ??= performance.now();
 }
 
 const time = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)}s` : `${ms.toFixed(2)}ms`);
@@ -72,6 +80,7 @@ export function formatStats(stages: readonly StageStats[]): string {
     `Stage ${i} ${s.name}: ${s.rows.length}/${s.submitted} blocks executed in ${time((s.endedAt ?? performance.now()) - s.startedAt)}`,
     line('Remote wall time', s.wallMs, time),
     line('Output num rows', s.rows, num),
+    ...(s.failed ? [`* Failed blocks: ${s.failed}`] : []),
     ...(s.oversized ? [`* Blocks over targetMaxBlockSize (${size(DataContext.targetMaxBlockSize)}): ${s.oversized}, the largest ${size(s.largest)} (a single row or batch that could not be cut)`] : []),
   ].join('\n')).join('\n\n');
 }

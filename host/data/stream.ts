@@ -8,7 +8,7 @@ import { get, getView, put, wait } from '../api/api.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import { blockBytes, numRows, type Block } from './block.js';
 import { DataContext } from './context.js';
-import { blockDone, type StageStats } from './stats.js';
+import { blockDone, blockFailed, type StageStats } from './stats.js';
 
 /** A block on its way; `own`: whoever takes it releases it once used (a Dataset that keeps its blocks hands them out unowned). */
 export interface Flowing {
@@ -87,5 +87,5 @@ export async function measure(r: ObjectRef<Block>): Promise<{ rows: number; byte
 /** Records block `r` of `stage` in its stats once ready (a failure shows to whoever consumes it). */
 export function observe(stage: StageStats, r: ObjectRef<Block>, t0: number): void {
   stage.submitted++;
-  measure(r).then((m) => blockDone(stage, performance.now() - t0, m.rows, m.bytes), () => undefined);
+  measure(r).then((m) => blockDone(stage, performance.now() - t0, m.rows, m.bytes), () => blockFailed(stage));
 }

@@ -22,10 +22,11 @@ export async function* lineGroups(path: string, bytes: number): AsyncGenerator<{
     const parts = (rest + chunk).split('\n');
     rest = parts.pop()!;
     for (const l of parts) {
+      // Counted as a block holds it (blockBytes: its characters and 8 bytes), so a group stays under `bytes`.
+      if (size + l.length + 8 > bytes && group.length) { yield { lines: group, first }; group = []; size = 0; first = lineNo; }
       group.push(l.endsWith('\r') ? l.slice(0, -1) : l);
-      size += l.length + 1;
+      size += l.length + 8;
       lineNo++;
-      if (size >= bytes) { yield { lines: group, first }; group = []; size = 0; first = lineNo; }
     }
   }
   if (rest) group.push(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
