@@ -84,3 +84,24 @@ export function countWords(b: Lines): WordCounts {
   for (let i = 0; i < out.word.length; i++) unchecked(out.n[i] = <f64>counts.get(out.word[i]));
   return out;
 }
+
+export class Scaler {
+  private factor: f64;
+  private blocks: u32 = 0;
+
+  constructor(factor: f64) {
+    this.factor = factor;
+  }
+
+  call(b: Numbers): Numbers {
+    this.blocks++;
+    const out = new Numbers();
+    out.id = new Float64Array(b.id.length);
+    for (let i = 0; i < b.id.length; i++) unchecked(out.id[i] = b.id[i] * this.factor);
+    return out;
+  }
+
+  seen(): u32 {
+    return this.blocks;
+  }
+}

@@ -149,6 +149,11 @@ export class ActorClass<A = UntypedActor> {
     this.methods = actorSpec(component, resource, funcs, opts, []).methods;
   }
 
+  /** The resource's WIT name (`counter`). */
+  get name(): string {
+    return this.resource.name;
+  }
+
   /** A copy with options merged over the current ones. */
   options(opts: ActorOptions): ActorClass<A> {
     return new ActorClass<A>(this.component, this.resource, this.funcs, mergeOptions(this.opts, opts));

@@ -162,8 +162,13 @@ function spin(node: LocalExecution, pending: () => ObjectRef[]): void {
  * already). The first failure among them is thrown as soon as it is known,
  * without waiting for the rest (as Ray's get).
  */
-function settled(node: Backend, refs: ObjectRef[], opts: GetOptions): Promise<void> | undefined {
+/** Refuses refs this runtime holds nothing for: released ones, or ones from before a shutdown (waiting on them would never end). */
+function checkKnown(node: Backend, refs: readonly ObjectRef[]): void {
   for (const r of refs) if (!node.objects.has(r)) throw new InvalidArgumentError(`${r} ${r.released ? 'was released; it cannot be read' : 'is not known to this runtime'}`);
+}
+
+function settled(node: Backend, refs: ObjectRef[], opts: GetOptions): Promise<void> | undefined {
+  checkKnown(node, refs);
   const pending = (): ObjectRef[] => {
     const out: ObjectRef[] = [];
     for (const r of refs) {
@@ -278,6 +283,7 @@ export async function wait<R extends ObjectRef = ObjectRef>(refs: readonly R[], 
   const node = requireNode();
   if (!Array.isArray(refs)) throw new InvalidArgumentError('wait() takes an array of ObjectRefs');
   checkRefs(refs, 'wait()');
+  checkKnown(node, refs);
   if (new Set(refs.map((r) => r.id)).size !== refs.length) throw new InvalidArgumentError('wait() requires a list of unique ObjectRefs');
   if (refs.length === 0) return [[], []];
   const numReturns = opts.numReturns ?? 1;

@@ -12,6 +12,8 @@
 import { wait } from '../api/api.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import type { RemoteFunction } from '../api/remote-function.js';
+import { ActorClass } from '../api/actor-handle.js';
+import { actorPoolOp, isActorPool } from './actor-pool.js';
 import { InvalidArgumentError } from '../errors.js';
 import { concatBlocks, cutToSize, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from './block.js';
 import { formatStats, inputDone, newStage, type StageStats } from './stats.js';
@@ -81,13 +83,16 @@ export class Dataset {
    * record of columns (`record batch { id: list<f64> }`) and returns the new
    * block. A filter is such a function returning fewer rows.
    */
-  mapBatches(fn: RemoteFunction, opts: MapOptions = {}, name = 'map_batches'): Dataset {
-    if (typeof (fn as { remote?: unknown })?.remote !== 'function') throw new InvalidArgumentError(`${name} takes a component function: mod.fn("name")`);
-    return this.with({ kind: 'map', name: `${name}(${fn.name})`, fn, opts } satisfies MapOp);
+  mapBatches(fn: RemoteFunction | ActorClass, opts: MapOptions = {}, name = 'map_batches'): Dataset {
+    if (fn instanceof ActorClass) return this.with(actorPoolOp(fn, `${name}(${fn.name})`, opts));
+    if (typeof (fn as { remote?: unknown })?.remote !== 'function') throw new InvalidArgumentError(`${name} takes a component function (mod.fn("name")) or an actor class (mod.actor("name"))`);
+    if (opts.compute !== undefined && opts.compute !== 'tasks') throw new InvalidArgumentError(`${name}: compute ${isActorPool(opts.compute) ? 'actorPool(...) needs an actor class' : `must be 'tasks' or actorPool(...), got ${String(opts.compute)}`}`);
+    const { compute: _c, ...taskOpts } = opts;
+    return this.with({ kind: 'map', name: `${name}(${fn.name})`, fn, opts: taskOpts } satisfies MapOp);
   }
 
   /** `fn` keeps some rows of each block (it returns the rows kept). */
-  filter(fn: RemoteFunction, opts: MapOptions = {}): Dataset {
+  filter(fn: RemoteFunction | ActorClass, opts: MapOptions = {}): Dataset {
     return this.mapBatches(fn, opts, 'filter');
   }
 

@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { binaryBlocks, csvBlocks, jsonBlocks, textBlocks, type BinaryOptions, type CsvOptions, type JsonOptions, type TextOptions } from './files/read.js';
 
 export { DataContext };
+export { actorPool, type ActorPoolStrategy } from './actor-pool.js';
+export type { ProgressBars, StageProgress } from './progress.js';
 export type { MapOptions } from './stages.js';
 export { Dataset };
 export { GroupedDataset } from './aggregate.js';

@@ -12,9 +12,18 @@ import type { Block } from './block.js';
 import { DataContext } from './context.js';
 import { inputDone, type StageStats } from './stats.js';
 import { drop, observe, type BlockStream, type Flowing } from './stream.js';
+import type { ActorPoolStrategy } from './actor-pool.js';
 
 /** Options of a map-like transform: the task options of its function's tasks, and arguments after the block (Ray's `fn_args`). */
-export type MapOptions = Pick<TaskOptions, 'numCpus' | 'numGpus' | 'resources' | 'memory' | 'maxRetries' | 'schedulingStrategy'> & { fnArgs?: unknown[] };
+export type MapOptions = Pick<TaskOptions, 'numCpus' | 'numGpus' | 'resources' | 'memory' | 'maxRetries' | 'schedulingStrategy'> & {
+  fnArgs?: unknown[];
+  /** `'tasks'` (the default) for a function; `actorPool({ size })` for an actor class. */
+  compute?: 'tasks' | ActorPoolStrategy;
+  /** An actor class's constructor arguments (Ray's `fn_constructor_args`). */
+  fnConstructorArgs?: unknown[];
+  /** The actor method each block goes to (default `call`, as Ray calls `__call__`). */
+  method?: string;
+};
 
 /** A component function run on every block as a task. */
 export interface MapOp {

@@ -126,3 +126,35 @@ t.test('split: whole blocks with nearly equal rows, or exactly equal rows', asyn
   t.same(ids(await equal[1].takeAll()), Array.from({ length: 33 }, (_, i) => 33 + i));
   await t.rejects(ds.split(0), { code: 'ERR_INVALID_ARGUMENT' });
 });
+
+t.test('a stateful transform on an actor pool: actors made once, blocks spread over them, killed at the end', async (t) => {
+  const m = await mod();
+  const scaler = m.actor('scaler');
+  const actorsNow = async () => (await tsray.state.listActors()).filter((a) => a.className.includes('scaler'));
+  const ds = tsray.data.range(60, { parallelism: 6 }).lazy().mapBatches(scaler, { compute: tsray.data.actorPool({ size: 2 }), fnConstructorArgs: [3] });
+  t.same(ids(await ds.takeAll()), Array.from({ length: 60 }, (_, i) => i * 3), 'every block through an actor built with factor 3');
+  t.match(ds.stats(), /Stage 1 map_batches\(scaler\): 6\/6 blocks/, 'its own stage: an actor stage does not fuse with the read tasks');
+  let actors = [];
+  for (let i = 0; i < 50 && (actors = await actorsNow()).some((a) => a.state !== 'DEAD'); i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(actors.length, 2, 'two actors for the pool');
+  t.ok(actors.every((a) => a.state === 'DEAD'), 'killed once the stage was done');
+  t.throws(() => tsray.data.range(4).mapBatches(scaler), { code: 'ERR_INVALID_ARGUMENT', message: /compute: tsray\.data\.actorPool/ });
+  t.throws(() => tsray.data.range(4).mapBatches(m.fn('square'), { compute: tsray.data.actorPool() }), { code: 'ERR_INVALID_ARGUMENT', message: /needs an actor class/ });
+  t.throws(() => tsray.data.actorPool({ size: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+});
+
+t.test('progress: DataContext.progressBars as a callback sees every stage to its end', async (t) => {
+  const m = await mod();
+  const seen = [];
+  tsray.data.DataContext.progressBars = (stages) => seen.push(stages);
+  try {
+    await tsray.data.range(200, { parallelism: 4 }).lazy().mapBatches(m.fn('square')).sort('id').count();
+    for (let i = 0; i < 20 && !seen.length; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 250));
+  } finally {
+    tsray.data.DataContext.progressBars = true;
+  }
+  const last = seen.at(-1);
+  t.same(last.map((s) => s.stage), ['Stage 0 read->map_batches(square)', 'Stage 1 sort(id)']);
+  t.ok(last.every((s) => s.done === s.total && s.total > 0), JSON.stringify(last));
+});

@@ -161,6 +161,7 @@ t.test('LOCAL_REFERENCE: a ref keeps its object; release, free and Symbol.dispos
     const e = await caught(t, () => tsray.get(a));
     t.equal(e?.code, 'ERR_INVALID_ARGUMENT', 'get of a released ref is refused');
     t.match(e?.message, /released/);
+    await t.rejects(tsray.wait([a]), { code: 'ERR_INVALID_ARGUMENT', message: /released/ }, 'so is a wait on it (which could never end)');
 
     const b = tsray.put(new Uint8Array(MiB));
     const c = tsray.put(new Uint8Array(MiB));
