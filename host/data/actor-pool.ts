@@ -10,15 +10,11 @@ import type { ActorClass, ActorHandle } from '../api/actor-handle.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Block } from './block.js';
-import type { HostOp, MapOptions } from './stages.js';
+import type { ActorPoolStrategy, HostOp, MapOptions } from './stages.js';
+
+export type { ActorPoolStrategy };
 import { inputDone } from './stats.js';
 import { drop, observe } from './stream.js';
-
-/** How many actors run a stateful transform (Ray's `ActorPoolStrategy`). */
-export interface ActorPoolStrategy {
-  readonly kind: 'actor-pool';
-  readonly size: number;
-}
 
 /** A pool of `size` actors for `mapBatches` of an actor class. */
 export function actorPool(o: { size?: number } = {}): ActorPoolStrategy {

@@ -2,7 +2,15 @@
  * Settings of every Dataset in this process (Ray's `DatasetContext`), read
  * when a plan runs.
  */
-import type { ProgressBars } from './progress.js';
+/** One stage's progress: blocks done of those started (`total` grows until its input ends). */
+export interface StageProgress {
+  stage: string;
+  done: number;
+  total: number;
+}
+
+/** How a plan reports progress: `true` bars on a terminal, `false` nothing, a function each sample. */
+export type ProgressBars = boolean | ((stages: StageProgress[]) => void);
 
 export const DataContext: {
   optimizeFuseStages: boolean;

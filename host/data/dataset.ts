@@ -24,6 +24,7 @@ import { runMap, stageName, stagesOf, type HostOp, type Input, type MapOp, type 
 import { addColumnOp, limitOp, selectOp, unionStream, zipStream } from './transforms.js';
 import { exchangeOp, repartitionOp, type SortOptions } from './all-to-all.js';
 import { GroupedDataset } from './aggregate.js';
+import { DatasetPipeline, type WindowSource } from './pipeline.js';
 import { writeFiles, type WriteOptions } from './files/write.js';
 
 /** A read that runs as tasks, one per block: `fn` called with each of `args` makes the block. */
@@ -324,6 +325,25 @@ export class Dataset {
   /** Writes its blocks to directory `dir` as JSON Lines files, one per block (`part-00000.json`, ...). */
   writeJson(dir: string, o: WriteOptions = {}): Promise<string[]> {
     return writeFiles(this.iterBatches(), dir, 'json', o);
+  }
+
+  /** A pipeline over it, `blocksPerWindow` blocks at a time (Ray's `window`). */
+  window(o: { blocksPerWindow?: number } = {}): DatasetPipeline<Dataset> {
+    const n = o.blocksPerWindow ?? 10;
+    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`blocksPerWindow must be a whole number >= 1, got ${n}`);
+    return new DatasetPipeline(this.windowSource(), n, 1);
+  }
+
+  /** A pipeline over it `times` times, each epoch its plan run again (a read re-reads), one window per epoch (Ray's `repeat`). */
+  repeat(times: number): DatasetPipeline<Dataset> {
+    return new DatasetPipeline(this.windowSource(), Number.MAX_SAFE_INTEGER, 1).repeat(times);
+  }
+
+  private windowSource(): WindowSource<Dataset> {
+    return {
+      stream: () => this.stream(true),
+      over: (refs) => { const stage = newStage('window'); inputDone(stage); return Dataset.fromRefs(refs, stage); },
+    };
   }
 
   /** What each stage did so far, in the format of Ray Datasets' `stats()`. */

@@ -19,6 +19,7 @@ export { actorPool, type ActorPoolStrategy } from './actor-pool.js';
 export type { ProgressBars, StageProgress } from './progress.js';
 export type { MapOptions } from './stages.js';
 export { Dataset };
+export { DatasetPipeline } from './pipeline.js';
 export { GroupedDataset } from './aggregate.js';
 export { aggregate, type AggregateFn } from './aggregate-fns.js';
 export type { SortOptions } from './all-to-all.js';

@@ -8,16 +8,9 @@
 import cliProgress from 'cli-progress';
 import { AUTO_AFTER_MS, onTerminal } from '../api/progress.js';
 import type { StageStats } from './stats.js';
+import type { ProgressBars, StageProgress } from './context.js';
 
-/** One stage's progress: blocks done of those started (`total` grows until its input ends). */
-export interface StageProgress {
-  stage: string;
-  done: number;
-  total: number;
-}
-
-/** How a plan reports progress: `true` bars on a terminal, `false` nothing, a function each sample. */
-export type ProgressBars = boolean | ((stages: StageProgress[]) => void);
+export type { ProgressBars, StageProgress };
 
 const SAMPLE_MS = 100;
 

@@ -12,7 +12,12 @@ import type { Block } from './block.js';
 import { DataContext } from './context.js';
 import { inputDone, type StageStats } from './stats.js';
 import { drop, observe, type BlockStream, type Flowing } from './stream.js';
-import type { ActorPoolStrategy } from './actor-pool.js';
+
+/** How many actors run a stateful transform (Ray's `ActorPoolStrategy`; made by `actorPool`). */
+export interface ActorPoolStrategy {
+  readonly kind: 'actor-pool';
+  readonly size: number;
+}
 
 /** Options of a map-like transform: the task options of its function's tasks, and arguments after the block (Ray's `fn_args`). */
 export type MapOptions = Pick<TaskOptions, 'numCpus' | 'numGpus' | 'resources' | 'memory' | 'maxRetries' | 'schedulingStrategy'> & {

@@ -158,3 +158,23 @@ t.test('progress: DataContext.progressBars as a callback sees every stage to its
   t.same(last.map((s) => s.stage), ['Stage 0 read->map_batches(square)', 'Stage 1 sort(id)']);
   t.ok(last.every((s) => s.done === s.total && s.total > 0), JSON.stringify(last));
 });
+
+t.test('pipelines: windows of blocks transformed lazily, repeated per epoch', async (t) => {
+  const m = await mod();
+  const pipe = tsray.data.range(40, { parallelism: 8 }).window({ blocksPerWindow: 3 }).mapBatches(m.fn('square'));
+  const sizes = [];
+  for await (const w of pipe.iterWindows()) sizes.push(await w.count());
+  t.same(sizes, [15, 15, 10], 'windows of 3, 3 and 2 blocks of 5 rows');
+  t.same(ids(await pipe.takeAll()), Array.from({ length: 40 }, (_, i) => i * i), 'every row once, in order');
+  const epochs = [];
+  for await (const epoch of tsray.data.range(6, { parallelism: 2 }).repeat(3).iterEpochs()) {
+    const rows = [];
+    for await (const w of epoch) rows.push(...ids(await w.takeAll()));
+    epochs.push(rows);
+  }
+  t.same(epochs, [[0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]], 'each epoch reads the source again');
+  t.equal(await tsray.data.range(10, { parallelism: 5 }).window({ blocksPerWindow: 2 }).repeat(2).filter(m.fn('keep-even')).count(), 10);
+  t.same(ids(await pipe.take(3)), [0, 1, 4]);
+  t.throws(() => tsray.data.range(4).window({ blocksPerWindow: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+  t.throws(() => tsray.data.range(4).repeat(0), { code: 'ERR_INVALID_ARGUMENT' });
+});
