@@ -3,7 +3,9 @@
 // filter(keep-even) over data 3x the store's size, fused (one task per block)
 // vs not fused (a task per block per stage), and the same pipeline written by
 // hand with tasks as the floor; with the bytes each spilled to disk (the
-// intermediate blocks an unfused plan puts through the store).
+// intermediate blocks an unfused plan puts through the store) and its peak
+// store use beside the bound the streaming plan keeps (blocks in flight x
+// targetMaxBlockSize per stage).
 //
 //   npm run build && node bench/data.mjs [--store-mib 64] [--rounds 3]
 //
@@ -20,22 +22,28 @@ const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0
 const STORE = arg('--store-mib', 64) * 2 ** 20;
 const ROUNDS = arg('--rounds', 3);
 const ROWS = Math.floor((3 * STORE) / 8); // f64 ids: 3x the store
-const BLOCKS = 48;
+const BLOCKS = 96; // 2 MiB blocks, as targetMaxBlockSize below cuts them
 
 await tsray.init({ numCpus: 2, objectStoreMemory: STORE, spillProgress: false });
 const m = await tsray.load(join(ROOT, 'build', 'batches.wasm'));
 const square = m.fn('square');
 const keepEven = m.fn('keep-even');
 const spilled = () => tsray.memory().nodes.reduce((n, x) => n + x.store.spill.spilledBytes, 0);
+const used = () => tsray.memory().nodes.reduce((n, x) => n + x.store.usedBytes, 0);
+const TARGET = 2 * 2 ** 20;
+tsray.data.DataContext.targetMaxBlockSize = TARGET;
 
-/** Runs one variant; returns rows/s and bytes spilled meanwhile. */
+/** Runs one variant; returns rows/s, bytes spilled meanwhile and the peak of the store's use (sampled). */
 async function timed(run) {
   const s0 = spilled();
+  let peak = used();
+  const sampler = setInterval(() => { peak = Math.max(peak, used()); }, 25);
   const t0 = performance.now();
   const rows = await run();
   const s = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
   if (rows !== ROWS / 2) throw new Error(`expected ${ROWS / 2} rows, got ${rows}`);
-  return { rate: ROWS / s, spilledBytes: spilled() - s0 };
+  return { rate: ROWS / s, spilledBytes: spilled() - s0, peak };
 }
 
 /** Counts the rows of each block as it is ready, and lets it go. */
@@ -72,11 +80,14 @@ tsray.data.DataContext.optimizeFuseStages = true;
 
 const rate = (k) => median(results[k].map((x) => x.rate));
 const mib = (k) => (median(results[k].map((x) => x.spilledBytes)) / 2 ** 20).toFixed(0);
+const peak = (k) => (Math.max(...results[k].map((x) => x.peak)) / 2 ** 20).toFixed(0);
+const inFlight = tsray.data.DataContext.maxBlocksInFlight;
 printTable([
-  ['pipeline', 'rows/s', 'vs unfused', 'spilled to disk (MiB)', 'goal'],
-  ['fused (lazy)', fmtInt(rate('fused')), `${(rate('fused') / rate('unfused')).toFixed(2)}x`, mib('fused'), '>= 1.5x unfused, fewer bytes through the store'],
-  ['unfused (lazy, fusion off)', fmtInt(rate('unfused')), '1.00x', mib('unfused'), '-'],
-  ['by hand (put, two tasks per block)', fmtInt(rate('by hand')), `${(rate('by hand') / rate('unfused')).toFixed(2)}x`, mib('by hand'), 'the floor'],
+  ['pipeline', 'rows/s', 'vs unfused', 'spilled to disk (MiB)', 'peak store use (MiB)', 'goal'],
+  ['fused (lazy)', fmtInt(rate('fused')), `${(rate('fused') / rate('unfused')).toFixed(2)}x`, mib('fused'), peak('fused'), '>= 1.5x unfused, fewer bytes through the store'],
+  ['unfused (lazy, fusion off)', fmtInt(rate('unfused')), '1.00x', mib('unfused'), peak('unfused'), '-'],
+  ['by hand (put, two tasks per block)', fmtInt(rate('by hand')), `${(rate('by hand') / rate('unfused')).toFixed(2)}x`, mib('by hand'), peak('by hand'), 'the floor'],
 ]);
-console.log(`\n${fmtInt(ROWS)} f64 rows (${(ROWS * 8 / 2 ** 20).toFixed(0)} MiB, 3x the ${STORE / 2 ** 20} MiB store) in ${BLOCKS} blocks; medians of ${ROUNDS} rounds; tsray.init({ numCpus: 2 })`);
+console.log(`\n${fmtInt(ROWS)} f64 rows (${(ROWS * 8 / 2 ** 20).toFixed(0)} MiB, 3x the ${STORE / 2 ** 20} MiB store) in ${BLOCKS} blocks; medians of ${ROUNDS} rounds (peaks: the largest); tsray.init({ numCpus: 2 })`);
+console.log(`targetMaxBlockSize ${TARGET / 2 ** 20} MiB, maxBlocksInFlight ${inFlight}: a streaming stage holds at most ${inFlight} x ${TARGET / 2 ** 20} = ${(inFlight * TARGET) / 2 ** 20} MiB of its output at once`);
 await tsray.shutdown();
