@@ -294,9 +294,11 @@ export class ObjectStore implements RefOwner {
    * The value for the driver, as its own copy: an arena object is copied
    * out in one block copy, an inline one re-made, so nothing the caller
    * writes reaches the store and nothing stays pinned. Primitives are free.
+   * `userRef` false: read for work that holds the object by id (its
+   * submitter may have released its own ref since).
    */
-  value(ref: ObjectRef): unknown {
-    const e = this.ready(ref, true);
+  value(ref: ObjectRef, userRef = true): unknown {
+    const e = this.ready(ref, userRef);
     this.local(e);
     if (e.isInline) return e.captured ? materialize(e.inline, this.makeRef) : snapshotValue(e.inline);
     try {

@@ -50,7 +50,8 @@ export function wireRef(src: RefSource, ref: ObjectRef): WireRef {
   if (loc) return { id: ref.id, at: loc };
   const size = objects.blockSize(ref);
   if (size !== undefined) return { id: ref.id, at: src.location(ref.id, size) };
-  return { id: ref.id, value: objects.value(ref) };
+  // Read by id: the work sending it holds the object, though its submitter may have released its ref.
+  return { id: ref.id, value: objects.value(ref, false) };
 }
 
 /** Whether `w` is a well-formed `WireRef` (a peer's word is checked before anything is made of it). */
