@@ -105,3 +105,36 @@ export class Scaler {
     return this.blocks;
   }
 }
+
+export function batchLengths(b: Numbers): Numbers {
+  const out = new Numbers();
+  out.id = new Float64Array(b.id.length);
+  out.id.fill(<f64>b.id.length);
+  return out;
+}
+
+export class Row {
+  id: f64 = 0;
+}
+
+export class LabeledRow {
+  id: f64 = 0;
+  label: string = "";
+}
+
+export function labelRow(r: Row): LabeledRow {
+  const out = new LabeledRow();
+  out.id = r.id * r.id;
+  out.label = isEven(r.id) ? "even" : "odd";
+  return out;
+}
+
+export function repeatRow(r: Row): Row[] {
+  const out = new Array<Row>();
+  for (let i = 0; i < <i32>r.id; i++) {
+    const x = new Row();
+    x.id = r.id;
+    out.push(x);
+  }
+  return out;
+}

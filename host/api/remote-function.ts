@@ -9,7 +9,7 @@ import { checkNumReturns, mergeOptions, normalizeOptions, type NormalizedOptions
 import { requireNode } from './current.js';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { ObjectRefGenerator } from './object-ref-generator.js';
-import { checkCapabilities } from '../core/specs.js';
+import { checkCapabilities, type Each } from '../core/specs.js';
 import { handlesIn } from './handle-args.js';
 import { isActorHandle } from './actor-handle.js';
 import { lifetimesOf } from './actor-lifetime.js';
@@ -90,11 +90,12 @@ export class RemoteFunction<F = UntypedFunction> {
   /**
    * Submits this function with `next` fused after it in one task: each next
    * function gets the value before it, then its own `args` (tsray.data's
-   * fused stages). Only where the backend runs fused tasks (`fusesChains()`);
+   * fused stages); `each`: how each function takes its block (`TaskSpec.each`).
+   * Only where the backend runs fused tasks (`fusesChains()`);
    * plain values only: no refs, handles, several returns or streaming.
    * @internal
    */
-  remoteChain(next: readonly { fn: RemoteFunction; args: unknown[] }[], ...args: unknown[]): ObjectRef {
+  remoteChain(each: Each | undefined, next: readonly { fn: RemoteFunction; args: unknown[]; each?: Each }[], ...args: unknown[]): ObjectRef {
     const node = requireNode();
     if (!node.scheduler.fusesChains) throw new RuntimeStateError('fused tasks run on the embedded node only');
     const f = this.ref.func;
@@ -102,15 +103,15 @@ export class RemoteFunction<F = UntypedFunction> {
     if (opts.streaming || opts.numReturns !== 1 || funcUsesRefs(f)) throw new InvalidArgumentError(`${f.name}: a fused task has one return and no refs`);
     checkRemoteArgs(f, f.params, args);
     checkCapabilities(this.component, `task '${f.name}'`, opts.capabilities);
-    const then = next.map(({ fn, args: more }) => {
+    const then = next.map(({ fn, args: more, each: stepEach }) => {
       const g = fn.ref.func;
       if (funcUsesRefs(g) || g.params.length !== 1 + more.length) {
         throw new InvalidArgumentError(`${g.name} cannot follow ${f.name} in a fused task: it must take the value before it and ${more.length} more argument${more.length === 1 ? '' : 's'}, and no refs (signature: ${describeFunc(g)})`);
       }
       checkRemoteArgs(g, g.params.slice(1), more);
-      return { component: fn.component, name: g.name, fn: fn.fnKey, args: more };
+      return { component: fn.component, name: g.name, fn: fn.fnKey, args: more, ...(stepEach ? { each: stepEach } : {}) };
     });
-    return node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts, then })[0]!;
+    return node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts, then, ...(each ? { each } : {}) })[0]!;
   }
 }
 

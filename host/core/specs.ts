@@ -44,7 +44,17 @@ export interface TaskSpec {
    * backend with `fusesChains` runs them.
    */
   then?: readonly ChainStep[];
+  /** How its function takes its first argument, a block (tsray.data's `map`, `flatMap`, `batchSize`); absent: whole. */
+  each?: Each;
 }
+
+/**
+ * How a function is called on a block (host/abi/block.ts) given as its first
+ * argument: on slices of `batch` rows, the results joined; or on each row
+ * (`rows: 'map'`: a row back; `'flat'`: a list of rows back), the results
+ * made into a block. Only a backend with `fusesChains` runs it.
+ */
+export type Each = { batch: number } | { rows: 'map' | 'flat' };
 
 /** One function of a fused task (see `TaskSpec.then`). */
 export interface ChainStep {
@@ -53,6 +63,7 @@ export interface ChainStep {
   fn: string;
   /** Arguments after the value it is given (plain values, no refs). */
   args: unknown[];
+  each?: Each;
 }
 
 /** Receives a streaming task's values, in the order its guest emits them (see api/object-ref-generator.ts). */

@@ -9,7 +9,7 @@ import { kill, wait } from '../api/api.js';
 import type { ActorClass, ActorHandle } from '../api/actor-handle.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Block } from './block.js';
+import type { Block } from '../abi/block.js';
 import type { ActorPoolStrategy, HostOp, MapOptions } from './stages.js';
 
 export type { ActorPoolStrategy };

@@ -4,7 +4,7 @@
  * named as Ray names it (`count()`, `sum(x)`, `mean(x)`, ...).
  */
 import { InvalidArgumentError } from '../errors.js';
-import { pickRows, type Block, type Column } from './block.js';
+import { pickRows, type Block, type Column } from '../abi/block.js';
 import { sortedRows } from './order.js';
 
 export interface AggregateFn {

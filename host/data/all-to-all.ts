@@ -11,7 +11,7 @@
 import { get, getView, put } from '../api/api.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import { InvalidArgumentError } from '../errors.js';
-import { concatBlocks, numRows, pickRows, sliceBlock, type Block, type Value } from './block.js';
+import { concatBlocks, numRows, pickRows, sliceBlock, type Block, type Value } from '../abi/block.js';
 import { compare, keyColumn, sortedRows } from './order.js';
 import type { HostOp } from './stages.js';
 import { inputDone, type StageStats } from './stats.js';

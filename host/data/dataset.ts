@@ -11,11 +11,12 @@
  */
 import { wait } from '../api/api.js';
 import type { ObjectRef } from '../../store/object-ref.js';
-import type { RemoteFunction } from '../api/remote-function.js';
+import { fusesChains, type RemoteFunction } from '../api/remote-function.js';
+import type { Each } from '../core/specs.js';
 import { ActorClass } from '../api/actor-handle.js';
 import { actorPoolOp, isActorPool } from './actor-pool.js';
-import { InvalidArgumentError } from '../errors.js';
-import { concatBlocks, cutToSize, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from './block.js';
+import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
+import { concatBlocks, cutToSize, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from '../abi/block.js';
 import { formatStats, inputDone, newStage, type StageStats } from './stats.js';
 import { DataContext } from './context.js';
 import { showProgress } from './progress.js';
@@ -84,12 +85,29 @@ export class Dataset {
    * record of columns (`record batch { id: list<f64> }`) and returns the new
    * block. A filter is such a function returning fewer rows.
    */
-  mapBatches(fn: RemoteFunction | ActorClass, opts: MapOptions = {}, name = 'map_batches'): Dataset {
+  mapBatches(fn: RemoteFunction | ActorClass, opts: MapOptions & { batchSize?: number } = {}, name = 'map_batches'): Dataset {
     if (fn instanceof ActorClass) return this.with(actorPoolOp(fn, `${name}(${fn.name})`, opts));
-    if (typeof (fn as { remote?: unknown })?.remote !== 'function') throw new InvalidArgumentError(`${name} takes a component function (mod.fn("name")) or an actor class (mod.actor("name"))`);
+    const { batchSize, ...rest } = opts;
+    if (batchSize !== undefined && (!Number.isSafeInteger(batchSize) || batchSize < 1)) throw new InvalidArgumentError(`batchSize must be a whole number >= 1, got ${batchSize}`);
+    return this.mapOp(fn, rest, name, batchSize === undefined ? undefined : { batch: batchSize });
+  }
+
+  /** Runs component function `fn` on every row: it takes a row (a WIT record of one value per column) and returns the new row. */
+  map(fn: RemoteFunction, opts: MapOptions = {}): Dataset {
+    return this.mapOp(fn, opts, 'map', { rows: 'map' });
+  }
+
+  /** Runs component function `fn` on every row: it returns a list of rows (none, one or many) in its place. */
+  flatMap(fn: RemoteFunction, opts: MapOptions = {}): Dataset {
+    return this.mapOp(fn, opts, 'flat_map', { rows: 'flat' });
+  }
+
+  private mapOp(fn: RemoteFunction, opts: MapOptions, name: string, each: Each | undefined): Dataset {
+    if (typeof (fn as { remote?: unknown })?.remote !== 'function') throw new InvalidArgumentError(`${name} takes a component function (mod.fn("name"))${name === 'map_batches' ? ' or an actor class (mod.actor("name"))' : ''}`);
     if (opts.compute !== undefined && opts.compute !== 'tasks') throw new InvalidArgumentError(`${name}: compute ${isActorPool(opts.compute) ? 'actorPool(...) needs an actor class' : `must be 'tasks' or actorPool(...), got ${String(opts.compute)}`}`);
+    if (each && !fusesChains()) throw new RuntimeStateError(`${'batch' in each ? 'batchSize' : name} runs on the embedded node only for now; on a cluster, use mapBatches on whole blocks`);
     const { compute: _c, ...taskOpts } = opts;
-    return this.with({ kind: 'map', name: `${name}(${fn.name})`, fn, opts: taskOpts } satisfies MapOp);
+    return this.with({ kind: 'map', name: `${name}(${fn.name})`, fn, opts: taskOpts, ...(each ? { each } : {}) } satisfies MapOp);
   }
 
   /** `fn` keeps some rows of each block (it returns the rows kept). */

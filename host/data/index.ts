@@ -6,7 +6,7 @@
  *   console.log(await ds.take(3), ds.stats());
  */
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
-import { blockFromItems, numRows, sliceBlock, type Block } from './block.js';
+import { blockFromItems, numRows, sliceBlock, type Block } from '../abi/block.js';
 import { Dataset, source } from './dataset.js';
 import { DataContext } from './context.js';
 import { load, type RemoteModule } from '../api/remote-module.js';
@@ -26,7 +26,7 @@ export type { SortOptions } from './all-to-all.js';
 export type { WriteOptions } from './files/write.js';
 export type { BinaryOptions, ColumnType, CsvOptions, JsonOptions, TextOptions } from './files/read.js';
 export type { PathOptions } from './files/paths.js';
-export type { Block, Column, Row, Value } from './block.js';
+export type { Block, Column, Row, Value } from '../abi/block.js';
 
 /** How sources split their rows when not told (Ray's default parallelism, bounded by the rows). */
 export const DEFAULT_PARALLELISM = 8;

@@ -1,6 +1,6 @@
 /** The order of a column's values, shared by `sort` and `groupBy`. */
 import { InvalidArgumentError } from '../errors.js';
-import type { Block, Column, Value } from './block.js';
+import type { Block, Column, Value } from '../abi/block.js';
 
 /** Orders values of one column: numbers, bigints and strings; NaN last. */
 export function compare(a: Value, b: Value): number {

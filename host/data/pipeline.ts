@@ -10,7 +10,7 @@
  */
 import type { ObjectRef } from '../../store/object-ref.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Block, Row } from './block.js';
+import type { Block, Row } from '../abi/block.js';
 import { drop, type BlockStream, type Flowing } from './stream.js';
 
 /** What a pipeline does with a window: a Dataset's methods (so this file need not import it). */

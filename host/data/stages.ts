@@ -7,8 +7,9 @@
 import type { RemoteFunction } from '../api/remote-function.js';
 import { fusesChains } from '../api/remote-function.js';
 import type { TaskOptions } from '../core/options.js';
+import type { Each } from '../core/specs.js';
 import type { ObjectRef } from '../../store/object-ref.js';
-import type { Block } from './block.js';
+import type { Block } from '../abi/block.js';
 import { DataContext } from './context.js';
 import { inputDone, type StageStats } from './stats.js';
 import { drop, observe, type BlockStream, type Flowing } from './stream.js';
@@ -37,6 +38,8 @@ export interface MapOp {
   /** The function, or how to load it (tsray's own read components load when first run). */
   fn: RemoteFunction | (() => Promise<RemoteFunction>);
   opts: MapOptions;
+  /** How its function takes each block: on batches of rows, or row by row (`map`, `flatMap`); absent: whole. */
+  each?: Each;
   /** A read: its tasks spread over the cluster, as Ray spreads read tasks, unless a transform fused with it says where to run. */
   spread?: boolean;
 }
@@ -82,11 +85,12 @@ export async function* runMap(inputs: AsyncIterable<Input>, ops: MapOp[], stage:
   const { fnArgs = [], ...taskOpts } = ops[0]!.opts;
   if (ops[0]!.spread && !ops.some((o) => o.opts.schedulingStrategy)) taskOpts.schedulingStrategy = 'SPREAD';
   const fn = Object.keys(taskOpts).length ? fns[0]!.options(taskOpts) : fns[0]!;
-  const then = ops.slice(1).map((o, i) => ({ fn: fns[i + 1]!, args: o.opts.fnArgs ?? [] }));
+  const then = ops.slice(1).map((o, i) => ({ fn: fns[i + 1]!, args: o.opts.fnArgs ?? [], ...(o.each ? { each: o.each } : {}) }));
+  const each = ops[0]!.each;
   for await (const input of inputs) {
     const t0 = performance.now();
     const args = 'ref' in input ? [input.ref, ...fnArgs] : input.args;
-    const r = (then.length ? fn.remoteChain(then, ...args) : fn.remote(...args)) as ObjectRef<Block>;
+    const r = (then.length || each ? fn.remoteChain(each, then, ...args) : fn.remote(...args)) as ObjectRef<Block>;
     if ('ref' in input) drop(input);
     observe(stage, r, t0);
     yield { ref: r, own: true };

@@ -6,7 +6,7 @@
  */
 import { get, getView, put, wait } from '../api/api.js';
 import type { ObjectRef } from '../../store/object-ref.js';
-import { blockBytes, numRows, type Block } from './block.js';
+import { blockBytes, numRows, type Block } from '../abi/block.js';
 import { DataContext } from './context.js';
 import { blockDone, blockFailed, type StageStats } from './stats.js';
 

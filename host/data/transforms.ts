@@ -7,7 +7,7 @@ import { get } from '../api/api.js';
 import type { RemoteFunction } from '../api/remote-function.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import { InvalidArgumentError, TaskError } from '../errors.js';
-import { concatBlocks, numRows, sliceBlock, type Block, type Column } from './block.js';
+import { concatBlocks, numRows, sliceBlock, type Block, type Column } from '../abi/block.js';
 import { DataContext } from './context.js';
 import type { HostOp, MapOptions } from './stages.js';
 import { inputDone, passedOn, type StageStats } from './stats.js';

@@ -216,14 +216,14 @@ export class Scheduler {
     try {
       key = w.prepare(task.component, task.opts.maxMemoryMb);
       args = this.objects.argsFor(task.args, w.threadId, task);
-      if (task.then.length) then = task.then.map((s) => ({ key: w.prepare(s.component, task.opts.maxMemoryMb), fn: s.fn, args: s.args }));
+      if (task.then.length) then = task.then.map((s) => ({ key: w.prepare(s.component, task.opts.maxMemoryMb), fn: s.fn, args: s.args, ...(s.each ? { each: s.each } : {}) }));
     } catch (e) {
       // The module cannot be prepared, or an argument's bytes are lost: the task fails, nothing else does.
       this.finish(task, e as Error);
       this.releaseIfIdle(slot);
       return;
     }
-    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}), ...(inline ? { inline: true as const } : {}), ...(typeof inline === 'string' ? { answers: inline } : {}), ...(then ? { then } : {}) });
+    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}), ...(inline ? { inline: true as const } : {}), ...(typeof inline === 'string' ? { answers: inline } : {}), ...(then ? { then } : {}), ...(task.each ? { each: task.each } : {}) });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
     task.state = 'running';

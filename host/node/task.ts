@@ -7,7 +7,7 @@ import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import type { NormalizedOptions } from '../core/options.js';
 import type { DeviceIds, ResourceSet } from '../core/resources.js';
-import type { ChainStep, StreamSink, TaskSpec } from '../core/specs.js';
+import type { ChainStep, Each, StreamSink, TaskSpec } from '../core/specs.js';
 import type { LogTarget } from '../engine/guest-log.js';
 import type { WorkerHandle } from '../worker/worker-handle.js';
 
@@ -23,6 +23,7 @@ export class Task implements TaskSpec {
   readonly taskId: string;
   /** Functions fused after `fn` (see `TaskSpec.then`). */
   readonly then: readonly ChainStep[];
+  readonly each: Each | undefined;
   pendingDeps = 0;
   state: 'waiting' | 'queued' | 'running' | 'done' = 'waiting';
   attempt = 0;
@@ -61,6 +62,7 @@ export class Task implements TaskSpec {
     // Arguments are copied at submit, as Ray does: later changes by the caller do not reach the task.
     this.args = spec.args.map(snapshotValue);
     this.then = spec.then?.map((s) => ({ ...s, args: s.args.map(snapshotValue) })) ?? [];
+    this.each = spec.each;
     this.opts = spec.opts;
     this.log = spec.log;
     this.shape = spec.opts.shape;

@@ -26,6 +26,8 @@ import {
   type ToWorker, type WireError, type WorkItem, type WorkerInit, type Outcome,
 } from './protocol.js';
 import { DirectLinks } from './direct-links.js';
+import { callShaped } from './shaped-calls.js';
+import type { Each } from '../core/specs.js';
 import { argReader, collectTransfer, readArgs } from './crossing-values.js';
 
 const init = workerData as WorkerInit & { port: MessagePort };
@@ -129,7 +131,7 @@ function succeed(n: number, value: unknown): void {
 }
 
 /** Calls `fn` of module `key` with `args` in a pristine instance (pooled, or new), with the task's grants. */
-function callFresh(key: string, fn: string, args: unknown[], caps: string[] | undefined): unknown {
+function callFresh(key: string, fn: string, args: unknown[], caps: string[] | undefined, each?: Each): unknown {
   const l = modules.get(key);
   if (!l) throw new TsrayError('ERR_INTERNAL', `module ${key} was never sent to this worker`);
   const grants = caps?.join(' ') ?? '';
@@ -137,8 +139,8 @@ function callFresh(key: string, fn: string, args: unknown[], caps: string[] | un
   if (!pool) l.pools.set(grants, (pool = []));
   let inst: ComponentInstance | undefined;
   try {
-    inst = pool.pop() ?? newInstance(l, caps);
-    return inst.call(fn, args);
+    const i = (inst = pool.pop() ?? newInstance(l, caps));
+    return callShaped(fn, each, args, (a) => i.call(fn, a));
   } finally {
     if (inst) {
       if (inst.reset()) pool.push(inst);
@@ -150,9 +152,9 @@ function callFresh(key: string, fn: string, args: unknown[], caps: string[] | un
 function runTask(msg: RunMsg): void {
   accel.beginTask(msg.accel);
   try {
-    let value = callFresh(msg.key, msg.fn, argValues(msg.args), msg.caps);
+    let value = callFresh(msg.key, msg.fn, argValues(msg.args), msg.caps, msg.each);
     // A fused task: each next function gets the value before it, without a trip through the store.
-    for (const step of msg.then ?? []) value = callFresh(step.key, step.fn, [value, ...step.args], msg.caps);
+    for (const step of msg.then ?? []) value = callFresh(step.key, step.fn, [value, ...step.args], msg.caps, step.each);
     succeed(msg.n, value);
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });

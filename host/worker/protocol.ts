@@ -6,6 +6,7 @@
  */
 import type { WireError } from '../core/error-codec.js';
 import type { DeviceIds } from '../core/resources.js';
+import type { Each } from '../core/specs.js';
 import type { AccelGrant } from '../accel/protocol.js';
 import type { LinkEnd } from '../accel/protocol.js';
 import type { FuncDef, ResolvedWorld } from '../wit/types.js';
@@ -56,7 +57,9 @@ export interface RunMsg {
   /** Its one result's id, when the waiting guest may take the value from here (no refs in it): saves a round trip. */
   answers?: string;
   /** Functions run after `fn` on its value, in order (a fused task: `TaskSpec.then`). */
-  then?: { key: string; fn: string; args: unknown[] }[];
+  then?: { key: string; fn: string; args: unknown[]; each?: Each }[];
+  /** How `fn` takes its block (`TaskSpec.each`). */
+  each?: Each;
 }
 
 /** Run queued task `n` now, inside the blocked guest call that waits for it. */

@@ -43,5 +43,6 @@ t.test('reads spread, transforms follow their blocks, an exchange gathers them',
   t.ok(local >= 4, `most transforms ran on the node holding their block (${local} of 6; reads ${reads.map((x) => x.slice(0, 4))}, squares ${squares.map((x) => x.slice(0, 4))})`);
 
   const sorted = await tsray.data.range(600, { parallelism: 6 }).mapBatches(m.fn('square')).randomShuffle({ seed: 1 }).sort('id', { descending: true }).takeAll();
+  t.throws(() => tsray.data.range(4).map(m.fn('label-row')), { code: 'ERR_RUNTIME_STATE', message: /embedded node only/ }, 'row-wise calls are refused on a cluster, not run wrong');
   t.same(sorted.map((r) => r.id), Array.from({ length: 600 }, (_, i) => (599 - i) ** 2), 'shuffled and sorted through the driver from blocks on every node');
 });

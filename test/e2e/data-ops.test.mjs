@@ -178,3 +178,18 @@ t.test('pipelines: windows of blocks transformed lazily, repeated per epoch', as
   t.throws(() => tsray.data.range(4).window({ blocksPerWindow: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
   t.throws(() => tsray.data.range(4).repeat(0), { code: 'ERR_INVALID_ARGUMENT' });
 });
+
+t.test('map and flatMap call a component function per row; mapBatches batchSize slices each block', async (t) => {
+  const m = await mod();
+  const ds = tsray.data.range(7, { parallelism: 2 });
+  t.same(await ds.map(m.fn('label-row')).takeAll(), [0, 1, 2, 3, 4, 5, 6].map((i) => ({ id: i * i, label: i % 2 ? 'odd' : 'even' })), 'a row in, a row out');
+  t.same(ids(await ds.flatMap(m.fn('repeat-row')).takeAll()), [1, 2, 2, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6], 'each row n times (none for 0)');
+  const fused = ds.lazy().map(m.fn('label-row')).mapBatches(m.fn('label'));
+  t.equal((await fused.takeAll()).length, 7);
+  t.match(fused.stats(), /Stage 0 read->map\(label-row\)->map_batches\(label\)/, 'row-wise stages fuse with the others');
+  const sizes = ids(await tsray.data.range(10, { parallelism: 1 }).mapBatches(m.fn('batch-lengths'), { batchSize: 4 }).takeAll());
+  t.same(sizes, [4, 4, 4, 4, 4, 4, 4, 4, 2, 2], 'the function saw batches of 4, 4 and 2 rows of the one block');
+  await t.rejects(ds.map(m.fn('repeat-row')).takeAll(), { code: 'ERR_TASK', message: /must return a row/ });
+  await t.rejects(ds.flatMap(m.fn('label-row')).takeAll(), { code: 'ERR_TASK', message: /must return a list of rows/ });
+  t.throws(() => ds.mapBatches(m.fn('square'), { batchSize: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+});

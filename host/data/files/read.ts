@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../../errors.js';
-import type { Block } from '../block.js';
+import type { Block } from '../../abi/block.js';
 import { DataContext } from '../context.js';
 import { CsvParser } from './csv.js';
 import { lineGroups, textChunks } from './lines.js';

@@ -6,7 +6,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
-import { numRows, type Block } from '../block.js';
+import { numRows, type Block } from '../../abi/block.js';
 import { csvField } from './csv.js';
 
 export interface WriteOptions {
