@@ -20,7 +20,7 @@ import { concatBlocks, cutToSize, numRows, rowOf, schemaOf, sliceBlock, type Blo
 import { formatStats, inputDone, newStage, type StageStats } from './stats.js';
 import { DataContext } from './context.js';
 import { showProgress } from './progress.js';
-import { kept, measure, putBlock, take, windowed, drop, type BlockStream } from './stream.js';
+import { firstRows, kept, measure, putBlock, take, windowed, drop, type BlockStream } from './stream.js';
 import { runMap, stageName, stagesOf, type HostOp, type Input, type MapOp, type MapOptions, type Op } from './stages.js';
 import { addColumnOp, limitOp, selectOp, unionStream, zipStream } from './transforms.js';
 import { exchangeOp, repartitionOp, type SortOptions } from './all-to-all.js';
@@ -270,20 +270,12 @@ export class Dataset {
   }
 
   /** The first `n` rows. */
-  async take(n = 20): Promise<Row[]> {
-    const out: Row[] = [];
-    if (n <= 0) return out;
-    for await (const r of this.iterRows()) {
-      out.push(r);
-      if (out.length >= n) break;
-    }
-    return out;
+  take(n = 20): Promise<Row[]> {
+    return firstRows(this.iterRows(), n);
   }
 
-  async takeAll(): Promise<Row[]> {
-    const out: Row[] = [];
-    for await (const r of this.iterRows()) out.push(r);
-    return out;
+  takeAll(): Promise<Row[]> {
+    return firstRows(this.iterRows());
   }
 
   /** Its rows, counted in place in the store (no copy). */
@@ -362,6 +354,11 @@ export class Dataset {
       stream: () => this.stream(true),
       over: (refs) => { const stage = newStage('window'); inputDone(stage); return Dataset.fromRefs(refs, stage); },
     };
+  }
+
+  /** Writes its blocks to directory `dir` as Parquet files, one per block (`part-00000.parquet`, ...). */
+  writeParquet(dir: string, o: WriteOptions = {}): Promise<string[]> {
+    return writeFiles(this.iterBatches(), dir, 'parquet', o);
   }
 
   /** What each stage did so far, in the format of Ray Datasets' `stats()`. */

@@ -12,6 +12,7 @@ import { DataContext } from './context.js';
 import { load, type RemoteModule } from '../api/remote-module.js';
 import type { RemoteFunction } from '../api/remote-function.js';
 import { fileURLToPath } from 'node:url';
+import { parquetBlocks, type ParquetOptions } from './files/parquet.js';
 import { binaryBlocks, csvBlocks, jsonBlocks, textBlocks, type BinaryOptions, type CsvOptions, type JsonOptions, type TextOptions } from './files/read.js';
 
 export { DataContext };
@@ -26,6 +27,7 @@ export type { SortOptions } from './all-to-all.js';
 export type { WriteOptions } from './files/write.js';
 export type { BinaryOptions, ColumnType, CsvOptions, JsonOptions, TextOptions } from './files/read.js';
 export type { PathOptions } from './files/paths.js';
+export type { ParquetOptions } from './files/parquet.js';
 export type { Block, Column, Row, Value } from '../abi/block.js';
 
 /** How sources split their rows when not told (Ray's default parallelism, bounded by the rows). */
@@ -97,6 +99,11 @@ export function readBinaryFiles(paths: string | string[], o: BinaryOptions = {})
 /** CSV files with a header row: number columns as f64, the others as strings (see `CsvOptions`). */
 export function readCsv(paths: string | string[], o: CsvOptions = {}): Dataset {
   return Dataset.fromRead({ source: { name: 'read_csv', blocks: () => csvBlocks(paths, o) } });
+}
+
+/** Parquet files (a directory: its `.parquet` files), a block per row group; `columns` reads only those. */
+export function readParquet(paths: string | string[], o: ParquetOptions = {}): Dataset {
+  return Dataset.fromRead({ source: { name: 'read_parquet', blocks: () => parquetBlocks(paths, o) } });
 }
 
 /** JSON Lines files: one object per line, its fields numbers, strings or booleans. */

@@ -11,7 +11,7 @@
 import type { ObjectRef } from '../../store/object-ref.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Block, Row } from '../abi/block.js';
-import { drop, type BlockStream, type Flowing } from './stream.js';
+import { drop, firstRows, type BlockStream, type Flowing } from './stream.js';
 
 /** What a pipeline does with a window: a Dataset's methods (so this file need not import it). */
 export interface PipelineDataset<D> {
@@ -102,18 +102,8 @@ export class DatasetPipeline<D extends PipelineDataset<D>> {
     for await (const w of this.iterWindows()) yield* w.iterRows();
   }
 
-  async take(n = 20): Promise<Row[]> {
-    const out: Row[] = [];
-    if (n <= 0) return out;
-    for await (const r of this.iterRows()) { out.push(r); if (out.length >= n) break; }
-    return out;
-  }
-
-  async takeAll(): Promise<Row[]> {
-    const out: Row[] = [];
-    for await (const r of this.iterRows()) out.push(r);
-    return out;
-  }
+  take(n = 20): Promise<Row[]> { return firstRows(this.iterRows(), n); }
+  takeAll(): Promise<Row[]> { return firstRows(this.iterRows()); }
 
   async count(): Promise<number> {
     let n = 0;

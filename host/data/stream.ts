@@ -89,3 +89,14 @@ export function observe(stage: StageStats, r: ObjectRef<Block>, t0: number): voi
   stage.submitted++;
   measure(r).then((m) => blockDone(stage, performance.now() - t0, m.rows, m.bytes), () => blockFailed(stage));
 }
+
+/** The first `n` rows of `rows` (all of them by default); stops pulling once it has them. */
+export async function firstRows<R>(rows: AsyncIterable<R>, n = Infinity): Promise<R[]> {
+  const out: R[] = [];
+  if (n <= 0) return out;
+  for await (const r of rows) {
+    out.push(r);
+    if (out.length >= n) break;
+  }
+  return out;
+}

@@ -78,6 +78,31 @@ t.test('JSON Lines, text and binary files', async (t) => {
   await t.rejects(bytes.writeCsv(join(TMP, 'nope')), { message: /holds bytes/ });
 });
 
+t.test('Parquet: write and read back every column type; only the columns asked; a file that is not Parquet', async (t) => {
+  const dir = join(TMP, 'parquet');
+  const cols = {
+    x: Float64Array.from([1.5, -2, NaN, 4]),
+    n: Int32Array.from([1, -2, 3, 2 ** 31 - 1]),
+    big: BigInt64Array.from([1n, -(2n ** 62n), 3n, 4n]),
+    s: ['a', '', 'é,"q"', 'd'],
+    b: [Uint8Array.of(1, 2), Uint8Array.of(), Uint8Array.of(255), Uint8Array.of(0)],
+  };
+  const files = await tsray.data.fromArrays(cols, { parallelism: 2 }).writeParquet(dir);
+  t.same(files.map((f) => f.slice(dir.length + 1)), ['part-00000.parquet', 'part-00001.parquet']);
+  const back = tsray.data.readParquet(dir);
+  t.same(await back.schema(), { x: 'float64', n: 'float64', big: 'bigint64', s: 'string', b: 'binary' }, 'INT32 comes back as f64, INT64 as s64');
+  const rows = await back.takeAll();
+  t.same(rows.map((r) => r.s), cols.s);
+  t.same(rows.map((r) => r.big), [...cols.big]);
+  t.same(rows.map((r) => r.n), [...cols.n]);
+  t.same(rows.map((r) => [...r.b]), cols.b.map((x) => [...x]));
+  t.ok(Number.isNaN(rows[2].x) && rows[0].x === 1.5);
+  t.same(await tsray.data.readParquet(dir, { columns: ['s'] }).take(2), [{ s: 'a' }, { s: '' }]);
+  writeFileSync(join(TMP, 'fake.parquet'), 'not parquet at all');
+  await t.rejects(tsray.data.readParquet(join(TMP, 'fake.parquet')).count(), { code: 'ERR_INVALID_ARGUMENT', message: /not a Parquet file/ });
+  await t.rejects(tsray.data.fromArrays({ u: Uint32Array.of(1) }).writeParquet(join(TMP, 'pq2')), { code: 'ERR_INVALID_ARGUMENT', message: /does not take/ });
+});
+
 t.test('blocks are cut at targetMaxBlockSize; a row too large to cut is reported in stats', async (t) => {
   const saved = ctx.targetMaxBlockSize;
   ctx.targetMaxBlockSize = 64 * 1024;

@@ -1,13 +1,14 @@
 /**
  * Writes of a Dataset to local files, one per block (`part-00000.csv`,
- * ...), as CSV (with a header) or JSON Lines, read back by `readCsv` and
- * `readJson`. An existing file is not overwritten unless asked.
+ * ...), as CSV (with a header), JSON Lines or Parquet, read back by
+ * `readCsv`, `readJson` and `readParquet`. An existing file is not overwritten unless asked.
  */
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
 import { numRows, type Block } from '../../abi/block.js';
 import { csvField } from './csv.js';
+import { writeParquetFile } from './parquet.js';
 
 export interface WriteOptions {
   /** Replace files of the same names (default: an existing file is an error). */
@@ -43,7 +44,7 @@ function jsonLines(b: Block, from: number, to: number): string {
 }
 
 /** Writes each of `blocks` to its own file in `dir` (made if missing); resolves to the paths written. */
-export async function writeFiles(blocks: AsyncIterable<Block>, dir: string, format: 'csv' | 'json', o: WriteOptions = {}): Promise<string[]> {
+export async function writeFiles(blocks: AsyncIterable<Block>, dir: string, format: 'csv' | 'json' | 'parquet', o: WriteOptions = {}): Promise<string[]> {
   if (typeof dir !== 'string' || !dir) throw new InvalidArgumentError('a write takes a directory path');
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
@@ -53,13 +54,19 @@ export async function writeFiles(blocks: AsyncIterable<Block>, dir: string, form
       throw new InvalidArgumentError(e.code === 'EEXIST' ? `${path} exists (pass { overwrite: true } to replace it)` : `cannot write ${path}: ${e.message}`);
     });
     try {
+      if (format === 'parquet') {
+        await f.close();
+        writeParquetFile(path, b);
+        written.push(path);
+        continue;
+      }
       const n = numRows(b);
       for (let i = 0; i < n || (i === 0 && format === 'csv'); i += ROWS_PER_WRITE) {
         const to = Math.min(n, i + ROWS_PER_WRITE);
         await f.write(format === 'csv' ? csvLines(b, i, to, i === 0) : jsonLines(b, i, to));
       }
     } finally {
-      await f.close();
+      if (format !== 'parquet') await f.close();
     }
     written.push(path);
   }
