@@ -79,15 +79,19 @@ class RemoteTasks implements TaskBackend {
     this.free = free;
   }
 
+  /** Fused tasks travel whole: the node that runs one runs every function of it. */
+  readonly fusesChains = true;
+
   submit(spec: TaskSpec): ObjectRef[] {
     const o = spec.opts;
+    const then = spec.then?.map((s) => ({ hash: s.component.hash, name: s.name, fn: s.fn, args: s.args, ...(s.each ? { each: s.each } : {}) }));
     return this.work.add(spec.name, spec.component, spec.args, o.numReturns, (taskId, args, refs) => ({
       t: 'submit',
       task: {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
-        opts: o, log: this.log, ...(refs ? { refs } : {}),
+        opts: o, log: this.log, ...(refs ? { refs } : {}), ...(then?.length ? { then } : {}), ...(spec.each ? { each: spec.each } : {}),
       },
-    }), { ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}) });
+    }), { ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}), ...(spec.then?.length ? { components: spec.then.map((s) => s.component) } : {}) });
   }
 
   /** Cancels the task behind `ref` only; `ClusterDriver.cancelTree` also its children. */

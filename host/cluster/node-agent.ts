@@ -24,7 +24,7 @@ import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, ResultFra
 import { fromWire, toWire } from '../core/error-codec.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { remoteLocation } from './remote-arg.js';
-import { checkCall, checkTask, taskFunc } from './work-checks.js';
+import { checkCall, checkChainStep, checkTask, taskFunc } from './work-checks.js';
 import { TasksAway } from './tasks-away.js';
 import { sendFrees } from './free-batch.js';
 import { CrossingObjects } from './crossing-objects.js';
@@ -161,13 +161,19 @@ export class NodeAgent {
       let args = local ? task.args : await this.crossing.localArgs(task.args, pulled);
       let borrowed: ObjectRef[] | undefined;
       if (task.refs) ({ args, borrowed } = await this.crossing.borrowedArgs(taskFunc(component, task.fn), args, task.refs, pulled));
-      checkTask(component, task.fn, task.opts.numReturns, args, task.opts.capabilities);
+      checkTask(component, task.fn, task.opts.numReturns, args, task.opts.capabilities, task.each);
+      const then = task.then && await Promise.all(task.then.map(async (s) => {
+        const c = this.loaded.get(s.hash) ?? await this.component(s.hash);
+        checkChainStep(c, s.fn, s.args);
+        return { component: c, name: s.name, fn: s.fn, args: s.args, ...(s.each ? { each: s.each } : {}) };
+      }));
       const log = { level: task.log ?? DEFAULT_LOG_FILTER, route: task.taskId };
       const id = task.taskId;
       const stream = task.opts.streaming ? this.crossing.emitter((index, value) => this.peer.send({ t: 'emit', taskId: id, index, value })) : undefined;
       const refs = this.node.scheduler.submit({
         component, name: task.name, fn: task.fn, args, opts: task.opts, log, taskId: id,
         ...(task.attempt ? { attempt: task.attempt } : {}), ...(borrowed ? { borrowed } : {}), ...(stream ? { stream } : {}),
+        ...(then ? { then } : {}), ...(task.each ? { each: task.each } : {}),
       });
       this.answerWhenSettled(id, refs, pulled, stream?.flushed);
     } catch (e) {

@@ -12,6 +12,7 @@ import { encode, decode } from 'cbor-x';
 import { cborProblem } from './cbor-scan.js';
 import type { SchedulingStrategy } from '../core/placement.js';
 import type { NormalizedOptions } from '../core/options.js';
+import type { Each } from '../core/specs.js';
 import type { WireError } from '../core/error-codec.js';
 import type { RemoteLocation } from '../../store/object-store.js';
 import type { NodeMemory } from '../../store/report.js';
@@ -180,6 +181,37 @@ export interface TaskFrame {
   log?: LogFilter;
   /** Refs passed at `object-ref` positions of `args`, by the sender's id (see wire-refs.ts). */
   refs?: WireRef[];
+  /** Functions run after `fn` in the same task, on its value (a fused task: `TaskSpec.then`). */
+  then?: WireChainStep[];
+  /** How `fn` takes its block (`TaskSpec.each`). */
+  each?: Each;
+}
+
+/** One function of a fused task as it travels: its component by hash, plain arguments after the value. */
+export interface WireChainStep {
+  hash: string;
+  name: string;
+  fn: string;
+  args: unknown[];
+  each?: Each;
+}
+
+/** The most functions one fused task may chain (a bound on what a peer's frame may ask a node to load). */
+export const MAX_CHAIN = 64;
+
+/** Whether `e` is a well-formed `Each`. */
+export function isEach(e: unknown): e is Each {
+  if (e === null || typeof e !== 'object') return false;
+  const o = e as Record<string, unknown>;
+  return Object.keys(o).length === 1 && (Number.isSafeInteger(o.batch) && (o.batch as number) >= 1 || o.rows === 'map' || o.rows === 'flat');
+}
+
+/** Whether a task frame's chain fields are well-formed (absent is). */
+export function chainWellFormed(task: Pick<TaskFrame, 'then' | 'each'>): boolean {
+  if (task.each !== undefined && !isEach(task.each)) return false;
+  if (task.then === undefined) return true;
+  return Array.isArray(task.then) && task.then.length <= MAX_CHAIN && task.then.every((s) => s !== null && typeof s === 'object'
+    && typeof s.hash === 'string' && typeof s.name === 'string' && typeof s.fn === 'string' && Array.isArray(s.args) && (s.each === undefined || isEach(s.each)));
 }
 
 /** An error as it travels; the driver rebuilds the typed error. */

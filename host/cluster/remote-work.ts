@@ -40,6 +40,8 @@ export interface Work extends Waiting {
   frame: (id: string, args: unknown[], refs: WireRef[] | undefined) => Frame;
   /** Work that must be sent in order with other work (an actor's calls); undefined: as soon as ready. */
   queue: WorkQueue | undefined;
+  /** Every component it runs: its own, then a fused task's others. */
+  components: readonly LoadedComponent[];
 }
 
 /** What else work may come with. */
@@ -54,6 +56,8 @@ export interface WorkExtras {
   id?: string;
   /** A streaming task's sink (`numReturns: 'streaming'`). */
   stream?: StreamSink;
+  /** Other components it runs (a fused task's later functions): shipped with it. */
+  components?: readonly LoadedComponent[];
 }
 
 /** How the submitter treats what it sends and receives. */
@@ -101,7 +105,7 @@ export class RemoteWork {
       temps.push(r);
       return r;
     });
-    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue };
+    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue, components: [component, ...(extras.components ?? [])] };
     this.work.set(id, w);
     for (const r of returns) this.byReturn.set(r.id, id);
     queue?.push(w);
@@ -140,9 +144,10 @@ export class RemoteWork {
       this.fail(w, e as Error);
       return;
     }
-    if (this.opts.shipComponents && !this.shipped.has(w.component.hash)) {
-      this.shipped.add(w.component.hash);
-      this.peer.send({ t: 'component', hash: w.component.hash, bytes: w.component.bytes });
+    for (const c of w.components) {
+      if (!this.opts.shipComponents || this.shipped.has(c.hash)) continue;
+      this.shipped.add(c.hash);
+      this.peer.send({ t: 'component', hash: c.hash, bytes: c.bytes });
     }
     w.state = 'sent';
     this.peer.send(w.frame(w.id, args, refs));

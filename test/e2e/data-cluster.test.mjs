@@ -1,5 +1,6 @@
 // tsray.data on a cluster of real processes (a head with its node and two
-// more nodes, on loopback): read tasks spread over the nodes as Ray spreads
+// more nodes, on loopback): fused stages and row-wise calls travel whole to
+// the node that runs them, read tasks spread over the nodes as Ray spreads
 // them, each transform's task runs where its block is, and the stages the
 // driver runs (an exchange) read blocks from the nodes that hold them.
 import t from 'tap';
@@ -19,6 +20,24 @@ t.test('reads spread, transforms follow their blocks, an exchange gathers them',
 
   // Blocks of 1.6 MB: large enough to stay where they were made (small ones travel as values).
   const n = 1_200_000;
+  // Unfused first: the transforms are tasks of their own, placed by where their blocks are.
+  tsray.data.DataContext.optimizeFuseStages = false;
+  try {
+    t.equal(await tsray.data.range(n, { parallelism: 6 }).lazy().mapBatches(m.fn('square')).count(), n);
+  } finally {
+    tsray.data.DataContext.optimizeFuseStages = true;
+  }
+  const tasks = await tsray.state.listTasks({ limit: 1000 });
+  const nodesOf = (name) => tasks.filter((x) => x.name === name && x.state === 'FINISHED').map((x) => x.nodeId);
+  const reads = nodesOf('range');
+  const squares = nodesOf('square');
+  t.equal(reads.length, 6);
+  t.equal(new Set(reads).size, 3, `the read tasks spread over all 3 nodes (${reads.map((x) => x.slice(0, 6))})`);
+  t.ok(nodes.every((x) => reads.includes(x.nodeId)), 'the joined nodes read too');
+  // Locality is soft, as in Ray: a task whose block's node is busy may run on an idle one.
+  const local = [...new Set(reads)].reduce((k, x) => k + Math.min(reads.filter((y) => y === x).length, squares.filter((y) => y === x).length), 0);
+  t.ok(squares.length === 6 && local >= 4, `most transforms ran on the node holding their block (${local} of 6; reads ${reads.map((x) => x.slice(0, 4))}, squares ${squares.map((x) => x.slice(0, 4))})`);
+
   const ds = tsray.data.range(n, { parallelism: 6 }).lazy().mapBatches(m.fn('square')).filter(m.fn('keep-even'));
   let rows = 0;
   let wrong = 0;
@@ -29,20 +48,9 @@ t.test('reads spread, transforms follow their blocks, an exchange gathers them',
   t.equal(rows, n / 2);
   t.equal(wrong, 0, 'every row, in order');
   t.same(ds.stats().split('\n').filter((l) => l.startsWith('Stage')).map((l) => l.split(':')[0]),
-    ['Stage 0 read', 'Stage 1 map_batches(square)', 'Stage 2 filter(keep-even)'], 'stages run unfused on a cluster');
-
-  const tasks = await tsray.state.listTasks({ limit: 1000 });
-  const nodesOf = (name) => tasks.filter((x) => x.name === name && x.state === 'FINISHED').map((x) => x.nodeId);
-  const reads = nodesOf('range');
-  t.equal(reads.length, 6);
-  t.equal(new Set(reads).size, 3, `the 6 read tasks spread over all 3 nodes (${reads.map((n) => n.slice(0, 6))})`);
-  t.ok(nodes.every((n) => reads.includes(n.nodeId)), 'the joined nodes read too');
-  // Locality is soft, as in Ray: a task whose block's node is busy may run on an idle one.
-  const squares = nodesOf('square');
-  const local = [...new Set(reads)].reduce((k, n) => k + Math.min(reads.filter((x) => x === n).length, squares.filter((x) => x === n).length), 0);
-  t.ok(local >= 4, `most transforms ran on the node holding their block (${local} of 6; reads ${reads.map((x) => x.slice(0, 4))}, squares ${squares.map((x) => x.slice(0, 4))})`);
+    ['Stage 0 read->map_batches(square)->filter(keep-even)'], 'the read and both transforms fused: each task went whole to one node');
+  t.same(await tsray.data.range(5, { parallelism: 2 }).map(m.fn('label-row')).takeAll(), [0, 1, 2, 3, 4].map((i) => ({ id: i * i, label: i % 2 ? 'odd' : 'even' })), 'row-wise calls run on the nodes too');
 
   const sorted = await tsray.data.range(600, { parallelism: 6 }).mapBatches(m.fn('square')).randomShuffle({ seed: 1 }).sort('id', { descending: true }).takeAll();
-  t.throws(() => tsray.data.range(4).map(m.fn('label-row')), { code: 'ERR_RUNTIME_STATE', message: /embedded node only/ }, 'row-wise calls are refused on a cluster, not run wrong');
   t.same(sorted.map((r) => r.id), Array.from({ length: 600 }, (_, i) => (599 - i) ** 2), 'shuffled and sorted through the driver from blocks on every node');
 });

@@ -189,3 +189,29 @@ t.test('a driver through the public API still works against this head', async (t
   const mod = await tsray.load(`${ROOT}/build/text.wasm`);
   t.equal(await tsray.get(mod.fn('greet').remote('api')), 'Hello, api!');
 });
+
+t.test('fused-task fields from the wire: a malformed chain closes the connection; a chain that does not fit its functions is a typed error', async (t) => {
+  for (const bad of [{ then: 'x' }, { then: [{ hash: 1 }] }, { then: Array.from({ length: 65 }, () => ({ hash: text.hash, name: 'greet', fn: 'greet', args: [] })) }, { each: { rows: 'all' } }, { each: { batch: 0 } }]) {
+    const ws = await driver();
+    const f = submitFrame(text.hash, `bad-${randomBytes(4).toString('hex')}`);
+    Object.assign(f.task, bad);
+    ws.send(encode(f));
+    const c = await ws.closed;
+    t.equal(c.code, 4003, `${JSON.stringify(bad).slice(0, 60)} closes with the malformed code`);
+  }
+  const ws = await driver();
+  const id = `chain-${randomBytes(4).toString('hex')}`;
+  // greet takes one string: it cannot take the value before it and one more argument.
+  const f = submitFrame(text.hash, id);
+  f.task.then = [{ hash: text.hash, name: 'greet', fn: 'greet', args: ['extra'] }];
+  ws.send(encode(f));
+  const r = await resultOf(ws, id, 20_000);
+  t.match(r, { ok: false, error: { code: 'ERR_ARGUMENT_TYPE', message: /cannot follow in a fused task/ } });
+  const ok = `chain-ok-${randomBytes(4).toString('hex')}`;
+  const g = submitFrame(text.hash, ok, { args: ['a'] });
+  g.task.then = [{ hash: text.hash, name: 'greet', fn: 'greet', args: [] }];
+  ws.send(encode(g));
+  t.same((await resultOf(ws, ok, 20_000)).returns, [{ value: 'Hello, Hello, a!!' }], 'a well-formed chain runs its functions in order on the node');
+  ws.close();
+  await serves(t);
+});

@@ -5,7 +5,7 @@
  * tasks elsewhere while their retries last.
  */
 import type { Peer } from '../peer.js';
-import { CLOSE, type CancelFrame, type EmitFrame, type Frame, type Hello, type ResultFrame, type SubmitFrame, type WireError } from '../protocol.js';
+import { CLOSE, chainWellFormed, type CancelFrame, type EmitFrame, type Frame, type Hello, type ResultFrame, type SubmitFrame, type WireError } from '../protocol.js';
 import { toWire } from '../../core/error-codec.js';
 import { remoteLocation } from '../remote-arg.js';
 import { normalizeWireOptions } from '../../core/options.js';
@@ -115,7 +115,7 @@ export class Router {
   submit(f: SubmitFrame, peer: Peer, hello: Hello): void {
     const task = f.task;
     if ((hello.role !== 'driver' && hello.role !== 'node') || !task || typeof task.taskId !== 'string' || typeof task.hash !== 'string' || !Array.isArray(task.args)
-      || !task.opts || typeof task.opts.request !== 'object' || this.tasks.has(task.taskId)) {
+      || !task.opts || typeof task.opts.request !== 'object' || this.tasks.has(task.taskId) || !chainWellFormed(task)) {
       peer.close(CLOSE.MALFORMED, 'a malformed task');
       return;
     }
