@@ -84,9 +84,11 @@ t.test('an actor killed while a guest calls it over a link: the guest gets why, 
 t.test('an actor restarted on a new thread: the call in flight fails, later calls link to the new thread and see fresh state', async (t) => {
   const { counters, client } = await setup(t);
   const counter = counters.actor('counter', { maxRestarts: 1 }).remote(100n);
-  // Each call sleeps 100 ms in the actor: the guest always has one in flight.
-  const calls = tsray.get(client.fn('callRaw').remote(counter, 'slow-incr', encode([1, 100]), 12));
+  // Each call sleeps 200 ms in the actor: the guest always has one in flight.
+  const calls = tsray.get(client.fn('callRaw').remote(counter, 'slow-incr', encode([1, 200]), 12));
   t.ok(await eventually(async () => (await tsray.get(counter.get.remote())) >= 103n));
+  // Our own `get` ran between two of its calls: the kill waits until the next one is surely under way.
+  await new Promise((r) => setTimeout(r, 100));
   tsray.kill(counter, { noRestart: false });
   const results = await calls;
   const failed = results.filter((r) => r !== 'ok');
