@@ -90,12 +90,12 @@ export class RemoteFunction<F = UntypedFunction> {
   /**
    * Submits this function with `next` fused after it in one task: each next
    * function gets the value before it, then its own `args` (tsray.data's
-   * fused stages); `each`: how each function takes its block (`TaskSpec.each`).
+   * fused stages); `how.each`: how it takes its block (`TaskSpec.each`), `how.ran`: told its run time (`TaskSpec.ran`).
    * Only where the backend runs fused tasks (`fusesChains()`);
    * plain values only: no refs, handles, several returns or streaming.
    * @internal
    */
-  remoteChain(each: Each | undefined, next: readonly { fn: RemoteFunction; args: unknown[]; each?: Each }[], ...args: unknown[]): ObjectRef {
+  remoteChain(how: { each?: Each; ran?: (ms: number) => void }, next: readonly { fn: RemoteFunction; args: unknown[]; each?: Each }[], ...args: unknown[]): ObjectRef {
     const node = requireNode();
     if (!node.scheduler.fusesChains) throw new RuntimeStateError('fused tasks run on the embedded node only');
     const f = this.ref.func;
@@ -111,7 +111,7 @@ export class RemoteFunction<F = UntypedFunction> {
       checkRemoteArgs(g, g.params.slice(1), more);
       return { component: fn.component, name: g.name, fn: fn.fnKey, args: more, ...(stepEach ? { each: stepEach } : {}) };
     });
-    return node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts, then, ...(each ? { each } : {}) })[0]!;
+    return node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts, then, ...(how.each ? { each: how.each } : {}), ...(how.ran ? { ran: how.ran } : {}) })[0]!;
   }
 }
 

@@ -46,6 +46,8 @@ export interface TaskSpec {
   then?: readonly ChainStep[];
   /** How its function takes its first argument, a block (tsray.data's `map`, `flatMap`, `batchSize`); absent: whole. */
   each?: Each;
+  /** Told how long its functions ran on their worker thread, when it succeeds there (tsray.data's stats; the embedded node tells). */
+  ran?: (ms: number) => void;
 }
 
 /**

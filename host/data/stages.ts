@@ -87,10 +87,12 @@ export async function* runMap(inputs: AsyncIterable<Input>, ops: MapOp[], stage:
   const fn = Object.keys(taskOpts).length ? fns[0]!.options(taskOpts) : fns[0]!;
   const then = ops.slice(1).map((o, i) => ({ fn: fns[i + 1]!, args: o.opts.fnArgs ?? [], ...(o.each ? { each: o.each } : {}) }));
   const each = ops[0]!.each;
+  const chains = fusesChains();
   for await (const input of inputs) {
     const t0 = performance.now();
     const args = 'ref' in input ? [input.ref, ...fnArgs] : input.args;
-    const r = (then.length || each ? fn.remoteChain(each, then, ...args) : fn.remote(...args)) as ObjectRef<Block>;
+    // Through the chain path even alone (where the backend runs chains): it reports the task's run time.
+    const r = (chains ? fn.remoteChain({ ...(each ? { each } : {}), ran: (ms) => stage.runMs.push(ms) }, then, ...args) : fn.remote(...args)) as ObjectRef<Block>;
     if ('ref' in input) drop(input);
     observe(stage, r, t0);
     yield { ref: r, own: true };

@@ -249,7 +249,7 @@ export class Scheduler {
       this.forced.delete(o.n);
       const task = this.taskAsking(slot, o.n);
       if (!task || task.state !== 'running') continue;
-      if (o.ok) this.finish(task, { value: o.value });
+      if (o.ok) { if (o.ms !== undefined) task.ran?.(o.ms); this.finish(task, { value: o.value }); }
       else {
         const error = workerError(task.name, o.error);
         if (!task.cancelled && retriesOwnError(task, task.opts, error)) this.requeue([task]);

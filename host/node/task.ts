@@ -24,6 +24,7 @@ export class Task implements TaskSpec {
   /** Functions fused after `fn` (see `TaskSpec.then`). */
   readonly then: readonly ChainStep[];
   readonly each: Each | undefined;
+  readonly ran: TaskSpec['ran'];
   pendingDeps = 0;
   state: 'waiting' | 'queued' | 'running' | 'done' = 'waiting';
   attempt = 0;
@@ -63,6 +64,7 @@ export class Task implements TaskSpec {
     this.args = spec.args.map(snapshotValue);
     this.then = spec.then?.map((s) => ({ ...s, args: s.args.map(snapshotValue) })) ?? [];
     this.each = spec.each;
+    this.ran = spec.ran;
     this.opts = spec.opts;
     this.log = spec.log;
     this.shape = spec.opts.shape;

@@ -125,9 +125,9 @@ function wire(failure: unknown): WireError {
   return toWire(e);
 }
 
-function succeed(n: number, value: unknown): void {
+function succeed(n: number, value: unknown, ms?: number): void {
   collectTransfer(value, transfer);
-  outbox.push({ n, ok: true, value });
+  outbox.push({ n, ok: true, value, ...(ms === undefined ? {} : { ms }) });
 }
 
 /** Calls `fn` of module `key` with `args` in a pristine instance (pooled, or new), with the task's grants. */
@@ -151,11 +151,12 @@ function callFresh(key: string, fn: string, args: unknown[], caps: string[] | un
 
 function runTask(msg: RunMsg): void {
   accel.beginTask(msg.accel);
+  const t0 = performance.now();
   try {
     let value = callFresh(msg.key, msg.fn, argValues(msg.args), msg.caps, msg.each);
     // A fused task: each next function gets the value before it, without a trip through the store.
     for (const step of msg.then ?? []) value = callFresh(step.key, step.fn, [value, ...step.args], msg.caps, step.each);
-    succeed(msg.n, value);
+    succeed(msg.n, value, performance.now() - t0);
   } catch (e) {
     outbox.push({ n: msg.n, ok: false, error: wire(e) });
   } finally {

@@ -128,7 +128,7 @@ export type WorkItem = RunMsg | ActorNewMsg | ActorCallMsg;
 
 /** How a task ended, as the worker reports it. */
 export type Outcome =
-  | { n: number; ok: true; value: unknown }
+  | { n: number; ok: true; value: unknown; ms?: number }
   | { n: number; ok: false; error: WireError };
 
 /** A change in an actor's life, reported by the worker hosting it. */
