@@ -97,7 +97,7 @@ export class RemoteFunction<F = UntypedFunction> {
    */
   remoteChain(how: { each?: Each; ran?: (ms: number) => void }, next: readonly { fn: RemoteFunction; args: unknown[]; each?: Each }[], ...args: unknown[]): ObjectRef {
     const node = requireNode();
-    if (!node.scheduler.fusesChains) throw new RuntimeStateError('fused tasks run on the embedded node only');
+    if (!node.scheduler.fusesChains) throw new RuntimeStateError('this runtime does not run fused tasks');
     const f = this.ref.func;
     const opts = this.opts;
     if (opts.streaming || opts.numReturns !== 1 || funcUsesRefs(f)) throw new InvalidArgumentError(`${f.name}: a fused task has one return and no refs`);

@@ -24,7 +24,7 @@ export interface TaskBackend {
   availableResources(): ResourceSet;
   totalResources(): ResourceSet;
   readonly workerCount: number;
-  /** Whether it runs `TaskSpec.then` (fused tasks): the embedded node's scheduler does. */
+  /** Whether it runs `TaskSpec.then` and `TaskSpec.each` (fused and shaped tasks): the embedded node's scheduler and a cluster driver do. */
   readonly fusesChains?: boolean;
 }
 

@@ -15,12 +15,11 @@ import type { ActorPoolStrategy, HostOp, MapOptions } from './stages.js';
 export type { ActorPoolStrategy };
 import { inputDone } from './stats.js';
 import { drop, observe } from './stream.js';
+import { wholeNumber } from './checks.js';
 
 /** A pool of `size` actors for `mapBatches` of an actor class. */
 export function actorPool(o: { size?: number } = {}): ActorPoolStrategy {
-  const size = o.size ?? 1;
-  if (!Number.isSafeInteger(size) || size < 1) throw new InvalidArgumentError(`an actor pool needs a whole number of actors >= 1, got ${size}`);
-  return { kind: 'actor-pool', size };
+  return { kind: 'actor-pool', size: wholeNumber(o.size ?? 1, 1, 'the size of an actor pool') };
 }
 
 export const isActorPool = (c: unknown): c is ActorPoolStrategy => (c as ActorPoolStrategy | undefined)?.kind === 'actor-pool';

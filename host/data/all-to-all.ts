@@ -17,6 +17,7 @@ import type { HostOp } from './stages.js';
 import { inputDone, type StageStats } from './stats.js';
 import { drop, measure, putBlock, take, type BlockStream, type Flowing } from './stream.js';
 import { seeded } from './random.js';
+import { wholeNumber } from './checks.js';
 import { groupRows, type AggregateFn } from './aggregate-fns.js';
 
 export interface SortOptions {
@@ -131,7 +132,7 @@ function shuffled(n: number, rand: () => number): Int32Array {
 
 /** The same rows in `n` blocks of nearly equal rows, in order (Ray's `repartition(n, shuffle=False)`). */
 export function repartitionOp(n: number): HostOp {
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`repartition needs a whole number of blocks >= 1, got ${n}`);
+  wholeNumber(n, 1, 'the blocks of a repartition');
   return {
     kind: 'host',
     name: `repartition(${n})`,

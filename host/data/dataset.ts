@@ -19,6 +19,7 @@ import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { concatBlocks, cutToSize, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from '../abi/block.js';
 import { formatStats, inputDone, newStage, type StageStats } from './stats.js';
 import { DataContext } from './context.js';
+import { wholeNumber } from './checks.js';
 import { showProgress } from './progress.js';
 import { firstRows, kept, measure, putBlock, take, windowed, drop, type BlockStream } from './stream.js';
 import { runMap, stageName, stagesOf, type HostOp, type Input, type MapOp, type MapOptions, type Op } from './stages.js';
@@ -88,8 +89,7 @@ export class Dataset {
   mapBatches(fn: RemoteFunction | ActorClass, opts: MapOptions & { batchSize?: number } = {}, name = 'map_batches'): Dataset {
     if (fn instanceof ActorClass) return this.with(actorPoolOp(fn, `${name}(${fn.name})`, opts));
     const { batchSize, ...rest } = opts;
-    if (batchSize !== undefined && (!Number.isSafeInteger(batchSize) || batchSize < 1)) throw new InvalidArgumentError(`batchSize must be a whole number >= 1, got ${batchSize}`);
-    return this.mapOp(fn, rest, name, batchSize === undefined ? undefined : { batch: batchSize });
+    return this.mapOp(fn, rest, name, batchSize === undefined ? undefined : { batch: wholeNumber(batchSize, 1, 'batchSize') });
   }
 
   /** Runs component function `fn` on every row: it takes a row (a WIT record of one value per column) and returns the new row. */
@@ -105,7 +105,7 @@ export class Dataset {
   private mapOp(fn: RemoteFunction, opts: MapOptions, name: string, each: Each | undefined): Dataset {
     if (typeof (fn as { remote?: unknown })?.remote !== 'function') throw new InvalidArgumentError(`${name} takes a component function (mod.fn("name"))${name === 'map_batches' ? ' or an actor class (mod.actor("name"))' : ''}`);
     if (opts.compute !== undefined && opts.compute !== 'tasks') throw new InvalidArgumentError(`${name}: compute ${isActorPool(opts.compute) ? 'actorPool(...) needs an actor class' : `must be 'tasks' or actorPool(...), got ${String(opts.compute)}`}`);
-    if (each && !fusesChains()) throw new RuntimeStateError(`${'batch' in each ? 'batchSize' : name} runs on the embedded node only for now; on a cluster, use mapBatches on whole blocks`);
+    if (each && !fusesChains()) throw new RuntimeStateError(`${'batch' in each ? 'batchSize' : name} needs a runtime that runs chained tasks; use mapBatches on whole blocks`);
     const { compute: _c, ...taskOpts } = opts;
     return this.with({ kind: 'map', name: `${name}(${fn.name})`, fn, opts: taskOpts, ...(each ? { each } : {}) } satisfies MapOp);
   }
@@ -243,8 +243,7 @@ export class Dataset {
 
   /** Batches of `batchSize` rows (the last may be short); default: as the blocks are. `prefetchBatches`: blocks read ahead. */
   async *iterBatches(o: { batchSize?: number; prefetchBatches?: number } = {}): AsyncGenerator<Block> {
-    const size = o.batchSize;
-    if (size !== undefined && (!Number.isSafeInteger(size) || size < 1)) throw new InvalidArgumentError(`batchSize must be a whole number >= 1, got ${size}`);
+    const size = o.batchSize === undefined ? undefined : wholeNumber(o.batchSize, 1, 'batchSize');
     let pending: Block[] = [];
     let have = 0;
     for await (const b of this.blocksInOrder(o.prefetchBatches === undefined ? undefined : o.prefetchBatches + 1)) {
@@ -307,7 +306,7 @@ export class Dataset {
 
   /** `n` Datasets for `n` consumers, each with whole blocks and nearly equal rows (`equal`: exactly equal rows, the rest dropped, as Ray's `split(equal=True)`). */
   async split(n: number, o: { equal?: boolean } = {}): Promise<Dataset[]> {
-    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`split needs a whole number of parts >= 1, got ${n}`);
+    wholeNumber(n, 1, 'the parts of a split');
     const all = await this.materialize();
     const refs = await all.refs!;
     const rows = await Promise.all(refs.map(async (r) => (await measure(r)).rows));
@@ -339,9 +338,7 @@ export class Dataset {
 
   /** A pipeline over it, `blocksPerWindow` blocks at a time (Ray's `window`). */
   window(o: { blocksPerWindow?: number } = {}): DatasetPipeline<Dataset> {
-    const n = o.blocksPerWindow ?? 10;
-    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`blocksPerWindow must be a whole number >= 1, got ${n}`);
-    return new DatasetPipeline(this.windowSource(), n, 1);
+    return new DatasetPipeline(this.windowSource(), wholeNumber(o.blocksPerWindow ?? 10, 1, 'blocksPerWindow'), 1);
   }
 
   /** A pipeline over it `times` times, each epoch its plan run again (a read re-reads), one window per epoch (Ray's `repeat`). */

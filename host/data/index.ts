@@ -9,6 +9,7 @@ import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
 import { blockFromItems, numRows, sliceBlock, type Block } from '../abi/block.js';
 import { Dataset, source } from './dataset.js';
 import { DataContext } from './context.js';
+import { wholeNumber } from './checks.js';
 import { load, type RemoteModule } from '../api/remote-module.js';
 import type { RemoteFunction } from '../api/remote-function.js';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +40,7 @@ export interface SourceOptions {
 }
 
 function parallelism(o: SourceOptions, rows: number, bytes: number): number {
-  const p = o.parallelism ?? DEFAULT_PARALLELISM;
-  if (!Number.isSafeInteger(p) || p < 1) throw new InvalidArgumentError(`parallelism must be a whole number >= 1, got ${p}`);
+  const p = wholeNumber(o.parallelism ?? DEFAULT_PARALLELISM, 1, 'parallelism');
   return Math.max(1, Math.min(Math.max(p, Math.ceil(bytes / DataContext.targetMaxBlockSize)), rows));
 }
 
@@ -68,7 +68,7 @@ function sourceFn(name: string): () => Promise<RemoteFunction> {
 
 /** Rows 0 .. n-1 in one column `id` (f64), read by tasks (one per block, spread over the cluster) when first needed. */
 export function range(n: number, o: SourceOptions = {}): Dataset {
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`range needs a whole number of rows >= 0, got ${n}`);
+  wholeNumber(n, 0, 'the rows of a range');
   const parts = parallelism(o, n, n * 8);
   const args = Array.from({ length: parts }, (_, i) => [Math.floor((i * n) / parts), Math.floor(((i + 1) * n) / parts)]);
   return Dataset.fromRead({ read: { name: 'read', fn: sourceFn('range'), args } });

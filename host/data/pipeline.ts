@@ -12,6 +12,7 @@ import type { ObjectRef } from '../../store/object-ref.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Block, Row } from '../abi/block.js';
 import { drop, firstRows, type BlockStream, type Flowing } from './stream.js';
+import { wholeNumber } from './checks.js';
 
 /** What a pipeline does with a window: a Dataset's methods (so this file need not import it). */
 export interface PipelineDataset<D> {
@@ -58,8 +59,7 @@ export class DatasetPipeline<D extends PipelineDataset<D>> {
 
   /** The pipeline `times` times over (each epoch runs the plan again). */
   repeat(times: number): DatasetPipeline<D> {
-    if (!Number.isSafeInteger(times) || times < 1) throw new InvalidArgumentError(`repeat needs a whole number of epochs >= 1, got ${times}`);
-    return new DatasetPipeline(this.source, this.blocksPerWindow, this.epochs * times, this.perWindow);
+    return new DatasetPipeline(this.source, this.blocksPerWindow, this.epochs * wholeNumber(times, 1, 'the epochs of repeat'), this.perWindow);
   }
 
   /** The windows of one epoch, each a lazy Dataset with this pipeline's transforms; its blocks are released when the next is asked for. */

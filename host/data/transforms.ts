@@ -9,6 +9,7 @@ import type { ObjectRef } from '../../store/object-ref.js';
 import { InvalidArgumentError, TaskError } from '../errors.js';
 import { concatBlocks, numRows, sliceBlock, type Block, type Column } from '../abi/block.js';
 import { DataContext } from './context.js';
+import { wholeNumber } from './checks.js';
 import type { HostOp, MapOptions } from './stages.js';
 import { inputDone, passedOn, type StageStats } from './stats.js';
 import { drop, measure, putBlock, take, type BlockStream, type Flowing } from './stream.js';
@@ -43,7 +44,7 @@ export function selectOp(names: readonly string[]): HostOp {
 
 /** Rows `skip` .. `skip + n` - 1; it stops pulling blocks once it has them. */
 export function limitOp(n: number, skip = 0): HostOp {
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`limit needs a whole number of rows >= 0, got ${n}`);
+  wholeNumber(n, 0, 'limit');
   return {
     kind: 'host',
     name: `limit(${n})`,
