@@ -11,6 +11,7 @@
 import { coreExportName } from '../abi/names.js';
 import { ComponentError } from '../errors.js';
 import { snapshotRestores, definesMemory } from '../engine/core-module.js';
+import { virtualizeMemorySize } from '../engine/virtual-memory-size.js';
 import type { ResolvedWorld } from '../wit/types.js';
 import { checkCore } from './core-check.js';
 import type { Entity, Lift } from './decode/entities.js';
@@ -76,6 +77,9 @@ export async function chooseEngine(ev: Evaluated, world: ResolvedWorld, coreModu
     if (/reserved for the host/.test((e as Error).message)) throw e;
     return jco((e as Error).message);
   }
-  const lean: LeanCore = { coreBytes: main.slice(), core, resettable: await snapshotRestores(main) };
+  const resettable = await snapshotRestores(main);
+  // A pooled instance keeps the memory a task grew only when the guest cannot tell (virtual-memory-size.ts).
+  const coreBytes = (resettable ? await virtualizeMemorySize(main) : undefined) ?? main.slice();
+  const lean: LeanCore = { coreBytes, core, resettable };
   return { engine: 'lean', reason: `one core module (${coreModules.length - 1} shim${coreModules.length === 2 ? '' : 's'}), exports lifted by their canonical names, only tsray imports`, lean };
 }

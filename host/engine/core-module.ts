@@ -79,8 +79,7 @@ export function sandboxCore(core: Uint8Array, resettable: boolean): Uint8Array {
 
 /** Whether the module defines (rather than imports) a memory. */
 export function definesMemory(core: Uint8Array): boolean {
-  const s = coreSections(core).find((x) => x.id === SECTION.memory);
-  return s !== undefined && readU32(core, s.start)[0] > 0;
+  return memoryLimits(core) !== undefined;
 }
 
 /** Whether a snapshot of its exported memories and mutable globals restores an instance of `core` exactly. */
@@ -89,15 +88,23 @@ export async function snapshotRestoresAll(core: Uint8Array): Promise<boolean> {
   return (!definesMemory(core) || exportsMemory) && snapshotRestores(core);
 }
 
-/** Sets the maximum of the module's own (first, 32-bit) linear memory to `maxPages` 64 KiB pages. */
-export function capMemory(core: Uint8Array, maxPages: number): Uint8Array {
+/** The count of memories the module defines, and the limits of the first (its bytes too, for rewriting them). */
+export function memoryLimits(core: Uint8Array): { count: number; flags: number; initial: number; at: number; end: number; section: CoreSection } | undefined {
   const s = coreSections(core).find((x) => x.id === SECTION.memory);
   const [count, p] = s ? readU32(core, s.start) : [0, 0];
-  if (!s || count < 1) throw new ComponentError('core module defines no memory to cap');
+  if (!s || count < 1) return undefined;
   const flags = core[p]!;
-  if (flags !== 0 && flags !== 1) throw new ComponentError('cannot cap a shared or 64-bit memory');
   const [initial, afterMin] = readU32(core, p + 1);
-  const afterLimits = flags === 1 ? readU32(core, afterMin)[1] : afterMin;
-  if (initial > maxPages) throw new ComponentError(`the component needs ${initial} pages of memory at start, above the cap of ${maxPages}`);
-  return replaceSection(core, s, [...core.subarray(s.start, p), 0x01, ...writeU32(initial), ...writeU32(maxPages), ...core.subarray(afterLimits, s.end)]);
+  const end = flags === 1 ? readU32(core, afterMin)[1] : afterMin;
+  return { count, flags, initial, at: p, end, section: s };
+}
+
+/** Sets the maximum of the module's own (first, 32-bit) linear memory to `maxPages` 64 KiB pages. */
+export function capMemory(core: Uint8Array, maxPages: number): Uint8Array {
+  const m = memoryLimits(core);
+  if (!m) throw new ComponentError('core module defines no memory to cap');
+  if (m.flags !== 0 && m.flags !== 1) throw new ComponentError('cannot cap a shared or 64-bit memory');
+  if (m.initial > maxPages) throw new ComponentError(`the component needs ${m.initial} pages of memory at start, above the cap of ${maxPages}`);
+  const s = m.section;
+  return replaceSection(core, s, [...core.subarray(s.start, m.at), 0x01, ...writeU32(m.initial), ...writeU32(maxPages), ...core.subarray(m.end, s.end)]);
 }

@@ -10,11 +10,11 @@ import {
 } from '../abi/names.js';
 import { ComponentError, OutOfMemoryError, TaskError, TsrayError } from '../errors.js';
 // Not core-module.ts: that one loads wasm-tools, which worker threads must not pay for.
-import { FRESH_ONLY_SECTION, GLOBAL_EXPORT_PREFIX } from '../abi/sandbox-names.js';
+import { FRESH_ONLY_SECTION, GLOBAL_EXPORT_PREFIX, VIRTUAL_MEMORY_SIZE_EXPORT } from '../abi/sandbox-names.js';
 import { INTERRUPT } from './host-imports.js';
 import type { FuncDef, ResolvedWorld, ResourceDef } from '../wit/types.js';
 import { codecFor, liftError, type Codec, type CodecContext, type Flat, type MemoryViews } from './codec.js';
-import { liftBudget, LIFT_FACTOR, MAX_LIFT_BYTES, MiB } from './limits.js';
+import { liftBudget, LIFT_FACTOR, MAX_LIFT_BYTES, MiB, POOLED_MEMORY_BYTES } from './limits.js';
 import { runtimeHost, type HostEnv, type HostResourceClass } from './host-imports.js';
 import { HostHandles, resourceFunction } from './host-resources.js';
 import type { EngineInstance, ExportRef, HandleFactory } from './types.js';
@@ -92,6 +92,8 @@ export class LeanInstance implements EngineInstance, CodecContext {
   private trapped: string | undefined;
 
   private readonly snapshot: { memory: Uint8Array; globals: WebAssembly.Global[]; values: unknown[] } | undefined;
+  /** Whether the guest sees a virtual memory size, so a reset may keep memory a task grew. */
+  private readonly virtualSize: boolean;
 
   /**
    * `opts.resettable` takes a snapshot after instantiation so `reset()` can
@@ -116,6 +118,7 @@ export class LeanInstance implements EngineInstance, CodecContext {
     if (typeof realloc !== 'function') throw new ComponentError('core module does not export cabi_realloc');
     this.memory = mem;
     this.reallocFn = realloc as LeanInstance['reallocFn'];
+    this.virtualSize = this.exports[VIRTUAL_MEMORY_SIZE_EXPORT] instanceof WebAssembly.Global;
     if (opts.resettable && !freshOnly(module)) {
       const globals = Object.entries(this.exports).filter(([k]) => k.startsWith(GLOBAL_EXPORT_PREFIX)).map(([, g]) => g as WebAssembly.Global);
       this.snapshot = { memory: new Uint8Array(mem.buffer).slice(), globals, values: globals.map((g) => g.value) };
@@ -279,13 +282,20 @@ export class LeanInstance implements EngineInstance, CodecContext {
   /**
    * Returns the instance to the state it had right after instantiation, so the
    * next task sees a fresh sandbox without paying for a new instance. Refused
-   * (false) when that cannot be exact: after a trap, after the memory grew, or
-   * while resource handles are alive.
+   * (false) when that cannot be exact: after a trap, while resource handles
+   * are alive, or after the memory grew (unless the guest sees a virtual size,
+   * and then only up to `POOLED_MEMORY_BYTES`, so an idle pool holds little).
    */
   reset(): boolean {
     const snap = this.snapshot;
-    if (!snap || this.trapped || this.handles.size > 0 || this.hostHandles.size > 0 || this.memory.buffer.byteLength !== snap.memory.byteLength) return false;
-    this.view().u8.set(snap.memory);
+    if (!snap || this.trapped || this.handles.size > 0 || this.hostHandles.size > 0) return false;
+    const have = this.memory.buffer.byteLength;
+    const kept = snap.memory.byteLength;
+    if (have !== kept && (!this.virtualSize || have > POOLED_MEMORY_BYTES)) return false;
+    const { u8 } = this.view();
+    u8.set(snap.memory);
+    // Memory past the snapshot is what earlier tasks grew: the next sees zeros there, as it would in fresh pages.
+    if (have > kept) u8.fill(0, kept);
     for (let i = 0; i < snap.globals.length; i++) snap.globals[i]!.value = snap.values[i];
     this.nextHandle = 1;
     this.fatal = undefined;

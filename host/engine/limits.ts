@@ -16,6 +16,9 @@
  * - Log text: each printed line is cut to `LOG_LINE_CHARS` characters; a task
  *   prints at most `LOG_TASK_BYTES` of log text, and the lines past that are
  *   counted and dropped (the task goes on; one notice says how many).
+ * - Pooled memory: an idle pooled instance keeps the linear memory its last
+ *   task grew (zeroed, so the next task finds fresh pages already mapped) only
+ *   up to `POOLED_MEMORY_BYTES`; past that it is dropped after the task.
  * - Abort messages: a guest's last words are kept up to `ABORT_MESSAGE_CHARS`;
  *   `TaskError.message` shows them as one escaped line (`guestMessage` keeps the text).
  */
@@ -36,6 +39,8 @@ export const MAX_STRING_BYTES = constants.MAX_STRING_LENGTH;
 export const LOG_LINE_CHARS = SAFE_LINE_CHARS;
 /** Log text one task (or actor call) may print. */
 export const LOG_TASK_BYTES = MiB;
+/** Linear memory a pooled instance may keep between tasks (see virtual-memory-size.ts). */
+export const POOLED_MEMORY_BYTES = 256 * MiB;
 /** Characters of a guest's abort message kept for its `TaskError`; the rest is cut. */
 export const ABORT_MESSAGE_CHARS = 64 * 1024;
 
