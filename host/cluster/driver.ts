@@ -91,7 +91,7 @@ class RemoteTasks implements TaskBackend {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
         opts: o, log: this.log, ...(refs ? { refs } : {}), ...(then?.length ? { then } : {}), ...(spec.each ? { each: spec.each } : {}),
       },
-    }), { ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}), ...(spec.then?.length ? { components: spec.then.map((s) => s.component) } : {}) });
+    }), { ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}), ...(spec.then?.length ? { components: spec.then.map((s) => s.component) } : {}), ...(spec.ran ? { ran: spec.ran } : {}) });
   }
 
   /** Cancels the task behind `ref` only; `ClusterDriver.cancelTree` also its children. */

@@ -44,6 +44,8 @@ export class NodeAgent {
   private readonly loaded = new Map<string, LoadedComponent>();
   /** Tasks running here, by id: their result refs (for cancel). */
   private readonly running = new Map<string, ObjectRef[]>();
+  /** How long each task that finished ran on its worker, until its result goes (ResultFrame.ms). */
+  private readonly runMs = new Map<string, number>();
   private readonly puller: ObjectPuller;
   /** Results kept here for submitters elsewhere, and arguments pulled here. */
   private readonly crossing: CrossingObjects;
@@ -123,9 +125,11 @@ export class NodeAgent {
 
   private reply(id: string, pulled: ObjectRef[], outcome: { returns: ReturnValue[] } | { error: unknown }): void {
     this.running.delete(id);
+    const ms = this.runMs.get(id);
+    this.runMs.delete(id);
     for (const r of pulled) r.release();
     this.beatAfterChange();
-    this.peer.send('returns' in outcome ? { t: 'result', taskId: id, ok: true, returns: outcome.returns } : { t: 'result', taskId: id, ok: false, error: toWire(outcome.error) });
+    this.peer.send('returns' in outcome ? { t: 'result', taskId: id, ok: true, returns: outcome.returns, ...(ms === undefined ? {} : { ms }) } : { t: 'result', taskId: id, ok: false, error: toWire(outcome.error) });
   }
 
   /** Answers `id` once all of `refs` settle: small values inline, sealed blocks kept here and sent as locations. */
@@ -173,7 +177,7 @@ export class NodeAgent {
       const refs = this.node.scheduler.submit({
         component, name: task.name, fn: task.fn, args, opts: task.opts, log, taskId: id,
         ...(task.attempt ? { attempt: task.attempt } : {}), ...(borrowed ? { borrowed } : {}), ...(stream ? { stream } : {}),
-        ...(then ? { then } : {}), ...(task.each ? { each: task.each } : {}),
+        ...(then ? { then } : {}), ...(task.each ? { each: task.each } : {}), ran: (ms) => this.runMs.set(id, ms),
       });
       this.answerWhenSettled(id, refs, pulled, stream?.flushed);
     } catch (e) {

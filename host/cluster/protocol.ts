@@ -280,7 +280,8 @@ export interface CancelFrame { t: 'cancel'; taskId: string; force: boolean; /** 
 /** Node -> head -> submitter: the `index`-th value a streaming task emitted (`numReturns: 'streaming'`), in order, before its result. */
 export interface EmitFrame { t: 'emit'; taskId: string; index: number; value: ReturnValue }
 /** Node -> head -> driver: how a task ended. */
-export interface ResultFrame { t: 'result'; taskId: string; ok: boolean; returns?: ReturnValue[]; error?: WireError }
+/** `ms`: how long a task that succeeded ran on its worker thread (tsray.data's remote cpu time). */
+export interface ResultFrame { t: 'result'; taskId: string; ok: boolean; returns?: ReturnValue[]; error?: WireError; ms?: number }
 /** Node -> head: send me this component. */
 export interface NeedComponent { t: 'need-component'; id: number; hash: string }
 export interface ComponentReply { t: 'component-reply'; id: number; hash: string; bytes?: Uint8Array }

@@ -42,6 +42,8 @@ export interface Work extends Waiting {
   queue: WorkQueue | undefined;
   /** Every component it runs: its own, then a fused task's others. */
   components: readonly LoadedComponent[];
+  /** Told how long it ran on its node's worker, when the node says (`TaskSpec.ran`). */
+  ran: ((ms: number) => void) | undefined;
 }
 
 /** What else work may come with. */
@@ -58,6 +60,8 @@ export interface WorkExtras {
   stream?: StreamSink;
   /** Other components it runs (a fused task's later functions): shipped with it. */
   components?: readonly LoadedComponent[];
+  /** Told its run time on the node (`TaskSpec.ran`). */
+  ran?: (ms: number) => void;
 }
 
 /** How the submitter treats what it sends and receives. */
@@ -105,7 +109,7 @@ export class RemoteWork {
       temps.push(r);
       return r;
     });
-    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue, components: [component, ...(extras.components ?? [])] };
+    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue, components: [component, ...(extras.components ?? [])], ran: extras.ran };
     this.work.set(id, w);
     for (const r of returns) this.byReturn.set(r.id, id);
     queue?.push(w);
@@ -162,6 +166,7 @@ export class RemoteWork {
       return;
     }
     this.done(w);
+    if (f.ms !== undefined) w.ran?.(f.ms);
     w.returns.forEach((r, i) => this.settle(r, f.returns![i]!));
   }
 

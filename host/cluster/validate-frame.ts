@@ -19,6 +19,7 @@ const text = (max: number): Check => (v) => typeof v === 'string' && v.length <=
 const bool: Check = (v) => typeof v === 'boolean';
 const count: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const num: Check = (v) => typeof v === 'number' && !Number.isNaN(v);
+const duration: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const bytes: Check = (v) => v instanceof Uint8Array;
 const record: Check = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
 const list = (item?: Check): Check => (v) => Array.isArray(v) && (!item || v.every(item));
@@ -63,7 +64,7 @@ const FRAMES: Record<string, Check> = {
   submit: shape({ task }),
   run: shape({ task }),
   cancel: shape({ taskId: str, force: optional(bool), recursive: optional(bool) }),
-  result: shape({ taskId: str, ok: bool, returns: optional(list(returnValue)), error: optional(wireError) }),
+  result: shape({ taskId: str, ok: bool, returns: optional(list(returnValue)), error: optional(wireError), ms: optional(duration) }),
   emit: shape({ taskId: str, index: count, value: returnValue }),
   'need-component': shape({ id: count, hash: str }),
   'component-reply': shape({ id: count, hash: str, bytes: optional(bytes) }),

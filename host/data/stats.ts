@@ -11,7 +11,8 @@
  * ready, as the driver sees it. Cpu time is how long the task's functions
  * ran on their worker thread (Node has no per-thread CPU clock; a guest is
  * single-threaded, so this is its CPU time but for what it spent blocked in
- * a host call such as `sleep` or `get`); the embedded node reports it. Blocks larger than
+ * a host call such as `sleep` or `get`); every node reports it, a cluster's
+ * nodes in their task results (ResultFrame.ms). Blocks larger than
  * `DataContext.targetMaxBlockSize` (a single row or a transform's output
  * that could not be cut) get a line of their own.
  */

@@ -49,6 +49,8 @@ t.test('reads spread, transforms follow their blocks, an exchange gathers them',
   t.equal(wrong, 0, 'every row, in order');
   t.same(ds.stats().split('\n').filter((l) => l.startsWith('Stage')).map((l) => l.split(':')[0]),
     ['Stage 0 read->map_batches(square)->filter(keep-even)'], 'the read and both transforms fused: each task went whole to one node');
+  const cpu = /Remote cpu time: ([\d.]+)ms min, ([\d.]+)ms max, ([\d.]+)ms mean, ([\d.]+)ms total/.exec(ds.stats());
+  t.ok(cpu && Number(cpu[1]) > 0 && Number(cpu[4]) >= Number(cpu[2]), `the nodes report each task's run time: ${cpu?.[0]}`);
   t.same(await tsray.data.range(5, { parallelism: 2 }).map(m.fn('label-row')).takeAll(), [0, 1, 2, 3, 4].map((i) => ({ id: i * i, label: i % 2 ? 'odd' : 'even' })), 'row-wise calls run on the nodes too');
 
   const sorted = await tsray.data.range(600, { parallelism: 6 }).mapBatches(m.fn('square')).randomShuffle({ seed: 1 }).sort('id', { descending: true }).takeAll();

@@ -33,7 +33,7 @@ function templates(nodeId, runs, role) {
   const id = () => randomBytes(6).toString('hex');
   const ran = () => runs.shift()?.task.taskId ?? id();
   const answers = [
-    () => ({ t: 'result', taskId: ran(), ok: true, returns: [{ value: 'r' }] }),
+    () => ({ t: 'result', taskId: ran(), ok: true, returns: [{ value: 'r' }], ms: 12.5 }),
     () => ({ t: 'result', taskId: ran(), ok: true, returns: [{ object: { nodeId, address: 'ws://127.0.0.1:9', objectId: id(), size: 10 } }] }),
     () => ({ t: 'result', taskId: ran(), ok: false, error: { name: 'TaskError', code: 'ERR_TASK', message: 'no', fields: { functionName: 'greet' } } }),
   ];
