@@ -10,6 +10,7 @@ const LAYERS = [
   ['util', '^host/(errors\\.ts|util/)'],
   ['wit', '^host/wit/'],
   ['abi', '^host/abi/'],
+  ['files', '^host/files/'],
   ['engine', '^host/engine/'],
   ['accel', '^host/accel/'],
   ['component', '^host/component/'],

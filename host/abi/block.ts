@@ -91,15 +91,6 @@ export function blockBytes(b: Block): number {
   return n;
 }
 
-/** `b` in pieces of at most `max` bytes each, cut between rows (a single row larger than `max` stays one piece). */
-export function cutToSize(b: Block, max: number): Block[] {
-  const rows = numRows(b);
-  const bytes = blockBytes(b);
-  if (bytes <= max || rows <= 1) return [b];
-  const half = rows >> 1;
-  return [...cutToSize(sliceBlock(b, 0, half), max), ...cutToSize(sliceBlock(b, half, rows), max)];
-}
-
 /** A block of the rows of `b` whose index `keep` says, in that order. */
 export function pickRows(b: Block, keep: ArrayLike<number>): Block {
   const out: Block = {};

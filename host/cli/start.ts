@@ -26,6 +26,7 @@ interface StartOptions {
   numGpus?: string;
   resources?: string;
   objectStoreMemory?: string;
+  dataRoot?: string[];
   memory?: string;
   acceleratorType?: string;
   accelBackend?: string;
@@ -69,6 +70,8 @@ function nodeOptions(o: StartOptions): InitOptions {
   if (gpus !== undefined) out.numGpus = gpus;
   if (store !== undefined) out.objectStoreMemory = store;
   if (resources) out.resources = resources;
+  // A started node reads files only where it is told: a driver with the token should not read the whole machine.
+  out.dataRoots = o.dataRoot ?? [];
   return out;
 }
 
@@ -170,6 +173,7 @@ export function registerStart(program: Command): void {
     .option('--memory <bytes>', 'memory this node offers to memory requests (default 70% of RAM; admission only)')
     .option('--resources <json>', 'custom resources, e.g. \'{"TPU": 2}\'')
     .option('--object-store-memory <bytes>', 'object store size (default 30% of RAM)')
+    .option('--data-root <dir...>', 'directories tsray.data read tasks may read files under on this node (default: none: file reads fail here)')
     .option('--token <token>', 'cluster token; visible to every local user in the process list, so prefer TSRAY_TOKEN or --token-file')
     .option('--token-file <path>', 'a file holding the cluster token (head default: TSRAY_TOKEN, else a new random one; node default: TSRAY_TOKEN, else this machine\'s head)')
     .option('--tls-cert <file>', 'PEM certificate: the head (and this node\'s object server) listen with TLS, wss://; a node of a wss:// cluster needs one too')

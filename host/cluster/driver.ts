@@ -89,7 +89,7 @@ class RemoteTasks implements TaskBackend {
       t: 'submit',
       task: {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
-        opts: o, log: this.log, ...(refs ? { refs } : {}), ...(then?.length ? { then } : {}), ...(spec.each ? { each: spec.each } : {}),
+        opts: o, log: this.log, ...(refs ? { refs } : {}), ...(then?.length ? { then } : {}), ...(spec.each ? { each: spec.each } : {}), ...(spec.read ? { read: spec.read } : {}),
       },
     }), { ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}), ...(spec.then?.length ? { components: spec.then.map((s) => s.component) } : {}), ...(spec.ran ? { ran: spec.ran } : {}) });
   }

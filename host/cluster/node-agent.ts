@@ -177,7 +177,7 @@ export class NodeAgent {
       const refs = this.node.scheduler.submit({
         component, name: task.name, fn: task.fn, args, opts: task.opts, log, taskId: id,
         ...(task.attempt ? { attempt: task.attempt } : {}), ...(borrowed ? { borrowed } : {}), ...(stream ? { stream } : {}),
-        ...(then ? { then } : {}), ...(task.each ? { each: task.each } : {}), ran: (ms) => this.runMs.set(id, ms),
+        ...(then ? { then } : {}), ...(task.each ? { each: task.each } : {}), ...(task.read ? { read: task.read } : {}), ran: (ms) => this.runMs.set(id, ms),
       });
       this.answerWhenSettled(id, refs, pulled, stream?.flushed);
     } catch (e) {

@@ -13,6 +13,7 @@ import { cborProblem } from './cbor-scan.js';
 import type { SchedulingStrategy } from '../core/placement.js';
 import type { NormalizedOptions } from '../core/options.js';
 import type { Each } from '../core/specs.js';
+import { isFilePart, type FilePart } from '../files/part.js';
 import type { WireError } from '../core/error-codec.js';
 import type { RemoteLocation } from '../../store/object-store.js';
 import type { NodeMemory } from '../../store/report.js';
@@ -185,6 +186,8 @@ export interface TaskFrame {
   then?: WireChainStep[];
   /** How `fn` takes its block (`TaskSpec.each`). */
   each?: Each;
+  /** A file read task's part (`TaskSpec.read`), read on the node under its data roots. */
+  read?: FilePart;
 }
 
 /** One function of a fused task as it travels: its component by hash, plain arguments after the value. */
@@ -206,9 +209,10 @@ export function isEach(e: unknown): e is Each {
   return Object.keys(o).length === 1 && (Number.isSafeInteger(o.batch) && (o.batch as number) >= 1 || o.rows === 'map' || o.rows === 'flat');
 }
 
-/** Whether a task frame's chain fields are well-formed (absent is). */
-export function chainWellFormed(task: Pick<TaskFrame, 'then' | 'each'>): boolean {
+/** Whether a task frame's chain fields (and file part) are well-formed (absent is). */
+export function chainWellFormed(task: Pick<TaskFrame, 'then' | 'each' | 'read'>): boolean {
   if (task.each !== undefined && !isEach(task.each)) return false;
+  if (task.read !== undefined && !isFilePart(task.read)) return false;
   if (task.then === undefined) return true;
   return Array.isArray(task.then) && task.then.length <= MAX_CHAIN && task.then.every((s) => s !== null && typeof s === 'object'
     && typeof s.hash === 'string' && typeof s.name === 'string' && typeof s.fn === 'string' && Array.isArray(s.args) && (s.each === undefined || isEach(s.each)));

@@ -14,6 +14,7 @@ import type { ResourceSet } from './resources.js';
 import { checkImports } from '../engine/wasi/index.js';
 import type { LogTarget } from '../engine/guest-log.js';
 import type { ObjectRef } from '../../store/object-ref.js';
+import type { FilePart } from '../files/part.js';
 
 /** A task to run: one exported function of a component with its arguments. */
 export interface TaskSpec {
@@ -46,8 +47,13 @@ export interface TaskSpec {
   then?: readonly ChainStep[];
   /** How its function takes its first argument, a block (tsray.data's `map`, `flatMap`, `batchSize`); absent: whole. */
   each?: Each;
-  /** Told how long its functions ran on their worker thread, when it succeeds there (tsray.data's stats; the embedded node tells). */
+  /** Told how long its functions ran on their worker thread, when it succeeds there (tsray.data's stats). */
   ran?: (ms: number) => void;
+  /**
+   * A file read task: its worker reads this part into a block (host/files/),
+   * which is its value, instead of calling its function; `then` runs on it.
+   */
+  read?: FilePart;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Each } from '../core/specs.js';
 import { ActorClass } from '../api/actor-handle.js';
 import { actorPoolOp, isActorPool } from './actor-pool.js';
 import { InvalidArgumentError, RuntimeStateError } from '../errors.js';
-import { concatBlocks, cutToSize, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from '../abi/block.js';
+import { concatBlocks, numRows, rowOf, schemaOf, sliceBlock, type Block, type Row } from '../abi/block.js';
 import { formatStats, inputDone, newStage, type StageStats } from './stats.js';
 import { DataContext } from './context.js';
 import { wholeNumber } from './checks.js';
@@ -29,12 +29,14 @@ import { GroupedDataset } from './aggregate.js';
 import { DatasetPipeline, type WindowSource } from './pipeline.js';
 import { writeFiles, type WriteOptions } from './files/write.js';
 
-/** A read that runs as tasks, one per block: `fn` called with each of `args` makes the block. */
-export interface ReadPlan { name: string; fn: () => Promise<RemoteFunction>; args: unknown[][] }
-/** A read done in this process, block by block as the plan pulls them (files). */
-export interface SourcePlan { name: string; blocks: () => AsyncIterable<Block> }
+/**
+ * A read that runs as tasks, one per block: `fn` called with each of `args`
+ * makes the block, or (`files`) each of `args` is a file part that the task
+ * reads instead (host/files/part.ts); `args` may be found when the read runs.
+ */
+export interface ReadPlan { name: string; fn: () => Promise<RemoteFunction>; args: unknown[][] | (() => Promise<unknown[][]>); files?: boolean }
 
-type From = { base: Dataset } | { blocks: ObjectRef<Block>[]; stage: StageStats } | { read: ReadPlan } | { source: SourcePlan };
+type From = { base: Dataset } | { blocks: ObjectRef<Block>[]; stage: StageStats } | { read: ReadPlan };
 
 export class Dataset {
   /** Its blocks once its plan was submitted to the end (they may still be computing). */
@@ -59,13 +61,13 @@ export class Dataset {
   }
 
   /** A Dataset read when first needed: with eager transforms, the read runs with the first (Ray's semi-lazy reads). */
-  static fromRead(from: { read: ReadPlan } | { source: SourcePlan }): Dataset {
+  static fromRead(from: { read: ReadPlan }): Dataset {
     return new Dataset(from, [], false);
   }
 
   /** Whether it is a read not run yet (which takes the next transform into its plan). */
   private get pendingRead(): boolean {
-    return ('read' in this.from || 'source' in this.from) && !this.refs;
+    return 'read' in this.from && !this.refs;
   }
 
   /** The same data, with later transforms lazy (a read not run yet stays in the plan, to fuse with them). */
@@ -173,11 +175,7 @@ export class Dataset {
     const f = this.from;
     if ('read' in f) {
       input = args(f.read.args);
-      ops = [{ kind: 'map', name: f.read.name, fn: f.read.fn, opts: {}, spread: true }, ...ops];
-    } else if ('source' in f) {
-      const stage = newStage(f.source.name);
-      this.stages.push(stage);
-      input = readHere(f.source.blocks(), stage);
+      ops = [{ kind: 'map', name: f.read.name, fn: f.read.fn, opts: {}, spread: true, ...(f.read.files ? { readsFiles: true } : {}) }, ...ops];
     } else {
       input = (f as { base: Dataset }).base.stream();
     }
@@ -298,7 +296,7 @@ export class Dataset {
     if ('blocks' in this.from) return this.from.blocks.length;
     if (this.ops.some((o) => o.kind === 'host')) return undefined;
     const f = this.from;
-    return 'base' in f ? f.base.numBlocks() : 'read' in f ? f.read.args.length : undefined;
+    return 'base' in f ? f.base.numBlocks() : 'read' in f && Array.isArray(f.read.args) ? f.read.args.length : undefined;
   }
 
   /** How many blocks its last run made. */
@@ -364,20 +362,8 @@ export class Dataset {
   }
 }
 
-async function* args(list: unknown[][]): AsyncIterable<Input> {
-  for (const a of list) yield { args: a };
-}
-
-/** Blocks read in this process, cut to `DataContext.targetMaxBlockSize`, put into the store one by one as the plan pulls them. */
-async function* readHere(blocks: AsyncIterable<Block>, stage: StageStats): BlockStream {
-  let t0 = performance.now();
-  for await (const b of blocks) {
-    for (const piece of cutToSize(b, DataContext.targetMaxBlockSize)) {
-      yield putBlock(piece, stage, t0);
-      t0 = performance.now();
-    }
-  }
-  inputDone(stage);
+async function* args(list: ReadPlan['args']): AsyncIterable<Input> {
+  for (const a of Array.isArray(list) ? list : await list()) yield { args: a };
 }
 
 /** Puts blocks into the store as a source stage named `name`. */

@@ -13,8 +13,9 @@ import { wholeNumber } from './checks.js';
 import { load, type RemoteModule } from '../api/remote-module.js';
 import type { RemoteFunction } from '../api/remote-function.js';
 import { fileURLToPath } from 'node:url';
-import { parquetBlocks, type ParquetOptions } from './files/parquet.js';
-import { binaryBlocks, csvBlocks, jsonBlocks, textBlocks, type BinaryOptions, type CsvOptions, type JsonOptions, type TextOptions } from './files/read.js';
+import { binaryParts, csvParts, jsonParts, parquetParts, textParts, type BinaryOptions, type CsvOptions, type JsonOptions, type TextOptions } from './files/read.js';
+import type { ParquetOptions } from '../files/parquet.js';
+import type { FilePart } from '../files/part.js';
 
 export { DataContext };
 export { actorPool, type ActorPoolStrategy } from './actor-pool.js';
@@ -27,8 +28,8 @@ export { aggregate, type AggregateFn } from './aggregate-fns.js';
 export type { SortOptions } from './all-to-all.js';
 export type { WriteOptions } from './files/write.js';
 export type { BinaryOptions, ColumnType, CsvOptions, JsonOptions, TextOptions } from './files/read.js';
-export type { PathOptions } from './files/paths.js';
-export type { ParquetOptions } from './files/parquet.js';
+export type { PathOptions } from '../files/paths.js';
+export type { ParquetOptions } from '../files/parquet.js';
 export type { Block, Column, Row, Value } from '../abi/block.js';
 
 /** How sources split their rows when not told (Ray's default parallelism, bounded by the rows). */
@@ -86,27 +87,32 @@ export function fromArrays(columns: Block, o: SourceOptions = {}): Dataset {
   return source('from_arrays', split(columns, parallelism(o, numRows(columns, 'fromArrays'), 0)));
 }
 
+/** A read of files: a task per part, each reading its part on the node it runs on (see files/read.ts). */
+function readFiles(name: string, parts: () => Promise<FilePart[]>): Dataset {
+  return Dataset.fromRead({ read: { name, fn: sourceFn('files'), args: async () => (await parts()).map((p) => [p]), files: true } });
+}
+
 /** Lines of text files (a path, a directory, or a list of them), in column `text`. */
 export function readText(paths: string | string[], o: TextOptions = {}): Dataset {
-  return Dataset.fromRead({ source: { name: 'read_text', blocks: () => textBlocks(paths, o) } });
+  return readFiles('read_text', () => textParts(paths, o));
 }
 
 /** Whole files as one row each, in column `bytes` (and `path` with `includePaths`). */
 export function readBinaryFiles(paths: string | string[], o: BinaryOptions = {}): Dataset {
-  return Dataset.fromRead({ source: { name: 'read_binary_files', blocks: () => binaryBlocks(paths, o) } });
+  return readFiles('read_binary_files', () => binaryParts(paths, o));
 }
 
 /** CSV files with a header row: number columns as f64, the others as strings (see `CsvOptions`). */
 export function readCsv(paths: string | string[], o: CsvOptions = {}): Dataset {
-  return Dataset.fromRead({ source: { name: 'read_csv', blocks: () => csvBlocks(paths, o) } });
+  return readFiles('read_csv', () => csvParts(paths, o));
 }
 
 /** Parquet files (a directory: its `.parquet` files), a block per row group; `columns` reads only those. */
 export function readParquet(paths: string | string[], o: ParquetOptions = {}): Dataset {
-  return Dataset.fromRead({ source: { name: 'read_parquet', blocks: () => parquetBlocks(paths, o) } });
+  return readFiles('read_parquet', () => parquetParts(paths, o));
 }
 
 /** JSON Lines files: one object per line, its fields numbers, strings or booleans. */
 export function readJson(paths: string | string[], o: JsonOptions = {}): Dataset {
-  return Dataset.fromRead({ source: { name: 'read_json', blocks: () => jsonBlocks(paths, o) } });
+  return readFiles('read_json', () => jsonParts(paths, o));
 }

@@ -10,6 +10,8 @@ import type { TaskOptions } from '../core/options.js';
 import type { Each } from '../core/specs.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import type { Block } from '../abi/block.js';
+import type { FilePart } from '../files/part.js';
+import { RuntimeStateError } from '../errors.js';
 import { DataContext } from './context.js';
 import { inputDone, type StageStats } from './stats.js';
 import { drop, observe, type BlockStream, type Flowing } from './stream.js';
@@ -42,6 +44,8 @@ export interface MapOp {
   each?: Each;
   /** A read: its tasks spread over the cluster, as Ray spreads read tasks, unless a transform fused with it says where to run. */
   spread?: boolean;
+  /** A file read: each input's one argument is a file part its task reads (`TaskSpec.read`), not an argument of `fn`. */
+  readsFiles?: boolean;
 }
 
 /** A stage run in this process over the stream of blocks before it. */
@@ -91,8 +95,10 @@ export async function* runMap(inputs: AsyncIterable<Input>, ops: MapOp[], stage:
   for await (const input of inputs) {
     const t0 = performance.now();
     const args = 'ref' in input ? [input.ref, ...fnArgs] : input.args;
+    const read = ops[0]!.readsFiles ? { read: args[0] as FilePart } : undefined;
+    if (read && !chains) throw new RuntimeStateError('this runtime does not run file read tasks');
     // Through the chain path even alone (where the backend runs chains): it reports the task's run time.
-    const r = (chains ? fn.remoteChain({ ...(each ? { each } : {}), ran: (ms) => stage.runMs.push(ms) }, then, ...args) : fn.remote(...args)) as ObjectRef<Block>;
+    const r = (chains ? fn.remoteChain({ ...(each ? { each } : {}), ...read, ran: (ms) => stage.runMs.push(ms) }, then, ...(read ? [] : args)) : fn.remote(...args)) as ObjectRef<Block>;
     if ('ref' in input) drop(input);
     observe(stage, r, t0);
     yield { ref: r, own: true };

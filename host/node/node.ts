@@ -14,6 +14,7 @@ import { ActorManager } from './actor-manager.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import type { WorkerHandle, WorkerSite } from '../worker/worker-handle.js';
 import { logFilterOf, type LogOptions } from '../core/log-options.js';
+import { dataRootsOf } from '../files/part.js';
 import { AdminEndpoint, sessionsDir } from './admin.js';
 import { defaultSpillDir } from '../util/private-dir.js';
 import { acceleratorResource, detectAccelerators } from './accelerators.js';
@@ -76,6 +77,13 @@ export interface InitOptions extends LogOptions {
   /** How long an idle worker spins for new work before sleeping, in microseconds (default 50). */
   workerSpinUs?: number;
   /**
+   * Directories file read tasks (tsray.data's file sources) may read on this
+   * node, symbolic links resolved (default: anywhere, for the embedded node,
+   * which runs in the driver's own process; a node `tsray start` starts reads
+   * only under its `--data-root`s).
+   */
+  dataRoots?: string[];
+  /**
    * Serve the live web dashboard for this node (embedded only: a cluster's
    * head serves its own): `true` on 127.0.0.1:8265, or where given (port 0:
    * any free port). It needs a token, drawn at random; `tsray.dashboardUrl()`
@@ -109,7 +117,7 @@ export class EmbeddedNode implements Backend {
 
   /** `log`: where guest log records go (default: printed here); a cluster node sends them to the head. */
   constructor(opts: InitOptions, log?: WorkerSite['log']) {
-    const known = new Set(['token', 'accelBackend', 'acceleratorMemory', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'stateEventsKept', 'address', 'workerSpinUs', 'logLevel', 'logToDriver', 'dashboard', 'spillProgress']);
+    const known = new Set(['token', 'accelBackend', 'acceleratorMemory', 'acceleratorType', 'memory', 'numCpus', 'numGpus', 'resources', 'objectStoreMemory', 'spillDir', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites', 'stateEventsKept', 'address', 'workerSpinUs', 'dataRoots', 'logLevel', 'logToDriver', 'dashboard', 'spillProgress']);
     for (const k of Object.keys(opts)) if (!known.has(k)) throw new InvalidArgumentError(`unknown init option '${k}'`);
     if (opts.address !== undefined) throw new RuntimeStateError(`an embedded node has no address; connect to ${opts.address} with tsray.init({ address, token })`);
     const count = (name: string, v: number | undefined, dflt: number): number => {
@@ -176,7 +184,7 @@ export class EmbeddedNode implements Backend {
     if (kept !== undefined && (!Number.isSafeInteger(kept) || kept < 0)) throw new InvalidArgumentError(`stateEventsKept must be a whole number >= 0, got ${kept}`);
     this.events = new NodeEvents(kept);
     const site: WorkerSite = {
-      nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), keepLog: (m, tid) => this.logLines.keep(m, tid), ...(log ? { log } : {}), ...(devices ? { accelLink: () => devices.connect() } : {}) };
+      nodeId: this.nodeId, spinUs, arenas, logLevel: logFilterOf(opts), ...(opts.dataRoots ? { dataRoots: dataRootsOf(opts.dataRoots) } : {}), keepLog: (m, tid) => this.logLines.keep(m, tid), ...(log ? { log } : {}), ...(devices ? { accelLink: () => devices.connect() } : {}) };
     this.scheduler = new Scheduler({
       ...site, resources, deviceIds, baseWorkers, maxWorkers: baseWorkers + 16, warn,
       onGuestRequest: (slot, req) => this.guests.fromTask(slot, req),

@@ -223,7 +223,7 @@ export class Scheduler {
       this.releaseIfIdle(slot);
       return;
     }
-    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}), ...(inline ? { inline: true as const } : {}), ...(typeof inline === 'string' ? { answers: inline } : {}), ...(then ? { then } : {}), ...(task.each ? { each: task.each } : {}) });
+    w.send({ t: 'run', n: task.n, key, fn: task.fn, args, id: task.taskId, attempt: task.attempt, devices: slot.lease!.devices, ...accelField(task.opts.request, slot.lease!.devices, task.opts.acceleratorMemory), ...(task.log ? { log: task.log } : {}), ...(task.opts.capabilities ? { caps: task.opts.capabilities } : {}), ...(inline ? { inline: true as const } : {}), ...(typeof inline === 'string' ? { answers: inline } : {}), ...(then ? { then } : {}), ...(task.each ? { each: task.each } : {}), ...(task.read ? { read: task.read } : {}) });
     if (w.inflight.length === 0) w.setBusy(true);
     w.inflight.push(task.n);
     task.state = 'running';

@@ -25,6 +25,7 @@ export class Task implements TaskSpec {
   readonly then: readonly ChainStep[];
   readonly each: Each | undefined;
   readonly ran: TaskSpec['ran'];
+  readonly read: TaskSpec['read'];
   pendingDeps = 0;
   state: 'waiting' | 'queued' | 'running' | 'done' = 'waiting';
   attempt = 0;
@@ -65,6 +66,7 @@ export class Task implements TaskSpec {
     this.then = spec.then?.map((s) => ({ ...s, args: s.args.map(snapshotValue) })) ?? [];
     this.each = spec.each;
     this.ran = spec.ran;
+    this.read = spec.read;
     this.opts = spec.opts;
     this.log = spec.log;
     this.shape = spec.opts.shape;

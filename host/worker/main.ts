@@ -3,7 +3,13 @@
  * instances, one at a time, in the order the scheduler sent them. Each task
  * gets a pristine instance: a pooled one reset to its post-instantiation
  * state, or a new one. An actor keeps one instance for its life. The loop
- * never returns to the event loop; it sleeps on the control block.
+ * returns to the event loop only to await what is async (a jco instance's
+ * setup, a file part's read); otherwise it sleeps on the control block.
+ *
+ * Longer than 400 lines because the loop, the item running now and the
+ * pools and actors it runs in are one piece of state that every host call
+ * of the running guest reaches; its parts with state of their own are
+ * modules beside it (nested runs, claims, direct links, part reads).
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ComponentInstance, ResourceHandle } from '../component/module.js';
@@ -28,6 +34,7 @@ import {
 import { DirectLinks } from './direct-links.js';
 import { callShaped } from './shaped-calls.js';
 import type { Each } from '../core/specs.js';
+import { PartReads } from './part-reads.js';
 import { argReader, collectTransfer, readArgs } from './crossing-values.js';
 
 const init = workerData as WorkerInit & { port: MessagePort };
@@ -149,11 +156,13 @@ function callFresh(key: string, fn: string, args: unknown[], caps: string[] | un
   }
 }
 
+const parts = new PartReads(init.dataRoots);
+
 function runTask(msg: RunMsg): void {
   accel.beginTask(msg.accel);
-  const t0 = performance.now();
+  const t0 = parts.startOf(msg) ?? performance.now();
   try {
-    let value = callFresh(msg.key, msg.fn, argValues(msg.args), msg.caps, msg.each);
+    let value = msg.read ? parts.take(msg) : callFresh(msg.key, msg.fn, argValues(msg.args), msg.caps, msg.each);
     // A fused task: each next function gets the value before it, without a trip through the store.
     for (const step of msg.then ?? []) value = callFresh(step.key, step.fn, [value, ...step.args], msg.caps, step.each);
     succeed(msg.n, value, performance.now() - t0);
@@ -371,7 +380,9 @@ for (;;) {
   if (Atomics.load(ctl, CTL.STOP)) break;
   if (inline.length > 0 || queue.length > 0) {
     if (outbox.length === 0) firstUnflushed = performance.now();
-    runQueued(inline.shift() ?? queue.shift()!);
+    const item = inline.shift() ?? queue.shift()!;
+    if (item.t === 'run' && item.read && !cancelled.has(item.n)) await parts.readAhead(item);
+    runQueued(item);
     inline.clearValues();
     client.endItem();
     if (queue.length === 0 && inline.length === 0) cancelled.clear();

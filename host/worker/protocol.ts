@@ -7,6 +7,7 @@
 import type { WireError } from '../core/error-codec.js';
 import type { DeviceIds } from '../core/resources.js';
 import type { Each } from '../core/specs.js';
+import type { FilePart } from '../files/part.js';
 import type { AccelGrant } from '../accel/protocol.js';
 import type { LinkEnd } from '../accel/protocol.js';
 import type { FuncDef, ResolvedWorld } from '../wit/types.js';
@@ -60,6 +61,8 @@ export interface RunMsg {
   then?: { key: string; fn: string; args: unknown[]; each?: Each }[];
   /** How `fn` takes its block (`TaskSpec.each`). */
   each?: Each;
+  /** A file read task's part (`TaskSpec.read`): read into its value instead of calling `fn`. */
+  read?: FilePart;
 }
 
 /** Run queued task `n` now, inside the blocked guest call that waits for it. */
@@ -186,4 +189,6 @@ export interface WorkerInit {
   logLevel: LogFilter;
   /** Its link to the node's device thread (absent: the node has no devices). */
   accel?: LinkEnd;
+  /** Where file read tasks may read (absent: anywhere; see files/part.ts `readableUnder`). */
+  dataRoots?: string[];
 }

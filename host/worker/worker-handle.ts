@@ -36,6 +36,8 @@ export interface WorkerSite {
   keepLog?: (m: LogMsg, threadId: number) => void;
   /** A link to the node's device thread for each new worker (absent: the node has no devices). */
   accelLink?: () => LinkEnd;
+  /** Where file read tasks may read (absent: anywhere), as real paths. */
+  dataRoots?: string[];
 }
 
 let nextWorkerId = 1;
@@ -75,7 +77,7 @@ export class WorkerHandle {
     // execArgv: [] keeps the driver's loader hooks (--import, --loader) out of workers, which run only our code.
     const accel = site.accelLink?.();
     this.worker = new Worker(WORKER_SCRIPT, {
-      workerData: { ctl, claims, mail, nodeId, spinUs, arenas, logLevel, port: port2, ...(accel ? { accel } : {}) },
+      workerData: { ctl, claims, mail, nodeId, spinUs, arenas, logLevel, port: port2, ...(accel ? { accel } : {}), ...(site.dataRoots ? { dataRoots: site.dataRoots } : {}) },
       transferList: accel ? [port2, accel.port] : [port2],
       execArgv: [],
     });

@@ -2,8 +2,12 @@
 // more node, on loopback): fused stages and row-wise calls travel whole to
 // the node that runs them, read tasks spread over the nodes as Ray spreads
 // them, each transform's task runs where its block is, and the stages the
-// driver runs (an exchange) read blocks from the nodes that hold them.
+// driver runs (an exchange) read blocks from the nodes that hold them; file
+// reads run as tasks on the nodes, only under their --data-root.
 import t from 'tap';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tsray from 'tsray';
 import { prebuilt } from '../helpers/components.mjs';
 import { cluster, isolatedEnv } from '../helpers/cluster.mjs';
@@ -11,9 +15,20 @@ import { cluster, isolatedEnv } from '../helpers/cluster.mjs';
 const env = isolatedEnv('data-cluster');
 const TOKEN = 'data-cluster-token';
 
+// Files the nodes may read (--data-root), and one beside them they may not.
+const DATA = mkdtempSync(join(tmpdir(), 'tsray-data-root-'));
+const OUTSIDE = mkdtempSync(join(tmpdir(), 'tsray-data-outside-'));
+mkdirSync(join(DATA, 'text'));
+const LINES = 40_000;
+for (let f = 0; f < 3; f++) writeFileSync(join(DATA, 'text', `part-${f}.txt`), Array.from({ length: LINES }, (_, i) => `file ${f} line ${i}`).join('\n') + '\n');
+writeFileSync(join(DATA, 'rows.csv'), 'x,name\n1,a\n2,b\n3,c\n');
+writeFileSync(join(OUTSIDE, 'secret.txt'), 'not yours\n');
+symlinkSync(join(OUTSIDE, 'secret.txt'), join(DATA, 'link.txt'));
+
 t.test('reads spread, transforms follow their blocks, an exchange gathers them', async (t) => {
   const m = await tsray.load(await prebuilt('batches'));
-  const { address, nodes } = await cluster(t, env, TOKEN, { nodeArgs: [['--num-cpus', '1']] });
+  const root = ['--data-root', DATA];
+  const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '1', ...root], nodeArgs: [['--num-cpus', '1', ...root]] });
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
   t.equal(tsray.clusterResources().CPU, 2);
@@ -55,4 +70,20 @@ t.test('reads spread, transforms follow their blocks, an exchange gathers them',
 
   const sorted = await tsray.data.range(600, { parallelism: 6 }).mapBatches(m.fn('square')).randomShuffle({ seed: 1 }).sort('id', { descending: true }).takeAll();
   t.same(sorted.map((r) => r.id), Array.from({ length: 600 }, (_, i) => (599 - i) ** 2), 'shuffled and sorted through the driver from blocks on every node');
+
+  // File reads: a task per part, on the nodes, which read only under their data roots.
+  tsray.data.DataContext.targetMaxBlockSize = 256 * 1024;
+  try {
+    const text = tsray.data.readText(join(DATA, 'text'));
+    const lines = await text.takeAll();
+    t.equal(lines.length, 3 * LINES, 'every line of three files cut into parts, once');
+    t.same(lines.slice(LINES - 1, LINES + 1).map((r) => r.text), [`file 0 line ${LINES - 1}`, 'file 1 line 0'], 'in order across parts and files');
+    const readers = (await tsray.state.listTasks({ limit: 2000 })).filter((x) => x.name === 'files' && x.state === 'FINISHED').map((x) => x.nodeId);
+    t.ok(readers.length >= 6 && new Set(readers).size === 2, `the read tasks ran on both nodes (${readers.length} tasks)`);
+  } finally {
+    tsray.data.DataContext.targetMaxBlockSize = 512 * 2 ** 20;
+  }
+  t.same(await tsray.data.readCsv(join(DATA, 'rows.csv')).takeAll(), [{ x: 1, name: 'a' }, { x: 2, name: 'b' }, { x: 3, name: 'c' }], 'a CSV read on a node');
+  await t.rejects(tsray.data.readText(join(OUTSIDE, 'secret.txt')).takeAll(), { code: 'ERR_NOT_GIVEN', message: /outside this node's data roots.*--data-root/ }, 'a file outside the data roots is refused');
+  await t.rejects(tsray.data.readText(join(DATA, 'link.txt')).takeAll(), { code: 'ERR_NOT_GIVEN' }, 'and so is a link inside them that points outside');
 });

@@ -1,17 +1,25 @@
 /**
- * Reads of local files, block by block as a plan pulls them: text lines,
- * whole files as bytes, CSV and JSON Lines. Each file is read in chunks and
- * cut into blocks of about `DataContext.targetMaxBlockSize` bytes; column
- * types are taken from the first block and hold for the whole read, so a
- * value that does not fit is a typed error naming its file and row.
+ * File reads as tasks: the files a read covers cut into parts (host/files/part.ts),
+ * one read task each, spread over the cluster as Ray spreads read tasks.
+ * Text and JSON Lines are cut at about `DataContext.targetMaxBlockSize` bytes
+ * (a task reads the lines that start in its part); CSV by whole files,
+ * unless `newlinesInValues: false` lets it be cut the same way (a quoted
+ * line break would otherwise split a row, as in Arrow's CSV reader); Parquet
+ * by row group; binary files in groups of about that size. CSV and JSON
+ * column names and types are fixed here from the start of the first file
+ * (or given), so every block has one schema.
  */
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { InvalidArgumentError } from '../../errors.js';
-import type { Block } from '../../abi/block.js';
+import { checkColumnTypes, inferTypes, type ColumnType } from '../../files/columns.js';
+import { CsvParser } from '../../files/csv.js';
+import { prefixOf } from '../../files/lines.js';
+import { parquetGroups, type ParquetOptions } from '../../files/parquet.js';
+import type { FilePart } from '../../files/part.js';
+import { filesOf, type PathOptions } from '../../files/paths.js';
 import { DataContext } from '../context.js';
-import { CsvParser } from './csv.js';
-import { lineGroups, textChunks } from './lines.js';
-import { filesOf, type PathOptions } from './paths.js';
+
+export type { ColumnType };
 
 export interface TextOptions extends PathOptions {
   /** Leave out empty lines (default true, as Ray's `read_text`). */
@@ -23,13 +31,16 @@ export interface BinaryOptions extends PathOptions {
   includePaths?: boolean;
 }
 
-/** What a CSV or JSON column holds: `number` (f64, empty as NaN), `string`, or `bool` (u8 0 or 1). */
-export type ColumnType = 'number' | 'string' | 'bool';
-
 export interface CsvOptions extends PathOptions {
   delimiter?: string;
-  /** Types of some columns; the others are `number` where every value of the first block is one, else `string`. */
+  /** Types of some columns; the others are `number` where every value at the start of the first file is one, else `string`. */
   columnTypes?: Record<string, ColumnType>;
+  /**
+   * Whether quoted values may hold line breaks (default true: each file is
+   * read whole by one task). `false` lets a large file be read by several
+   * tasks, cut at line starts.
+   */
+  newlinesInValues?: boolean;
 }
 
 export interface JsonOptions extends PathOptions {
@@ -37,118 +48,89 @@ export interface JsonOptions extends PathOptions {
   columnTypes?: Record<string, ColumnType>;
 }
 
+/** How much of the first file sets CSV and JSON column types. */
+const SAMPLE_BYTES = 1 << 20;
+
 const blockBytes = (): number => Math.max(1, DataContext.targetMaxBlockSize);
 
-export async function* textBlocks(paths: string | readonly string[], o: TextOptions = {}): AsyncGenerator<Block> {
+/** Each file cut into byte ranges of about a block's size (an empty file: none). */
+async function ranges(paths: string | readonly string[], o: PathOptions, whole = false): Promise<{ path: string; start: number; end: number }[]> {
+  const out: { path: string; start: number; end: number }[] = [];
   for (const path of await filesOf(paths, o)) {
-    for await (const { lines } of lineGroups(path, blockBytes())) {
-      const text = o.dropEmptyLines === false ? lines : lines.filter((l) => l !== '');
-      if (text.length) yield { text };
-    }
+    const { size } = await stat(path);
+    // Parts of equal size, about a block each: no sliver of a part at a file's end.
+    const n = whole ? 1 : Math.max(1, Math.round(size / blockBytes()));
+    const step = Math.ceil(size / n);
+    for (let start = 0; start < size; start += step) out.push({ path, start, end: start + step >= size ? Infinity : start + step });
   }
+  return out;
 }
 
-export async function* binaryBlocks(paths: string | readonly string[], o: BinaryOptions = {}): AsyncGenerator<Block> {
-  let bytes: Uint8Array[] = [];
-  let names: string[] = [];
+/** Lines of the first `SAMPLE_BYTES` of `path`, the last dropped when the sample cut it. */
+function sampleLines(path: string): string[] {
+  const text = prefixOf(path, SAMPLE_BYTES);
+  const lines = text.split('\n');
+  if (text.length >= SAMPLE_BYTES || lines.at(-1) === '') lines.pop();
+  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+}
+
+export async function textParts(paths: string | readonly string[], o: TextOptions = {}): Promise<FilePart[]> {
+  return (await ranges(paths, o)).map((r) => ({ format: 'text', ...r, dropEmptyLines: o.dropEmptyLines !== false }));
+}
+
+export async function binaryParts(paths: string | readonly string[], o: BinaryOptions = {}): Promise<FilePart[]> {
+  const out: FilePart[] = [];
+  let group: string[] = [];
   let size = 0;
-  const block = (): Block => (o.includePaths ? { bytes, path: names } : { bytes });
+  const cut = (): void => { out.push({ format: 'binary', paths: group, includePaths: !!o.includePaths }); group = []; size = 0; };
   for (const path of await filesOf(paths, o)) {
-    const b = await readFile(path);
-    bytes.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-    names.push(path);
-    size += b.byteLength;
-    if (size >= blockBytes()) { yield block(); bytes = []; names = []; size = 0; }
+    group.push(path);
+    size += (await stat(path)).size;
+    if (size >= blockBytes()) cut();
   }
-  if (bytes.length) yield block();
+  if (group.length) cut();
+  return out;
 }
 
-/** Typed columns filled row by row, their types fixed by the first rows seen (or given). */
-class Columns {
-  private types: Record<string, ColumnType> | undefined;
-  constructor(private readonly given: Record<string, ColumnType> = {}) {
-    for (const [k, t] of Object.entries(given)) if (!['number', 'string', 'bool'].includes(t)) throw new InvalidArgumentError(`columnTypes.${k} must be 'number', 'string' or 'bool', got ${String(t)}`);
-  }
-
-  /** A block of `rows` (values by column name); `where(i)` names row i in errors. */
-  block(names: readonly string[], rows: readonly (readonly unknown[])[], where: (i: number) => string): Block {
-    this.types ??= Object.fromEntries(names.map((k, j) => [k, this.given[k] ?? infer(rows.map((r) => r[j]))]));
-    const out: Block = {};
-    names.forEach((k, j) => {
-      const t = this.types![k];
-      if (t === undefined) throw new InvalidArgumentError(`${where(0)}: column '${k}' is not in the first block's columns (${Object.keys(this.types!).join(', ')})`);
-      const bad = (i: number): never => { throw new InvalidArgumentError(`${where(i)}: column '${k}' holds ${t === 'number' ? 'numbers' : t === 'bool' ? 'booleans' : 'strings'}, got ${JSON.stringify(rows[i]![j])} (set columnTypes.${k} to read it otherwise)`); };
-      if (t === 'string') out[k] = rows.map((r, i) => { const v = r[j]; return typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'number' || typeof v === 'boolean' ? String(v) : bad(i); });
-      else if (t === 'bool') out[k] = Uint8Array.from(rows, (r, i) => { const v = r[j]; return v === true || v === 'true' ? 1 : v === false || v === 'false' || v === null || v === '' ? 0 : bad(i); });
-      else out[k] = Float64Array.from(rows, (r, i) => toNumber(r[j]) ?? bad(i));
-    });
-    return out;
-  }
+export async function csvParts(paths: string | readonly string[], o: CsvOptions = {}): Promise<FilePart[]> {
+  const delimiter = o.delimiter ?? ',';
+  const given = checkColumnTypes(o.columnTypes);
+  new CsvParser(delimiter); // checks the delimiter here, not in every task
+  const rs = await ranges(paths, o, o.newlinesInValues !== false);
+  if (!rs.length) return [];
+  const p = new CsvParser(delimiter);
+  const sample = sampleLines(rs[0]!.path);
+  const [header, ...rows] = p.push(sample.map((l) => `${l}\n`).join(''));
+  const types = header ? inferTypes(header, rows.filter((r) => r.length === header.length), given) : given;
+  return rs.map((r) => ({ format: 'csv', ...r, delimiter, types }));
 }
 
-function toNumber(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (v === null || v === undefined || v === '') return NaN;
-  if (typeof v !== 'string') return undefined;
-  const n = Number(v);
-  return Number.isNaN(n) && v.trim() !== 'NaN' ? undefined : n;
-}
-
-function infer(values: unknown[]): ColumnType {
-  if (values.some((v) => typeof v === 'boolean')) return 'bool';
-  return values.every((v) => toNumber(v) !== undefined) ? 'number' : 'string';
-}
-
-export async function* csvBlocks(paths: string | readonly string[], o: CsvOptions = {}): AsyncGenerator<Block> {
-  const cols = new Columns(o.columnTypes);
-  for (const path of await filesOf(paths, o)) {
-    const p = new CsvParser(o.delimiter ?? ',');
-    let header: string[] | undefined;
-    let rows: string[][] = [];
-    let first = 1;
-    let cut = blockBytes();
-    const flush = (): Block => {
-      const b = cols.block(header!, rows, (i) => `${path} row ${first + i}`);
-      first += rows.length;
-      rows = [];
-      return b;
-    };
-    const take = (got: string[][]): void => {
-      for (const r of got) {
-        if (!header) { header = r; continue; }
-        if (r.length !== header.length) throw new InvalidArgumentError(`${path} row ${first + rows.length}: ${r.length} fields, the header has ${header.length}`);
-        rows.push(r);
-      }
-    };
-    for await (const chunk of textChunks(path, blockBytes())) {
-      take(p.push(chunk));
-      if (p.consumed >= cut && rows.length) { yield flush(); cut = p.consumed + blockBytes(); }
-    }
-    const end = p.end();
-    if (end.openQuote) throw new InvalidArgumentError(`${path}: a quoted field is not closed at the end of the file`);
-    take(end.rows);
-    if (rows.length) yield flush();
-  }
-}
-
-export async function* jsonBlocks(paths: string | readonly string[], o: JsonOptions = {}): AsyncGenerator<Block> {
-  const cols = new Columns(o.columnTypes);
-  let names: string[] | undefined;
-  for (const path of await filesOf(paths, o)) {
-    for await (const { lines, first } of lineGroups(path, blockBytes())) {
-      const rows: unknown[][] = [];
-      const at: number[] = [];
-      lines.forEach((l, i) => {
-        if (!l.trim()) return;
-        let v: unknown;
-        try { v = JSON.parse(l); } catch (e) { throw new InvalidArgumentError(`${path} line ${first + i}: not JSON (${(e as Error).message}); read_json takes one object per line`); }
-        if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`${path} line ${first + i}: each line must be a JSON object`);
-        names ??= Object.keys(v);
-        for (const [k, x] of Object.entries(v)) if (x !== null && typeof x === 'object') throw new InvalidArgumentError(`${path} line ${first + i}: field '${k}' is nested; fields must be numbers, strings or booleans`);
-        rows.push(names.map((k) => (v as Record<string, unknown>)[k] ?? null));
-        at.push(first + i);
-      });
-      if (rows.length) yield cols.block(names!, rows, (i) => `${path} line ${at[i]}`);
+export async function jsonParts(paths: string | readonly string[], o: JsonOptions = {}): Promise<FilePart[]> {
+  const given = checkColumnTypes(o.columnTypes);
+  const rs = await ranges(paths, o);
+  if (!rs.length) return [];
+  const objects: Record<string, unknown>[] = [];
+  for (const l of sampleLines(rs[0]!.path)) {
+    if (!l.trim()) continue;
+    try {
+      const v = JSON.parse(l) as unknown;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) break;
+      objects.push(v as Record<string, unknown>);
+    } catch {
+      break; // the task that reads this line reports it, with where it is
     }
   }
+  const names = Object.keys(objects[0] ?? {});
+  const types = inferTypes(names, objects.map((v) => names.map((k) => v[k] ?? null)), given);
+  return rs.map((r) => ({ format: 'json', ...r, names, types }));
+}
+
+export async function parquetParts(paths: string | readonly string[], o: ParquetOptions = {}): Promise<FilePart[]> {
+  if (o.columns !== undefined && (!Array.isArray(o.columns) || !o.columns.every((c) => typeof c === 'string' && c))) throw new InvalidArgumentError('columns takes a list of column names');
+  const out: FilePart[] = [];
+  for (const path of await filesOf(paths, { fileExtensions: ['parquet'], ...o })) {
+    const { names, groups } = await parquetGroups(path, o.columns);
+    groups.forEach((g, group) => out.push({ format: 'parquet', path, ...g, group, columns: names }));
+  }
+  return out;
 }

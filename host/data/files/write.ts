@@ -7,8 +7,8 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
 import { numRows, type Block } from '../../abi/block.js';
-import { csvField } from './csv.js';
-import { writeParquetFile } from './parquet.js';
+import { csvField } from '../../files/csv.js';
+import { writeParquetFile } from '../../files/parquet.js';
 
 export interface WriteOptions {
   /** Replace files of the same names (default: an existing file is an error). */

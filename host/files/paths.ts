@@ -1,7 +1,7 @@
 /** The files a read covers: each path a file, or a directory read recursively (names starting with `.` skipped), in name order. */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 export interface PathOptions {
   /** Only files ending with one of these (`['csv']`), as Ray's `file_extensions`. */

@@ -1,14 +1,13 @@
 /**
  * Parquet files, through hyparquet (reader) and hyparquet-writer: plain
- * JavaScript, no native code, kept by the same authors. A read yields a
- * block per row group (then cut to `DataContext.targetMaxBlockSize`); a
- * write makes one file per block.
+ * JavaScript, no native code, kept by the same authors. A read task reads
+ * one row group into a block; a write makes one file per block.
  */
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
-import { InvalidArgumentError } from '../../errors.js';
-import { typeOf, type Block, type Column } from '../../abi/block.js';
-import { filesOf, type PathOptions } from './paths.js';
+import { InvalidArgumentError } from '../errors.js';
+import { typeOf, type Block, type Column } from '../abi/block.js';
+import type { PathOptions } from './paths.js';
 
 export interface ParquetOptions extends PathOptions {
   /** Only these columns (Parquet reads only their pages). */
@@ -31,20 +30,28 @@ function blockOf(rows: Record<string, unknown>[], names: string[], where: string
   return out;
 }
 
-export async function* parquetBlocks(paths: string | readonly string[], o: ParquetOptions = {}): AsyncGenerator<Block> {
-  for (const path of await filesOf(paths, { fileExtensions: ['parquet'], ...o })) {
-    const file = await asyncBufferFromFile(path);
-    const metadata = await parquetMetadataAsync(file).catch((e: Error) => { throw new InvalidArgumentError(`${path} is not a Parquet file (${e.message})`); });
-    const names = o.columns ?? metadata.schema.slice(1).filter((s) => !s.num_children).map((s) => s.name);
-    let rowStart = 0;
-    for (const [g, group] of metadata.row_groups.entries()) {
-      const rowEnd = rowStart + Number(group.num_rows);
-      // utf8 false: columns annotated as strings come as strings, plain byte arrays as bytes.
-      const rows = (await parquetReadObjects({ file, metadata, rowStart, rowEnd, columns: names, utf8: false })) as Record<string, unknown>[];
-      if (rows.length) yield blockOf(rows, names, `${path} row group ${g}`);
-      rowStart = rowEnd;
-    }
+/** The row groups of Parquet file `path` (rows [rowStart, rowEnd) each) and the columns a read takes (`columns`, or every leaf). */
+export async function parquetGroups(path: string, columns?: string[]): Promise<{ names: string[]; groups: { rowStart: number; rowEnd: number }[] }> {
+  const file = await asyncBufferFromFile(path);
+  const metadata = await parquetMetadataAsync(file).catch((e: Error) => { throw new InvalidArgumentError(`${path} is not a Parquet file (${e.message})`); });
+  const names = columns ?? metadata.schema.slice(1).filter((s) => !s.num_children).map((s) => s.name);
+  const groups: { rowStart: number; rowEnd: number }[] = [];
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    groups.push({ rowStart, rowEnd });
+    rowStart = rowEnd;
   }
+  return { names, groups };
+}
+
+/** Rows [rowStart, rowEnd) of `path` (its row group `group`), columns `names`, as one block. */
+export async function parquetPart(path: string, rowStart: number, rowEnd: number, group: number, names: string[]): Promise<Block> {
+  const file = await asyncBufferFromFile(path);
+  const metadata = await parquetMetadataAsync(file).catch((e: Error) => { throw new InvalidArgumentError(`${path} is not a Parquet file (${e.message})`); });
+  // utf8 false: columns annotated as strings come as strings, plain byte arrays as bytes.
+  const rows = (await parquetReadObjects({ file, metadata, rowStart, rowEnd, columns: names, utf8: false })) as Record<string, unknown>[];
+  return blockOf(rows, names, `${path} row group ${group}`);
 }
 
 const PARQUET_TYPE: Record<string, 'DOUBLE' | 'FLOAT' | 'INT32' | 'INT64' | 'STRING' | 'BYTE_ARRAY'> = {
