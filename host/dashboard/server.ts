@@ -100,6 +100,12 @@ export class DashboardServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, 405, 'text/plain', 'GET only');
     const file = FILES[path];
     if (file) return this.send(res, 200, TYPES[file.split('.').pop()!]!, this.files.get(file)!);
+    // Probes (a Kubernetes liveness and readiness probe): no token, and nothing said but whether it serves.
+    if (path === '/healthz') return this.send(res, 200, 'text/plain', 'ok\n');
+    if (path === '/readyz') {
+      const ready = await this.o.source.status().then((s) => s.nodes.some((n) => n.state === 'ALIVE'), () => false);
+      return this.send(res, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'no live node yet\n');
+    }
     if (path === '/api/snapshot') {
       const auth = req.headers.authorization;
       if (!this.allowed(auth?.startsWith('Bearer ') ? auth.slice(7) : undefined)) return this.send(res, 401, 'text/plain', 'a valid token is required');

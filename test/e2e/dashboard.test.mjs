@@ -68,6 +68,9 @@ t.test('the dashboard in headless Chromium', async (t) => {
     t.equal(page0.status, 200);
     t.match(page0.headers.get('content-security-policy'), /script-src 'self'/);
     t.equal((await fetch(`${base}../../etc/passwd`)).status, 404, 'only its own files are served');
+    const probe = async (p) => { const r = await fetch(`${base}${p}`); return [r.status, await r.text()]; };
+    t.same(await probe('healthz'), [200, 'ok\n'], 'a liveness probe, without a token');
+    t.same(await probe('readyz'), [200, 'ready\n'], 'a readiness probe: ready once the head has a live node');
 
     const { page, errors } = await open(browser, t, `${base}#token=${encodeURIComponent(TOKEN)}`);
     await page.waitForFunction(() => document.getElementById('node-count')?.textContent === '2', { timeout: 15_000 });

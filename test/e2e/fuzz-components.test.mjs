@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, prebuilt } from '../helpers/components.mjs';
 
-const N = Number(process.env.TSRAY_FUZZ_N ?? 1000);
+const N = Number(process.env.TSRAY_FUZZ_N ?? 400);
 const CHILDREN = 2;
 const HEAP_MB = 512;
 /** A load may take this long; one still running after HANG_MS counts as a hang. */
