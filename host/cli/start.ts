@@ -27,6 +27,7 @@ interface StartOptions {
   resources?: string;
   objectStoreMemory?: string;
   dataRoot?: string[];
+  rejoinTimeoutMs?: string;
   memory?: string;
   acceleratorType?: string;
   accelBackend?: string;
@@ -180,6 +181,7 @@ export function registerStart(program: Command): void {
     .option('--tls-key <file>', 'the private key of --tls-cert')
     .option('--tls-ca <file>', 'PEM CA certificate(s) that sign the cluster\'s certificates (default: Node\'s trusted CAs and NODE_EXTRA_CA_CERTS)')
     .option('--node-timeout-ms <ms>', 'head: a node silent this long is dead', '10000')
+    .option('--rejoin-timeout-ms <ms>', 'node: how long to keep trying to join again, with backoff, after losing the head (0: stop at once)', '60000')
     .option('--dashboard-port <port>', 'head: port of the web dashboard (0: any free port)', String(DEFAULT_DASHBOARD_PORT))
     .option('--dashboard-host <ip>', 'head: interface the dashboard listens on', '127.0.0.1')
     .option('--no-dashboard', 'head: serve no dashboard')
@@ -227,7 +229,7 @@ export function registerStart(program: Command): void {
         return;
       }
       const { runNode } = await import('../cluster/process.js');
-      const nodeId = await runNode(address, token, node, o.log, { ...(o.host ? { host: o.host } : {}), tls });
+      const nodeId = await runNode(address, token, node, o.log, { ...(o.host ? { host: o.host } : {}), tls }, num('rejoin-timeout-ms', o.rejoinTimeoutMs));
       process.stdout.write(`tsray node ${nodeId} joined ${address} (pid ${process.pid})\n`);
     });
 

@@ -81,20 +81,52 @@ export async function runHead(o: HeadProcessOptions): Promise<{ address: string;
   return { address, token };
 }
 
+/** How long a node that lost its head keeps trying to rejoin it by default (Ray's raylet waits 60 s for its GCS). */
+export const DEFAULT_REJOIN_MS = 60_000;
+/** The first and the longest wait between two tries to rejoin. */
+const REJOIN_FIRST_MS = 250;
+const REJOIN_MOST_MS = 5_000;
+
 /**
- * Runs a node joined to `address` until SIGTERM/SIGINT, or until the head
- * goes away (exit code 1). Its object server listens on `net.host`, by
- * default on the interface that reaches the head, with TLS when `net.tls`
- * has a certificate (which a `wss://` head requires).
+ * Runs a node joined to `address` until SIGTERM/SIGINT. Its object server
+ * listens on `net.host`, by default on the interface that reaches the head,
+ * with TLS when `net.tls` has a certificate (which a `wss://` head requires).
+ *
+ * A node that loses its head (the head died or restarted, or a partition
+ * made it declare the node dead) stops its work and tries to join again,
+ * with backoff, for `rejoinMs`: as a new node, since the head has given the
+ * old one's work and objects up. Then it exits with code 1 (`rejoinMs` 0:
+ * at once).
  */
-export async function runNode(address: string, token: string, node: InitOptions, log?: string, net: { host?: string; tls?: Tls } = {}): Promise<string> {
-  const agent = await NodeAgent.join(address, token, node, (why) => {
-    process.stderr.write(`tsray node ${agent.nodeId}: lost the head: ${why}; stopping this node\n`);
+export async function runNode(address: string, token: string, node: InitOptions, log?: string, net: { host?: string; tls?: Tls } = {}, rejoinMs = DEFAULT_REJOIN_MS): Promise<string> {
+  let agent: NodeAgent;
+  let stopping = false;
+  const join = (): Promise<NodeAgent> => NodeAgent.join(address, token, node, (why) => void lost(why), net);
+  const lost = async (why: string): Promise<void> => {
+    const old = agent;
+    process.stderr.write(`tsray node ${old.nodeId}: lost the head: ${why}; ${rejoinMs > 0 ? `rejoining it for up to ${rejoinMs} ms` : 'stopping this node'}\n`);
+    await old.close().catch(() => undefined);
+    const until = Date.now() + rejoinMs;
+    for (let wait = REJOIN_FIRST_MS; !stopping && Date.now() < until; wait = Math.min(2 * wait, REJOIN_MOST_MS)) {
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(wait, until - Date.now()))));
+      if (stopping) return;
+      try {
+        agent = await join();
+        process.stdout.write(`tsray node ${agent.nodeId} joined ${address} again (was ${old.nodeId})\n`);
+        return;
+      } catch {
+        // The head is not back yet: try again after a longer wait.
+      }
+    }
+    if (stopping) return;
+    process.stderr.write(`tsray node ${old.nodeId}: the head did not come back; stopping this node\n`);
     removeRecord('node', process.pid);
-    void agent.close().finally(() => process.exit(1));
-  }, net);
+    process.exit(1);
+  };
+  agent = await join();
   writeRecord({ pid: process.pid, role: 'node', address, ...(log ? { log } : {}) });
   onStop(async () => {
+    stopping = true;
     removeRecord('node', process.pid);
     await agent.close();
   });

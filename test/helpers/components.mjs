@@ -1,4 +1,5 @@
 // Builds components from AssemblyScript for tests, once per test process.
+import './child-env.mjs';
 import { build } from 'tsray';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
