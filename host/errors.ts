@@ -149,9 +149,13 @@ export class ObjectStoreFullError extends TsrayError {
   }
 }
 
-/** An object's bytes are gone: its spill file is missing or corrupt. Other objects are unaffected. */
+/**
+ * An object's bytes are gone: its spill file is missing or corrupt, or the
+ * node that held its only copy died and its task could not run again to make
+ * it (`why` says which). Other objects are unaffected.
+ */
 export class ObjectLostError extends TsrayError {
-  constructor(readonly objectId: string, why: string) {
+  constructor(readonly objectId: string, readonly why: string) {
     super('ERR_OBJECT_LOST', `object ${objectId} was lost: ${why}; recreate it (put it again or rerun the task that made it)`);
   }
 }

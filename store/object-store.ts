@@ -18,7 +18,7 @@
 import type { SpillStats } from './spill.js';
 import { ObjectRef, newId, setRefOwner, type RefOwner } from './object-ref.js';
 import { snapshotValue } from './snapshot.js';
-import { InvalidArgumentError } from '../host/errors.js';
+import { InvalidArgumentError, ObjectLostError } from '../host/errors.js';
 import type { Arena } from './arena.js';
 import { materialize, read, readCopy } from './codec.js';
 import { RefKind } from './references.js';
@@ -29,10 +29,10 @@ import type { StoreOptions } from './store-options.js';
 import { Entry, FAILED, OK, PENDING, PUT_SITE, READY, TASK_SITE, type RemoteLocation, type Settled } from './entry.js';
 import { Views, noop, type SharedRead } from './views.js';
 import { objectInfos, storeStats, type ObjectInfo, type StoreStats } from './stats.js';
-import { incomingBlock, loseRemote, onlyRemote, type Incoming } from './remote.js';
+import { incomingBlock, loseRemote, onlyRemote, type Incoming, type Rebuild } from './remote.js';
 import { Sealer } from './seal.js';
 
-export type { RemoteLocation, Settled, StoreOptions, SharedRead, ObjectInfo, StoreStats, Incoming, ArgPins };
+export type { RemoteLocation, Settled, StoreOptions, SharedRead, ObjectInfo, StoreStats, Incoming, ArgPins, Rebuild };
 
 export class ObjectStore implements RefOwner {
   private readonly entries = new Map<string, Entry>();
@@ -183,9 +183,21 @@ export class ObjectStore implements RefOwner {
     return e && onlyRemote(e) && e.state === READY ? e.remote : undefined;
   }
 
-  /** Marks remote objects lost (their owner died, or a transfer failed): reads fail with ObjectLostError. */
-  lose(which: { ref: ObjectRef } | { nodeId: string }, why: string): void {
-    loseRemote('ref' in which ? [this.entries.get(which.ref.id)] : [...this.entries.values()].filter((e) => e.remote?.nodeId === which.nodeId), why);
+  /**
+   * Marks remote objects lost (their owner died, or a transfer failed): each
+   * goes back to pending where its owner's `rebuild` makes it again (lineage
+   * reconstruction), else reads fail with ObjectLostError.
+   */
+  lose(which: { ref: ObjectRef } | { nodeId: string }, why: string, rebuild?: Rebuild): void {
+    const list = 'ref' in which ? [this.entries.get(which.ref.id)] : [...this.entries.values()].filter((e) => e.remote?.nodeId === which.nodeId);
+    if (!rebuild) { loseRemote(list, why); return; }
+    const lost = list.filter((e): e is Entry => !!e && onlyRemote(e) && e.state === READY);
+    // All pending first: a task made again must wait for a lost argument that is made again too, whatever the order here.
+    for (const e of lost) { e.remote = undefined; e.state = PENDING; e.size = 0; }
+    for (const e of lost) {
+      const again = rebuild(e.id);
+      if (again !== true) this.settle(e, FAILED, new ObjectLostError(e.id, `${why}; ${again}`));
+    }
   }
 
   /** Bytes of `ref`'s sealed block, when it has one here. */

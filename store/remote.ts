@@ -26,6 +26,13 @@ export function onlyRemote(e: Entry): e is Entry & { remote: RemoteLocation } {
   return !!e.remote && !e.arena && !e.spill && !e.privateBytes;
 }
 
+/**
+ * What the owner of a lost object does about it (lineage reconstruction):
+ * `true`, it is being made again (the object goes back to pending); or why
+ * it cannot be, for its ObjectLostError.
+ */
+export type Rebuild = (id: string) => true | string;
+
 /** Marks remote objects lost (their owner died, or a transfer failed): reads fail with ObjectLostError. */
 export function loseRemote(list: Iterable<Entry | undefined>, why: string): void {
   for (const e of list) {

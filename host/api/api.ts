@@ -167,6 +167,12 @@ function checkKnown(node: Backend, refs: readonly ObjectRef[]): void {
   for (const r of refs) if (!node.objects.has(r)) throw new InvalidArgumentError(`${r} ${r.released ? 'was released; it cannot be read' : 'is not known to this runtime'}`);
 }
 
+/** Waits until every ref is settled here; again for any whose bytes were lost meanwhile and are being made again (lineage). */
+function allSettled(node: Backend, refs: ObjectRef[], opts: GetOptions): Promise<void> | undefined {
+  const waiting = settled(node, refs, opts);
+  return waiting?.then(() => (refs.every((r) => node.objects.peek(r)) ? undefined : allSettled(node, refs, opts)));
+}
+
 function settled(node: Backend, refs: ObjectRef[], opts: GetOptions): Promise<void> | undefined {
   checkKnown(node, refs);
   const pending = (): ObjectRef[] => {
@@ -230,7 +236,7 @@ export async function get<T = unknown>(refs: readonly ObjectRef<T>[], opts?: Get
 export async function get(refOrRefs: ObjectRef | readonly ObjectRef[], opts: GetOptions = {}): Promise<unknown> {
   const node = requireNode();
   const refs = refList(refOrRefs, 'get()');
-  const waiting = settled(node, refs, opts);
+  const waiting = allSettled(node, refs, opts);
   if (waiting) await waiting;
   const values = refs.map((r) => node.objects.value(r));
   return Array.isArray(refOrRefs) ? values : values[0];
@@ -254,7 +260,7 @@ export async function getView<T = unknown>(refs: readonly ObjectRef<T>[], opts?:
 export async function getView(refOrRefs: ObjectRef | readonly ObjectRef[], opts: GetOptions = {}): Promise<ObjectView<unknown>> {
   const node = requireNode();
   const refs = refList(refOrRefs, 'getView()');
-  const waiting = settled(node, refs, opts);
+  const waiting = allSettled(node, refs, opts);
   if (waiting) await waiting;
   const reads: { value: unknown; release(): void }[] = [];
   try {

@@ -24,7 +24,7 @@ import type { Peer } from './peer.js';
 import { nodeRowsOf, type Frame, type MemoryReply, type StateReply, type StatusReply } from './protocol.js';
 import type { NodeRow, ProcessState } from '../core/state-views.js';
 import type { NodeMemory } from '../../store/report.js';
-import { ObjectPuller, ObjectServer } from './object-transfer.js';
+import { ObjectPuller, ObjectServer, unreachableNode } from './object-transfer.js';
 import { routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
 import { defaultSpillDir } from '../util/private-dir.js';
@@ -91,7 +91,7 @@ class RemoteTasks implements TaskBackend {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
         opts: o, log: this.log, ...(refs ? { refs } : {}), ...(then?.length ? { then } : {}), ...(spec.each ? { each: spec.each } : {}), ...(spec.read ? { read: spec.read } : {}),
       },
-    }), { ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}), ...(spec.then?.length ? { components: spec.then.map((s) => s.component) } : {}), ...(spec.ran ? { ran: spec.ran } : {}) });
+    }), { ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}), ...(spec.then?.length ? { components: spec.then.map((s) => s.component) } : {}), ...(spec.ran ? { ran: spec.ran } : {}), maxRetries: o.maxRetries });
   }
 
   /** Cancels the task behind `ref` only; `ClusterDriver.cancelTree` also its children. */
@@ -184,7 +184,9 @@ export class ClusterDriver implements Backend {
       if (!loc) continue;
       pulls.push(this.puller.pull(loc, r).catch((e: Error) => {
         // Only a transfer that failed for good loses the object; anything else (a bad argument, ...) is the caller's to see.
-        if (e instanceof ObjectLostError) this.objects.lose({ ref: r }, e.message);
+        // An unreachable node has lost all it held: its other objects too (a task made again must not be sent one of them).
+        const gone = unreachableNode(e);
+        if (e instanceof ObjectLostError) this.objects.lose(gone ? { nodeId: gone } : { ref: r }, e.why, (id) => this.work.rebuild(id));
         else throw e;
       }));
     }
@@ -202,7 +204,10 @@ export class ClusterDriver implements Backend {
       else if (f.t === 'memory') peer.send({ t: 'memory-reply', id: f.id, nodes: [nodeMemory(driver, driver.memoryIdentity)] });
       // Filtered on the node already; again here, since a node's word is not trusted.
       else if (f.t === 'log') { if (logPasses(opts.logFilter ?? DEFAULT_LOG_FILTER, f.level)) printGuestLog(f, { pid: f.pid ?? 0, node: f.node ?? '?' }); }
-      else if (f.t === 'node-dead') driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`);
+      else if (f.t === 'node-dead') {
+        driver.work.sweepLineage();
+        driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`, (id) => driver!.work.rebuild(id));
+      }
     };
     // Nodes pull this driver's large objects (puts, large arguments) from here.
     const objects = new ObjectStore({

@@ -124,6 +124,13 @@ interface Transfer {
   fail: (e: Error) => void;
 }
 
+const unreachable = new WeakMap<Error, string>();
+
+/** The node a pull's ObjectLostError found unreachable (so every object it holds is lost too), if that is why it failed. */
+export function unreachableNode(e: unknown): string | undefined {
+  return e instanceof Error ? unreachable.get(e) : undefined;
+}
+
 /** Pulls objects from other nodes' object servers into `store`. */
 export class ObjectPuller {
   private readonly peers = new Map<string, Promise<Peer>>();
@@ -183,7 +190,9 @@ export class ObjectPuller {
     try {
       peer = await this.peer(loc.address);
     } catch (e) {
-      throw new ObjectLostError(loc.objectId, `its node ${loc.nodeId} cannot be reached at ${loc.address} (${(e as Error).message})`);
+      const lost = new ObjectLostError(loc.objectId, `its node ${loc.nodeId} cannot be reached at ${loc.address} (${(e as Error).message})`);
+      unreachable.set(lost, loc.nodeId);
+      throw lost;
     }
     const id = this.nextId++;
     return new Promise<ObjectRef>((resolve, reject) => {

@@ -19,6 +19,7 @@ import { fromWire } from '../core/error-codec.js';
 import { ObjectServer } from './object-transfer.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
 import { remoteArg } from './remote-arg.js';
+import { Lineage } from './lineage.js';
 import type { RemoteLocation } from '../../store/object-store.js';
 import { landRefs, unmarkRefs, wireRef, type RefSource, type WireRef } from './wire-refs.js';
 
@@ -44,6 +45,9 @@ export interface Work extends Waiting {
   components: readonly LoadedComponent[];
   /** Told how long it ran on its node's worker, when the node says (`TaskSpec.ran`). */
   ran: ((ms: number) => void) | undefined;
+  /** How often its task may run again to make lost results (absent: never, see lineage.ts), and how often it did. */
+  maxRetries: number | undefined;
+  rebuilds: number;
 }
 
 /** What else work may come with. */
@@ -62,6 +66,8 @@ export interface WorkExtras {
   components?: readonly LoadedComponent[];
   /** Told its run time on the node (`TaskSpec.ran`). */
   ran?: (ms: number) => void;
+  /** A task whose results may be made again, this many times (lineage.ts). */
+  maxRetries?: number;
 }
 
 /** How the submitter treats what it sends and receives. */
@@ -81,6 +87,8 @@ export class RemoteWork {
   private readonly shipped = new Set<string>();
 
   private readonly argWaits: ArgWaits<Work>;
+  /** Finished tasks kept to make their results again (lineage.ts). */
+  private readonly lineage = new Lineage<Work>((w) => this.letGo(w));
 
   private readonly src: RefSource;
 
@@ -109,7 +117,7 @@ export class RemoteWork {
       temps.push(r);
       return r;
     });
-    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue, components: [component, ...(extras.components ?? [])], ran: extras.ran };
+    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue, components: [component, ...(extras.components ?? [])], ran: extras.ran, maxRetries: extras.stream || queue ? undefined : extras.maxRetries, rebuilds: 0 };
     this.work.set(id, w);
     for (const r of returns) this.byReturn.set(r.id, id);
     queue?.push(w);
@@ -165,7 +173,7 @@ export class RemoteWork {
       this.fail(w, f.error ? fromWire(f.error) : new ConnectionError(`a malformed result for '${w.name}'`));
       return;
     }
-    this.done(w);
+    this.done(w, true);
     if (f.ms !== undefined) w.ran?.(f.ms);
     w.returns.forEach((r, i) => this.settle(r, f.returns![i]!));
   }
@@ -203,12 +211,44 @@ export class RemoteWork {
     }
   }
 
-  private done(w: Work): void {
+  /** `w` ended; one that `succeeded` and may run again is kept, holding its arguments, for its results' sake. */
+  private done(w: Work, succeeded = false): void {
     w.state = 'done';
     this.work.delete(w.id);
     for (const r of w.returns) this.byReturn.delete(r.id);
+    if (succeeded && w.maxRetries !== undefined && w.maxRetries > w.rebuilds) this.lineage.keep(w);
+    else this.letGo(w);
+  }
+
+  private letGo(w: Work): void {
     this.argWaits.release(w);
     for (const r of w.temps) r.release();
+  }
+
+  /**
+   * Object `id`, a result whose only copy was lost with its node: runs its
+   * task again (`true`; the object is pending until then), or says why it
+   * cannot be made again.
+   */
+  rebuild(id: string): true | string {
+    const w = this.lineage.of(id);
+    if (!w) return 'only results of tasks that may run again (maxRetries > 0) are made again; objects that were put and results of actor calls or streaming tasks never are';
+    if (w.state !== 'done') return true; // its task runs again already, for another of its results
+    if (w.rebuilds >= w.maxRetries!) return `its task '${w.name}' ran again ${w.rebuilds} time(s) already, as many as its maxRetries allow`;
+    if (w.args.some((a) => a instanceof ObjectRef && a.released)) return `an argument of its task '${w.name}' was released, so the task cannot run again`;
+    const again: Work = { ...w, id: newId(), state: 'waiting', pendingDeps: 0, holds: false, rebuilds: w.rebuilds + 1 };
+    this.lineage.forget(w);
+    this.work.set(again.id, again);
+    for (const r of again.returns) this.byReturn.set(r.id, again.id);
+    // It holds the arguments before the run it replaces lets go of them, so none is freed in between.
+    this.argWaits.start(again);
+    this.argWaits.release(w);
+    return true;
+  }
+
+  /** Lets go of the kept tasks whose results were all released (before objects are looked up in it). */
+  sweepLineage(): void {
+    this.lineage.sweep();
   }
 
   private fail(w: Work, error: Error): void {

@@ -140,11 +140,13 @@ t.test('a large object made on one node is pulled by a task on another; its owne
   t.equal(onHead, driverSum, 'the task on the other node read the same bytes');
   t.equal(sameNode, driverSum, 'and so did a task on the node that holds it');
 
-  const kept = blobs.fn('fill').options({ resources: { n: 1 } }).remote(2 * MiB, 6);
+  // maxRetries 0: its task may not run again to make it (test/e2e/lineage.test.mjs has the tasks that do).
+  const kept = blobs.fn('fill').options({ resources: { n: 1 }, maxRetries: 0 }).remote(2 * MiB, 6);
   await tsray.wait([kept]);
   other.child.kill('SIGKILL');
   const e = await caught(t, () => tsray.get(kept, { timeoutMs: 10_000 }));
   t.ok(e instanceof tsray.ObjectLostError, `its only copy died with its node: ObjectLostError (got ${e?.constructor?.name}: ${e?.message})`);
+  t.match(e?.message, /; only results of tasks that may run again \(maxRetries > 0\) are made again/, 'saying why it is not made again');
   t.equal((await tsray.get(made)).length, 80 * MiB, 'an object already fetched to the driver is still readable');
 });
 
