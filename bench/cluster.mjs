@@ -1,8 +1,8 @@
 // Cluster benchmark on loopback, in one run:
 //  1. moving a 1 GiB sealed object between two processes (an object server and a puller),
 //     against the best bare ws stream of the same bytes and raw TCP (the ceiling);
-//  2. tiny-task throughput of one driver over three nodes (a head with its node, two more),
-//     against the embedded node on the same machine;
+//  2. tiny-task throughput of one driver over 1, 2 and 3 one-CPU nodes, against the embedded node
+//     with 1 and 2 CPUs on the same machine, and how soon a head killed and started again serves;
 //  3. how long a node's death takes to be seen by the head and its tasks to run again elsewhere.
 //
 //   npx tsc -p . && node bench/cluster.mjs
@@ -11,7 +11,7 @@
 import { printTable } from './lib/table.mjs';
 import { fmtInt, makeProgress, median } from './lib/stats.mjs';
 import { spawn } from 'node:child_process';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, createServer as netCreateServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -122,11 +122,9 @@ for (const c of [owner.child, wsOwner.child, tcpOwner.child]) c.kill('SIGKILL');
 const TMP = mkdtempSync(join(tmpdir(), 'tsray-bench-cluster-'));
 const env = { ...process.env, TMPDIR: TMP };
 const startArgs = (extra) => [CLI, 'start', ...extra, '--token', TOKEN, '--block', '--object-store-memory', String(256 * 2 ** 20)];
-progress('cluster: starting a head and two nodes...');
+progress('cluster: starting a head (with its own 1-CPU node)...');
 const head = await launch(startArgs(['--head', '--port', '0', '--num-cpus', '1']), /listening at (ws:\/\/\S+)/, env);
 const headAddress = head.m[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
-await launch(startArgs(['--address', headAddress, '--num-cpus', '1']), /joined/, env);
-await launch(startArgs(['--address', headAddress, '--num-cpus', '1']), /joined/, env);
 const matrixBytes = (await import('node:fs')).readFileSync(join(ROOT, 'build', 'matrix.wasm'));
 
 async function throughput(n, rounds) {
@@ -142,14 +140,42 @@ async function throughput(n, rounds) {
   return median(rates);
 }
 
-await tsray.init({ address: headAddress, token: TOKEN });
-const clusterRate = await throughput(5000, 5);
-progress(`tiny tasks over three nodes: ${fmtInt(clusterRate)} tasks/s`);
+// Tiny tasks over 1, 2 and 3 one-CPU nodes (the head's own, then one more at a time), then the embedded node.
+const overNodes = [];
+for (let nodes = 1; nodes <= 3; nodes++) {
+  if (nodes > 1) await launch(startArgs(['--address', headAddress, '--num-cpus', '1']), /joined/, env);
+  await tsray.init({ address: headAddress, token: TOKEN });
+  overNodes.push(await throughput(5000, 5));
+  await tsray.shutdown();
+  progress(`tiny tasks over ${nodes} node${nodes > 1 ? 's' : ''}: ${fmtInt(overNodes.at(-1))} tasks/s`);
+}
+const clusterRate = overNodes[2];
+const embedded = [];
+for (const numCpus of [1, 2]) {
+  await tsray.init({ numCpus });
+  embedded.push(await throughput(5000, 5));
+  await tsray.shutdown();
+  progress(`tiny tasks on the embedded node, ${numCpus} CPU${numCpus > 1 ? 's' : ''}: ${fmtInt(embedded.at(-1))} tasks/s`);
+}
+const embeddedRate = embedded[1];
+
+// A head killed (-9) and started again at its address: how soon its node is back and a task is served.
+for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+const port = await new Promise((resolve) => { const srv = netCreateServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); }); });
+const restartArgs = startArgs(['--head', '--port', String(port), '--host', '127.0.0.1', '--num-cpus', '0']);
+const firstHead = await launch(restartArgs, /listening at (ws:\/\/\S+)/, env);
+const restartAddress = firstHead.m[1];
+await launch(startArgs(['--address', restartAddress, '--num-cpus', '1']), /joined/, env);
+const killed = performance.now();
+firstHead.child.kill('SIGKILL');
+await launch(restartArgs, /listening at/, env);
+const headBack = performance.now() - killed;
+await tsray.init({ address: restartAddress, token: TOKEN });
+// The new head's own node offers no CPU: the task waits for the node that rejoins.
+await tsray.get((await tsray.load(matrixBytes)).fn('add').remote(1, 2));
+const servedAgain = performance.now() - killed;
 await tsray.shutdown();
-await tsray.init({ numCpus: 2 });
-const embeddedRate = await throughput(5000, 5);
-progress(`tiny tasks on the embedded node: ${fmtInt(embeddedRate)} tasks/s`);
-await tsray.shutdown();
+progress(`head restart: listening again after ${f2(headBack)} ms, first task served after ${f2(servedAgain)} ms`);
 
 // Death, on a fresh two-node cluster with room to spare: each node takes half of eight long naps;
 // kill -9 one and time how soon the head sees it and how soon its naps finish elsewhere.
@@ -188,12 +214,14 @@ printTable([
   ['measurement', 'tsray', 'comparison (same run)', 'ratio', 'goal', 'goal met'],
   [`1. pull of a 1 GiB object between two processes (object server -> puller's store)`, `${f2(gbs(SIZE, medObj))} GB/s`, `bare ws stream, same bytes, 4 MiB frames: ${f2(gbs(SIZE, medRaw))} GB/s`, `${f2(median(ratios))}x`, '>= 1.2 GB/s and >= 0.8x ws', gbs(SIZE, medObj) >= 1.2 && median(ratios) >= 0.8 ? 'met' : 'MISSED'],
   ['     raw TCP, same bytes (the ceiling)', '', `${f2(gbs(SIZE, medTcp))} GB/s`, `${f2(medTcp / medObj)}x of tcp`, '', ''],
-  ['2. tiny tasks (add), one driver over three 1-CPU nodes', `${fmtInt(clusterRate)} tasks/s`, `embedded node, 2 CPUs: ${fmtInt(embeddedRate)} tasks/s`, `${f2(clusterRate / embeddedRate)}x`, 'measure', ''],
+  ['2. tiny tasks (add), one driver over 1 / 2 / 3 one-CPU nodes', overNodes.map((r) => fmtInt(r)).join(' / ') + ' tasks/s', `embedded node, 1 / 2 CPUs: ${fmtInt(embedded[0])} / ${fmtInt(embeddedRate)} tasks/s`, `${f2(clusterRate / 3 / embedded[0])}x per CPU (3 nodes)`, '>= 1x per CPU (3 nodes vs embedded 1 CPU)', clusterRate / 3 >= embedded[0] ? 'met' : 'MISSED'],
+  ['     head killed (-9) and started again at its address: listening again', `${f2(headBack)} ms`, 'its node rejoins with backoff (250 ms, doubling)', '', 'measure', ''],
+  ['     first task served again (by the rejoined node)', `${f2(servedAgain)} ms`, 'a new driver; the head keeps no tables across restarts yet', '', 'measure', ''],
   ['3. node killed (-9): head sees it dead', `${f2(seenDead)} ms`, 'its connection closes; heartbeats (10 s) catch silent nodes', '', 'measure', ''],
   ['     its tasks resubmitted: done elsewhere, past kill + their 1 s nap', `${f2(median(resubmit))} ms`, `${retried.length} of 8 tasks retried (attempt 1) on a node with free CPUs`, '', 'measure', ''],
 ]);
 console.log('');
 console.log(`1: medians of ${REPS} rounds, the three variants back to back each round, after one warm-up pull; the ratio is the median of per-round ratios. GB/s = 10^9 bytes/s. All on loopback.`);
-console.log('2: medians of 5 rounds x 5,000 tasks after 200 warm-up tasks; results travel node -> head -> driver.');
+console.log('2: medians of 5 rounds x 5,000 tasks after 200 warm-up tasks; results travel node -> head -> driver. At 1,000 nodes every task would still pass through the one head (see bench/cluster-scale.mjs): ownership, issue 18, takes it off that path.');
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node.js ${process.version}, load average ${LOAD_BEFORE[0].toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end; run took ${((performance.now() - START) / 1000).toFixed(0)} s`);
 process.exit(0);

@@ -331,7 +331,8 @@ export class Scheduler {
     for (const r of task.returns) this.byReturn.delete(r.id);
     this.objects.unpin(task);
     this.argWaits.release(task);
-    if (task.cancelled && !(result instanceof Error)) result = new TaskCancelledError(task.name);
+    // A task cancelled before it ended fails as cancelled, whatever its guest made of the cancel (a child's cancelled result it could not handle, say).
+    if (task.cancelled && !(result instanceof TaskCancelledError)) result = new TaskCancelledError(task.name);
     this.cfg.events?.task(task, result instanceof Error ? 'FAILED' : 'FINISHED', task.slot?.worker.threadId ?? -1, result instanceof Error ? result : undefined);
     settleReturns(this.objects, task.returns, result);
     for (const r of task.borrowed) this.objects.unhold(r, RefKind.PendingTask);
