@@ -50,6 +50,8 @@ export class ObjectStore implements RefOwner {
   private inlineBytes = 0;
   /** Told when an object whose primary copy is on another node is freed here (so the owner can free it). */
   onRemoteFree: ((loc: RemoteLocation) => void) | undefined = undefined;
+  /** Told each object's id as it is freed (its owner's lineage lets go of the task that made it). */
+  onFreed: ((id: string) => void) | undefined = undefined;
 
   constructor(readonly opts: StoreOptions) {
     this.space = new BlockSpace(opts);
@@ -109,6 +111,7 @@ export class ObjectStore implements RefOwner {
     e.privateBytes = undefined;
     if (e.captured) for (const id of e.captured) this.dec(this.entries.get(id), RefKind.Captured);
     if (e.remote) this.onRemoteFree?.(e.remote);
+    this.onFreed?.(e.id);
   }
 
   // ---- creating objects ----

@@ -205,7 +205,6 @@ export class ClusterDriver implements Backend {
       // Filtered on the node already; again here, since a node's word is not trusted.
       else if (f.t === 'log') { if (logPasses(opts.logFilter ?? DEFAULT_LOG_FILTER, f.level)) printGuestLog(f, { pid: f.pid ?? 0, node: f.node ?? '?' }); }
       else if (f.t === 'node-dead') {
-        driver.work.sweepLineage();
         driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`, (id) => driver!.work.rebuild(id));
       }
     };

@@ -1,30 +1,33 @@
 /**
  * Lineage: how a driver makes its tasks' results again (Ray's lineage
  * reconstruction). A task that finished is kept, its arguments still held,
- * while any of its results is referenced. When a node dies holding the only
- * copy of a result, the task runs again (and, the same way, the tasks that
- * made its lost arguments), while its `maxRetries` allow. Objects that were
- * put, and results of actor calls or streaming tasks, are not made again.
+ * while any of its results exists; when a node dies holding the only copy of
+ * a result, the task runs again (and, the same way, the tasks that made its
+ * lost arguments), while its `maxRetries` allow. Objects that were put, and
+ * results of actor calls or streaming tasks, are not made again.
+ *
+ * A kept task holds its results by id only, never the refs its submitter
+ * holds: those go when the submitter drops them, and the task is let go
+ * when the store frees its last result (`freed`).
  */
-import type { ObjectRef } from '../../store/object-ref.js';
-
-/** Work that can be kept: its results, and how to let its arguments go. */
 export interface Kept {
-  readonly returns: readonly ObjectRef[];
+  readonly returns: readonly { readonly id: string }[];
 }
 
 export class Lineage<W extends Kept> {
   private readonly byReturn = new Map<string, W>();
-  private kept = 0;
+  /** How many of each kept task's results are not freed yet. */
+  private readonly left = new Map<W, number>();
 
   /** `letGo` releases what a kept task holds (its arguments), once nothing can ask for it again. */
   constructor(private readonly letGo: (w: W) => void) {}
 
-  /** Keeps `w` (the latest run of its task) for its results. */
-  keep(w: W): void {
-    for (const r of w.returns) this.byReturn.set(r.id, w);
-    // Tasks whose results are all released are let go now and then, not on every release.
-    if (++this.kept % 256 === 0) this.sweep();
+  /** Keeps `w` (the latest run of its task) for those of its results that still `exist`. */
+  keep(w: W, exists: (id: string) => boolean): void {
+    const live = w.returns.filter((r) => exists(r.id));
+    if (live.length === 0) { this.letGo(w); return; }
+    for (const r of live) this.byReturn.set(r.id, w);
+    this.left.set(w, live.length);
   }
 
   /** The kept task that made object `id`. */
@@ -32,26 +35,25 @@ export class Lineage<W extends Kept> {
     return this.byReturn.get(id);
   }
 
-  /** Forgets `w` (it failed, or will not run again); what it holds is its owner's to let go. */
+  /** Forgets `w` (it runs again as another, or failed); what it holds is its owner's to let go. */
   forget(w: W): void {
     for (const r of w.returns) if (this.byReturn.get(r.id) === w) this.byReturn.delete(r.id);
+    this.left.delete(w);
   }
 
-  /** Lets go of every kept task whose results were all released. */
-  sweep(): void {
-    const seen = new Set<W>();
-    for (const w of this.byReturn.values()) {
-      if (seen.has(w)) continue;
-      seen.add(w);
-      if (w.returns.every((r) => r.released)) {
-        this.forget(w);
-        this.letGo(w);
-      }
-    }
+  /** Object `id` was freed: once all of its task's results are, the task is let go. */
+  freed(id: string): void {
+    const w = this.byReturn.get(id);
+    if (!w) return;
+    this.byReturn.delete(id);
+    const n = (this.left.get(w) ?? 1) - 1;
+    if (n > 0) { this.left.set(w, n); return; }
+    this.left.delete(w);
+    this.letGo(w);
   }
 
   /** How many tasks it keeps. */
   get size(): number {
-    return new Set(this.byReturn.values()).size;
+    return this.left.size;
   }
 }

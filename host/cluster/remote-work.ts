@@ -95,6 +95,7 @@ export class RemoteWork {
   constructor(private readonly peer: Peer, private readonly objects: ObjectStore, server: ObjectServer, storeId: string,
     private readonly opts: SubmitterOptions = { shipComponents: true, land: (r, loc) => objects.resolveRemote(r, loc) }) {
     this.src = { objects, location: (id, size) => server.location(storeId, id, size) };
+    objects.onFreed = (id) => this.lineage.freed(id);
     this.argWaits = new ArgWaits<Work>(objects, RefKind.PendingTask, {
       waiting: (w) => w.state === 'waiting',
       ready: (w) => this.ready(w),
@@ -216,7 +217,8 @@ export class RemoteWork {
     w.state = 'done';
     this.work.delete(w.id);
     for (const r of w.returns) this.byReturn.delete(r.id);
-    if (succeeded && w.maxRetries !== undefined && w.maxRetries > w.rebuilds) this.lineage.keep(w);
+    // Kept by result ids (handles that count for nothing), so the submitter's own refs can still go.
+    if (succeeded && w.maxRetries !== undefined && w.maxRetries > w.rebuilds) this.lineage.keep({ ...w, returns: w.returns.map((r) => new ObjectRef(r.id)) }, (id) => this.objects.has(new ObjectRef(id)));
     else this.letGo(w);
   }
 
@@ -244,11 +246,6 @@ export class RemoteWork {
     this.argWaits.start(again);
     this.argWaits.release(w);
     return true;
-  }
-
-  /** Lets go of the kept tasks whose results were all released (before objects are looked up in it). */
-  sweepLineage(): void {
-    this.lineage.sweep();
   }
 
   private fail(w: Work, error: Error): void {

@@ -38,4 +38,15 @@ t.test('results lost with their node are made again, through lost arguments too;
   const noRetry = await caught(t, () => tsray.get(once, { timeoutMs: 10_000 }));
   t.ok(noRetry instanceof tsray.ObjectLostError, `a task with maxRetries 0 is not run again: ObjectLostError (${noRetry?.message})`);
   t.match(noRetry?.message, /^object \w+ was lost: its node \w+ (cannot be reached|died).*; only results of tasks that may run again \(maxRetries > 0\) are made again/, 'saying where it was and why it is not made again');
+
+  // Kept lineage holds a task's arguments only while its results exist.
+  const p = blobs.fn('fill').remote(2 * MiB, 4);
+  const q = blobs.fn('checksum').remote(p);
+  await tsray.get(q);
+  const objects = () => tsray.memory().nodes.reduce((k, x) => k + x.store.objects, 0);
+  const withBoth = objects();
+  p.release();
+  t.equal(objects(), withBoth, 'an argument released by its submitter stays while the result of its task does (lineage)');
+  q.release();
+  t.equal(objects(), withBoth - 2, 'and goes with that result');
 });
