@@ -92,12 +92,13 @@ export class RemoteFunction<F = UntypedFunction> {
    * Submits this function with `next` fused after it in one task: each next
    * function gets the value before it, then its own `args` (tsray.data's
    * fused stages); `how.each`: how it takes its block (`TaskSpec.each`), `how.ran`: told its run time (`TaskSpec.ran`),
-   * `how.read`: a file read task, its value read from this part instead of calling this function (`TaskSpec.read`).
+   * `how.read`: a file read task, its value read from this part instead of calling this function (`TaskSpec.read`),
+   * `how.name`: the name it shows under (in state listings and errors) instead of its function's.
    * Only where the backend runs fused tasks (`fusesChains()`);
    * plain values only: no refs, handles, several returns or streaming.
    * @internal
    */
-  remoteChain(how: { each?: Each; ran?: (ms: number) => void; read?: FilePart }, next: readonly { fn: RemoteFunction; args: unknown[]; each?: Each }[], ...args: unknown[]): ObjectRef {
+  remoteChain(how: { each?: Each; ran?: (ms: number) => void; read?: FilePart; name?: string }, next: readonly { fn: RemoteFunction; args: unknown[]; each?: Each }[], ...args: unknown[]): ObjectRef {
     const node = requireNode();
     if (!node.scheduler.fusesChains) throw new RuntimeStateError('this runtime does not run fused tasks');
     const f = this.ref.func;
@@ -113,7 +114,7 @@ export class RemoteFunction<F = UntypedFunction> {
       checkRemoteArgs(g, g.params.slice(1), more);
       return { component: fn.component, name: g.name, fn: fn.fnKey, args: more, ...(stepEach ? { each: stepEach } : {}) };
     });
-    return node.scheduler.submit({ component: this.component, name: f.name, fn: this.fnKey, args, opts, then, ...(how.each ? { each: how.each } : {}), ...(how.ran ? { ran: how.ran } : {}), ...(how.read ? { read: how.read } : {}) })[0]!;
+    return node.scheduler.submit({ component: this.component, name: how.name ?? f.name, fn: this.fnKey, args, opts, then, ...(how.each ? { each: how.each } : {}), ...(how.ran ? { ran: how.ran } : {}), ...(how.read ? { read: how.read } : {}) })[0]!;
   }
 }
 

@@ -95,7 +95,8 @@ export async function* runMap(inputs: AsyncIterable<Input>, ops: MapOp[], stage:
   for await (const input of inputs) {
     const t0 = performance.now();
     const args = 'ref' in input ? [input.ref, ...fnArgs] : input.args;
-    const read = ops[0]!.readsFiles ? { read: args[0] as FilePart } : undefined;
+    // A file read shows under its read's name (read_text, ...), not the builtin function it belongs to.
+    const read = ops[0]!.readsFiles ? { read: args[0] as FilePart, name: ops[0]!.name } : undefined;
     if (read && !chains) throw new RuntimeStateError('this runtime does not run file read tasks');
     // Through the chain path even alone (where the backend runs chains): it reports the task's run time.
     const r = (chains ? fn.remoteChain({ ...(each ? { each } : {}), ...read, ran: (ms) => stage.runMs.push(ms) }, then, ...(read ? [] : args)) : fn.remote(...args)) as ObjectRef<Block>;

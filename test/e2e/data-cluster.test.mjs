@@ -78,7 +78,7 @@ t.test('reads spread, transforms follow their blocks, an exchange gathers them',
     const lines = await text.takeAll();
     t.equal(lines.length, 3 * LINES, 'every line of three files cut into parts, once');
     t.same(lines.slice(LINES - 1, LINES + 1).map((r) => r.text), [`file 0 line ${LINES - 1}`, 'file 1 line 0'], 'in order across parts and files');
-    const readers = (await tsray.state.listTasks({ limit: 2000 })).filter((x) => x.name === 'files' && x.state === 'FINISHED').map((x) => x.nodeId);
+    const readers = (await tsray.state.listTasks({ limit: 2000 })).filter((x) => x.name === 'read_text' && x.state === 'FINISHED').map((x) => x.nodeId);
     t.ok(readers.length >= 6 && new Set(readers).size === 2, `the read tasks ran on both nodes (${readers.length} tasks)`);
   } finally {
     tsray.data.DataContext.targetMaxBlockSize = 512 * 2 ** 20;
