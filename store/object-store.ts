@@ -29,7 +29,7 @@ import type { StoreOptions } from './store-options.js';
 import { Entry, FAILED, OK, PENDING, PUT_SITE, READY, TASK_SITE, type RemoteLocation, type Settled } from './entry.js';
 import { Views, noop, type SharedRead } from './views.js';
 import { objectInfos, storeStats, type ObjectInfo, type StoreStats } from './stats.js';
-import { incomingBlock, loseRemote, onlyRemote, type Incoming, type Rebuild } from './remote.js';
+import { incomingBlock, onlyRemote, type Incoming, type Rebuild } from './remote.js';
 import { Sealer } from './seal.js';
 
 export type { RemoteLocation, Settled, StoreOptions, SharedRead, ObjectInfo, StoreStats, Incoming, ArgPins, Rebuild };
@@ -191,9 +191,8 @@ export class ObjectStore implements RefOwner {
    * goes back to pending where its owner's `rebuild` makes it again (lineage
    * reconstruction), else reads fail with ObjectLostError.
    */
-  lose(which: { ref: ObjectRef } | { nodeId: string }, why: string, rebuild?: Rebuild): void {
+  lose(which: { ref: ObjectRef } | { nodeId: string }, why: string, rebuild: Rebuild): void {
     const list = 'ref' in which ? [this.entries.get(which.ref.id)] : [...this.entries.values()].filter((e) => e.remote?.nodeId === which.nodeId);
-    if (!rebuild) { loseRemote(list, why); return; }
     const lost = list.filter((e): e is Entry => !!e && onlyRemote(e) && e.state === READY);
     // All pending first: a task made again must wait for a lost argument that is made again too, whatever the order here.
     for (const e of lost) { e.remote = undefined; e.state = PENDING; e.size = 0; }

@@ -1,12 +1,13 @@
 /**
  * Objects whose primary copy is on another node: whether an entry is only
- * there, marking such objects lost, and the room a block from another node
- * lands in (an arena block, else private memory).
+ * there, what its owner does when such an object is lost (`Rebuild`; the
+ * store's `lose` marks them), and the room a block from another node lands
+ * in (an arena block, else private memory).
  */
-import { ObjectLostError, ObjectStoreFullError, OutOfDiskError } from '../host/errors.js';
+import { ObjectStoreFullError, OutOfDiskError } from '../host/errors.js';
 import type { Arena } from './arena.js';
 import type { BlockSpace } from './block-space.js';
-import { FAILED, READY, type Entry, type RemoteLocation } from './entry.js';
+import type { Entry, RemoteLocation } from './entry.js';
 import type { ObjectRef } from './object-ref.js';
 
 /** Space for a sealed block arriving from another node. */
@@ -32,16 +33,6 @@ export function onlyRemote(e: Entry): e is Entry & { remote: RemoteLocation } {
  * it cannot be, for its ObjectLostError.
  */
 export type Rebuild = (id: string) => true | string;
-
-/** Marks remote objects lost (their owner died, or a transfer failed): reads fail with ObjectLostError. */
-export function loseRemote(list: Iterable<Entry | undefined>, why: string): void {
-  for (const e of list) {
-    if (!e || e.state !== READY || !e.remote || e.arena || e.spill) continue;
-    e.remote = undefined;
-    e.state = FAILED;
-    e.error = new ObjectLostError(e.id, why);
-  }
-}
 
 /** Room for a `size`-byte sealed block from another node (spilling to make it, as a put would). */
 export function incomingBlock(space: BlockSpace, size: number, receiver: Receiver): Incoming {
