@@ -12,6 +12,7 @@ import { coreExportName } from '../abi/names.js';
 import { ComponentError } from '../errors.js';
 import { snapshotRestores, definesMemory } from '../engine/core-module.js';
 import { virtualizeMemorySize } from '../engine/virtual-memory-size.js';
+import { print } from '@bytecodealliance/jco-transpile/wasm-tools';
 import type { ResolvedWorld } from '../wit/types.js';
 import { checkCore } from './core-check.js';
 import type { Entity, Lift } from './decode/entities.js';
@@ -77,9 +78,11 @@ export async function chooseEngine(ev: Evaluated, world: ResolvedWorld, coreModu
     if (/reserved for the host/.test((e as Error).message)) throw e;
     return jco((e as Error).message);
   }
-  const resettable = await snapshotRestores(main);
+  // Printed once: both the snapshot check and the memory-size rewrite read the text.
+  const wat = await print(main);
+  const resettable = await snapshotRestores(main, wat);
   // A pooled instance keeps the memory a task grew only when the guest cannot tell (virtual-memory-size.ts).
-  const coreBytes = (resettable ? await virtualizeMemorySize(main) : undefined) ?? main.slice();
+  const coreBytes = (resettable ? await virtualizeMemorySize(main, wat) : undefined) ?? main.slice();
   const lean: LeanCore = { coreBytes, core, resettable };
   return { engine: 'lean', reason: `one core module (${coreModules.length - 1} shim${coreModules.length === 2 ? '' : 's'}), exports lifted by their canonical names, only tsray imports`, lean };
 }

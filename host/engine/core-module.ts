@@ -23,12 +23,12 @@ const UNRESTORABLE = /^\s*(table\.(set|grow|fill|copy|init)|elem\.drop|data\.dro
  * True when restoring linear memory and mutable globals returns an instance
  * of `core` exactly to its just-instantiated state. wasm-tools prints one
  * instruction per line, so a line-start match is an instruction, never a name
- * or data.
+ * or data. `wat`: the module as wasm-tools prints it, when the caller has it.
  */
-export async function snapshotRestores(core: Uint8Array): Promise<boolean> {
+export async function snapshotRestores(core: Uint8Array, wat?: string): Promise<boolean> {
   // JavaScript can neither read nor write a v128 global, so no snapshot can hold one.
   if (readCore(core).globals.some((g) => g.mutable && g.type === 'v128')) return false;
-  return !UNRESTORABLE.test(await print(core));
+  return !UNRESTORABLE.test(wat ?? await print(core));
 }
 
 function replaceSection(core: Uint8Array, s: CoreSection, body: number[]): Uint8Array {

@@ -72,14 +72,14 @@ const growFunc = `
  * Returns `core` with its memory size virtualized, or undefined when it
  * cannot be done exactly: the module does not define exactly one memory and
  * no other, or names a memory in a size or grow instruction, or the text does
- * not parse back.
+ * not parse back. `wat`: the module as wasm-tools prints it, when the caller has it.
  */
-export async function virtualizeMemorySize(core: Uint8Array): Promise<Uint8Array | undefined> {
+export async function virtualizeMemorySize(core: Uint8Array, wat?: string): Promise<Uint8Array | undefined> {
   const info = readCore(core);
   if (info.imports.some((i) => i.kind === KIND.memory)) return undefined;
   const limits = memoryLimits(core);
   if (!limits || limits.count !== 1 || (limits.flags !== 0 && limits.flags !== 1)) return undefined; // one 32-bit unshared memory
-  const lines = (await print(core)).split('\n');
+  const lines = (wat ?? await print(core)).split('\n');
   let uses = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
