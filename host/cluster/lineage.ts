@@ -35,7 +35,15 @@ export class Lineage<W extends Kept> {
     return this.byReturn.get(id);
   }
 
-  /** Forgets `w` (it runs again as another, or failed); what it holds is its owner's to let go. */
+  /** `next` (a new run of `old`'s task) stands for `old`'s results from now on. */
+  replace(old: W, next: W): void {
+    for (const r of old.returns) if (this.byReturn.get(r.id) === old) this.byReturn.set(r.id, next);
+    const n = this.left.get(old);
+    this.left.delete(old);
+    if (n !== undefined) this.left.set(next, n);
+  }
+
+  /** Forgets `w` (its run ended, or it will not run again); what it holds is its owner's to let go. */
   forget(w: W): void {
     for (const r of w.returns) if (this.byReturn.get(r.id) === w) this.byReturn.delete(r.id);
     this.left.delete(w);

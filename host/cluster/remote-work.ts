@@ -215,6 +215,7 @@ export class RemoteWork {
   /** `w` ended; one that `succeeded` and may run again is kept, holding its arguments, for its results' sake. */
   private done(w: Work, succeeded = false): void {
     w.state = 'done';
+    this.lineage.forget(w); // a run made again ends: kept anew below, or not at all
     this.work.delete(w.id);
     for (const r of w.returns) this.byReturn.delete(r.id);
     // Kept by result ids (handles that count for nothing), so the submitter's own refs can still go.
@@ -239,7 +240,8 @@ export class RemoteWork {
     if (w.rebuilds >= w.maxRetries!) return `its task '${w.name}' ran again ${w.rebuilds} time(s) already, as many as its maxRetries allow`;
     if (w.args.some((a) => a instanceof ObjectRef && a.released)) return `an argument of its task '${w.name}' was released, so the task cannot run again`;
     const again: Work = { ...w, id: newId(), state: 'waiting', pendingDeps: 0, holds: false, rebuilds: w.rebuilds + 1 };
-    this.lineage.forget(w);
+    // Its other results, if lost too, are found running again rather than refused.
+    this.lineage.replace(w, again);
     this.work.set(again.id, again);
     for (const r of again.returns) this.byReturn.set(r.id, again.id);
     // It holds the arguments before the run it replaces lets go of them, so none is freed in between.
