@@ -63,13 +63,3 @@ export function linesOfPart(path: string, start: number, end: number): { lines: 
   for (let i = 0; i < lines.length; i++) if (lines[i]!.endsWith('\r')) lines[i] = lines[i]!.slice(0, -1);
   return { lines, begin };
 }
-
-/** The first `bytes` bytes of `path` as text (its last line may be cut: callers drop it). */
-export function prefixOf(path: string, bytes: number): string {
-  const fd = openSync(path, 'r');
-  try {
-    return bytesOf(fd, 0, Math.min(bytes, fstatSync(fd).size)).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}

@@ -13,7 +13,7 @@ import { stat } from 'node:fs/promises';
 import { InvalidArgumentError } from '../../errors.js';
 import { checkColumnTypes, inferTypes, type ColumnType } from '../../files/columns.js';
 import { CsvParser } from '../../files/csv.js';
-import { prefixOf } from '../../files/lines.js';
+import { linesOfPart } from '../../files/lines.js';
 import { parquetGroups, type ParquetOptions } from '../../files/parquet.js';
 import type { FilePart } from '../../files/part.js';
 import { filesOf, type PathOptions } from '../../files/paths.js';
@@ -66,13 +66,8 @@ async function ranges(paths: string | readonly string[], o: PathOptions, whole =
   return out;
 }
 
-/** Lines of the first `SAMPLE_BYTES` of `path`, the last dropped when the sample cut it. */
-function sampleLines(path: string): string[] {
-  const text = prefixOf(path, SAMPLE_BYTES);
-  const lines = text.split('\n');
-  if (text.length >= SAMPLE_BYTES || lines.at(-1) === '') lines.pop();
-  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
-}
+/** The lines that start in the first `SAMPLE_BYTES` of `path` (whole: the part reader finishes the last). */
+const sampleLines = (path: string): string[] => linesOfPart(path, 0, SAMPLE_BYTES).lines;
 
 export async function textParts(paths: string | readonly string[], o: TextOptions = {}): Promise<FilePart[]> {
   return (await ranges(paths, o)).map((r) => ({ format: 'text', ...r, dropEmptyLines: o.dropEmptyLines !== false }));
@@ -95,10 +90,9 @@ export async function binaryParts(paths: string | readonly string[], o: BinaryOp
 export async function csvParts(paths: string | readonly string[], o: CsvOptions = {}): Promise<FilePart[]> {
   const delimiter = o.delimiter ?? ',';
   const given = checkColumnTypes(o.columnTypes);
-  new CsvParser(delimiter); // checks the delimiter here, not in every task
+  const p = new CsvParser(delimiter); // checks the delimiter here, not in every task
   const rs = await ranges(paths, o, o.newlinesInValues !== false);
   if (!rs.length) return [];
-  const p = new CsvParser(delimiter);
   const sample = sampleLines(rs[0]!.path);
   const [header, ...rows] = p.push(sample.map((l) => `${l}\n`).join(''));
   const types = header ? inferTypes(header, rows.filter((r) => r.length === header.length), given) : given;
