@@ -30,10 +30,16 @@ function blockOf(rows: Record<string, unknown>[], names: string[], where: string
   return out;
 }
 
-/** The row groups of Parquet file `path` (rows [rowStart, rowEnd) each) and the columns a read takes (`columns`, or every leaf). */
-export async function parquetGroups(path: string, columns?: string[]): Promise<{ names: string[]; groups: { rowStart: number; rowEnd: number }[] }> {
+/** Parquet file `path` and its footer; `InvalidArgumentError` when it is not one. */
+async function open(path: string): Promise<{ file: Awaited<ReturnType<typeof asyncBufferFromFile>>; metadata: Awaited<ReturnType<typeof parquetMetadataAsync>> }> {
   const file = await asyncBufferFromFile(path);
   const metadata = await parquetMetadataAsync(file).catch((e: Error) => { throw new InvalidArgumentError(`${path} is not a Parquet file (${e.message})`); });
+  return { file, metadata };
+}
+
+/** The row groups of Parquet file `path` (rows [rowStart, rowEnd) each) and the columns a read takes (`columns`, or every leaf). */
+export async function parquetGroups(path: string, columns?: string[]): Promise<{ names: string[]; groups: { rowStart: number; rowEnd: number }[] }> {
+  const { metadata } = await open(path);
   const names = columns ?? metadata.schema.slice(1).filter((s) => !s.num_children).map((s) => s.name);
   const groups: { rowStart: number; rowEnd: number }[] = [];
   let rowStart = 0;
@@ -47,8 +53,7 @@ export async function parquetGroups(path: string, columns?: string[]): Promise<{
 
 /** Rows [rowStart, rowEnd) of `path` (its row group `group`), columns `names`, as one block. */
 export async function parquetPart(path: string, rowStart: number, rowEnd: number, group: number, names: string[]): Promise<Block> {
-  const file = await asyncBufferFromFile(path);
-  const metadata = await parquetMetadataAsync(file).catch((e: Error) => { throw new InvalidArgumentError(`${path} is not a Parquet file (${e.message})`); });
+  const { file, metadata } = await open(path);
   // utf8 false: columns annotated as strings come as strings, plain byte arrays as bytes.
   const rows = (await parquetReadObjects({ file, metadata, rowStart, rowEnd, columns: names, utf8: false })) as Record<string, unknown>[];
   return blockOf(rows, names, `${path} row group ${group}`);
