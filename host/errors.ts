@@ -209,3 +209,10 @@ export class NotGivenError extends TsrayError {
     super('ERR_NOT_GIVEN', message);
   }
 }
+
+/** The head's persistent tables (a local file, or Redis with `--redis-address`) cannot be read or written. */
+export class StorageError extends TsrayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STORAGE', message, options);
+  }
+}

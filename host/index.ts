@@ -21,7 +21,7 @@ export {
   TsrayError, ComponentError, WitError, BuildError, ArgumentTypeError, TaskError, OutOfMemoryError,
   TaskTimeoutError, GetTimeoutError, TaskCancelledError, WorkerCrashedError, RuntimeStateError,
   InfeasibleTaskError, InvalidArgumentError, ActorDiedError, ObjectStoreFullError, ObjectLostError, OutOfDiskError,
-  AuthError, ConnectionError, UnschedulableError, InsecurePathError, NotGivenError,
+  AuthError, ConnectionError, UnschedulableError, InsecurePathError, NotGivenError, StorageError,
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
