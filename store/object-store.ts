@@ -186,6 +186,13 @@ export class ObjectStore implements RefOwner {
     return e && onlyRemote(e) && e.state === READY ? e.remote : undefined;
   }
 
+  /** Every object held here for another node (ids as that node knows them), by node: what a driver tells a head it resumes with. */
+  remoteHeld(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const e of this.entries.values()) if (e.remote) (out[e.remote.nodeId] ??= []).push(e.remote.objectId);
+    return out;
+  }
+
   /**
    * Marks remote objects lost (their owner died, or a transfer failed): each
    * goes back to pending where its owner's `rebuild` makes it again (lineage

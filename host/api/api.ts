@@ -35,6 +35,11 @@ const BUSY_MS = 0.015;
 /** Stops the embedded node's spill progress (see spill-progress.ts). */
 let stopSpillWatch: () => void = () => undefined;
 
+function checkedReconnect(ms: unknown): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`reconnectTimeoutMs must be a number of milliseconds >= 0, got ${String(ms)}`);
+  return ms;
+}
+
 export async function init(opts: InitOptions = {}): Promise<void> {
   if (currentNode()) throw new RuntimeStateError('tsray is already initialized; call tsray.shutdown() before init() again');
   // As Ray's RAY_ADDRESS: a program written for the embedded node runs on a cluster unchanged.
@@ -56,8 +61,8 @@ export async function init(opts: InitOptions = {}): Promise<void> {
   if (opts.dashboard) throw new InvalidArgumentError("a cluster's head serves its dashboard (tsray start --head, port 8265); dashboard is an option of the embedded node");
   if (opts.address === undefined) {
     // Node options written for the embedded node are ignored when the environment points at a cluster.
-    const { objectStoreMemory, spillDir, token, tlsCa, tlsCert, tlsKey, logLevel, logToDriver } = opts;
-    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }), tlsCa, tlsCert, tlsKey, logLevel, logToDriver };
+    const { objectStoreMemory, spillDir, token, tlsCa, tlsCert, tlsKey, logLevel, logToDriver, reconnectTimeoutMs } = opts;
+    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }), tlsCa, tlsCert, tlsKey, logLevel, logToDriver, reconnectTimeoutMs };
   }
   // A driver of a cluster: the nodes bring their own resources (as in Ray, they cannot be set from here).
   const local = ['numCpus', 'numGpus', 'acceleratorType', 'memory', 'resources', 'workerSpinUs', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites'];
@@ -76,6 +81,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
     address, token, tls: readTls(opts), logFilter: logFilterOf(opts),
     ...(opts.objectStoreMemory === undefined ? {} : { objectStoreMemory: opts.objectStoreMemory }),
     ...(opts.spillDir === undefined ? {} : { spillDir: opts.spillDir }),
+    ...(opts.reconnectTimeoutMs === undefined ? {} : { reconnectMs: checkedReconnect(opts.reconnectTimeoutMs) }),
   });
   if (currentNode()) { await driver.close(new RuntimeStateError('init() raced another init()')); throw new RuntimeStateError('tsray is already initialized'); }
   setNode(driver);

@@ -38,6 +38,9 @@ interface StartOptions {
   tlsKey?: string;
   tlsCa?: string;
   nodeTimeoutMs?: string;
+  redisAddress?: string;
+  storageNamespace?: string;
+  storageDir?: string;
   block?: boolean;
 }
 
@@ -181,7 +184,10 @@ export function registerStart(program: Command): void {
     .option('--tls-key <file>', 'the private key of --tls-cert')
     .option('--tls-ca <file>', 'PEM CA certificate(s) that sign the cluster\'s certificates (default: Node\'s trusted CAs and NODE_EXTRA_CA_CERTS)')
     .option('--node-timeout-ms <ms>', 'head: a node silent this long is dead', '10000')
-    .option('--rejoin-timeout-ms <ms>', 'node: how long to keep trying to join again, with backoff, after losing the head (0: stop at once)', '60000')
+    .option('--rejoin-timeout-ms <ms>', 'node: how long to keep running and dialing the head again, with backoff, after losing it (0: stop at once)', '60000')
+    .option('--redis-address <redis://[:PASSWORD@]HOST:PORT>', 'head: keep the cluster tables in Redis, so a head started again takes the cluster back (default: TSRAY_REDIS_ADDRESS, else a local file)')
+    .option('--storage-namespace <name>', 'head: the cluster\'s key prefix in Redis (several clusters may share one Redis)', 'default')
+    .option('--storage-dir <dir>', 'head: directory of the local tables file (default: this user\'s tsray directory, per port; --port 0 keeps none)')
     .option('--dashboard-port <port>', 'head: port of the web dashboard (0: any free port)', String(DEFAULT_DASHBOARD_PORT))
     .option('--dashboard-host <ip>', 'head: interface the dashboard listens on', '127.0.0.1')
     .option('--no-dashboard', 'head: serve no dashboard')
@@ -214,6 +220,7 @@ export function registerStart(program: Command): void {
         const dashboardPort = num('dashboard-port', o.dashboardPort)!;
         const { address } = await runHead({
           port, ...(o.host ? { host: o.host } : {}), ...(token ? { token } : {}), nodeTimeoutMs: num('node-timeout-ms', o.nodeTimeoutMs), node, ...(tls.cert ? { tls } : {}), ...(o.log ? { log: o.log } : {}),
+          storage: { redisAddress: o.redisAddress ?? (process.env.TSRAY_REDIS_ADDRESS || undefined), namespace: o.storageNamespace ?? 'default', ...(o.storageDir ? { dir: o.storageDir } : {}) },
           ...(o.dashboard ? { serve: (head, t) => serveDashboard(head, t, dashboardPort, o.dashboardHost ?? '127.0.0.1') } : {}),
         });
         process.stdout.write(`tsray head listening at ${address} (pid ${process.pid})\n`);

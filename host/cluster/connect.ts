@@ -34,7 +34,7 @@ export function checkAddress(address: string): string {
 export function connect(
   address: string, token: string, role: Role,
   handlers: { onFrame?: (f: Frame, p: Peer) => void; onClose?: (code: number, reason: string) => void } = {},
-  about: Pick<Hello, 'node' | 'objects'> = {},
+  about: Pick<Hello, 'node' | 'objects' | 'resume'> = {},
   tls?: ClientTls,
 ): Promise<Connected> {
   checkAddress(address);

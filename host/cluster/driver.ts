@@ -19,8 +19,7 @@ import { RemoteWork } from './remote-work.js';
 import { sendFrees } from './free-batch.js';
 import { nodeMemory, type MemoryIdentity } from '../node/memory-report.js';
 import { AdminEndpoint, sessionsDir } from '../node/admin.js';
-import { connect } from './connect.js';
-import type { Peer } from './peer.js';
+import { HeadLink } from './head-link.js';
 import { nodeRowsOf, type Frame, type MemoryReply, type StateReply, type StatusReply } from './protocol.js';
 import type { NodeRow, ProcessState } from '../core/state-views.js';
 import type { NodeMemory } from '../../store/report.js';
@@ -40,7 +39,12 @@ export interface DriverOptions {
   tls?: Tls;
   /** Which guest log lines of its work the nodes send and this process prints (default `'info'`). */
   logFilter?: LogFilter;
+  /** How long to wait for a head that went away to come back before work fails (default 60 s; 0: fail at once). */
+  reconnectMs?: number;
 }
+
+/** How long a driver waits for its head to come back by default (Ray's gcs_rpc_server_reconnect_timeout_s). */
+export const DEFAULT_RECONNECT_MS = 60_000;
 
 /** How often the driver refreshes its view of the cluster's resources. */
 const RESOURCES_MS = 1000;
@@ -50,7 +54,7 @@ class RemoteTasks implements TaskBackend {
   private free: ResourceSet = {};
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly peer: Peer, private readonly work: RemoteWork, private readonly log: LogFilter) {
+  constructor(private readonly peer: HeadLink, private readonly work: RemoteWork, private readonly log: LogFilter) {
     this.timer = setInterval(() => { void this.refresh(); }, RESOURCES_MS);
     this.timer.unref();
   }
@@ -62,6 +66,7 @@ class RemoteTasks implements TaskBackend {
   }
 
   async refresh(): Promise<void> {
+    if (!this.peer.connected) return; // the head is away: the last view stands
     let s: StatusReply;
     try {
       s = await this.peer.request<StatusReply>({ t: 'status', id: 0 });
@@ -144,7 +149,7 @@ export class ClusterDriver implements Backend {
     return this.scheduler.acceleratorDevices();
   }
 
-  private constructor(private readonly peer: Peer, opts: DriverOptions, objects: ObjectStore, server: ObjectServer, readonly nodeId: string) {
+  private constructor(private readonly peer: HeadLink, opts: DriverOptions, objects: ObjectStore, server: ObjectServer, readonly nodeId: string) {
     this.objects = objects;
     this.server = server;
     this.work = new RemoteWork(peer, this.objects, server, this.nodeId);
@@ -221,16 +226,22 @@ export class ClusterDriver implements Backend {
     // Listening only on the interface that reaches the head: nodes pull from there, nobody else can reach it.
     const server = await ObjectServer.start(objects, opts.token, await routeTo(opts.address), opts.tls ? { tls: opts.tls } : {});
     const storeId = `driver-${randomBytes(6).toString('hex')}`;
-    let peer: Peer;
+    let peer: HeadLink;
     try {
-      ({ peer } = await connect(opts.address, opts.token, 'driver', {
+      peer = await HeadLink.open({
+        address: opts.address, token: opts.token, role: 'driver', about: { objects: { storeId, address: server.address } }, ...(opts.tls ? { tls: opts.tls } : {}),
         onFrame,
-        onClose: (code, reason) => {
+        reconnectMs: opts.reconnectMs ?? DEFAULT_RECONNECT_MS,
+        // The new head learns which results on nodes are this driver's (it frees them when the driver lets them go).
+        resume: () => ({ holds: objects.remoteHeld() }),
+        onResumed: () => driver?.work.resend(),
+        onAway: (why) => { if (!driver?.closing) process.stderr.write(`tsray: ${why}; waiting up to ${opts.reconnectMs ?? DEFAULT_RECONNECT_MS} ms for it to come back\n`); },
+        onLost: (why) => {
           if (!driver || driver.closing) return;
           driver.scheduler.stop();
-          driver.work.failAll(new ConnectionError(`lost the cluster at ${opts.address} (${code}${reason ? `: ${reason}` : ''}); its results cannot arrive`));
+          driver.work.failAll(new ConnectionError(`lost the cluster: ${why}; its results cannot arrive`));
         },
-      }, { objects: { storeId, address: server.address } }, opts.tls));
+      });
     } catch (e) {
       await server.close();
       objects.close();

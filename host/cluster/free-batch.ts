@@ -4,10 +4,10 @@
  * burst of releases costs one frame per node.
  */
 import type { ObjectStore } from '../../store/object-store.js';
-import type { Peer } from './peer.js';
+import type { HeadChannel } from './head-link.js';
 
 /** Sends `free` frames for `objects`' freed remote entries from now on. */
-export function sendFrees(objects: ObjectStore, peer: Peer): void {
+export function sendFrees(objects: ObjectStore, peer: HeadChannel): void {
   let toFree = new Map<string, string[]>();
   const flush = (): void => {
     const batch = toFree;

@@ -12,11 +12,14 @@ import type { AddressInfo } from 'node:net';
 import type { Peer } from './peer.js';
 import {
   CLOSE, PROTOCOL_VERSION,
-  type ComponentFrame, type MemoryRequest, type MemoryReply, type JobRequest, type JobReply, type StateRequest, type StateReply, type LogsRequest, type LogsReply, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest,
+  type ComponentFrame, type MemoryRequest, type MemoryReply, type JobRequest, type JobReply, type StateRequest, type StateReply, type LogsRequest, type LogsReply, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest, type ResultFrame,
 } from './protocol.js';
 import { listen, type Tls } from './tls.js';
 import { acceptPeers } from './accept.js';
-import { isNodeInfo } from './validate-frame.js';
+import { isNodeInfo, isResume } from './validate-frame.js';
+import { locationsIn } from './wire-refs.js';
+import { Recovery } from './head/recovery.js';
+import type { TableStore, Tables } from './head/tables/table-store.js';
 import { DEFAULT_PLACEMENT, Placer } from '../core/placement.js';
 import { NodeTable, type NodeEntry } from './head/node-table.js';
 import { Ownership } from './head/ownership.js';
@@ -40,14 +43,28 @@ export interface HeadOptions {
   /** DEFAULT strategy's knobs (spread threshold, top-k fraction and minimum). */
   placement?: Partial<typeof DEFAULT_PLACEMENT>;
   random?: () => number;
+  /**
+   * Where the cluster's tables outlive this head (head/tables/): a head
+   * started with the tables a killed one left takes its cluster back
+   * (head/recovery.ts). Absent: the tables live in memory only.
+   */
+  tables?: TableStore;
+  /** Where the head says what it recovered (default: nowhere). */
+  say?: (line: string) => void;
 }
+
+/** Work frames a restarted head holds until its nodes are back (head/recovery.ts), in the order they came. */
+const HELD_WHILE_RECOVERING = new Set<Frame['t']>(['submit', 'cancel', 'actor-create', 'actor-call', 'actor-kill', 'free', 'resume-done']);
 
 type Handler<K extends Frame['t']> = (f: Extract<Frame, { t: K }>, peer: Peer, hello: Hello) => void;
 /** The frames a peer may send the head, each with its handler; any other frame closes the connection. */
 type Handlers = { [K in Frame['t']]?: Handler<K> };
 
 export class Head {
-  readonly clusterId = randomBytes(8).toString('hex');
+  readonly clusterId: string;
+  private readonly tables: TableStore | undefined;
+  /** While a head started from a killed one's tables takes the cluster back. */
+  private recovery: Recovery | undefined;
   private readonly drivers = new Set<Peer>();
   /** Component bytes by content hash, shipped to each node once. */
   private readonly components = new Map<string, Uint8Array>();
@@ -75,18 +92,28 @@ export class Head {
     'actor-restarted': (f, _peer, hello) => this.actors.restarted(f, hello),
     free: (f, peer, hello) => this.ownership.free(f, peer, hello),
     log: (f, peer, hello) => forwardLog(f, peer, hello, this.nodes, this.router, this.actors),
+    'resume-done': (_f, peer) => this.recovery?.ownerBack(this.ownership.ownerOf(peer)),
   };
 
-  private constructor(private readonly wss: WebSocketServer, opts: HeadOptions) {
+  private constructor(private readonly wss: WebSocketServer, private readonly opts: HeadOptions, rows: Tables | undefined) {
+    this.tables = opts.tables;
+    const timeoutMs = opts.nodeTimeoutMs ?? 10_000;
     // The parts call each other (routing places actors, actors route their calls): the later ones are bound lazily.
-    this.nodes = new NodeTable(opts.nodeTimeoutMs ?? 10_000, {
+    this.nodes = new NodeTable(timeoutMs, {
       joined: () => this.router.unparkAll(),
       dead: (n, cause, lost) => this.nodeDied(n, cause, lost),
-    });
-    this.ownership = new Ownership(this.nodes, () => this.actors);
+      resumed: (n, resume) => {
+        this.recovery?.nodeBack(n.info.nodeId, resume.running ?? []);
+        this.actors.nodeResumed(n.info.nodeId, resume.actors ?? []);
+      },
+    }, this.tables);
+    this.ownership = new Ownership(this.nodes, () => this.actors, this.tables);
     const placer = new Placer({ ...DEFAULT_PLACEMENT, ...opts.placement, random: opts.random ?? Math.random });
-    this.router = new Router(this.nodes, this.ownership, placer, () => this.actors);
-    this.actors = new ActorDirectory(this.nodes, this.ownership, this.router);
+    this.router = new Router(this.nodes, this.ownership, placer, () => this.actors, () => this.recovery);
+    this.actors = new ActorDirectory(this.nodes, this.ownership, this.router, this.tables);
+    this.clusterId = typeof rows?.meta.get('clusterId') === 'string' ? rows.meta.get('clusterId') as string : randomBytes(8).toString('hex');
+    this.tables?.set('meta', 'clusterId', this.clusterId);
+    if (rows?.meta.has('clusterId')) this.restore(rows, timeoutMs);
     acceptPeers(wss, opts.token, {
       hello: (h, peer) => this.admit(h, peer),
       frame: (f, peer, hello) => this.handle(f, peer, hello),
@@ -95,7 +122,53 @@ export class Head {
   }
 
   static async start(opts: HeadOptions): Promise<Head> {
-    return new Head(await listen(opts.port, opts.host, opts.tls), opts);
+    // The tables load before anyone can connect: a node coming back must find itself there.
+    const rows = await opts.tables?.load();
+    return new Head(await listen(opts.port, opts.host, opts.tls), opts, rows);
+  }
+
+  /**
+   * Takes back the cluster a killed head left in `rows`: its id, components,
+   * drivers, nodes (alive until they reconnect or time out) and actors; work
+   * is held until the nodes are back (head/recovery.ts).
+   */
+  private restore(rows: Tables, timeoutMs: number): void {
+    for (const [hash, bytes] of rows.components) if (bytes instanceof Uint8Array) this.components.set(hash, bytes);
+    for (const [storeId, d] of rows.drivers) if (typeof (d as { address?: unknown })?.address === 'string') this.ownership.restoreDriver(storeId, (d as { address: string }).address);
+    for (const info of rows.nodes.values()) if (isNodeInfo(info)) this.nodes.restore(info);
+    this.actors.restore(rows.actors);
+    // The head's own node died with the head.
+    const own = rows.meta.get('ownNode');
+    if (typeof own === 'string') this.nodes.declareDead(own, 'it ran in the head process, which was restarted');
+    const owners = new Set([...rows.drivers.keys(), ...this.actors.owners()]);
+    const nodes = this.nodes.restoredIds();
+    this.recovery = new Recovery(nodes, owners, timeoutMs, {
+      nodesSettled: () => this.opts.say?.(`tsray head: the nodes of cluster ${this.clusterId} are back or declared dead; running held work`),
+      ended: (gone, unclaimed, orphans) => this.recovered(gone, unclaimed, orphans),
+    });
+    this.opts.say?.(`tsray head: restored cluster ${this.clusterId} from ${this.tables!.where}: ${nodes.length} node(s), ${rows.actors.size} actor(s), ${owners.size} owner(s) to come back`);
+  }
+
+  /** The recovery ended: owners that never came back are gone, and results nobody asked for again are let go. */
+  private recovered(gone: string[], unclaimed: { nodeId: string; result: ResultFrame }[], orphans: { nodeId: string; id: string }[]): void {
+    // Work nobody waits for any more stops, as a leaving driver's does.
+    for (const { nodeId, id } of orphans) this.nodes.send(nodeId, { t: 'cancel', taskId: id, force: true });
+    for (const owner of gone) {
+      this.actors.ownerGone(owner);
+      this.ownership.ownerGone(owner);
+    }
+    for (const { nodeId, result } of unclaimed) {
+      const objectIds = (result.returns ?? []).flatMap((r) => 'object' in r ? [r.object.objectId] : locationsIn(r.refs).map((l) => l.objectId))
+        .filter((id) => !this.ownership.isOwned(nodeId, id));
+      if (objectIds.length) this.nodes.send(nodeId, { t: 'free', nodeId, objectIds });
+    }
+    this.recovery = undefined;
+    this.opts.say?.(`tsray head: recovery of cluster ${this.clusterId} done${gone.length ? `; ${gone.length} owner(s) did not come back and were let go` : ''}`);
+  }
+
+  /** Records which node runs in the head's own process: a head started again declares it dead at once. */
+  setOwnNode(nodeId: string): void {
+    this.tables?.set('meta', 'ownNode', nodeId);
   }
 
   /** The port the head listens on. */
@@ -105,30 +178,57 @@ export class Head {
 
   /** Registers an authenticated peer by its role; false (and closed) for a malformed one. */
   private admit(f: Hello, peer: Peer): boolean {
+    if (f.resume !== undefined && !isResume(f.resume)) {
+      peer.close(CLOSE.MALFORMED, 'a malformed resume');
+      return false;
+    }
+    let resumed = false;
     if (f.role === 'node') {
       if (!isNodeInfo(f.node)) {
         peer.close(CLOSE.MALFORMED, 'a node must describe itself in hello');
         return false;
       }
-      if (!this.nodes.join(f.node, peer)) return false;
+      if (f.resume && !this.nodes.canResume(f.node.nodeId)) return this.stranger(peer);
+      this.ownership.nameOwner(peer, `node:${f.node.nodeId}`);
+      if (f.resume) {
+        this.nodes.resume(f.node, peer, f.resume);
+        this.actors.ownerBack(`node:${f.node.nodeId}`, peer);
+        resumed = true;
+      } else if (!this.nodes.join(f.node, peer)) return false;
     } else if (f.role === 'driver') {
-      if (!this.ownership.addDriverStore(f.objects, peer)) {
+      // A driver comes back only to a restarted head that waits for it; any other head has let its work go.
+      resumed = !!f.resume && !!f.objects && this.recovery?.expects(f.objects.storeId) === true;
+      if (f.resume && !resumed) return this.stranger(peer);
+      if (!this.ownership.addDriverStore(f.objects, peer, resumed)) {
         peer.close(CLOSE.MALFORMED, 'a driver\'s object store needs an id of its own and an address');
         return false;
+      }
+      if (resumed) {
+        this.actors.ownerBack(f.objects!.storeId, peer);
+        this.ownership.restoreHolds(f.objects!.storeId, f.resume!.holds);
       }
       this.drivers.add(peer);
     } else if (f.role !== 'cli') {
       peer.close(CLOSE.MALFORMED, `unknown role ${String(f.role)}`);
       return false;
     }
-    peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid });
+    peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid, ...(resumed ? { resumed } : {}) });
     return true;
+  }
+
+  /** A peer that comes back to a head that does not know it: told so (`resumed` absent), then closed. */
+  private stranger(peer: Peer): boolean {
+    peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid });
+    peer.close(CLOSE.NORMAL, 'this head does not know this peer; join as a new one');
+    return false;
   }
 
   private handle(f: Frame, peer: Peer, hello: Hello): void {
     const h = this.handlers[f.t] as Handler<Frame['t']> | undefined;
-    if (h) h(f, peer, hello);
-    else peer.close(CLOSE.MALFORMED, `unexpected frame '${f.t}'`);
+    if (!h) { peer.close(CLOSE.MALFORMED, `unexpected frame '${f.t}'`); return; }
+    // A peer's frames keep their order: once one is held, the rest of its work frames wait behind it.
+    if (this.recovery?.holding && HELD_WHILE_RECOVERING.has(f.t)) this.recovery.hold(() => { if (peer.isOpen) h(f, peer, hello); });
+    else h(f, peer, hello);
   }
 
   private statusRequest(f: StatusRequest, peer: Peer): void {
@@ -205,6 +305,7 @@ export class Head {
       peer.close(CLOSE.MALFORMED, 'component bytes must match their hash');
       return;
     }
+    if (!this.components.has(f.hash)) this.tables?.set('components', f.hash, f.bytes);
     this.components.set(f.hash, f.bytes);
   }
 
@@ -218,22 +319,18 @@ export class Head {
     // Objects it held are gone: drivers fail reads of them with ObjectLostError instead of waiting.
     for (const d of this.drivers) d.send({ t: 'node-dead', nodeId: n.info.nodeId, cause });
     const why = `node ${n.info.nodeId} died: ${cause}`;
+    this.recovery?.nodeGone(n.info.nodeId);
     this.router.nodeDied(lost, why);
     this.actors.nodeDied(n.info.nodeId, why);
   }
 
   private gone(peer: Peer, hello: Hello, code: number, reason: string): void {
-    if (hello.role === 'driver') {
-      this.drivers.delete(peer);
-      this.router.submitterGone(peer);
-      this.actors.driverGone(peer);
-      this.ownership.submitterGone(peer, hello);
-    } else if (hello.role === 'node') {
-      this.nodes.closed(peer, hello, code, reason);
-      this.router.submitterGone(peer);
-      this.actors.driverGone(peer);
-      this.ownership.submitterGone(peer, hello);
-    }
+    if (hello.role !== 'driver' && hello.role !== 'node') return;
+    if (hello.role === 'driver') this.drivers.delete(peer);
+    else this.nodes.closed(peer, hello, code, reason);
+    this.router.submitterGone(peer);
+    this.actors.ownerGone(this.ownership.ownerOf(peer));
+    this.ownership.submitterGone(peer, hello);
   }
 
   /** The tables as `tsray status` shows them. */
@@ -246,10 +343,16 @@ export class Head {
     return this.nodes.aliveCount();
   }
 
+  /** Stops the head. The cluster ends with it: its tables are cleared, so a head started again begins anew. */
   async close(): Promise<void> {
     this.jobs?.close();
     this.nodes.close();
+    this.recovery?.end();
     for (const c of this.wss.clients) c.close(CLOSE.SHUTDOWN, 'the head is shutting down');
     await new Promise<void>((r) => this.wss.close(() => r()));
+    if (this.tables) {
+      await this.tables.clear().catch(() => undefined);
+      await this.tables.close().catch(() => undefined);
+    }
   }
 }

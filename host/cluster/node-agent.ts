@@ -16,11 +16,10 @@ import { ActorDiedError, ComponentError, InvalidArgumentError } from '../errors.
 import { newId, type ObjectRef } from '../../store/object-ref.js';
 import { actorSpec, findMethod, type ActorSpec } from '../core/specs.js';
 import type { ActorOptions } from '../core/options.js';
-import { connect } from './connect.js';
+import { HeadLink } from './head-link.js';
 import { isWildcard, publicHost, routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
-import type { Peer } from './peer.js';
-import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
+import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, Resume, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
 import { fromWire, toWire } from '../core/error-codec.js';
 import { ObjectPuller, ObjectServer } from './object-transfer.js';
 import { remoteLocation } from './remote-arg.js';
@@ -34,6 +33,16 @@ import { DEFAULT_LOG_FILTER, type GuestLog } from '../engine/guest-log.js';
 /** How often a node reports to the head. */
 export const HEARTBEAT_MS = 1000;
 
+/** Results sent within this long go to a head that came back again: the old one may have died holding them. */
+export const REPLAY_RESULTS_MS = 30_000;
+
+/** How a node's link to the head ended for good. */
+export interface HeadLost {
+  why: string;
+  /** The head is back, but without this node (it restarted without its tables, or declared the node dead): join it anew. */
+  headBack: boolean;
+}
+
 export class NodeAgent {
   private readonly timer: NodeJS.Timeout;
   /** Set by `close()`: the connection ending is then expected. */
@@ -44,6 +53,8 @@ export class NodeAgent {
   private readonly loaded = new Map<string, LoadedComponent>();
   /** Tasks running here, by id: their result refs (for cancel). */
   private readonly running = new Map<string, ObjectRef[]>();
+  /** Every task, actor creation and call the head sent that is not answered yet (what a resume reports). */
+  private readonly unanswered = new Set<string>();
   /** How long each task that finished ran on its worker, until its result goes (ResultFrame.ms). */
   private readonly runMs = new Map<string, number>();
   private readonly puller: ObjectPuller;
@@ -57,7 +68,7 @@ export class NodeAgent {
   /** Nested tasks this node's guests submitted that the head places. */
   private readonly away: TasksAway;
 
-  private constructor(readonly node: EmbeddedNode, private readonly peer: Peer, private readonly server: ObjectServer, token: string, tls: Tls | undefined) {
+  private constructor(readonly node: EmbeddedNode, private readonly peer: HeadLink, private readonly server: ObjectServer, token: string, tls: Tls | undefined) {
     this.puller = new ObjectPuller(node.objects, token, tls);
     this.away = new TasksAway(node, peer, server, this.puller);
     this.crossing = new CrossingObjects(node.objects, node.nodeId, server, this.puller);
@@ -85,9 +96,20 @@ export class NodeAgent {
     this.beatSoon ??= setTimeout(() => { this.beatSoon = undefined; this.beat(); }, 50);
   }
 
+  /** What this node tells a head it reconnects to (head-link.ts). */
+  resume(): Resume {
+    return { running: [...this.unanswered], actors: [...this.actorIds.keys()] };
+  }
+
+  /** The head took this node back: the work its guests sent away goes again, and the head hears what is free. */
+  resumed(): void {
+    this.away.resend();
+    this.beat();
+  }
+
   /** Frames from the head after the handshake. */
   handle(f: Frame): void {
-    if (f.t === 'run') void this.run(f.task);
+    if (f.t === 'run') { this.unanswered.add(f.task.taskId); void this.run(f.task); }
     else if (f.t === 'cancel') {
       const refs = this.running.get(f.taskId);
       if (refs?.length && !this.node.actors.cancel(refs[0]!, false)) this.node.guests.cancelTree(refs[0]!, f.force, f.recursive !== false);
@@ -98,8 +120,8 @@ export class NodeAgent {
     else if (f.t === 'memory') this.peer.send({ t: 'memory-reply', id: f.id, nodes: [nodeMemory(this.node, this.node.memoryIdentity)] });
     else if (f.t === 'state') this.peer.send({ t: 'state-reply', id: f.id, processes: [this.node.stateReport()] });
     else if (f.t === 'logs') this.peer.send({ t: 'logs-reply', id: f.id, nodes: [this.node.logReport()] });
-    else if (f.t === 'actor-create') this.createActor(f);
-    else if (f.t === 'actor-call') this.callActor(f);
+    else if (f.t === 'actor-create') { this.unanswered.add(f.createId); this.createActor(f); }
+    else if (f.t === 'actor-call') { this.unanswered.add(f.callId); this.callActor(f); }
     else if (f.t === 'actor-kill') {
       const a = this.actorIds.get(f.actorId);
       if (a) this.actorStep(f.actorId, async () => { this.node.actors.kill(a.localId, f.noRestart); });
@@ -125,6 +147,7 @@ export class NodeAgent {
 
   private reply(id: string, pulled: ObjectRef[], outcome: { returns: ReturnValue[] } | { error: unknown }): void {
     this.running.delete(id);
+    this.unanswered.delete(id);
     const ms = this.runMs.get(id);
     this.runMs.delete(id);
     for (const r of pulled) r.release();
@@ -281,7 +304,7 @@ export class NodeAgent {
    * `net.tls.ca` checks the servers it dials; `anyName` skips the name check
    * on the head connection only (the head's own node, on loopback).
    */
-  static async join(address: string, token: string, opts: InitOptions, onHeadLost: (why: string) => void, net: { host?: string; tls?: Tls; anyName?: boolean } = {}): Promise<NodeAgent> {
+  static async join(address: string, token: string, opts: InitOptions, onHeadLost: (lost: HeadLost) => void, net: { host?: string; tls?: Tls; anyName?: boolean } = {}, reconnectMs = 0): Promise<NodeAgent> {
     requireServing(address, net.tls, 'a node');
     let agent: NodeAgent | undefined;
     const node = new EmbeddedNode(opts, (r, route) => agent?.sendLog(r, route));
@@ -296,11 +319,23 @@ export class NodeAgent {
     node.memoryIdentity = { address: new URL(server.address).hostname, holder: 'Node' };
     const early: Frame[] = [];
     try {
-      const { peer } = await connect(address, token, 'node', {
+      const link = await HeadLink.open({
+        address, token, role: 'node',
+        about: { node: { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address, ...(node.devices ? { devices: await node.acceleratorDevices() } : {}) } },
+        tls: { ...(net.tls?.ca ? { ca: net.tls.ca } : {}), ...(net.anyName ? { anyName: true } : {}) },
         onFrame: (f) => { if (agent) agent.handle(f); else early.push(f); },
-        onClose: (code, reason) => { if (agent && !agent.closing) { agent.stopTimer(); onHeadLost(`the head at ${address} closed the connection (${code}${reason ? `: ${reason}` : ''})`); } },
-      }, { node: { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address, ...(node.devices ? { devices: await node.acceleratorDevices() } : {}) } }, { ...(net.tls?.ca ? { ca: net.tls.ca } : {}), ...(net.anyName ? { anyName: true } : {}) });
-      agent = new NodeAgent(node, peer, server, token, net.tls);
+        reconnectMs,
+        resume: () => agent?.resume() ?? {},
+        onResumed: () => agent?.resumed(),
+        onAway: (why) => process.stderr.write(`tsray node ${node.nodeId}: ${why}; running on and reconnecting for up to ${reconnectMs} ms\n`),
+        onLost: (why, headBack) => {
+          if (!agent || agent.closing) return;
+          agent.stopTimer();
+          onHeadLost({ why, headBack });
+        },
+        replay: { types: new Set(['result', 'emit']), ms: REPLAY_RESULTS_MS },
+      });
+      agent = new NodeAgent(node, link, server, token, net.tls);
       for (const f of early.splice(0)) agent.handle(f);
       return agent;
     } catch (e) {

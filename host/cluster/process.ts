@@ -6,13 +6,16 @@
  */
 import type { InitOptions } from '../node/node.js';
 import { Head } from './head.js';
-import { NodeAgent } from './node-agent.js';
+import { NodeAgent, type HeadLost } from './node-agent.js';
 import { newToken } from './token.js';
 import { clusterDir, removeRecord, writeRecord } from './process-records.js';
 import { join } from 'node:path';
 import { isWildcard, publicHost } from './host-address.js';
 import { scheme, type Tls } from './tls.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { TableStore } from './head/tables/table-store.js';
+import { FileTables } from './head/tables/file-tables.js';
+import { RedisTables } from './head/tables/redis-tables.js';
 
 export interface HeadProcessOptions {
   port: number;
@@ -25,6 +28,29 @@ export interface HeadProcessOptions {
   tls?: Tls;
   /** Starts what else the head serves (its dashboard) once it is up; returns the address to record, if any. */
   serve?: (head: Head, token: string) => Promise<string | undefined>;
+  /** Where the cluster's tables outlive the head (see `headTables`). */
+  storage?: StorageOptions;
+}
+
+export interface StorageOptions {
+  /** Redis (`redis://[:password@]host:port[/db]`): the tables go there. */
+  redisAddress?: string;
+  /** The cluster's key prefix in Redis. */
+  namespace?: string;
+  /** A directory for the local tables file. */
+  dir?: string;
+}
+
+/**
+ * Where a head keeps its tables: Redis when given an address, else a local
+ * file in `dir`, by default in this user's tsray directory under the port
+ * (a head started again on its port finds them). A head on port 0 keeps
+ * none by default: nothing could find it at its old address again.
+ */
+export function headTables(s: StorageOptions, port: number): TableStore | undefined {
+  if (s.redisAddress) return new RedisTables(s.redisAddress, s.namespace);
+  if (s.dir) return new FileTables(s.dir);
+  return port === 0 ? undefined : new FileTables(join(clusterDir(), 'head-tables', String(port)));
 }
 
 /** DEFAULT's knobs from the environment, as Ray's RAY_scheduler_spread_threshold and RAY_scheduler_top_k_*. */
@@ -62,13 +88,18 @@ function onStop(stop: () => Promise<void>): void {
 /** Runs a head and its own node in this process until SIGTERM/SIGINT. Returns the address. */
 export async function runHead(o: HeadProcessOptions): Promise<{ address: string; token: string }> {
   const token = o.token ?? newToken();
-  const head = await Head.start({ port: o.port, host: o.host, token, nodeTimeoutMs: o.nodeTimeoutMs, placement: placementFromEnv(), ...(o.tls ? { tls: o.tls } : {}) });
+  const tables = headTables(o.storage ?? {}, o.port);
+  const head = await Head.start({
+    port: o.port, host: o.host, token, nodeTimeoutMs: o.nodeTimeoutMs, placement: placementFromEnv(), ...(o.tls ? { tls: o.tls } : {}),
+    ...(tables ? { tables } : {}), say: (line) => process.stdout.write(`${line}\n`),
+  });
   const address = `${scheme(o.tls)}://${bracketed(publicHost(o.host))}:${head.port}`;
   // Its own node dials the head where the head listens, and listens there too (with the head's certificate).
   const own = `${scheme(o.tls)}://${bracketed(isWildcard(o.host) ? '127.0.0.1' : o.host!)}:${head.port}`;
-  const agent = await NodeAgent.join(own, token, o.node, (why) => {
+  const agent = await NodeAgent.join(own, token, o.node, ({ why }) => {
     process.stderr.write(`tsray head: its own node lost the head (${why})\n`);
   }, { host: o.host ?? '0.0.0.0', ...(o.tls ? { tls: { ...o.tls, ca: o.tls.ca ?? o.tls.cert }, anyName: true } : {}) });
+  head.setOwnNode(agent.nodeId);
   // Jobs join the cluster where its own node does.
   head.enableJobs(join(clusterDir(), 'jobs', String(process.pid)), own, token);
   const dashboard = await o.serve?.(head, token);
@@ -81,45 +112,41 @@ export async function runHead(o: HeadProcessOptions): Promise<{ address: string;
   return { address, token };
 }
 
-/** How long a node that lost its head keeps trying to rejoin it by default (Ray's raylet waits 60 s for its GCS). */
+/** How long a node that lost its head keeps trying to get it back by default (Ray's raylet waits 60 s for its GCS). */
 export const DEFAULT_REJOIN_MS = 60_000;
-/** The first and the longest wait between two tries to rejoin. */
-const REJOIN_FIRST_MS = 250;
-const REJOIN_MOST_MS = 5_000;
 
 /**
  * Runs a node joined to `address` until SIGTERM/SIGINT. Its object server
  * listens on `net.host`, by default on the interface that reaches the head,
  * with TLS when `net.tls` has a certificate (which a `wss://` head requires).
  *
- * A node that loses its head (the head died or restarted, or a partition
- * made it declare the node dead) stops its work and tries to join again,
- * with backoff, for `rejoinMs`: as a new node, since the head has given the
- * old one's work and objects up. Then it exits with code 1 (`rejoinMs` 0:
- * at once).
+ * A node that loses its head runs on (its tasks, its actors, its objects)
+ * and dials the head again with backoff for `rejoinMs` (head-link.ts). A
+ * head started again from its tables takes it back under the same id with
+ * everything it had. A head that comes back without it (no tables, or it
+ * declared this node dead meanwhile) has given its work and objects up:
+ * the node drops them and joins again as a new node. If the head does not
+ * come back in time, the node exits with code 1 (`rejoinMs` 0: at once).
  */
 export async function runNode(address: string, token: string, node: InitOptions, log?: string, net: { host?: string; tls?: Tls } = {}, rejoinMs = DEFAULT_REJOIN_MS): Promise<string> {
   let agent: NodeAgent;
   let stopping = false;
-  const join = (): Promise<NodeAgent> => NodeAgent.join(address, token, node, (why) => void lost(why), net);
-  const lost = async (why: string): Promise<void> => {
+  const join = (): Promise<NodeAgent> => NodeAgent.join(address, token, node, (l) => void lost(l), net, rejoinMs);
+  const lost = async ({ why, headBack }: HeadLost): Promise<void> => {
     const old = agent;
-    process.stderr.write(`tsray node ${old.nodeId}: lost the head: ${why}; ${rejoinMs > 0 ? `rejoining it for up to ${rejoinMs} ms` : 'stopping this node'}\n`);
     await old.close().catch(() => undefined);
-    const until = Date.now() + rejoinMs;
-    for (let wait = REJOIN_FIRST_MS; !stopping && Date.now() < until; wait = Math.min(2 * wait, REJOIN_MOST_MS)) {
-      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(wait, until - Date.now()))));
-      if (stopping) return;
+    if (headBack && !stopping) {
+      process.stderr.write(`tsray node ${old.nodeId}: ${why}; joining it as a new node\n`);
       try {
         agent = await join();
         process.stdout.write(`tsray node ${agent.nodeId} joined ${address} again (was ${old.nodeId})\n`);
         return;
-      } catch {
-        // The head is not back yet: try again after a longer wait.
+      } catch (e) {
+        why = `joining it again failed: ${(e as Error).message}`;
       }
     }
     if (stopping) return;
-    process.stderr.write(`tsray node ${old.nodeId}: the head did not come back; stopping this node\n`);
+    process.stderr.write(`tsray node ${old.nodeId}: lost the head: ${why}; stopping this node\n`);
     removeRecord('node', process.pid);
     process.exit(1);
   };

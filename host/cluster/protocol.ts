@@ -67,7 +67,30 @@ export interface Hello {
   node?: NodeInfo;
   /** For drivers: the id of its object store and its object server, which nodes may pull from. */
   objects?: { storeId: string; address: string };
+  /** A node or driver coming back after its head connection ended: what it still has (see head-link.ts). */
+  resume?: Resume;
 }
+
+/**
+ * What a peer that lost its head tells the head it reconnects to, so a head
+ * started again from its tables can take up where the old one was. A node
+ * says what work it runs and which actors it hosts; a driver, which of its
+ * results it holds on nodes (the head frees them when it lets them go).
+ */
+export interface Resume {
+  /** Node: ids of the tasks, actor creations and calls it runs now. */
+  running?: string[];
+  /** Node: the actors it hosts. */
+  actors?: string[];
+  /** Driver: objects it holds on nodes, by node id. */
+  holds?: Record<string, string[]>;
+}
+
+/** A peer the head took back has sent again all the work it had in flight. */
+export interface ResumeDone { t: 'resume-done' }
+
+/** The most ids one resume may list. */
+export const MAX_RESUME_IDS = 1_000_000;
 
 export interface NodeInfo {
   nodeId: string;
@@ -81,7 +104,8 @@ export interface NodeInfo {
   devices?: AcceleratorDevice[];
 }
 
-export interface Welcome { t: 'welcome'; v: number; clusterId: string; headPid: number }
+/** `resumed`: the head knew the peer that said `resume` and takes it back as it was (else it is a new peer). */
+export interface Welcome { t: 'welcome'; v: number; clusterId: string; headPid: number; resumed?: boolean }
 
 /** A node's periodic report: alive, and what it has free. */
 export interface Heartbeat {
@@ -300,7 +324,7 @@ export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: strin
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply | LogsRequest | LogsReply | JobRequest | JobReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame;
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone;
 
 export class MalformedFrameError extends Error {}
 

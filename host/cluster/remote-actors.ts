@@ -12,7 +12,7 @@ import type { ActorSpec } from '../core/specs.js';
 import type { ActorBackend } from '../core/backend.js';
 import type { FuncDef } from '../wit/types.js';
 import type { RemoteWork, WorkQueue } from './remote-work.js';
-import type { Peer } from './peer.js';
+import type { HeadChannel } from './head-link.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { ActorNames } from '../core/actor-names.js';
 import type { LogFilter } from '../engine/guest-log.js';
@@ -31,7 +31,7 @@ export class RemoteActors implements ActorBackend {
   private readonly actors = new Map<string, RemoteActor>();
   private readonly names = new ActorNames();
 
-  constructor(private readonly peer: Peer, private readonly work: RemoteWork, private readonly objects: ObjectStore, private readonly log: LogFilter) {}
+  constructor(private readonly peer: HeadChannel, private readonly work: RemoteWork, private readonly objects: ObjectStore, private readonly log: LogFilter) {}
 
   create(spec: ActorSpec): string {
     this.names.check(spec.name);

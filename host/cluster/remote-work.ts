@@ -12,7 +12,7 @@ import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { ArgWaits, Lane, type Waiting } from '../core/pending-work.js';
-import type { Peer } from './peer.js';
+import type { HeadChannel } from './head-link.js';
 import type { EmitFrame, Frame, ResultFrame, ReturnValue } from './protocol.js';
 import type { StreamSink } from '../core/specs.js';
 import { fromWire } from '../core/error-codec.js';
@@ -92,7 +92,7 @@ export class RemoteWork {
 
   private readonly src: RefSource;
 
-  constructor(private readonly peer: Peer, private readonly objects: ObjectStore, server: ObjectServer, storeId: string,
+  constructor(private readonly peer: HeadChannel, private readonly objects: ObjectStore, server: ObjectServer, storeId: string,
     private readonly opts: SubmitterOptions = { shipComponents: true, land: (r, loc) => objects.resolveRemote(r, loc) }) {
     this.src = { objects, location: (id, size) => server.location(storeId, id, size) };
     objects.onFreed = (id) => this.lineage.freed(id);
@@ -274,6 +274,17 @@ export class RemoteWork {
   isQueued(ref: ObjectRef): boolean {
     const id = this.byReturn.get(ref.id);
     return !!id && !!this.work.get(id)?.queue;
+  }
+
+  /**
+   * The head came back from a restart (head-link.ts): everything sent and
+   * not answered goes again, in the order it was made, since the old head
+   * may have died holding it; the new one runs only what no node runs
+   * already. Components go again with the first work that needs them.
+   */
+  resend(): void {
+    this.shipped.clear();
+    for (const w of this.work.values()) if (w.state === 'sent') this.send(w);
   }
 
   /** The connection ended: all unfinished work fails with `error`. */

@@ -21,7 +21,7 @@ import { DEFAULT_LOG_FILTER } from '../engine/guest-log.js';
 import { fits } from '../core/resources.js';
 import { RemoteWork } from './remote-work.js';
 import type { ObjectPuller, ObjectServer } from './object-transfer.js';
-import type { Peer } from './peer.js';
+import type { HeadChannel } from './head-link.js';
 import type { LogFrame, ResultFrame } from './protocol.js';
 
 export class TasksAway implements TasksElsewhere {
@@ -31,9 +31,14 @@ export class TasksAway implements TasksElsewhere {
   /** Task sent away -> the log route of the work that sent it (its lines go on to that driver). */
   private readonly routes = new Map<string, string>();
 
-  constructor(private readonly node: EmbeddedNode, private readonly peer: Peer, server: ObjectServer, private readonly puller: ObjectPuller) {
+  constructor(private readonly node: EmbeddedNode, private readonly peer: HeadChannel, server: ObjectServer, private readonly puller: ObjectPuller) {
     this.work = new RemoteWork(peer, node.objects, server, node.nodeId, { shipComponents: false, land: (r, loc) => this.land(r, loc) });
     this.actors = new RemoteActors(peer, this.work, node.objects, DEFAULT_LOG_FILTER);
+  }
+
+  /** The head came back from a restart: what was sent away and not answered goes again. */
+  resend(): void {
+    this.work.resend();
   }
 
   wants(opts: Pick<NormalizedOptions, 'strategy' | 'request'>, claimable: boolean): boolean {

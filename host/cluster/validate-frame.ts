@@ -6,7 +6,7 @@
  * API's rules) stay with the handlers. Frames of a type not listed here
  * reach the handler, which refuses what it does not expect.
  */
-import type { Frame, NodeInfo } from './protocol.js';
+import { MAX_RESUME_IDS, type Frame, type NodeInfo, type Resume } from './protocol.js';
 import { MAX_DEVICES_PER_NODE } from '../accel/accelerator-device.js';
 import { MAX_WIRE_REFS, isWireRef } from './wire-refs.js';
 import { LOG_TEXT_CHARS, LOG_WHO_CHARS, isLogFilter, isLogLevel } from '../engine/guest-log.js';
@@ -47,8 +47,14 @@ const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts,
 /** Whether a node's hello describes it fully (the hello itself is checked by the handshake). */
 export const isNodeInfo = (v: unknown): v is NodeInfo => nodeInfo(v);
 
+const ids = bounded(MAX_RESUME_IDS, str);
+const resume = shape({ running: optional(ids), actors: optional(ids), holds: optional((v) => record(v) && Object.values(v as object).every(ids)) });
+
+/** Whether a hello's `resume` is well-formed. */
+export const isResume = (v: unknown): v is Resume => resume(v);
+
 const FRAMES: Record<string, Check> = {
-  welcome: shape({ v: num, clusterId: str, headPid: count }),
+  welcome: shape({ v: num, clusterId: str, headPid: count, resumed: optional(bool) }),
   heartbeat: shape({ available: amounts, deviceUsed: optional(bounded(MAX_DEVICES_PER_NODE, count)) }),
   status: shape({ id: count }),
   memory: shape({ id: count }),

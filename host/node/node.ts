@@ -69,6 +69,12 @@ export interface InitOptions extends LogOptions {
   address?: string;
   /** The cluster token (default: the TSRAY_TOKEN environment variable). */
   token?: string;
+  /**
+   * A driver: how long to wait for a head that went away (it died, or restarts
+   * from its tables) to come back before pending work fails with
+   * `ConnectionError` (default 60 s, as Ray's gcs_rpc_server_reconnect_timeout_s; 0: fail at once).
+   */
+  reconnectTimeoutMs?: number;
   /** A `wss://` cluster: PEM CA file that signs its certificates (default: Node's trusted CAs and NODE_EXTRA_CA_CERTS). */
   tlsCa?: string;
   /** A `wss://` cluster: PEM certificate and key files for this driver's object server, which nodes pull its large objects from. */

@@ -105,10 +105,10 @@ t.test('driver errors: bad token, nobody listening, missing token, node options'
   t.match(addr?.message, /ws:\/\//, 'an address must be a ws:// URL');
 });
 
-t.test('the head leaving fails pending results with ConnectionError instead of hanging', async (t) => {
+t.test('the head leaving (and not coming back within reconnectTimeoutMs) fails pending results with ConnectionError instead of hanging', async (t) => {
   const slow = await tsray.load(await prebuilt('slow'));
   const { head, address } = await cluster(t, []);
-  await tsray.init({ address, token: TOKEN });
+  await tsray.init({ address, token: TOKEN, reconnectTimeoutMs: 1000 });
   t.teardown(() => tsray.shutdown());
   const ref = slow.fn('nap').remote(5000);
   await sleep(200);
@@ -116,6 +116,7 @@ t.test('the head leaving fails pending results with ConnectionError instead of h
   const e = await caught(t, () => tsray.get(ref, { timeoutMs: 4000 }));
   t.ok(e instanceof tsray.ConnectionError, `ConnectionError (got ${e?.constructor?.name}: ${e?.message})`);
   t.match(e?.message, /lost the cluster/);
+  t.match(e?.message, /did not come back within 1000 ms/);
 });
 
 t.test('a large object made on one node is pulled by a task on another; its owner dying makes it ObjectLostError', async (t) => {

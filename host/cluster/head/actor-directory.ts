@@ -10,12 +10,33 @@ import { normalizeActorOptions, type ActorOptions } from '../../core/options.js'
 import { shapeKey } from '../../core/resources.js';
 import { ActorDiedError } from '../../errors.js';
 import type { NodeTable } from './node-table.js';
-import type { ActorCreators, Ownership } from './ownership.js';
+import type { ActorCreators, Ownership, Submitter } from './ownership.js';
+import type { TableStore } from './tables/table-store.js';
+
+/** An actor as the head's tables keep it. */
+export interface ActorRow {
+  create: ActorCreateFrame;
+  owner: string;
+  node: string | undefined;
+  state: 'pending' | 'alive';
+  restarts: number;
+}
+
+function isActorRow(v: unknown): v is ActorRow {
+  const r = v as ActorRow;
+  return r !== null && typeof r === 'object' && typeof r.owner === 'string' && (r.state === 'pending' || r.state === 'alive')
+    && Number.isSafeInteger(r.restarts) && typeof r.create?.createId === 'string' && typeof r.create?.actor?.actorId === 'string' && (r.node === undefined || typeof r.node === 'string');
+}
 import { argumentBytes, checked, type ActorHooks, type HeadTask, type Router } from './router.js';
 
 interface HeadActor {
   create: ActorCreateFrame;
-  driver: Peer;
+  /** Who created it (ownership.ts names owners): it dies with its owner. */
+  owner: string;
+  /** Where its creation's answer goes: the owner's connection, or a stand-in while the owner is away. */
+  driver: Submitter;
+  /** Loaded from a restarted head's tables; its owner has not sent its creation again yet. */
+  restored?: boolean;
   node: string | undefined;
   state: 'pending' | 'alive' | 'dead';
   restarts: number;
@@ -29,7 +50,84 @@ interface HeadActor {
 export class ActorDirectory implements ActorHooks, ActorCreators {
   private readonly actors = new Map<string, HeadActor>();
 
-  constructor(private readonly nodes: NodeTable, private readonly ownership: Ownership, private readonly router: Router) {}
+  constructor(private readonly nodes: NodeTable, private readonly ownership: Ownership, private readonly router: Router, private readonly tables?: TableStore) {}
+
+  /** Writes `actor`'s row (or removes it once the actor is dead): a restarted head loads these. */
+  private persist(actor: HeadActor): void {
+    const id = actor.create.actor.actorId;
+    if (actor.state === 'dead') { this.tables?.delete('actors', id); return; }
+    this.tables?.set('actors', id, { create: actor.create, owner: actor.owner, node: actor.node, state: actor.state, restarts: actor.restarts } satisfies ActorRow);
+  }
+
+  /**
+   * Loads the actors of a restarted head's tables: each alive one holds its
+   * resources on its node again; answers go to a stand-in until its owner
+   * comes back (`ownerBack`). Rows that do not parse are skipped.
+   */
+  restore(rows: Map<string, unknown>): void {
+    for (const [id, row] of rows) {
+      if (!isActorRow(row) || row.create.actor.actorId !== id) continue;
+      const driver: Submitter = { send: () => undefined };
+      this.ownership.nameOwner(driver, row.owner);
+      const actor: HeadActor = { create: row.create, owner: row.owner, driver, node: row.node, state: row.state, restarts: row.restarts, waiting: [], creating: undefined, restored: true };
+      this.actors.set(id, actor);
+      const n = row.state === 'alive' && row.node ? this.nodes.get(row.node) : undefined;
+      if (n) this.nodes.reserve(n, row.create.actor.request);
+      else if (row.state === 'alive') { actor.state = 'pending'; actor.node = undefined; }
+    }
+  }
+
+  /** The owners of restored actors (a restarted head waits for them to come back). */
+  owners(): string[] {
+    return [...new Set([...this.actors.values()].filter((a) => a.restored).map((a) => a.owner))];
+  }
+
+  /** `owner` came back on `peer`: answers about its actors go there. */
+  ownerBack(owner: string, peer: Submitter): void {
+    for (const a of this.actors.values()) if (a.owner === owner) a.driver = peer;
+  }
+
+  /**
+   * A node came back to a restarted head, hosting `hosted`: an actor the
+   * tables put there that it no longer hosts died meanwhile (it restarts
+   * elsewhere while its budget lasts); one it hosts that no table puts
+   * there is not the cluster's any more and is killed.
+   */
+  nodeResumed(nodeId: string, hosted: readonly string[]): void {
+    const here = new Set(hosted);
+    for (const a of this.actors.values()) {
+      if (a.state === 'alive' && a.node === nodeId && !here.has(a.create.actor.actorId)) this.end(a, `its node ${nodeId} no longer hosted it when the head came back`, true);
+    }
+    for (const id of here) {
+      const a = this.actors.get(id);
+      if (a?.state === 'pending' && !a.creating) {
+        // Created there while the head was away: it lives there.
+        const n = this.nodes.get(nodeId)!;
+        a.node = nodeId;
+        a.state = 'alive';
+        this.nodes.reserve(n, a.create.actor.request);
+        this.persist(a);
+      } else if (!a || a.state === 'dead' || a.node !== nodeId) {
+        this.nodes.send(nodeId, { t: 'actor-kill', actorId: id, noRestart: true });
+      }
+    }
+  }
+
+  /**
+   * A restored actor's owner sends its creation again: one created already
+   * is answered at once; one still pending is matched to what its node
+   * reported, or placed now.
+   */
+  private resumeCreate(actor: HeadActor, f: ActorCreateFrame, peer: Peer): void {
+    actor.restored = false;
+    actor.driver = peer;
+    if (actor.state === 'alive') {
+      this.router.claim(f.createId); // a node's late answer to it adds nothing
+      peer.send({ t: 'result', taskId: f.createId, ok: true, returns: [] });
+      return;
+    }
+    this.place(actor, f.createId);
+  }
 
   get size(): number {
     return this.actors.size;
@@ -41,6 +139,11 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
 
   create(f: ActorCreateFrame, peer: Peer, hello: Hello): void {
     const a = f.actor;
+    const restored = this.actors.get(a?.actorId);
+    if (restored?.restored && restored.owner === this.ownership.ownerOf(peer) && typeof f.createId === 'string' && !this.router.has(f.createId)) {
+      this.resumeCreate(restored, f, peer);
+      return;
+    }
     // A node creates the actors its guests create that it cannot host itself (see tasks-away.ts); it owns them as a driver would.
     if ((hello.role !== 'driver' && hello.role !== 'node') || typeof f.createId !== 'string' || !a || typeof a.actorId !== 'string' || !Array.isArray(a.args)
       || typeof a.request !== 'object' || this.actors.has(a.actorId) || this.router.has(f.createId)) {
@@ -52,8 +155,9 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     if (!norm) return;
     Object.assign(a, { request: norm.request, shape: shapeKey(norm.request), maxRestarts: norm.maxRestarts, strategy: norm.strategy });
     if (!norm.strategy) delete a.strategy;
-    const actor: HeadActor = { create: f, driver: peer, node: undefined, state: 'pending', restarts: 0, waiting: [], creating: undefined };
+    const actor: HeadActor = { create: f, owner: this.ownership.ownerOf(peer), driver: peer, node: undefined, state: 'pending', restarts: 0, waiting: [], creating: undefined };
     this.actors.set(a.actorId, actor);
+    this.persist(actor);
     if (hello.role === 'node') this.nodes.get(hello.node!.nodeId)?.handles.add(a.actorId);
     if (!this.ownership.membersOnly(a.args, peer, f.createId)) { actor.state = 'dead'; actor.death = 'its creation was refused'; return; }
     this.place(actor, f.createId);
@@ -74,25 +178,26 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     if (!actor || actor.state === 'dead') { this.actorGone(call, actor?.death ?? 'it does not exist'); return; }
     this.router.track(call);
     if (actor.state === 'pending') actor.waiting.push(call);
-    else this.router.sendTo(call, actor.node!);
+    else if (!this.router.adopt(call)) this.router.sendTo(call, actor.node!);
   }
 
   kill(f: ActorKillFrame, peer: Peer): void {
     const actor = this.actors.get(f.actorId);
-    if (!actor || actor.driver !== peer || actor.state === 'dead') return;
+    if (!actor || actor.owner !== this.ownership.ownerOf(peer) || actor.state === 'dead') return;
     if (actor.node) this.nodes.send(actor.node, f);
     if (f.noRestart) this.end(actor, 'it was killed with tsray.kill()', false);
   }
 
-  /** A driver (or node) that leaves takes the actors it created with it. */
-  driverGone(peer: Peer): void {
+  /** A driver (or node) that leaves, or does not come back to a restarted head, takes the actors it created with it. */
+  ownerGone(owner: string): void {
     for (const [id, a] of this.actors) {
-      if (a.driver !== peer) continue;
+      if (a.owner !== owner) continue;
       if (a.node && a.state === 'alive') {
         this.nodes.send(a.node, { t: 'actor-kill', actorId: id, noRestart: true });
         this.nodes.unreserve(a.node, a.create.actor.request);
       }
       this.actors.delete(id);
+      this.tables?.delete('actors', id);
     }
   }
 
@@ -108,6 +213,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     if (!actor || actor.state !== 'pending') return;
     actor.node = nodeId;
     actor.state = 'alive';
+    this.persist(actor);
     for (const c of actor.waiting.splice(0)) this.router.sendTo(c, nodeId);
   }
 
@@ -143,7 +249,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
   /** The node hosting an actor restarted it (a trap, a kill with restart): the one budget loses a restart. */
   restarted(f: ActorRestartedFrame, hello: Hello): void {
     const actor = this.actors.get(f.actorId);
-    if (actor && hello.role === 'node' && actor.node === hello.node?.nodeId) actor.restarts++;
+    if (actor && hello.role === 'node' && actor.node === hello.node?.nodeId) { actor.restarts++; this.persist(actor); }
   }
 
   /** Places an actor (again, after its node died): its creation goes to a node, then the calls that waited. */
@@ -156,7 +262,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     };
     actor.creating = t;
     this.router.track(t);
-    this.router.dispatch(t);
+    this.router.admit(t);
   }
 
   /** A call to an actor that is dead fails with ActorDiedError, as on the embedded node. */
@@ -171,6 +277,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
       actor.restarts++;
       actor.node = undefined;
       actor.state = 'pending';
+      this.persist(actor);
       if (actor.creating) this.router.dispatch(actor.creating); // never answered: the driver still waits on this one
       else this.place(actor, `${actor.create.createId}-r${actor.restarts}`);
       return;
@@ -178,6 +285,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     if (!nodeDied && actor.state === 'alive') this.nodes.unreserve(actor.node, actor.create.actor.request);
     actor.state = 'dead';
     actor.death = why;
+    this.persist(actor);
     const c = actor.creating;
     if (c && !c.node) {
       // Still waiting for a node: it leaves the demands and is never created when one joins.

@@ -4,9 +4,10 @@
  * and the resources that work sent there holds.
  */
 import type { Peer } from '../peer.js';
-import { CLOSE, type Frame, type Heartbeat, type Hello, type NodeInfo, type NodeStatus } from '../protocol.js';
+import { CLOSE, type Frame, type Heartbeat, type Hello, type NodeInfo, type NodeStatus, type Resume } from '../protocol.js';
 import { addResources } from '../../core/resources.js';
 import type { NodeView } from '../../core/placement.js';
+import type { TableStore } from './tables/table-store.js';
 
 export interface NodeEntry {
   info: NodeInfo;
@@ -21,6 +22,8 @@ export interface NodeEntry {
   reserved: Record<string, number>;
   /** Actors whose handles were sent to it in work: the only ones its guests may call through the head. */
   handles: Set<string>;
+  /** Loaded from the tables of a head that restarted: alive until it reconnects or the node timeout passes. */
+  restored?: boolean;
 }
 
 /** What the rest of the head does when nodes come and go. */
@@ -29,13 +32,15 @@ export interface NodeEvents {
   joined(): void;
   /** `n` was declared dead; `lost` are the tasks it had in flight. */
   dead(n: NodeEntry, cause: string, lost: string[]): void;
+  /** `n` reconnected and was taken back as it was (`resume`: what it says it still has). */
+  resumed(n: NodeEntry, resume: Resume): void;
 }
 
 export class NodeTable {
   private readonly nodes = new Map<string, NodeEntry>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly timeoutMs: number, private readonly events: NodeEvents) {
+  constructor(private readonly timeoutMs: number, private readonly events: NodeEvents, private readonly tables?: TableStore) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(1000, timeoutMs / 4));
     this.sweeper.unref();
   }
@@ -49,7 +54,7 @@ export class NodeTable {
   }
 
   /** The node on connection `peer`, if any. */
-  byPeer(peer: Peer): NodeEntry | undefined {
+  byPeer(peer: object): NodeEntry | undefined {
     return [...this.nodes.values()].find((x) => x.peer === peer);
   }
 
@@ -64,6 +69,43 @@ export class NodeTable {
     this.nodes.get(nodeId)?.peer?.send(f);
   }
 
+  /**
+   * Whether node `nodeId`, coming back with `resume`, is taken back as it
+   * was: it is alive in this table (restored from a restarted head's tables,
+   * or its old connection is closing) and not on another live connection.
+   */
+  canResume(nodeId: string): boolean {
+    const n = this.nodes.get(nodeId);
+    return n?.state === 'ALIVE' && !n.peer?.isOpen;
+  }
+
+  /** Takes back node `info.nodeId` on `peer`, with what it had (see `canResume`). */
+  resume(info: NodeInfo, peer: Peer, resume: Resume): void {
+    const n = this.nodes.get(info.nodeId)!;
+    n.peer = peer;
+    n.lastSeen = Date.now();
+    n.restored = false;
+    n.available = { ...info.resources };
+    this.events.resumed(n, resume);
+    queueMicrotask(() => this.events.joined());
+  }
+
+  /** A node from a restarted head's tables: alive, without a connection, until it reconnects or times out. */
+  restore(info: NodeInfo): void {
+    this.nodes.set(info.nodeId, { info, peer: undefined, state: 'ALIVE', available: {}, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set(), restored: true });
+  }
+
+  /** Nodes restored and not back yet. */
+  restoredIds(): string[] {
+    return [...this.nodes.values()].filter((n) => n.restored && n.state === 'ALIVE').map((n) => n.info.nodeId);
+  }
+
+  /** Declares node `nodeId` dead now (a restored node that cannot come back: the head's own). */
+  declareDead(nodeId: string, cause: string): void {
+    const n = this.nodes.get(nodeId);
+    if (n?.state === 'ALIVE') this.markDead(n, cause);
+  }
+
   /** Admits a node; false (with the peer told and closed) when its id is alive on another connection. */
   join(info: NodeInfo, peer: Peer): boolean {
     // A node's identity (its work, its actors) belongs to the connection that holds it while that lives.
@@ -76,6 +118,7 @@ export class NodeTable {
     // The old connection is closing but its close was not handled yet: end it now, so its work is retried, not orphaned.
     if (existing?.state === 'ALIVE') this.markDead(existing, 'it reconnected before its old connection closed');
     this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set() });
+    this.tables?.set('nodes', info.nodeId, info);
     queueMicrotask(() => this.events.joined());
     return true;
   }
@@ -119,6 +162,8 @@ export class NodeTable {
 
   private markDead(n: NodeEntry, cause: string): void {
     n.state = 'DEAD';
+    n.restored = false;
+    this.tables?.delete('nodes', n.info.nodeId);
     n.cause = cause;
     n.available = {};
     const p = n.peer;

@@ -3,6 +3,11 @@
  * driver (or node, for the nested tasks it sent away) owns on nodes (freed
  * when it leaves), the member object servers a
  * remote argument may point at, and the actor handles each node was given.
+ *
+ * Owners are named, not just connections: a driver by its object store's id,
+ * a node by its node id. A head started again from its tables knows its
+ * drivers by name before they reconnect, and takes a driver that comes
+ * back (on a new connection) as the owner it was.
  */
 import type { Peer } from '../peer.js';
 import { CLOSE, type Frame, type FreeFrame, type Hello, type ResultFrame } from '../protocol.js';
@@ -13,29 +18,80 @@ import type { RemoteLocation } from '../../../store/object-store.js';
 import { collectHandles } from '../../core/given-handles.js';
 import { NotGivenError } from '../../errors.js';
 import type { NodeEntry, NodeTable } from './node-table.js';
+import type { TableStore } from './tables/table-store.js';
+import { randomBytes } from 'node:crypto';
 
-/** The actors the head knows, by id, with the driver that created each. */
+/** The actors the head knows, by id, with the owner that created each. */
 export interface ActorCreators {
   readonly size: number;
-  get(actorId: string): { readonly driver: Peer } | undefined;
+  get(actorId: string): { readonly owner: string } | undefined;
+}
+
+/** Where a result goes: a peer's connection, or a stand-in for an owner that is away. */
+export interface Submitter {
+  send(f: Frame): void;
 }
 
 export class Ownership {
-  /** Objects each driver owns on nodes (results left where they were made), freed when it leaves. */
-  private readonly owned = new Map<Peer, Map<string, Map<string, number>>>();
-  /** Each connected driver's object server, by its store id: the only non-node address a remote argument may name. */
-  private readonly driverStores = new Map<string, { peer: Peer; address: string }>();
+  /** Objects each owner has on nodes (results left where they were made), freed when it leaves. */
+  private readonly owned = new Map<string, Map<string, Map<string, number>>>();
+  /** Each driver's object server, by its store id: the only non-node address a remote argument may name. */
+  private readonly driverStores = new Map<string, { peer: Peer | undefined; address: string }>();
+  private readonly owners = new WeakMap<Submitter, string>();
 
   /** `actors` is late-bound: the actor directory is built on top of this. */
-  constructor(private readonly nodes: NodeTable, private readonly actors: () => ActorCreators) {}
+  constructor(private readonly nodes: NodeTable, private readonly actors: () => ActorCreators, private readonly tables?: TableStore) {}
 
-  /** Registers a driver's object server; false for one without an id of its own and an address. */
-  addDriverStore(o: Hello['objects'], peer: Peer): boolean {
-    if (o !== undefined && (typeof o?.storeId !== 'string' || typeof o.address !== 'string' || this.driverStores.has(o.storeId) || this.nodes.has(o.storeId))) {
+  /** The owner a peer (or stand-in) submits as. */
+  ownerOf(s: Submitter): string {
+    let o = this.owners.get(s);
+    if (o === undefined) { o = `anonymous-${randomBytes(8).toString('hex')}`; this.owners.set(s, o); }
+    return o;
+  }
+
+  /** `s` submits as `owner` from now on. */
+  nameOwner(s: Submitter, owner: string): void {
+    this.owners.set(s, owner);
+  }
+
+  /**
+   * Registers a driver's object server; false for one without an id of its
+   * own and an address. `resumed`: a driver a restarted head knew, back on a new connection.
+   */
+  addDriverStore(o: Hello['objects'], peer: Peer, resumed = false): boolean {
+    const known = o && this.driverStores.get(o.storeId);
+    if (o !== undefined && (typeof o?.storeId !== 'string' || typeof o.address !== 'string' || (known && !(resumed && !known.peer)) || this.nodes.has(o.storeId))) {
       return false;
     }
-    if (o) this.driverStores.set(o.storeId, { peer, address: o.address });
+    if (o) {
+      this.driverStores.set(o.storeId, { peer, address: o.address });
+      this.tables?.set('drivers', o.storeId, { address: o.address });
+      this.nameOwner(peer, o.storeId);
+    }
     return true;
+  }
+
+  /** A driver from a restarted head's tables: its object server stays a member while it may come back. */
+  restoreDriver(storeId: string, address: string): void {
+    this.driverStores.set(storeId, { peer: undefined, address });
+  }
+
+  /** The objects a driver that came back says it holds on nodes: its own again (freed when it lets them go). */
+  restoreHolds(owner: string, holds: Record<string, string[]> | undefined): void {
+    for (const [nodeId, ids] of Object.entries(holds ?? {})) {
+      if (!this.nodes.has(nodeId)) continue;
+      const byNode = this.owned.get(owner) ?? new Map<string, Map<string, number>>();
+      this.owned.set(owner, byNode);
+      const mine = byNode.get(nodeId) ?? new Map<string, number>();
+      byNode.set(nodeId, mine);
+      for (const id of ids) mine.set(id, Math.max(1, mine.get(id) ?? 0));
+    }
+  }
+
+  /** Whether anyone owns object `objectId` on node `nodeId`. */
+  isOwned(nodeId: string, objectId: string): boolean {
+    for (const byNode of this.owned.values()) if (byNode.get(nodeId)?.has(objectId)) return true;
+    return false;
   }
 
   /**
@@ -62,7 +118,7 @@ export class Ownership {
    */
   mayCall(peer: Peer, hello: Hello, actorId: string, callId: string): boolean {
     const actor = this.actors().get(actorId);
-    const given = hello.role === 'driver' ? !actor || actor.driver === peer : this.nodes.get(hello.node!.nodeId)?.handles.has(actorId);
+    const given = hello.role === 'driver' ? !actor || actor.owner === this.ownerOf(peer) : this.nodes.get(hello.node!.nodeId)?.handles.has(actorId);
     if (!given) {
       this.refuse(peer, callId, `actor ${actorId} was never given to this ${hello.role}; only the actors a driver created, and those whose handles were passed to a task or actor, can be called`);
     }
@@ -73,7 +129,7 @@ export class Ownership {
    * Records the actors whose handles `frame` carries to node `n`: only those
    * of the driver the work came from (a driver cannot hand out another's actors).
    */
-  grantHandles(n: NodeEntry, from: Peer, frame: Frame): void {
+  grantHandles(n: NodeEntry, from: Submitter, frame: Frame): void {
     const actors = this.actors();
     if (actors.size === 0) return;
     const args = frame.t === 'run' ? frame.task.args : frame.t === 'actor-create' ? frame.actor.args : frame.t === 'actor-call' ? frame.args : [];
@@ -82,14 +138,15 @@ export class Ownership {
     if (ids.size === 0) return;
     // A node passes on only what it was given itself.
     const fromNode = this.nodes.byPeer(from);
+    const owner = this.ownerOf(from);
     for (const id of ids) {
       const a = actors.get(id);
-      if (a && (fromNode ? fromNode.handles.has(id) : a.driver === from)) n.handles.add(id);
+      if (a && (fromNode ? fromNode.handles.has(id) : a.owner === owner)) n.handles.add(id);
     }
   }
 
   /** Handles in a call's answer go to the node that made the call, when the answering node had them itself. */
-  grantReturned(from: NodeEntry, to: Peer, f: ResultFrame): void {
+  grantReturned(from: NodeEntry, to: Submitter, f: ResultFrame): void {
     if (this.actors().size === 0) return;
     const caller = this.nodes.byPeer(to);
     if (!caller) return;
@@ -102,7 +159,7 @@ export class Ownership {
    * Records the objects result `f` left on node `n` as owned by `driver`;
    * false (and `peer` closed) when one claims to be on another node.
    */
-  recordResults(submitter: Peer, n: NodeEntry, f: ResultFrame, peer: Peer): boolean {
+  recordResults(submitter: Submitter, n: NodeEntry, f: ResultFrame, peer: Peer | undefined): boolean {
     const left: RemoteLocation[] = [];
     for (const r of f.returns ?? []) {
       if ('object' in r) left.push(r.object);
@@ -110,11 +167,12 @@ export class Ownership {
     }
     if (left.length === 0) return true;
     if (left.some((loc) => loc.nodeId !== n.info.nodeId || loc.address !== n.info.objectAddress)) {
-      peer.close(CLOSE.MALFORMED, 'a result left on another node than the one that made it');
+      peer?.close(CLOSE.MALFORMED, 'a result left on another node than the one that made it');
       return false;
     }
-    const byNode = this.owned.get(submitter) ?? new Map<string, Map<string, number>>();
-    this.owned.set(submitter, byNode);
+    const owner = this.ownerOf(submitter);
+    const byNode = this.owned.get(owner) ?? new Map<string, Map<string, number>>();
+    this.owned.set(owner, byNode);
     const ids = byNode.get(n.info.nodeId) ?? new Map<string, number>();
     byNode.set(n.info.nodeId, ids);
     // Counted: the node holds an object once per time it handed it out, and each free lets go of one.
@@ -125,7 +183,7 @@ export class Ownership {
   free(f: FreeFrame, peer: Peer, hello: Hello): void {
     if (hello.role === 'cli' || !Array.isArray(f.objectIds)) { peer.close(CLOSE.MALFORMED, 'free is for drivers and nodes, with a list of ids'); return; }
     // Only objects this driver owns: another driver's ids free nothing.
-    const ids = this.owned.get(peer)?.get(f.nodeId);
+    const ids = this.owned.get(this.ownerOf(peer))?.get(f.nodeId);
     const mine = ids ? f.objectIds.filter((id) => {
       const k = ids.get(id as string);
       if (!k) return false;
@@ -137,15 +195,21 @@ export class Ownership {
 
   /** A driver or node left: a driver's object server is no longer a member, and what it owned is freed. */
   submitterGone(peer: Peer, hello: Hello): void {
-    if (hello.objects && this.driverStores.get(hello.objects.storeId)?.peer === peer) this.driverStores.delete(hello.objects.storeId);
-    for (const [nodeId, ids] of this.owned.get(peer) ?? []) {
+    if (hello.objects && this.driverStores.get(hello.objects.storeId)?.peer !== peer) return; // another connection holds that name
+    this.ownerGone(this.ownerOf(peer));
+  }
+
+  /** Owner `owner` is gone for good (it left, or did not come back to a restarted head). */
+  ownerGone(owner: string): void {
+    if (this.driverStores.delete(owner)) this.tables?.delete('drivers', owner);
+    for (const [nodeId, ids] of this.owned.get(owner) ?? []) {
       const objectIds = [...ids].flatMap(([id, k]) => new Array<string>(k).fill(id));
       if (objectIds.length) this.nodes.send(nodeId, { t: 'free', nodeId, objectIds });
     }
-    this.owned.delete(peer);
+    this.owned.delete(owner);
   }
 
-  private refuse(peer: Peer, id: string, message: string): void {
+  private refuse(peer: Submitter, id: string, message: string): void {
     peer.send({ t: 'result', taskId: id, ok: false, error: toWire(new NotGivenError(message)) });
   }
 }

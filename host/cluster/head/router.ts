@@ -11,14 +11,15 @@ import { remoteLocation } from '../remote-arg.js';
 import { normalizeWireOptions } from '../../core/options.js';
 import type { Placer, SchedulingStrategy } from '../../core/placement.js';
 import { ConnectionError, TaskCancelledError, UnschedulableError, WorkerCrashedError } from '../../errors.js';
-import type { NodeTable } from './node-table.js';
-import type { Ownership } from './ownership.js';
+import type { NodeEntry, NodeTable } from './node-table.js';
+import type { Ownership, Submitter } from './ownership.js';
+import type { Recovery } from './recovery.js';
 
 /** Work the head routes: a task, an actor's creation, or an actor call. Its result goes back to `driver` (a node, for a nested task it sent away). */
 export interface HeadTask {
   id: string;
   name: string;
-  driver: Peer;
+  driver: Submitter;
   node: string | undefined;
   attempts: number;
   /** Where it must run: any node that can hold `request`, or the node of actor `actorId`. */
@@ -90,6 +91,8 @@ export class Router {
     private readonly ownership: Ownership,
     private readonly placer: Placer,
     private readonly actors: () => ActorHooks,
+    /** A restarted head's recovery while it runs (recovery.ts). */
+    private readonly recovery: () => Recovery | undefined = () => undefined,
   ) {}
 
   has(id: string): boolean {
@@ -97,7 +100,7 @@ export class Router {
   }
 
   /** The driver of task `id` while it runs on node `nodeId` (where its guest log lines go); undefined otherwise. */
-  driverOf(id: string, nodeId: string): Peer | undefined {
+  driverOf(id: string, nodeId: string): Submitter | undefined {
     const t = this.tasks.get(id);
     return t && t.node === nodeId && !t.actorId ? t.driver : undefined;
   }
@@ -129,7 +132,34 @@ export class Router {
       ...(task.opts.strategy ? { strategy: task.opts.strategy } : {}), locality: argumentBytes(task.args),
     };
     this.track(t);
-    this.dispatch(t);
+    this.admit(t);
+  }
+
+  /** Places `t`, unless a node that came back to a restarted head runs it or answered it already. */
+  admit(t: HeadTask): void {
+    if (!this.adopt(t)) this.dispatch(t);
+  }
+
+  /**
+   * Work sent again to a restarted head that a node reported: it is taken
+   * up where it runs (true), and answered with the result the node sent
+   * meanwhile, if it did; false when no node claims it.
+   */
+  adopt(t: HeadTask): boolean {
+    const c = this.recovery()?.claim(t.id);
+    const n = c && this.nodes.get(c.nodeId);
+    if (!c || !n || n.state !== 'ALIVE' || !n.peer) return false;
+    t.node = c.nodeId;
+    n.inflight.add(t.id);
+    this.nodes.reserve(n, t.request);
+    this.actors().placed(t, c.nodeId);
+    if (c.result) this.answer(n, c.result, undefined);
+    return true;
+  }
+
+  /** Drops what a node said of work `id` to a restarted head (it was answered some other way). */
+  claim(id: string): void {
+    this.recovery()?.claim(id);
   }
 
   cancel(f: CancelFrame, peer: Peer): void {
@@ -144,6 +174,14 @@ export class Router {
   result(f: ResultFrame, peer: Peer, hello: Hello): void {
     const n = this.nodes.sender(peer, hello);
     if (!n) { peer.close(CLOSE.MALFORMED, 'result from a connection that is not a live node'); return; }
+    const t = this.tasks.get(f.taskId);
+    // A restarted head keeps answers to work not sent to it again yet: its submitter is on its way back.
+    if (!t && this.recovery()?.park(n.info.nodeId, f)) return;
+    this.answer(n, f, peer);
+  }
+
+  /** Node `n`'s answer `f` goes to the submitter of its work (`peer`: the node's connection, closed if the answer lies). */
+  private answer(n: NodeEntry, f: ResultFrame, peer: Peer | undefined): void {
     n.inflight.delete(f.taskId);
     const t = this.tasks.get(f.taskId);
     if (!t || t.node !== n.info.nodeId) return;
@@ -230,7 +268,7 @@ export class Router {
   }
 
   /** A driver (or a node, for the nested tasks it sent away) that leaves takes its work with it. */
-  submitterGone(peer: Peer): void {
+  submitterGone(peer: Submitter): void {
     for (const t of [...this.tasks.values()]) {
       if (t.driver !== peer) continue;
       this.tasks.delete(t.id);

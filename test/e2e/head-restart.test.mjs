@@ -1,0 +1,112 @@
+// A head that survives restarts, as Ray's GCS fault tolerance: the head keeps its tables in Redis (a real
+// redis-server) or in a local file; killed with kill -9 and started again, it takes its cluster back. Its
+// nodes run on meanwhile and come back under their ids, with their actors (state and all) and objects; its
+// driver waits, sends again what was in flight, and gets every result once; work submitted while the head
+// was away runs when it is back. A head that comes back without its tables makes its node join anew.
+import t from 'tap';
+import * as tsray from 'tsray';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { prebuilt, CLI } from '../helpers/components.mjs';
+import { isolatedEnv, joinNode, start } from '../helpers/cluster.mjs';
+import { redisServer } from '../helpers/redis.mjs';
+
+const env = isolatedEnv('head-restart');
+const TOKEN = 'head-restart-token';
+const tokenEnv = { ...env, TSRAY_TOKEN: TOKEN };
+
+const freePort = () => new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+
+async function until(what, fn, ms = 20_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function aliveNodes(address) {
+  const r = spawnSync(process.execPath, [CLI, 'status', '--address', address, '--json'], { env: tokenEnv, encoding: 'utf8' });
+  return JSON.parse(r.stdout).nodes.filter((n) => n.state === 'ALIVE').map((n) => n.nodeId);
+}
+
+/** A head on `port` with `args`; resolves once it listens. */
+async function head(t, port, args) {
+  const h = start(t, tokenEnv, ['--head', '--port', String(port), '--host', '127.0.0.1', '--num-cpus', '1', '--no-dashboard', '--node-timeout-ms', '4000', ...args], /listening at (ws:\/\/\S+)/);
+  await h.ready;
+  return h;
+}
+
+t.test('Redis: kill -9 of the head loses no actor, no running task and no submitted work', async (t) => {
+  const { address: redis } = await redisServer(t);
+  const [counter, slow] = await Promise.all(['counter', 'slow'].map(async (n) => tsray.load(await prebuilt(n))));
+  const port = await freePort();
+  const headArgs = ['--redis-address', redis, '--storage-namespace', 'restart-test'];
+  const first = await head(t, port, headArgs);
+  const address = `ws://127.0.0.1:${port}`;
+  const node = await joinNode(t, env, address, TOKEN, ['--num-cpus', '2', '--resources', '{"away": 2}']);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+
+  const Counter = counter.actor('counter').options({ resources: { away: 1 }, name: 'survivor' });
+  const c = Counter.remote(10n);
+  t.strictSame(await tsray.get([c.incr.remote(1n), c.incr.remote(1n)]), [11n, 12n], 'the actor runs on the node');
+  const napping = slow.fn('nap').options({ resources: { away: 1 } }).remote(2500);
+  await new Promise((r) => setTimeout(r, 300));
+
+  first.child.kill('SIGKILL');
+  await until('the node to notice', () => /reconnecting for up to/.test(node.output().err));
+  // Made while the head is away: they wait in the driver and go once it is back.
+  const during = c.incr.remote(1n);
+  const task = slow.fn('nap').remote(10);
+  await new Promise((r) => setTimeout(r, 500));
+
+  const second = await head(t, port, headArgs);
+  t.match(second.output().out, /restored cluster \w+ from redis:\/\/127\.0\.0\.1:\d+ \(namespace restart-test\): 1 node\(s\), 1 actor\(s\)/, 'the new head loads the tables from Redis');
+  t.strictSame(await tsray.get(during, { timeoutMs: 30_000 }), 13n, 'a call made while the head was away runs on the same actor, its state intact');
+  t.strictSame(await tsray.get(c.incr.remote(1n), { timeoutMs: 30_000 }), 14n, 'and calls after it too');
+  t.match(await tsray.get(napping, { timeoutMs: 30_000 }), /^task \w+ on \w+ attempt 0/, 'the task running on the node when the head died finished, and its result arrived');
+  t.match(await tsray.get(task, { timeoutMs: 30_000 }), /^task \w+ on \w+ attempt 0/, 'a task submitted while the head was away ran');
+  const found = await tsray.getActor('survivor');
+  t.strictSame(await tsray.get(found.get.remote(), { timeoutMs: 30_000 }), 14n, 'the named actor is still reachable');
+  t.strictSame(aliveNodes(address).includes(node.nodeId), true, 'the node is back under its own id');
+  await until('the recovery to end', () => /recovery of cluster \w+ done/.test(second.output().out));
+  const runs = (await tsray.state.listTasks({ limit: 1000 })).filter((x) => x.name === 'nap' && x.state === 'FINISHED');
+  t.equal(runs.length, 2, `each nap ran once, none twice (${runs.length})`);
+  t.equal(node.child.exitCode, null, 'the node never stopped');
+});
+
+t.test('a local file by default: the node comes back under its id; without the file it joins anew', async (t) => {
+  const counter = await tsray.load(await prebuilt('counter'));
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tsray-head-tables-'));
+  const headArgs = ['--storage-dir', dir];
+  const first = await head(t, port, headArgs);
+  const address = `ws://127.0.0.1:${port}`;
+  const node = await joinNode(t, env, address, TOKEN, ['--num-cpus', '1', '--resources', '{"away": 1}']);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const c = counter.actor('counter').options({ resources: { away: 1 } }).remote(0n);
+  t.strictSame(await tsray.get(c.incr.remote(5n)), 5n);
+
+  first.child.kill('SIGKILL');
+  const second = await head(t, port, headArgs);
+  t.match(second.output().out, new RegExp(`restored cluster \\w+ from file ${dir}/tables.log`), 'the tables came from the file');
+  t.strictSame(await tsray.get(c.incr.remote(1n), { timeoutMs: 30_000 }), 6n, 'the actor kept its state');
+  t.ok(aliveNodes(address).includes(node.nodeId), 'the node is back under its id');
+  await tsray.shutdown();
+
+  // Without its tables the head knows nobody: the node drops what it had and joins as a new node.
+  second.child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+  await head(t, port, headArgs);
+  const again = await until('the node to join anew', () => /tsray node ([0-9a-f]{16}) joined \S+ again \(was ([0-9a-f]{16})\)/.exec(node.output().out));
+  t.equal(again[2], node.nodeId, 'it says which node it was');
+  t.not(again[1], node.nodeId, 'and joins under a new id');
+  t.match(node.output().err, /came back \(cluster \w+\) without this node/, 'saying why');
+});
