@@ -25,9 +25,10 @@ export {
 } from './errors.js';
 export type { ResolvedWorld, WitType, FuncDef } from './wit/types.js';
 export {
-  init, shutdown, isInitialized, put, free, get, getView, wait, cancel, memory, getRuntimeContext, type RuntimeContext, getActor, kill, availableResources, clusterResources, acceleratorDevices,
-  type GetOptions, type WaitOptions, type CancelOptions, type KillOptions, type ValuesOf,
+  init, shutdown, isInitialized, put, free, get, getView, wait, cancel, memory, getRuntimeContext, type RuntimeContext, availableResources, clusterResources, acceleratorDevices,
+  type GetOptions, type WaitOptions, type CancelOptions, type ValuesOf,
 } from './api/api.js';
+export { getActor, findActor, kill, type KillOptions } from './api/actors.js';
 export { ActorClass, ActorHandle, ActorMethod, type ActorHandleOf } from './api/actor-handle.js';
 export type { ProgressOption } from './api/progress.js';
 export type {

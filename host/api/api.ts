@@ -12,9 +12,6 @@ import { ObjectRef, isJobId, setIdPrefix } from '../../store/object-ref.js';
 import { ObjectView } from './object-view.js';
 import { ObjectRefGenerator } from './object-ref-generator.js';
 import type { ResourceSet } from '../core/resources.js';
-import { ActorHandle, handleFor, type ActorHandleOf } from './actor-handle.js';
-import type { UntypedActor } from './typing.js';
-import { lifetimesOf } from './actor-lifetime.js';
 import { memoryReport } from '../node/memory-report.js';
 import { progressSink, type ProgressOption } from './progress.js';
 import { readTls } from '../cluster/tls.js';
@@ -337,31 +334,6 @@ export function cancel(target: ObjectRef | ObjectRefGenerator, opts: CancelOptio
   const force = !!opts.force;
   if (opts.recursive !== false && node.cancelTree) node.cancelTree(ref, force);
   else if (!node.actors.cancel(ref, force)) node.scheduler.cancel(ref, force);
-}
-
-/**
- * The actor named `name` (see the `name` actor option). Throws
- * `InvalidArgumentError` if there is none. `A` types its methods, as
- * `getActor<Component['actors']['counter']>('c')` with a generated `Component`.
- */
-export function getActor<A = UntypedActor>(name: string): ActorHandleOf<A> {
-  const found = requireNode().actors.named(name);
-  if (!found) throw new InvalidArgumentError(`no actor named '${name}'`);
-  return handleFor(found.id, found.spec.methods) as ActorHandleOf<A>;
-}
-
-export interface KillOptions {
-  /** Do not restart the actor even if `maxRestarts` allows (default true). */
-  noRestart?: boolean;
-}
-
-/** Ends an actor: queued calls fail with `ActorDiedError` and its resources are freed. */
-export function kill(actor: ActorHandle, opts: KillOptions = {}): void {
-  if (!(actor instanceof ActorHandle)) throw new InvalidArgumentError('kill() takes an ActorHandle');
-  const node = requireNode();
-  const noRestart = opts.noRestart ?? true;
-  node.actors.kill(actor.id, noRestart);
-  if (noRestart) lifetimesOf(node).ended(actor.id);
 }
 
 /** What the driver knows of where it runs (tasks see theirs through `task-context`). */

@@ -158,9 +158,11 @@ export class HeadLink implements HeadChannel {
       await new Promise((r) => setTimeout(r, Math.max(0, Math.min(wait, until - Date.now()))));
       if (this.ended) return;
       let c: Connected;
+      // The head may send work in the same message as its welcome: it waits here until this connection is the link's.
+      const early: Frame[] = [];
       try {
         c = await connect(this.o.address, this.o.token, this.o.role, {
-          onFrame: (f) => { if (this.peer === c.peer) this.o.onFrame(f); },
+          onFrame: (f, p) => { if (this.peer === p) this.o.onFrame(f); else early.push(f); },
           onClose: (code, reason) => { if (this.peer === c.peer) this.dropped(code, reason); },
         }, { ...this.o.about, resume: this.o.resume() }, this.o.tls);
       } catch {
@@ -174,6 +176,7 @@ export class HeadLink implements HeadChannel {
       }
       this.peer = c.peer;
       this.welcome = c.welcome;
+      for (const f of early.splice(0)) this.o.onFrame(f);
       const kept = this.away!;
       this.away = undefined;
       // Results the old head may have died holding; then the work in flight; then what waited meanwhile.

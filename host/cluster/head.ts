@@ -90,6 +90,7 @@ export class Head {
     'actor-call': (f, peer, hello) => this.actors.call(f, peer, hello),
     'actor-kill': (f, peer) => this.actors.kill(f, peer),
     'actor-restarted': (f, _peer, hello) => this.actors.restarted(f, hello),
+    'actor-lookup': (f, peer, hello) => this.actors.lookup(f, peer, hello),
     free: (f, peer, hello) => this.ownership.free(f, peer, hello),
     log: (f, peer, hello) => forwardLog(f, peer, hello, this.nodes, this.router, this.actors),
     'resume-done': (_f, peer) => this.recovery?.ownerBack(this.ownership.ownerOf(peer)),
@@ -140,8 +141,9 @@ export class Head {
     // The head's own node died with the head.
     const own = rows.meta.get('ownNode');
     if (typeof own === 'string') this.nodes.declareDead(own, 'it ran in the head process, which was restarted');
-    const owners = new Set([...rows.drivers.keys(), ...this.actors.owners()]);
     const nodes = this.nodes.restoredIds();
+    // Drivers connected when the head died, and the nodes (owners of what their guests sent away) may come back.
+    const owners = new Set([...rows.drivers.keys(), ...nodes.map((id) => `node:${id}`)]);
     this.recovery = new Recovery(nodes, owners, timeoutMs, {
       nodesSettled: () => this.opts.say?.(`tsray head: the nodes of cluster ${this.clusterId} are back or declared dead; running held work`),
       ended: (gone, unclaimed, orphans) => this.recovered(gone, unclaimed, orphans),
@@ -182,22 +184,28 @@ export class Head {
       peer.close(CLOSE.MALFORMED, 'a malformed resume');
       return false;
     }
-    let resumed = false;
     if (f.role === 'node') {
       if (!isNodeInfo(f.node)) {
         peer.close(CLOSE.MALFORMED, 'a node must describe itself in hello');
         return false;
       }
-      if (f.resume && !this.nodes.canResume(f.node.nodeId)) return this.stranger(peer);
-      this.ownership.nameOwner(peer, `node:${f.node.nodeId}`);
-      if (f.resume) {
-        this.nodes.resume(f.node, peer, f.resume);
-        this.actors.ownerBack(`node:${f.node.nodeId}`, peer);
-        resumed = true;
-      } else if (!this.nodes.join(f.node, peer)) return false;
-    } else if (f.role === 'driver') {
+      const owner = `node:${f.node.nodeId}`;
+      if (!f.resume) {
+        if (!this.nodes.join(f.node, peer)) return false;
+        this.ownership.nameOwner(peer, owner);
+        return this.welcome(peer, false);
+      }
+      if (!this.nodes.canResume(f.node.nodeId)) return this.stranger(peer);
+      this.ownership.nameOwner(peer, owner);
+      // The welcome goes first: taking the node back may send it held work at once.
+      this.welcome(peer, true);
+      this.nodes.resume(f.node, peer, f.resume);
+      this.actors.ownerBack(owner, peer);
+      return true;
+    }
+    if (f.role === 'driver') {
       // A driver comes back only to a restarted head that waits for it; any other head has let its work go.
-      resumed = !!f.resume && !!f.objects && this.recovery?.expects(f.objects.storeId) === true;
+      const resumed = !!f.resume && !!f.objects && this.recovery?.expects(f.objects.storeId) === true;
       if (f.resume && !resumed) return this.stranger(peer);
       if (!this.ownership.addDriverStore(f.objects, peer, resumed)) {
         peer.close(CLOSE.MALFORMED, 'a driver\'s object store needs an id of its own and an address');
@@ -208,17 +216,23 @@ export class Head {
         this.ownership.restoreHolds(f.objects!.storeId, f.resume!.holds);
       }
       this.drivers.add(peer);
-    } else if (f.role !== 'cli') {
+      return this.welcome(peer, resumed);
+    }
+    if (f.role !== 'cli') {
       peer.close(CLOSE.MALFORMED, `unknown role ${String(f.role)}`);
       return false;
     }
+    return this.welcome(peer, false);
+  }
+
+  private welcome(peer: Peer, resumed: boolean): true {
     peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid, ...(resumed ? { resumed } : {}) });
     return true;
   }
 
   /** A peer that comes back to a head that does not know it: told so (`resumed` absent), then closed. */
   private stranger(peer: Peer): boolean {
-    peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid });
+    this.welcome(peer, false);
     peer.close(CLOSE.NORMAL, 'this head does not know this peer; join as a new one');
     return false;
   }

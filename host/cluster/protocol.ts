@@ -277,8 +277,15 @@ export interface ActorCreateFrame {
     strategy?: SchedulingStrategy;
     /** The driver's guest log level, for the actor's whole life (absent: `'info'`). */
     log?: LogFilter;
+    /** Its name, unique in the cluster: any driver finds it (`tsray.findActor`). The node never sees it. */
+    name?: string;
   };
 }
+
+/** Driver -> head: the actor named `name`, anywhere in the cluster. Finding it grants this driver its calls. */
+export interface ActorLookupFrame { t: 'actor-lookup'; id: number; name: string }
+/** Head -> driver: the actor's id, component and resource; or `error` when there is none by that name. */
+export interface ActorLookupReply { t: 'actor-lookup-reply'; id: number; actorId?: string; hash?: string; resource?: string; error?: string }
 /** Driver -> head -> node: a method call, sent in the order the driver made it. */
 export interface ActorCallFrame { t: 'actor-call'; actorId: string; callId: string; method: string; args: unknown[]; numReturns: number }
 /** Driver -> head -> node. */
@@ -324,7 +331,7 @@ export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: strin
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply | LogsRequest | LogsReply | JobRequest | JobReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone;
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone | ActorLookupFrame | ActorLookupReply;
 
 export class MalformedFrameError extends Error {}
 

@@ -5,7 +5,10 @@
  * calls after it, as on the embedded node), and the node runs them on its
  * own actor manager. Names are the driver's own.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { ComponentError, InvalidArgumentError } from '../errors.js';
+import { loadComponent } from '../component/load.js';
+import { exportedResource } from '../component/module.js';
+import type { ActorLookupReply, ComponentReply } from './protocol.js';
 import { newId, type ObjectRef } from '../../store/object-ref.js';
 import { shapeKey } from '../core/resources.js';
 import type { ActorSpec } from '../core/specs.js';
@@ -48,7 +51,7 @@ export class RemoteActors implements ActorBackend {
         actorId, hash: spec.component.hash, resource: spec.resource.name, args, options,
         request: spec.request, shape: shapeKey(spec.request), maxRestarts: Number.isFinite(spec.maxRestarts) ? spec.maxRestarts : 2 ** 30,
         maxTaskRetries: Number.isFinite(spec.maxTaskRetries) ? spec.maxTaskRetries : 2 ** 30,
-        ...(spec.strategy ? { strategy: spec.strategy } : {}), log: this.log,
+        ...(spec.strategy ? { strategy: spec.strategy } : {}), log: this.log, ...(spec.name !== undefined ? { name: spec.name } : {}),
       },
     }), { queue: a.queue });
     return actorId;
@@ -79,6 +82,30 @@ export class RemoteActors implements ActorBackend {
     const id = this.names.find(name);
     const a = id ? this.actors.get(id) : undefined;
     return a && id ? { id, spec: a.spec } : undefined;
+  }
+
+  /**
+   * The actor named `name` anywhere in the cluster (another driver's, or a
+   * detached one whose creator is gone), through the head; undefined when
+   * there is none. Its component comes from the head, by hash.
+   */
+  async find(name: string): Promise<{ id: string; spec: ActorSpec } | undefined> {
+    const mine = this.named(name);
+    if (mine) return mine;
+    const r = await this.peer.request<ActorLookupReply>({ t: 'actor-lookup', id: 0, name });
+    if (r.actorId === undefined || r.hash === undefined || r.resource === undefined) return undefined;
+    const known = this.actors.get(r.actorId);
+    if (known) return { id: r.actorId, spec: known.spec };
+    const bytes = (await this.peer.request<ComponentReply>({ t: 'need-component', id: 0, hash: r.hash })).bytes;
+    if (!bytes) throw new ComponentError(`the head does not have the component of actor '${name}' (${r.hash})`);
+    const component = await loadComponent(bytes);
+    const res = exportedResource(component.world, r.resource);
+    const funcs = res.funcs.map((x) => x.func);
+    const ctor = funcs.find((f) => f.kind === 'constructor')!;
+    // Only its methods matter here: it was created, with its options, by whoever named it.
+    const spec: ActorSpec = { component, resource: res.def, ctor, methods: funcs.filter((f) => f.kind === 'method'), args: [], request: {}, maxRestarts: 0, maxTaskRetries: 0, detached: true, id: r.actorId };
+    this.actors.set(r.actorId, { spec, queue: this.work.lane(), open: 0, retiring: false });
+    return { id: r.actorId, spec };
   }
 
   spec(actorId: string): ActorSpec | undefined {

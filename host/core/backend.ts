@@ -35,6 +35,8 @@ export interface ActorBackend {
   /** Queues a method call; returns its result refs at once. */
   call(actorId: string, method: FuncDef, args: unknown[], numReturns: number): ObjectRef[];
   named(name: string): { id: string; spec: ActorSpec } | undefined;
+  /** The actor named `name` wherever it lives (a cluster's, through its head); absent: only this runtime's (`named`). */
+  find?(name: string): Promise<{ id: string; spec: ActorSpec } | undefined>;
   spec(actorId: string): ActorSpec | undefined;
   /** Ends an actor; `why` (default: a kill) is what its later calls' `ActorDiedError` says. */
   kill(actorId: string, noRestart: boolean, why?: string): void;

@@ -201,6 +201,9 @@ export function checkNumReturns(func: FuncDef, numReturns: number): void {
   }
 }
 
+/** The longest actor name. */
+export const MAX_ACTOR_NAME = 256;
+
 /** Actor options (`mod.actor(name, {...})`). */
 export interface ActorOptions extends ResourceOptions {
   /** CPUs the actor holds for its whole life (default 0: actors do not hold a CPU, as in Ray). */
@@ -252,7 +255,7 @@ export function normalizeActorOptions(o: ActorOptions): NormalizedActorOptions {
     throw new InvalidArgumentError(`actor lifetime must be 'detached' or 'non_detached', got ${String(lifetime)}`);
   }
   if (name !== undefined) {
-    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('actor name must be a non-empty string');
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_ACTOR_NAME) throw new InvalidArgumentError(`actor name must be a non-empty string of at most ${MAX_ACTOR_NAME} characters`);
     out.name = name;
   }
   if (base.timeoutMs !== undefined) out.timeoutMs = base.timeoutMs;

@@ -5,7 +5,8 @@
  * `ActorPoolStrategy`). The actors are killed once the stage's last block
  * is done, or at once when its consumer stops early.
  */
-import { kill, wait } from '../api/api.js';
+import { wait } from '../api/api.js';
+import { kill } from '../api/actors.js';
 import type { ActorClass, ActorHandle } from '../api/actor-handle.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import { InvalidArgumentError } from '../errors.js';

@@ -8,19 +8,11 @@ import * as tsray from 'tsray';
 import { CLI, prebuilt } from '../helpers/components.mjs';
 import { fnv, isolatedEnv, MiB } from '../helpers/cluster.mjs';
 import { makeHosts, netnsProblem } from '../helpers/netns.mjs';
-import { sleep } from '../helpers/runtime.mjs';
+import { until as untilMs } from '../helpers/raw-wire.mjs';
 
 const TOKEN = 'multi-host-token';
+const until = (what, pred, ms = 20_000) => untilMs(what, pred, ms);
 
-async function until(what, f, ms = 20_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 const problem = netnsProblem();
 if (problem) {

@@ -29,11 +29,11 @@ export function open(address) {
   });
 }
 
-/** Waits until `pred(ws.frames)` holds (polling), or fails after `ms`. */
+/** Waits until `pred()` (which may be async) holds, polling; resolves with its value, or fails after `ms`. */
 export async function until(what, pred, ms = 10_000) {
   const end = Date.now() + ms;
   for (;;) {
-    const v = pred();
+    const v = await pred();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));

@@ -4,11 +4,11 @@
  * or restarted elsewhere when its node dies while its restart budget lasts.
  */
 import type { Peer } from '../peer.js';
-import { CLOSE, type ActorCallFrame, type ActorCreateFrame, type ActorKillFrame, type ActorRestartedFrame, type Hello } from '../protocol.js';
+import { CLOSE, type ActorCallFrame, type ActorCreateFrame, type ActorKillFrame, type ActorLookupFrame, type ActorRestartedFrame, type Hello } from '../protocol.js';
 import { toWire } from '../../core/error-codec.js';
 import { normalizeActorOptions, type ActorOptions } from '../../core/options.js';
 import { shapeKey } from '../../core/resources.js';
-import { ActorDiedError } from '../../errors.js';
+import { ActorDiedError, InvalidArgumentError } from '../../errors.js';
 import type { NodeTable } from './node-table.js';
 import type { ActorCreators, Ownership, Submitter } from './ownership.js';
 import type { TableStore } from './tables/table-store.js';
@@ -37,6 +37,10 @@ interface HeadActor {
   driver: Submitter;
   /** Loaded from a restarted head's tables; its owner has not sent its creation again yet. */
   restored?: boolean;
+  /** Its name in the cluster (`create.actor.name`): any driver finds it. */
+  name?: string;
+  /** `lifetime: 'detached'`: it outlives its owner, until killed. */
+  detached: boolean;
   node: string | undefined;
   state: 'pending' | 'alive' | 'dead';
   restarts: number;
@@ -49,6 +53,8 @@ interface HeadActor {
 
 export class ActorDirectory implements ActorHooks, ActorCreators {
   private readonly actors = new Map<string, HeadActor>();
+  /** Named actors not dead for good, by name: names are unique in the cluster, as Ray's in a namespace. */
+  private readonly names = new Map<string, string>();
 
   constructor(private readonly nodes: NodeTable, private readonly ownership: Ownership, private readonly router: Router, private readonly tables?: TableStore) {}
 
@@ -69,17 +75,33 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
       if (!isActorRow(row) || row.create.actor.actorId !== id) continue;
       const driver: Submitter = { send: () => undefined };
       this.ownership.nameOwner(driver, row.owner);
-      const actor: HeadActor = { create: row.create, owner: row.owner, driver, node: row.node, state: row.state, restarts: row.restarts, waiting: [], creating: undefined, restored: true };
+      const actor: HeadActor = { create: row.create, owner: row.owner, driver, node: row.node, state: row.state, restarts: row.restarts, waiting: [], creating: undefined, restored: true, ...this.lifetimeOf(row.create) };
       this.actors.set(id, actor);
+      if (actor.name !== undefined) this.names.set(actor.name, id);
       const n = row.state === 'alive' && row.node ? this.nodes.get(row.node) : undefined;
       if (n) this.nodes.reserve(n, row.create.actor.request);
       else if (row.state === 'alive') { actor.state = 'pending'; actor.node = undefined; }
     }
   }
 
-  /** The owners of restored actors (a restarted head waits for them to come back). */
-  owners(): string[] {
-    return [...new Set([...this.actors.values()].filter((a) => a.restored).map((a) => a.owner))];
+  /** An actor's name and lifetime, from its creation (the options by the public API's rules; a malformed one is neither). */
+  private lifetimeOf(f: ActorCreateFrame): { name?: string; detached: boolean } {
+    let detached = false;
+    try { detached = normalizeActorOptions(f.actor.options as ActorOptions).detached; } catch { /* refused at creation */ }
+    return { ...(typeof f.actor.name === 'string' ? { name: f.actor.name } : {}), detached };
+  }
+
+  /**
+   * `tsray.findActor(name)`: the actor named `name`, for a driver; finding
+   * it lets that driver call and kill it, as Ray's get_actor does.
+   */
+  lookup(f: ActorLookupFrame, peer: Peer, hello: Hello): void {
+    if (hello.role !== 'driver') { peer.close(CLOSE.MALFORMED, 'only drivers look actors up by name'); return; }
+    const id = this.names.get(f.name);
+    const a = id ? this.actors.get(id) : undefined;
+    if (!a || a.state === 'dead') { peer.send({ t: 'actor-lookup-reply', id: f.id, error: `no actor named '${f.name}' in this cluster` }); return; }
+    this.ownership.grantFound(peer, a.create.actor.actorId);
+    peer.send({ t: 'actor-lookup-reply', id: f.id, actorId: a.create.actor.actorId, hash: a.create.actor.hash, resource: a.create.actor.resource });
   }
 
   /** `owner` came back on `peer`: answers about its actors go there. */
@@ -155,8 +177,17 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     if (!norm) return;
     Object.assign(a, { request: norm.request, shape: shapeKey(norm.request), maxRestarts: norm.maxRestarts, strategy: norm.strategy });
     if (!norm.strategy) delete a.strategy;
-    const actor: HeadActor = { create: f, owner: this.ownership.ownerOf(peer), driver: peer, node: undefined, state: 'pending', restarts: 0, waiting: [], creating: undefined };
+    const actor: HeadActor = { create: f, owner: this.ownership.ownerOf(peer), driver: peer, node: undefined, state: 'pending', restarts: 0, waiting: [], creating: undefined, ...this.lifetimeOf(f) };
     this.actors.set(a.actorId, actor);
+    const taken = actor.name !== undefined ? this.names.get(actor.name) : undefined;
+    if (taken !== undefined) {
+      actor.state = 'dead';
+      const why = `an actor named '${actor.name}' already exists in this cluster; names must be unique (tsray.findActor finds it)`;
+      actor.death = `its creation was refused: ${why}`;
+      peer.send({ t: 'result', taskId: f.createId, ok: false, error: toWire(new InvalidArgumentError(why)) });
+      return;
+    }
+    if (actor.name !== undefined) this.names.set(actor.name, a.actorId);
     this.persist(actor);
     if (hello.role === 'node') this.nodes.get(hello.node!.nodeId)?.handles.add(a.actorId);
     if (!this.ownership.membersOnly(a.args, peer, f.createId)) { actor.state = 'dead'; actor.death = 'its creation was refused'; return; }
@@ -183,15 +214,16 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
 
   kill(f: ActorKillFrame, peer: Peer): void {
     const actor = this.actors.get(f.actorId);
-    if (!actor || actor.owner !== this.ownership.ownerOf(peer) || actor.state === 'dead') return;
+    if (!actor || !this.ownership.mayUse(peer, actor.owner, f.actorId) || actor.state === 'dead') return;
     if (actor.node) this.nodes.send(actor.node, f);
     if (f.noRestart) this.end(actor, 'it was killed with tsray.kill()', false);
   }
 
-  /** A driver (or node) that leaves, or does not come back to a restarted head, takes the actors it created with it. */
+  /** A driver (or node) that leaves, or does not come back to a restarted head, takes the actors it created with it (detached ones excepted). */
   ownerGone(owner: string): void {
     for (const [id, a] of this.actors) {
-      if (a.owner !== owner) continue;
+      if (a.owner !== owner || (a.detached && a.state !== 'dead')) continue;
+      if (a.name !== undefined && this.names.get(a.name) === id) this.names.delete(a.name);
       if (a.node && a.state === 'alive') {
         this.nodes.send(a.node, { t: 'actor-kill', actorId: id, noRestart: true });
         this.nodes.unreserve(a.node, a.create.actor.request);
@@ -285,6 +317,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     if (!nodeDied && actor.state === 'alive') this.nodes.unreserve(actor.node, actor.create.actor.request);
     actor.state = 'dead';
     actor.death = why;
+    if (actor.name !== undefined && this.names.get(actor.name) === actor.create.actor.actorId) this.names.delete(actor.name);
     this.persist(actor);
     const c = actor.creating;
     if (c && !c.node) {

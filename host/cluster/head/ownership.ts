@@ -38,6 +38,8 @@ export class Ownership {
   /** Each driver's object server, by its store id: the only non-node address a remote argument may name. */
   private readonly driverStores = new Map<string, { peer: Peer | undefined; address: string }>();
   private readonly owners = new WeakMap<Submitter, string>();
+  /** Actors each owner found by name (`actor-lookup`): it may call and kill them too. */
+  private readonly found = new Map<string, Set<string>>();
 
   /** `actors` is late-bound: the actor directory is built on top of this. */
   constructor(private readonly nodes: NodeTable, private readonly actors: () => ActorCreators, private readonly tables?: TableStore) {}
@@ -118,11 +120,25 @@ export class Ownership {
    */
   mayCall(peer: Peer, hello: Hello, actorId: string, callId: string): boolean {
     const actor = this.actors().get(actorId);
-    const given = hello.role === 'driver' ? !actor || actor.owner === this.ownerOf(peer) : this.nodes.get(hello.node!.nodeId)?.handles.has(actorId);
+    const given = hello.role === 'driver' ? !actor || this.mayUse(peer, actor.owner, actorId) : this.nodes.get(hello.node!.nodeId)?.handles.has(actorId);
     if (!given) {
       this.refuse(peer, callId, `actor ${actorId} was never given to this ${hello.role}; only the actors a driver created, and those whose handles were passed to a task or actor, can be called`);
     }
     return !!given;
+  }
+
+  /** Whether `s` created actor `actorId` (owned by `owner`), or found it by name. */
+  mayUse(s: Submitter, owner: string, actorId: string): boolean {
+    const me = this.ownerOf(s);
+    return owner === me || !!this.found.get(me)?.has(actorId);
+  }
+
+  /** `s` found actor `actorId` by name: it may call and kill it from now on. */
+  grantFound(s: Submitter, actorId: string): void {
+    const me = this.ownerOf(s);
+    const set = this.found.get(me) ?? new Set<string>();
+    set.add(actorId);
+    this.found.set(me, set);
   }
 
   /**
@@ -141,7 +157,7 @@ export class Ownership {
     const owner = this.ownerOf(from);
     for (const id of ids) {
       const a = actors.get(id);
-      if (a && (fromNode ? fromNode.handles.has(id) : a.owner === owner)) n.handles.add(id);
+      if (a && (fromNode ? fromNode.handles.has(id) : a.owner === owner || this.found.get(owner)?.has(id))) n.handles.add(id);
     }
   }
 
@@ -207,6 +223,7 @@ export class Ownership {
       if (objectIds.length) this.nodes.send(nodeId, { t: 'free', nodeId, objectIds });
     }
     this.owned.delete(owner);
+    this.found.delete(owner);
   }
 
   private refuse(peer: Submitter, id: string, message: string): void {
