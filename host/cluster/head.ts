@@ -138,6 +138,7 @@ export class Head {
     for (const [storeId, d] of rows.drivers) if (typeof (d as { address?: unknown })?.address === 'string') this.ownership.restoreDriver(storeId, (d as { address: string }).address);
     for (const info of rows.nodes.values()) if (isNodeInfo(info)) this.nodes.restore(info);
     this.actors.restore(rows.actors);
+    this.restoredJobs = rows.jobs;
     // The head's own node died with the head.
     const own = rows.meta.get('ownNode');
     if (typeof own === 'string') this.nodes.declareDead(own, 'it ran in the head process, which was restarted');
@@ -273,10 +274,15 @@ export class Head {
   /** The jobs it runs (see head/jobs.ts); set by `enableJobs`. */
   jobs: Jobs | undefined;
 
-  /** Lets CLIs and drivers submit jobs, run in `dir` and joining the cluster at `address`. */
+  /** Lets CLIs and drivers submit jobs, run in `dir` and joining the cluster at `address`; a restarted head takes over the old one's. */
   enableJobs(dir: string, address: string, token: string): void {
-    this.jobs = new Jobs(dir, { address, token });
+    this.jobs = new Jobs(dir, { address, token }, this.tables);
+    if (this.restoredJobs) this.jobs.restore(this.restoredJobs);
+    this.restoredJobs = undefined;
   }
+
+  /** A killed head's jobs, until jobs are enabled. */
+  private restoredJobs: Map<string, unknown> | undefined;
 
   /** `tsray job`: only with the token (every peer has it) and never from a node. */
   private job(f: JobRequest, peer: Peer, hello: Hello): void {

@@ -101,7 +101,7 @@ export async function runHead(o: HeadProcessOptions): Promise<{ address: string;
   }, { host: o.host ?? '0.0.0.0', ...(o.tls ? { tls: { ...o.tls, ca: o.tls.ca ?? o.tls.cert }, anyName: true } : {}) });
   head.setOwnNode(agent.nodeId);
   // Jobs join the cluster where its own node does.
-  head.enableJobs(join(clusterDir(), 'jobs', String(process.pid)), own, token);
+  head.enableJobs(join(clusterDir(), 'jobs', head.clusterId), own, token);
   const dashboard = await o.serve?.(head, token);
   writeRecord({ pid: process.pid, role: 'head', address, token, ...(dashboard ? { dashboard } : {}), ...(o.log ? { log: o.log } : {}) });
   onStop(async () => {

@@ -6,7 +6,7 @@
 import t from 'tap';
 import * as tsray from 'tsray';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -107,6 +107,42 @@ t.test('named actors are found from any driver; a detached one outlives its driv
   tsray.kill(again);
   await t.rejects(tsray.get(again.get.remote(), { timeoutMs: 10_000 }), { code: 'ERR_ACTOR_DIED' }, 'the driver that found it may kill it');
   await t.rejects(tsray.findActor('keeper'), { message: /no actor named 'keeper'/ }, 'and its name is free again');
+});
+
+const JOB = `
+import * as tsray from 'tsray';
+await tsray.init();
+const slow = await tsray.load(process.argv[2]);
+const before = await tsray.get(slow.fn('nap').remote(10));
+console.log('before ' + before.startsWith('task'));
+await new Promise((r) => setTimeout(r, 3000));
+const after = await tsray.get(slow.fn('nap').remote(10));
+console.log('job done ' + after.startsWith('task'));
+await tsray.shutdown();
+`;
+
+t.test('a job outlives kill -9 of the head that runs it; the head started again follows it to its end', async (t) => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tsray-head-tables-'));
+  const headArgs = ['--storage-dir', dir];
+  const first = await head(t, port, headArgs);
+  const address = `ws://127.0.0.1:${port}`;
+  const work = mkdtempSync(join(tmpdir(), 'tsray-job-'));
+  writeFileSync(join(work, 'driver.mjs'), JOB);
+  const cli = (args, rest = []) => spawnSync(process.execPath, [CLI, ...args, '--address', address, ...rest], { env: tokenEnv, encoding: 'utf8', timeout: 60_000 });
+  const submitted = cli(['job', 'submit', '--no-wait', '--working-dir', work], ['--', 'node', 'driver.mjs', join(ROOT, 'build', 'slow.wasm')]);
+  const jobId = /[0-9a-f]{8}/.exec(submitted.stdout)?.[0];
+  t.ok(jobId, `submitted (${submitted.stdout}${submitted.stderr})`);
+  await until('the job to start its wait', () => /before true/.test(cli(['job', 'logs', jobId]).stdout));
+  first.child.kill('SIGKILL');
+  await head(t, port, headArgs);
+  const status = await until('the job to end', () => {
+    const s = JSON.parse(cli(['job', 'status', jobId, '--json']).stdout || '{}');
+    return s.endTime !== undefined && s;
+  }, 60_000);
+  t.match(status, { jobId, status: 'SUCCEEDED', exitCode: 0 }, 'the new head knows the job and how it ended');
+  const logs = cli(['job', 'logs', jobId]).stdout;
+  t.match(logs, /before true\n.*closed the connection.*waiting up to 60000 ms for it to come back\n(.*\n)*job done true/, `its driver waited for the new head and ran its second task there (${logs})`);
 });
 
 t.test('a local file by default: the node comes back under its id; without the file it joins anew', async (t) => {

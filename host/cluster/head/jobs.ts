@@ -10,6 +10,12 @@
  * tasks, actors and objects are attributed to it (core/state-views.ts's
  * `withJobs`).
  *
+ * Each program runs under `job-runner.ts`, in a process group of its own,
+ * which writes its exit status beside its output: a job outlives a head
+ * killed with `kill -9`, and the head started again from its tables (the
+ * `jobs` table: each job's info, directory and process) follows it on and
+ * learns how it ended.
+ *
  * Submitting needs the cluster token, as every frame does (Ray's
  * unauthenticated job API was CVE-2023-48022); a node may not submit.
  * Bounds: `MAX_FILES` files and `MAX_FILES_BYTES` in a working directory,
@@ -17,12 +23,15 @@
  * `LOGS_CHUNK` bytes of output per read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync, fstatSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, fstatSync, rmSync, symlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../errors.js';
 import { isJobId } from '../../../store/object-ref.js';
+import { running } from '../../util/process-alive.js';
+import type { TableStore } from './tables/table-store.js';
+import type { JobExit } from './job-runner.js';
 
 export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED';
 
@@ -50,7 +59,15 @@ export const STOP_GRACE_MS = 3000;
 /** This installation's package root (dist/host/cluster/head -> four up). */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
-interface Job { info: JobInfo; dir: string; child?: ChildProcess; stopping?: boolean }
+interface Job { info: JobInfo; dir: string; child?: ChildProcess; pid?: number; stopping?: boolean }
+
+/** A job as the head's tables keep it. */
+interface JobRow { info: JobInfo; dir: string; pid?: number }
+
+/** The runner that records a job's exit status (compiled next to this file). */
+const RUNNER = fileURLToPath(new URL('./job-runner.js', import.meta.url));
+/** How often a job a restarted head did not start is checked for its end. */
+const WATCH_MS = 500;
 
 /** A working-directory path as sent: relative, inside, no NUL; normalized. */
 function safePath(p: string): string {
@@ -65,7 +82,31 @@ export class Jobs {
   private readonly jobs = new Map<string, Job>();
 
   /** `dir`: where job directories go; `env`: what each job's program is given to join the cluster. */
-  constructor(private readonly dir: string, private readonly env: { address: string; token: string }) {}
+  private readonly watch: NodeJS.Timeout;
+
+  /** `dir`: where job directories go; `env`: what each job's program is given to join the cluster; `tables`: where jobs outlive the head. */
+  constructor(private readonly dir: string, private readonly env: { address: string; token: string }, private readonly tables?: TableStore) {
+    // Jobs a restarted head took over are not its children: it looks for their end.
+    this.watch = setInterval(() => {
+      for (const j of this.jobs.values()) if (!j.child && j.pid !== undefined && j.info.endTime === undefined && !running(j.pid)) this.finished(j);
+    }, WATCH_MS);
+    this.watch.unref();
+  }
+
+  /** Takes over the jobs a killed head's tables list: running ones are followed on, ended ones listed. */
+  restore(rows: Map<string, unknown>): void {
+    for (const [id, row] of rows) {
+      const r = row as JobRow;
+      if (!isJobId(id) || typeof r?.dir !== 'string' || r.info?.jobId !== id) continue;
+      const job: Job = { info: r.info, dir: r.dir, ...(typeof r.pid === 'number' ? { pid: r.pid } : {}) };
+      this.jobs.set(id, job);
+      if (job.info.endTime === undefined && (job.pid === undefined || !running(job.pid))) this.finished(job);
+    }
+  }
+
+  private persist(job: Job): void {
+    this.tables?.set('jobs', job.info.jobId, { info: job.info, dir: job.dir, ...(job.pid !== undefined ? { pid: job.pid } : {}) } satisfies JobRow);
+  }
 
   submit(entrypoint: string[], files: Record<string, Uint8Array> | undefined): JobInfo {
     if (!Array.isArray(entrypoint) || entrypoint.length === 0 || entrypoint.length > 1000 || !entrypoint.every((a) => typeof a === 'string' && !a.includes('\0'))) {
@@ -104,17 +145,28 @@ export class Jobs {
     this.jobs.set(jobId, job);
     const out = openSync(join(dir, 'output.log'), 'a', 0o600);
     const { TSRAY_ADDRESS: _a, TSRAY_TOKEN: _t, TSRAY_JOB_ID: _j, ...env } = process.env;
-    const child = spawn(entrypoint[0]!, entrypoint.slice(1), {
+    const child = spawn(process.execPath, [RUNNER, dir, ...entrypoint], {
       cwd: work, stdio: ['ignore', out, out], detached: true,
       env: { ...env, TSRAY_ADDRESS: this.env.address, TSRAY_TOKEN: this.env.token, TSRAY_JOB_ID: jobId },
     });
     closeSync(out);
     job.child = child;
-    child.on('spawn', () => { if (job.info.status === 'PENDING') job.info.status = 'RUNNING'; });
+    job.pid = child.pid;
+    this.persist(job);
+    child.on('spawn', () => { if (job.info.status === 'PENDING') { job.info.status = 'RUNNING'; this.persist(job); } });
     child.on('error', (e) => this.ended(job, undefined, `it could not start: ${e.message}`));
-    child.on('exit', (code, signal) => this.ended(job, code ?? undefined, signal ? `it ended on ${signal}` : undefined));
+    child.on('exit', () => this.finished(job));
     child.unref();
     return { ...job.info };
+  }
+
+  /** The job's runner is gone: how the program ended is in its `exit.json` (absent: the runner itself was killed). */
+  private finished(job: Job): void {
+    let exit: JobExit = {};
+    try { exit = JSON.parse(readFileSync(join(job.dir, 'exit.json'), 'utf8')) as JobExit; } catch { /* killed with its runner */ }
+    if (exit.error !== undefined) this.ended(job, undefined, `it could not start: ${exit.error}`);
+    else if (exit.code === undefined && exit.signal === undefined) this.ended(job, undefined, job.stopping ? undefined : 'it ended without an exit status (killed with its runner)');
+    else this.ended(job, exit.code, exit.signal ? `it ended on ${exit.signal}` : undefined);
   }
 
   private ended(job: Job, code: number | undefined, why: string | undefined): void {
@@ -124,6 +176,7 @@ export class Jobs {
     if (code !== undefined) job.info.exitCode = code;
     job.info.status = job.stopping ? 'STOPPED' : code === 0 ? 'SUCCEEDED' : 'FAILED';
     if (why && job.info.status !== 'SUCCEEDED') job.info.message = why;
+    this.persist(job);
   }
 
   private get(jobId: string): Job {
@@ -159,10 +212,10 @@ export class Jobs {
   /** Stops a running job (SIGTERM to its process group, SIGKILL after `STOP_GRACE_MS`); false when it had ended. */
   stop(jobId: string): boolean {
     const job = this.get(jobId);
-    const child = job.child;
-    if (!child?.pid || job.info.endTime !== undefined) return false;
+    const pid = job.pid;
+    if (pid === undefined || job.info.endTime !== undefined) return false;
     job.stopping = true;
-    const signal = (s: NodeJS.Signals): void => { try { process.kill(-child.pid!, s); } catch { /* already gone */ } };
+    const signal = (s: NodeJS.Signals): void => { try { process.kill(-pid, s); } catch { /* already gone */ } };
     signal('SIGTERM');
     setTimeout(() => { if (job.info.endTime === undefined) signal('SIGKILL'); }, STOP_GRACE_MS).unref();
     return true;
@@ -170,7 +223,8 @@ export class Jobs {
 
   /** Stops every running job (the head is going). */
   close(): void {
-    for (const j of this.jobs.values()) if (j.info.endTime === undefined && j.child) this.stop(j.info.jobId);
+    clearInterval(this.watch);
+    for (const j of this.jobs.values()) if (j.info.endTime === undefined && j.pid !== undefined) this.stop(j.info.jobId);
   }
 
   private forgetOld(): void {
@@ -178,6 +232,7 @@ export class Jobs {
     for (const [id, j] of this.jobs) {
       if (j.info.endTime === undefined) continue;
       this.jobs.delete(id);
+      this.tables?.delete('jobs', id);
       rmSync(j.dir, { recursive: true, force: true });
       if (this.jobs.size < MAX_JOBS) return;
     }
