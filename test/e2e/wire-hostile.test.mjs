@@ -215,3 +215,31 @@ t.test('fused-task fields from the wire: a malformed chain closes the connection
   ws.close();
   await serves(t);
 });
+
+t.test('coming back uninvited: a malformed resume closes the connection; a resume the head cannot honour is told so and closed', async (t) => {
+  const raw = async (hello) => {
+    const ws = await open(head.address);
+    ws.send(encode({ t: 'hello', v: 1, token: TOKEN, ...hello }));
+    return { ws, closed: await ws.closed };
+  };
+  const node = { nodeId: 'f00dfeedf00dfeed', name: 'x', pid: 1, resources: { CPU: 1 }, objectAddress: 'ws://127.0.0.1:1' };
+  for (const [what, resume] of [
+    ['running ids that are not strings', { running: [1, 2] }],
+    ['holds that are not lists', { holds: { n: 'x' } }],
+    ['a resume that is not a map', 'yes'],
+  ]) {
+    const { closed } = await raw({ role: 'driver', objects: { storeId: `d-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:1' }, resume });
+    t.equal(closed.code, 4003, `${what}: closed as malformed`);
+  }
+  // This head never restarted: it waits for nobody, so a driver or node that says it comes back is a stranger.
+  const d = await raw({ role: 'driver', objects: { storeId: `d-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:1' }, resume: { holds: {} } });
+  const dw = d.ws.frames.find((f) => f.t === 'welcome');
+  t.ok(dw && !dw.resumed, 'a driver is welcomed without resumed');
+  t.equal(d.closed.code, 1000, 'and closed');
+  const n = await raw({ role: 'node', node, resume: { running: ['t1'], actors: ['a1'] } });
+  t.notOk(n.ws.frames.find((f) => f.t === 'welcome')?.resumed, 'an unknown node is not taken back');
+  t.equal(n.closed.code, 1000);
+  const status = await tsray.init({ address: head.address, token: TOKEN }).then(() => tsray.state.listNodes()).finally(() => tsray.shutdown());
+  t.notOk(status.some((x) => x.nodeId === node.nodeId), 'and never becomes a node');
+  await serves(t);
+});
