@@ -174,3 +174,31 @@ t.test('a local file by default: the node comes back under its id; without the f
   t.not(again[1], node.nodeId, 'and joins under a new id');
   t.match(node.output().err, /came back \(cluster \w+\) without this node/, 'saying why');
 });
+
+t.test('under load: 300 tasks over two nodes, the head killed mid-way; every result arrives, and no task runs twice', async (t) => {
+  const { address: redis } = await redisServer(t);
+  const slow = await tsray.load(await prebuilt('slow'));
+  const port = await freePort();
+  const headArgs = ['--redis-address', redis, '--num-cpus', '0'];
+  const first = await head(t, port, headArgs);
+  const address = `ws://127.0.0.1:${port}`;
+  const nodes = [];
+  for (let i = 0; i < 2; i++) nodes.push(await joinNode(t, env, address, TOKEN, ['--num-cpus', '2']));
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const N = 300;
+  // Short naps, so some are running, some queued on nodes, some answered and some still in the driver at the kill.
+  const refs = Array.from({ length: N }, () => slow.fn('nap').remote(20));
+  await tsray.wait(refs, { numReturns: 40, timeoutMs: 30_000 });
+  first.child.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+  await head(t, port, headArgs);
+  const results = await tsray.get(refs, { timeoutMs: 120_000 });
+  t.equal(results.filter((r) => /^task \w+ on \w+ attempt 0/.test(r)).length, N, `all ${N} results arrived, each from a first attempt`);
+  const ids = new Set(results.map((r) => /^task (\w+)/.exec(r)[1]));
+  t.equal(ids.size, N, 'one result per task');
+  const count = async () => (await tsray.state.listTasks({ limit: 10_000 })).filter((x) => x.name === 'nap' && x.state === 'FINISHED' && nodes.some((n) => n.nodeId === x.nodeId));
+  await until('every nap to be listed', async () => (await count()).length >= N, 30_000);
+  const runs = await count();
+  t.equal(runs.length, N, `${runs.length} runs on the nodes for ${N} tasks: none ran twice`);
+});
