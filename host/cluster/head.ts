@@ -136,7 +136,7 @@ export class Head {
   private restore(rows: Tables, timeoutMs: number): void {
     for (const [hash, bytes] of rows.components) if (bytes instanceof Uint8Array) this.components.set(hash, bytes);
     for (const [storeId, d] of rows.drivers) if (typeof (d as { address?: unknown })?.address === 'string') this.ownership.restoreDriver(storeId, (d as { address: string }).address);
-    for (const info of rows.nodes.values()) if (isNodeInfo(info)) this.nodes.restore(info);
+    for (const info of rows.nodes.values()) if (isNodeInfo(info)) this.nodes.restore(info, rows.handles.get(info.nodeId));
     this.actors.restore(rows.actors);
     this.restoredJobs = rows.jobs;
     // The head's own node died with the head.

@@ -63,8 +63,8 @@ export class NodeAgent {
   /** Cluster actor id -> the local actor hosting it. */
   private readonly actorIds = new Map<string, { localId: string; spec: ActorSpec }>();
   private readonly actorChains = new Map<string, Promise<void>>();
-  /** Calls this node's guests made to actors hosted elsewhere, by call id. */
-  private readonly outgoing = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Calls this node's guests made to actors hosted elsewhere, by call id (with the frame, sent again if the head restarts). */
+  private readonly outgoing = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; frame: ActorCallFrame }>();
   /** Nested tasks this node's guests submitted that the head places. */
   private readonly away: TasksAway;
 
@@ -101,9 +101,10 @@ export class NodeAgent {
     return { running: [...this.unanswered], actors: [...this.actorIds.keys()] };
   }
 
-  /** The head took this node back: the work its guests sent away goes again, and the head hears what is free. */
+  /** The head took this node back: the work and actor calls its guests sent away go again, and the head hears what is free. */
   resumed(): void {
     this.away.resend();
+    for (const o of this.outgoing.values()) this.peer.send(o.frame);
     this.beat();
   }
 
@@ -225,8 +226,9 @@ export class NodeAgent {
     }
     const callId = newId();
     return new Promise((resolve, reject) => {
-      this.outgoing.set(callId, { resolve, reject });
-      this.peer.send({ t: 'actor-call', actorId, callId, method, args, numReturns: 1 });
+      const frame: ActorCallFrame = { t: 'actor-call', actorId, callId, method, args, numReturns: 1 };
+      this.outgoing.set(callId, { resolve, reject, frame });
+      this.peer.send(frame);
     });
   }
 

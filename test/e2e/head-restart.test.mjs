@@ -175,6 +175,32 @@ t.test('a local file by default: the node comes back under its id; without the f
   t.match(node.output().err, /came back \(cluster \w+\) without this node/, 'saying why');
 });
 
+t.test('a streaming task and a task calling an actor on another node run on across a restart', async (t) => {
+  const [counter, client, nested] = await Promise.all(['counter', 'counter-client', 'nested'].map(async (n) => tsray.load(await prebuilt(n))));
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tsray-head-tables-'));
+  const headArgs = ['--storage-dir', dir, '--num-cpus', '0'];
+  const first = await head(t, port, headArgs);
+  const address = `ws://127.0.0.1:${port}`;
+  await joinNode(t, env, address, TOKEN, ['--num-cpus', '1', '--resources', '{"a": 1}']);
+  await joinNode(t, env, address, TOKEN, ['--num-cpus', '2', '--resources', '{"b": 2}']);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const c = counter.actor('counter').options({ resources: { a: 1 } }).remote(0n);
+  t.strictSame(await tsray.get(c.get.remote()), 0n);
+  // On node b: it calls the actor on node a through the head, before and after the restart.
+  const bumped = client.fn('bump-slowly').options({ resources: { b: 1 } }).remote(c, 6, 400);
+  const stream = nested.fn('squares').options({ numReturns: 'streaming', resources: { b: 1 } }).remote(8, 400);
+  const got = (async () => { const out = []; for await (const ref of stream) out.push(await tsray.get(ref)); return out; })();
+  await new Promise((r) => setTimeout(r, 900));
+  first.child.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+  await head(t, port, headArgs);
+  t.strictSame(await tsray.get(bumped, { timeoutMs: 30_000 }), 6n, 'the task holding the handle kept calling the actor: the new head knows the node was given it');
+  t.strictSame(await got, [0, 1, 4, 9, 16, 25, 36, 49], 'every value the stream emitted arrived once, in order, across the restart');
+  t.strictSame(await tsray.get(c.get.remote()), 6n, 'each call ran once');
+});
+
 t.test('under load: 300 tasks over two nodes, the head killed mid-way; every result arrives, and no task runs twice', async (t) => {
   const { address: redis } = await redisServer(t);
   const slow = await tsray.load(await prebuilt('slow'));

@@ -189,7 +189,8 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     }
     if (actor.name !== undefined) this.names.set(actor.name, a.actorId);
     this.persist(actor);
-    if (hello.role === 'node') this.nodes.get(hello.node!.nodeId)?.handles.add(a.actorId);
+    const creator = hello.role === 'node' ? this.nodes.get(hello.node!.nodeId) : undefined;
+    if (creator) this.nodes.grant(creator, a.actorId);
     if (!this.ownership.membersOnly(a.args, peer, f.createId)) { actor.state = 'dead'; actor.death = 'its creation was refused'; return; }
     this.place(actor, f.createId);
   }

@@ -91,13 +91,21 @@ export class NodeTable {
   }
 
   /** A node from a restarted head's tables: alive, without a connection, until it reconnects or times out. */
-  restore(info: NodeInfo): void {
-    this.nodes.set(info.nodeId, { info, peer: undefined, state: 'ALIVE', available: {}, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set(), restored: true });
+  restore(info: NodeInfo, handles: unknown): void {
+    const given = Array.isArray(handles) ? handles.filter((h): h is string => typeof h === 'string') : [];
+    this.nodes.set(info.nodeId, { info, peer: undefined, state: 'ALIVE', available: {}, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set(given), restored: true });
   }
 
   /** Nodes restored and not back yet. */
   restoredIds(): string[] {
     return [...this.nodes.values()].filter((n) => n.restored && n.state === 'ALIVE').map((n) => n.info.nodeId);
+  }
+
+  /** Work carried actor `actorId`'s handle to node `n`: its guests may call it (kept in the tables, so a restarted head knows). */
+  grant(n: NodeEntry, actorId: string): void {
+    if (n.handles.has(actorId)) return;
+    n.handles.add(actorId);
+    this.tables?.set('handles', n.info.nodeId, [...n.handles]);
   }
 
   /** Declares node `nodeId` dead now (a restored node that cannot come back: the head's own). */
@@ -164,6 +172,7 @@ export class NodeTable {
     n.state = 'DEAD';
     n.restored = false;
     this.tables?.delete('nodes', n.info.nodeId);
+    if (n.handles.size) this.tables?.delete('handles', n.info.nodeId);
     n.cause = cause;
     n.available = {};
     const p = n.peer;

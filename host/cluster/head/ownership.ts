@@ -157,7 +157,7 @@ export class Ownership {
     const owner = this.ownerOf(from);
     for (const id of ids) {
       const a = actors.get(id);
-      if (a && (fromNode ? fromNode.handles.has(id) : a.owner === owner || this.found.get(owner)?.has(id))) n.handles.add(id);
+      if (a && (fromNode ? fromNode.handles.has(id) : a.owner === owner || this.found.get(owner)?.has(id))) this.nodes.grant(n, id);
     }
   }
 
@@ -168,7 +168,7 @@ export class Ownership {
     if (!caller) return;
     const ids = new Set<string>();
     for (const r of f.returns ?? []) if ('value' in r) collectHandles(r.value, ids);
-    for (const id of ids) if (from.handles.has(id)) caller.handles.add(id);
+    for (const id of ids) if (from.handles.has(id)) this.nodes.grant(caller, id);
   }
 
   /**

@@ -12,13 +12,15 @@
  * back; one that does not is gone (its actors and objects go with it), and
  * results nobody claimed are freed on their nodes.
  */
-import type { ResultFrame } from '../protocol.js';
+import type { EmitFrame, ResultFrame } from '../protocol.js';
 
 /** Work a node reported (running, or answered while nobody waited for it). */
 export interface Claim {
   nodeId: string;
   /** Its result, when the node answered it before its submitter came back. */
   result?: ResultFrame;
+  /** Values a streaming task emitted meanwhile, in order. */
+  emits?: EmitFrame[];
 }
 
 export interface RecoveryEvents {
@@ -91,12 +93,17 @@ export class Recovery {
     this.check();
   }
 
-  /** Keeps a result nobody waits for yet; false once the recovery ended (it is dropped, as any stray result). */
-  park(nodeId: string, result: ResultFrame): boolean {
+  /**
+   * Keeps a result, or a streaming task's value, that nobody waits for yet;
+   * false once the recovery ended (it is dropped, as any stray frame). A
+   * frame its node sends again is kept once.
+   */
+  park(nodeId: string, f: ResultFrame | EmitFrame): boolean {
     if (this.over) return false;
-    const c = this.claims.get(result.taskId);
-    if (c?.result) return true; // sent again by its node: the first one stands
-    this.claims.set(result.taskId, { nodeId, result });
+    const c = this.claims.get(f.taskId) ?? { nodeId };
+    this.claims.set(f.taskId, c);
+    if (f.t === 'result') c.result ??= f;
+    else if (!c.emits?.some((e) => e.index === f.index)) (c.emits ??= []).push(f);
     return true;
   }
 
@@ -130,6 +137,8 @@ export class Recovery {
     for (const [id, c] of this.claims) {
       if (c.result) unclaimed.push({ nodeId: c.nodeId, result: c.result });
       else orphans.push({ nodeId: c.nodeId, id });
+      // What a stream emitted for nobody is let go as its result would be.
+      if (c.emits) unclaimed.push({ nodeId: c.nodeId, result: { t: 'result', taskId: id, ok: true, returns: c.emits.map((e) => e.value) } });
     }
     this.claims.clear();
     const gone = [...this.ownersAway];

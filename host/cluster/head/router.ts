@@ -153,6 +153,7 @@ export class Router {
     n.inflight.add(t.id);
     this.nodes.reserve(n, t.request);
     this.actors().placed(t, c.nodeId);
+    for (const e of (c.emits ?? []).sort((a, b) => a.index - b.index)) this.passOn(n, e, undefined);
     if (c.result) this.answer(n, c.result, undefined);
     return true;
   }
@@ -205,6 +206,12 @@ export class Router {
   emit(f: EmitFrame, peer: Peer, hello: Hello): void {
     const n = this.nodes.sender(peer, hello);
     if (!n) { peer.close(CLOSE.MALFORMED, 'emit from a connection that is not a live node'); return; }
+    if (!this.tasks.has(f.taskId) && this.recovery()?.park(n.info.nodeId, f)) return;
+    this.passOn(n, f, peer);
+  }
+
+  /** Node `n`'s streamed value `f` goes to the task's submitter (`peer`: the node's connection, closed if it lies). */
+  private passOn(n: NodeEntry, f: EmitFrame, peer: Peer | undefined): void {
     const t = this.tasks.get(f.taskId);
     if (!t || t.node !== n.info.nodeId || t.actorId) return;
     const returns: ResultFrame = { t: 'result', taskId: f.taskId, ok: true, returns: [f.value] };

@@ -1,6 +1,7 @@
 /**
  * Where the head keeps the tables that must outlive it (Ray's GCS fault
- * tolerance): the cluster's id, its nodes, the drivers connected to it, its
+ * tolerance): the cluster's id, its nodes (and the actor handles work carried
+ * to each), the drivers connected to it, its
  * actors with their specs and restart budgets, its jobs and the components
  * work was sent with. A head killed with `kill -9` and started again loads
  * them and lets its nodes and drivers pick up where they were.
@@ -12,9 +13,9 @@
  */
 
 /** The head's persistent tables. */
-export type TableName = 'meta' | 'nodes' | 'drivers' | 'actors' | 'components' | 'jobs';
+export type TableName = 'meta' | 'nodes' | 'handles' | 'drivers' | 'actors' | 'components' | 'jobs';
 
-export const TABLE_NAMES: readonly TableName[] = ['meta', 'nodes', 'drivers', 'actors', 'components', 'jobs'];
+export const TABLE_NAMES: readonly TableName[] = ['meta', 'nodes', 'handles', 'drivers', 'actors', 'components', 'jobs'];
 
 /** Every row of every table, by key. */
 export type Tables = Record<TableName, Map<string, unknown>>;
