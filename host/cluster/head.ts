@@ -98,6 +98,7 @@ export class Head {
 
   private constructor(private readonly wss: WebSocketServer, private readonly opts: HeadOptions, rows: Tables | undefined) {
     this.tables = opts.tables;
+    if (this.tables) this.tables.onWriteError = (e) => this.opts.say?.(`tsray head: ${e.message}; it runs on, but a restart would miss what changed since`);
     const timeoutMs = opts.nodeTimeoutMs ?? 10_000;
     // The parts call each other (routing places actors, actors route their calls): the later ones are bound lazily.
     this.nodes = new NodeTable(timeoutMs, {

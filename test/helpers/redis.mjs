@@ -13,9 +13,9 @@ function freePort() {
   });
 }
 
-/** Starts redis-server; resolves with its `redis://` address once it accepts connections. */
-export async function redisServer(t) {
-  const port = await freePort();
+/** Starts redis-server (on `port`, default a free one); resolves with its `redis://` address once it accepts connections. */
+export async function redisServer(t, port) {
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tsray-redis-'));
   // No snapshots to disk: the test's Redis lives as long as the test.
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -108,3 +108,36 @@ t.test('redis: bad addresses and an unreachable server are StorageErrors', async
   await t.rejects(r.load(), { code: 'ERR_STORAGE', message: /cannot reach Redis/ });
   await r.close();
 });
+
+t.test('redis: writes that fail while Redis is away are reported once, and every table is written again when it is back', async (t) => {
+  const first = await redisServer(t);
+  const port = Number(new URL(first.address).port);
+  const a = new RedisTables(first.address, 'resync');
+  const errors = [];
+  a.onWriteError = (e) => errors.push(e);
+  await a.load();
+  a.set('actors', 'x', { restarts: 1 });
+  await a.flush();
+  first.child.kill('SIGKILL');
+  await new Promise((r) => first.child.on('exit', r));
+  a.set('meta', 'clusterId', 'c9');
+  a.set('nodes', 'n1', { name: 'one' });
+  await a.flush().catch(() => undefined);
+  t.equal(errors.length, 1, `one report for the failing writes (${errors.map((e) => e.message)})`);
+  t.equal(errors[0]?.code, 'ERR_STORAGE');
+  // A Redis that lost everything (no persistence) comes back on the same port.
+  await redisServer(t, port);
+  const read = async () => {
+    const b = new RedisTables(first.address, 'resync');
+    try { return await b.load(); } finally { await b.close(); }
+  };
+  let rows = await read();
+  for (let i = 0; i < 100 && rows.nodes.size === 0; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    rows = await read();
+  }
+  t.same(rows.actors.get('x'), { restarts: 1 }, 'what was written before is there again');
+  t.equal(rows.meta.get('clusterId'), 'c9', 'and what failed to be written');
+  t.same(rows.nodes.get('n1'), { name: 'one' });
+  await a.close();
+});

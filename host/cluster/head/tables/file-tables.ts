@@ -34,6 +34,8 @@ export class FileTables implements TableStore {
   /** The rows as the file holds them, to rewrite it and to know when to. */
   private rows: Tables = emptyTables();
   private logBytes = 0;
+  private failing = false;
+  onWriteError?: (e: Error) => void;
 
   /** Tables in `dir` (created private, 0700, if missing). */
   constructor(readonly dir: string) {
@@ -88,10 +90,17 @@ export class FileTables implements TableStore {
 
   private append(r: Record_): void {
     if (this.fd === undefined) throw new StorageError('the head\'s tables were written before they were loaded');
-    const b = framed(r);
-    writeSync(this.fd, b);
-    this.logBytes += b.length;
-    if (this.logBytes > COMPACT_MIN_BYTES && this.logBytes > COMPACT_RATIO * this.liveBytes()) this.compact();
+    try {
+      const b = framed(r);
+      writeSync(this.fd, b);
+      this.logBytes += b.length;
+      if (this.logBytes > COMPACT_MIN_BYTES && this.logBytes > COMPACT_RATIO * this.liveBytes()) this.compact();
+      this.failing = false;
+    } catch (e) {
+      // A short write leaves a torn record, which loading drops; the rows stay right in memory.
+      if (!this.failing) this.onWriteError?.(new StorageError(`writing the head's tables to ${this.path} failed: ${(e as Error).message}`, { cause: e }));
+      this.failing = true;
+    }
   }
 
   private liveBytes(): number {

@@ -10,6 +10,9 @@
  * default) and Redis (redis-tables.ts, `--redis-address`). Writes are
  * queued in order and never awaited on the head's hot path; `flush`
  * resolves once every write so far would survive the head process dying.
+ * A write that fails (a full disk, Redis gone) never throws into the head:
+ * the head runs on from its memory, and the store says so through
+ * `onWriteError`, since a restart would then miss what changed.
  */
 
 /** The head's persistent tables. */
@@ -23,6 +26,8 @@ export type Tables = Record<TableName, Map<string, unknown>>;
 export interface TableStore {
   /** Where the tables live, for messages (`file /path`, `redis://host:port`). */
   readonly where: string;
+  /** Told when writes start to fail, once until one succeeds again. */
+  onWriteError?: (e: Error) => void;
   /** Every row written and not deleted. */
   load(): Promise<Tables>;
   /** Writes one row (a CBOR-encodable value), replacing any with its key. */
