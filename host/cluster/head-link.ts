@@ -57,8 +57,22 @@ export interface HeadLinkOptions {
 /** The first and the longest wait between two tries to reach the head again. */
 export const RECONNECT_FIRST_MS = 250;
 export const RECONNECT_MOST_MS = 5_000;
-/** Frames kept while the head is away; past this the link gives up rather than grow without bound. */
+/** Frames (and about the bytes) kept while the head is away; past either the link gives up rather than grow without bound. */
 export const MAX_KEPT_FRAMES = 200_000;
+export const MAX_KEPT_BYTES = 256 * 2 ** 20;
+/** At most this many frames, and about this many bytes, are kept to send again on resume (the oldest go first). */
+export const MAX_REPLAY_FRAMES = 20_000;
+export const MAX_REPLAY_BYTES = 64 * 2 ** 20;
+
+/** About how many bytes `v` takes (strings, byte arrays, and what lists and maps hold, `depth` levels down). */
+function roughBytes(v: unknown, depth: number): number {
+  if (typeof v === 'string') return v.length;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (v === null || typeof v !== 'object' || depth === 0) return 8;
+  let n = 16;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) n += roughBytes(x, depth - 1);
+  return n;
+}
 
 /** Frames that matter only at the moment they are sent. */
 const OF_THE_MOMENT = new Set<Frame['t']>(['heartbeat', 'memory-reply', 'state-reply', 'logs-reply']);
@@ -68,9 +82,13 @@ const SENT_AGAIN = new Set<Frame['t']>(['submit', 'actor-create', 'actor-call', 
 export class HeadLink implements HeadChannel {
   private peer: Peer;
   private away: Frame[] | undefined;
+  private awayBytes = 0;
   private ended = false;
   private backWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  private readonly recent: { at: number; f: Frame }[] = [];
+  /** Frames sent lately that go again on resume (`replay`), oldest first from `recentStart`, and their rough bytes. */
+  private recent: { at: number; f: Frame; bytes: number }[] = [];
+  private recentStart = 0;
+  private recentBytes = 0;
   /** The head's welcome on the current connection. */
   welcome: Welcome;
 
@@ -107,7 +125,8 @@ export class HeadLink implements HeadChannel {
     if (!this.away) { this.peer.send(f); return; }
     if (OF_THE_MOMENT.has(f.t) || SENT_AGAIN.has(f.t)) return;
     this.away.push(f);
-    if (this.away.length > MAX_KEPT_FRAMES) this.lose(`more than ${MAX_KEPT_FRAMES} frames piled up while the head was away`);
+    this.awayBytes += roughBytes(f, 4);
+    if (this.away.length > MAX_KEPT_FRAMES || this.awayBytes > MAX_KEPT_BYTES) this.lose(`more than ${MAX_KEPT_FRAMES} frames or ${MAX_KEPT_BYTES >> 20} MiB piled up while the head was away`);
   }
 
   async request<R extends Frame>(f: Frame & { id: number }): Promise<R> {
@@ -136,10 +155,16 @@ export class HeadLink implements HeadChannel {
 
   private remember(f: Frame): void {
     const now = Date.now();
-    this.recent.push({ at: now, f });
-    let drop = 0;
-    while (drop < this.recent.length && (now - this.recent[drop]!.at > this.o.replay!.ms || this.recent.length - drop > MAX_KEPT_FRAMES)) drop++;
-    if (drop) this.recent.splice(0, drop);
+    const bytes = roughBytes(f, 4);
+    this.recent.push({ at: now, f, bytes });
+    this.recentBytes += bytes;
+    const r = this.recent;
+    while (this.recentStart < r.length && (now - r[this.recentStart]!.at > this.o.replay!.ms || r.length - this.recentStart > MAX_REPLAY_FRAMES || this.recentBytes > MAX_REPLAY_BYTES)) {
+      this.recentBytes -= r[this.recentStart]!.bytes;
+      this.recentStart++;
+    }
+    // Dropped from the front by an index, compacted now and then: O(1) per frame.
+    if (this.recentStart > 1024 && this.recentStart * 2 > r.length) { this.recent = r.slice(this.recentStart); this.recentStart = 0; }
   }
 
   private dropped(code: number, reason: string): void {
@@ -147,6 +172,7 @@ export class HeadLink implements HeadChannel {
     const why = `the head at ${this.o.address} closed the connection (${code}${reason ? `: ${reason}` : ''})`;
     if (this.o.reconnectMs <= 0) { this.lose(why); return; }
     this.away = [];
+    this.awayBytes = 0;
     this.o.onAway?.(why);
     void this.dialAgain(why);
   }
@@ -181,7 +207,7 @@ export class HeadLink implements HeadChannel {
       this.away = undefined;
       // Results the old head may have died holding; then the work in flight; then what waited meanwhile.
       const waited = new Set(kept);
-      for (const r of this.recent) if (!waited.has(r.f)) c.peer.send(r.f);
+      for (let i = this.recentStart; i < this.recent.length; i++) if (!waited.has(this.recent[i]!.f)) c.peer.send(this.recent[i]!.f);
       this.o.onResumed();
       c.peer.send({ t: 'resume-done' });
       for (const f of kept) c.peer.send(f);

@@ -137,13 +137,14 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
 
   /**
    * A restored actor's owner sends its creation again: one created already
-   * is answered at once; one still pending is matched to what its node
-   * reported, or placed now.
+   * (or being created again) is answered at once; one still pending is
+   * matched to what its node reported, or placed now.
    */
   private resumeCreate(actor: HeadActor, f: ActorCreateFrame, peer: Peer): void {
     actor.restored = false;
     actor.driver = peer;
-    if (actor.state === 'alive') {
+    // Created already, or being created again (its node died meanwhile): the driver's creation is answered; its calls wait for the actor.
+    if (actor.state === 'alive' || actor.creating) {
       this.router.claim(f.createId); // a node's late answer to it adds nothing
       peer.send({ t: 'result', taskId: f.createId, ok: true, returns: [] });
       return;
