@@ -9,6 +9,13 @@
  * client, so it is never masked. Concurrent pulls of one object collapse
  * into one.
  *
+ * Many pullers of one object form a transfer tree (fanout.ts): a server
+ * sends it to a few at a time and sends the others to nodes that finished
+ * pulling it. A node's puller keeps what it pulled for `RETAIN_MS` (within
+ * a quarter of its store), serves it to others meanwhile, and tells the
+ * object's server so (`holding`, then `dropped`); a later pull of the same
+ * object on that node uses the kept copy.
+ *
  * A server sends only objects whose location it handed out: each location
  * carries a key (an HMAC of the object id under the server's secret), and a
  * pull without the right key is refused. The cluster token admits a
@@ -22,12 +29,23 @@ import { ObjectLostError } from '../errors.js';
 import type { ObjectRef } from '../../store/object-ref.js';
 import { connect } from './connect.js';
 import { Peer } from './peer.js';
-import { CLOSE, PROTOCOL_VERSION, type ChunkFrame, type PullReply } from './protocol.js';
+import { CLOSE, PROTOCOL_VERSION, type ChunkFrame, type Frame, type PullFrame, type PullReply } from './protocol.js';
+import { FANOUT, Fanout, type Holder } from './fanout.js';
 import { acceptPeers } from './accept.js';
 import { listen, scheme, type ClientTls, type Tls } from './tls.js';
 
 const CHUNK = 4 * 2 ** 20;
 const IN_FLIGHT = 4;
+/** How long a node keeps an object it pulled, to serve it to other pullers and to its own later tasks. */
+export const RETAIN_MS = 5_000;
+/** How many holders a pull may be sent through before it goes back to the origin, served there. */
+const MAX_HOPS = 4;
+
+/** Pullers one server sends an object to at once (`TSRAY_PULL_FANOUT`; 0: every pull served by the server itself). */
+function fanoutFromEnv(): number {
+  const v = Number(process.env.TSRAY_PULL_FANOUT ?? FANOUT);
+  return Number.isSafeInteger(v) && v >= 0 ? v : FANOUT;
+}
 
 /** A location as an object server hands it out: with the key that lets its holder pull it. */
 export type KeyedLocation = RemoteLocation & { key?: string };
@@ -47,7 +65,7 @@ export class ObjectServer {
   static async start(store: ObjectStore, token: string, host: string, opts: { listenAll?: boolean; tls?: Tls } = {}): Promise<ObjectServer> {
     const wss = await listen(0, opts.listenAll ? undefined : host, opts.tls);
     const server = new ObjectServer(wss, `${scheme(opts.tls)}://${host.includes(':') ? `[${host}]` : host}:${(wss.address() as AddressInfo).port}`);
-    serve(wss, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; });
+    serve(wss, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; }, new Fanout(fanoutFromEnv()));
     return server;
   }
 
@@ -75,17 +93,35 @@ export class ObjectServer {
   }
 }
 
-function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void): void {
+function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void, fanout: Fanout): void {
+  const pull = (f: PullFrame, peer: Peer): void => {
+    if (!peer.isOpen) return;
+    const d = fanout.decide(f.objectId, f.direct === true);
+    if ('wait' in d) { fanout.wait(f.objectId, () => pull(f, peer)); return; }
+    if ('redirect' in d) { peer.send({ t: 'pull-reply', id: f.id, redirect: d.redirect }); return; }
+    const out = store.sealedBytes(f.objectId);
+    if (!out) {
+      fanout.served(f.objectId);
+      peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} is not here` });
+      return;
+    }
+    onServe();
+    peer.send({ t: 'pull-reply', id: f.id, size: out.bytes.byteLength });
+    stream(peer, f.id, out.bytes, () => { out.done(); fanout.served(f.objectId); });
+  };
   acceptPeers(wss, token, {
     hello: (_h, peer) => { peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: '', headPid: 0 }); return true; },
     frame: (f, peer) => {
+      if (f.t === 'holding' || f.t === 'dropped') {
+        // Only a puller that was given the object speaks of its copies.
+        if (!given(f.objectId, f.key)) { peer.close(CLOSE.MALFORMED, `a '${f.t}' for an object this puller was not given`); return; }
+        if (f.t === 'holding') fanout.hold(f.objectId, f.at, f.via);
+        else fanout.drop(f.objectId, f.address);
+        return;
+      }
       if (f.t !== 'pull' || typeof f.id !== 'number' || typeof f.objectId !== 'string') { peer.close(CLOSE.MALFORMED, 'object servers answer pull only'); return; }
       if (!given(f.objectId, f.key)) { peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} was not passed to this puller (its key does not match)` }); return; }
-      const out = store.sealedBytes(f.objectId);
-      if (!out) { peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} is not here` }); return; }
-      onServe();
-      peer.send({ t: 'pull-reply', id: f.id, size: out.bytes.byteLength });
-      stream(peer, f.id, out.bytes, out.done);
+      pull(f, peer);
     },
   });
 }
@@ -131,14 +167,27 @@ export function unreachableNode(e: unknown): string | undefined {
   return e instanceof Error ? unreachable.get(e) : undefined;
 }
 
+/** How a node shares what it pulls (see the top of this file). */
+export interface Sharing {
+  /** This node's location of its own object `ref`, as its object server hands it out. */
+  location(ref: ObjectRef, size: number): KeyedLocation;
+  /** At most this many bytes kept to share at once. */
+  maxBytes: number;
+}
+
 /** Pulls objects from other nodes' object servers into `store`. */
 export class ObjectPuller {
   private readonly peers = new Map<string, Promise<Peer>>();
   private readonly transfers = new Map<number, Transfer>();
   private readonly inProgress = new Map<string, Promise<ObjectRef>>();
+  /** Objects pulled lately and kept to share, by their origin's address and id. */
+  private readonly kept = new Map<string, { ref: ObjectRef; timer: NodeJS.Timeout }>();
+  private keptBytes = 0;
+  /** The holder each pull sent elsewhere came from (its load drops when this one says it holds the object). */
+  private readonly via = new WeakMap<ObjectRef, string>();
   private nextId = 1;
 
-  constructor(private readonly store: ObjectStore, private readonly token: string, private readonly tls?: ClientTls) {}
+  constructor(private readonly store: ObjectStore, private readonly token: string, private readonly tls?: ClientTls, private readonly sharing?: Sharing) {}
 
   private peer(address: string): Promise<Peer> {
     let p = this.peers.get(address);
@@ -170,22 +219,61 @@ export class ObjectPuller {
 
   /**
    * Brings the object at `loc` into this store: as the bytes of `into` (a
-   * ref already resolved to that location), or as a new local object.
+   * ref already resolved to that location), or as a new local object (a
+   * copy kept from a recent pull, if there is one).
    * Fails with ObjectLostError when its owner is gone.
    */
   pull(loc: RemoteLocation, into?: ObjectRef): Promise<ObjectRef> {
+    const kept = into ? undefined : this.kept.get(`${loc.address}/${loc.objectId}`);
+    if (kept) return Promise.resolve(this.store.addRef(kept.ref));
     const key = `${loc.address}/${loc.objectId}/${into?.id ?? ''}`;
     let p = this.inProgress.get(key);
     if (!p) {
       p = this.transfer(loc, into).finally(() => this.inProgress.delete(key));
       this.inProgress.set(key, p);
       // Pullers that shared a new object each got a ref of their own (below) by the time this runs.
-      if (!into) p.then((base) => setImmediate(() => base.release()), () => undefined);
+      if (!into) p.then((base) => { this.share(loc, base); setImmediate(() => base.release()); }, () => undefined);
     }
     return into ? p : p.then((base) => this.store.addRef(base));
   }
 
-  private async transfer(loc: RemoteLocation, into?: ObjectRef): Promise<ObjectRef> {
+  /** Keeps a copy just pulled for `RETAIN_MS`, telling its origin, which sends other pullers here meanwhile. */
+  private share(origin: KeyedLocation, ref: ObjectRef): void {
+    const s = this.sharing;
+    const k = `${origin.address}/${origin.objectId}`;
+    if (!s || this.kept.has(k) || this.keptBytes + origin.size > s.maxBytes) return;
+    const keep = this.store.addRef(ref);
+    this.keptBytes += origin.size;
+    const at = s.location(keep, origin.size);
+    const tell = (f: Frame): void => { void this.peer(origin.address).then((p) => p.send(f), () => undefined); };
+    const via = this.via.get(ref);
+    tell({ t: 'holding', objectId: origin.objectId, ...(origin.key ? { key: origin.key } : {}), at, ...(via ? { via } : {}) });
+    const timer = setTimeout(() => {
+      // The origin stops sending pullers here before the copy goes; one already on its way falls back to the origin.
+      this.kept.delete(k);
+      this.keptBytes -= origin.size;
+      tell({ t: 'dropped', objectId: origin.objectId, ...(origin.key ? { key: origin.key } : {}), address: at.address });
+      keep.release();
+    }, RETAIN_MS);
+    timer.unref();
+    this.kept.set(k, { ref: keep, timer });
+  }
+
+  /** A pull sent to `holder`; if that fails (it let the copy go, or is gone), back to the origin, served there. */
+  private async viaHolder(origin: RemoteLocation, holder: KeyedLocation, into: ObjectRef | undefined, hops: number): Promise<ObjectRef> {
+    if (hops < MAX_HOPS) {
+      try {
+        const ref = await this.transfer(holder, into, hops + 1);
+        this.via.set(ref, holder.address);
+        return ref;
+      } catch {
+        // Fall back below.
+      }
+    }
+    return this.transfer(origin, into, hops, true);
+  }
+
+  private async transfer(loc: KeyedLocation, into?: ObjectRef, hops = 0, direct = false): Promise<ObjectRef> {
     let peer: Peer;
     try {
       peer = await this.peer(loc.address);
@@ -214,6 +302,7 @@ export class ObjectPuller {
           reject(new ObjectLostError(loc.objectId, `its transfer from node ${loc.nodeId} failed: ${e.message}`));
         },
         start: (r) => {
+          if (r.redirect && !direct) { this.transfers.delete(id); resolve(this.viaHolder(loc, r.redirect, into, hops)); return; }
           if (r.error !== undefined || typeof r.size !== 'number') { t.fail(new Error(r.error ?? 'no size')); return; }
           try {
             incoming = this.store.incoming(r.size);
@@ -227,11 +316,13 @@ export class ObjectPuller {
         },
       };
       this.transfers.set(id, t);
-      peer.send({ t: 'pull', id, objectId: loc.objectId, ...((loc as KeyedLocation).key ? { key: (loc as KeyedLocation).key } : {}) });
+      peer.send({ t: 'pull', id, objectId: loc.objectId, ...(loc.key ? { key: loc.key } : {}), ...(direct ? { direct: true } : {}) });
     });
   }
 
   close(): void {
+    for (const k of this.kept.values()) { clearTimeout(k.timer); k.ref.release(); }
+    this.kept.clear();
     for (const p of this.peers.values()) p.then((x) => x.close(), () => undefined);
     this.peers.clear();
   }

@@ -255,9 +255,17 @@ export type WireRef = ({ at: RemoteLocation } | { value: unknown } | { error: Wi
 export type ReturnValue = { value: unknown; refs?: WireRef[] } | { object: { nodeId: string; address: string; objectId: string; size: number } };
 
 /** Puller -> object server: send me this sealed block (`key`: the one in its location, which proves it was passed to the puller). */
-export interface PullFrame { t: 'pull'; id: number; objectId: string; key?: string }
+export interface PullFrame { t: 'pull'; id: number; objectId: string; key?: string; /** Served here whatever the load: a holder it was sent to failed. */ direct?: boolean }
 /** Object server -> puller: its size (data frames follow), or why not. */
-export interface PullReply { t: 'pull-reply'; id: number; size?: number; error?: string }
+export interface PullReply {
+  t: 'pull-reply'; id: number; size?: number; error?: string;
+  /** Pull it from this node instead, which holds a copy (fanout.ts). */
+  redirect?: { nodeId: string; address: string; objectId: string; size: number; key?: string };
+}
+/** Puller -> object server it was given the object by (`key` proves it): a copy is at `at` now, pulled `via` a holder or from here. */
+export interface HoldingFrame { t: 'holding'; objectId: string; key?: string; at: { nodeId: string; address: string; objectId: string; size: number; key?: string }; via?: string }
+/** Puller -> that server: its copy at `address` is gone. */
+export interface DroppedFrame { t: 'dropped'; objectId: string; key?: string; address: string }
 /** Driver -> head -> node: create actor `actorId` (its creation's result carries `createId`). */
 export interface ActorCreateFrame {
   t: 'actor-create';
@@ -331,7 +339,7 @@ export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: strin
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply | LogsRequest | LogsReply | JobRequest | JobReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone | ActorLookupFrame | ActorLookupReply;
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone | ActorLookupFrame | ActorLookupReply | HoldingFrame | DroppedFrame;
 
 export class MalformedFrameError extends Error {}
 

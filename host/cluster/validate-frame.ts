@@ -34,6 +34,8 @@ const shape = (fields: Record<string, Check>): Check => (v) =>
   record(v) && Object.entries(fields).every(([k, c]) => c((v as Record<string, unknown>)[k]));
 
 const location = shape({ nodeId: str, address: str, objectId: str, size: count });
+/** A copy's location as a holder hands it out (fanout.ts): bounded, with its key. */
+const holder = shape({ nodeId: text(64), address: text(512), objectId: text(128), size: count, key: optional(text(128)) });
 const wireError = shape({ name: str, code: str, message: str, fields: optional(record) });
 const wireRefs = optional(bounded(MAX_WIRE_REFS, isWireRef));
 const returnValue: Check = (v) => record(v) && ('object' in (v as object) ? location((v as { object: unknown }).object) : 'value' in (v as object) && wireRefs((v as { refs?: unknown }).refs));
@@ -74,8 +76,10 @@ const FRAMES: Record<string, Check> = {
   emit: shape({ taskId: str, index: count, value: returnValue }),
   'need-component': shape({ id: count, hash: str }),
   'component-reply': shape({ id: count, hash: str, bytes: optional(bytes) }),
-  pull: shape({ id: count, objectId: str, key: optional(str) }),
-  'pull-reply': shape({ id: count, size: optional(count), error: optional(str) }),
+  pull: shape({ id: count, objectId: str, key: optional(str), direct: optional(bool) }),
+  'pull-reply': shape({ id: count, size: optional(count), error: optional(str), redirect: optional(holder) }),
+  holding: shape({ objectId: str, key: optional(str), at: holder, via: optional(text(512)) }),
+  dropped: shape({ objectId: str, key: optional(str), address: text(512) }),
   chunk: shape({ id: count, offset: count, length: count }),
   free: shape({ nodeId: str, objectIds: list(str) }),
   'node-dead': shape({ nodeId: str, cause: str }),

@@ -75,3 +75,58 @@ t.test('pull failures are ObjectLostError: missing object, wrong token, owner go
   good.close();
   bad.close();
 });
+
+t.test('many pullers of one object form a tree: the origin sends it two at a time, holders send the rest', async (t) => {
+  const origin = store('o');
+  const server = await ObjectServer.start(origin, TOKEN, '127.0.0.1');
+  const nodes = [];
+  for (let i = 0; i < 7; i++) {
+    const s = store(`p${i}`);
+    const srv = await ObjectServer.start(s, TOKEN, '127.0.0.1');
+    const puller = new ObjectPuller(s, TOKEN, undefined, { location: (ref, size) => srv.location(`p${i}`, ref.id, size), maxBytes: 64 * MiB });
+    nodes.push({ s, srv, puller });
+  }
+  t.teardown(async () => {
+    for (const n of nodes) { n.puller.close(); await n.srv.close(); n.s.close(); }
+    await server.close();
+    origin.close();
+  });
+  const data = new Uint8Array(24 * MiB);
+  randomFillSync(data);
+  const ref = origin.put(data);
+  const loc = server.location('o', ref.id, origin.stats().usedBytes);
+  const got = await Promise.all(nodes.map((n) => n.puller.pull(loc)));
+  for (const [i, r] of got.entries()) {
+    const v = nodes[i].s.view(r).value;
+    t.equal(Buffer.compare(Buffer.from(v.buffer, v.byteOffset, v.byteLength), Buffer.from(data)), 0, `puller ${i}: byte-identical`);
+  }
+  const fromHolders = nodes.reduce((n, x) => n + x.srv.served, 0);
+  t.ok(server.served < 7 && fromHolders >= 2, `the origin sent it ${server.served} times for 7 pullers, holders ${fromHolders} times`);
+  t.equal(server.served + fromHolders, 7, 'each puller got it once');
+  const again = await nodes[0].puller.pull(loc);
+  t.equal(server.served + nodes.reduce((n, x) => n + x.srv.served, 0), 7, "a puller's second pull of it uses the copy it keeps");
+  again.release();
+  for (const r of got) r.release();
+});
+
+t.test('with TSRAY_PULL_FANOUT=0 every pull is served by the origin (the star the tree replaces)', async (t) => {
+  process.env.TSRAY_PULL_FANOUT = '0';
+  const origin = store('q');
+  const server = await ObjectServer.start(origin, TOKEN, '127.0.0.1');
+  delete process.env.TSRAY_PULL_FANOUT;
+  const pullers = [];
+  for (let i = 0; i < 4; i++) {
+    const s = store(`r${i}`);
+    const srv = await ObjectServer.start(s, TOKEN, '127.0.0.1');
+    pullers.push({ s, srv, p: new ObjectPuller(s, TOKEN, undefined, { location: (ref, size) => srv.location(`r${i}`, ref.id, size), maxBytes: 64 * MiB }) });
+  }
+  t.teardown(async () => {
+    for (const n of pullers) { n.p.close(); await n.srv.close(); n.s.close(); }
+    await server.close();
+    origin.close();
+  });
+  const ref = origin.put(new Uint8Array(8 * MiB).fill(3));
+  const loc = server.location('q', ref.id, origin.stats().usedBytes);
+  await Promise.all(pullers.map((n) => n.p.pull(loc)));
+  t.equal(server.served, 4);
+});

@@ -1,0 +1,121 @@
+/**
+ * Spreading one object's transfers over the nodes that already hold it (a
+ * transfer tree, as Ray's pull manager pulls from any node with a copy):
+ * an object server sends an object to at most `FANOUT` pullers at a time.
+ * A puller past that is sent to a node that finished pulling it (and said
+ * so: `holding`), while that node has room; otherwise it waits for a
+ * transfer here to end or for a holder to appear. Each puller that finishes
+ * becomes a holder in turn, so N pullers take about log2(N) rounds and the
+ * origin sends the object about `FANOUT` times, not N.
+ *
+ * A pull sent elsewhere counts against that holder until the puller says
+ * it holds the object too, or `REDIRECT_MS` passes (it failed, or went back
+ * to the origin). The clock is injected, so tests are deterministic.
+ */
+
+/** How many pullers one holder sends an object to at once. */
+export const FANOUT = 2;
+/** How long a pull sent to a holder counts against it at most. */
+export const REDIRECT_MS = 30_000;
+
+/** A node that holds a copy, as pullers dial it. */
+export interface Holder {
+  nodeId: string;
+  address: string;
+  objectId: string;
+  size: number;
+  key?: string;
+}
+
+interface ObjectFanout {
+  /** Transfers this server runs now. */
+  serving: number;
+  /** Pulls waiting for room, in arrival order. */
+  waiting: (() => void)[];
+  /** Copies elsewhere, each with the times at which the pulls sent there stop counting. */
+  holders: { at: Holder; sent: number[] }[];
+}
+
+export type Decision = { serve: true } | { redirect: Holder } | { wait: true };
+
+export class Fanout {
+  private readonly objects = new Map<string, ObjectFanout>();
+
+  constructor(private readonly fanout = FANOUT, private readonly now: () => number = Date.now) {}
+
+  private of(objectId: string): ObjectFanout {
+    let o = this.objects.get(objectId);
+    if (!o) { o = { serving: 0, waiting: [], holders: [] }; this.objects.set(objectId, o); }
+    return o;
+  }
+
+  /**
+   * Where a pull of `objectId` goes: served here, sent to a holder, or
+   * waiting (`direct`: served here whatever the load; a puller a holder
+   * failed comes back so). A `serve` must be ended with `served`.
+   */
+  decide(objectId: string, direct = false): Decision {
+    const o = this.of(objectId);
+    if (direct || this.fanout <= 0 || o.serving < this.fanout) { o.serving++; return { serve: true }; }
+    const now = this.now();
+    let best: { at: Holder; sent: number[] } | undefined;
+    for (const h of o.holders) {
+      h.sent = h.sent.filter((t) => t > now);
+      if (h.sent.length < this.fanout && (!best || h.sent.length < best.sent.length)) best = h;
+    }
+    if (best) { best.sent.push(now + REDIRECT_MS); return { redirect: best.at }; }
+    return { wait: true };
+  }
+
+  /** Runs `retry` (which decides again) once a transfer here ends or a holder appears. */
+  wait(objectId: string, retry: () => void): void {
+    this.of(objectId).waiting.push(retry);
+  }
+
+  /** A transfer of `objectId` from here ended: a waiting pull may go. */
+  served(objectId: string): void {
+    const o = this.objects.get(objectId);
+    if (!o) return;
+    o.serving = Math.max(0, o.serving - 1);
+    this.wake(objectId, o);
+  }
+
+  /** `at` holds a copy of `objectId` now (a puller finished; `via`: the holder it pulled from, whose load drops). */
+  hold(objectId: string, at: Holder, via?: string): void {
+    const o = this.of(objectId);
+    if (via !== undefined) o.holders.find((h) => h.at.address === via)?.sent.shift();
+    if (!o.holders.some((h) => h.at.address === at.address)) o.holders.push({ at, sent: [] });
+    this.wake(objectId, o);
+  }
+
+  /** The copy at `address` is gone. */
+  drop(objectId: string, address: string): void {
+    const o = this.objects.get(objectId);
+    if (!o) return;
+    o.holders = o.holders.filter((h) => h.at.address !== address);
+    this.forgetIfIdle(objectId, o);
+  }
+
+  /** The object itself is gone from here: its holders and waiters are forgotten (waiters retry and find it missing). */
+  forget(objectId: string): void {
+    const o = this.objects.get(objectId);
+    this.objects.delete(objectId);
+    for (const w of o?.waiting ?? []) w();
+  }
+
+  /** How many objects have state here (for tests and leak checks). */
+  get size(): number {
+    return this.objects.size;
+  }
+
+  private wake(objectId: string, o: ObjectFanout): void {
+    // Each waiter decides again, in order, until one has to wait again.
+    const waiting = o.waiting.splice(0);
+    for (const w of waiting) w();
+    this.forgetIfIdle(objectId, o);
+  }
+
+  private forgetIfIdle(objectId: string, o: ObjectFanout): void {
+    if (o.serving === 0 && o.waiting.length === 0 && o.holders.length === 0) this.objects.delete(objectId);
+  }
+}
