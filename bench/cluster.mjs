@@ -10,7 +10,7 @@
 // Progress goes to stderr, the table to stdout.
 import { printTable } from './lib/table.mjs';
 import { fmtInt, makeProgress, median } from './lib/stats.mjs';
-import { spawn } from 'node:child_process';
+import { launch as launchIn, stopAll } from './lib/launch.mjs';
 import { connect as netConnect, createServer as netCreateServer } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -31,19 +31,7 @@ const GiB = 2 ** 30;
 const TOKEN = 'bench-cluster-token';
 const gbs = (bytes, ms) => bytes / 1e6 / ms;
 const f2 = (x) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(2));
-const children = [];
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
-
-/** Spawns a process and resolves with the first line it prints that `pattern` matches. */
-function launch(args, pattern, env = process.env) {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; const m = pattern.exec(out); if (m) resolve({ child, m }); });
-    child.on('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}`)));
-  });
-}
+const launch = (args, pattern, env) => launchIn(ROOT, args, pattern, env);
 
 // ---- 1. transfer ----
 const SIZE = GiB;
@@ -162,7 +150,7 @@ const embeddedRate = embedded[1];
 // A head killed (-9) and started again at its address, with a driver connected through it and a task running on
 // its node: how soon the head listens, and how soon work made while it was away is served (the node comes back
 // under its id from the head's tables, the driver sends its work again).
-for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+stopAll();
 const port = await new Promise((resolve) => { const srv = netCreateServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); }); });
 const tablesDir = mkdtempSync(join(tmpdir(), 'tsray-bench-tables-'));
 const restartArgs = startArgs(['--head', '--port', String(port), '--host', '127.0.0.1', '--num-cpus', '0', '--storage-dir', tablesDir]);
@@ -189,7 +177,7 @@ progress(`head restart: listening again after ${f2(headBack)} ms, work made mean
 
 // Death, on a fresh two-node cluster with room to spare: each node takes half of eight long naps;
 // kill -9 one and time how soon the head sees it and how soon its naps finish elsewhere.
-for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+stopAll();
 const head2 = await launch(startArgs(['--head', '--port', '0', '--num-cpus', '8']), /listening at (ws:\/\/\S+)/, env);
 const head2Address = head2.m[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
 const victim = await launch(startArgs(['--address', head2Address, '--num-cpus', '8']), /tsray node ([0-9a-f]{16}) joined/, env);
@@ -215,7 +203,7 @@ const resubmit = retried.map((x) => x.at - killedAt - NAP);
 progress(`death: seen dead after ${f2(seenDead)} ms; ${retried.length} tasks retried, done ${f2(median(resubmit))} ms after kill + nap`);
 watcher.close();
 await tsray.shutdown();
-for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+stopAll();
 
 const medObj = median(obj);
 const medRaw = median(raw);

@@ -1,12 +1,14 @@
 /**
  * Spreading one object's transfers over the nodes that already hold it (a
- * transfer tree, as Ray's pull manager pulls from any node with a copy):
- * an object server sends an object to at most `FANOUT` pullers at a time.
- * A puller past that is sent to a node that finished pulling it (and said
- * so: `holding`), while that node has room; otherwise it waits for a
- * transfer here to end or for a holder to appear. Each puller that finishes
- * becomes a holder in turn, so N pullers take about log2(N) rounds and the
- * origin sends the object about `FANOUT` times, not N.
+ * transfer tree, as Ray's pull manager pulls from any node with a copy).
+ * Pullers that share what they pull (nodes) are sent to a node that
+ * finished pulling the object and said so (`holding`) whenever one has
+ * room; the server itself sends the object to `FANOUT` of them in all; the
+ * rest wait for a holder. Each puller that finishes becomes a holder in
+ * turn, so N pullers take about log2(N) rounds and the origin sends the
+ * object about `FANOUT` times, not N. A puller that will not share (a
+ * driver) is served at once; so is one that waited `WAIT_MS` for a holder
+ * (the ones served may not have kept the object to share it).
  *
  * A pull sent elsewhere counts against that holder until the puller says
  * it holds the object too, or `REDIRECT_MS` passes (it failed, or went back
@@ -17,6 +19,8 @@
 export const FANOUT = 2;
 /** How long a pull sent to a holder counts against it at most. */
 export const REDIRECT_MS = 30_000;
+/** How long a pull waits for a holder before the server sends the object itself. */
+export const WAIT_MS = 1_000;
 
 /** A node that holds a copy, as pullers dial it. */
 export interface Holder {
@@ -30,6 +34,8 @@ export interface Holder {
 interface ObjectFanout {
   /** Transfers this server runs now. */
   serving: number;
+  /** Pullers that share it this server sent it to. */
+  seeded: number;
   /** Pulls waiting for room, in arrival order. */
   waiting: (() => void)[];
   /** Copies elsewhere, each with the times at which the pulls sent there stop counting. */
@@ -45,18 +51,19 @@ export class Fanout {
 
   private of(objectId: string): ObjectFanout {
     let o = this.objects.get(objectId);
-    if (!o) { o = { serving: 0, waiting: [], holders: [] }; this.objects.set(objectId, o); }
+    if (!o) { o = { serving: 0, seeded: 0, waiting: [], holders: [] }; this.objects.set(objectId, o); }
     return o;
   }
 
   /**
    * Where a pull of `objectId` goes: served here, sent to a holder, or
-   * waiting (`direct`: served here whatever the load; a puller a holder
-   * failed comes back so). A `serve` must be ended with `served`.
+   * waiting. `sharer`: the puller shares what it pulls (else it is served
+   * here at once, as is a `direct` pull: one a holder failed, or one that
+   * waited long enough). A `serve` must be ended with `served`.
    */
-  decide(objectId: string, direct = false): Decision {
+  decide(objectId: string, { sharer = false, direct = false }: { sharer?: boolean; direct?: boolean } = {}): Decision {
     const o = this.of(objectId);
-    if (direct || this.fanout <= 0 || o.serving < this.fanout) { o.serving++; return { serve: true }; }
+    if (direct || !sharer || this.fanout <= 0) { o.serving++; return { serve: true }; }
     const now = this.now();
     let best: { at: Holder; sent: number[] } | undefined;
     for (const h of o.holders) {
@@ -64,6 +71,7 @@ export class Fanout {
       if (h.sent.length < this.fanout && (!best || h.sent.length < best.sent.length)) best = h;
     }
     if (best) { best.sent.push(now + REDIRECT_MS); return { redirect: best.at }; }
+    if (o.seeded < this.fanout) { o.seeded++; o.serving++; return { serve: true }; }
     return { wait: true };
   }
 

@@ -69,8 +69,8 @@ export class NodeAgent {
   private readonly away: TasksAway;
 
   private constructor(readonly node: EmbeddedNode, private readonly peer: HeadLink, private readonly server: ObjectServer, token: string, tls: Tls | undefined) {
-    // What it pulls it shares a while with other pullers (a transfer tree), within a quarter of its store.
-    this.puller = new ObjectPuller(node.objects, token, tls, { location: (ref, size) => server.location(node.nodeId, ref.id, size), maxBytes: node.objects.opts.capacity / 4 });
+    // What it pulls it shares a while with other pullers (a transfer tree), within half of its store.
+    this.puller = new ObjectPuller(node.objects, token, tls, { location: (ref, size) => server.location(node.nodeId, ref.id, size), maxBytes: node.objects.opts.capacity / 2 });
     this.away = new TasksAway(node, peer, server, this.puller);
     this.crossing = new CrossingObjects(node.objects, node.nodeId, server, this.puller);
     node.guests.elsewhere = this.away;

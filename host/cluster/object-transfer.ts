@@ -12,7 +12,7 @@
  * Many pullers of one object form a transfer tree (fanout.ts): a server
  * sends it to a few at a time and sends the others to nodes that finished
  * pulling it. A node's puller keeps what it pulled for `RETAIN_MS` (within
- * a quarter of its store), serves it to others meanwhile, and tells the
+ * half of its store), serves it to others meanwhile, and tells the
  * object's server so (`holding`, then `dropped`); a later pull of the same
  * object on that node uses the kept copy.
  *
@@ -30,7 +30,7 @@ import type { ObjectRef } from '../../store/object-ref.js';
 import { connect } from './connect.js';
 import { Peer } from './peer.js';
 import { CLOSE, PROTOCOL_VERSION, type ChunkFrame, type Frame, type PullFrame, type PullReply } from './protocol.js';
-import { FANOUT, Fanout, type Holder } from './fanout.js';
+import { FANOUT, Fanout, WAIT_MS } from './fanout.js';
 import { acceptPeers } from './accept.js';
 import { listen, scheme, type ClientTls, type Tls } from './tls.js';
 
@@ -94,10 +94,17 @@ export class ObjectServer {
 }
 
 function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void, fanout: Fanout): void {
-  const pull = (f: PullFrame, peer: Peer): void => {
+  const pull = (f: PullFrame, peer: Peer, since = Date.now()): void => {
     if (!peer.isOpen) return;
-    const d = fanout.decide(f.objectId, f.direct === true);
-    if ('wait' in d) { fanout.wait(f.objectId, () => pull(f, peer)); return; }
+    const d = fanout.decide(f.objectId, { sharer: f.share === true, direct: f.direct === true || Date.now() - since >= WAIT_MS });
+    if ('wait' in d) {
+      // Woken when a holder appears or a transfer here ends, or at the latest after WAIT_MS (then served here).
+      let woken = false;
+      const retry = (): void => { if (!woken) { woken = true; clearTimeout(timer); pull(f, peer, since); } };
+      const timer = setTimeout(retry, WAIT_MS);
+      fanout.wait(f.objectId, retry);
+      return;
+    }
     if ('redirect' in d) { peer.send({ t: 'pull-reply', id: f.id, redirect: d.redirect }); return; }
     const out = store.sealedBytes(f.objectId);
     if (!out) {
@@ -316,7 +323,9 @@ export class ObjectPuller {
         },
       };
       this.transfers.set(id, t);
-      peer.send({ t: 'pull', id, objectId: loc.objectId, ...(loc.key ? { key: loc.key } : {}), ...(direct ? { direct: true } : {}) });
+      // A new object here is shared a while (see `share`), so this puller may join a transfer tree.
+      const share = !!this.sharing && !into && this.keptBytes + loc.size <= this.sharing.maxBytes;
+      peer.send({ t: 'pull', id, objectId: loc.objectId, ...(loc.key ? { key: loc.key } : {}), ...(direct ? { direct: true } : {}), ...(share ? { share } : {}) });
     });
   }
 

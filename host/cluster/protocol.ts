@@ -255,7 +255,13 @@ export type WireRef = ({ at: RemoteLocation } | { value: unknown } | { error: Wi
 export type ReturnValue = { value: unknown; refs?: WireRef[] } | { object: { nodeId: string; address: string; objectId: string; size: number } };
 
 /** Puller -> object server: send me this sealed block (`key`: the one in its location, which proves it was passed to the puller). */
-export interface PullFrame { t: 'pull'; id: number; objectId: string; key?: string; /** Served here whatever the load: a holder it was sent to failed. */ direct?: boolean }
+export interface PullFrame {
+  t: 'pull'; id: number; objectId: string; key?: string;
+  /** Served here whatever the load: a holder it was sent to failed. */
+  direct?: boolean;
+  /** The puller keeps the object a while to send it on (it may be sent to a holder, fanout.ts). */
+  share?: boolean;
+}
 /** Object server -> puller: its size (data frames follow), or why not. */
 export interface PullReply {
   t: 'pull-reply'; id: number; size?: number; error?: string;

@@ -76,7 +76,7 @@ const FRAMES: Record<string, Check> = {
   emit: shape({ taskId: str, index: count, value: returnValue }),
   'need-component': shape({ id: count, hash: str }),
   'component-reply': shape({ id: count, hash: str, bytes: optional(bytes) }),
-  pull: shape({ id: count, objectId: str, key: optional(str), direct: optional(bool) }),
+  pull: shape({ id: count, objectId: str, key: optional(str), direct: optional(bool), share: optional(bool) }),
   'pull-reply': shape({ id: count, size: optional(count), error: optional(str), redirect: optional(holder) }),
   holding: shape({ objectId: str, key: optional(str), at: holder, via: optional(text(512)) }),
   dropped: shape({ objectId: str, key: optional(str), address: text(512) }),

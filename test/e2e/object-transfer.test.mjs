@@ -101,7 +101,7 @@ t.test('many pullers of one object form a tree: the origin sends it two at a tim
     t.equal(Buffer.compare(Buffer.from(v.buffer, v.byteOffset, v.byteLength), Buffer.from(data)), 0, `puller ${i}: byte-identical`);
   }
   const fromHolders = nodes.reduce((n, x) => n + x.srv.served, 0);
-  t.ok(server.served < 7 && fromHolders >= 2, `the origin sent it ${server.served} times for 7 pullers, holders ${fromHolders} times`);
+  t.ok(server.served <= 3 && fromHolders >= 4, `the origin sent it ${server.served} times for 7 pullers (two seeded, then holders), holders ${fromHolders} times`);
   t.equal(server.served + fromHolders, 7, 'each puller got it once');
   const again = await nodes[0].puller.pull(loc);
   t.equal(server.served + nodes.reduce((n, x) => n + x.srv.served, 0), 7, "a puller's second pull of it uses the copy it keeps");
