@@ -7,8 +7,9 @@
  * rest wait for a holder. Each puller that finishes becomes a holder in
  * turn, so N pullers take about log2(N) rounds and the origin sends the
  * object about `FANOUT` times, not N. A puller that will not share (a
- * driver) is served at once; so is one that waited `WAIT_MS` for a holder
- * (the ones served may not have kept the object to share it).
+ * driver) is served at once. When no transfer of the object runs here and
+ * none has ended for `WAIT_MS` without a holder appearing (the pullers
+ * served may not have kept it to share), a waiting puller is served here.
  *
  * A pull sent elsewhere counts against that holder until the puller says
  * it holds the object too, or `REDIRECT_MS` passes (it failed, or went back
@@ -19,7 +20,7 @@
 export const FANOUT = 2;
 /** How long a pull sent to a holder counts against it at most. */
 export const REDIRECT_MS = 30_000;
-/** How long a pull waits for a holder before the server sends the object itself. */
+/** How long after its last transfer here ended a server waits for a holder before it sends the object itself again. */
 export const WAIT_MS = 1_000;
 
 /** A node that holds a copy, as pullers dial it. */
@@ -36,6 +37,8 @@ interface ObjectFanout {
   serving: number;
   /** Pullers that share it this server sent it to. */
   seeded: number;
+  /** When its last transfer here ended, or a holder appeared. */
+  lastEnd: number;
   /** Pulls waiting for room, in arrival order. */
   waiting: (() => void)[];
   /** Copies elsewhere, each with the times at which the pulls sent there stop counting. */
@@ -51,7 +54,7 @@ export class Fanout {
 
   private of(objectId: string): ObjectFanout {
     let o = this.objects.get(objectId);
-    if (!o) { o = { serving: 0, seeded: 0, waiting: [], holders: [] }; this.objects.set(objectId, o); }
+    if (!o) { o = { serving: 0, seeded: 0, lastEnd: this.now(), waiting: [], holders: [] }; this.objects.set(objectId, o); }
     return o;
   }
 
@@ -72,10 +75,12 @@ export class Fanout {
     }
     if (best) { best.sent.push(now + REDIRECT_MS); return { redirect: best.at }; }
     if (o.seeded < this.fanout) { o.seeded++; o.serving++; return { serve: true }; }
+    // Nothing here is making a holder, and none appeared for a while: send it here rather than wait on.
+    if (o.serving === 0 && now - o.lastEnd >= WAIT_MS) { o.serving++; return { serve: true }; }
     return { wait: true };
   }
 
-  /** Runs `retry` (which decides again) once a transfer here ends or a holder appears. */
+  /** Runs `retry` (which decides again) once a transfer here ends or a holder appears; the caller also retries every `WAIT_MS`. */
   wait(objectId: string, retry: () => void): void {
     this.of(objectId).waiting.push(retry);
   }
@@ -85,6 +90,7 @@ export class Fanout {
     const o = this.objects.get(objectId);
     if (!o) return;
     o.serving = Math.max(0, o.serving - 1);
+    o.lastEnd = this.now();
     this.wake(objectId, o);
   }
 
@@ -93,6 +99,7 @@ export class Fanout {
     const o = this.of(objectId);
     if (via !== undefined) o.holders.find((h) => h.at.address === via)?.sent.shift();
     if (!o.holders.some((h) => h.at.address === at.address)) o.holders.push({ at, sent: [] });
+    o.lastEnd = this.now();
     this.wake(objectId, o);
   }
 

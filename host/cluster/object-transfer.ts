@@ -94,13 +94,13 @@ export class ObjectServer {
 }
 
 function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void, fanout: Fanout): void {
-  const pull = (f: PullFrame, peer: Peer, since = Date.now()): void => {
+  const pull = (f: PullFrame, peer: Peer): void => {
     if (!peer.isOpen) return;
-    const d = fanout.decide(f.objectId, { sharer: f.share === true, direct: f.direct === true || Date.now() - since >= WAIT_MS });
+    const d = fanout.decide(f.objectId, { sharer: f.share === true, direct: f.direct === true });
     if ('wait' in d) {
-      // Woken when a holder appears or a transfer here ends, or at the latest after WAIT_MS (then served here).
+      // Woken when a holder appears or a transfer here ends, and every WAIT_MS (the server may send it itself by then).
       let woken = false;
-      const retry = (): void => { if (!woken) { woken = true; clearTimeout(timer); pull(f, peer, since); } };
+      const retry = (): void => { if (!woken) { woken = true; clearTimeout(timer); pull(f, peer); } };
       const timer = setTimeout(retry, WAIT_MS);
       fanout.wait(f.objectId, retry);
       return;

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { source } from '../../helpers/source.mjs';
 
-const { Fanout, REDIRECT_MS } = await source('host/cluster/fanout.ts');
+const { Fanout, REDIRECT_MS, WAIT_MS } = await source('host/cluster/fanout.ts');
 
 const holder = (n) => ({ nodeId: `n${n}`, address: `ws://h${n}`, objectId: `c${n}`, size: 8, key: 'k' });
 
@@ -31,6 +31,23 @@ t.test('a tree: two served here, the rest sent to holders or waiting, woken in o
   t.same(f.decide('x', sharer), { redirect: holder(2) }, 'the least loaded holder is chosen');
   t.same(f.decide('x', sharer), { redirect: holder(1) }, 'its load dropped when its puller said it holds the object');
   t.same(f.decide('x', { sharer: true, direct: true }), { serve: true }, 'a direct pull is served whatever the load');
+});
+
+t.test('a server sends the object itself again only when nothing here is making a holder and none came for WAIT_MS', async (t) => {
+  let now = 0;
+  const f = new Fanout(1, () => now);
+  t.same(f.decide('v', sharer), { serve: true });
+  now += 5_000;
+  t.same(f.decide('v', sharer), { wait: true }, 'its one seeded transfer still runs: wait, however long it takes');
+  // A waiting pull, as the server keeps one: woken, it waits again.
+  const again = () => f.wait('v', again);
+  f.wait('v', again);
+  f.served('v');
+  now += WAIT_MS - 1;
+  t.same(f.decide('v', sharer), { wait: true }, 'the transfer just ended: its puller may announce a copy');
+  now += 1;
+  t.same(f.decide('v', sharer), { serve: true }, 'no holder came: sent here');
+  t.same(f.decide('v', sharer), { wait: true }, 'one at a time');
 });
 
 t.test('loads expire, copies drop, and idle objects are forgotten', async (t) => {
