@@ -20,6 +20,8 @@
 export const FANOUT = 2;
 /** How long a pull sent to a holder counts against it at most. */
 export const REDIRECT_MS = 30_000;
+/** Copies of one object a server keeps track of at most (a peer cannot grow the list without bound). */
+export const MAX_HOLDERS = 256;
 /** How long after its last transfer here ended a server waits for a holder before it sends the object itself again. */
 export const WAIT_MS = 1_000;
 
@@ -98,7 +100,7 @@ export class Fanout {
   hold(objectId: string, at: Holder, via?: string): void {
     const o = this.of(objectId);
     if (via !== undefined) o.holders.find((h) => h.at.address === via)?.sent.shift();
-    if (!o.holders.some((h) => h.at.address === at.address)) o.holders.push({ at, sent: [] });
+    if (!o.holders.some((h) => h.at.address === at.address) && o.holders.length < MAX_HOLDERS) o.holders.push({ at, sent: [] });
     o.lastEnd = this.now();
     this.wake(objectId, o);
   }
