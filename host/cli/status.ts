@@ -14,7 +14,7 @@ export function formatStatus(s: StatusReply, now = new Date()): string {
   const dead = s.nodes.filter((n) => n.state === 'DEAD');
   const line = '-'.repeat(63);
   const out = [`======== Cluster status: ${now.toISOString().replace('T', ' ').replace('Z', '')} ========`, `Cluster ${s.clusterId}, ${s.drivers} driver${s.drivers === 1 ? '' : 's'} connected`, 'Node status', line, 'Active:'];
-  out.push(...(alive.length ? alive.map((n) => ` 1 node_${n.nodeId} (${n.name})`) : [' (no active nodes)']));
+  out.push(...(alive.length ? alive.map((n) => ` 1 node_${n.nodeId} (${n.name})${n.cause ? `: ${n.cause}` : ''}`) : [' (no active nodes)']));
   out.push('Dead:');
   out.push(...(dead.length ? dead.map((n) => ` 1 node_${n.nodeId} (${n.name}): ${n.cause ?? 'dead'}`) : [' (no dead nodes)']));
   out.push('', 'Resources', line, 'Usage:');

@@ -29,13 +29,18 @@ import { forwardLog } from './head/log-forward.js';
 import { gather } from './head/gather.js';
 import { Jobs } from './head/jobs.js';
 import { InvalidArgumentError, RuntimeStateError, TsrayError } from '../errors.js';
+import { newToken } from './token.js';
 
 export interface HeadOptions {
   /** TCP port (0 picks a free one). */
   port: number;
   /** Interface to listen on (default all). */
   host?: string;
-  token: string;
+  /**
+   * The cluster token. Absent: the token a killed head's tables kept (a head
+   * started again takes its cluster back with it), else a new one (`head.token`).
+   */
+  token?: string;
   /** With a certificate: listen with TLS (`wss://`). */
   tls?: Tls;
   /** A node silent this long is dead (default 10 s). */
@@ -62,6 +67,8 @@ type Handlers = { [K in Frame['t']]?: Handler<K> };
 
 export class Head {
   readonly clusterId: string;
+  /** The token every peer must say hello with. */
+  readonly token: string;
   private readonly tables: TableStore | undefined;
   /** While a head started from a killed one's tables takes the cluster back. */
   private recovery: Recovery | undefined;
@@ -114,9 +121,13 @@ export class Head {
     this.router = new Router(this.nodes, this.ownership, placer, () => this.actors, () => this.recovery);
     this.actors = new ActorDirectory(this.nodes, this.ownership, this.router, this.tables);
     this.clusterId = typeof rows?.meta.get('clusterId') === 'string' ? rows.meta.get('clusterId') as string : randomBytes(8).toString('hex');
+    const kept = rows?.meta.get('token');
+    this.token = opts.token ?? (typeof kept === 'string' && kept.length > 0 ? kept : newToken());
     this.tables?.set('meta', 'clusterId', this.clusterId);
+    // Kept so a head started again without one takes its cluster back; the tables are as private as the token.
+    this.tables?.set('meta', 'token', this.token);
     if (rows?.meta.has('clusterId')) this.restore(rows, timeoutMs);
-    acceptPeers(wss, opts.token, {
+    acceptPeers(wss, this.token, {
       hello: (h, peer) => this.admit(h, peer),
       frame: (f, peer, hello) => this.handle(f, peer, hello),
       close: (code, reason, peer, hello) => this.gone(peer, hello, code, reason),

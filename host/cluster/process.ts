@@ -7,7 +7,6 @@
 import type { InitOptions } from '../node/node.js';
 import { Head } from './head.js';
 import { NodeAgent, type HeadLost } from './node-agent.js';
-import { newToken } from './token.js';
 import { clusterDir, removeRecord, writeRecord } from './process-records.js';
 import { join } from 'node:path';
 import { isWildcard, publicHost } from './host-address.js';
@@ -87,12 +86,13 @@ function onStop(stop: () => Promise<void>): void {
 
 /** Runs a head and its own node in this process until SIGTERM/SIGINT. Returns the address. */
 export async function runHead(o: HeadProcessOptions): Promise<{ address: string; token: string }> {
-  const token = o.token ?? newToken();
   const tables = headTables(o.storage ?? {}, o.port);
   const head = await Head.start({
-    port: o.port, host: o.host, token, nodeTimeoutMs: o.nodeTimeoutMs, placement: placementFromEnv(), ...(o.tls ? { tls: o.tls } : {}),
+    port: o.port, host: o.host, ...(o.token ? { token: o.token } : {}), nodeTimeoutMs: o.nodeTimeoutMs, placement: placementFromEnv(), ...(o.tls ? { tls: o.tls } : {}),
     ...(tables ? { tables } : {}), say: (line) => process.stdout.write(`${line}\n`),
   });
+  // Given, kept in the tables of the head this one follows, or new.
+  const token = head.token;
   const address = `${scheme(o.tls)}://${bracketed(publicHost(o.host))}:${head.port}`;
   // Its own node dials the head where the head listens, and listens there too (with the head's certificate).
   const own = `${scheme(o.tls)}://${bracketed(isWildcard(o.host) ? '127.0.0.1' : o.host!)}:${head.port}`;

@@ -129,7 +129,7 @@ export interface NodeStatus {
   available: Record<string, number>;
   /** Milliseconds since the last heartbeat. */
   lastSeenMs: number;
-  /** Why it is dead, when it is. */
+  /** Why it is dead, when it is; for a live node a restarted head restored, that it is not back yet. */
   cause?: string;
   devices?: AcceleratorDevice[];
 }

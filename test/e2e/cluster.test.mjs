@@ -295,3 +295,24 @@ t.test('a head killed and started again at its address takes its node back under
   await third.ready;
   t.notMatch(third.output().out, /restored cluster/, 'a head started after a clean stop begins a new cluster');
 });
+
+t.test('tsray start --head in the background, killed and started again without a token, keeps the cluster token: its node comes back', async (t) => {
+  const port = await new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+  const head = ['start', '--head', '--port', String(port), '--host', '127.0.0.1', '--num-cpus', '1', '--no-dashboard'];
+  const first = tsray(head);
+  const token = /Token \(also saved for this user, mode 0600\): (\w+)/.exec(first.stdout)?.[1];
+  const pid = Number(/\(pid (\d+)\)/.exec(first.stdout)?.[1]);
+  t.ok(token && pid, `started (${first.stdout}${first.stderr})`);
+  t.teardown(() => tsray(['stop', '--force']));
+  const node = tsray(['start', '--address', `ws://127.0.0.1:${port}`, '--num-cpus', '1']);
+  t.equal(node.status, 0, `a node joined (${node.stderr})`);
+  const nodeId = await until('the node to be listed', () => status('--address', `ws://127.0.0.1:${port}`).nodes.find((n) => n.state === 'ALIVE' && !/head/.test(n.name) && n.pid !== pid)?.nodeId);
+  process.kill(pid, 'SIGKILL');
+  const again = tsray(head);
+  t.equal(/Token \(also saved for this user, mode 0600\): (\w+)/.exec(again.stdout)?.[1], token, 'the head started again uses the token its tables kept');
+  await until('the node to come back', () => {
+    const n = status('--address', `ws://127.0.0.1:${port}`).nodes.find((x) => x.nodeId === nodeId);
+    return n?.state === 'ALIVE' && n.cause === undefined;
+  }, 20_000);
+  t.pass('the node is back under its id');
+});

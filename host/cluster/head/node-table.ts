@@ -196,7 +196,7 @@ export class NodeTable {
     return [...this.nodes.values()].map((n) => ({
       nodeId: n.info.nodeId, name: n.info.name, pid: n.info.pid, objectAddress: n.info.objectAddress, state: n.state,
       resources: n.info.resources, available: n.available, lastSeenMs: now - n.lastSeen,
-      ...(n.cause ? { cause: n.cause } : {}),
+      ...(n.cause ? { cause: n.cause } : n.restored && n.state === 'ALIVE' ? { cause: 'not back yet since the head restarted' } : {}),
       ...(n.info.devices?.length ? { devices: n.info.devices.map((d) => ({ ...d, nodeId: n.info.nodeId })) } : {}),
     }));
   }
