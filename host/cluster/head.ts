@@ -56,6 +56,8 @@ export interface HeadOptions {
   tables?: TableStore;
   /** Where the head says what it recovered (default: nowhere). */
   say?: (line: string) => void;
+  /** Where it says what went wrong but did not stop it (default: `say`). */
+  warn?: (line: string) => void;
 }
 
 /** Work frames a restarted head holds until its nodes are back (head/recovery.ts), in the order they came. */
@@ -105,7 +107,7 @@ export class Head {
 
   private constructor(private readonly wss: WebSocketServer, private readonly opts: HeadOptions, rows: Tables | undefined) {
     this.tables = opts.tables;
-    if (this.tables) this.tables.onWriteError = (e) => this.opts.say?.(`tsray head: ${e.message}; it runs on, but a restart would miss what changed since`);
+    if (this.tables) this.tables.onWriteError = (e) => (this.opts.warn ?? this.opts.say)?.(`tsray head: ${e.message}; it runs on, but a restart would miss what changed since`);
     const timeoutMs = opts.nodeTimeoutMs ?? 10_000;
     // The parts call each other (routing places actors, actors route their calls): the later ones are bound lazily.
     this.nodes = new NodeTable(timeoutMs, {

@@ -89,7 +89,7 @@ export async function runHead(o: HeadProcessOptions): Promise<{ address: string;
   const tables = headTables(o.storage ?? {}, o.port);
   const head = await Head.start({
     port: o.port, host: o.host, ...(o.token ? { token: o.token } : {}), nodeTimeoutMs: o.nodeTimeoutMs, placement: placementFromEnv(), ...(o.tls ? { tls: o.tls } : {}),
-    ...(tables ? { tables } : {}), say: (line) => process.stdout.write(`${line}\n`),
+    ...(tables ? { tables } : {}), say: (line) => process.stdout.write(`${line}\n`), warn: (line) => process.stderr.write(`${line}\n`),
   });
   // Given, kept in the tables of the head this one follows, or new.
   const token = head.token;
