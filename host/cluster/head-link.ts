@@ -91,10 +91,13 @@ export class HeadLink implements HeadChannel {
   private recentBytes = 0;
   /** The head's welcome on the current connection. */
   welcome: Welcome;
+  /** The secret this peer comes back to the head with (from its first welcome). */
+  private readonly resumeKey: string | undefined;
 
   private constructor(private readonly o: HeadLinkOptions, c: Connected) {
     this.peer = c.peer;
     this.welcome = c.welcome;
+    this.resumeKey = c.welcome.resumeKey;
   }
 
   /** Connects for the first time; throws (AuthError, ConnectionError) as `connect` does. */
@@ -190,7 +193,7 @@ export class HeadLink implements HeadChannel {
         c = await connect(this.o.address, this.o.token, this.o.role, {
           onFrame: (f, p) => { if (this.peer === p) this.o.onFrame(f); else early.push(f); },
           onClose: (code, reason) => { if (this.peer === c.peer) this.dropped(code, reason); },
-        }, { ...this.o.about, resume: this.o.resume() }, this.o.tls);
+        }, { ...this.o.about, resume: { ...this.o.resume(), ...(this.resumeKey ? { key: this.resumeKey } : {}) } }, this.o.tls);
       } catch {
         continue; // not back yet
       }

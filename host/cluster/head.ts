@@ -149,7 +149,10 @@ export class Head {
    */
   private restore(rows: Tables, timeoutMs: number): void {
     for (const [hash, bytes] of rows.components) if (bytes instanceof Uint8Array) this.components.set(hash, bytes);
-    for (const [storeId, d] of rows.drivers) if (typeof (d as { address?: unknown })?.address === 'string') this.ownership.restoreDriver(storeId, (d as { address: string }).address);
+    for (const [storeId, d] of rows.drivers) {
+      const row = d as { address?: unknown; resumeKey?: unknown };
+      if (typeof row?.address === 'string') this.ownership.restoreDriver(storeId, row.address, row.resumeKey);
+    }
     for (const info of rows.nodes.values()) if (isNodeInfo(info)) this.nodes.restore(info, rows.handles.get(info.nodeId));
     this.actors.restore(rows.actors);
     this.restoredJobs = rows.jobs;
@@ -208,9 +211,10 @@ export class Head {
       if (!f.resume) {
         if (!this.nodes.join(f.node, peer)) return false;
         this.ownership.nameOwner(peer, owner);
-        return this.welcome(peer, false);
+        return this.welcome(peer, false, this.nodes.resumeKeyOf(f.node.nodeId));
       }
-      if (!this.nodes.canResume(f.node.nodeId)) return this.stranger(peer);
+      // Only the node itself knows its key: a peer that merely knows its id cannot take it over.
+      if (!this.nodes.canResume(f.node.nodeId, f.resume.key)) return this.stranger(peer);
       this.ownership.nameOwner(peer, owner);
       // The welcome goes first: taking the node back may send it held work at once.
       this.welcome(peer, true);
@@ -220,7 +224,7 @@ export class Head {
     }
     if (f.role === 'driver') {
       // A driver comes back only to a restarted head that waits for it; any other head has let its work go.
-      const resumed = !!f.resume && !!f.objects && this.recovery?.expects(f.objects.storeId) === true;
+      const resumed = !!f.resume && !!f.objects && this.recovery?.expects(f.objects.storeId) === true && this.ownership.mayResume(f.objects.storeId, f.resume.key);
       if (f.resume && !resumed) return this.stranger(peer);
       if (!this.ownership.addDriverStore(f.objects, peer, resumed)) {
         peer.close(CLOSE.MALFORMED, 'a driver\'s object store needs an id of its own and an address');
@@ -231,7 +235,7 @@ export class Head {
         this.ownership.restoreHolds(f.objects!.storeId, f.resume!.holds);
       }
       this.drivers.add(peer);
-      return this.welcome(peer, resumed);
+      return this.welcome(peer, resumed, this.ownership.resumeKeyOf(f.objects?.storeId));
     }
     if (f.role !== 'cli') {
       peer.close(CLOSE.MALFORMED, `unknown role ${String(f.role)}`);
@@ -240,8 +244,8 @@ export class Head {
     return this.welcome(peer, false);
   }
 
-  private welcome(peer: Peer, resumed: boolean): true {
-    peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid, ...(resumed ? { resumed } : {}) });
+  private welcome(peer: Peer, resumed: boolean, resumeKey?: string): true {
+    peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid, ...(resumed ? { resumed } : {}), ...(resumeKey ? { resumeKey } : {}) });
     return true;
   }
 
@@ -361,7 +365,8 @@ export class Head {
   private gone(peer: Peer, hello: Hello, code: number, reason: string): void {
     if (hello.role !== 'driver' && hello.role !== 'node') return;
     if (hello.role === 'driver') this.drivers.delete(peer);
-    else this.nodes.closed(peer, hello, code, reason);
+    // A node that reconnected owns what it owned on its new connection: the old one's close takes nothing with it.
+    else if (!this.nodes.closed(peer, hello, code, reason)) return;
     this.router.submitterGone(peer);
     this.actors.ownerGone(this.ownership.ownerOf(peer));
     this.ownership.submitterGone(peer, hello);

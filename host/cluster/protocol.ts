@@ -78,6 +78,8 @@ export interface Hello {
  * results it holds on nodes (the head frees them when it lets them go).
  */
 export interface Resume {
+  /** The `resumeKey` the head welcomed this peer with. */
+  key?: string;
   /** Node: ids of the tasks, actor creations and calls it runs now. */
   running?: string[];
   /** Node: the actors it hosts. */
@@ -104,8 +106,11 @@ export interface NodeInfo {
   devices?: AcceleratorDevice[];
 }
 
-/** `resumed`: the head knew the peer that said `resume` and takes it back as it was (else it is a new peer). */
-export interface Welcome { t: 'welcome'; v: number; clusterId: string; headPid: number; resumed?: boolean }
+/**
+ * `resumed`: the head knew the peer that said `resume` and takes it back as it was (else it is a new peer).
+ * `resumeKey`: to a node or driver that joins, the secret it says `resume` with (no other peer can come back as it).
+ */
+export interface Welcome { t: 'welcome'; v: number; clusterId: string; headPid: number; resumed?: boolean; resumeKey?: string }
 
 /** A node's periodic report: alive, and what it has free. */
 export interface Heartbeat {

@@ -1,7 +1,7 @@
 /**
- * The cluster token: the cluster's only credential. It is stored only in
- * process records (see process-records.ts), created 0600 in a private
- * directory.
+ * The cluster token: the cluster's only credential. It is stored in process
+ * records (see process-records.ts), created 0600 in a private directory,
+ * and in the head's tables (head/tables/), so a head started again keeps it.
  */
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 

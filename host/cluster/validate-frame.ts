@@ -50,13 +50,13 @@ const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts,
 export const isNodeInfo = (v: unknown): v is NodeInfo => nodeInfo(v);
 
 const ids = bounded(MAX_RESUME_IDS, str);
-const resume = shape({ running: optional(ids), actors: optional(ids), holds: optional((v) => record(v) && Object.values(v as object).every(ids)) });
+const resume = shape({ key: optional(text(128)), running: optional(ids), actors: optional(ids), holds: optional((v) => record(v) && Object.values(v as object).every(ids)) });
 
 /** Whether a hello's `resume` is well-formed. */
 export const isResume = (v: unknown): v is Resume => resume(v);
 
 const FRAMES: Record<string, Check> = {
-  welcome: shape({ v: num, clusterId: str, headPid: count, resumed: optional(bool) }),
+  welcome: shape({ v: num, clusterId: str, headPid: count, resumed: optional(bool), resumeKey: optional(text(128)) }),
   heartbeat: shape({ available: amounts, deviceUsed: optional(bounded(MAX_DEVICES_PER_NODE, count)) }),
   status: shape({ id: count }),
   memory: shape({ id: count }),

@@ -241,5 +241,11 @@ t.test('coming back uninvited: a malformed resume closes the connection; a resum
   t.equal(n.closed.code, 1000);
   const status = await tsray.init({ address: head.address, token: TOKEN }).then(() => tsray.state.listNodes()).finally(() => tsray.shutdown());
   t.notOk(status.some((x) => x.nodeId === node.nodeId), 'and never becomes a node');
+  // A peer that knows a live node's id (every driver does) but not the key the head gave that node cannot take it over.
+  const live = status.find((x) => x.state === 'ALIVE');
+  const impostor = await raw({ role: 'node', node: { ...node, nodeId: live.nodeId }, resume: { key: 'ab'.repeat(24), running: [] } });
+  t.notOk(impostor.ws.frames.find((f) => f.t === 'welcome')?.resumed, 'a resume with a live node\'s id and a made-up key is refused');
+  const after = await tsray.init({ address: head.address, token: TOKEN }).then(() => tsray.state.listNodes()).finally(() => tsray.shutdown());
+  t.ok(after.some((x) => x.nodeId === live.nodeId && x.state === 'ALIVE'), 'and the node keeps its connection and its work');
   await serves(t);
 });

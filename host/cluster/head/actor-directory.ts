@@ -161,6 +161,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
   }
 
   create(f: ActorCreateFrame, peer: Peer, hello: Hello): void {
+    if (this.router.resent(f.createId, peer)) return;
     const a = f.actor;
     const restored = this.actors.get(a?.actorId);
     if (restored?.restored && restored.owner === this.ownership.ownerOf(peer) && typeof f.createId === 'string' && !this.router.has(f.createId)) {
@@ -197,6 +198,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
   }
 
   call(f: ActorCallFrame, peer: Peer, hello: Hello): void {
+    if (this.router.resent(f.callId, peer)) return;
     const actor = this.actors.get(f.actorId);
     if ((hello.role !== 'driver' && hello.role !== 'node') || typeof f.callId !== 'string' || !Array.isArray(f.args) || this.router.has(f.callId)) {
       peer.close(CLOSE.MALFORMED, 'a malformed actor call');

@@ -8,6 +8,8 @@ import { CLOSE, type Frame, type Heartbeat, type Hello, type NodeInfo, type Node
 import { addResources } from '../../core/resources.js';
 import type { NodeView } from '../../core/placement.js';
 import type { TableStore } from './tables/table-store.js';
+import { randomBytes } from 'node:crypto';
+import { tokensEqual as keysEqual } from '../token.js';
 
 export interface NodeEntry {
   info: NodeInfo;
@@ -24,6 +26,8 @@ export interface NodeEntry {
   handles: Set<string>;
   /** Loaded from the tables of a head that restarted: alive until it reconnects or the node timeout passes. */
   restored?: boolean;
+  /** The secret it comes back with (Welcome.resumeKey). */
+  resumeKey: string;
 }
 
 /** What the rest of the head does when nodes come and go. */
@@ -72,17 +76,25 @@ export class NodeTable {
   /**
    * Whether node `nodeId`, coming back with `resume`, is taken back as it
    * was: it is alive in this table (restored from a restarted head's tables,
-   * or its old connection is closing) and not on another live connection.
+   * or its old connection broke and this head has not noticed yet).
    */
-  canResume(nodeId: string): boolean {
+  canResume(nodeId: string, key: string | undefined): boolean {
     const n = this.nodes.get(nodeId);
-    return n?.state === 'ALIVE' && !n.peer?.isOpen;
+    return n?.state === 'ALIVE' && n.resumeKey !== '' && keysEqual(key, n.resumeKey);
   }
 
-  /** Takes back node `info.nodeId` on `peer`, with what it had (see `canResume`). */
+  /** The secret node `nodeId` comes back with. */
+  resumeKeyOf(nodeId: string): string | undefined {
+    return this.nodes.get(nodeId)?.resumeKey;
+  }
+
+  /** Takes back node `info.nodeId` on `peer`, with what it had (see `canResume`); an old connection it had is closed. */
   resume(info: NodeInfo, peer: Peer, resume: Resume): void {
     const n = this.nodes.get(info.nodeId)!;
+    const old = n.peer;
     n.peer = peer;
+    // The node itself says the old connection is dead: its close, when it comes, no longer speaks for the node.
+    if (old?.isOpen) old.close(CLOSE.NORMAL, 'the node reconnected');
     n.lastSeen = Date.now();
     n.restored = false;
     n.available = { ...info.resources };
@@ -91,9 +103,11 @@ export class NodeTable {
   }
 
   /** A node from a restarted head's tables: alive, without a connection, until it reconnects or times out. */
-  restore(info: NodeInfo, handles: unknown): void {
+  restore(row: NodeInfo & { resumeKey?: unknown }, handles: unknown): void {
     const given = Array.isArray(handles) ? handles.filter((h): h is string => typeof h === 'string') : [];
-    this.nodes.set(info.nodeId, { info, peer: undefined, state: 'ALIVE', available: {}, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set(given), restored: true });
+    // A row without its key cannot be come back to: it times out as dead.
+    const { resumeKey, ...info } = row;
+    this.nodes.set(info.nodeId, { info, peer: undefined, state: 'ALIVE', available: {}, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set(given), restored: true, resumeKey: typeof resumeKey === 'string' ? resumeKey : '' });
   }
 
   /** Nodes restored and not back yet. */
@@ -125,8 +139,9 @@ export class NodeTable {
     }
     // The old connection is closing but its close was not handled yet: end it now, so its work is retried, not orphaned.
     if (existing?.state === 'ALIVE') this.markDead(existing, 'it reconnected before its old connection closed');
-    this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set() });
-    this.tables?.set('nodes', info.nodeId, info);
+    const resumeKey = randomBytes(24).toString('hex');
+    this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set(), resumeKey });
+    this.tables?.set('nodes', info.nodeId, { ...info, resumeKey });
     queueMicrotask(() => this.events.joined());
     return true;
   }
@@ -139,10 +154,12 @@ export class NodeTable {
     f.deviceUsed?.forEach((used, i) => { const d = n.info.devices?.[i]; if (d) d.usedBytes = used; });
   }
 
-  /** A node's connection closed. */
-  closed(peer: Peer, hello: Hello, code: number, reason: string): void {
+  /** A node's connection closed; false when the node holds another connection now (it reconnected), so the close ends nothing. */
+  closed(peer: Peer, hello: Hello, code: number, reason: string): boolean {
     const n = this.nodes.get(hello.node!.nodeId);
+    if (n && n.peer !== peer && n.peer !== undefined && n.state === 'ALIVE') return false;
     if (n && n.peer === peer && n.state === 'ALIVE') this.markDead(n, `its connection closed (${code}${reason ? `: ${reason}` : ''})`);
+    return true;
   }
 
   reserve(n: NodeEntry, request: Record<string, number>): void {

@@ -20,6 +20,7 @@ import { NotGivenError } from '../../errors.js';
 import type { NodeEntry, NodeTable } from './node-table.js';
 import type { TableStore } from './tables/table-store.js';
 import { randomBytes } from 'node:crypto';
+import { tokensEqual } from '../token.js';
 
 /** The actors the head knows, by id, with the owner that created each. */
 export interface ActorCreators {
@@ -36,7 +37,7 @@ export class Ownership {
   /** Objects each owner has on nodes (results left where they were made), freed when it leaves. */
   private readonly owned = new Map<string, Map<string, Map<string, number>>>();
   /** Each driver's object server, by its store id: the only non-node address a remote argument may name. */
-  private readonly driverStores = new Map<string, { peer: Peer | undefined; address: string }>();
+  private readonly driverStores = new Map<string, { peer: Peer | undefined; address: string; resumeKey: string }>();
   private readonly owners = new WeakMap<Submitter, string>();
   /** Actors each owner found by name (`actor-lookup`): it may call and kill them too. */
   private readonly found = new Map<string, Set<string>>();
@@ -66,16 +67,28 @@ export class Ownership {
       return false;
     }
     if (o) {
-      this.driverStores.set(o.storeId, { peer, address: o.address });
-      this.tables?.set('drivers', o.storeId, { address: o.address });
+      const resumeKey = known?.resumeKey || randomBytes(24).toString('hex');
+      this.driverStores.set(o.storeId, { peer, address: o.address, resumeKey });
+      this.tables?.set('drivers', o.storeId, { address: o.address, resumeKey });
       this.nameOwner(peer, o.storeId);
     }
     return true;
   }
 
+  /** The secret driver `storeId` comes back with (Welcome.resumeKey). */
+  resumeKeyOf(storeId: string | undefined): string | undefined {
+    return storeId === undefined ? undefined : this.driverStores.get(storeId)?.resumeKey;
+  }
+
+  /** Whether `key` is the one restored driver `storeId` comes back with. */
+  mayResume(storeId: string, key: string | undefined): boolean {
+    const d = this.driverStores.get(storeId);
+    return !!d && !d.peer && d.resumeKey !== '' && tokensEqual(key, d.resumeKey);
+  }
+
   /** A driver from a restarted head's tables: its object server stays a member while it may come back. */
-  restoreDriver(storeId: string, address: string): void {
-    this.driverStores.set(storeId, { peer: undefined, address });
+  restoreDriver(storeId: string, address: string, resumeKey: unknown): void {
+    this.driverStores.set(storeId, { peer: undefined, address, resumeKey: typeof resumeKey === 'string' ? resumeKey : '' });
   }
 
   /** The objects a driver that came back says it holds on nodes: its own again (freed when it lets them go). */

@@ -115,8 +115,21 @@ export class Router {
     this.pending.delete(t);
   }
 
+  /**
+   * Whether work `id` is already tracked for the owner `peer` submits as:
+   * a node that reconnected to this head sends again what it had in flight
+   * (head-link.ts), and its answer now goes to the new connection.
+   */
+  resent(id: unknown, peer: Peer): boolean {
+    const t = typeof id === 'string' ? this.tasks.get(id) : undefined;
+    if (!t || this.ownership.ownerOf(t.driver) !== this.ownership.ownerOf(peer)) return false;
+    t.driver = peer;
+    return true;
+  }
+
   submit(f: SubmitFrame, peer: Peer, hello: Hello): void {
     const task = f.task;
+    if (this.resent(task?.taskId, peer)) return;
     if ((hello.role !== 'driver' && hello.role !== 'node') || !task || typeof task.taskId !== 'string' || typeof task.hash !== 'string' || !Array.isArray(task.args)
       || !task.opts || typeof task.opts.request !== 'object' || this.tasks.has(task.taskId) || !chainWellFormed(task)) {
       peer.close(CLOSE.MALFORMED, 'a malformed task');
