@@ -2,12 +2,13 @@
 // redis-server) or in a local file; killed with kill -9 and started again, it takes its cluster back. Its
 // nodes run on meanwhile and come back under their ids, with their actors (state and all) and objects; its
 // driver waits, sends again what was in flight, and gets every result once; work submitted while the head
-// was away runs when it is back. A head that comes back without its tables makes its node join anew.
+// was away runs when it is back. A head that comes back without its tables makes its node join anew; a node
+// whose connection breaks while the head runs on comes back to it as it was.
 import t from 'tap';
 import * as tsray from 'tsray';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { prebuilt, CLI, ROOT } from '../helpers/components.mjs';
@@ -227,4 +228,37 @@ t.test('under load: 300 tasks over two nodes, the head killed mid-way; every res
   await until('every nap to be listed', async () => (await count()).length >= N, 30_000);
   const runs = await count();
   t.equal(runs.length, N, `${runs.length} runs on the nodes for ${N} tasks: none ran twice`);
+});
+
+t.test('a node whose connection breaks comes back to the same head before the head notices: same id, its running task and actor go on', async (t) => {
+  const [counter, slow] = await Promise.all(['counter', 'slow'].map(async (n) => tsray.load(await prebuilt(n))));
+  const port = await freePort();
+  await head(t, port, ['--num-cpus', '0']);
+  // The node reaches the head through a proxy; cutting only the node's side leaves the head's side open.
+  const nodeSide = new Set();
+  const proxy = createServer((client) => {
+    const upstream = connectTcp(port, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const drop = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', () => nodeSide.delete(client));
+    nodeSide.add(client);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.teardown(() => proxy.close());
+  const node = await joinNode(t, env, `ws://127.0.0.1:${proxy.address().port}`, TOKEN, ['--num-cpus', '2', '--resources', '{"away": 2}']);
+  const address = `ws://127.0.0.1:${port}`;
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const c = counter.actor('counter').options({ resources: { away: 1 } }).remote(1n);
+  t.strictSame(await tsray.get(c.incr.remote(1n)), 2n);
+  const napping = slow.fn('nap').options({ resources: { away: 1 } }).remote(1500);
+  await new Promise((r) => setTimeout(r, 200));
+  for (const s of nodeSide) s.destroy(); // the head's side of the old connection stays open
+  await until('the node to notice', () => /reconnecting for up to/.test(node.output().err));
+  t.match(await tsray.get(napping, { timeoutMs: 30_000 }), /^task \w+ on \w+ attempt 0/, 'the task running through the break answered once, from its first attempt');
+  t.strictSame(await tsray.get(c.incr.remote(1n), { timeoutMs: 30_000 }), 3n, 'the actor kept its state');
+  t.notMatch(node.output().out, /joined \S+ again/, 'the node never joined as a new node');
+  t.ok(aliveNodes(address).includes(node.nodeId), 'and is alive under its id');
 });
