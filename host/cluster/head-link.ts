@@ -103,13 +103,9 @@ export class HeadLink implements HeadChannel {
   /** Connects for the first time; throws (AuthError, ConnectionError) as `connect` does. */
   static async open(o: HeadLinkOptions): Promise<HeadLink> {
     let link: HeadLink | undefined;
-    const early: Frame[] = [];
-    const c = await connect(o.address, o.token, o.role, {
-      onFrame: (f) => { if (link) o.onFrame(f); else early.push(f); },
-      onClose: (code, reason) => link?.dropped(code, reason),
-    }, o.about, o.tls);
+    // Frames right behind the welcome go straight to the owner, which keeps them until it is built (it has a link then).
+    const c = await connect(o.address, o.token, o.role, { onFrame: (f) => o.onFrame(f), onClose: (code, reason) => link?.dropped(code, reason) }, o.about, o.tls);
     link = new HeadLink(o, c);
-    queueMicrotask(() => { for (const f of early.splice(0)) o.onFrame(f); });
     return link;
   }
 

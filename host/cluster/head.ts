@@ -17,12 +17,11 @@ import {
 import { listen, type Tls } from './tls.js';
 import { acceptPeers } from './accept.js';
 import { isNodeInfo, isResume } from './validate-frame.js';
-import { locationsIn } from './wire-refs.js';
 import { Recovery } from './head/recovery.js';
 import type { TableStore, Tables } from './head/tables/table-store.js';
 import { DEFAULT_PLACEMENT, Placer } from '../core/placement.js';
 import { NodeTable, type NodeEntry } from './head/node-table.js';
-import { Ownership } from './head/ownership.js';
+import { Ownership, resultLocations } from './head/ownership.js';
 import { Router } from './head/router.js';
 import { ActorDirectory } from './head/actor-directory.js';
 import { forwardLog } from './head/log-forward.js';
@@ -178,8 +177,7 @@ export class Head {
       this.ownership.ownerGone(owner);
     }
     for (const { nodeId, result } of unclaimed) {
-      const objectIds = (result.returns ?? []).flatMap((r) => 'object' in r ? [r.object.objectId] : locationsIn(r.refs).map((l) => l.objectId))
-        .filter((id) => !this.ownership.isOwned(nodeId, id));
+      const objectIds = resultLocations(result).map((l) => l.objectId).filter((id) => !this.ownership.isOwned(nodeId, id));
       if (objectIds.length) this.nodes.send(nodeId, { t: 'free', nodeId, objectIds });
     }
     this.recovery = undefined;

@@ -51,10 +51,11 @@ export class NodeAgent {
   private readonly components = new Map<string, Promise<LoadedComponent>>();
   /** The same, once loaded: most tasks then start without a single await. */
   private readonly loaded = new Map<string, LoadedComponent>();
-  /** Tasks running here, by id: their result refs (for cancel). */
+  /**
+   * Every task, actor creation and call the head sent that is not answered
+   * yet, by id (what a resume reports), with its result refs once it runs (for cancel).
+   */
   private readonly running = new Map<string, ObjectRef[]>();
-  /** Every task, actor creation and call the head sent that is not answered yet (what a resume reports). */
-  private readonly unanswered = new Set<string>();
   /** How long each task that finished ran on its worker, until its result goes (ResultFrame.ms). */
   private readonly runMs = new Map<string, number>();
   private readonly puller: ObjectPuller;
@@ -99,7 +100,7 @@ export class NodeAgent {
 
   /** What this node tells a head it reconnects to (head-link.ts). */
   resume(): Resume {
-    return { running: [...this.unanswered], actors: [...this.actorIds.keys()] };
+    return { running: [...this.running.keys()], actors: [...this.actorIds.keys()] };
   }
 
   /** The head took this node back: the work and actor calls its guests sent away go again, and the head hears what is free. */
@@ -111,7 +112,7 @@ export class NodeAgent {
 
   /** Frames from the head after the handshake. */
   handle(f: Frame): void {
-    if (f.t === 'run') { this.unanswered.add(f.task.taskId); void this.run(f.task); }
+    if (f.t === 'run') { this.running.set(f.task.taskId, []); void this.run(f.task); }
     else if (f.t === 'cancel') {
       const refs = this.running.get(f.taskId);
       if (refs?.length && !this.node.actors.cancel(refs[0]!, false)) this.node.guests.cancelTree(refs[0]!, f.force, f.recursive !== false);
@@ -122,8 +123,8 @@ export class NodeAgent {
     else if (f.t === 'memory') this.peer.send({ t: 'memory-reply', id: f.id, nodes: [nodeMemory(this.node, this.node.memoryIdentity)] });
     else if (f.t === 'state') this.peer.send({ t: 'state-reply', id: f.id, processes: [this.node.stateReport()] });
     else if (f.t === 'logs') this.peer.send({ t: 'logs-reply', id: f.id, nodes: [this.node.logReport()] });
-    else if (f.t === 'actor-create') { this.unanswered.add(f.createId); this.createActor(f); }
-    else if (f.t === 'actor-call') { this.unanswered.add(f.callId); this.callActor(f); }
+    else if (f.t === 'actor-create') { this.running.set(f.createId, []); this.createActor(f); }
+    else if (f.t === 'actor-call') { this.running.set(f.callId, []); this.callActor(f); }
     else if (f.t === 'actor-kill') {
       const a = this.actorIds.get(f.actorId);
       if (a) this.actorStep(f.actorId, async () => { this.node.actors.kill(a.localId, f.noRestart); });
@@ -149,7 +150,6 @@ export class NodeAgent {
 
   private reply(id: string, pulled: ObjectRef[], outcome: { returns: ReturnValue[] } | { error: unknown }): void {
     this.running.delete(id);
-    this.unanswered.delete(id);
     const ms = this.runMs.get(id);
     this.runMs.delete(id);
     for (const r of pulled) r.release();

@@ -8,8 +8,7 @@ import { CLOSE, type Frame, type Heartbeat, type Hello, type NodeInfo, type Node
 import { addResources } from '../../core/resources.js';
 import type { NodeView } from '../../core/placement.js';
 import type { TableStore } from './tables/table-store.js';
-import { randomBytes } from 'node:crypto';
-import { tokensEqual as keysEqual } from '../token.js';
+import { newToken, tokensEqual as keysEqual } from '../token.js';
 
 export interface NodeEntry {
   info: NodeInfo;
@@ -139,7 +138,7 @@ export class NodeTable {
     }
     // The old connection is closing but its close was not handled yet: end it now, so its work is retried, not orphaned.
     if (existing?.state === 'ALIVE') this.markDead(existing, 'it reconnected before its old connection closed');
-    const resumeKey = randomBytes(24).toString('hex');
+    const resumeKey = newToken();
     this.nodes.set(info.nodeId, { info, peer, state: 'ALIVE', available: { ...info.resources }, lastSeen: Date.now(), inflight: new Set(), reserved: {}, handles: new Set(), resumeKey });
     this.tables?.set('nodes', info.nodeId, { ...info, resumeKey });
     queueMicrotask(() => this.events.joined());

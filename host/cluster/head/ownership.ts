@@ -20,7 +20,7 @@ import { NotGivenError } from '../../errors.js';
 import type { NodeEntry, NodeTable } from './node-table.js';
 import type { TableStore } from './tables/table-store.js';
 import { randomBytes } from 'node:crypto';
-import { tokensEqual } from '../token.js';
+import { newToken, tokensEqual } from '../token.js';
 
 /** The actors the head knows, by id, with the owner that created each. */
 export interface ActorCreators {
@@ -31,6 +31,11 @@ export interface ActorCreators {
 /** Where a result goes: a peer's connection, or a stand-in for an owner that is away. */
 export interface Submitter {
   send(f: Frame): void;
+}
+
+/** The objects result `f` left on its node: its sealed returns, and the refs its values hold. */
+export function resultLocations(f: ResultFrame): RemoteLocation[] {
+  return (f.returns ?? []).flatMap((r) => 'object' in r ? [r.object] : locationsIn(r.refs));
 }
 
 export class Ownership {
@@ -67,7 +72,7 @@ export class Ownership {
       return false;
     }
     if (o) {
-      const resumeKey = known?.resumeKey || randomBytes(24).toString('hex');
+      const resumeKey = known?.resumeKey || newToken();
       this.driverStores.set(o.storeId, { peer, address: o.address, resumeKey });
       this.tables?.set('drivers', o.storeId, { address: o.address, resumeKey });
       this.nameOwner(peer, o.storeId);
@@ -95,12 +100,18 @@ export class Ownership {
   restoreHolds(owner: string, holds: Record<string, string[]> | undefined): void {
     for (const [nodeId, ids] of Object.entries(holds ?? {})) {
       if (!this.nodes.has(nodeId)) continue;
-      const byNode = this.owned.get(owner) ?? new Map<string, Map<string, number>>();
-      this.owned.set(owner, byNode);
-      const mine = byNode.get(nodeId) ?? new Map<string, number>();
-      byNode.set(nodeId, mine);
+      const mine = this.ownedOn(owner, nodeId);
       for (const id of ids) mine.set(id, Math.max(1, mine.get(id) ?? 0));
     }
+  }
+
+  /** What `owner` owns on node `nodeId`: object id -> how many times the node handed it out. */
+  private ownedOn(owner: string, nodeId: string): Map<string, number> {
+    let byNode = this.owned.get(owner);
+    if (!byNode) { byNode = new Map(); this.owned.set(owner, byNode); }
+    let ids = byNode.get(nodeId);
+    if (!ids) { ids = new Map(); byNode.set(nodeId, ids); }
+    return ids;
   }
 
   /** Whether anyone owns object `objectId` on node `nodeId`. */
@@ -189,21 +200,13 @@ export class Ownership {
    * false (and `peer` closed) when one claims to be on another node.
    */
   recordResults(submitter: Submitter, n: NodeEntry, f: ResultFrame, peer: Peer | undefined): boolean {
-    const left: RemoteLocation[] = [];
-    for (const r of f.returns ?? []) {
-      if ('object' in r) left.push(r.object);
-      else left.push(...locationsIn(r.refs));
-    }
+    const left = resultLocations(f);
     if (left.length === 0) return true;
     if (left.some((loc) => loc.nodeId !== n.info.nodeId || loc.address !== n.info.objectAddress)) {
       peer?.close(CLOSE.MALFORMED, 'a result left on another node than the one that made it');
       return false;
     }
-    const owner = this.ownerOf(submitter);
-    const byNode = this.owned.get(owner) ?? new Map<string, Map<string, number>>();
-    this.owned.set(owner, byNode);
-    const ids = byNode.get(n.info.nodeId) ?? new Map<string, number>();
-    byNode.set(n.info.nodeId, ids);
+    const ids = this.ownedOn(this.ownerOf(submitter), n.info.nodeId);
     // Counted: the node holds an object once per time it handed it out, and each free lets go of one.
     for (const loc of left) ids.set(loc.objectId, (ids.get(loc.objectId) ?? 0) + 1);
     return true;
