@@ -4,8 +4,9 @@
  * for appending, so it survives the head process being killed (the kernel
  * holds it) without an fsync per write. Loading replays the log; a record
  * cut short by a crash at its end is dropped and the file trimmed there.
- * When the log has grown to several times what it holds, it is rewritten
- * (to a new file, renamed over the old one) with only the live rows.
+ * When the log has grown to several times what it holds (each live row's
+ * size is kept as it is written), it is rewritten (to a new file, renamed
+ * over the old one) with only the live rows.
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +34,9 @@ export class FileTables implements TableStore {
   private readonly path: string;
   /** The rows as the file holds them, to rewrite it and to know when to. */
   private rows: Tables = emptyTables();
+  /** Each live row's record size, by table and key, and their sum: what a rewrite would leave. */
+  private sizes = new Map<string, number>();
+  private liveBytes = 0;
   private logBytes = 0;
   private failing = false;
   onWriteError?: (e: Error) => void;
@@ -56,6 +60,8 @@ export class FileTables implements TableStore {
       buf = Buffer.alloc(0);
     }
     this.rows = emptyTables();
+    this.sizes = new Map();
+    this.liveBytes = 0;
     let at = 0;
     while (at + 4 <= buf.length) {
       const len = buf.readUInt32LE(at);
@@ -63,8 +69,8 @@ export class FileTables implements TableStore {
       let r: unknown;
       try { r = decode(buf.subarray(at + 4, at + 4 + len)); } catch { break; }
       if (!Array.isArray(r) || !isTableName(r[1]) || typeof r[2] !== 'string') break;
-      if (r[0] === 's') this.rows[r[1]].set(r[2], r[3]);
-      else if (r[0] === 'd') this.rows[r[1]].delete(r[2]);
+      if (r[0] === 's') { this.rows[r[1]].set(r[2], r[3]); this.sized(r[1], r[2], 4 + len); }
+      else if (r[0] === 'd') { this.rows[r[1]].delete(r[2]); this.sized(r[1], r[2], 0); }
       else break;
       at += 4 + len;
     }
@@ -72,7 +78,7 @@ export class FileTables implements TableStore {
     // What follows the last whole record is a torn write: appending after it would hide every later record.
     if (fstatSync(this.fd).size !== at) ftruncateSync(this.fd, at);
     this.logBytes = at;
-    if (at > COMPACT_MIN_BYTES) this.compact();
+    this.compactIfWorth();
     const copy = emptyTables();
     for (const [t, m] of Object.entries(this.rows) as [TableName, Map<string, unknown>][]) for (const [k, v] of m) copy[t].set(k, v);
     return copy;
@@ -80,33 +86,40 @@ export class FileTables implements TableStore {
 
   set(table: TableName, key: string, value: unknown): void {
     this.rows[table].set(key, value);
-    this.append(['s', table, key, value]);
+    const b = framed(['s', table, key, value]);
+    this.sized(table, key, b.length);
+    this.append(b);
   }
 
   delete(table: TableName, key: string): void {
     if (!this.rows[table].delete(key)) return;
-    this.append(['d', table, key]);
+    this.sized(table, key, 0);
+    this.append(framed(['d', table, key]));
   }
 
-  private append(r: Record_): void {
+  /** Row `key` of `table` now takes `bytes` in a rewritten log (0: it is gone). */
+  private sized(table: TableName, key: string, bytes: number): void {
+    const k = `${table}\0${key}`;
+    this.liveBytes += bytes - (this.sizes.get(k) ?? 0);
+    if (bytes) this.sizes.set(k, bytes); else this.sizes.delete(k);
+  }
+
+  private compactIfWorth(): void {
+    if (this.logBytes > COMPACT_MIN_BYTES && this.logBytes > COMPACT_RATIO * this.liveBytes) this.compact();
+  }
+
+  private append(b: Buffer): void {
     if (this.fd === undefined) throw new StorageError('the head\'s tables were written before they were loaded');
     try {
-      const b = framed(r);
       writeSync(this.fd, b);
       this.logBytes += b.length;
-      if (this.logBytes > COMPACT_MIN_BYTES && this.logBytes > COMPACT_RATIO * this.liveBytes()) this.compact();
+      this.compactIfWorth();
       this.failing = false;
     } catch (e) {
       // A short write leaves a torn record, which loading drops; the rows stay right in memory.
       if (!this.failing) this.onWriteError?.(new StorageError(`writing the head's tables to ${this.path} failed: ${(e as Error).message}`, { cause: e }));
       this.failing = true;
     }
-  }
-
-  private liveBytes(): number {
-    let n = 0;
-    for (const [t, m] of Object.entries(this.rows) as [TableName, Map<string, unknown>][]) for (const [k, v] of m) n += framed(['s', t, k, v]).length;
-    return n;
   }
 
   /** Rewrites the log with only the live rows; the rename makes the switch atomic. */
@@ -134,6 +147,8 @@ export class FileTables implements TableStore {
 
   async clear(): Promise<void> {
     this.rows = emptyTables();
+    this.sizes = new Map();
+    this.liveBytes = 0;
     if (this.fd !== undefined) { closeSync(this.fd); this.fd = undefined; }
     rmSync(this.path, { force: true });
   }
