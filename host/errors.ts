@@ -98,8 +98,9 @@ export class TaskCancelledError extends TsrayError {
 
 /** The worker running a task died and retries were exhausted (see `maxRetries`). */
 export class WorkerCrashedError extends TsrayError {
-  constructor(readonly functionName: string, attempts: number, why: string) {
-    super('ERR_WORKER_CRASHED', `task '${functionName}' lost its worker ${attempts} time${attempts === 1 ? '' : 's'} (${why}); raise maxRetries to retry more`);
+  /** `what` it lost: its worker, or on a cluster its node. */
+  constructor(readonly functionName: string, attempts: number, why: string, what: 'worker' | 'node' = 'worker') {
+    super('ERR_WORKER_CRASHED', `task '${functionName}' lost its ${what} ${attempts} time${attempts === 1 ? '' : 's'} (${why}); raise maxRetries to retry more`);
   }
 }
 

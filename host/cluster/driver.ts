@@ -16,6 +16,7 @@ import type { TaskSpec } from '../core/specs.js';
 import type { Backend, TaskBackend } from '../core/backend.js';
 import { RemoteActors } from './remote-actors.js';
 import { RemoteWork } from './remote-work.js';
+import { LeasePool } from './lease-pool.js';
 import { sendFrees } from './free-batch.js';
 import { nodeMemory, type MemoryIdentity } from '../node/memory-report.js';
 import { AdminEndpoint, sessionsDir } from '../node/admin.js';
@@ -41,6 +42,8 @@ export interface DriverOptions {
   logFilter?: LogFilter;
   /** How long to wait for a head that went away to come back before work fails (default 60 s; 0: fail at once). */
   reconnectMs?: number;
+  /** Send plain tasks straight to nodes on worker leases (default true; `TSRAY_WORKER_LEASES=0` turns it off): lease-pool.ts. */
+  leases?: boolean;
 }
 
 /** How long a driver waits for its head to come back by default (Ray's gcs_rpc_server_reconnect_timeout_s). */
@@ -96,7 +99,7 @@ class RemoteTasks implements TaskBackend {
         taskId, hash: spec.component.hash, name: spec.name, fn: spec.fn, args,
         opts: o, log: this.log, ...(refs ? { refs } : {}), ...(then?.length ? { then } : {}), ...(spec.each ? { each: spec.each } : {}), ...(spec.read ? { read: spec.read } : {}),
       },
-    }), { ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}), ...(spec.then?.length ? { components: spec.then.map((s) => s.component) } : {}), ...(spec.ran ? { ran: spec.ran } : {}), maxRetries: o.maxRetries });
+    }), { ...(o.strategy || o.streaming ? {} : { lease: { shape: o.shape, request: o.request } }), ...(spec.borrowed ? { borrowed: spec.borrowed } : {}), ...(spec.stream ? { stream: spec.stream } : {}), ...(spec.then?.length ? { components: spec.then.map((s) => s.component) } : {}), ...(spec.ran ? { ran: spec.ran } : {}), maxRetries: o.maxRetries });
   }
 
   /** Cancels the task behind `ref` only; `ClusterDriver.cancelTree` also its children. */
@@ -138,6 +141,7 @@ export class ClusterDriver implements Backend {
   private readonly puller: ObjectPuller;
   private readonly server: ObjectServer;
   private admin: AdminEndpoint | undefined;
+  private readonly pool: LeasePool | undefined;
 
   /** Its `tsray memory` identity: a driver, at the address its object server listens on. */
   get memoryIdentity(): MemoryIdentity {
@@ -156,7 +160,32 @@ export class ClusterDriver implements Backend {
     this.scheduler = new RemoteTasks(peer, this.work, opts.logFilter ?? DEFAULT_LOG_FILTER);
     this.actors = new RemoteActors(peer, this.work, this.objects, opts.logFilter ?? DEFAULT_LOG_FILTER);
     this.puller = new ObjectPuller(this.objects, opts.token, opts.tls);
-    sendFrees(this.objects, peer);
+    const log = opts.logFilter ?? DEFAULT_LOG_FILTER;
+    if (opts.leases ?? process.env.TSRAY_WORKER_LEASES !== '0') {
+      this.pool = new LeasePool(peer, opts.token, opts.tls, {
+        result: (f) => this.work.onResult(f),
+        // Filtered on the node already; again here, since a node's word is not trusted.
+        log: (f) => { if (logPasses(log, f.level)) printGuestLog(f, { pid: f.pid ?? 0, node: f.node ?? '?' }); },
+        lost: (t, why) => this.work.lost(t.id, why),
+        viaHead: (t) => this.work.unleased(t.id, t.task),
+      });
+      this.work.pool = this.pool;
+    }
+    const pool = this.pool;
+    sendFrees(this.objects, pool ? { send: (f) => { if (f.t === 'free') pool.routeFree(f); else peer.send(f); } } : peer);
+  }
+
+  /** What this driver holds on nodes that the head frees for it if it goes (results leased tasks left are freed on their nodes). */
+  private heldThroughHead(): Record<string, string[]> {
+    const holds = this.objects.remoteHeld();
+    if (!this.pool) return holds;
+    const out: Record<string, string[]> = {};
+    for (const [nodeId, ids] of Object.entries(holds)) {
+      const leased = this.pool.leasedObjects(nodeId);
+      const rest = leased ? ids.filter((id) => !leased.has(id)) : ids;
+      if (rest.length) out[nodeId] = rest;
+    }
+    return out;
   }
 
   /** Every live node's and driver's memory report, through the head. */
@@ -210,6 +239,7 @@ export class ClusterDriver implements Backend {
       // Filtered on the node already; again here, since a node's word is not trusted.
       else if (f.t === 'log') { if (logPasses(opts.logFilter ?? DEFAULT_LOG_FILTER, f.level)) printGuestLog(f, { pid: f.pid ?? 0, node: f.node ?? '?' }); }
       else if (f.t === 'node-dead') {
+        driver.pool?.nodeDead(f.nodeId, f.cause);
         driver.objects.lose({ nodeId: f.nodeId }, `its node ${f.nodeId} died (${f.cause}) and held the only copy`, (id) => driver!.work.rebuild(id));
       }
     };
@@ -233,7 +263,7 @@ export class ClusterDriver implements Backend {
         onFrame,
         reconnectMs: opts.reconnectMs ?? DEFAULT_RECONNECT_MS,
         // The new head learns which results on nodes are this driver's (it frees them when the driver lets them go).
-        resume: () => ({ holds: objects.remoteHeld() }),
+        resume: () => ({ holds: driver?.heldThroughHead() ?? objects.remoteHeld() }),
         onResumed: () => driver?.work.resend(),
         onAway: (why) => { if (!driver?.closing) process.stderr.write(`tsray: ${why}; waiting up to ${opts.reconnectMs ?? DEFAULT_RECONNECT_MS} ms for it to come back\n`); },
         onLost: (why) => {
@@ -267,6 +297,7 @@ export class ClusterDriver implements Backend {
     this.admin?.close();
     this.scheduler.stop();
     this.work.failAll(error);
+    this.pool?.close();
     this.objects.failPending(error);
     this.objects.onRemoteFree = undefined;
     this.objects.close();

@@ -7,7 +7,7 @@ import type { ObjectStore } from '../../store/object-store.js';
 import type { HeadChannel } from './head-link.js';
 
 /** Sends `free` frames for `objects`' freed remote entries from now on. */
-export function sendFrees(objects: ObjectStore, peer: HeadChannel): void {
+export function sendFrees(objects: ObjectStore, peer: Pick<HeadChannel, 'send'>): void {
   let toFree = new Map<string, string[]>();
   const flush = (): void => {
     const batch = toFree;

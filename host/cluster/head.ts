@@ -21,8 +21,10 @@ import { Recovery } from './head/recovery.js';
 import type { TableStore, Tables } from './head/tables/table-store.js';
 import { DEFAULT_PLACEMENT, Placer } from '../core/placement.js';
 import { NodeTable, type NodeEntry } from './head/node-table.js';
-import { Ownership, resultLocations } from './head/ownership.js';
+import { Ownership } from './head/ownership.js';
+import { resultLocations } from './wire-refs.js';
 import { Router } from './head/router.js';
+import { Leases } from './head/leases.js';
 import { ActorDirectory } from './head/actor-directory.js';
 import { forwardLog } from './head/log-forward.js';
 import { gather } from './head/gather.js';
@@ -80,6 +82,7 @@ export class Head {
   private readonly ownership: Ownership;
   private readonly router: Router;
   private readonly actors: ActorDirectory;
+  private readonly leases: Leases;
 
   private readonly handlers: Handlers = {
     heartbeat: (f, peer, hello) => this.nodes.heartbeat(f, peer, hello),
@@ -102,6 +105,8 @@ export class Head {
     free: (f, peer, hello) => this.ownership.free(f, peer, hello),
     log: (f, peer, hello) => forwardLog(f, peer, hello, this.nodes, this.router, this.actors),
     'resume-done': (_f, peer) => this.recovery?.ownerBack(this.ownership.ownerOf(peer)),
+    'lease-request': (f, peer, hello) => this.leases.request(f, peer, hello),
+    'lease-return': (f, peer) => this.leases.returned(f, peer),
   };
 
   private constructor(private readonly wss: WebSocketServer, private readonly opts: HeadOptions, rows: Tables | undefined) {
@@ -121,6 +126,8 @@ export class Head {
     const placer = new Placer({ ...DEFAULT_PLACEMENT, ...opts.placement, random: opts.random ?? Math.random });
     this.router = new Router(this.nodes, this.ownership, placer, () => this.actors, () => this.recovery);
     this.actors = new ActorDirectory(this.nodes, this.ownership, this.router, this.tables);
+    this.leases = new Leases(this.nodes, this.ownership, placer);
+    this.ownership.onOwnerGone = (owner) => this.leases.ownerGone(owner);
     this.clusterId = typeof rows?.meta.get('clusterId') === 'string' ? rows.meta.get('clusterId') as string : randomBytes(8).toString('hex');
     const kept = rows?.meta.get('token');
     this.token = opts.token ?? (typeof kept === 'string' && kept.length > 0 ? kept : newToken());
@@ -356,6 +363,7 @@ export class Head {
     for (const d of this.drivers) d.send({ t: 'node-dead', nodeId: n.info.nodeId, cause });
     const why = `node ${n.info.nodeId} died: ${cause}`;
     this.recovery?.nodeGone(n.info.nodeId);
+    this.leases.nodeDied(n.info.nodeId);
     this.router.nodeDied(lost, why);
     this.actors.nodeDied(n.info.nodeId, why);
   }
@@ -372,12 +380,10 @@ export class Head {
 
   /** The tables as `tsray status` shows them. */
   status(id: number): StatusReply {
-    return { t: 'status-reply', id, clusterId: this.clusterId, nodes: this.nodes.statuses(), drivers: this.drivers.size, demands: this.router.demands() };
-  }
-
-  /** Live nodes now. */
-  aliveNodes(): number {
-    return this.nodes.aliveCount();
+    return {
+      t: 'status-reply', id, clusterId: this.clusterId, nodes: this.nodes.statuses(), drivers: this.drivers.size, demands: this.router.demands(),
+      leases: this.leases.size, routedTasks: this.router.routed,
+    };
   }
 
   /** Stops the head. The cluster ends with it: its tables are cleared, so a head started again begins anew. */

@@ -29,12 +29,21 @@ import { sendFrees } from './free-batch.js';
 import { CrossingObjects } from './crossing-objects.js';
 import { nodeMemory } from '../node/memory-report.js';
 import { DEFAULT_LOG_FILTER, type GuestLog } from '../engine/guest-log.js';
+import { LeasedWork } from './leased-work.js';
+import { newToken } from './token.js';
+import type { Peer } from './peer.js';
 
 /** How often a node reports to the head. */
 export const HEARTBEAT_MS = 1000;
 
 /** Results sent within this long go to a head that came back again: the old one may have died holding them. */
 export const REPLAY_RESULTS_MS = 30_000;
+
+/** Where a task's answer goes: the head, or the driver that sent it on a lease; and the unanswered work there, by id (with its result refs once it runs). */
+export interface Answers {
+  send(f: Frame): void;
+  running: Map<string, ObjectRef[]>;
+}
 
 /** How a node's link to the head ended for good. */
 export interface HeadLost {
@@ -68,13 +77,18 @@ export class NodeAgent {
   private readonly outgoing = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; frame: ActorCallFrame }>();
   /** Nested tasks this node's guests submitted that the head places. */
   private readonly away: TasksAway;
+  /** Answers to work the head sent. */
+  private readonly head: Answers = { send: (f) => this.peer.send(f), running: this.running };
+  /** Work drivers send here on worker leases. */
+  readonly leased: LeasedWork;
 
-  private constructor(readonly node: EmbeddedNode, private readonly peer: HeadLink, private readonly server: ObjectServer, token: string, tls: Tls | undefined) {
+  private constructor(readonly node: EmbeddedNode, private readonly peer: HeadLink, private readonly server: ObjectServer, token: string, tls: Tls | undefined, leaseKey: string) {
     // What it pulls it shares a while with other pullers (a transfer tree), within half of its store.
     this.puller = new ObjectPuller(node.objects, token, tls, { location: (ref, size) => server.location(node.nodeId, ref.id, size), maxBytes: node.objects.opts.capacity / 2 });
     this.away = new TasksAway(node, peer, server, this.puller);
     this.crossing = new CrossingObjects(node.objects, node.nodeId, server, this.puller);
     node.guests.elsewhere = this.away;
+    this.leased = new LeasedWork(this, { leaseKey, nodeId: node.nodeId, address: server.address });
     sendFrees(node.objects, peer);
     // A guest holding a handle to an actor: the actor may live here (under its cluster id) or on another node.
     node.actors.attach({
@@ -113,10 +127,9 @@ export class NodeAgent {
   /** Frames from the head after the handshake. */
   handle(f: Frame): void {
     if (f.t === 'run') { this.running.set(f.task.taskId, []); void this.run(f.task); }
-    else if (f.t === 'cancel') {
-      const refs = this.running.get(f.taskId);
-      if (refs?.length && !this.node.actors.cancel(refs[0]!, false)) this.node.guests.cancelTree(refs[0]!, f.force, f.recursive !== false);
-    } else if (f.t === 'result') {
+    else if (f.t === 'cancel') this.cancel(this.running.get(f.taskId), f.force, f.recursive !== false);
+    else if (f.t === 'owner-gone') this.leased.ownerGone(f.owner);
+    else if (f.t === 'result') {
       this.away.onResult(f);
       void this.answered(f);
     } else if (f.t === 'log') this.away.onLog(f);
@@ -131,6 +144,30 @@ export class NodeAgent {
     } else if (f.t === 'free') {
       for (const id of f.objectIds) this.crossing.letGo(id);
     }
+  }
+
+  /** Cancels the run whose result refs are `refs` (an actor call, or a task and, when `recursive`, what it submitted). */
+  cancel(refs: ObjectRef[] | undefined, force: boolean, recursive: boolean): void {
+    if (refs?.length && !this.node.actors.cancel(refs[0]!, false)) this.node.guests.cancelTree(refs[0]!, force, recursive);
+  }
+
+  /** Whether the head sent work `id` here and it is not answered yet. */
+  runs(id: string): boolean {
+    return this.running.has(id);
+  }
+
+  /** A submitter let go of one hand-out of object `id` kept here for it. */
+  letGo(id: string): void {
+    this.crossing.letGo(id);
+  }
+
+  /** Component bytes a driver sent with leased work (their hash checked by the caller): loaded once, as the head's would be. */
+  offerComponent(hash: string, bytes: Uint8Array): void {
+    if (this.components.has(hash)) return;
+    const c = loadComponent(bytes);
+    void c.then((x) => this.loaded.set(hash, x), () => undefined);
+    c.catch(() => this.components.delete(hash));
+    this.components.set(hash, c);
   }
 
   private component(hash: string): Promise<LoadedComponent> {
@@ -148,18 +185,18 @@ export class NodeAgent {
     return c;
   }
 
-  private reply(id: string, pulled: ObjectRef[], outcome: { returns: ReturnValue[] } | { error: unknown }): void {
-    this.running.delete(id);
+  private reply(id: string, pulled: ObjectRef[], outcome: { returns: ReturnValue[] } | { error: unknown }, to: Answers = this.head): void {
+    to.running.delete(id);
     const ms = this.runMs.get(id);
     this.runMs.delete(id);
     for (const r of pulled) r.release();
     this.beatAfterChange();
-    this.peer.send('returns' in outcome ? { t: 'result', taskId: id, ok: true, returns: outcome.returns, ...(ms === undefined ? {} : { ms }) } : { t: 'result', taskId: id, ok: false, error: toWire(outcome.error) });
+    to.send('returns' in outcome ? { t: 'result', taskId: id, ok: true, returns: outcome.returns, ...(ms === undefined ? {} : { ms }) } : { t: 'result', taskId: id, ok: false, error: toWire(outcome.error) });
   }
 
   /** Answers `id` once all of `refs` settle: small values inline, sealed blocks kept here and sent as locations. */
-  private answerWhenSettled(id: string, refs: ObjectRef[], pulled: ObjectRef[], emitted?: () => Promise<void>): void {
-    this.running.set(id, refs);
+  private answerWhenSettled(id: string, refs: ObjectRef[], pulled: ObjectRef[], emitted?: () => Promise<void>, to: Answers = this.head): void {
+    to.running.set(id, refs);
     let left = refs.length;
     const settled = async (): Promise<void> => {
       const keep: ObjectRef[] = [];
@@ -170,9 +207,9 @@ export class NodeAgent {
         if (failed && !failed.ok) throw failed.error;
         const returns: ReturnValue[] = [];
         for (const x of refs) returns.push(await this.crossing.returnValue(x, keep));
-        this.reply(id, pulled, { returns });
+        this.reply(id, pulled, { returns }, to);
       } catch (e) {
-        this.reply(id, pulled, { error: e });
+        this.reply(id, pulled, { error: e }, to);
       } finally {
         for (const x of refs) if (!keep.includes(x)) x.release();
       }
@@ -181,7 +218,8 @@ export class NodeAgent {
     for (const r of refs) this.node.objects.onSettled(r, () => { if (--left === 0) void settled(); });
   }
 
-  private async run(task: TaskFrame): Promise<void> {
+  /** Runs `task` (from the head, or on a lease: `to`) and answers it there. */
+  async run(task: TaskFrame, to: Answers = this.head): Promise<void> {
     const pulled: ObjectRef[] = [];
     try {
       const ready = this.loaded.get(task.hash);
@@ -198,21 +236,21 @@ export class NodeAgent {
       }));
       const log = { level: task.log ?? DEFAULT_LOG_FILTER, route: task.taskId };
       const id = task.taskId;
-      const stream = task.opts.streaming ? this.crossing.emitter((index, value) => this.peer.send({ t: 'emit', taskId: id, index, value })) : undefined;
+      const stream = task.opts.streaming ? this.crossing.emitter((index, value) => to.send({ t: 'emit', taskId: id, index, value })) : undefined;
       const refs = this.node.scheduler.submit({
         component, name: task.name, fn: task.fn, args, opts: task.opts, log, taskId: id,
         ...(task.attempt ? { attempt: task.attempt } : {}), ...(borrowed ? { borrowed } : {}), ...(stream ? { stream } : {}),
         ...(then ? { then } : {}), ...(task.each ? { each: task.each } : {}), ...(task.read ? { read: task.read } : {}), ran: (ms) => this.runMs.set(id, ms),
       });
-      this.answerWhenSettled(id, refs, pulled, stream?.flushed);
+      this.answerWhenSettled(id, refs, pulled, stream?.flushed, to);
     } catch (e) {
-      this.reply(task.taskId, pulled, { error: e });
+      this.reply(task.taskId, pulled, { error: e }, to);
     }
   }
 
   /** A guest log line of work a driver sent here goes back to that driver, through the head. */
   sendLog(r: GuestLog, route: string | undefined): void {
-    if (route !== undefined) this.peer.send({ t: 'log', route, level: r.level, who: r.who, text: r.text });
+    if (route !== undefined) (this.leased.answersOf(route) ?? this.head).send({ t: 'log', route, level: r.level, who: r.who, text: r.text });
   }
 
   private callElsewhere(actorId: string, method: string, args: unknown[]): Promise<unknown> {
@@ -318,13 +356,16 @@ export class NodeAgent {
       throw e;
     }
     const listen = net.host ?? await routeTo(address);
-    const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen), ...(net.tls ? { tls: net.tls } : {}) });
+    // Drivers send leased work to the object server too (leased-work.ts); the agent takes it once it is built.
+    const work = { frame: (f: Frame, p: Peer) => agent?.leased.frame(f, p) ?? false, closed: (p: Peer) => agent?.leased.closed(p) };
+    const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen), ...(net.tls ? { tls: net.tls } : {}), work });
+    const leaseKey = newToken();
     node.memoryIdentity = { address: new URL(server.address).hostname, holder: 'Node' };
     const early: Frame[] = [];
     try {
       const link = await HeadLink.open({
         address, token, role: 'node',
-        about: { node: { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address, ...(node.devices ? { devices: await node.acceleratorDevices() } : {}) } },
+        about: { node: { nodeId: node.nodeId, name: `${hostname()}:${process.pid}`, pid: process.pid, resources: node.scheduler.totalResources(), objectAddress: server.address, leaseKey, ...(node.devices ? { devices: await node.acceleratorDevices() } : {}) } },
         tls: { ...(net.tls?.ca ? { ca: net.tls.ca } : {}), ...(net.anyName ? { anyName: true } : {}) },
         onFrame: (f) => { if (agent) agent.handle(f); else early.push(f); },
         reconnectMs,
@@ -338,7 +379,7 @@ export class NodeAgent {
         },
         replay: { types: new Set(['result', 'emit']), ms: REPLAY_RESULTS_MS },
       });
-      agent = new NodeAgent(node, link, server, token, net.tls);
+      agent = new NodeAgent(node, link, server, token, net.tls, leaseKey);
       for (const f of early.splice(0)) agent.handle(f);
       return agent;
     } catch (e) {
@@ -361,6 +402,7 @@ export class NodeAgent {
     this.closing = true;
     this.stopTimer();
     this.away.failAll(new Error('the node stopped'));
+    this.leased.close();
     this.peer.close();
     this.puller.close();
     await this.server.close();

@@ -50,6 +50,12 @@ function fanoutFromEnv(): number {
 /** A location as an object server hands it out: with the key that lets its holder pull it. */
 export type KeyedLocation = RemoteLocation & { key?: string };
 
+/** Other frames a node's object server takes (leased work, leased-work.ts): `frame` is true when it took `f`. */
+export interface ServerWork {
+  frame(f: Frame, peer: Peer): boolean;
+  closed(peer: Peer): void;
+}
+
 /** Serves this node's sealed objects to pullers holding the cluster token and the object's key. */
 export class ObjectServer {
   /** Objects sent so far (each pull counts once). */
@@ -62,10 +68,10 @@ export class ObjectServer {
    * Listens on `host` (or on every interface with `listenAll`), over TLS
    * when `tls` has a certificate, and gives `host` to others as the address to dial.
    */
-  static async start(store: ObjectStore, token: string, host: string, opts: { listenAll?: boolean; tls?: Tls } = {}): Promise<ObjectServer> {
+  static async start(store: ObjectStore, token: string, host: string, opts: { listenAll?: boolean; tls?: Tls; work?: ServerWork } = {}): Promise<ObjectServer> {
     const wss = await listen(0, opts.listenAll ? undefined : host, opts.tls);
     const server = new ObjectServer(wss, `${scheme(opts.tls)}://${host.includes(':') ? `[${host}]` : host}:${(wss.address() as AddressInfo).port}`);
-    serve(wss, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; }, new Fanout(fanoutFromEnv()));
+    serve(wss, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; }, new Fanout(fanoutFromEnv()), opts.work);
     return server;
   }
 
@@ -93,7 +99,7 @@ export class ObjectServer {
   }
 }
 
-function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void, fanout: Fanout): void {
+function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void, fanout: Fanout, work?: ServerWork): void {
   const pull = (f: PullFrame, peer: Peer): void => {
     if (!peer.isOpen) return;
     const d = fanout.decide(f.objectId, { sharer: f.share === true, direct: f.direct === true });
@@ -126,10 +132,12 @@ function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (
         else fanout.drop(f.objectId, f.address);
         return;
       }
+      if (f.t !== 'pull' && work?.frame(f, peer)) return;
       if (f.t !== 'pull' || typeof f.id !== 'number' || typeof f.objectId !== 'string') { peer.close(CLOSE.MALFORMED, 'object servers answer pull only'); return; }
       if (!given(f.objectId, f.key)) { peer.send({ t: 'pull-reply', id: f.id, error: `object ${f.objectId} was not passed to this puller (its key does not match)` }); return; }
       pull(f, peer);
     },
+    close: (_code, _reason, peer) => work?.closed(peer),
   });
 }
 

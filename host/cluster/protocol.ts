@@ -20,6 +20,7 @@ import type { NodeMemory } from '../../store/report.js';
 import type { NodeRow, ProcessState } from '../core/state-views.js';
 import type { NodeLogs } from '../node/log-ring.js';
 import type { LogFilter, LogLevel } from '../engine/guest-log.js';
+import type { LeaseFrame, LeaseReplyFrame, LeaseRequestFrame, LeaseReturnFrame, OwnerGoneFrame } from './lease-protocol.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -104,6 +105,8 @@ export interface NodeInfo {
   objectAddress: string;
   /** Its GPUs as tsray:accel drives them (absent: none). */
   devices?: AcceleratorDevice[];
+  /** The secret the head signs this node's worker leases with (lease-protocol.ts); absent: it takes no leased work. */
+  leaseKey?: string;
 }
 
 /**
@@ -147,6 +150,9 @@ export interface StatusReply {
   drivers: number;
   /** Resource requests that no live node can satisfy now. */
   demands: { shape: Record<string, number>; count: number }[];
+  /** Worker leases drivers hold now, and the tasks the head itself placed since it started (leased ones pass it by). */
+  leases?: number;
+  routedTasks?: number;
 }
 
 export interface ErrorFrame { t: 'error'; code: string; message: string; id?: number }
@@ -327,8 +333,8 @@ export interface NodeDeadFrame { t: 'node-dead'; nodeId: string; cause: string }
 export interface ComponentFrame { t: 'component'; hash: string; bytes: Uint8Array }
 /** Driver -> head. */
 export interface SubmitFrame { t: 'submit'; task: TaskFrame }
-/** Head -> node. */
-export interface RunFrame { t: 'run'; task: TaskFrame }
+/** Head -> node; or driver -> node on a worker lease it holds there (`lease`, lease-protocol.ts). */
+export interface RunFrame { t: 'run'; task: TaskFrame; lease?: string }
 /** Driver -> head -> node. */
 export interface CancelFrame { t: 'cancel'; taskId: string; force: boolean; /** Also the tasks it submitted (absent: true, as Ray's default). */ recursive?: boolean }
 /** Node -> head -> submitter: the `index`-th value a streaming task emitted (`numReturns: 'streaming'`), in order, before its result. */
@@ -350,7 +356,8 @@ export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: strin
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply | LogsRequest | LogsReply | JobRequest | JobReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone | ActorLookupFrame | ActorLookupReply | HoldingFrame | DroppedFrame;
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone | ActorLookupFrame | ActorLookupReply | HoldingFrame | DroppedFrame
+  | LeaseRequestFrame | LeaseReplyFrame | LeaseReturnFrame | LeaseFrame | OwnerGoneFrame;
 
 export class MalformedFrameError extends Error {}
 

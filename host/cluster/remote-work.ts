@@ -7,18 +7,20 @@
  */
 import { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
-import { ConnectionError, InvalidArgumentError, TaskCancelledError } from '../errors.js';
+import { ConnectionError, InvalidArgumentError, TaskCancelledError, WorkerCrashedError } from '../errors.js';
 import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { ArgWaits, Lane, type Waiting } from '../core/pending-work.js';
 import type { HeadChannel } from './head-link.js';
-import type { EmitFrame, Frame, ResultFrame, ReturnValue } from './protocol.js';
+import type { EmitFrame, Frame, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
+import type { LeasePool } from './lease-pool.js';
+import { handlesIn } from '../core/given-handles.js';
 import type { StreamSink } from '../core/specs.js';
 import { fromWire } from '../core/error-codec.js';
 import { ObjectServer } from './object-transfer.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
-import { remoteArg } from './remote-arg.js';
+import { remoteArg, remoteLocation } from './remote-arg.js';
 import { Lineage } from './lineage.js';
 import type { RemoteLocation } from '../../store/object-store.js';
 import { landRefs, unmarkRefs, wireRef, type RefSource, type WireRef } from './wire-refs.js';
@@ -48,6 +50,16 @@ export interface Work extends Waiting {
   /** How often its task may run again to make lost results (absent: never, see lineage.ts), and how often it did. */
   maxRetries: number | undefined;
   rebuilds: number;
+  /** A plain task that may go on a worker lease of this shape (lease-pool.ts); absent: through the head. */
+  lease: LeaseShape | undefined;
+  /** Times it was lost with a leased node (the head counts its own routed tasks' attempts). */
+  attempts: number;
+}
+
+/** The resource shape of a task that may go on a worker lease. */
+export interface LeaseShape {
+  shape: string;
+  request: Record<string, number>;
 }
 
 /** What else work may come with. */
@@ -66,8 +78,10 @@ export interface WorkExtras {
   components?: readonly LoadedComponent[];
   /** Told its run time on the node (`TaskSpec.ran`). */
   ran?: (ms: number) => void;
-  /** A task whose results may be made again, this many times (lineage.ts). */
+  /** A task whose results may be made again, this many times (lineage.ts); also its retries when a leased node is lost. */
   maxRetries?: number;
+  /** It may go on a worker lease of this shape. */
+  lease?: LeaseShape;
 }
 
 /** How the submitter treats what it sends and receives. */
@@ -91,10 +105,15 @@ export class RemoteWork {
   private readonly lineage = new Lineage<Work>((w) => this.letGo(w));
 
   private readonly src: RefSource;
+  /** This submitter's own object server: the one place besides a leased node that a leased task's arguments may be. */
+  private readonly ownAddress: string;
+  /** Worker leases (a driver's); absent: everything goes through the head. */
+  pool: LeasePool | undefined;
 
   constructor(private readonly peer: HeadChannel, private readonly objects: ObjectStore, server: ObjectServer, storeId: string,
     private readonly opts: SubmitterOptions = { shipComponents: true, land: (r, loc) => objects.resolveRemote(r, loc) }) {
     this.src = { objects, location: (id, size) => server.location(storeId, id, size) };
+    this.ownAddress = server.address;
     objects.onFreed = (id) => this.lineage.freed(id);
     this.argWaits = new ArgWaits<Work>(objects, RefKind.PendingTask, {
       waiting: (w) => w.state === 'waiting',
@@ -118,7 +137,8 @@ export class RemoteWork {
       temps.push(r);
       return r;
     });
-    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue, components: [component, ...(extras.components ?? [])], ran: extras.ran, maxRetries: extras.stream || queue ? undefined : extras.maxRetries, rebuilds: 0 };
+    const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue, components: [component, ...(extras.components ?? [])], ran: extras.ran, maxRetries: extras.stream || queue ? undefined : extras.maxRetries, rebuilds: 0,
+      lease: extras.stream || queue ? undefined : extras.lease, attempts: 0 };
     this.work.set(id, w);
     for (const r of returns) this.byReturn.set(r.id, id);
     queue?.push(w);
@@ -157,13 +177,52 @@ export class RemoteWork {
       this.fail(w, e as Error);
       return;
     }
+    w.state = 'sent';
+    const f = w.frame(w.id, args, refs);
+    if (w.lease && this.pool && f.t === 'submit' && this.leasable(args, refs)) {
+      const t = { id: w.id, task: w.attempts ? { ...f.task, attempt: w.attempts } : f.task, components: w.components };
+      if (this.pool.take(w.lease.shape, w.lease.request, t)) return;
+    }
+    this.viaHead(w, f);
+  }
+
+  /** Sends `f`, work `w`'s frame, to the head (with the components it needs there first). */
+  private viaHead(w: Work, f: Frame): void {
     for (const c of w.components) {
       if (!this.opts.shipComponents || this.shipped.has(c.hash)) continue;
       this.shipped.add(c.hash);
       this.peer.send({ t: 'component', hash: c.hash, bytes: c.bytes });
     }
-    w.state = 'sent';
-    this.peer.send(w.frame(w.id, args, refs));
+    this.peer.send(f);
+  }
+
+  /**
+   * Whether a task may go on a lease: its arguments are only here (the
+   * leased node trusts no other address) and it carries no actor handles
+   * (the head grants those to the node that gets them).
+   */
+  private leasable(args: unknown[], refs: WireRef[] | undefined): boolean {
+    for (const a of args) { const loc = remoteLocation(a); if (loc && loc.address !== this.ownAddress) return false; }
+    if (refs?.some((r) => 'at' in r && r.at.address !== this.ownAddress)) return false;
+    return handlesIn(args).size === 0;
+  }
+
+  /** A leased task's node was lost before it answered: it runs again while its retries last, as the head retries its own. */
+  lost(id: string, why: string): void {
+    const w = this.work.get(id);
+    if (!w || w.state !== 'sent') return;
+    w.attempts++;
+    if (w.attempts > (w.maxRetries ?? 0)) {
+      this.fail(w, new WorkerCrashedError(w.name, w.attempts, why, 'node'));
+      return;
+    }
+    this.send(w);
+  }
+
+  /** A leased task the pool could not place: through the head after all. */
+  unleased(id: string, task: TaskFrame): void {
+    const w = this.work.get(id);
+    if (w && w.state === 'sent') this.viaHead(w, { t: 'submit', task });
   }
 
   /** A result from the head. */
@@ -239,7 +298,7 @@ export class RemoteWork {
     if (w.state !== 'done') return true; // its task runs again already, for another of its results
     if (w.rebuilds >= w.maxRetries!) return `its task '${w.name}' ran again ${w.rebuilds} time(s) already, as many as its maxRetries allow`;
     if (w.args.some((a) => a instanceof ObjectRef && a.released)) return `an argument of its task '${w.name}' was released, so the task cannot run again`;
-    const again: Work = { ...w, id: newId(), state: 'waiting', pendingDeps: 0, holds: false, rebuilds: w.rebuilds + 1 };
+    const again: Work = { ...w, id: newId(), state: 'waiting', pendingDeps: 0, holds: false, rebuilds: w.rebuilds + 1, attempts: 0 };
     // Its other results, if lost too, are found running again rather than refused.
     this.lineage.replace(w, again);
     this.work.set(again.id, again);
@@ -266,6 +325,7 @@ export class RemoteWork {
     if (!w || !id) return false;
     if (force && refuseForce) throw new InvalidArgumentError(`force-cancelling an actor call is not supported (it would kill the actor); cancel without force, or tsray.kill() the actor`);
     if (w.state === 'waiting') { this.fail(w, new TaskCancelledError(w.name)); return true; }
+    if (this.pool?.cancel(id, force, recursive)) return true;
     this.peer.send({ t: 'cancel', taskId: id, force, ...(recursive ? {} : { recursive: false }) });
     return true;
   }

@@ -44,6 +44,10 @@ export interface ClusterStatusJson {
   nodes: NodeStatusJson[];
   /** Resource requests no live node can hold now, by shape. */
   demands: { shape: Amounts; count: number }[];
+  /** Worker leases drivers hold now (their tasks go straight to nodes). */
+  leases: number;
+  /** Tasks the head itself placed since it started (leased tasks pass it by). */
+  routedTasks: number;
 }
 
 const minus = (a: Amounts, b: Amounts): Amounts => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]));
@@ -67,5 +71,6 @@ export function statusJson(s: Omit<StatusReply, 't' | 'id'>, now = new Date()): 
   return {
     schema: 'tsray.status/1', time: now.toISOString(), clusterId: s.clusterId, drivers: s.drivers,
     resources: { total, used: minus(total, available), available }, nodes, demands: s.demands,
+    leases: s.leases ?? 0, routedTasks: s.routedTasks ?? 0,
   };
 }

@@ -44,7 +44,8 @@ const device = shape({
   nodeId: text(64), id: count, backend: (v) => v === 'webgpu' || v === 'cpu', vendor: text(256), architecture: text(256), description: text(256),
   shaderF16: bool, memoryBytes: count, usedBytes: count,
 });
-const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts, objectAddress: str, devices: optional(bounded(MAX_DEVICES_PER_NODE, device)) });
+const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts, objectAddress: str, devices: optional(bounded(MAX_DEVICES_PER_NODE, device)), leaseKey: optional(text(128)) });
+const lease = shape({ leaseId: text(64), nodeId: text(64), address: text(512), owner: text(128), ownerAddress: text(512), shape: text(4096), request: amounts, ticket: text(64), pid: optional(count) });
 
 /** Whether a node's hello describes it fully (the hello itself is checked by the handshake). */
 export const isNodeInfo = (v: unknown): v is NodeInfo => nodeInfo(v);
@@ -66,11 +67,16 @@ const FRAMES: Record<string, Check> = {
   'state-reply': shape({ id: count, processes: list(record), missing: optional(list(str)) }),
   logs: shape({ id: count }),
   'logs-reply': shape({ id: count, nodes: list(record), missing: optional(list(str)) }),
-  'status-reply': shape({ id: count, clusterId: str, nodes: list(record), drivers: count, demands: list(record) }),
+  'status-reply': shape({ id: count, clusterId: str, nodes: list(record), drivers: count, demands: list(record), leases: optional(count), routedTasks: optional(count) }),
   error: shape({ code: str, message: str, id: optional(count) }),
   component: shape({ hash: str, bytes }),
   submit: shape({ task }),
-  run: shape({ task }),
+  run: shape({ task, lease: optional(text(64)) }),
+  'lease-request': shape({ id: count, request: amounts }),
+  'lease-reply': shape({ id: count, lease: optional(lease), busy: optional(str) }),
+  'lease-return': shape({ leaseId: text(64) }),
+  lease: shape({ lease }),
+  'owner-gone': shape({ owner: text(128) }),
   cancel: shape({ taskId: str, force: optional(bool), recursive: optional(bool) }),
   result: shape({ taskId: str, ok: bool, returns: optional(list(returnValue)), error: optional(wireError), ms: optional(duration) }),
   emit: shape({ taskId: str, index: count, value: returnValue }),

@@ -21,7 +21,7 @@ import { isLocation } from './remote-arg.js';
 import { fromWire, toWire } from '../core/error-codec.js';
 
 export type { WireRef };
-import type { WireRef } from './protocol.js';
+import type { ResultFrame, WireRef } from './protocol.js';
 
 
 /** The key of a ref's mark inside a result value. */
@@ -70,6 +70,11 @@ export function locationsIn(refs: unknown): RemoteLocation[] {
   const out: RemoteLocation[] = [];
   for (const w of refs) if (isWireRef(w) && 'at' in w) out.push(w.at);
   return out;
+}
+
+/** The objects result `f` left on its node: its sealed returns, and the refs its values hold. */
+export function resultLocations(f: Pick<ResultFrame, 'returns'>): RemoteLocation[] {
+  return (f.returns ?? []).flatMap((r) => 'object' in r ? [r.object] : locationsIn(r.refs));
 }
 
 /**

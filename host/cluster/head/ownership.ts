@@ -13,7 +13,7 @@ import type { Peer } from '../peer.js';
 import { CLOSE, type Frame, type FreeFrame, type Hello, type ResultFrame } from '../protocol.js';
 import { toWire } from '../../core/error-codec.js';
 import { REMOTE_ARG, remoteLocation } from '../remote-arg.js';
-import { locationsIn } from '../wire-refs.js';
+import { locationsIn, resultLocations } from '../wire-refs.js';
 import type { RemoteLocation } from '../../../store/object-store.js';
 import { collectHandles } from '../../core/given-handles.js';
 import { NotGivenError } from '../../errors.js';
@@ -31,11 +31,6 @@ export interface ActorCreators {
 /** Where a result goes: a peer's connection, or a stand-in for an owner that is away. */
 export interface Submitter {
   send(f: Frame): void;
-}
-
-/** The objects result `f` left on its node: its sealed returns, and the refs its values hold. */
-export function resultLocations(f: ResultFrame): RemoteLocation[] {
-  return (f.returns ?? []).flatMap((r) => 'object' in r ? [r.object] : locationsIn(r.refs));
 }
 
 export class Ownership {
@@ -231,8 +226,12 @@ export class Ownership {
     this.ownerGone(this.ownerOf(peer));
   }
 
+  /** Told of every owner gone for good (its worker leases end with it). */
+  onOwnerGone: ((owner: string) => void) | undefined;
+
   /** Owner `owner` is gone for good (it left, or did not come back to a restarted head). */
   ownerGone(owner: string): void {
+    this.onOwnerGone?.(owner);
     if (this.driverStores.delete(owner)) this.tables?.delete('drivers', owner);
     for (const [nodeId, ids] of this.owned.get(owner) ?? []) {
       const objectIds = [...ids].flatMap(([id, k]) => new Array<string>(k).fill(id));

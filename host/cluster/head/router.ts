@@ -84,6 +84,8 @@ export class Router {
   private readonly tasks = new Map<string, HeadTask>();
   /** Tasks no live node can hold: they wait for one to join. */
   private readonly pending = new Set<HeadTask>();
+  /** Tasks submitted through the head since it started (`tsray status`). */
+  routed = 0;
 
   /** `actors` is late-bound: the actor directory routes its work through this. */
   constructor(
@@ -144,6 +146,7 @@ export class Router {
       maxRetries: task.opts.maxRetries, frame: (attempt) => ({ t: 'run', task: attempt > 0 ? { ...task, attempt } : task }),
       ...(task.opts.strategy ? { strategy: task.opts.strategy } : {}), locality: argumentBytes(task.args),
     };
+    this.routed++;
     this.track(t);
     this.admit(t);
   }
@@ -276,11 +279,7 @@ export class Router {
       if (t.actorId) { this.actors().lost(t, why); continue; }
       t.attempts++;
       if (t.attempts > t.maxRetries) {
-        // WorkerCrashedError's own text says 'worker'; on a cluster it was the node.
-        this.finish(t, {
-          ...toWire(new WorkerCrashedError(t.name, t.attempts, why)),
-          message: `task '${t.name}' lost its node ${t.attempts} time${t.attempts === 1 ? '' : 's'} (${why}); raise maxRetries to retry more`,
-        });
+        this.finish(t, toWire(new WorkerCrashedError(t.name, t.attempts, why, 'node')));
       } else {
         this.dispatch(t);
       }

@@ -1,0 +1,88 @@
+/**
+ * The worker leases the head grants (lease-protocol.ts): where each is, who
+ * holds it, and the shape it keeps reserved on its node until the driver
+ * returns it, leaves, or the node dies. Placement is the head's own (the
+ * same Placer as routed tasks); a lease is granted only where its shape is
+ * free now, so leases never overcommit a node. Otherwise the driver hears
+ * `busy` and sends its tasks through the head, which queues them.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Peer } from '../peer.js';
+import { CLOSE, type Hello } from '../protocol.js';
+import { leaseTicket, MAX_LEASES_PER_SHAPE, type LeaseRequestFrame, type LeaseReturnFrame } from '../lease-protocol.js';
+import { fits, shapeKey } from '../../core/resources.js';
+import type { Placer } from '../../core/placement.js';
+import type { NodeTable } from './node-table.js';
+import type { Ownership } from './ownership.js';
+
+interface Held {
+  owner: string;
+  nodeId: string;
+  request: Record<string, number>;
+  shape: string;
+}
+
+export class Leases {
+  private readonly leases = new Map<string, Held>();
+  /** Lease ids by owner. */
+  private readonly byOwner = new Map<string, Set<string>>();
+
+  constructor(private readonly nodes: NodeTable, private readonly ownership: Ownership, private readonly placer: Placer) {}
+
+  get size(): number {
+    return this.leases.size;
+  }
+
+  request(f: LeaseRequestFrame, peer: Peer, hello: Hello): void {
+    if (hello.role !== 'driver' || !hello.objects) { peer.close(CLOSE.MALFORMED, 'leases are for drivers'); return; }
+    const owner = this.ownership.ownerOf(peer);
+    const shape = shapeKey(f.request);
+    const busy = (why: string): void => peer.send({ t: 'lease-reply', id: f.id, busy: why });
+    const mine = this.byOwner.get(owner);
+    let sameShape = 0;
+    for (const id of mine ?? []) if (this.leases.get(id)!.shape === shape) sameShape++;
+    if (sameShape >= MAX_LEASES_PER_SHAPE) { busy(`it holds ${MAX_LEASES_PER_SHAPE} leases of this shape already`); return; }
+    const views = this.nodes.views().filter((v) => this.nodes.get(v.nodeId)?.info.leaseKey);
+    const p = this.placer.place(views, { resources: f.request, strategy: 'DEFAULT' });
+    const view = 'nodeId' in p ? views.find((v) => v.nodeId === p.nodeId) : undefined;
+    const n = view && fits(view.available, f.request) ? this.nodes.get(view.nodeId) : undefined;
+    if (!n?.info.leaseKey) { busy('no node has this shape free now'); return; }
+    const leaseId = randomBytes(12).toString('hex');
+    const grant = { leaseId, nodeId: n.info.nodeId, address: n.info.objectAddress, owner, ownerAddress: hello.objects.address, shape, request: { ...f.request } };
+    this.nodes.reserve(n, grant.request);
+    this.leases.set(leaseId, { owner, nodeId: n.info.nodeId, request: grant.request, shape });
+    let set = this.byOwner.get(owner);
+    if (!set) { set = new Set(); this.byOwner.set(owner, set); }
+    set.add(leaseId);
+    peer.send({ t: 'lease-reply', id: f.id, lease: { ...grant, ticket: leaseTicket(n.info.leaseKey, grant), pid: n.info.pid } });
+  }
+
+  /** A driver gives a lease back (one it does not hold, or that ended with its node, is ignored). */
+  returned(f: LeaseReturnFrame, peer: Peer): void {
+    const l = this.leases.get(f.leaseId);
+    if (l && l.owner === this.ownership.ownerOf(peer)) this.end(f.leaseId, l);
+  }
+
+  private end(leaseId: string, l: Held): void {
+    this.leases.delete(leaseId);
+    this.byOwner.get(l.owner)?.delete(leaseId);
+    this.nodes.unreserve(l.nodeId, l.request);
+  }
+
+  /**
+   * Owner `owner` is gone for good: its leases end, and every live node
+   * stops its leased work and frees what it owned there. Every node hears
+   * it, not only those this head leased on: a head started again does not
+   * know the leases the old one granted.
+   */
+  ownerGone(owner: string): void {
+    for (const id of this.byOwner.get(owner) ?? []) this.end(id, this.leases.get(id)!);
+    this.byOwner.delete(owner);
+    for (const { peer } of this.nodes.alivePeers()) peer.send({ t: 'owner-gone', owner });
+  }
+
+  /** Node `nodeId` died: its leases end with it (their drivers retry what ran there). */
+  nodeDied(nodeId: string): void {
+    for (const [id, l] of this.leases) if (l.nodeId === nodeId) this.end(id, l);
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * A driver's worker leases (lease-protocol.ts), per resource shape: tasks
+ * go straight to the nodes it leased, and their answers come straight
+ * back, so the head is off the per-task path.
+ *
+ * How it spreads work, as Ray's owners do: while the head may grant more
+ * leases, each lease carries one task at a time and waiting tasks ask for
+ * another lease; once the head says `busy` (no node has the shape free), the
+ * leases it has carry up to PIPELINE tasks each (the node queues them), the
+ * least loaded first, and it asks again after BUSY_MS. With no lease at all
+ * and the head busy, tasks go through the head, which queues them and
+ * reports demand. A lease with nothing to do for IDLE_MS goes back.
+ *
+ * A node's connection that ends (the node died, or the link broke) ends its
+ * leases; the tasks on them are `lost` (the submitter runs them again while
+ * their retries last). Objects a leased task left on its node are freed
+ * there directly (`routeFree`).
+ */
+import type { Peer } from './peer.js';
+import { connect } from './connect.js';
+import type { ClientTls } from './tls.js';
+import type { Frame, FreeFrame, LogFrame, ResultFrame, TaskFrame } from './protocol.js';
+import type { HeadChannel } from './head-link.js';
+import { MAX_LEASES_PER_SHAPE, type LeaseGrant, type LeaseReplyFrame } from './lease-protocol.js';
+import { resultLocations } from './wire-refs.js';
+
+/** Tasks one lease carries at once once the head has no more to grant. */
+export const PIPELINE = 128;
+/** How long a shape waits after `busy` before it asks the head again. */
+export const BUSY_MS = 1000;
+/** How long a lease with nothing to do is kept before it goes back to the head. */
+export const IDLE_MS = 500;
+
+/** A task as the pool carries it. */
+export interface LeasedTask {
+  id: string;
+  /** The task as it travels (its `attempt` set by the submitter). */
+  task: TaskFrame;
+  /** Component bytes it needs on the node, by hash (sent once per connection). */
+  components: readonly { hash: string; bytes: Uint8Array }[];
+}
+
+/** What the pool tells its submitter. */
+export interface PoolEvents {
+  result(f: ResultFrame): void;
+  log(f: LogFrame): void;
+  /** `t` was on a lease whose node connection ended (`why`): it did not answer. */
+  lost(t: LeasedTask, why: string): void;
+  /** No lease can be had now: `t` goes through the head. */
+  viaHead(t: LeasedTask): void;
+}
+
+interface Conn {
+  nodeId: string;
+  peer: Peer | undefined;
+  /** Frames sent before the connection opened, in order. */
+  pending: Frame[];
+  shipped: Set<string>;
+  leases: Set<Lease>;
+  closed: boolean;
+}
+
+interface Lease {
+  grant: LeaseGrant;
+  conn: Conn;
+  shape: Shape;
+  inflight: Map<string, LeasedTask>;
+  idle: NodeJS.Timeout | undefined;
+}
+
+interface Shape {
+  request: Record<string, number>;
+  leases: Lease[];
+  queue: LeasedTask[];
+  asking: boolean;
+  busyUntil: number;
+}
+
+export class LeasePool {
+  private readonly shapes = new Map<string, Shape>();
+  private readonly conns = new Map<string, Conn>();
+  /** Leased tasks in flight, by id. */
+  private readonly byTask = new Map<string, Lease>();
+  /** Objects leased tasks left on nodes, by node id then object id (how many times handed out). */
+  private readonly held = new Map<string, Map<string, number>>();
+  /** The last lease granted on each node: a new connection presents it, to free objects after its leases went back. */
+  private readonly lastGrant = new Map<string, LeaseGrant>();
+  private closing = false;
+
+  constructor(private readonly head: HeadChannel, private readonly token: string, private readonly tls: ClientTls | undefined, private readonly events: PoolEvents, private readonly now: () => number = Date.now) {}
+
+  /** Carries `t` on a lease of `request`'s shape; false when the head has none to give now (send it through the head). */
+  take(shapeKey: string, request: Record<string, number>, t: LeasedTask): boolean {
+    let s = this.shapes.get(shapeKey);
+    if (!s) { s = { request, leases: [], queue: [], asking: false, busyUntil: 0 }; this.shapes.set(shapeKey, s); }
+    if (s.leases.length === 0 && !s.asking && this.now() < s.busyUntil) return false;
+    s.queue.push(t);
+    this.pump(s);
+    return true;
+  }
+
+  private mayAsk(s: Shape): boolean {
+    return this.now() >= s.busyUntil && s.leases.length < MAX_LEASES_PER_SHAPE && this.head.isOpen;
+  }
+
+  private pump(s: Shape): void {
+    const limit = s.asking || this.mayAsk(s) ? 1 : PIPELINE;
+    while (s.queue.length > 0) {
+      let best: Lease | undefined;
+      for (const l of s.leases) if (!best || l.inflight.size < best.inflight.size) best = l;
+      if (!best || best.inflight.size >= limit) break;
+      this.send(best, s.queue.shift()!);
+    }
+    if (s.queue.length === 0) return;
+    if (!s.asking && this.mayAsk(s)) { this.ask(s); return; }
+    if (!s.asking && s.leases.length === 0) for (const t of s.queue.splice(0)) this.events.viaHead(t);
+  }
+
+  private ask(s: Shape): void {
+    s.asking = true;
+    const settle = (grant: LeaseGrant | undefined): void => {
+      s.asking = false;
+      if (grant && !this.closing) this.add(s, grant);
+      else s.busyUntil = this.now() + BUSY_MS;
+      this.pump(s);
+    };
+    this.head.request<LeaseReplyFrame>({ t: 'lease-request', id: 0, request: s.request }).then((r) => settle(r.lease), () => settle(undefined));
+  }
+
+  private add(s: Shape, grant: LeaseGrant): void {
+    this.lastGrant.set(grant.nodeId, grant);
+    const conn = this.conn(grant.nodeId, grant.address);
+    const l: Lease = { grant, conn, shape: s, inflight: new Map(), idle: undefined };
+    conn.leases.add(l);
+    s.leases.push(l);
+    this.deliver(conn, { t: 'lease', lease: grant });
+    this.idleCheck(l);
+  }
+
+  private send(l: Lease, t: LeasedTask): void {
+    if (l.idle) { clearTimeout(l.idle); l.idle = undefined; }
+    l.inflight.set(t.id, t);
+    this.byTask.set(t.id, l);
+    for (const c of t.components) {
+      if (l.conn.shipped.has(c.hash)) continue;
+      l.conn.shipped.add(c.hash);
+      this.deliver(l.conn, { t: 'component', hash: c.hash, bytes: c.bytes });
+    }
+    this.deliver(l.conn, { t: 'run', task: t.task, lease: l.grant.leaseId });
+  }
+
+  private deliver(c: Conn, f: Frame): void {
+    if (c.peer) c.peer.send(f); else c.pending.push(f);
+  }
+
+  private conn(nodeId: string, address: string): Conn {
+    const have = this.conns.get(address);
+    if (have && !have.closed) return have;
+    const c: Conn = { nodeId, peer: undefined, pending: [], shipped: new Set(), leases: new Set(), closed: false };
+    this.conns.set(address, c);
+    // A connection opened only to free objects presents the node's last lease: the node takes frees only from an owner.
+    const grant = this.lastGrant.get(nodeId);
+    if (grant) c.pending.push({ t: 'lease', lease: grant });
+    connect(address, this.token, 'peer', {
+      onFrame: (f) => this.frame(f),
+      onClose: (code, reason) => this.ended(c, `the connection to node ${nodeId} closed (${code}${reason ? `: ${reason}` : ''})`),
+    }, {}, this.tls).then(({ peer }) => {
+      if (c.closed) { peer.close(); return; }
+      c.peer = peer;
+      for (const f of c.pending.splice(0)) peer.send(f);
+    }, (e: Error) => this.ended(c, e.message));
+    return c;
+  }
+
+  private frame(f: Frame): void {
+    if (f.t === 'result') {
+      const l = this.byTask.get(f.taskId);
+      if (!l) return;
+      this.byTask.delete(f.taskId);
+      l.inflight.delete(f.taskId);
+      if (f.ok) this.record(l.grant.nodeId, f);
+      this.events.result(f);
+      this.idleCheck(l);
+      this.pump(l.shape);
+    } else if (f.t === 'log') {
+      const l = this.byTask.get(f.route);
+      if (l) this.events.log({ ...f, node: l.grant.nodeId, pid: l.grant.pid ?? 0 });
+    }
+  }
+
+  private record(nodeId: string, f: ResultFrame): void {
+    const left = resultLocations(f);
+    if (left.length === 0) return;
+    let m = this.held.get(nodeId);
+    if (!m) { m = new Map(); this.held.set(nodeId, m); }
+    for (const l of left) m.set(l.objectId, (m.get(l.objectId) ?? 0) + 1);
+  }
+
+  /** A lease with nothing to do goes back after IDLE_MS. */
+  private idleCheck(l: Lease): void {
+    if (l.inflight.size > 0 || l.shape.queue.length > 0 || l.idle) return;
+    l.idle = setTimeout(() => {
+      l.idle = undefined;
+      if (l.inflight.size > 0) return;
+      this.drop(l);
+      this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
+    }, IDLE_MS);
+    l.idle.unref();
+  }
+
+  private drop(l: Lease): void {
+    if (l.idle) clearTimeout(l.idle);
+    l.conn.leases.delete(l);
+    const i = l.shape.leases.indexOf(l);
+    if (i >= 0) l.shape.leases.splice(i, 1);
+  }
+
+  /** A node connection ended: its leases end, and the tasks on them are lost. */
+  private ended(c: Conn, why: string): void {
+    if (c.closed) return;
+    c.closed = true;
+    for (const [address, x] of this.conns) if (x === c) this.conns.delete(address);
+    for (const l of [...c.leases]) {
+      this.drop(l);
+      // The head frees the shape (a dead node's leases ended there already).
+      this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
+      for (const t of l.inflight.values()) {
+        this.byTask.delete(t.id);
+        if (!this.closing) this.events.lost(t, why);
+      }
+      l.inflight.clear();
+      this.pump(l.shape);
+    }
+  }
+
+  /** The head says node `nodeId` died: its connection is ended now, not when the socket notices. */
+  nodeDead(nodeId: string, cause: string): void {
+    this.held.delete(nodeId);
+    this.lastGrant.delete(nodeId);
+    for (const c of [...this.conns.values()]) {
+      if (c.nodeId !== nodeId) continue;
+      this.ended(c, `its node ${nodeId} died (${cause})`);
+      c.peer?.ws.terminate();
+    }
+  }
+
+  /** Whether leased task `id` is in flight (its cancel goes to its node). */
+  cancel(id: string, force: boolean, recursive: boolean): boolean {
+    const l = this.byTask.get(id);
+    if (!l) return false;
+    this.deliver(l.conn, { t: 'cancel', taskId: id, force, ...(recursive ? {} : { recursive: false }) });
+    return true;
+  }
+
+  /** Splits a `free` between the nodes that handed out leased results (freed there) and the head (the rest). */
+  routeFree(f: FreeFrame): void {
+    const m = this.held.get(f.nodeId);
+    const grant = this.lastGrant.get(f.nodeId);
+    if (!m || !grant) { this.head.send(f); return; }
+    const direct: string[] = [];
+    const rest: string[] = [];
+    for (const id of f.objectIds) {
+      const k = m.get(id);
+      if (!k) { rest.push(id); continue; }
+      if (k === 1) m.delete(id); else m.set(id, k - 1);
+      direct.push(id);
+    }
+    if (direct.length) this.deliver(this.conn(f.nodeId, grant.address), { t: 'free', nodeId: f.nodeId, objectIds: direct });
+    if (rest.length) this.head.send({ ...f, objectIds: rest });
+  }
+
+  /** Objects leased tasks left on each node (not the head's to free: left out of what a driver tells a restarted head). */
+  leasedObjects(nodeId: string): ReadonlyMap<string, number> | undefined {
+    return this.held.get(nodeId);
+  }
+
+  close(): void {
+    this.closing = true;
+    for (const c of [...this.conns.values()]) {
+      this.ended(c, 'the driver closed');
+      c.peer?.close();
+    }
+  }
+}

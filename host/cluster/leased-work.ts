@@ -1,0 +1,178 @@
+/**
+ * A node's side of worker leases (lease-protocol.ts): drivers send tasks on
+ * the leases the head granted them straight to this node's object server,
+ * and their answers go back on the same connection. The head never sees
+ * these tasks.
+ *
+ * What a connection may do, each checked here: present leases whose ticket
+ * this node's lease key signed, for one owner only; run tasks of a lease's
+ * shape whose arguments point only at this node or the owner's object
+ * server; cancel its own tasks; free objects its owner was handed here.
+ * Anything else closes the connection (a forged ticket with CLOSE.AUTH).
+ *
+ * A connection that closes takes its running tasks with it (they are
+ * cancelled: its driver retries them elsewhere, as after a node death);
+ * what its owner was handed stays until the owner frees it or the head says
+ * the owner is gone (`owner-gone`).
+ */
+import { createHash } from 'node:crypto';
+import type { ObjectRef } from '../../store/object-ref.js';
+import type { Peer } from './peer.js';
+import { CLOSE, chainWellFormed, type Frame, type RunFrame, type TaskFrame } from './protocol.js';
+import { ticketValid, type LeaseGrant } from './lease-protocol.js';
+import { normalizeWireOptions } from '../core/options.js';
+import { toWire } from '../core/error-codec.js';
+import { NotGivenError } from '../errors.js';
+import { remoteLocation } from './remote-arg.js';
+import { locationsIn, resultLocations } from './wire-refs.js';
+import type { Answers } from './node-agent.js';
+
+/** The most leased tasks one connection may have unanswered here. */
+export const MAX_LEASED_INFLIGHT = 100_000;
+/** The most owners this node remembers as gone (their leases refused from then on). */
+const MAX_GONE_OWNERS = 100_000;
+
+/** What leased work needs of its node. */
+export interface LeaseHost {
+  /** Whether the head sent work `id` here and it is not answered yet (a leased task may not take its id). */
+  runs(id: string): boolean;
+  run(task: TaskFrame, to: Answers): Promise<void>;
+  cancel(refs: ObjectRef[] | undefined, force: boolean, recursive: boolean): void;
+  letGo(objectId: string): void;
+  offerComponent(hash: string, bytes: Uint8Array): void;
+}
+
+interface Conn extends Answers {
+  peer: Peer;
+  owner: string | undefined;
+  leases: Map<string, LeaseGrant>;
+}
+
+export class LeasedWork {
+  private readonly conns = new Map<Peer, Conn>();
+  /** Each unanswered leased task's connection, by task id. */
+  private readonly tasks = new Map<string, Conn>();
+  /** Objects handed to each owner here, by id, with how many times. */
+  private readonly owned = new Map<string, Map<string, number>>();
+  private readonly gone = new Set<string>();
+
+  constructor(private readonly host: LeaseHost, private readonly me: { leaseKey: string; nodeId: string; address: string }) {}
+
+  /** A frame on an object server connection; false for frames that are not about leased work. */
+  frame(f: Frame, peer: Peer): boolean {
+    if (f.t !== 'lease' && f.t !== 'run' && f.t !== 'cancel' && f.t !== 'free' && f.t !== 'component') return false;
+    const c = this.conns.get(peer) ?? this.open(peer);
+    if (f.t === 'lease') this.lease(c, f.lease);
+    else if (!c.owner) peer.close(CLOSE.MALFORMED, `a '${f.t}' before any lease`);
+    else if (f.t === 'run') this.run(c, f);
+    else if (f.t === 'cancel') { if (this.tasks.get(f.taskId) === c) this.host.cancel(c.running.get(f.taskId), !!f.force, f.recursive !== false); }
+    else if (f.t === 'free') this.free(c.owner, f.objectIds);
+    else if (createHash('sha256').update(f.bytes).digest('hex') !== f.hash) peer.close(CLOSE.MALFORMED, 'component bytes must match their hash');
+    else this.host.offerComponent(f.hash, f.bytes);
+    return true;
+  }
+
+  private open(peer: Peer): Conn {
+    const c: Conn = {
+      peer, owner: undefined, leases: new Map(), running: new Map(),
+      send: (f) => {
+        if (f.t === 'result') this.answered(c, f.taskId, f.ok ? resultLocations(f) : []);
+        peer.send(f);
+      },
+    };
+    this.conns.set(peer, c);
+    return c;
+  }
+
+  private lease(c: Conn, g: LeaseGrant): void {
+    if (g.nodeId !== this.me.nodeId || g.address !== this.me.address || !ticketValid(this.me.leaseKey, g)) {
+      c.peer.close(CLOSE.AUTH, 'a lease this node did not grant');
+      return;
+    }
+    if (c.owner !== undefined && c.owner !== g.owner) { c.peer.close(CLOSE.MALFORMED, 'leases of two owners on one connection'); return; }
+    if (this.gone.has(g.owner)) { c.peer.close(CLOSE.NORMAL, 'the owner of this lease is gone'); return; }
+    c.owner = g.owner;
+    c.leases.set(g.leaseId, g);
+  }
+
+  private run(c: Conn, f: RunFrame): void {
+    const task = f.task;
+    const lease = f.lease === undefined ? undefined : c.leases.get(f.lease);
+    if (!lease) { c.peer.close(CLOSE.MALFORMED, 'a run on a lease this connection did not present'); return; }
+    if (this.tasks.has(task.taskId) || this.host.runs(task.taskId) || !chainWellFormed(task)) { c.peer.close(CLOSE.MALFORMED, 'a malformed or duplicate leased task'); return; }
+    if (c.running.size >= MAX_LEASED_INFLIGHT) { c.peer.close(CLOSE.MALFORMED, `more than ${MAX_LEASED_INFLIGHT} leased tasks unanswered on one connection`); return; }
+    const refuse = (e: unknown): void => c.peer.send({ t: 'result', taskId: task.taskId, ok: false, error: toWire(e) });
+    try {
+      task.opts = normalizeWireOptions(task.opts);
+    } catch (e) {
+      refuse(e);
+      return;
+    }
+    if (task.opts.shape !== lease.shape) { refuse(new NotGivenError(`a task of shape '${task.opts.shape}' was sent on a lease for '${lease.shape}'`)); return; }
+    // This node dials only what it can trust: itself, and the object server the head vouched for as the lease owner's.
+    const locs = [...task.args.map(remoteLocation), ...locationsIn(task.refs)];
+    if (locs.some((l) => l && l.address !== lease.ownerAddress && l.address !== this.me.address)) {
+      refuse(new NotGivenError('a leased task\'s arguments may be only on this node or on its owner\'s object server; send it through the head'));
+      return;
+    }
+    c.running.set(task.taskId, []);
+    this.tasks.set(task.taskId, c);
+    void this.host.run(task, c);
+  }
+
+  /** Leased task `id` was answered; the objects its result left here are its owner's. */
+  private answered(c: Conn, id: string, left: { objectId: string }[]): void {
+    if (this.tasks.get(id) === c) this.tasks.delete(id);
+    if (!c.owner || left.length === 0) return;
+    // Its connection closed first: nobody will ever hear of these objects.
+    if (this.conns.get(c.peer) !== c) { for (const l of left) this.host.letGo(l.objectId); return; }
+    let mine = this.owned.get(c.owner);
+    if (!mine) { mine = new Map(); this.owned.set(c.owner, mine); }
+    for (const l of left) mine.set(l.objectId, (mine.get(l.objectId) ?? 0) + 1);
+  }
+
+  /** Lets go of objects `owner` was handed here (ids it was not handed free nothing). */
+  private free(owner: string, ids: string[]): void {
+    const mine = this.owned.get(owner);
+    if (!mine) return;
+    for (const id of ids) {
+      const k = mine.get(id);
+      if (!k) continue;
+      if (k === 1) mine.delete(id); else mine.set(id, k - 1);
+      this.host.letGo(id);
+    }
+  }
+
+  /** Where guest log lines of leased task `id` go (undefined: not a leased task). */
+  answersOf(id: string): Answers | undefined {
+    return this.tasks.get(id);
+  }
+
+  /** A connection closed: its running tasks stop (their driver runs them again elsewhere). */
+  closed(peer: Peer): void {
+    const c = this.conns.get(peer);
+    if (!c) return;
+    this.conns.delete(peer);
+    for (const [id, refs] of c.running) {
+      this.tasks.delete(id);
+      this.host.cancel(refs, true, true);
+    }
+  }
+
+  /** The head says `owner` is gone: its connections close, and what it was handed here is freed. */
+  ownerGone(owner: string): void {
+    if (this.gone.size >= MAX_GONE_OWNERS) this.gone.delete(this.gone.values().next().value!);
+    this.gone.add(owner);
+    for (const c of [...this.conns.values()]) {
+      if (c.owner !== owner) continue;
+      this.closed(c.peer);
+      c.peer.close(CLOSE.NORMAL, 'its owner is gone');
+    }
+    for (const [id, k] of this.owned.get(owner) ?? []) for (let i = 0; i < k; i++) this.host.letGo(id);
+    this.owned.delete(owner);
+  }
+
+  close(): void {
+    for (const c of [...this.conns.values()]) this.closed(c.peer);
+  }
+}
