@@ -129,14 +129,37 @@ async function throughput(n, rounds) {
 }
 
 // Tiny tasks over 1, 2 and 3 one-CPU nodes (the head's own, then one more at a time), then the embedded node.
+// Each round runs both paths on the same cluster, alternating: worker leases (tasks straight to the nodes, the
+// default) and every task through the head (TSRAY_WORKER_LEASES=0); the head's CPU is read around each.
+const headCpu = () => { const f = readFileSync(`/proc/${head.child.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+async function onePath(leases, n) {
+  process.env.TSRAY_WORKER_LEASES = leases ? '1' : '0';
+  await tsray.init({ address: headAddress, token: TOKEN });
+  const cpu0 = headCpu();
+  const rate = await throughput(n, 1);
+  const cpuMs = headCpu() - cpu0;
+  await tsray.shutdown();
+  return { rate, headUsPerTask: cpuMs * 1000 / (n + 200) };
+}
 const overNodes = [];
+const viaHead = [];
+const headUs = { leased: [], routed: [] };
 for (let nodes = 1; nodes <= 3; nodes++) {
   if (nodes > 1) await launch(startArgs(['--address', headAddress, '--num-cpus', '1']), /joined/, env);
-  await tsray.init({ address: headAddress, token: TOKEN });
-  overNodes.push(await throughput(5000, 5));
-  await tsray.shutdown();
-  progress(`tiny tasks over ${nodes} node${nodes > 1 ? 's' : ''}: ${fmtInt(overNodes.at(-1))} tasks/s`);
+  const leased = [];
+  const routed = [];
+  for (let r = 0; r < 5; r++) {
+    for (const leases of r % 2 ? [false, true] : [true, false]) {
+      const x = await onePath(leases, 5000);
+      (leases ? leased : routed).push(x.rate);
+      if (nodes === 3) (leases ? headUs.leased : headUs.routed).push(x.headUsPerTask);
+    }
+  }
+  overNodes.push(median(leased));
+  viaHead.push(median(routed));
+  progress(`tiny tasks over ${nodes} node${nodes > 1 ? 's' : ''}: ${fmtInt(overNodes.at(-1))} tasks/s on leases, ${fmtInt(viaHead.at(-1))} through the head`);
 }
+delete process.env.TSRAY_WORKER_LEASES;
 const clusterRate = overNodes[2];
 const embedded = [];
 for (const numCpus of [1, 2]) {
@@ -212,7 +235,9 @@ printTable([
   ['measurement', 'tsray', 'comparison (same run)', 'ratio', 'goal', 'goal met'],
   [`1. pull of a 1 GiB object between two processes (object server -> puller's store)`, `${f2(gbs(SIZE, medObj))} GB/s`, `bare ws stream, same bytes, 4 MiB frames: ${f2(gbs(SIZE, medRaw))} GB/s`, `${f2(median(ratios))}x`, '>= 1.2 GB/s and >= 0.8x ws', gbs(SIZE, medObj) >= 1.2 && median(ratios) >= 0.8 ? 'met' : 'MISSED'],
   ['     raw TCP, same bytes (the ceiling)', '', `${f2(gbs(SIZE, medTcp))} GB/s`, `${f2(medTcp / medObj)}x of tcp`, '', ''],
-  ['2. tiny tasks (add), one driver over 1 / 2 / 3 one-CPU nodes', overNodes.map((r) => fmtInt(r)).join(' / ') + ' tasks/s', `embedded node, 1 / 2 CPUs: ${fmtInt(embedded[0])} / ${fmtInt(embeddedRate)} tasks/s`, `${f2(clusterRate / 3 / embedded[0])}x per CPU (3 nodes)`, '>= 1x per CPU (3 nodes vs embedded 1 CPU)', clusterRate / 3 >= embedded[0] ? 'met' : 'MISSED'],
+  ['2. tiny tasks (add), one driver over 1 / 2 / 3 one-CPU nodes, on worker leases (default)', overNodes.map((r) => fmtInt(r)).join(' / ') + ' tasks/s', `embedded node, 1 / 2 CPUs: ${fmtInt(embedded[0])} / ${fmtInt(embeddedRate)} tasks/s`, `${f2(clusterRate / 3 / embedded[0])}x per CPU (3 nodes)`, '>= 1x per CPU (3 nodes vs embedded 1 CPU)', clusterRate / 3 >= embedded[0] ? 'met' : 'MISSED'],
+  ['     the same, every task through the head (TSRAY_WORKER_LEASES=0)', viaHead.map((r) => fmtInt(r)).join(' / ') + ' tasks/s', 'leases / through the head, 1 / 2 / 3 nodes', overNodes.map((r, i) => `${f2(r / viaHead[i])}x`).join(' / '), '', ''],
+  ['     head CPU per task, 3 nodes: on leases / through the head', `${f2(median(headUs.leased))} / ${f2(median(headUs.routed))} us`, 'read from /proc/PID/stat around each run (10 ms ticks)', '', 'head off the per-task path', median(headUs.leased) < median(headUs.routed) / 10 ? 'met' : 'MISSED'],
   ['     head killed (-9) and started again at its address (tables in a local file): listening again', `${f2(headBack)} ms`, 'its node dials again with backoff (250 ms, doubling)', '', 'measure', ''],
   ['     a task made while the head was away, served (by the node, back under its id)', `${f2(servedAgain)} ms`, `the same driver throughout; a task running at the kill ${survived ? 'finished once, not run again' : 'RAN AGAIN'}`, '', 'measure', ''],
   ['3. node killed (-9): head sees it dead', `${f2(seenDead)} ms`, 'its connection closes; heartbeats (10 s) catch silent nodes', '', 'measure', ''],
@@ -220,6 +245,6 @@ printTable([
 ]);
 console.log('');
 console.log(`1: medians of ${REPS} rounds, the three variants back to back each round, after one warm-up pull; the ratio is the median of per-round ratios. GB/s = 10^9 bytes/s. All on loopback.`);
-console.log('2: medians of 5 rounds x 5,000 tasks after 200 warm-up tasks; results travel node -> head -> driver. At 1,000 nodes every task would still pass through the one head (see bench/cluster-scale.mjs): ownership, issue 18, takes it off that path.');
+console.log('2: medians of 5 rounds x 5,000 tasks after 200 warm-up tasks, each round both paths (a fresh driver each), alternating which goes first. On leases a task travels driver -> node -> driver and the head only grants leases (a few per run), so at 1,000 nodes the head\'s work grows with leases and membership, not with tasks; through the head every task costs it the CPU above.');
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node.js ${process.version}, load average ${LOAD_BEFORE[0].toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end; run took ${((performance.now() - START) / 1000).toFixed(0)} s`);
 process.exit(0);

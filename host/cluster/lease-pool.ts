@@ -9,7 +9,10 @@
  * leases it has carry up to PIPELINE tasks each (the node queues them), the
  * least loaded first, and it asks again after BUSY_MS. With no lease at all
  * and the head busy, tasks go through the head, which queues them and
- * reports demand. A lease with nothing to do for IDLE_MS goes back.
+ * reports demand. A lease with nothing left to do goes back to the head at
+ * once (after the current turn of the event loop), as Ray's owners return
+ * an idle worker: the next task asks for a lease anew and is placed by the
+ * head's DEFAULT strategy, so work made one task at a time spreads too.
  *
  * A node's connection that ends (the node died, or the link broke) ends its
  * leases; the tasks on them are `lost` (the submitter runs them again while
@@ -23,13 +26,12 @@ import type { Frame, FreeFrame, LogFrame, ResultFrame, TaskFrame } from './proto
 import type { HeadChannel } from './head-link.js';
 import { MAX_LEASES_PER_SHAPE, type LeaseGrant, type LeaseReplyFrame } from './lease-protocol.js';
 import { resultLocations } from './wire-refs.js';
+import { Fifo } from '../core/fifo.js';
 
 /** Tasks one lease carries at once once the head has no more to grant. */
 export const PIPELINE = 128;
 /** How long a shape waits after `busy` before it asks the head again. */
 export const BUSY_MS = 1000;
-/** How long a lease with nothing to do is kept before it goes back to the head. */
-export const IDLE_MS = 500;
 
 /** A task as the pool carries it. */
 export interface LeasedTask {
@@ -65,13 +67,13 @@ interface Lease {
   conn: Conn;
   shape: Shape;
   inflight: Map<string, LeasedTask>;
-  idle: NodeJS.Timeout | undefined;
+  idle: NodeJS.Immediate | undefined;
 }
 
 interface Shape {
   request: Record<string, number>;
   leases: Lease[];
-  queue: LeasedTask[];
+  queue: Fifo<LeasedTask>;
   asking: boolean;
   busyUntil: number;
 }
@@ -92,7 +94,7 @@ export class LeasePool {
   /** Carries `t` on a lease of `request`'s shape; false when the head has none to give now (send it through the head). */
   take(shapeKey: string, request: Record<string, number>, t: LeasedTask): boolean {
     let s = this.shapes.get(shapeKey);
-    if (!s) { s = { request, leases: [], queue: [], asking: false, busyUntil: 0 }; this.shapes.set(shapeKey, s); }
+    if (!s) { s = { request, leases: [], queue: new Fifo(), asking: false, busyUntil: 0 }; this.shapes.set(shapeKey, s); }
     if (s.leases.length === 0 && !s.asking && this.now() < s.busyUntil) return false;
     s.queue.push(t);
     this.pump(s);
@@ -113,7 +115,7 @@ export class LeasePool {
     }
     if (s.queue.length === 0) return;
     if (!s.asking && this.mayAsk(s)) { this.ask(s); return; }
-    if (!s.asking && s.leases.length === 0) for (const t of s.queue.splice(0)) this.events.viaHead(t);
+    if (!s.asking && s.leases.length === 0) while (s.queue.length > 0) this.events.viaHead(s.queue.shift()!);
   }
 
   private ask(s: Shape): void {
@@ -138,7 +140,7 @@ export class LeasePool {
   }
 
   private send(l: Lease, t: LeasedTask): void {
-    if (l.idle) { clearTimeout(l.idle); l.idle = undefined; }
+    if (l.idle) { clearImmediate(l.idle); l.idle = undefined; }
     l.inflight.set(t.id, t);
     this.byTask.set(t.id, l);
     for (const c of t.components) {
@@ -196,20 +198,19 @@ export class LeasePool {
     for (const l of left) m.set(l.objectId, (m.get(l.objectId) ?? 0) + 1);
   }
 
-  /** A lease with nothing to do goes back after IDLE_MS. */
+  /** A lease with nothing to do goes back, after this turn (tasks submitted in it still find it). */
   private idleCheck(l: Lease): void {
     if (l.inflight.size > 0 || l.shape.queue.length > 0 || l.idle) return;
-    l.idle = setTimeout(() => {
+    l.idle = setImmediate(() => {
       l.idle = undefined;
-      if (l.inflight.size > 0) return;
+      if (l.inflight.size > 0 || !l.shape.leases.includes(l)) return;
       this.drop(l);
       this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
-    }, IDLE_MS);
-    l.idle.unref();
+    });
   }
 
   private drop(l: Lease): void {
-    if (l.idle) clearTimeout(l.idle);
+    if (l.idle) clearImmediate(l.idle);
     l.conn.leases.delete(l);
     const i = l.shape.leases.indexOf(l);
     if (i >= 0) l.shape.leases.splice(i, 1);

@@ -91,7 +91,7 @@ export class Peer {
   send(f: Frame): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.outbox.push(f);
-    if (this.outbox.length === 1) queueMicrotask(() => this.flush());
+    if (this.outbox.length === 1) setImmediate(() => this.flush());
   }
 
   /** Sends what `send` queued, now. */

@@ -1,0 +1,148 @@
+// Worker leases (host/cluster/lease-pool.ts, leased-work.ts, head/leases.ts) on real processes: a driver's plain
+// tasks go straight to the nodes it leased, and the head places none of them; and a node's side of a lease,
+// spoken by hand, refuses what it did not grant.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as tsray from 'tsray';
+import { CLI, prebuilt } from '../helpers/components.mjs';
+import { caught } from '../helpers/runtime.mjs';
+import { MiB, cluster, fnv, isolatedEnv } from '../helpers/cluster.mjs';
+import { authed, encode, resultOf, startHead, textComponent, until, wireOptions } from '../helpers/raw-wire.mjs';
+
+const env = isolatedEnv('worker-leases');
+const TOKEN = 'worker-leases-token';
+
+function status(address) {
+  return JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json', '--address', address, '--token', TOKEN], { env, encoding: 'utf8' }).stdout);
+}
+
+t.test('plain tasks go on worker leases, straight to the nodes; the head places none of them', async (t) => {
+  const [slow, matrix, blobs] = await Promise.all(['slow', 'matrix', 'blobs'].map(async (n) => tsray.load(await prebuilt(n))));
+  const { address, nodes } = await cluster(t, env, TOKEN, { nodeArgs: [['--num-cpus', '1'], ['--num-cpus', '1']] });
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+
+  const add = matrix.fn('add');
+  const sums = await tsray.get(Array.from({ length: 2000 }, (_, i) => add.remote(i, 1)));
+  t.ok(sums.every((v, i) => v === i + 1), '2,000 tiny tasks answered, each with its own result');
+  t.equal(status(address).routedTasks, 0, 'the head placed none of them');
+
+  // Six 400 ms naps on three 1-CPU nodes: a lease per node, all three busy at once.
+  await tsray.get(Array.from({ length: 3 }, () => slow.fn('nap').remote(1)));
+  const started = performance.now();
+  const where = await tsray.get(Array.from({ length: 6 }, () => slow.fn('nap').remote(400)));
+  const ran = new Set(where.map((s) => /on ([0-9a-f]{16})/.exec(s)[1]));
+  t.equal(ran.size, 3, `the naps ran on all three nodes (${[...ran].join(', ')})`);
+  t.ok(ran.has(nodes[0].nodeId) && ran.has(nodes[1].nodeId), 'including both joined nodes');
+  t.ok(performance.now() - started < 2000, `in parallel (${Math.round(performance.now() - started)} ms for 2.4 s of naps)`);
+
+  // A large result stays on its node; the driver reads it there, and a task takes it from there.
+  const made = blobs.fn('fill').remote(8 * MiB, 7);
+  const sum = await tsray.get(blobs.fn('checksum').remote(made));
+  t.equal(status(address).routedTasks, 1, 'a task whose argument sits on a node went through the head, which vouches for that node');
+  const bytes = await tsray.get(made);
+  t.equal(bytes.length, 8 * MiB, 'the driver pulled an 8 MiB leased result from its node');
+  t.equal(fnv(bytes), sum, 'byte-identical to what the task read');
+  const put = tsray.put(bytes);
+  t.equal(await tsray.get(blobs.fn('checksum').remote(put)), fnv(bytes), 'a task whose argument is on the driver');
+  t.equal(status(address).routedTasks, 1, 'went on a lease');
+
+  // SPREAD tasks are the head's to place.
+  await tsray.get(slow.fn('nap').options({ schedulingStrategy: 'SPREAD' }).remote(1));
+  t.equal(status(address).routedTasks, 2, 'a SPREAD task went through the head');
+
+  const napping = slow.fn('nap').remote(20_000);
+  await new Promise((r) => setTimeout(r, 300));
+  tsray.cancel(napping);
+  const e = await caught(t, () => tsray.get(napping, { timeoutMs: 5000 }));
+  t.equal(e?.code, 'ERR_TASK_CANCELLED', 'a leased task is cancelled on its node');
+
+  // Leases go back once idle: their shapes are free again at the head.
+  await until('the leases to go back', () => status(address).leases === 0, 5000);
+  t.pass('idle leases went back to the head');
+});
+
+t.test('a node loses a leased task: it runs again elsewhere while its retries last', async (t) => {
+  const slow = await tsray.load(await prebuilt('slow'));
+  const { address, nodes } = await cluster(t, env, TOKEN, { nodeArgs: [['--num-cpus', '1'], ['--num-cpus', '1']] });
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  await tsray.get(Array.from({ length: 3 }, () => slow.fn('nap').remote(1)));
+  const retried = Array.from({ length: 6 }, () => slow.fn('nap').remote(1200));
+  const once = Array.from({ length: 6 }, () => slow.fn('nap').options({ maxRetries: 0 }).remote(1200));
+  await new Promise((r) => setTimeout(r, 400));
+  nodes[0].child.kill('SIGKILL');
+  const where = await tsray.get(retried);
+  t.notOk(where.some((s) => s.includes(nodes[0].nodeId)), 'every retried task answered from a live node');
+  let lost = 0;
+  for (const r of once) {
+    try {
+      t.notMatch(await tsray.get(r), nodes[0].nodeId, 'a task without retries that answered ran on a live node');
+    } catch (e) {
+      lost++;
+      t.equal(e.code, 'ERR_WORKER_CRASHED');
+      t.match(e.message, /lost its node 1 time/);
+    }
+  }
+  t.ok(lost >= 1, `tasks without retries on the dead node failed with WorkerCrashedError (${lost})`);
+  t.equal(status(address).routedTasks, 0, 'the retries went on leases too');
+});
+
+t.test('a node refuses leased work it did not grant', async (t) => {
+  const head = await startHead(t, env, TOKEN);
+  const text = textComponent();
+  const owner = `driver-${randomBytes(4).toString('hex')}`;
+  const drv = await authed(head.address, TOKEN, 'driver', { objects: { storeId: owner, address: 'ws://127.0.0.1:9' } });
+  t.teardown(() => drv.close());
+  drv.send(encode({ t: 'lease-request', id: 1, request: { CPU: 1 } }));
+  const { lease } = await until('a lease', () => drv.frames.find((f) => f.t === 'lease-reply' && f.id === 1));
+  t.ok(lease?.ticket, 'the head grants a lease on its node');
+  drv.send(encode({ t: 'lease-request', id: 2, request: { CPU: 1 } }));
+  const busy = await until('a second answer', () => drv.frames.find((f) => f.t === 'lease-reply' && f.id === 2));
+  t.match(busy.busy, /no node has this shape free/, 'a second lease of the only CPU is refused: leases never overcommit');
+
+  const node = async () => authed(lease.address, TOKEN, 'peer');
+  const run = (taskId, over = {}) => encode({ t: 'run', lease: lease.leaseId, task: { taskId, hash: text.hash, name: 'greet', fn: 'greet', args: ['lease'], opts: wireOptions(), ...over } });
+
+  const forged = await node();
+  forged.send(encode({ t: 'lease', lease: { ...lease, shape: 'CPU=0.5' } }));
+  t.equal((await forged.closed).code, 4001, 'a lease whose fields do not match its ticket closes with 4001');
+
+  const early = await node();
+  early.send(run('early'));
+  t.equal((await early.closed).code, 4003, 'a run before any lease closes with 4003');
+
+  const ws = await node();
+  ws.send(encode({ t: 'lease', lease }));
+  ws.send(encode({ t: 'component', hash: text.hash, bytes: text.bytes }));
+  ws.send(run('ok-1'));
+  t.same((await resultOf(ws, 'ok-1', 20_000)).returns, [{ value: 'Hello, lease!' }], 'a task on the lease runs and answers on this connection');
+  ws.send(run('shape', { opts: wireOptions({ numCpus: 0.5 }) }));
+  const shape = await resultOf(ws, 'shape');
+  t.equal(shape.error?.code, 'ERR_NOT_GIVEN', 'a task of another shape than its lease fails with NotGivenError');
+  const foreign = { '\u0000tsray:remote': { nodeId: 'x', address: 'ws://203.0.113.9:1', objectId: 'o', size: 8 } };
+  ws.send(run('foreign', { args: [foreign] }));
+  t.match((await resultOf(ws, 'foreign')).error?.message ?? '', /only on this node or on its owner/, 'an argument on an address the lease does not vouch for is refused: the node dials nothing');
+  ws.send(encode({ t: 'lease', lease: { ...lease, owner: 'driver-other' } }));
+  t.equal((await ws.closed).code, 4001, 'changing the owner breaks the ticket');
+
+  const again = await node();
+  again.send(encode({ t: 'lease', lease }));
+  again.send(run('dup'));
+  again.send(run('dup'));
+  t.equal((await again.closed).code, 4003, 'a task id sent twice closes the connection');
+
+  // The owner leaves the head: the node hears it, and its leases are refused from then on.
+  drv.close();
+  const late = await node();
+  await until('the owner to be gone on the node', async () => {
+    const probe = await node();
+    probe.send(encode({ t: 'lease', lease }));
+    const c = await Promise.race([probe.closed, new Promise((r) => setTimeout(() => r(undefined), 200))]);
+    probe.close();
+    return c?.reason === 'the owner of this lease is gone';
+  });
+  late.send(encode({ t: 'lease', lease }));
+  t.match((await late.closed).reason, /owner of this lease is gone/, 'a gone owner\'s lease is refused');
+});
