@@ -58,8 +58,8 @@ export async function init(opts: InitOptions = {}): Promise<void> {
   if (opts.dashboard) throw new InvalidArgumentError("a cluster's head serves its dashboard (tsray start --head, port 8265); dashboard is an option of the embedded node");
   if (opts.address === undefined) {
     // Node options written for the embedded node are ignored when the environment points at a cluster.
-    const { objectStoreMemory, spillDir, token, tlsCa, tlsCert, tlsKey, logLevel, logToDriver, reconnectTimeoutMs } = opts;
-    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }), tlsCa, tlsCert, tlsKey, logLevel, logToDriver, reconnectTimeoutMs };
+    const { objectStoreMemory, spillDir, token, tlsCa, tlsCert, tlsKey, logLevel, logToDriver, reconnectTimeoutMs, leases } = opts;
+    opts = { ...(objectStoreMemory === undefined ? {} : { objectStoreMemory }), ...(spillDir === undefined ? {} : { spillDir }), ...(token === undefined ? {} : { token }), tlsCa, tlsCert, tlsKey, logLevel, logToDriver, reconnectTimeoutMs, leases };
   }
   // A driver of a cluster: the nodes bring their own resources (as in Ray, they cannot be set from here).
   const local = ['numCpus', 'numGpus', 'acceleratorType', 'memory', 'resources', 'workerSpinUs', 'objectSpillingThreshold', 'minSpillingSize', 'localFsCapacityThreshold', 'recordCallSites'];
@@ -79,6 +79,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
     ...(opts.objectStoreMemory === undefined ? {} : { objectStoreMemory: opts.objectStoreMemory }),
     ...(opts.spillDir === undefined ? {} : { spillDir: opts.spillDir }),
     ...(opts.reconnectTimeoutMs === undefined ? {} : { reconnectMs: checkedReconnect(opts.reconnectTimeoutMs) }),
+    ...(opts.leases === undefined ? {} : { leases: opts.leases !== false }),
   });
   if (currentNode()) { await driver.close(new RuntimeStateError('init() raced another init()')); throw new RuntimeStateError('tsray is already initialized'); }
   setNode(driver);

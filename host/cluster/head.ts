@@ -380,10 +380,8 @@ export class Head {
 
   /** The tables as `tsray status` shows them. */
   status(id: number): StatusReply {
-    return {
-      t: 'status-reply', id, clusterId: this.clusterId, nodes: this.nodes.statuses(), drivers: this.drivers.size, demands: this.router.demands(),
-      leases: this.leases.size, routedTasks: this.router.routed,
-    };
+    const { clusterId, drivers, leases, router } = this;
+    return { t: 'status-reply', id, clusterId, nodes: this.nodes.statuses(), drivers: drivers.size, demands: router.demands(), leases: leases.size, routedTasks: router.routed };
   }
 
   /** Stops the head. The cluster ends with it: its tables are cleared, so a head started again begins anew. */

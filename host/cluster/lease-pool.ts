@@ -10,9 +10,10 @@
  * least loaded first, and it asks again after BUSY_MS. With no lease at all
  * and the head busy, tasks go through the head, which queues them and
  * reports demand. A lease with nothing left to do goes back to the head at
- * once (after the current turn of the event loop), as Ray's owners return
- * an idle worker: the next task asks for a lease anew and is placed by the
- * head's DEFAULT strategy, so work made one task at a time spreads too.
+ * once, as Ray's owners return an idle worker: the next task asks for a
+ * lease anew and is placed by the head's DEFAULT strategy, so work made one
+ * task at a time spreads too; and the shape may ask again at once, since
+ * what it gave back is free.
  *
  * A node's connection that ends (the node died, or the link broke) ends its
  * leases; the tasks on them are `lost` (the submitter runs them again while
@@ -67,7 +68,6 @@ interface Lease {
   conn: Conn;
   shape: Shape;
   inflight: Map<string, LeasedTask>;
-  idle: NodeJS.Immediate | undefined;
 }
 
 interface Shape {
@@ -132,7 +132,7 @@ export class LeasePool {
   private add(s: Shape, grant: LeaseGrant): void {
     this.lastGrant.set(grant.nodeId, grant);
     const conn = this.conn(grant.nodeId, grant.address);
-    const l: Lease = { grant, conn, shape: s, inflight: new Map(), idle: undefined };
+    const l: Lease = { grant, conn, shape: s, inflight: new Map() };
     conn.leases.add(l);
     s.leases.push(l);
     this.deliver(conn, { t: 'lease', lease: grant });
@@ -140,7 +140,6 @@ export class LeasePool {
   }
 
   private send(l: Lease, t: LeasedTask): void {
-    if (l.idle) { clearImmediate(l.idle); l.idle = undefined; }
     l.inflight.set(t.id, t);
     this.byTask.set(t.id, l);
     for (const c of t.components) {
@@ -198,19 +197,15 @@ export class LeasePool {
     for (const l of left) m.set(l.objectId, (m.get(l.objectId) ?? 0) + 1);
   }
 
-  /** A lease with nothing to do goes back, after this turn (tasks submitted in it still find it). */
+  /** A lease with nothing to do goes back. */
   private idleCheck(l: Lease): void {
-    if (l.inflight.size > 0 || l.shape.queue.length > 0 || l.idle) return;
-    l.idle = setImmediate(() => {
-      l.idle = undefined;
-      if (l.inflight.size > 0 || !l.shape.leases.includes(l)) return;
-      this.drop(l);
-      this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
-    });
+    if (l.inflight.size > 0 || l.shape.queue.length > 0) return;
+    this.drop(l);
+    this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
+    l.shape.busyUntil = 0;
   }
 
   private drop(l: Lease): void {
-    if (l.idle) clearImmediate(l.idle);
     l.conn.leases.delete(l);
     const i = l.shape.leases.indexOf(l);
     if (i >= 0) l.shape.leases.splice(i, 1);

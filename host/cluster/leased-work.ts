@@ -25,7 +25,12 @@ import { toWire } from '../core/error-codec.js';
 import { NotGivenError } from '../errors.js';
 import { remoteLocation } from './remote-arg.js';
 import { locationsIn, resultLocations } from './wire-refs.js';
-import type { Answers } from './node-agent.js';
+
+/** Where a task's answer goes: the head, or the driver that sent it on a lease; and the unanswered work there, by id (with its result refs once it runs). */
+export interface Answers {
+  send(f: Frame): void;
+  running: Map<string, ObjectRef[]>;
+}
 
 /** The most leased tasks one connection may have unanswered here. */
 export const MAX_LEASED_INFLIGHT = 100_000;

@@ -5,8 +5,8 @@
  * once per node, by content hash. Large results stay here (the submitter
  * gets their location) until the submitter lets them go; arguments held by
  * other nodes are pulled straight into this node's store (crossing-objects.ts).
- * Its guests' nested tasks run here or go to the head (tasks-away.ts). If the
- * head goes away the agent says so at once, rather than hanging.
+ * Its guests' nested tasks run here or go to the head (tasks-away.ts).
+ * Drivers also send tasks here directly, on worker leases (leased-work.ts).
  */
 import { hostname } from 'node:os';
 import { EmbeddedNode, type InitOptions } from '../node/node.js';
@@ -21,7 +21,7 @@ import { isWildcard, publicHost, routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
 import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, Resume, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
 import { fromWire, toWire } from '../core/error-codec.js';
-import { ObjectPuller, ObjectServer } from './object-transfer.js';
+import { ObjectPuller, ObjectServer, type ServerWork } from './object-transfer.js';
 import { remoteLocation } from './remote-arg.js';
 import { checkCall, checkChainStep, checkTask, taskFunc } from './work-checks.js';
 import { TasksAway } from './tasks-away.js';
@@ -29,21 +29,14 @@ import { sendFrees } from './free-batch.js';
 import { CrossingObjects } from './crossing-objects.js';
 import { nodeMemory } from '../node/memory-report.js';
 import { DEFAULT_LOG_FILTER, type GuestLog } from '../engine/guest-log.js';
-import { LeasedWork } from './leased-work.js';
+import { LeasedWork, type Answers } from './leased-work.js';
 import { newToken } from './token.js';
-import type { Peer } from './peer.js';
 
 /** How often a node reports to the head. */
 export const HEARTBEAT_MS = 1000;
 
 /** Results sent within this long go to a head that came back again: the old one may have died holding them. */
 export const REPLAY_RESULTS_MS = 30_000;
-
-/** Where a task's answer goes: the head, or the driver that sent it on a lease; and the unanswered work there, by id (with its result refs once it runs). */
-export interface Answers {
-  send(f: Frame): void;
-  running: Map<string, ObjectRef[]>;
-}
 
 /** How a node's link to the head ended for good. */
 export interface HeadLost {
@@ -163,25 +156,21 @@ export class NodeAgent {
 
   /** Component bytes a driver sent with leased work (their hash checked by the caller): loaded once, as the head's would be. */
   offerComponent(hash: string, bytes: Uint8Array): void {
-    if (this.components.has(hash)) return;
-    const c = loadComponent(bytes);
-    void c.then((x) => this.loaded.set(hash, x), () => undefined);
-    c.catch(() => this.components.delete(hash));
-    this.components.set(hash, c);
+    if (!this.components.has(hash)) this.remember(hash, loadComponent(bytes));
   }
 
   private component(hash: string): Promise<LoadedComponent> {
-    let c = this.components.get(hash);
-    if (!c) {
-      c = this.peer.request<ComponentReply>({ t: 'need-component', id: 0, hash }).then((r) => {
-        if (!r.bytes) throw new ComponentError(`the head does not have component ${hash}`);
-        return loadComponent(r.bytes);
-      });
-      void c.then((x) => this.loaded.set(hash, x), () => undefined);
-      // A failed fetch is not cached: the next task asks again.
-      c.catch(() => this.components.delete(hash));
-      this.components.set(hash, c);
-    }
+    return this.components.get(hash) ?? this.remember(hash, this.peer.request<ComponentReply>({ t: 'need-component', id: 0, hash }).then((r) => {
+      if (!r.bytes) throw new ComponentError(`the head does not have component ${hash}`);
+      return loadComponent(r.bytes);
+    }));
+  }
+
+  /** Keeps component `hash` as it loads; a load that failed is not kept (the next task asks again). */
+  private remember(hash: string, c: Promise<LoadedComponent>): Promise<LoadedComponent> {
+    void c.then((x) => this.loaded.set(hash, x), () => undefined);
+    c.catch(() => this.components.delete(hash));
+    this.components.set(hash, c);
     return c;
   }
 
@@ -357,7 +346,7 @@ export class NodeAgent {
     }
     const listen = net.host ?? await routeTo(address);
     // Drivers send leased work to the object server too (leased-work.ts); the agent takes it once it is built.
-    const work = { frame: (f: Frame, p: Peer) => agent?.leased.frame(f, p) ?? false, closed: (p: Peer) => agent?.leased.closed(p) };
+    const work: ServerWork = { frame: (f, p) => agent?.leased.frame(f, p) ?? false, closed: (p) => agent?.leased.closed(p) };
     const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen), ...(net.tls ? { tls: net.tls } : {}), work });
     const leaseKey = newToken();
     node.memoryIdentity = { address: new URL(server.address).hostname, holder: 'Node' };

@@ -75,6 +75,12 @@ export interface InitOptions extends LogOptions {
    * `ConnectionError` (default 60 s, as Ray's gcs_rpc_server_reconnect_timeout_s; 0: fail at once).
    */
   reconnectTimeoutMs?: number;
+  /**
+   * A driver: send plain tasks straight to nodes on worker leases the head
+   * grants, keeping the head off the per-task path (default true, unless
+   * `TSRAY_WORKER_LEASES=0`); false sends every task through the head.
+   */
+  leases?: boolean;
   /** A `wss://` cluster: PEM CA file that signs its certificates (default: Node's trusted CAs and NODE_EXTRA_CA_CERTS). */
   tlsCa?: string;
   /** A `wss://` cluster: PEM certificate and key files for this driver's object server, which nodes pull its large objects from. */
