@@ -110,8 +110,8 @@ for (const c of [owner.child, wsOwner.child, tcpOwner.child]) c.kill('SIGKILL');
 const TMP = mkdtempSync(join(tmpdir(), 'tsray-bench-cluster-'));
 const env = { ...process.env, TMPDIR: TMP };
 const startArgs = (extra) => [CLI, 'start', ...extra, '--token', TOKEN, '--block', '--object-store-memory', String(256 * 2 ** 20)];
-progress('cluster: starting a head (with its own 1-CPU node)...');
-const head = await launch(startArgs(['--head', '--port', '0', '--num-cpus', '1']), /listening at (ws:\/\/\S+)/, env);
+progress('cluster: starting a head (its own node offers no CPU, so its process does only the head\'s work)...');
+const head = await launch(startArgs(['--head', '--port', '0', '--num-cpus', '0']), /listening at (ws:\/\/\S+)/, env);
 const headAddress = head.m[1].replace(/\/\/[^:]+:/, '//127.0.0.1:');
 const matrixBytes = readFileSync(join(ROOT, 'build', 'matrix.wasm'));
 
@@ -128,31 +128,36 @@ async function throughput(n, rounds) {
   return median(rates);
 }
 
-// Tiny tasks over 1, 2 and 3 one-CPU nodes (the head's own, then one more at a time), then the embedded node.
+// Tiny tasks over 1, 2 and 3 one-CPU node processes (one more at a time), then the embedded node.
 // Each round runs both paths on the same cluster, alternating: worker leases (tasks straight to the nodes, the
 // default) and every task through the head (TSRAY_WORKER_LEASES=0); the head's CPU is read around each.
-const headCpu = () => { const f = readFileSync(`/proc/${head.child.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+const cpuOf = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+const ownCpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const nodePids = [];
+/** CPU ms of the head, of the nodes (summed) and of this process (the driver, or the embedded node), now. */
+const cpuNow = () => ({ head: cpuOf(head.child.pid), nodes: nodePids.reduce((a, p) => a + cpuOf(p), 0), self: ownCpu() });
+const usPer = (a, b, n) => Object.fromEntries(Object.keys(a).map((k) => [k, (b[k] - a[k]) * 1000 / n]));
 async function onePath(leases, n) {
   process.env.TSRAY_WORKER_LEASES = leases ? '1' : '0';
   await tsray.init({ address: headAddress, token: TOKEN });
-  const cpu0 = headCpu();
+  const c0 = cpuNow();
   const rate = await throughput(n, 1);
-  const cpuMs = headCpu() - cpu0;
+  const us = usPer(c0, cpuNow(), n + 200);
   await tsray.shutdown();
-  return { rate, headUsPerTask: cpuMs * 1000 / (n + 200) };
+  return { rate, us };
 }
 const overNodes = [];
 const viaHead = [];
-const headUs = { leased: [], routed: [] };
+const cpuUs = { leased: [], routed: [] };
 for (let nodes = 1; nodes <= 3; nodes++) {
-  if (nodes > 1) await launch(startArgs(['--address', headAddress, '--num-cpus', '1']), /joined/, env);
+  nodePids.push((await launch(startArgs(['--address', headAddress, '--num-cpus', '1']), /joined/, env)).child.pid);
   const leased = [];
   const routed = [];
   for (let r = 0; r < 5; r++) {
     for (const leases of r % 2 ? [false, true] : [true, false]) {
       const x = await onePath(leases, 5000);
       (leases ? leased : routed).push(x.rate);
-      if (nodes === 3) (leases ? headUs.leased : headUs.routed).push(x.headUsPerTask);
+      if (nodes === 3) (leases ? cpuUs.leased : cpuUs.routed).push(x.us);
     }
   }
   overNodes.push(median(leased));
@@ -162,9 +167,12 @@ for (let nodes = 1; nodes <= 3; nodes++) {
 delete process.env.TSRAY_WORKER_LEASES;
 const clusterRate = overNodes[2];
 const embedded = [];
+let embeddedUs = 0;
 for (const numCpus of [1, 2]) {
   await tsray.init({ numCpus });
+  const c0 = ownCpu();
   embedded.push(await throughput(5000, 5));
+  if (numCpus === 1) embeddedUs = (ownCpu() - c0) * 1000 / (5 * 5000 + 200);
   await tsray.shutdown();
   progress(`tiny tasks on the embedded node, ${numCpus} CPU${numCpus > 1 ? 's' : ''}: ${fmtInt(embedded.at(-1))} tasks/s`);
 }
@@ -228,6 +236,7 @@ watcher.close();
 await tsray.shutdown();
 stopAll();
 
+const med = (path, who) => median(cpuUs[path].map((u) => u[who]));
 const medObj = median(obj);
 const medRaw = median(raw);
 const medTcp = median(tcp);
@@ -237,7 +246,8 @@ printTable([
   ['     raw TCP, same bytes (the ceiling)', '', `${f2(gbs(SIZE, medTcp))} GB/s`, `${f2(medTcp / medObj)}x of tcp`, '', ''],
   ['2. tiny tasks (add), one driver over 1 / 2 / 3 one-CPU nodes, on worker leases (default)', overNodes.map((r) => fmtInt(r)).join(' / ') + ' tasks/s', `embedded node, 1 / 2 CPUs: ${fmtInt(embedded[0])} / ${fmtInt(embeddedRate)} tasks/s`, `${f2(clusterRate / 3 / embedded[0])}x per CPU (3 nodes)`, '>= 1x per CPU (3 nodes vs embedded 1 CPU)', clusterRate / 3 >= embedded[0] ? 'met' : 'MISSED'],
   ['     the same, every task through the head (TSRAY_WORKER_LEASES=0)', viaHead.map((r) => fmtInt(r)).join(' / ') + ' tasks/s', 'leases / through the head, 1 / 2 / 3 nodes', overNodes.map((r, i) => `${f2(r / viaHead[i])}x`).join(' / '), '', ''],
-  ['     head CPU per task, 3 nodes: on leases / through the head', `${f2(median(headUs.leased))} / ${f2(median(headUs.routed))} us`, 'read from /proc/PID/stat around each run (10 ms ticks)', '', 'head off the per-task path', median(headUs.leased) < median(headUs.routed) / 10 ? 'met' : 'MISSED'],
+  ['     head CPU per task, 3 nodes: on leases / through the head', `${f2(med('leased', 'head'))} / ${f2(med('routed', 'head'))} us`, 'read from /proc/PID/stat around each run (10 ms ticks)', '', 'head off the per-task path', med('leased', 'head') <= med('routed', 'head') / 10 ? 'met' : 'MISSED'],
+  ['     CPU per task on leases, 3 nodes: driver / the nodes (summed)', `${f2(med('leased', 'self'))} / ${f2(med('leased', 'nodes'))} us`, `the embedded node, 1 CPU (driver and node in one process): ${f2(embeddedUs)} us; ${cpus().length} cores for all processes`, `${f2((med('leased', 'self') + med('leased', 'nodes')) / embeddedUs)}x the embedded CPU`, 'measure', ''],
   ['     head killed (-9) and started again at its address (tables in a local file): listening again', `${f2(headBack)} ms`, 'its node dials again with backoff (250 ms, doubling)', '', 'measure', ''],
   ['     a task made while the head was away, served (by the node, back under its id)', `${f2(servedAgain)} ms`, `the same driver throughout; a task running at the kill ${survived ? 'finished once, not run again' : 'RAN AGAIN'}`, '', 'measure', ''],
   ['3. node killed (-9): head sees it dead', `${f2(seenDead)} ms`, 'its connection closes; heartbeats (10 s) catch silent nodes', '', 'measure', ''],

@@ -15,6 +15,7 @@ import { ArgWaits, Lane, type Waiting } from '../core/pending-work.js';
 import type { HeadChannel } from './head-link.js';
 import type { EmitFrame, Frame, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
 import type { LeasePool } from './lease-pool.js';
+import type { NormalizedOptions } from '../core/options.js';
 import { handlesIn } from '../core/given-handles.js';
 import type { StreamSink } from '../core/specs.js';
 import { fromWire } from '../core/error-codec.js';
@@ -180,7 +181,9 @@ export class RemoteWork {
     w.state = 'sent';
     const f = w.frame(w.id, args, refs);
     if (w.lease && this.pool && f.t === 'submit' && this.leasable(args, refs)) {
-      const t = { id: w.id, task: w.attempts ? { ...f.task, attempt: w.attempts } : f.task, components: w.components };
+      // The node normalizes the options as given again and reads nothing else of them: only those travel.
+      const task = { ...f.task, opts: { given: f.task.opts.given } as NormalizedOptions, ...(w.attempts ? { attempt: w.attempts } : {}) };
+      const t = { id: w.id, task, components: w.components };
       if (this.pool.take(w.lease.shape, w.lease.request, t)) return;
     }
     this.viaHead(w, f);
