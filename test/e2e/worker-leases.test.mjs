@@ -2,10 +2,10 @@
 // tasks go straight to the nodes it leased, and the head places none of them; and a node's side of a lease,
 // spoken by hand, refuses what it did not grant.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as tsray from 'tsray';
-import { CLI, prebuilt } from '../helpers/components.mjs';
+import { CLI, ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught } from '../helpers/runtime.mjs';
 import { MiB, cluster, fnv, isolatedEnv } from '../helpers/cluster.mjs';
 import { authed, encode, resultOf, startHead, textComponent, until, wireOptions } from '../helpers/raw-wire.mjs';
@@ -87,6 +87,37 @@ t.test('a node loses a leased task: it runs again elsewhere while its retries la
   }
   t.ok(lost >= 1, `tasks without retries on the dead node failed with WorkerCrashedError (${lost})`);
   t.equal(status(address).routedTasks, 0, 'the retries went on leases too');
+});
+
+t.test('what a leased task left on its node is freed there: when the driver frees it, and when the driver is gone', async (t) => {
+  const { address, nodes } = await cluster(t, env, TOKEN, { nodeArgs: [['--num-cpus', '1', '--resources', '{"n":1}']] });
+  // Asynchronous: this process is one of the drivers the head asks for its report.
+  const keptOnN = () => new Promise((resolve, reject) => execFile(process.execPath, [CLI, 'memory', '--address', address, '--json'], { cwd: ROOT, env: { ...env, TSRAY_TOKEN: TOKEN }, encoding: 'utf8', timeout: 60_000 },
+    (error, stdout) => {
+      if (error) { reject(error); return; }
+      const n = JSON.parse(stdout).nodes.find((x) => x.nodeId === nodes[0].nodeId);
+      resolve(n.references.filter((x) => x.type === 'Node' && x.size >= 2 * MiB).length);
+    }));
+  const nested = await tsray.load(await prebuilt('nested'));
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const held = nested.fn('fill').options({ resources: { n: 1 } }).remote(256 * 1024, 1);
+  t.equal((await tsray.get(held)).length, 256 * 1024, 'a 2 MiB result made on a lease on node n');
+  t.equal(status(address).routedTasks, 0, 'through no head');
+  t.equal(await keptOnN(), 1, 'node n keeps it for the driver');
+  tsray.free(held);
+  await until('node n to free it', async () => (await keptOnN()) === 0, 15_000);
+  t.pass('freed on node n once the driver freed it: the free went there directly');
+
+  const child = spawn(process.execPath, [`${ROOT}/test/helpers/leased-result-driver.mjs`], { cwd: ROOT, env: { ...env, TSRAY_ADDRESS: address, TSRAY_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  await until('the other driver to make its result', () => /made /.test(out), 30_000);
+  t.equal(await keptOnN(), 1, 'another driver process made one there too');
+  child.kill('SIGKILL');
+  await until('node n to free what the killed driver owned', async () => (await keptOnN()) === 0, 15_000);
+  t.pass('freed on node n once the head said that driver was gone (kill -9, nothing freed by it)');
 });
 
 t.test('a node refuses leased work it did not grant', async (t) => {
