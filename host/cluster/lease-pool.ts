@@ -41,6 +41,8 @@ export interface LeasedTask {
   task: TaskFrame;
   /** Component bytes it needs on the node, by hash (sent once per connection). */
   components: readonly { hash: string; bytes: Uint8Array }[];
+  /** Its frame for the head, should no lease be had. */
+  viaHead: Frame;
 }
 
 /** What the pool tells its submitter. */
@@ -83,6 +85,8 @@ export class LeasePool {
   private readonly conns = new Map<string, Conn>();
   /** Leased tasks in flight, by id. */
   private readonly byTask = new Map<string, Lease>();
+  /** Ids of the tasks it carries: queued for a lease or in flight on one. */
+  private readonly carried = new Set<string>();
   /** Objects leased tasks left on nodes, by node id then object id (how many times handed out). */
   private readonly held = new Map<string, Map<string, number>>();
   /** The last lease granted on each node: a new connection presents it, to free objects after its leases went back. */
@@ -96,6 +100,7 @@ export class LeasePool {
     let s = this.shapes.get(shapeKey);
     if (!s) { s = { request, leases: [], queue: new Fifo(), asking: false, busyUntil: 0 }; this.shapes.set(shapeKey, s); }
     if (s.leases.length === 0 && !s.asking && this.now() < s.busyUntil) return false;
+    this.carried.add(t.id);
     s.queue.push(t);
     this.pump(s);
     return true;
@@ -115,7 +120,7 @@ export class LeasePool {
     }
     if (s.queue.length === 0) return;
     if (!s.asking && this.mayAsk(s)) { this.ask(s); return; }
-    if (!s.asking && s.leases.length === 0) while (s.queue.length > 0) this.events.viaHead(s.queue.shift()!);
+    if (!s.asking && s.leases.length === 0) while (s.queue.length > 0) this.unqueue(s.queue.shift()!, (t) => this.events.viaHead(t));
   }
 
   private ask(s: Shape): void {
@@ -178,6 +183,7 @@ export class LeasePool {
       const l = this.byTask.get(f.taskId);
       if (!l) return;
       this.byTask.delete(f.taskId);
+      this.carried.delete(f.taskId);
       l.inflight.delete(f.taskId);
       if (f.ok) this.record(l.grant.nodeId, f);
       this.events.result(f);
@@ -222,7 +228,7 @@ export class LeasePool {
       this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
       for (const t of l.inflight.values()) {
         this.byTask.delete(t.id);
-        if (!this.closing) this.events.lost(t, why);
+        this.unqueue(t, (x) => { if (!this.closing) this.events.lost(x, why); });
       }
       l.inflight.clear();
       this.pump(l.shape);
@@ -240,12 +246,32 @@ export class LeasePool {
     }
   }
 
-  /** Whether leased task `id` is in flight (its cancel goes to its node). */
-  cancel(id: string, force: boolean, recursive: boolean): boolean {
+  /** `t` leaves this pool; `then` decides where it goes next (it may come back). */
+  private unqueue(t: LeasedTask, then: (t: LeasedTask) => void): void {
+    this.carried.delete(t.id);
+    then(t);
+  }
+
+  /** Whether task `id` is queued for a lease or in flight on one. */
+  carries(id: string): boolean {
+    return this.carried.has(id);
+  }
+
+  /**
+   * Cancels task `id` if this pool carries it: one in flight is cancelled on
+   * its node ('sent'), one still waiting for a lease is dropped ('dropped':
+   * its submitter fails it); undefined when it is not carried here.
+   */
+  cancel(id: string, force: boolean, recursive: boolean): 'sent' | 'dropped' | undefined {
+    if (!this.carried.has(id)) return undefined;
     const l = this.byTask.get(id);
-    if (!l) return false;
-    this.deliver(l.conn, { t: 'cancel', taskId: id, force, ...(recursive ? {} : { recursive: false }) });
-    return true;
+    if (l) {
+      this.deliver(l.conn, { t: 'cancel', taskId: id, force, ...(recursive ? {} : { recursive: false }) });
+      return 'sent';
+    }
+    for (const s of this.shapes.values()) if (s.queue.remove((t) => t.id === id)) break;
+    this.carried.delete(id);
+    return 'dropped';
   }
 
   /** Splits a `free` between the nodes that handed out leased results (freed there) and the head (the rest). */

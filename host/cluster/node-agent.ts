@@ -78,11 +78,12 @@ export class NodeAgent {
   private constructor(readonly node: EmbeddedNode, private readonly peer: HeadLink, private readonly server: ObjectServer, token: string, tls: Tls | undefined, leaseKey: string) {
     // What it pulls it shares a while with other pullers (a transfer tree), within half of its store.
     this.puller = new ObjectPuller(node.objects, token, tls, { location: (ref, size) => server.location(node.nodeId, ref.id, size), maxBytes: node.objects.opts.capacity / 2 });
-    this.away = new TasksAway(node, peer, server, this.puller);
+    // Log lines of tasks sent away go on to the driver of the work that sent them: on its lease, or through the head.
+    this.away = new TasksAway(node, peer, server, this.puller, (f) => (this.leased.answersOf(f.route) ?? this.head).send(f), process.env.TSRAY_WORKER_LEASES === '0' ? undefined : { token, tls });
     this.crossing = new CrossingObjects(node.objects, node.nodeId, server, this.puller);
     node.guests.elsewhere = this.away;
     this.leased = new LeasedWork(this, { leaseKey, nodeId: node.nodeId, address: server.address });
-    sendFrees(node.objects, peer);
+    sendFrees(node.objects, { send: (f) => { if (f.t === 'free') this.away.routeFree(f); else peer.send(f); } });
     // A guest holding a handle to an actor: the actor may live here (under its cluster id) or on another node.
     node.actors.attach({
       call: (actorId, method, args) => this.callElsewhere(actorId, method, args),
@@ -383,9 +384,7 @@ export class NodeAgent {
     if (this.beatSoon) clearTimeout(this.beatSoon);
   }
 
-  get nodeId(): string {
-    return this.node.nodeId;
-  }
+  get nodeId(): string { return this.node.nodeId; }
 
   async close(): Promise<void> {
     this.closing = true;

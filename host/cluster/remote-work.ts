@@ -13,7 +13,7 @@ import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
 import { ArgWaits, Lane, type Waiting } from '../core/pending-work.js';
 import type { HeadChannel } from './head-link.js';
-import type { EmitFrame, Frame, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
+import type { EmitFrame, Frame, ResultFrame, ReturnValue } from './protocol.js';
 import type { LeasePool } from './lease-pool.js';
 import type { NormalizedOptions } from '../core/options.js';
 import { handlesIn } from '../core/given-handles.js';
@@ -183,7 +183,7 @@ export class RemoteWork {
     if (w.lease && this.pool && f.t === 'submit' && this.leasable(args, refs)) {
       // The node normalizes the options as given again and reads nothing else of them: only those travel.
       const task = { ...f.task, opts: { given: f.task.opts.given } as NormalizedOptions, ...(w.attempts ? { attempt: w.attempts } : {}) };
-      const t = { id: w.id, task, components: w.components };
+      const t = { id: w.id, task, components: w.components, viaHead: f };
       if (this.pool.take(w.lease.shape, w.lease.request, t)) return;
     }
     this.viaHead(w, f);
@@ -222,10 +222,10 @@ export class RemoteWork {
     this.send(w);
   }
 
-  /** A leased task the pool could not place: through the head after all. */
-  unleased(id: string, task: TaskFrame): void {
+  /** A leased task the pool could not place: through the head after all (`f`: its frame for the head). */
+  unleased(id: string, f: Frame): void {
     const w = this.work.get(id);
-    if (w && w.state === 'sent') this.viaHead(w, { t: 'submit', task });
+    if (w && w.state === 'sent') this.viaHead(w, f);
   }
 
   /** A result from the head. */
@@ -328,7 +328,9 @@ export class RemoteWork {
     if (!w || !id) return false;
     if (force && refuseForce) throw new InvalidArgumentError(`force-cancelling an actor call is not supported (it would kill the actor); cancel without force, or tsray.kill() the actor`);
     if (w.state === 'waiting') { this.fail(w, new TaskCancelledError(w.name)); return true; }
-    if (this.pool?.cancel(id, force, recursive)) return true;
+    const leased = this.pool?.cancel(id, force, recursive);
+    if (leased === 'dropped') this.fail(w, new TaskCancelledError(w.name));
+    if (leased) return true;
     this.peer.send({ t: 'cancel', taskId: id, force, ...(recursive ? {} : { recursive: false }) });
     return true;
   }
@@ -347,7 +349,8 @@ export class RemoteWork {
    */
   resend(): void {
     this.shipped.clear();
-    for (const w of this.work.values()) if (w.state === 'sent') this.send(w);
+    // Work on worker leases never went through the head: it is answered by its node as before.
+    for (const w of this.work.values()) if (w.state === 'sent' && !this.pool?.carries(w.id)) this.send(w);
   }
 
   /** The connection ended: all unfinished work fails with `error`. */

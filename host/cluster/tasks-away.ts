@@ -9,6 +9,8 @@
  * local objects; this node owns them at the head until its guests let go.
  * Actors its guests create go the same way when this node should not host
  * them (the same rules, less "no room now": an actor waits for room here).
+ * Plain tasks go on worker leases when the head has them (lease-pool.ts):
+ * this node is then their owner, as a driver is, and the head is off their path.
  */
 import type { ObjectRef } from '../../store/object-ref.js';
 import type { RemoteLocation } from '../../store/object-store.js';
@@ -22,7 +24,9 @@ import { fits } from '../core/resources.js';
 import { RemoteWork } from './remote-work.js';
 import type { ObjectPuller, ObjectServer } from './object-transfer.js';
 import type { HeadChannel } from './head-link.js';
-import type { LogFrame, ResultFrame } from './protocol.js';
+import type { FreeFrame, LogFrame, ResultFrame } from './protocol.js';
+import { LeasePool } from './lease-pool.js';
+import type { ClientTls } from './tls.js';
 
 export class TasksAway implements TasksElsewhere {
   private readonly work: RemoteWork;
@@ -31,9 +35,28 @@ export class TasksAway implements TasksElsewhere {
   /** Task sent away -> the log route of the work that sent it (its lines go on to that driver). */
   private readonly routes = new Map<string, string>();
 
-  constructor(private readonly node: EmbeddedNode, private readonly peer: HeadChannel, server: ObjectServer, private readonly puller: ObjectPuller) {
+  /** Worker leases for the plain tasks it sends away. */
+  private readonly pool: LeasePool | undefined;
+
+  /** `forwardLog`: where a log line of a task sent away goes (on to the driver of the work that sent it); `leases`: how to reach leased nodes. */
+  constructor(private readonly node: EmbeddedNode, private readonly peer: HeadChannel, server: ObjectServer, private readonly puller: ObjectPuller,
+    private readonly forwardLog: (f: LogFrame) => void, leases?: { token: string; tls: ClientTls | undefined }) {
     this.work = new RemoteWork(peer, node.objects, server, node.nodeId, { shipComponents: false, land: (r, loc) => this.land(r, loc) });
     this.actors = new RemoteActors(peer, this.work, node.objects, DEFAULT_LOG_FILTER);
+    if (leases) {
+      this.pool = new LeasePool(peer, leases.token, leases.tls, {
+        result: (f) => this.onResult(f),
+        log: (f) => { this.onLog(f); },
+        lost: (t, why) => this.work.lost(t.id, why),
+        viaHead: (t) => this.work.unleased(t.id, t.viaHead),
+      });
+      this.work.pool = this.pool;
+    }
+  }
+
+  /** A `free` of objects held elsewhere: to the node that made a leased result, else to the head. */
+  routeFree(f: FreeFrame): void {
+    if (this.pool) this.pool.routeFree(f); else this.peer.send(f);
   }
 
   /** The head came back from a restart: what was sent away and not answered goes again. */
@@ -61,7 +84,7 @@ export class TasksAway implements TasksElsewhere {
           ...(spec.log ? { log: spec.log.level } : {}), ...(refs ? { refs } : {}),
         },
       };
-    }, { ...(spec.borrowed?.length ? { borrowed: spec.borrowed } : {}), ...(spec.returnIds ? { returnIds: spec.returnIds } : {}), ...(spec.taskId ? { id: spec.taskId } : {}) });
+    }, { ...(spec.opts.strategy || spec.opts.streaming ? {} : { lease: { shape: spec.opts.shape, request: spec.opts.request } }), ...(spec.borrowed?.length ? { borrowed: spec.borrowed } : {}), ...(spec.returnIds ? { returnIds: spec.returnIds } : {}), ...(spec.taskId ? { id: spec.taskId } : {}) });
   }
 
   cancel(ref: ObjectRef, force: boolean, recursive: boolean): boolean {
@@ -88,13 +111,14 @@ export class TasksAway implements TasksElsewhere {
   onLog(f: LogFrame): boolean {
     const route = this.routes.get(f.route);
     if (route === undefined) return false;
-    this.peer.send({ t: 'log', route, level: f.level, who: f.who, text: f.text });
+    this.forwardLog({ t: 'log', route, level: f.level, who: f.who, text: f.text });
     return true;
   }
 
   /** The head is gone: what was sent away cannot come back. */
   failAll(error: Error): void {
     this.work.failAll(error);
+    this.pool?.close();
   }
 
   /** The result's bytes come here before its ref is ready, so nothing here ever reads a remote object. */

@@ -8,7 +8,7 @@
 // recursive cancel reaches children placed on other nodes.
 import t from 'tap';
 import { encode } from 'cbor-x';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as tsray from 'tsray';
 import { CLI, ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught } from '../helpers/runtime.mjs';
@@ -38,10 +38,14 @@ t.test('guests use the Ray API across a real-process cluster', async (t) => {
   t.test('the head places nested tasks on other nodes', async (t) => {
     t.equal(await tsray.get(nested.fn('node-here').options(onA).remote()), nodeA.nodeId, 'the parent runs on node A');
     const special = encode({ resources: { special: 1 } });
+    const routed = () => JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json', '--address', address, '--token', TOKEN], { env, encoding: 'utf8' }).stdout).routedTasks;
+    const before = routed();
     const where = await tsray.get(nested.fn('nodes-of').options(onA).remote(4, special));
     t.same(where, [nodeB.nodeId, nodeB.nodeId, nodeB.nodeId, nodeB.nodeId], 'children that need what only node B has run there');
+    t.equal(routed(), before, 'on worker leases node A holds (it owns them, as a driver would): the head placed neither them nor their parent');
     const spread = await tsray.get(nested.fn('nodes-of').options(onA).remote(9, encode({ schedulingStrategy: 'SPREAD' })));
     t.ok(new Set(spread).size >= 2, `SPREAD children run on several nodes (${[...new Set(spread)].join(', ')})`);
+    t.equal(routed(), before + 9, 'SPREAD children go through the head');
     const pinned = await tsray.get(nested.fn('nodes-of').options(onA).remote(3, encode({ schedulingStrategy: { nodeId: nodeB.nodeId, soft: false } })));
     t.same(pinned, [nodeB.nodeId, nodeB.nodeId, nodeB.nodeId], 'node affinity from a guest reaches the node it names');
     const nowhere = await tsray.get(nested.fn('submit-raw').options(onA).remote('node-here', encode([]), encode({ schedulingStrategy: { nodeId: 'f'.repeat(16), soft: false } })));

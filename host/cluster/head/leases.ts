@@ -34,7 +34,10 @@ export class Leases {
   }
 
   request(f: LeaseRequestFrame, peer: Peer, hello: Hello): void {
-    if (hello.role !== 'driver' || !hello.objects) { peer.close(CLOSE.MALFORMED, 'leases are for drivers'); return; }
+    // Owners: drivers, and nodes for the tasks their guests send away (never onto themselves).
+    const asNode = hello.role === 'node' ? this.nodes.byPeer(peer) : undefined;
+    const ownerAddress = hello.role === 'driver' ? hello.objects?.address : asNode?.info.objectAddress;
+    if (ownerAddress === undefined) { peer.close(CLOSE.MALFORMED, 'leases are for drivers and live nodes'); return; }
     const owner = this.ownership.ownerOf(peer);
     const shape = shapeKey(f.request);
     const busy = (why: string): void => peer.send({ t: 'lease-reply', id: f.id, busy: why });
@@ -42,13 +45,13 @@ export class Leases {
     let sameShape = 0;
     for (const id of mine ?? []) if (this.leases.get(id)!.shape === shape) sameShape++;
     if (sameShape >= MAX_LEASES_PER_SHAPE) { busy(`it holds ${MAX_LEASES_PER_SHAPE} leases of this shape already`); return; }
-    const views = this.nodes.views().filter((v) => this.nodes.get(v.nodeId)?.info.leaseKey);
+    const views = this.nodes.views().filter((v) => v.nodeId !== asNode?.info.nodeId && this.nodes.get(v.nodeId)?.info.leaseKey);
     const p = this.placer.place(views, { resources: f.request, strategy: 'DEFAULT' });
     const view = 'nodeId' in p ? views.find((v) => v.nodeId === p.nodeId) : undefined;
     const n = view && fits(view.available, f.request) ? this.nodes.get(view.nodeId) : undefined;
     if (!n?.info.leaseKey) { busy('no node has this shape free now'); return; }
     const leaseId = randomBytes(12).toString('hex');
-    const grant = { leaseId, nodeId: n.info.nodeId, address: n.info.objectAddress, owner, ownerAddress: hello.objects.address, shape, request: { ...f.request } };
+    const grant = { leaseId, nodeId: n.info.nodeId, address: n.info.objectAddress, owner, ownerAddress, shape, request: { ...f.request } };
     this.nodes.reserve(n, grant.request);
     this.leases.set(leaseId, { owner, nodeId: n.info.nodeId, request: grant.request, shape });
     let set = this.byOwner.get(owner);
