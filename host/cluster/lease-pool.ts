@@ -185,7 +185,7 @@ export class LeasePool {
       this.byTask.delete(f.taskId);
       this.carried.delete(f.taskId);
       l.inflight.delete(f.taskId);
-      if (f.ok) this.record(l.grant.nodeId, f);
+      if (f.ok && f.returns?.some((r) => 'object' in r || r.refs?.length)) this.record(l.grant.nodeId, f);
       this.events.result(f);
       this.idleCheck(l);
       this.pump(l.shape);

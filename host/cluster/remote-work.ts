@@ -205,9 +205,15 @@ export class RemoteWork {
    * (the head grants those to the node that gets them).
    */
   private leasable(args: unknown[], refs: WireRef[] | undefined): boolean {
-    for (const a of args) { const loc = remoteLocation(a); if (loc && loc.address !== this.ownAddress) return false; }
+    let objects = false;
+    for (const a of args) {
+      if (a === null || typeof a !== 'object') continue;
+      objects = true;
+      const loc = remoteLocation(a);
+      if (loc && loc.address !== this.ownAddress) return false;
+    }
     if (refs?.some((r) => 'at' in r && r.at.address !== this.ownAddress)) return false;
-    return handlesIn(args).size === 0;
+    return !objects || handlesIn(args).size === 0;
   }
 
   /** A leased task's node was lost before it answered: it runs again while its retries last, as the head retries its own. */
