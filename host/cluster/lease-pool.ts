@@ -120,7 +120,7 @@ export class LeasePool {
     }
     if (s.queue.length === 0) return;
     if (!s.asking && this.mayAsk(s)) { this.ask(s); return; }
-    if (!s.asking && s.leases.length === 0) while (s.queue.length > 0) this.unqueue(s.queue.shift()!, (t) => this.events.viaHead(t));
+    if (!s.asking && s.leases.length === 0) while (s.queue.length > 0) { const t = s.queue.shift()!; this.carried.delete(t.id); this.events.viaHead(t); }
   }
 
   private ask(s: Shape): void {
@@ -228,7 +228,8 @@ export class LeasePool {
       this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
       for (const t of l.inflight.values()) {
         this.byTask.delete(t.id);
-        this.unqueue(t, (x) => { if (!this.closing) this.events.lost(x, why); });
+        this.carried.delete(t.id);
+        if (!this.closing) this.events.lost(t, why);
       }
       l.inflight.clear();
       this.pump(l.shape);
@@ -244,12 +245,6 @@ export class LeasePool {
       this.ended(c, `its node ${nodeId} died (${cause})`);
       c.peer?.ws.terminate();
     }
-  }
-
-  /** `t` leaves this pool; `then` decides where it goes next (it may come back). */
-  private unqueue(t: LeasedTask, then: (t: LeasedTask) => void): void {
-    this.carried.delete(t.id);
-    then(t);
   }
 
   /** Whether task `id` is queued for a lease or in flight on one. */
