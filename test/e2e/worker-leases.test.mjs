@@ -8,7 +8,7 @@ import * as tsray from 'tsray';
 import { CLI, ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught } from '../helpers/runtime.mjs';
 import { MiB, cluster, fnv, isolatedEnv } from '../helpers/cluster.mjs';
-import { authed, encode, resultOf, startHead, textComponent, until, wireOptions } from '../helpers/raw-wire.mjs';
+import { authed, builtComponent, closeOf, encode, resultOf, startHead, textComponent, until, wireOptions } from '../helpers/raw-wire.mjs';
 
 const env = isolatedEnv('worker-leases');
 const TOKEN = 'worker-leases-token';
@@ -140,11 +140,11 @@ t.test('a node refuses leased work it did not grant', async (t) => {
 
   const forged = await node();
   forged.send(encode({ t: 'lease', lease: { ...lease, shape: 'CPU=0.5' } }));
-  t.equal((await forged.closed).code, 4001, 'a lease whose fields do not match its ticket closes with 4001');
+  t.equal((await closeOf(forged)).code, 4001, 'a lease whose fields do not match its ticket closes with 4001');
 
   const early = await node();
   early.send(run('early'));
-  t.equal((await early.closed).code, 4003, 'a run before any lease closes with 4003');
+  t.equal((await closeOf(early)).code, 4003, 'a run before any lease closes with 4003');
 
   const ws = await node();
   ws.send(encode({ t: 'lease', lease }));
@@ -158,13 +158,18 @@ t.test('a node refuses leased work it did not grant', async (t) => {
   ws.send(run('foreign', { args: [foreign] }));
   t.match((await resultOf(ws, 'foreign')).error?.message ?? '', /only on this node or on its owner/, 'an argument on an address the lease does not vouch for is refused: the node dials nothing');
   ws.send(encode({ t: 'lease', lease: { ...lease, owner: 'driver-other' } }));
-  t.equal((await ws.closed).code, 4001, 'changing the owner breaks the ticket');
+  t.equal((await closeOf(ws)).code, 4001, 'changing the owner breaks the ticket');
 
+  // The first copy naps, so the second surely finds it unanswered (ids are checked against the tasks in flight).
+  const slow = builtComponent('slow');
+  const nap = encode({ t: 'run', lease: lease.leaseId, task: { taskId: 'dup', hash: slow.hash, name: 'nap', fn: 'nap', args: [3000], opts: wireOptions() } });
   const again = await node();
   again.send(encode({ t: 'lease', lease }));
-  again.send(run('dup'));
-  again.send(run('dup'));
-  t.equal((await again.closed).code, 4003, 'a task id sent twice closes the connection');
+  again.send(encode({ t: 'component', hash: slow.hash, bytes: slow.bytes }));
+  again.send(nap);
+  await new Promise((r) => setTimeout(r, 300));
+  again.send(nap);
+  t.equal((await closeOf(again)).code, 4003, 'a task id sent twice closes the connection');
 
   // The owner leaves the head: the node hears it, and its leases are refused from then on.
   drv.close();
@@ -177,5 +182,5 @@ t.test('a node refuses leased work it did not grant', async (t) => {
     return c?.reason === 'the owner of this lease is gone';
   });
   late.send(encode({ t: 'lease', lease }));
-  t.match((await late.closed).reason, /owner of this lease is gone/, 'a gone owner\'s lease is refused');
+  t.match((await closeOf(late)).reason, /owner of this lease is gone/, 'a gone owner\'s lease is refused');
 });

@@ -50,8 +50,20 @@ export async function authed(address, token, role, extra = {}) {
 
 /** The `text` component (greet: func(name: string) -> string) as its bytes and content hash. */
 export function textComponent() {
-  const bytes = readFileSync(join(ROOT, 'build', 'text.wasm'));
+  return builtComponent('text');
+}
+
+/** The bytes and hash of example component `name`, built in build/. */
+export function builtComponent(name) {
+  const bytes = readFileSync(join(ROOT, 'build', `${name}.wasm`));
   return { bytes, hash: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** How `ws` closed, once it has: a connection still open after `ms` fails the test instead of hanging it. */
+export function closeOf(ws, ms = 10_000) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms); });
+  return Promise.race([ws.closed, late]).finally(() => clearTimeout(timer));
 }
 
 /** Normalized task options as a driver sends them, with `over` on top. */
