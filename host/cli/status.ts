@@ -29,7 +29,7 @@ export function formatStatus(s: StatusReply, now = new Date()): string {
   if (names.length === 0) out.push(' (no resources)');
   out.push('', 'Demands:');
   out.push(...(s.demands.length ? s.demands.map((d) => ` ${JSON.stringify(d.shape)}: ${d.count}+ pending tasks/actors`) : [' (no resource demands)']));
-  out.push('', `Worker leases: ${s.leases ?? 0} held by drivers; ${s.routedTasks ?? 0} tasks placed through the head`);
+  out.push('', `Worker leases: ${s.leases ?? 0} held by drivers; ${s.routedTasks ?? 0} tasks and ${s.routedCalls ?? 0} actor calls routed through the head`);
   out.push('', 'Per node', line);
   for (const n of s.nodes) {
     const used = Object.keys(n.resources).sort((a, b) => order(a) - order(b) || a.localeCompare(b))

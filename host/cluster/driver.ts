@@ -166,7 +166,7 @@ export class ClusterDriver implements Backend {
         result: (f) => this.work.onResult(f),
         // Filtered on the node already; again here, since a node's word is not trusted.
         log: (f) => { if (logPasses(log, f.level)) printGuestLog(f, { pid: f.pid ?? 0, node: f.node ?? '?' }); },
-        lost: (t, why) => this.work.lost(t.id, why),
+        lost: (t, why) => this.work.lost(t.id, why, t.viaHead),
         viaHead: (t) => this.work.unleased(t.id, t.viaHead),
       });
       this.work.pool = this.pool;

@@ -14,7 +14,7 @@ import {
   CLOSE, PROTOCOL_VERSION,
   type ComponentFrame, type MemoryRequest, type MemoryReply, type JobRequest, type JobReply, type StateRequest, type StateReply, type LogsRequest, type LogsReply, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest, type ResultFrame,
 } from './protocol.js';
-import { listen, type Tls } from './tls.js';
+import { listen } from './tls.js';
 import { acceptPeers } from './accept.js';
 import { isNodeInfo, isResume } from './validate-frame.js';
 import { Recovery } from './head/recovery.js';
@@ -31,35 +31,9 @@ import { gather } from './head/gather.js';
 import { Jobs } from './head/jobs.js';
 import { InvalidArgumentError, RuntimeStateError, TsrayError } from '../errors.js';
 import { newToken } from './token.js';
+import type { HeadOptions } from './head/head-options.js';
 
-export interface HeadOptions {
-  /** TCP port (0 picks a free one). */
-  port: number;
-  /** Interface to listen on (default all). */
-  host?: string;
-  /**
-   * The cluster token. Absent: the token a killed head's tables kept (a head
-   * started again takes its cluster back with it), else a new one (`head.token`).
-   */
-  token?: string;
-  /** With a certificate: listen with TLS (`wss://`). */
-  tls?: Tls;
-  /** A node silent this long is dead (default 10 s). */
-  nodeTimeoutMs?: number;
-  /** DEFAULT strategy's knobs (spread threshold, top-k fraction and minimum). */
-  placement?: Partial<typeof DEFAULT_PLACEMENT>;
-  random?: () => number;
-  /**
-   * Where the cluster's tables outlive this head (head/tables/): a head
-   * started with the tables a killed one left takes its cluster back
-   * (head/recovery.ts). Absent: the tables live in memory only.
-   */
-  tables?: TableStore;
-  /** Where the head says what it recovered (default: nowhere). */
-  say?: (line: string) => void;
-  /** Where it says what went wrong but did not stop it (default: `say`). */
-  warn?: (line: string) => void;
-}
+export type { HeadOptions };
 
 /** Work frames a restarted head holds until its nodes are back (head/recovery.ts), in the order they came. */
 const HELD_WHILE_RECOVERING = new Set<Frame['t']>(['submit', 'cancel', 'actor-create', 'actor-call', 'actor-kill', 'free', 'resume-done']);
@@ -107,6 +81,7 @@ export class Head {
     'resume-done': (_f, peer) => this.recovery?.ownerBack(this.ownership.ownerOf(peer)),
     'lease-request': (f, peer, hello) => this.leases.request(f, peer, hello),
     'lease-return': (f, peer) => this.leases.returned(f, peer),
+    'actor-route': (f, peer, hello) => this.leases.route(f, peer, hello),
   };
 
   private constructor(private readonly wss: WebSocketServer, private readonly opts: HeadOptions, rows: Tables | undefined) {
@@ -126,7 +101,7 @@ export class Head {
     const placer = new Placer({ ...DEFAULT_PLACEMENT, ...opts.placement, random: opts.random ?? Math.random });
     this.router = new Router(this.nodes, this.ownership, placer, () => this.actors, () => this.recovery);
     this.actors = new ActorDirectory(this.nodes, this.ownership, this.router, this.tables);
-    this.leases = new Leases(this.nodes, this.ownership, placer);
+    this.leases = new Leases(this.nodes, this.ownership, placer, (id) => this.actors.get(id));
     this.ownership.onOwnerGone = (owner) => this.leases.ownerGone(owner);
     this.clusterId = typeof rows?.meta.get('clusterId') === 'string' ? rows.meta.get('clusterId') as string : randomBytes(8).toString('hex');
     const kept = rows?.meta.get('token');
@@ -264,6 +239,8 @@ export class Head {
   private handle(f: Frame, peer: Peer, hello: Hello): void {
     const h = this.handlers[f.t] as Handler<Frame['t']> | undefined;
     if (!h) { peer.close(CLOSE.MALFORMED, `unexpected frame '${f.t}'`); return; }
+    // A node's results sent again are all in: it is back (never held, or work would wait for itself).
+    if (f.t === 'resume-done' && hello.role === 'node') this.recovery?.nodeReplayed(hello.node!.nodeId);
     // A peer's frames keep their order: once one is held, the rest of its work frames wait behind it.
     if (this.recovery?.holding && HELD_WHILE_RECOVERING.has(f.t)) this.recovery.hold(() => { if (peer.isOpen) h(f, peer, hello); });
     else h(f, peer, hello);
@@ -381,7 +358,7 @@ export class Head {
   /** The tables as `tsray status` shows them. */
   status(id: number): StatusReply {
     const { clusterId, drivers, leases, router } = this;
-    return { t: 'status-reply', id, clusterId, nodes: this.nodes.statuses(), drivers: drivers.size, demands: router.demands(), leases: leases.size, routedTasks: router.routed };
+    return { t: 'status-reply', id, clusterId, nodes: this.nodes.statuses(), drivers: drivers.size, demands: router.demands(), leases: leases.size, routedTasks: router.routed, routedCalls: this.actors.routed };
   }
 
   /** Stops the head. The cluster ends with it: its tables are cleared, so a head started again begins anew. */

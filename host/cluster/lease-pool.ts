@@ -19,11 +19,15 @@
  * leases; the tasks on them are `lost` (the submitter runs them again while
  * their retries last). Objects a leased task left on its node are freed
  * there directly (`routeFree`).
+ *
+ * Actor routes (actor-path.ts) share the node connections: calls on one go
+ * to the node hosting the actor and are answered, lost and freed as leased
+ * tasks are; a route reserves nothing, so it is not given back when idle.
  */
 import type { Peer } from './peer.js';
 import { connect } from './connect.js';
 import type { ClientTls } from './tls.js';
-import type { Frame, FreeFrame, LogFrame, ResultFrame, TaskFrame } from './protocol.js';
+import type { ActorCallFrame, Frame, FreeFrame, LogFrame, ResultFrame, TaskFrame } from './protocol.js';
 import type { HeadChannel } from './head-link.js';
 import { MAX_LEASES_PER_SHAPE, type LeaseGrant, type LeaseReplyFrame } from './lease-protocol.js';
 import { resultLocations } from './wire-refs.js';
@@ -37,8 +41,8 @@ export const BUSY_MS = 1000;
 /** A task as the pool carries it. */
 export interface LeasedTask {
   id: string;
-  /** The task as it travels (its `attempt` set by the submitter). */
-  task: TaskFrame;
+  /** The task as it travels (its `attempt` set by the submitter), or an actor call. */
+  task: TaskFrame | ActorCallFrame;
   /** Component bytes it needs on the node, by hash (sent once per connection). */
   components: readonly { hash: string; bytes: Uint8Array }[];
   /** Its frame for the head, should no lease be had. */
@@ -68,7 +72,8 @@ interface Conn {
 interface Lease {
   grant: LeaseGrant;
   conn: Conn;
-  shape: Shape;
+  /** Its shape's tasks; undefined for an actor route. */
+  shape: Shape | undefined;
   inflight: Map<string, LeasedTask>;
 }
 
@@ -91,6 +96,8 @@ export class LeasePool {
   private readonly held = new Map<string, Map<string, number>>();
   /** The last lease granted on each node: a new connection presents it, to free objects after its leases went back. */
   private readonly lastGrant = new Map<string, LeaseGrant>();
+  /** Actor routes held, by actor id. */
+  private readonly routes = new Map<string, Lease>();
   private closing = false;
 
   constructor(private readonly head: HeadChannel, private readonly token: string, private readonly tls: ClientTls | undefined, private readonly events: PoolEvents, private readonly now: () => number = Date.now) {}
@@ -135,13 +142,47 @@ export class LeasePool {
   }
 
   private add(s: Shape, grant: LeaseGrant): void {
+    const l = this.present(grant, s);
+    s.leases.push(l);
+    this.idleCheck(l, s);
+  }
+
+  /** Presents `grant` on its node's connection. */
+  private present(grant: LeaseGrant, shape: Shape | undefined): Lease {
     this.lastGrant.set(grant.nodeId, grant);
     const conn = this.conn(grant.nodeId, grant.address);
-    const l: Lease = { grant, conn, shape: s, inflight: new Map() };
+    const l: Lease = { grant, conn, shape, inflight: new Map() };
     conn.leases.add(l);
-    s.leases.push(l);
     this.deliver(conn, { t: 'lease', lease: grant });
-    this.idleCheck(l);
+    return l;
+  }
+
+  /** Asks the head for a route to actor `actorId`: true once one is held. */
+  async route(actorId: string): Promise<boolean> {
+    const r = await this.head.request<LeaseReplyFrame>({ t: 'actor-route', id: 0, actorId }).catch(() => undefined);
+    const grant = r?.lease;
+    if (!grant || grant.actorId !== actorId || this.closing) return false;
+    this.routes.set(actorId, this.present(grant, undefined));
+    return true;
+  }
+
+  /** Whether a route to actor `actorId` is held (its node connection has not ended). */
+  routed(actorId: string): boolean {
+    return this.routes.has(actorId);
+  }
+
+  /** Sends actor call `t` on the route to its actor (which `routed` said is held). */
+  call(actorId: string, t: LeasedTask): void {
+    this.carried.add(t.id);
+    this.send(this.routes.get(actorId)!, t);
+  }
+
+  /** The actor is gone for good: its route is let go. */
+  unroute(actorId: string): void {
+    const l = this.routes.get(actorId);
+    if (!l) return;
+    this.routes.delete(actorId);
+    if (l.inflight.size === 0) this.drop(l);
   }
 
   private send(l: Lease, t: LeasedTask): void {
@@ -152,7 +193,8 @@ export class LeasePool {
       l.conn.shipped.add(c.hash);
       this.deliver(l.conn, { t: 'component', hash: c.hash, bytes: c.bytes });
     }
-    this.deliver(l.conn, { t: 'run', task: t.task, lease: l.grant.leaseId });
+    const lease = l.grant.leaseId;
+    this.deliver(l.conn, 'callId' in t.task ? { ...t.task, lease } : { t: 'run', task: t.task, lease });
   }
 
   private deliver(c: Conn, f: Frame): void {
@@ -187,7 +229,8 @@ export class LeasePool {
       l.inflight.delete(f.taskId);
       if (f.ok && f.returns?.some((r) => 'object' in r || r.refs?.length)) this.record(l.grant.nodeId, f);
       this.events.result(f);
-      this.idleCheck(l);
+      if (!l.shape) { if (l.inflight.size === 0 && this.routes.get(l.grant.actorId!) !== l) this.drop(l); return; }
+      this.idleCheck(l, l.shape);
       this.pump(l.shape);
     } else if (f.t === 'log') {
       const l = this.byTask.get(f.route);
@@ -204,15 +247,19 @@ export class LeasePool {
   }
 
   /** A lease with nothing to do goes back. */
-  private idleCheck(l: Lease): void {
-    if (l.inflight.size > 0 || l.shape.queue.length > 0) return;
+  private idleCheck(l: Lease, s: Shape): void {
+    if (l.inflight.size > 0 || s.queue.length > 0) return;
     this.drop(l);
     this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
-    l.shape.busyUntil = 0;
+    s.busyUntil = 0;
   }
 
   private drop(l: Lease): void {
     l.conn.leases.delete(l);
+    if (!l.shape) {
+      if (this.routes.get(l.grant.actorId!) === l) this.routes.delete(l.grant.actorId!);
+      return;
+    }
     const i = l.shape.leases.indexOf(l);
     if (i >= 0) l.shape.leases.splice(i, 1);
   }
@@ -225,14 +272,14 @@ export class LeasePool {
     for (const l of [...c.leases]) {
       this.drop(l);
       // The head frees the shape (a dead node's leases ended there already).
-      this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
+      if (l.shape) this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
       for (const t of l.inflight.values()) {
         this.byTask.delete(t.id);
         this.carried.delete(t.id);
         if (!this.closing) this.events.lost(t, why);
       }
       l.inflight.clear();
-      this.pump(l.shape);
+      if (l.shape) this.pump(l.shape);
     }
   }
 

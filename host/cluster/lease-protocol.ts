@@ -11,6 +11,10 @@
  * address a leased task's arguments may point at) and the shape. So a node
  * checks a lease without asking the head, and a token holder cannot forge
  * one, nor use another owner's lease to send work as that owner.
+ *
+ * An actor route is a lease with `actorId` (and no shape): its owner's calls
+ * to that actor go straight to the node hosting it (`actor-call` with
+ * `lease`). It reserves nothing, since the actor holds its resources itself.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -26,6 +30,8 @@ export interface LeaseGrant {
   /** The resource shape every task sent on it has (`shapeKey`), and the request it stands for. */
   shape: string;
   request: Record<string, number>;
+  /** An actor route's actor: calls to it, and nothing else, travel on this lease. */
+  actorId?: string;
   /** HMAC-SHA256 (hex) of the fields above under the node's lease key. */
   ticket: string;
   /** The node's process id, for its guest log lines (not signed: the node does not read it). */
@@ -34,6 +40,8 @@ export interface LeaseGrant {
 
 /** Driver -> head: a lease for tasks of `request` (DEFAULT placement). */
 export interface LeaseRequestFrame { t: 'lease-request'; id: number; request: Record<string, number> }
+/** Driver -> head: a route to actor `actorId`'s node (answered by `lease-reply`: the route, or `busy` while it is not alive there). */
+export interface ActorRouteFrame { t: 'actor-route'; id: number; actorId: string }
 /** Head -> driver: the lease, or `busy` (no node has the shape free now: send through the head). */
 export interface LeaseReplyFrame { t: 'lease-reply'; id: number; lease?: LeaseGrant; busy?: string }
 /** Driver -> head: the lease is not used any more; its shape is free on its node again. */
@@ -48,7 +56,7 @@ export const MAX_LEASES_PER_SHAPE = 64;
 
 function mac(key: string, g: Omit<LeaseGrant, 'ticket'>): Buffer {
   // Fields joined with a separator no id, address or shape contains.
-  return createHmac('sha256', key).update([g.leaseId, g.nodeId, g.address, g.owner, g.ownerAddress, g.shape].join('\n')).digest();
+  return createHmac('sha256', key).update([g.leaseId, g.nodeId, g.address, g.owner, g.ownerAddress, g.shape, g.actorId ?? ''].join('\n')).digest();
 }
 
 /** The ticket for `g` under node key `key`. */

@@ -7,18 +7,21 @@
  * What a connection may do, each checked here: present leases whose ticket
  * this node's lease key signed, for one owner only; run tasks of a lease's
  * shape whose arguments point only at this node or the owner's object
- * server; cancel its own tasks; free objects its owner was handed here.
+ * server; call, on an actor route, the actor it names (hosted here), with
+ * the same arguments rule; cancel its own tasks and calls; free objects its
+ * owner was handed here.
  * Anything else closes the connection (a forged ticket with CLOSE.AUTH).
  *
  * A connection that closes takes its running tasks with it (they are
- * cancelled: its driver retries them elsewhere, as after a node death);
+ * cancelled: its driver retries them elsewhere, as after a node death; an
+ * actor's calls not started yet are cancelled, a running one finishes);
  * what its owner was handed stays until the owner frees it or the head says
  * the owner is gone (`owner-gone`).
  */
 import { createHash } from 'node:crypto';
 import type { ObjectRef } from '../../store/object-ref.js';
 import type { Peer } from './peer.js';
-import { CLOSE, chainWellFormed, type Frame, type RunFrame, type TaskFrame } from './protocol.js';
+import { CLOSE, chainWellFormed, type ActorCallFrame, type Frame, type RunFrame, type TaskFrame } from './protocol.js';
 import { ticketValid, type LeaseGrant } from './lease-protocol.js';
 import { normalizeWireOptions } from '../core/options.js';
 import { toWire } from '../core/error-codec.js';
@@ -42,6 +45,8 @@ export interface LeaseHost {
   /** Whether the head sent work `id` here and it is not answered yet (a leased task may not take its id). */
   runs(id: string): boolean;
   run(task: TaskFrame, to: Answers): Promise<void>;
+  /** Calls the actor hosted here that `f` names (one not hosted here answers ActorDiedError). */
+  callActor(f: ActorCallFrame, to: Answers): void;
   cancel(refs: ObjectRef[] | undefined, force: boolean, recursive: boolean): void;
   letGo(objectId: string): void;
   offerComponent(hash: string, bytes: Uint8Array): void;
@@ -65,11 +70,12 @@ export class LeasedWork {
 
   /** A frame on an object server connection; false for frames that are not about leased work. */
   frame(f: Frame, peer: Peer): boolean {
-    if (f.t !== 'lease' && f.t !== 'run' && f.t !== 'cancel' && f.t !== 'free' && f.t !== 'component') return false;
+    if (f.t !== 'lease' && f.t !== 'run' && f.t !== 'actor-call' && f.t !== 'cancel' && f.t !== 'free' && f.t !== 'component') return false;
     const c = this.conns.get(peer) ?? this.open(peer);
     if (f.t === 'lease') this.lease(c, f.lease);
     else if (!c.owner) peer.close(CLOSE.MALFORMED, `a '${f.t}' before any lease`);
     else if (f.t === 'run') this.run(c, f);
+    else if (f.t === 'actor-call') this.call(c, f);
     else if (f.t === 'cancel') { if (this.tasks.get(f.taskId) === c) this.host.cancel(c.running.get(f.taskId), !!f.force, f.recursive !== false); }
     else if (f.t === 'free') this.free(c.owner, f.objectIds);
     else if (createHash('sha256').update(f.bytes).digest('hex') !== f.hash) peer.close(CLOSE.MALFORMED, 'component bytes must match their hash');
@@ -102,27 +108,54 @@ export class LeasedWork {
 
   private run(c: Conn, f: RunFrame): void {
     const task = f.task;
-    const lease = f.lease === undefined ? undefined : c.leases.get(f.lease);
-    if (!lease) { c.peer.close(CLOSE.MALFORMED, 'a run on a lease this connection did not present'); return; }
-    if (this.tasks.has(task.taskId) || this.host.runs(task.taskId) || !chainWellFormed(task)) { c.peer.close(CLOSE.MALFORMED, 'a malformed or duplicate leased task'); return; }
-    if (c.running.size >= MAX_LEASED_INFLIGHT) { c.peer.close(CLOSE.MALFORMED, `more than ${MAX_LEASED_INFLIGHT} leased tasks unanswered on one connection`); return; }
-    const refuse = (e: unknown): void => c.peer.send({ t: 'result', taskId: task.taskId, ok: false, error: toWire(e) });
+    const lease = this.admitted(c, f.lease, task.taskId, chainWellFormed(task), undefined);
+    if (!lease) return;
     try {
       task.opts = normalizeWireOptions(task.opts);
     } catch (e) {
-      refuse(e);
+      this.refuse(c, task.taskId, e);
       return;
     }
-    if (task.opts.shape !== lease.shape) { refuse(new NotGivenError(`a task of shape '${task.opts.shape}' was sent on a lease for '${lease.shape}'`)); return; }
-    // This node dials only what it can trust: itself, and the object server the head vouched for as the lease owner's.
-    const locs = [...task.args.map(remoteLocation), ...locationsIn(task.refs)];
-    if (locs.some((l) => l && l.address !== lease.ownerAddress && l.address !== this.me.address)) {
-      refuse(new NotGivenError('a leased task\'s arguments may be only on this node or on its owner\'s object server; send it through the head'));
-      return;
-    }
-    c.running.set(task.taskId, []);
-    this.tasks.set(task.taskId, c);
+    if (task.opts.shape !== lease.shape) { this.refuse(c, task.taskId, new NotGivenError(`a task of shape '${task.opts.shape}' was sent on a lease for '${lease.shape}'`)); return; }
+    if (!this.argsTrusted(c, lease, task.taskId, [...task.args.map(remoteLocation), ...locationsIn(task.refs)])) return;
+    this.start(c, task.taskId);
     void this.host.run(task, c);
+  }
+
+  private call(c: Conn, f: ActorCallFrame): void {
+    if (!this.admitted(c, f.lease, f.callId, true, f.actorId)) return;
+    if (!this.argsTrusted(c, c.leases.get(f.lease!)!, f.callId, f.args.map(remoteLocation))) return;
+    this.start(c, f.callId);
+    this.host.callActor(f, c);
+  }
+
+  /**
+   * The lease that work `id` came on, if the connection presented it and it
+   * carries this kind of work (a task: no actor; a call: its actor), and the
+   * id is new here; otherwise the connection closes.
+   */
+  private admitted(c: Conn, leaseId: string | undefined, id: string, wellFormed: boolean, actorId: string | undefined): LeaseGrant | undefined {
+    const lease = leaseId === undefined ? undefined : c.leases.get(leaseId);
+    if (!lease || lease.actorId !== actorId) { c.peer.close(CLOSE.MALFORMED, actorId === undefined ? 'a run on a lease this connection did not present' : 'an actor call on no route to that actor'); return undefined; }
+    if (this.tasks.has(id) || this.host.runs(id) || !wellFormed) { c.peer.close(CLOSE.MALFORMED, 'a malformed or duplicate leased task'); return undefined; }
+    if (c.running.size >= MAX_LEASED_INFLIGHT) { c.peer.close(CLOSE.MALFORMED, `more than ${MAX_LEASED_INFLIGHT} leased tasks unanswered on one connection`); return undefined; }
+    return lease;
+  }
+
+  /** Whether arguments at `locs` are where this node may dial: itself, and the object server the head vouched for as the lease owner's. */
+  private argsTrusted(c: Conn, lease: LeaseGrant, id: string, locs: ({ address: string } | undefined)[]): boolean {
+    if (!locs.some((l) => l && l.address !== lease.ownerAddress && l.address !== this.me.address)) return true;
+    this.refuse(c, id, new NotGivenError('a leased task\'s arguments may be only on this node or on its owner\'s object server; send it through the head'));
+    return false;
+  }
+
+  private refuse(c: Conn, id: string, e: unknown): void {
+    c.peer.send({ t: 'result', taskId: id, ok: false, error: toWire(e) });
+  }
+
+  private start(c: Conn, id: string): void {
+    c.running.set(id, []);
+    this.tasks.set(id, c);
   }
 
   /** Leased task `id` was answered; the objects its result left here are its owner's. */

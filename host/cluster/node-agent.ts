@@ -309,7 +309,8 @@ export class NodeAgent {
     });
   }
 
-  private callActor(f: ActorCallFrame): void {
+  /** Calls the actor `f` names (from the head, or on an actor route: `to`) and answers it there. */
+  callActor(f: ActorCallFrame, to: Answers = this.head): void {
     this.actorStep(f.actorId, async () => {
       const pulled: ObjectRef[] = [];
       try {
@@ -319,9 +320,9 @@ export class NodeAgent {
         if (!method) throw new InvalidArgumentError(`actor ${a.spec.resource.name} has no method '${f.method}'`);
         const args = await this.crossing.localArgs(f.args, pulled);
         checkCall(method, f.numReturns, args);
-        this.answerWhenSettled(f.callId, this.node.actors.call(a.localId, method, args, f.numReturns), pulled);
+        this.answerWhenSettled(f.callId, this.node.actors.call(a.localId, method, args, f.numReturns), pulled, undefined, to);
       } catch (e) {
-        this.reply(f.callId, pulled, { error: e });
+        this.reply(f.callId, pulled, { error: e }, to);
       }
     });
   }

@@ -20,7 +20,7 @@ import type { NodeMemory } from '../../store/report.js';
 import type { NodeRow, ProcessState } from '../core/state-views.js';
 import type { NodeLogs } from '../node/log-ring.js';
 import type { LogFilter, LogLevel } from '../engine/guest-log.js';
-import type { LeaseFrame, LeaseReplyFrame, LeaseRequestFrame, LeaseReturnFrame, OwnerGoneFrame } from './lease-protocol.js';
+import type { ActorRouteFrame, LeaseFrame, LeaseReplyFrame, LeaseRequestFrame, LeaseReturnFrame, OwnerGoneFrame } from './lease-protocol.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -150,9 +150,10 @@ export interface StatusReply {
   drivers: number;
   /** Resource requests that no live node can satisfy now. */
   demands: { shape: Record<string, number>; count: number }[];
-  /** Worker leases drivers hold now, and the tasks the head itself placed since it started (leased ones pass it by). */
+  /** Worker leases drivers hold now, and the tasks and actor calls the head itself routed since it started (leased tasks and calls on actor routes pass it by). */
   leases?: number;
   routedTasks?: number;
+  routedCalls?: number;
 }
 
 export interface ErrorFrame { t: 'error'; code: string; message: string; id?: number }
@@ -311,8 +312,8 @@ export interface ActorCreateFrame {
 export interface ActorLookupFrame { t: 'actor-lookup'; id: number; name: string }
 /** Head -> driver: the actor's id, component and resource; or `error` when there is none by that name. */
 export interface ActorLookupReply { t: 'actor-lookup-reply'; id: number; actorId?: string; hash?: string; resource?: string; error?: string }
-/** Driver -> head -> node: a method call, sent in the order the driver made it. */
-export interface ActorCallFrame { t: 'actor-call'; actorId: string; callId: string; method: string; args: unknown[]; numReturns: number }
+/** Driver -> head -> node, or driver -> node on an actor route (`lease`, lease-protocol.ts): a method call, sent in the order the driver made it. */
+export interface ActorCallFrame { t: 'actor-call'; actorId: string; callId: string; method: string; args: unknown[]; numReturns: number; lease?: string }
 /** Driver -> head -> node. */
 export interface ActorKillFrame { t: 'actor-kill'; actorId: string; noRestart: boolean }
 
@@ -357,7 +358,7 @@ export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply | LogsRequest | LogsReply | JobRequest | JobReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
   | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone | ActorLookupFrame | ActorLookupReply | HoldingFrame | DroppedFrame
-  | LeaseRequestFrame | LeaseReplyFrame | LeaseReturnFrame | LeaseFrame | OwnerGoneFrame;
+  | LeaseRequestFrame | LeaseReplyFrame | LeaseReturnFrame | LeaseFrame | OwnerGoneFrame | ActorRouteFrame;
 
 export class MalformedFrameError extends Error {}
 

@@ -3,7 +3,9 @@
  * that can hold its resources; its creation and calls travel in the order
  * the driver made them (a call waiting for its arguments holds back the
  * calls after it, as on the embedded node), and the node runs them on its
- * own actor manager. Names are the driver's own.
+ * own actor manager. Once the actor is alive, its calls go straight to
+ * that node on a route, in the same order (actor-path.ts). Names are the
+ * driver's own.
  */
 import { ComponentError, InvalidArgumentError } from '../errors.js';
 import { loadComponent } from '../component/load.js';
@@ -40,7 +42,7 @@ export class RemoteActors implements ActorBackend {
     this.names.check(spec.name);
     // A guest's actor comes with an id of its creator's lineage.
     const actorId = spec.id ?? newId();
-    const a: RemoteActor = { spec, queue: this.work.lane(), open: 0, retiring: false };
+    const a: RemoteActor = { spec, queue: this.work.lane({ actorId, maxTaskRetries: spec.maxTaskRetries }), open: 0, retiring: false };
     this.actors.set(actorId, a);
     this.names.claim(spec.name, actorId);
     const { name: _name, ...options } = spec.options ?? {};
@@ -104,7 +106,8 @@ export class RemoteActors implements ActorBackend {
     const ctor = funcs.find((f) => f.kind === 'constructor')!;
     // Only its methods matter here: it was created, with its options, by whoever named it.
     const spec: ActorSpec = { component, resource: res.def, ctor, methods: funcs.filter((f) => f.kind === 'method'), args: [], request: {}, maxRestarts: 0, maxTaskRetries: 0, detached: true, id: r.actorId };
-    this.actors.set(r.actorId, { spec, queue: this.work.lane(), open: 0, retiring: false });
+    // Its creator's maxTaskRetries is not known here: a call lost with its node's connection is not sent again.
+    this.actors.set(r.actorId, { spec, queue: this.work.lane({ actorId: r.actorId, maxTaskRetries: 0 }), open: 0, retiring: false });
     return { id: r.actorId, spec };
   }
 
@@ -116,7 +119,10 @@ export class RemoteActors implements ActorBackend {
   kill(actorId: string, noRestart: boolean): void {
     const a = this.actors.get(actorId);
     if (!a) return;
-    if (noRestart) this.names.release(a.spec.name, actorId);
+    if (noRestart) {
+      this.names.release(a.spec.name, actorId);
+      this.work.unroute(a.queue);
+    }
     this.peer.send({ t: 'actor-kill', actorId, noRestart });
   }
 

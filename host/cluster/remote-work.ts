@@ -3,98 +3,32 @@
  * cluster driver makes, and every nested task a node sends away, waits here
  * for its ObjectRef arguments, then goes to the head (in order, for the
  * calls of one actor); results settle the returned refs. Large plain
- * arguments are put into the submitter's store first.
+ * arguments are put into the submitter's store first. Plain tasks may go
+ * on worker leases instead, and an actor's calls on a route straight to
+ * its node (lease-pool.ts, actor-path.ts).
  */
 import { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
-import { ConnectionError, InvalidArgumentError, TaskCancelledError, WorkerCrashedError } from '../errors.js';
+import { ActorDiedError, ConnectionError, InvalidArgumentError, TaskCancelledError, WorkerCrashedError } from '../errors.js';
 import { ObjectRef, newId } from '../../store/object-ref.js';
 import { snapshotValue } from '../../store/snapshot.js';
 import type { LoadedComponent } from '../component/loaded.js';
-import { ArgWaits, Lane, type Waiting } from '../core/pending-work.js';
+import { ArgWaits, Lane } from '../core/pending-work.js';
 import type { HeadChannel } from './head-link.js';
 import type { EmitFrame, Frame, ResultFrame, ReturnValue } from './protocol.js';
+import { ActorPath } from './actor-path.js';
+import type { SubmitterOptions, Work, WorkExtras, WorkQueue } from './work.js';
 import type { LeasePool } from './lease-pool.js';
 import type { NormalizedOptions } from '../core/options.js';
 import { handlesIn } from '../core/given-handles.js';
-import type { StreamSink } from '../core/specs.js';
 import { fromWire } from '../core/error-codec.js';
 import { ObjectServer } from './object-transfer.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
 import { remoteArg, remoteLocation } from './remote-arg.js';
 import { Lineage } from './lineage.js';
-import type { RemoteLocation } from '../../store/object-store.js';
 import { landRefs, unmarkRefs, wireRef, type RefSource, type WireRef } from './wire-refs.js';
 
-/** Something sent to the head once its ref arguments are ready: a task, an actor's creation, or an actor call. */
-export interface Work extends Waiting {
-  id: string;
-  name: string;
-  component: LoadedComponent;
-  args: unknown[];
-  /** Large plain arguments put into the driver's store for it (released when it ends). */
-  temps: ObjectRef[];
-  returns: ObjectRef[];
-  state: 'waiting' | 'sent' | 'done';
-  /** Refs passed at `object-ref` positions (held, and ready before it goes). */
-  refArgs: readonly ObjectRef[];
-  /** Where a streaming task's emitted values go. */
-  stream: StreamSink | undefined;
-  /** The frame to send, given its id, its arguments as they travel and the refs passed as values. */
-  frame: (id: string, args: unknown[], refs: WireRef[] | undefined) => Frame;
-  /** Work that must be sent in order with other work (an actor's calls); undefined: as soon as ready. */
-  queue: WorkQueue | undefined;
-  /** Every component it runs: its own, then a fused task's others. */
-  components: readonly LoadedComponent[];
-  /** Told how long it ran on its node's worker, when the node says (`TaskSpec.ran`). */
-  ran: ((ms: number) => void) | undefined;
-  /** How often its task may run again to make lost results (absent: never, see lineage.ts), and how often it did. */
-  maxRetries: number | undefined;
-  rebuilds: number;
-  /** A plain task that may go on a worker lease of this shape (lease-pool.ts); absent: through the head. */
-  lease: LeaseShape | undefined;
-  /** Times it was lost with a leased node (the head counts its own routed tasks' attempts). */
-  attempts: number;
-}
-
-/** The resource shape of a task that may go on a worker lease. */
-export interface LeaseShape {
-  shape: string;
-  request: Record<string, number>;
-}
-
-/** What else work may come with. */
-export interface WorkExtras {
-  /** Sent in order with the rest of this lane. */
-  queue?: WorkQueue;
-  /** Refs passed at `object-ref` positions (the args hold their `{ objectId }`). */
-  borrowed?: readonly ObjectRef[];
-  /** Ids its submitter drew for the results. */
-  returnIds?: readonly string[];
-  /** Its id, when its submitter drew one (a nested task's, which carries its parent's lineage). */
-  id?: string;
-  /** A streaming task's sink (`numReturns: 'streaming'`). */
-  stream?: StreamSink;
-  /** Other components it runs (a fused task's later functions): shipped with it. */
-  components?: readonly LoadedComponent[];
-  /** Told its run time on the node (`TaskSpec.ran`). */
-  ran?: (ms: number) => void;
-  /** A task whose results may be made again, this many times (lineage.ts); also its retries when a leased node is lost. */
-  maxRetries?: number;
-  /** It may go on a worker lease of this shape. */
-  lease?: LeaseShape;
-}
-
-/** How the submitter treats what it sends and receives. */
-export interface SubmitterOptions {
-  /** Whether component bytes go to the head with the first work that needs them (a driver's do; a node's came from the head). */
-  shipComponents: boolean;
-  /** Settles pending `ref` as the object at `loc`: a driver reads it on demand, a node pulls it here first. */
-  land: (ref: ObjectRef, loc: RemoteLocation) => void;
-}
-
-/** Work sent in order (an actor's creation and calls). */
-export type WorkQueue = Lane<Work>;
+export type { LeaseShape, SubmitterOptions, Work, WorkExtras, WorkQueue } from './work.js';
 
 export class RemoteWork {
   private readonly work = new Map<string, Work>();
@@ -139,29 +73,40 @@ export class RemoteWork {
       return r;
     });
     const w: Work = { id, name, component, args, temps, returns, refArgs: extras.borrowed ?? [], stream: extras.stream, pendingDeps: 0, holds: false, state: 'waiting', frame, queue, components: [component, ...(extras.components ?? [])], ran: extras.ran, maxRetries: extras.stream || queue ? undefined : extras.maxRetries, rebuilds: 0,
-      lease: extras.stream || queue ? undefined : extras.lease, attempts: 0 };
+      lease: extras.stream || queue ? undefined : extras.lease, attempts: 0, way: undefined };
     this.work.set(id, w);
     for (const r of returns) this.byReturn.set(r.id, id);
-    queue?.push(w);
+    queue?.lane.push(w);
     this.argWaits.start(w);
     return returns;
   }
 
   /** Sends ready work: at once, or (in a queue) once everything before it was sent. */
   private ready(w: Work): void {
-    if (w.queue) w.queue.drain();
+    if (w.queue) this.drain(w.queue);
     else this.send(w);
   }
 
-  /** A new lane for work that must go in order (an actor's creation and calls). */
-  lane(): WorkQueue {
-    return new Lane<Work>(this.stillWaiting, this.sendNow);
+  /** Sends what may go from the front of `q`: not past a call that waits for its path. */
+  private drain(q: WorkQueue): void {
+    q.lane.drain(() => !q.path?.blocked);
+  }
+
+  /** A new lane for work that must go in order: an actor's creation and calls (`actor`: whose calls may go on a route). */
+  lane(actor?: { actorId: string; maxTaskRetries: number }): WorkQueue {
+    return { lane: new Lane<Work>(this.stillWaiting, this.sendNow), path: actor && this.pool ? new ActorPath(actor.actorId, actor.maxTaskRetries) : undefined };
+  }
+
+  /** Actor `q` is gone for good: its route is let go. */
+  unroute(q: WorkQueue): void {
+    if (q.path) this.pool?.unroute(q.path.actorId);
   }
 
   private readonly stillWaiting = (w: Work): boolean => w.state === 'waiting';
   private readonly sendNow = (w: Work): void => this.send(w);
 
-  private send(w: Work): void {
+  /** Work `w` as it travels now (its sealed arguments as locations), or undefined when it failed. */
+  private travelling(w: Work): { f: Frame; args: unknown[]; refs: WireRef[] | undefined } | undefined {
     let args: unknown[];
     let refs: WireRef[] | undefined;
     try {
@@ -176,10 +121,30 @@ export class RemoteWork {
       if (w.refArgs.length) refs = w.refArgs.map((r) => wireRef(this.src, r));
     } catch (e) {
       this.fail(w, e as Error);
-      return;
+      return undefined;
     }
+    return { f: w.frame(w.id, args, refs), args, refs };
+  }
+
+  private send(w: Work): void {
+    const out = this.travelling(w);
+    if (!out) return;
+    const { f, args, refs } = out;
     w.state = 'sent';
-    const f = w.frame(w.id, args, refs);
+    const path = w.queue?.path;
+    if (path && f.t === 'actor-call' && this.pool) {
+      const way = path.next(this.pool.routed(path.actorId) && this.leasable(args, refs));
+      if (way === 'wait') {
+        // It goes once the other way drained (done() drains the lane again).
+        w.state = 'waiting';
+        path.blocked = true;
+        w.queue!.lane.unshift(w);
+        return;
+      }
+      w.way = way;
+      path.sent(way);
+      if (way === 'direct') { this.pool.call(path.actorId, { id: w.id, task: f, components: [], viaHead: f }); return; }
+    }
     if (w.lease && this.pool && f.t === 'submit' && this.leasable(args, refs)) {
       // The node normalizes the options as given again and reads nothing else of them: only those travel.
       const task = { ...f.task, opts: { given: f.task.opts.given } as NormalizedOptions, ...(w.attempts ? { attempt: w.attempts } : {}) };
@@ -217,10 +182,19 @@ export class RemoteWork {
   }
 
   /** A leased task's node was lost before it answered: it runs again while its retries last, as the head retries its own. */
-  lost(id: string, why: string): void {
+  lost(id: string, why: string, viaHead: Frame): void {
     const w = this.work.get(id);
     if (!w || w.state !== 'sent') return;
     w.attempts++;
+    const path = w.way === 'direct' ? w.queue?.path : undefined;
+    if (path) {
+      // An actor call lost with its node: through the head while its retries last (the head knows if and where the actor restarted).
+      if (w.attempts > path.maxTaskRetries) { this.fail(w, new ActorDiedError(path.actorId, `its node was lost while its call '${w.name}' ran (${why}; maxTaskRetries ${path.maxTaskRetries})`)); return; }
+      w.way = 'head';
+      this.viaHead(w, viaHead);
+      if (path.rerouted()) this.drain(w.queue!);
+      return;
+    }
     if (w.attempts > (w.maxRetries ?? 0)) {
       this.fail(w, new WorkerCrashedError(w.name, w.attempts, why, 'node'));
       return;
@@ -244,6 +218,7 @@ export class RemoteWork {
     }
     this.done(w, true);
     if (f.ms !== undefined) w.ran?.(f.ms);
+    if (w.queue?.path) this.routeAfter(w.queue.path);
     w.returns.forEach((r, i) => this.settle(r, f.returns![i]!));
   }
 
@@ -283,12 +258,23 @@ export class RemoteWork {
   /** `w` ended; one that `succeeded` and may run again is kept, holding its arguments, for its results' sake. */
   private done(w: Work, succeeded = false): void {
     w.state = 'done';
+    const way = w.way;
+    w.way = undefined;
+    if (way && w.queue?.path?.answered(way)) queueMicrotask(() => this.drain(w.queue!));
     this.lineage.forget(w); // a run made again ends: kept anew below, or not at all
     this.work.delete(w.id);
     for (const r of w.returns) this.byReturn.delete(r.id);
     // Kept by result ids (handles that count for nothing), so the submitter's own refs can still go.
     if (succeeded && w.maxRetries !== undefined && w.maxRetries > w.rebuilds) this.lineage.keep({ ...w, returns: w.returns.map((r) => new ObjectRef(r.id)) }, (id) => this.objects.has(new ObjectRef(id)));
     else this.letGo(w);
+  }
+
+  /** A call through the head was answered, so the actor lives on a node: its calls may go there directly once a route is held. */
+  private routeAfter(path: ActorPath): void {
+    const pool = this.pool;
+    if (!pool || !path.mayAsk(pool.routed(path.actorId), Date.now())) return;
+    path.asked();
+    void pool.route(path.actorId).then((granted) => path.settled(granted, Date.now()));
   }
 
   private letGo(w: Work): void {
@@ -324,7 +310,7 @@ export class RemoteWork {
     else w.state = 'done';
     for (const r of w.returns) this.objects.fail(r, error);
     // Later work in its queue may now go.
-    if (waiting && w.queue) w.queue.drain();
+    if (waiting && w.queue) this.drain(w.queue);
   }
 
   /** Cancels the work behind `ref` (and, when `recursive`, what it submitted): at once if not sent, else through the head. */
@@ -356,7 +342,13 @@ export class RemoteWork {
   resend(): void {
     this.shipped.clear();
     // Work on worker leases never went through the head: it is answered by its node as before.
-    for (const w of this.work.values()) if (w.state === 'sent' && !this.pool?.carries(w.id)) this.send(w);
+    for (const w of this.work.values()) {
+      if (w.state !== 'sent' || this.pool?.carries(w.id)) continue;
+      // An actor's calls through the head go through it again, in order (none is on a route meanwhile: actor-path.ts).
+      const out = w.way === 'head' ? this.travelling(w) : undefined;
+      if (out) this.viaHead(w, out.f);
+      else if (w.way !== 'head') this.send(w);
+    }
   }
 
   /** The connection ended: all unfinished work fails with `error`. */

@@ -48,6 +48,8 @@ export interface ClusterStatusJson {
   leases: number;
   /** Tasks the head itself placed since it started (leased tasks pass it by). */
   routedTasks: number;
+  /** Actor calls the head itself routed since it started (calls on actor routes pass it by). */
+  routedCalls: number;
 }
 
 const minus = (a: Amounts, b: Amounts): Amounts => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]));
@@ -71,6 +73,6 @@ export function statusJson(s: Omit<StatusReply, 't' | 'id'>, now = new Date()): 
   return {
     schema: 'tsray.status/1', time: now.toISOString(), clusterId: s.clusterId, drivers: s.drivers,
     resources: { total, used: minus(total, available), available }, nodes, demands: s.demands,
-    leases: s.leases ?? 0, routedTasks: s.routedTasks ?? 0,
+    leases: s.leases ?? 0, routedTasks: s.routedTasks ?? 0, routedCalls: s.routedCalls ?? 0,
   };
 }

@@ -47,7 +47,7 @@ export class TasksAway implements TasksElsewhere {
       this.pool = new LeasePool(peer, leases.token, leases.tls, {
         result: (f) => this.onResult(f),
         log: (f) => { this.onLog(f); },
-        lost: (t, why) => this.work.lost(t.id, why),
+        lost: (t, why) => this.work.lost(t.id, why, t.viaHead),
         viaHead: (t) => this.work.unleased(t.id, t.viaHead),
       });
       this.work.pool = this.pool;

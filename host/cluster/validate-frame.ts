@@ -45,7 +45,7 @@ const device = shape({
   shaderF16: bool, memoryBytes: count, usedBytes: count,
 });
 const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts, objectAddress: str, devices: optional(bounded(MAX_DEVICES_PER_NODE, device)), leaseKey: optional(text(128)) });
-const lease = shape({ leaseId: text(64), nodeId: text(64), address: text(512), owner: text(128), ownerAddress: text(512), shape: text(4096), request: amounts, ticket: text(64), pid: optional(count) });
+const lease = shape({ leaseId: text(64), nodeId: text(64), address: text(512), owner: text(128), ownerAddress: text(512), shape: text(4096), request: amounts, actorId: optional(text(64)), ticket: text(64), pid: optional(count) });
 
 /** Whether a node's hello describes it fully (the hello itself is checked by the handshake). */
 export const isNodeInfo = (v: unknown): v is NodeInfo => nodeInfo(v);
@@ -67,7 +67,7 @@ const FRAMES: Record<string, Check> = {
   'state-reply': shape({ id: count, processes: list(record), missing: optional(list(str)) }),
   logs: shape({ id: count }),
   'logs-reply': shape({ id: count, nodes: list(record), missing: optional(list(str)) }),
-  'status-reply': shape({ id: count, clusterId: str, nodes: list(record), drivers: count, demands: list(record), leases: optional(count), routedTasks: optional(count) }),
+  'status-reply': shape({ id: count, clusterId: str, nodes: list(record), drivers: count, demands: list(record), leases: optional(count), routedTasks: optional(count), routedCalls: optional(count) }),
   error: shape({ code: str, message: str, id: optional(count) }),
   component: shape({ hash: str, bytes }),
   submit: shape({ task }),
@@ -75,6 +75,7 @@ const FRAMES: Record<string, Check> = {
   'lease-request': shape({ id: count, request: amounts }),
   'lease-reply': shape({ id: count, lease: optional(lease), busy: optional(str) }),
   'lease-return': shape({ leaseId: text(64) }),
+  'actor-route': shape({ id: count, actorId: text(64) }),
   lease: shape({ lease }),
   'owner-gone': shape({ owner: text(128) }),
   cancel: shape({ taskId: str, force: optional(bool), recursive: optional(bool) }),
@@ -95,7 +96,7 @@ const FRAMES: Record<string, Check> = {
   }),
   'actor-lookup': shape({ id: count, name: text(256) }),
   'actor-lookup-reply': shape({ id: count, actorId: optional(str), hash: optional(str), resource: optional(str), error: optional(str) }),
-  'actor-call': shape({ actorId: str, callId: str, method: str, args: list(), numReturns: count }),
+  'actor-call': shape({ actorId: str, callId: str, method: str, args: list(), numReturns: count, lease: optional(text(64)) }),
   'actor-kill': shape({ actorId: str, noRestart: optional(bool) }),
   'actor-restarted': shape({ actorId: str }),
   // Bounded here, so a node cannot send the head (or through it a driver) a line longer than a worker ever cuts one to.

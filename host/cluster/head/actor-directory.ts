@@ -55,6 +55,8 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
   private readonly actors = new Map<string, HeadActor>();
   /** Named actors not dead for good, by name: names are unique in the cluster, as Ray's in a namespace. */
   private readonly names = new Map<string, string>();
+  /** Calls it routed since the head started (calls on actor routes pass it by). */
+  routed = 0;
 
   constructor(private readonly nodes: NodeTable, private readonly ownership: Ownership, private readonly router: Router, private readonly tables?: TableStore) {}
 
@@ -211,6 +213,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
       frame: () => f,
     };
     if (!actor || actor.state === 'dead') { this.actorGone(call, actor?.death ?? 'it does not exist'); return; }
+    this.routed++;
     this.router.track(call);
     if (actor.state === 'pending') actor.waiting.push(call);
     else if (!this.router.adopt(call)) this.router.sendTo(call, actor.node!);

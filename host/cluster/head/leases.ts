@@ -5,15 +5,26 @@
  * same Placer as routed tasks); a lease is granted only where its shape is
  * free now, so leases never overcommit a node. Otherwise the driver hears
  * `busy` and sends its tasks through the head, which queues them.
+ *
+ * Actor routes (`actor-route`) are signed the same way for an actor that is
+ * alive on a node, to a driver that may call it; they reserve nothing and
+ * are not kept here: the node hosting the actor answers its calls.
  */
 import { randomBytes } from 'node:crypto';
 import type { Peer } from '../peer.js';
 import { CLOSE, type Hello } from '../protocol.js';
-import { leaseTicket, MAX_LEASES_PER_SHAPE, type LeaseRequestFrame, type LeaseReturnFrame } from '../lease-protocol.js';
+import { leaseTicket, MAX_LEASES_PER_SHAPE, type ActorRouteFrame, type LeaseRequestFrame, type LeaseReturnFrame } from '../lease-protocol.js';
 import { fits, shapeKey } from '../../core/resources.js';
 import type { Placer } from '../../core/placement.js';
 import type { NodeTable } from './node-table.js';
 import type { Ownership } from './ownership.js';
+
+/** What a route needs to know of an actor (the actor directory's row). */
+export interface RoutedActor {
+  owner: string;
+  node: string | undefined;
+  state: 'pending' | 'alive' | 'dead';
+}
 
 interface Held {
   owner: string;
@@ -27,7 +38,7 @@ export class Leases {
   /** Lease ids by owner. */
   private readonly byOwner = new Map<string, Set<string>>();
 
-  constructor(private readonly nodes: NodeTable, private readonly ownership: Ownership, private readonly placer: Placer) {}
+  constructor(private readonly nodes: NodeTable, private readonly ownership: Ownership, private readonly placer: Placer, private readonly actor: (actorId: string) => RoutedActor | undefined) {}
 
   get size(): number {
     return this.leases.size;
@@ -57,6 +68,20 @@ export class Leases {
     let set = this.byOwner.get(owner);
     if (!set) { set = new Set(); this.byOwner.set(owner, set); }
     set.add(leaseId);
+    peer.send({ t: 'lease-reply', id: f.id, lease: { ...grant, ticket: leaseTicket(n.info.leaseKey, grant), pid: n.info.pid } });
+  }
+
+  /** A route to an actor, for a driver that created it or found it by name, while it is alive on a node that takes leased work. */
+  route(f: ActorRouteFrame, peer: Peer, hello: Hello): void {
+    const ownerAddress = hello.role === 'driver' ? hello.objects?.address : undefined;
+    if (ownerAddress === undefined) { peer.close(CLOSE.MALFORMED, 'actor routes are for drivers with an object server'); return; }
+    const a = this.actor(f.actorId);
+    const n = a?.state === 'alive' && a.node ? this.nodes.get(a.node) : undefined;
+    if (!a || !this.ownership.mayUse(peer, a.owner, f.actorId) || !n?.info.leaseKey) {
+      peer.send({ t: 'lease-reply', id: f.id, busy: `actor ${f.actorId} is not alive on a node this driver may reach it on now; its calls go through the head` });
+      return;
+    }
+    const grant = { leaseId: randomBytes(12).toString('hex'), nodeId: n.info.nodeId, address: n.info.objectAddress, owner: this.ownership.ownerOf(peer), ownerAddress, shape: '', request: {}, actorId: f.actorId };
     peer.send({ t: 'lease-reply', id: f.id, lease: { ...grant, ticket: leaseTicket(n.info.leaseKey, grant), pid: n.info.pid } });
   }
 

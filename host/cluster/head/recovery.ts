@@ -5,7 +5,10 @@
  * run; its drivers reconnect and send again everything they sent that was
  * not answered, since the old head may have died holding it. Work a node
  * runs must not run twice, so until every restored node is back (or dead,
- * by the node timeout) the work frames peers send are held, in order. Then
+ * by the node timeout) the work frames peers send are held, in order. A
+ * node is back once it said what it runs and sent again the results it
+ * sent lately (its `resume-done` follows them), so work answered just
+ * before the old head died is answered with that result, not run again. Then
  * each one sent again is matched by id: work a node runs is adopted where
  * it runs, work whose result a node sent meanwhile is answered with it, and
  * the rest is placed as new. Drivers have the node timeout again to come
@@ -71,10 +74,15 @@ export class Recovery {
     else fn();
   }
 
-  /** Node `nodeId` is back and runs `running`. */
+  /** Node `nodeId` reconnected and runs `running`; it is back once its results sent again are in (`nodeReplayed`). */
   nodeBack(nodeId: string, running: readonly string[]): void {
     if (this.over) return;
     for (const id of running) this.claims.set(id, { nodeId });
+  }
+
+  /** Node `nodeId` sent again the results it sent lately (its `resume-done`): it is back. */
+  nodeReplayed(nodeId: string): void {
+    if (this.over) return;
     this.nodesAway.delete(nodeId);
     this.check();
   }
