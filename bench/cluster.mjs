@@ -2,7 +2,8 @@
 //  1. moving a 1 GiB sealed object between two processes (an object server and a puller),
 //     against the best bare ws stream of the same bytes and raw TCP (the ceiling);
 //  2. tiny-task throughput of one driver over 1, 2 and 3 one-CPU nodes, against the embedded node
-//     with 1 and 2 CPUs on the same machine, and how soon a head killed and started again serves;
+//     with 1 and 2 CPUs on the same machine; calls to one actor on an actor route and through the head;
+//     and how soon a head killed and started again serves;
 //  3. how long a node's death takes to be seen by the head and its tasks to run again elsewhere.
 //
 //   npx tsc -p . && node bench/cluster.mjs
@@ -151,6 +152,24 @@ async function onePath(leases, n) {
   await tsray.shutdown();
   return { rate, us };
 }
+/** One driver calling one actor (on a route, or through the head): the rate of `n` calls after a warm-up, and the CPU each process spent. */
+const counterBytes = readFileSync(join(ROOT, 'build', 'counter.wasm'));
+async function oneActorPath(routes, n) {
+  process.env.TSRAY_WORKER_LEASES = routes ? '1' : '0';
+  await tsray.init({ address: headAddress, token: TOKEN });
+  const c = (await tsray.load(counterBytes)).actor('counter', { numCpus: 1 }).remote(0n);
+  await tsray.get(Array.from({ length: 200 }, () => c.incr.remote(1n)));
+  await tsray.get(c.get.remote());
+  const c0 = cpuNow();
+  const t0 = performance.now();
+  const last = await tsray.get(Array.from({ length: n }, () => c.incr.remote(1n)));
+  const rate = n / ((performance.now() - t0) / 1000);
+  const us = usPer(c0, cpuNow(), n);
+  if (last.at(-1) !== BigInt(200 + n)) throw new Error(`the actor counted ${last.at(-1)}, not ${200 + n}`);
+  await tsray.shutdown();
+  return { rate, us };
+}
+const actorCalls = { routed: [], viaHead: [], headUs: { routed: [], viaHead: [] } };
 const overNodes = [];
 const viaHead = [];
 const cpuUs = { leased: [], routed: [] };
@@ -164,6 +183,16 @@ for (let nodes = 1; nodes <= 3; nodes++) {
       (leases ? leased : routed).push(x.rate);
       if (nodes === 3) (leases ? cpuUs.leased : cpuUs.routed).push(x.us);
     }
+  }
+  if (nodes === 3) {
+    for (let r = 0; r < 3; r++) {
+      for (const routes of r % 2 ? [false, true] : [true, false]) {
+        const x = await oneActorPath(routes, 5000);
+        actorCalls[routes ? 'routed' : 'viaHead'].push(x.rate);
+        actorCalls.headUs[routes ? 'routed' : 'viaHead'].push(x.us.head);
+      }
+    }
+    progress(`actor calls: ${fmtInt(median(actorCalls.routed))} calls/s on a route, ${fmtInt(median(actorCalls.viaHead))} through the head`);
   }
   overNodes.push(median(leased));
   viaHead.push(median(routed));
@@ -255,6 +284,8 @@ printTable([
   ['     head CPU per task, 3 nodes: on leases / through the head', `${f2(med('leased', 'head'))} / ${f2(med('routed', 'head'))} us`, 'read from /proc/PID/stat around each run (10 ms ticks)', '', 'head off the per-task path', med('leased', 'head') <= med('routed', 'head') / 10 ? 'met' : 'MISSED'],
   ['     CPU per task, 3 nodes, driver / nodes (summed) / head: on leases', `${f2(med('leased', 'self'))} / ${f2(med('leased', 'nodes'))} / ${f2(med('leased', 'head'))} us`, `through the head: ${f2(med('routed', 'self'))} / ${f2(med('routed', 'nodes'))} / ${f2(med('routed', 'head'))} us`, `${f2(total('leased') / total('routed'))}x the CPU of all processes`, 'measure', ''],
   ['     the same, all processes, against the embedded node', `${f2(total('leased'))} us on leases`, `the embedded node, 1 CPU (driver and node in one process): ${f2(embeddedUs)} us; ${cpus().length} cores for all processes`, `${f2(total('leased') / embeddedUs)}x the embedded CPU`, 'measure', ''],
+  ['     calls to one actor on a node (incr), 3 nodes: on an actor route (default)', `${fmtInt(median(actorCalls.routed))} calls/s`, `through the head: ${fmtInt(median(actorCalls.viaHead))} calls/s`, `${f2(median(actorCalls.routed) / median(actorCalls.viaHead))}x`, 'head off the per-call path', ''],
+  ['     head CPU per actor call: on a route / through the head', `${f2(median(actorCalls.headUs.routed))} / ${f2(median(actorCalls.headUs.viaHead))} us`, 'read from /proc/PID/stat around each run (10 ms ticks)', '', 'head off the per-call path', median(actorCalls.headUs.routed) <= median(actorCalls.headUs.viaHead) / 10 ? 'met' : 'MISSED'],
   ['     head killed (-9) and started again at its address (tables in a local file): listening again', `${f2(headBack)} ms`, 'its node dials again with backoff (250 ms, doubling)', '', 'measure', ''],
   ['     a task made while the head was away, served (by the node, back under its id)', `${f2(servedAgain)} ms`, `the same driver throughout; a task running at the kill ${survived ? 'finished once, not run again' : 'RAN AGAIN'}`, '', 'measure', ''],
   ['3. node killed (-9): head sees it dead', `${f2(seenDead)} ms`, 'its connection closes; heartbeats (10 s) catch silent nodes', '', 'measure', ''],
@@ -262,6 +293,6 @@ printTable([
 ]);
 console.log('');
 console.log(`1: medians of ${REPS} rounds, the three variants back to back each round, after one warm-up pull; the ratio is the median of per-round ratios. GB/s = 10^9 bytes/s. All on loopback.`);
-console.log('2: medians of 5 rounds x 5,000 tasks after 200 warm-up tasks, each round both paths (a fresh driver each), alternating which goes first. On leases a task travels driver -> node -> driver and the head only grants leases (a few per run), so at 1,000 nodes the head\'s work grows with leases and membership, not with tasks; through the head every task costs it the CPU above.');
+console.log('2: medians of 5 rounds x 5,000 tasks after 200 warm-up tasks, each round both paths (a fresh driver each), alternating which goes first. On leases a task travels driver -> node -> driver and the head only grants leases (a few per run), so at 1,000 nodes the head\'s work grows with leases and membership, not with tasks; through the head every task costs it the CPU above. Actor calls: medians of 3 rounds x 5,000 calls to one actor after 200 warm-up calls, both paths each round; on a route a call travels driver -> node -> driver, and the head only signs the route.');
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node.js ${process.version}, load average ${LOAD_BEFORE[0].toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end; run took ${((performance.now() - START) / 1000).toFixed(0)} s`);
 process.exit(0);

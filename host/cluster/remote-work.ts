@@ -216,9 +216,10 @@ export class RemoteWork {
       this.fail(w, f.error ? fromWire(f.error) : new ConnectionError(`a malformed result for '${w.name}'`));
       return;
     }
+    const viaHead = w.way === 'head' ? w.queue?.path : undefined;
     this.done(w, true);
     if (f.ms !== undefined) w.ran?.(f.ms);
-    if (w.queue?.path) this.routeAfter(w.queue.path);
+    if (viaHead) this.routeAfter(viaHead);
     w.returns.forEach((r, i) => this.settle(r, f.returns![i]!));
   }
 

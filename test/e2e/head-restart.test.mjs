@@ -202,6 +202,26 @@ t.test('a streaming task and a task calling an actor on another node run on acro
   t.strictSame(await tsray.get(c.get.remote()), 6n, 'each call ran once');
 });
 
+t.test("calls on an actor route run on while the head is away", async (t) => {
+  const counter = await tsray.load(await prebuilt('counter'));
+  const port = await freePort();
+  const headArgs = ['--storage-dir', mkdtempSync(join(tmpdir(), 'tsray-head-tables-')), '--num-cpus', '0'];
+  const first = await head(t, port, headArgs);
+  const address = `ws://127.0.0.1:${port}`;
+  await joinNode(t, env, address, TOKEN, ['--num-cpus', '1']);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const c = counter.actor('counter', { numCpus: 1 }).remote(0n);
+  t.equal(await tsray.get(c.incr.remote(1n)), 1n);
+  await tsray.get(Array.from({ length: 20 }, () => c.incr.remote(0n))); // the route is held by now
+  first.child.kill('SIGKILL');
+  await new Promise((r) => first.child.once('exit', r));
+  const during = await tsray.get(Array.from({ length: 50 }, () => c.incr.remote(1n)), { timeoutMs: 5000 });
+  t.same(during.at(-1), 51n, 'fifty calls answered, in order, with no head at all');
+  await head(t, port, headArgs);
+  t.equal(await tsray.get(c.incr.remote(1n), { timeoutMs: 20_000 }), 52n, 'and calls go on once it is back');
+});
+
 t.test('under load: 300 tasks over two nodes, the head killed mid-way; every result arrives, and no task runs twice', async (t) => {
   const { address: redis } = await redisServer(t);
   const slow = await tsray.load(await prebuilt('slow'));

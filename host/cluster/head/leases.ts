@@ -44,11 +44,18 @@ export class Leases {
     return this.leases.size;
   }
 
+  /** The object server of `peer`, an owner that may hold leases (a driver, or a live node for what its guests send away); else it is closed. */
+  private ownerAddress(peer: Peer, hello: Hello): string | undefined {
+    const address = hello.role === 'driver' ? hello.objects?.address : hello.role === 'node' ? this.nodes.byPeer(peer)?.info.objectAddress : undefined;
+    if (address === undefined) peer.close(CLOSE.MALFORMED, 'leases are for drivers and live nodes');
+    return address;
+  }
+
   request(f: LeaseRequestFrame, peer: Peer, hello: Hello): void {
     // Owners: drivers, and nodes for the tasks their guests send away (never onto themselves).
+    const ownerAddress = this.ownerAddress(peer, hello);
+    if (ownerAddress === undefined) return;
     const asNode = hello.role === 'node' ? this.nodes.byPeer(peer) : undefined;
-    const ownerAddress = hello.role === 'driver' ? hello.objects?.address : asNode?.info.objectAddress;
-    if (ownerAddress === undefined) { peer.close(CLOSE.MALFORMED, 'leases are for drivers and live nodes'); return; }
     const owner = this.ownership.ownerOf(peer);
     const shape = shapeKey(f.request);
     const busy = (why: string): void => peer.send({ t: 'lease-reply', id: f.id, busy: why });
@@ -71,13 +78,17 @@ export class Leases {
     peer.send({ t: 'lease-reply', id: f.id, lease: { ...grant, ticket: leaseTicket(n.info.leaseKey, grant), pid: n.info.pid } });
   }
 
-  /** A route to an actor, for a driver that created it or found it by name, while it is alive on a node that takes leased work. */
+  /**
+   * A route to an actor, for its owner (a driver, or a node whose guest made
+   * it) or a driver that found it by name, while it is alive on another node
+   * that takes leased work.
+   */
   route(f: ActorRouteFrame, peer: Peer, hello: Hello): void {
-    const ownerAddress = hello.role === 'driver' ? hello.objects?.address : undefined;
-    if (ownerAddress === undefined) { peer.close(CLOSE.MALFORMED, 'actor routes are for drivers with an object server'); return; }
+    const ownerAddress = this.ownerAddress(peer, hello);
+    if (ownerAddress === undefined) return;
     const a = this.actor(f.actorId);
     const n = a?.state === 'alive' && a.node ? this.nodes.get(a.node) : undefined;
-    if (!a || !this.ownership.mayUse(peer, a.owner, f.actorId) || !n?.info.leaseKey) {
+    if (!a || !this.ownership.mayUse(peer, a.owner, f.actorId) || !n?.info.leaseKey || n.info.objectAddress === ownerAddress) {
       peer.send({ t: 'lease-reply', id: f.id, busy: `actor ${f.actorId} is not alive on a node this driver may reach it on now; its calls go through the head` });
       return;
     }
