@@ -191,7 +191,8 @@ export class RemoteWork {
       // An actor call lost with its node: through the head while its retries last (the head knows if and where the actor restarted).
       if (w.attempts > path.maxTaskRetries) { this.fail(w, new ActorDiedError(path.actorId, `its node was lost while its call '${w.name}' ran (${why}; maxTaskRetries ${path.maxTaskRetries})`)); return; }
       w.way = 'head';
-      this.viaHead(w, viaHead);
+      // The head goes on counting its tries from here, so maxTaskRetries holds across both ways.
+      this.viaHead(w, viaHead.t === 'actor-call' ? { ...viaHead, attempt: w.attempts } : viaHead);
       if (path.rerouted()) this.drain(w.queue!);
       return;
     }

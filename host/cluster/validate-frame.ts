@@ -96,7 +96,7 @@ const FRAMES: Record<string, Check> = {
   }),
   'actor-lookup': shape({ id: count, name: text(256) }),
   'actor-lookup-reply': shape({ id: count, actorId: optional(str), hash: optional(str), resource: optional(str), error: optional(str) }),
-  'actor-call': shape({ actorId: str, callId: str, method: str, args: list(), numReturns: count, lease: optional(text(64)) }),
+  'actor-call': shape({ actorId: str, callId: str, method: str, args: list(), numReturns: count, lease: optional(text(64)), attempt: optional(count) }),
   'actor-kill': shape({ actorId: str, noRestart: optional(bool) }),
   'actor-restarted': shape({ actorId: str }),
   // Bounded here, so a node cannot send the head (or through it a driver) a line longer than a worker ever cuts one to.

@@ -156,3 +156,29 @@ t.test('a route carries calls to its actor only, and only for the driver the hea
   onPlain.send(call('c-5', { lease: plain.leaseId }));
   t.equal((await closeOf(onPlain)).code, 4003, 'an actor call on a plain lease closes the connection');
 });
+
+t.test('tries a call lost on a route count at the head too: maxTaskRetries holds across both ways', async (t) => {
+  const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '2']] });
+  const comp = builtComponent('counter');
+  const drv = await authed(address, TOKEN, 'driver', { objects: { storeId: `driver-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:9' } });
+  t.teardown(() => drv.close());
+  drv.send(encode({ t: 'component', hash: comp.hash, bytes: comp.bytes }));
+  const options = { numCpus: 1, maxRestarts: 1, maxTaskRetries: 1 };
+  const actor = (n) => ({ actorId: randomBytes(16).toString('hex'), hash: comp.hash, resource: 'counter', args: [BigInt(n)], options, request: { CPU: 1 }, shape: 'CPU=1', maxRestarts: 1, maxTaskRetries: 1 });
+  const [spent, fresh] = [actor(10), actor(20)];
+  drv.send(encode({ t: 'actor-create', createId: 'create-spent', actor: spent }));
+  drv.send(encode({ t: 'actor-create', createId: 'create-fresh', actor: fresh }));
+  t.equal((await resultOf(drv, 'create-spent', 20_000)).ok, true);
+  t.equal((await resultOf(drv, 'create-fresh', 20_000)).ok, true);
+  // As a driver sends a call lost once on a route: through the head, saying its try.
+  const call = (a, callId, extra) => encode({ t: 'actor-call', actorId: a.actorId, callId, method: 'slow-incr', args: [1n, 3000], numReturns: 1, ...extra });
+  drv.send(call(spent, 'spent-1', { attempt: 1 }));
+  drv.send(call(fresh, 'fresh-1', {}));
+  await new Promise((r) => setTimeout(r, 800));
+  nodes[0].child.kill('SIGKILL');
+  await joinNode(t, env, address, TOKEN, ['--num-cpus', '2']);
+  const lost = await resultOf(drv, 'spent-1', 20_000);
+  t.equal(lost.error?.code, 'ERR_ACTOR_DIED', `a call whose one retry was spent on a route is not run again (got ${lost.error?.code}: ${lost.error?.message})`);
+  const again = await resultOf(drv, 'fresh-1', 20_000);
+  t.same(again.returns, [{ value: 21n }], 'one that still has its retry runs on the restarted actor');
+});

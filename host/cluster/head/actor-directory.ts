@@ -209,7 +209,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     if (!this.ownership.mayCall(peer, hello, f.actorId, f.callId)) return;
     if (!this.ownership.membersOnly(f.args, peer, f.callId)) return;
     const call: HeadTask = {
-      id: f.callId, name: f.method, driver: peer, node: undefined, attempts: 0, request: {}, shape: '', actorId: f.actorId, maxRetries: 0,
+      id: f.callId, name: f.method, driver: peer, node: undefined, attempts: f.attempt ?? 0, request: {}, shape: '', actorId: f.actorId, maxRetries: 0,
       frame: () => f,
     };
     if (!actor || actor.state === 'dead') { this.actorGone(call, actor?.death ?? 'it does not exist'); return; }
