@@ -123,8 +123,8 @@ export class LeasedWork {
   }
 
   private call(c: Conn, f: ActorCallFrame): void {
-    if (!this.admitted(c, f.lease, f.callId, true, f.actorId)) return;
-    if (!this.argsTrusted(c, c.leases.get(f.lease!)!, f.callId, f.args.map(remoteLocation))) return;
+    const route = this.admitted(c, f.lease, f.callId, true, f.actorId);
+    if (!route || !this.argsTrusted(c, route, f.callId, f.args.map(remoteLocation))) return;
     this.start(c, f.callId);
     this.host.callActor(f, c);
   }

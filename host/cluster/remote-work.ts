@@ -346,10 +346,10 @@ export class RemoteWork {
     // Work on worker leases never went through the head: it is answered by its node as before.
     for (const w of this.work.values()) {
       if (w.state !== 'sent' || this.pool?.carries(w.id)) continue;
+      if (w.way !== 'head') { this.send(w); continue; }
       // An actor's calls through the head go through it again, in order (none is on a route meanwhile: actor-path.ts).
-      const out = w.way === 'head' ? this.travelling(w) : undefined;
+      const out = this.travelling(w);
       if (out) this.viaHead(w, out.f);
-      else if (w.way !== 'head') this.send(w);
     }
   }
 
