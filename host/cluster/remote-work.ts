@@ -30,6 +30,18 @@ import { landRefs, unmarkRefs, wireRef, type RefSource, type WireRef } from './w
 
 export type { LeaseShape, SubmitterOptions, Work, WorkExtras, WorkQueue } from './work.js';
 
+/**
+ * Frame `f` saying the tries its work lost with leased nodes or routes
+ * already, so whoever runs it next (the head, a node) counts on from there
+ * and maxRetries / maxTaskRetries hold across every way it went.
+ */
+function withAttempt(f: Frame, attempts: number): Frame {
+  if (attempts === 0) return f;
+  if (f.t === 'actor-call') return { ...f, attempt: attempts };
+  if (f.t === 'submit') return { ...f, task: { ...f.task, attempt: attempts } };
+  return f;
+}
+
 export class RemoteWork {
   private readonly work = new Map<string, Work>();
   private readonly byReturn = new Map<string, string>();
@@ -123,7 +135,7 @@ export class RemoteWork {
       this.fail(w, e as Error);
       return undefined;
     }
-    return { f: w.frame(w.id, args, refs), args, refs };
+    return { f: withAttempt(w.frame(w.id, args, refs), w.attempts), args, refs };
   }
 
   private send(w: Work): void {
@@ -147,7 +159,7 @@ export class RemoteWork {
     }
     if (w.lease && this.pool && f.t === 'submit' && this.leasable(args, refs)) {
       // The node normalizes the options as given again and reads nothing else of them: only those travel.
-      const task = { ...f.task, opts: { given: f.task.opts.given } as NormalizedOptions, ...(w.attempts ? { attempt: w.attempts } : {}) };
+      const task = { ...f.task, opts: { given: f.task.opts.given } as NormalizedOptions };
       const t = { id: w.id, task, components: w.components, viaHead: f };
       if (this.pool.take(w.lease.shape, w.lease.request, t)) return;
     }
@@ -191,8 +203,7 @@ export class RemoteWork {
       // An actor call lost with its node: through the head while its retries last (the head knows if and where the actor restarted).
       if (w.attempts > path.maxTaskRetries) { this.fail(w, new ActorDiedError(path.actorId, `its node was lost while its call '${w.name}' ran (${why}; maxTaskRetries ${path.maxTaskRetries})`)); return; }
       w.way = 'head';
-      // The head goes on counting its tries from here, so maxTaskRetries holds across both ways.
-      this.viaHead(w, viaHead.t === 'actor-call' ? { ...viaHead, attempt: w.attempts } : viaHead);
+      this.viaHead(w, withAttempt(viaHead, w.attempts));
       if (path.rerouted()) this.drain(w.queue!);
       return;
     }

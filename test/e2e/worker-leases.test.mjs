@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as tsray from 'tsray';
 import { CLI, ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught } from '../helpers/runtime.mjs';
-import { MiB, cluster, fnv, isolatedEnv } from '../helpers/cluster.mjs';
+import { MiB, cluster, fnv, isolatedEnv, joinNode } from '../helpers/cluster.mjs';
 import { authed, builtComponent, closeOf, encode, resultOf, startHead, textComponent, until, wireOptions } from '../helpers/raw-wire.mjs';
 
 const env = isolatedEnv('worker-leases');
@@ -183,4 +183,26 @@ t.test('a node refuses leased work it did not grant', async (t) => {
   });
   late.send(encode({ t: 'lease', lease }));
   t.match((await closeOf(late)).reason, /owner of this lease is gone/, 'a gone owner\'s lease is refused');
+});
+
+t.test('tries a task lost on a lease count at the head too: maxRetries holds across both ways', async (t) => {
+  const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '2']] });
+  const comp = builtComponent('slow');
+  const drv = await authed(address, TOKEN, 'driver', { objects: { storeId: `driver-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:9' } });
+  t.teardown(() => drv.close());
+  drv.send(encode({ t: 'component', hash: comp.hash, bytes: comp.bytes }));
+  const opts = wireOptions({ maxRetries: 1 });
+  opts.maxRetries = 1;
+  // As a driver sends a task lost once on a lease: through the head, saying its try.
+  const nap = (taskId, extra) => encode({ t: 'submit', task: { taskId, hash: comp.hash, name: 'nap', fn: 'nap', args: [3000], opts, ...extra } });
+  drv.send(nap('spent-1', { attempt: 1 }));
+  drv.send(nap('fresh-1', {}));
+  await new Promise((r) => setTimeout(r, 1000));
+  nodes[0].child.kill('SIGKILL');
+  await joinNode(t, env, address, TOKEN, ['--num-cpus', '2']);
+  const lost = await resultOf(drv, 'spent-1', 20_000);
+  t.equal(lost.error?.code, 'ERR_WORKER_CRASHED', `a task whose one retry was spent on a lease is not run again (got ${lost.error?.code}: ${lost.error?.message})`);
+  t.match(lost.error?.message, /lost its node 2 time/, 'its error counts both tries');
+  const again = await resultOf(drv, 'fresh-1', 20_000);
+  t.match(again.returns?.[0]?.value, /attempt 1 /, 'one that still has its retry ran again, as attempt 1');
 });

@@ -142,7 +142,7 @@ export class Router {
     if (!opts) return;
     task.opts = opts;
     const t: HeadTask = {
-      id: task.taskId, name: task.name, driver: peer, node: undefined, attempts: 0, request: task.opts.request, shape: task.opts.shape,
+      id: task.taskId, name: task.name, driver: peer, node: undefined, attempts: task.attempt ?? 0, request: task.opts.request, shape: task.opts.shape,
       maxRetries: task.opts.maxRetries, frame: (attempt) => ({ t: 'run', task: attempt > 0 ? { ...task, attempt } : task }),
       ...(task.opts.strategy ? { strategy: task.opts.strategy } : {}), locality: argumentBytes(task.args),
     };
