@@ -310,8 +310,8 @@ export interface ActorCreateFrame {
 
 /** Driver -> head: the actor named `name`, anywhere in the cluster. Finding it grants this driver its calls. */
 export interface ActorLookupFrame { t: 'actor-lookup'; id: number; name: string }
-/** Head -> driver: the actor's id, component and resource; or `error` when there is none by that name. */
-export interface ActorLookupReply { t: 'actor-lookup-reply'; id: number; actorId?: string; hash?: string; resource?: string; error?: string }
+/** Head -> driver: the actor's id, component, resource and its creator's maxTaskRetries (absent: 0); or `error` when there is none by that name. */
+export interface ActorLookupReply { t: 'actor-lookup-reply'; id: number; actorId?: string; hash?: string; resource?: string; maxTaskRetries?: number; error?: string }
 /** Driver -> head -> node, or driver -> node on an actor route (`lease`, lease-protocol.ts): a method call, sent in the order the driver made it (`attempt`: tries it lost on a route already). */
 export interface ActorCallFrame { t: 'actor-call'; actorId: string; callId: string; method: string; args: unknown[]; numReturns: number; lease?: string; attempt?: number }
 /** Driver -> head -> node. */

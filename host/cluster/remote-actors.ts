@@ -104,10 +104,10 @@ export class RemoteActors implements ActorBackend {
     const res = exportedResource(component.world, r.resource);
     const funcs = res.funcs.map((x) => x.func);
     const ctor = funcs.find((f) => f.kind === 'constructor')!;
-    // Only its methods matter here: it was created, with its options, by whoever named it.
-    const spec: ActorSpec = { component, resource: res.def, ctor, methods: funcs.filter((f) => f.kind === 'method'), args: [], request: {}, maxRestarts: 0, maxTaskRetries: 0, detached: true, id: r.actorId };
-    // Its creator's maxTaskRetries is not known here: a call lost with its node's connection is not sent again.
-    this.actors.set(r.actorId, { spec, queue: this.work.lane({ actorId: r.actorId, maxTaskRetries: 0 }), open: 0, retiring: false });
+    // Its methods, and how often its creator let a call lost with its node go again; the rest was its creator's to say.
+    const maxTaskRetries = r.maxTaskRetries ?? 0;
+    const spec: ActorSpec = { component, resource: res.def, ctor, methods: funcs.filter((f) => f.kind === 'method'), args: [], request: {}, maxRestarts: 0, maxTaskRetries, detached: true, id: r.actorId };
+    this.actors.set(r.actorId, { spec, queue: this.work.lane({ actorId: r.actorId, maxTaskRetries }), open: 0, retiring: false });
     return { id: r.actorId, spec };
   }
 

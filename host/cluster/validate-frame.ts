@@ -92,10 +92,10 @@ const FRAMES: Record<string, Check> = {
   'node-dead': shape({ nodeId: str, cause: str }),
   'actor-create': shape({
     createId: str,
-    actor: shape({ actorId: str, hash: str, resource: str, args: list(), options: record, request: amounts, shape: str, maxRestarts: num, log: optional(isLogFilter), name: optional(text(256)) }),
+    actor: shape({ actorId: str, hash: str, resource: str, args: list(), options: record, request: amounts, shape: str, maxRestarts: num, maxTaskRetries: optional(count), log: optional(isLogFilter), name: optional(text(256)) }),
   }),
   'actor-lookup': shape({ id: count, name: text(256) }),
-  'actor-lookup-reply': shape({ id: count, actorId: optional(str), hash: optional(str), resource: optional(str), error: optional(str) }),
+  'actor-lookup-reply': shape({ id: count, actorId: optional(str), hash: optional(str), resource: optional(str), maxTaskRetries: optional(count), error: optional(str) }),
   'actor-call': shape({ actorId: str, callId: str, method: str, args: list(), numReturns: count, lease: optional(text(64)), attempt: optional(count) }),
   'actor-kill': shape({ actorId: str, noRestart: optional(bool) }),
   'actor-restarted': shape({ actorId: str }),

@@ -99,6 +99,32 @@ t.test("a call on a route whose node dies goes again through the head while maxT
   t.equal(status(address).routedCalls, settled, 'and calls it there on a new route');
 });
 
+t.test("a driver that found an actor by name retries its calls lost on a route as the actor's creator said", async (t) => {
+  const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '2']] });
+  // Another driver, spoken by hand, makes the named actor with a task retry, and stays.
+  const comp = builtComponent('counter');
+  const creator = await authed(address, TOKEN, 'driver', { objects: { storeId: `driver-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:9' } });
+  t.teardown(() => creator.close());
+  creator.send(encode({ t: 'component', hash: comp.hash, bytes: comp.bytes }));
+  const options = { numCpus: 1, maxRestarts: 1, maxTaskRetries: 1 };
+  creator.send(encode({ t: 'actor-create', createId: 'create-named', actor: { actorId: randomBytes(16).toString('hex'), hash: comp.hash, resource: 'counter', args: [30n], options, request: { CPU: 1 }, shape: 'CPU=1', maxRestarts: 1, maxTaskRetries: 1, name: 'found-one' } }));
+  t.equal((await resultOf(creator, 'create-named', 20_000)).ok, true, 'the named actor was made');
+
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const found = await tsray.findActor('found-one');
+  await tsray.get(found.incr.remote(0n));
+  await tsray.get(Array.from({ length: 20 }, () => found.incr.remote(0n)));
+  const routed = status(address).routedCalls;
+  t.equal(await tsray.get(found.incr.remote(1n)), 31n);
+  t.equal(status(address).routedCalls, routed, 'the finder calls it on a route');
+  const inFlight = found.slowIncr.remote(1n, 3000);
+  await new Promise((r) => setTimeout(r, 500));
+  nodes[0].child.kill('SIGKILL');
+  await joinNode(t, env, address, TOKEN, ['--num-cpus', '2']);
+  t.equal(await tsray.get(inFlight, { timeoutMs: 20_000 }), 31n, 'its call lost with the node ran again on the restarted actor (fresh state, 30 + 1)');
+});
+
 t.test('a route carries calls to its actor only, and only for the driver the head gave it to', async (t) => {
   const head = await startHead(t, env, TOKEN);
   const comp = builtComponent('counter');

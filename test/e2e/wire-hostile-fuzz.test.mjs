@@ -53,7 +53,7 @@ function templates(nodeId, runs, role) {
     () => ({ t: 'result', taskId: id(), ok: false, error: { name: 'TaskError', code: 'ERR_TASK', message: 'm' } }),
     () => ({ t: 'need-component', id: rand(100), hash: text.hash }),
     () => ({ t: 'free', nodeId, objectIds: [id()] }),
-    () => ({ t: 'actor-create', createId: id(), actor: { actorId: id(), hash: text.hash, resource: 'r', args: [], options: {}, request: { CPU: 0 }, shape: '', maxRestarts: 0 } }),
+    () => ({ t: 'actor-create', createId: id(), actor: { actorId: id(), hash: text.hash, resource: 'r', args: [], options: {}, request: { CPU: 0 }, shape: '', maxRestarts: 0, maxTaskRetries: 1 } }),
     () => ({ t: 'actor-call', actorId: id(), callId: id(), method: 'm', args: ['PLACEHOLDER'], numReturns: 1 }),
     () => ({ t: 'actor-kill', actorId: id(), noRestart: true }),
     () => ({ t: 'pull', id: 1, objectId: id() }),

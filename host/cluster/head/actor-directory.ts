@@ -103,7 +103,8 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
     const a = id ? this.actors.get(id) : undefined;
     if (!a || a.state === 'dead') { peer.send({ t: 'actor-lookup-reply', id: f.id, error: `no actor named '${f.name}' in this cluster` }); return; }
     this.ownership.grantFound(peer, a.create.actor.actorId);
-    peer.send({ t: 'actor-lookup-reply', id: f.id, actorId: a.create.actor.actorId, hash: a.create.actor.hash, resource: a.create.actor.resource });
+    const { actorId, hash, resource, maxTaskRetries } = a.create.actor;
+    peer.send({ t: 'actor-lookup-reply', id: f.id, actorId, hash, resource, ...(maxTaskRetries ? { maxTaskRetries } : {}) });
   }
 
   /** `owner` came back on `peer`: answers about its actors go there. */
@@ -339,8 +340,7 @@ export class ActorDirectory implements ActorHooks, ActorCreators {
   /** Whether call `t`, lost with its actor's node, goes to the actor once it restarts (counting the attempt). */
   private resendsCall(actor: HeadActor, t: HeadTask): boolean {
     const a = actor.create.actor;
-    const retries = typeof a.maxTaskRetries === 'number' ? a.maxTaskRetries : 0;
-    if (actor.restarts >= a.maxRestarts || t.attempts >= retries) return false;
+    if (actor.restarts >= a.maxRestarts || t.attempts >= (a.maxTaskRetries ?? 0)) return false;
     t.attempts++;
     return true;
   }
