@@ -17,6 +17,7 @@ import type { Backend, TaskBackend } from '../core/backend.js';
 import { RemoteActors } from './remote-actors.js';
 import { RemoteWork } from './remote-work.js';
 import { LeasePool } from './lease-pool.js';
+import { Members } from './members.js';
 import { sendFrees } from './free-batch.js';
 import { nodeMemory, type MemoryIdentity } from '../node/memory-report.js';
 import { AdminEndpoint, sessionsDir } from '../node/admin.js';
@@ -142,6 +143,8 @@ export class ClusterDriver implements Backend {
   private readonly server: ObjectServer;
   private admin: AdminEndpoint | undefined;
   private readonly pool: LeasePool | undefined;
+  /** The cluster's nodes, as the head announces them (members.ts). */
+  private readonly members = new Members();
 
   /** Its `tsray memory` identity: a driver, at the address its object server listens on. */
   get memoryIdentity(): MemoryIdentity {
@@ -168,7 +171,7 @@ export class ClusterDriver implements Backend {
         log: (f) => { if (logPasses(log, f.level)) printGuestLog(f, { pid: f.pid ?? 0, node: f.node ?? '?' }); },
         lost: (t, why) => this.work.lost(t.id, why, t.viaHead),
         viaHead: (t) => this.work.unleased(t.id, t.viaHead),
-      });
+      }, this.members);
       this.work.pool = this.pool;
     }
     const pool = this.pool;
@@ -233,6 +236,7 @@ export class ClusterDriver implements Backend {
     const early: Frame[] = [];
     const onFrame = (f: Frame): void => {
       if (!driver) { early.push(f); return; }
+      driver.members.apply(f);
       if (f.t === 'result') driver.work.onResult(f);
       else if (f.t === 'emit') driver.work.onEmit(f);
       else if (f.t === 'memory') peer.send({ t: 'memory-reply', id: f.id, nodes: [nodeMemory(driver, driver.memoryIdentity)] });

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Peer } from './peer.js';
 import {
   CLOSE, PROTOCOL_VERSION,
-  type ComponentFrame, type MemoryRequest, type MemoryReply, type JobRequest, type JobReply, type StateRequest, type StateReply, type LogsRequest, type LogsReply, type Frame, type Hello, type NeedComponent, type StatusReply, type StatusRequest, type ResultFrame,
+  type ComponentFrame, type MemoryRequest, type MemoryReply, type JobRequest, type JobReply, type StateRequest, type StateReply, type LogsRequest, type LogsReply, type Frame, type Hello, type NeedComponent, type NodeInfo, type StatusReply, type StatusRequest, type ResultFrame,
 } from './protocol.js';
 import { listen } from './tls.js';
 import { acceptPeers } from './accept.js';
@@ -191,7 +191,8 @@ export class Head {
       if (!f.resume) {
         if (!this.nodes.join(f.node, peer)) return false;
         this.ownership.nameOwner(peer, owner);
-        return this.welcome(peer, false, this.nodes.resumeKeyOf(f.node.nodeId));
+        this.welcome(peer, false, this.nodes.resumeKeyOf(f.node.nodeId));
+        return this.announce(f.node, peer);
       }
       // Only the node itself knows its key: a peer that merely knows its id cannot take it over.
       if (!this.nodes.canResume(f.node.nodeId, f.resume.key)) return this.stranger(peer);
@@ -200,7 +201,7 @@ export class Head {
       this.welcome(peer, true);
       this.nodes.resume(f.node, peer, f.resume);
       this.actors.ownerBack(owner, peer);
-      return true;
+      return this.announce(f.node, peer);
     }
     if (f.role === 'driver') {
       // A driver comes back only to a restarted head that waits for it; any other head has let its work go.
@@ -215,7 +216,9 @@ export class Head {
         this.ownership.restoreHolds(f.objects!.storeId, f.resume!.holds);
       }
       this.drivers.add(peer);
-      return this.welcome(peer, resumed, this.ownership.resumeKeyOf(f.objects?.storeId));
+      this.welcome(peer, resumed, this.ownership.resumeKeyOf(f.objects?.storeId));
+      peer.send({ t: 'members', nodes: this.nodes.members() });
+      return true;
     }
     if (f.role !== 'cli') {
       peer.close(CLOSE.MALFORMED, `unknown role ${String(f.role)}`);
@@ -226,6 +229,19 @@ export class Head {
 
   private welcome(peer: Peer, resumed: boolean, resumeKey?: string): true {
     peer.send({ t: 'welcome', v: PROTOCOL_VERSION, clusterId: this.clusterId, headPid: process.pid, ...(resumed ? { resumed } : {}), ...(resumeKey ? { resumeKey } : {}) });
+    return true;
+  }
+
+  /**
+   * Node `info` is a member (joined, or back): every node and driver hears
+   * of its object server, and it hears of every member's. Work on leases and
+   * routes may take arguments held at those addresses (members.ts).
+   */
+  private announce(info: NodeInfo, peer: Peer): true {
+    const joined: Frame = { t: 'node-joined', nodeId: info.nodeId, address: info.objectAddress };
+    for (const p of this.drivers) p.send(joined);
+    for (const n of this.nodes.alivePeers()) if (n.peer !== peer) n.peer.send(joined);
+    peer.send({ t: 'members', nodes: this.nodes.members() });
     return true;
   }
 
@@ -337,7 +353,10 @@ export class Head {
 
   private nodeDied(n: NodeEntry, cause: string, lost: string[]): void {
     // Objects it held are gone: drivers fail reads of them with ObjectLostError instead of waiting.
-    for (const d of this.drivers) d.send({ t: 'node-dead', nodeId: n.info.nodeId, cause });
+    const dead: Frame = { t: 'node-dead', nodeId: n.info.nodeId, cause };
+    for (const d of this.drivers) d.send(dead);
+    // Nodes answer work naming its address as lost from now on (members.ts).
+    for (const m of this.nodes.alivePeers()) m.peer.send(dead);
     const why = `node ${n.info.nodeId} died: ${cause}`;
     this.recovery?.nodeGone(n.info.nodeId);
     this.leases.nodeDied(n.info.nodeId);

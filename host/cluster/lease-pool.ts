@@ -32,6 +32,7 @@ import type { HeadChannel } from './head-link.js';
 import { MAX_LEASES_PER_SHAPE, type LeaseGrant, type LeaseReplyFrame } from './lease-protocol.js';
 import { resultLocations } from './wire-refs.js';
 import { Fifo } from '../core/fifo.js';
+import type { Members } from './members.js';
 
 /** Tasks one lease carries at once once the head has no more to grant. */
 export const PIPELINE = 128;
@@ -100,7 +101,9 @@ export class LeasePool {
   private readonly routes = new Map<string, Lease>();
   private closing = false;
 
-  constructor(private readonly head: HeadChannel, private readonly token: string, private readonly tls: ClientTls | undefined, private readonly events: PoolEvents, private readonly now: () => number = Date.now) {}
+  /** `members`: the cluster's nodes as the head announced them (work whose arguments are there may go on leases and routes too). */
+  constructor(private readonly head: HeadChannel, private readonly token: string, private readonly tls: ClientTls | undefined, private readonly events: PoolEvents,
+    readonly members: Members, private readonly now: () => number = Date.now) {}
 
   /** Carries `t` on a lease of `request`'s shape; false when the head has none to give now (send it through the head). */
   take(shapeKey: string, request: Record<string, number>, t: LeasedTask): boolean {

@@ -6,10 +6,10 @@
  *
  * What a connection may do, each checked here: present leases whose ticket
  * this node's lease key signed, for one owner only; run tasks of a lease's
- * shape whose arguments point only at this node or the owner's object
- * server; call, on an actor route, the actor it names (hosted here), with
- * the same arguments rule; cancel its own tasks and calls; free objects its
- * owner was handed here.
+ * shape whose arguments point only at this node, the owner's object server
+ * or nodes the head announced (members.ts); call, on an actor route, the
+ * actor it names (hosted here), with the same arguments rule; cancel its
+ * own tasks and calls; free objects its owner was handed here.
  * Anything else closes the connection (a forged ticket with CLOSE.AUTH).
  *
  * A connection that closes takes its running tasks with it (they are
@@ -25,8 +25,10 @@ import { CLOSE, chainWellFormed, type ActorCallFrame, type Frame, type RunFrame,
 import { ticketValid, type LeaseGrant } from './lease-protocol.js';
 import { normalizeWireOptions } from '../core/options.js';
 import { toWire } from '../core/error-codec.js';
-import { NotGivenError } from '../errors.js';
+import { NotGivenError, ObjectLostError } from '../errors.js';
 import { remoteLocation } from './remote-arg.js';
+import type { RemoteLocation } from '../../store/object-store.js';
+import type { Members } from './members.js';
 import { locationsIn, resultLocations } from './wire-refs.js';
 
 /** Where a task's answer goes: the head, or the driver that sent it on a lease; and the unanswered work there, by id (with its result refs once it runs). */
@@ -44,9 +46,10 @@ const MAX_GONE_OWNERS = 100_000;
 export interface LeaseHost {
   /** Whether the head sent work `id` here and it is not answered yet (a leased task may not take its id). */
   runs(id: string): boolean;
-  run(task: TaskFrame, to: Answers): Promise<void>;
-  /** Calls the actor hosted here that `f` names (one not hosted here answers ActorDiedError). */
-  callActor(f: ActorCallFrame, to: Answers): void;
+  /** Runs `task` once `trusted` (if given) resolves; if it rejects, answers its error. */
+  run(task: TaskFrame, to: Answers, trusted?: Promise<void>): Promise<void>;
+  /** Calls the actor hosted here that `f` names (one not hosted here answers ActorDiedError), in order, as `run` waits for `trusted`. */
+  callActor(f: ActorCallFrame, to: Answers, trusted?: Promise<void>): void;
   cancel(refs: ObjectRef[] | undefined, force: boolean, recursive: boolean): void;
   letGo(objectId: string): void;
   offerComponent(hash: string, bytes: Uint8Array): void;
@@ -66,7 +69,8 @@ export class LeasedWork {
   private readonly owned = new Map<string, Map<string, number>>();
   private readonly gone = new Set<string>();
 
-  constructor(private readonly host: LeaseHost, private readonly me: { leaseKey: string; nodeId: string; address: string }) {}
+  /** `members`: the cluster's nodes as the head announced them (arguments there are trusted). */
+  constructor(private readonly host: LeaseHost, private readonly me: { leaseKey: string; nodeId: string; address: string }, private readonly members: Members) {}
 
   /** A frame on an object server connection; false for frames that are not about leased work. */
   frame(f: Frame, peer: Peer): boolean {
@@ -117,16 +121,17 @@ export class LeasedWork {
       return;
     }
     if (task.opts.shape !== lease.shape) { this.refuse(c, task.taskId, new NotGivenError(`a task of shape '${task.opts.shape}' was sent on a lease for '${lease.shape}'`)); return; }
-    if (!this.argsTrusted(c, lease, task.taskId, [...task.args.map(remoteLocation), ...locationsIn(task.refs)])) return;
+    const trusted = this.argsTrusted(lease, [...task.args.map(remoteLocation), ...locationsIn(task.refs)]);
     this.start(c, task.taskId);
-    void this.host.run(task, c);
+    void this.host.run(task, c, trusted);
   }
 
   private call(c: Conn, f: ActorCallFrame): void {
     const route = this.admitted(c, f.lease, f.callId, true, f.actorId);
-    if (!route || !this.argsTrusted(c, route, f.callId, f.args.map(remoteLocation))) return;
+    if (!route) return;
+    const trusted = this.argsTrusted(route, f.args.map(remoteLocation));
     this.start(c, f.callId);
-    this.host.callActor(f, c);
+    this.host.callActor(f, c, trusted);
   }
 
   /**
@@ -142,11 +147,22 @@ export class LeasedWork {
     return lease;
   }
 
-  /** Whether arguments at `locs` are where this node may dial: itself, and the object server the head vouched for as the lease owner's. */
-  private argsTrusted(c: Conn, lease: LeaseGrant, id: string, locs: ({ address: string } | undefined)[]): boolean {
-    if (!locs.some((l) => l && l.address !== lease.ownerAddress && l.address !== this.me.address)) return true;
-    this.refuse(c, id, new NotGivenError('a leased task\'s arguments may be only on this node or on its owner\'s object server; send it through the head'));
-    return false;
+  /**
+   * Whether arguments at `locs` are where this node may dial, all of which
+   * the head vouched for: this node, the lease owner's object server, the
+   * live members (undefined: yes, at once). Otherwise a promise that settles
+   * once the head spoke of the rest (members.ts), rejecting with what the
+   * work answers: an argument on a dead node is lost, one anywhere else is
+   * not this node's to fetch.
+   */
+  private argsTrusted(lease: LeaseGrant, locs: (RemoteLocation | undefined)[]): Promise<void> | undefined {
+    const unsure = locs.filter((l): l is RemoteLocation => !!l && l.address !== lease.ownerAddress && l.address !== this.me.address && !this.members.isAlive(l.address));
+    if (unsure.length === 0) return undefined;
+    return Promise.all(unsure.map(async (l) => {
+      const s = await this.members.whenKnown(l.address);
+      if (!s) throw new NotGivenError(`a leased task's arguments may be only on this node, its owner's object server or a node of the cluster, not at ${l.address}; send it through the head`);
+      if (!s.alive) throw new ObjectLostError(l.objectId, `its node ${s.nodeId} died (${s.cause})`);
+    })).then(() => undefined);
   }
 
   private refuse(c: Conn, id: string, e: unknown): void {

@@ -13,14 +13,14 @@ import { EmbeddedNode, type InitOptions } from '../node/node.js';
 import { loadComponent, type LoadedComponent } from '../component/load.js';
 import { exportedResource } from '../component/module.js';
 import { ActorDiedError, ComponentError, InvalidArgumentError } from '../errors.js';
-import { newId, type ObjectRef } from '../../store/object-ref.js';
+import type { ObjectRef } from '../../store/object-ref.js';
 import { actorSpec, findMethod, type ActorSpec } from '../core/specs.js';
 import type { ActorOptions } from '../core/options.js';
 import { HeadLink } from './head-link.js';
 import { isWildcard, publicHost, routeTo } from './host-address.js';
 import { requireServing, type Tls } from './tls.js';
-import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, Resume, ResultFrame, ReturnValue, TaskFrame } from './protocol.js';
-import { fromWire, toWire } from '../core/error-codec.js';
+import type { ActorCallFrame, ActorCreateFrame, ComponentReply, Frame, Resume, ReturnValue, TaskFrame } from './protocol.js';
+import { toWire } from '../core/error-codec.js';
 import { ObjectPuller, ObjectServer, type ServerWork } from './object-transfer.js';
 import { remoteLocation } from './remote-arg.js';
 import { checkCall, checkChainStep, checkTask, taskFunc } from './work-checks.js';
@@ -30,6 +30,8 @@ import { CrossingObjects } from './crossing-objects.js';
 import { nodeMemory } from '../node/memory-report.js';
 import { DEFAULT_LOG_FILTER, type GuestLog } from '../engine/guest-log.js';
 import { LeasedWork, type Answers } from './leased-work.js';
+import { Members } from './members.js';
+import { CallsElsewhere } from './calls-elsewhere.js';
 import { newToken } from './token.js';
 
 /** How often a node reports to the head. */
@@ -66,23 +68,26 @@ export class NodeAgent {
   /** Cluster actor id -> the local actor hosting it. */
   private readonly actorIds = new Map<string, { localId: string; spec: ActorSpec }>();
   private readonly actorChains = new Map<string, Promise<void>>();
-  /** Calls this node's guests made to actors hosted elsewhere, by call id (with the frame, sent again if the head restarts). */
-  private readonly outgoing = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; frame: ActorCallFrame }>();
+  /** Calls this node's guests made to actors hosted on other nodes. */
+  private readonly elsewhere: CallsElsewhere;
   /** Nested tasks this node's guests submitted that the head places. */
   private readonly away: TasksAway;
   /** Answers to work the head sent. */
   private readonly head: Answers = { send: (f) => this.peer.send(f), running: this.running };
   /** Work drivers send here on worker leases. */
   readonly leased: LeasedWork;
+  /** The cluster's nodes, as the head announces them: leased work may take arguments there (members.ts). */
+  private readonly members = new Members();
 
   private constructor(readonly node: EmbeddedNode, private readonly peer: HeadLink, private readonly server: ObjectServer, token: string, tls: Tls | undefined, leaseKey: string) {
     // What it pulls it shares a while with other pullers (a transfer tree), within half of its store.
     this.puller = new ObjectPuller(node.objects, token, tls, { location: (ref, size) => server.location(node.nodeId, ref.id, size), maxBytes: node.objects.opts.capacity / 2 });
     // Log lines of tasks sent away go on to the driver of the work that sent them: on its lease, or through the head.
-    this.away = new TasksAway(node, peer, server, this.puller, (f) => (this.leased.answersOf(f.route) ?? this.head).send(f), process.env.TSRAY_WORKER_LEASES === '0' ? undefined : { token, tls });
+    this.away = new TasksAway(node, peer, server, this.puller, (f) => (this.leased.answersOf(f.route) ?? this.head).send(f), process.env.TSRAY_WORKER_LEASES === '0' ? undefined : { token, tls, members: this.members });
     this.crossing = new CrossingObjects(node.objects, node.nodeId, server, this.puller);
+    this.elsewhere = new CallsElsewhere(peer, this.puller, node.objects);
     node.guests.elsewhere = this.away;
-    this.leased = new LeasedWork(this, { leaseKey, nodeId: node.nodeId, address: server.address });
+    this.leased = new LeasedWork(this, { leaseKey, nodeId: node.nodeId, address: server.address }, this.members);
     sendFrees(node.objects, { send: (f) => { if (f.t === 'free') this.away.routeFree(f); else peer.send(f); } });
     // A guest holding a handle to an actor: the actor may live here (under its cluster id) or on another node.
     node.actors.attach({
@@ -114,18 +119,19 @@ export class NodeAgent {
   /** The head took this node back: the work and actor calls its guests sent away go again, and the head hears what is free. */
   resumed(): void {
     this.away.resend();
-    for (const o of this.outgoing.values()) this.peer.send(o.frame);
+    this.elsewhere.resend();
     this.beat();
   }
 
   /** Frames from the head after the handshake. */
   handle(f: Frame): void {
+    if (this.members.apply(f)) return;
     if (f.t === 'run') { this.running.set(f.task.taskId, []); void this.run(f.task); }
     else if (f.t === 'cancel') this.cancel(this.running.get(f.taskId), f.force, f.recursive !== false);
     else if (f.t === 'owner-gone') this.leased.ownerGone(f.owner);
     else if (f.t === 'result') {
       this.away.onResult(f);
-      void this.answered(f);
+      void this.elsewhere.answered(f);
     } else if (f.t === 'log') this.away.onLog(f);
     else if (f.t === 'memory') this.peer.send({ t: 'memory-reply', id: f.id, nodes: [nodeMemory(this.node, this.node.memoryIdentity)] });
     else if (f.t === 'state') this.peer.send({ t: 'state-reply', id: f.id, processes: [this.node.stateReport()] });
@@ -169,8 +175,7 @@ export class NodeAgent {
 
   /** Keeps component `hash` as it loads; a load that failed is not kept (the next task asks again). */
   private remember(hash: string, c: Promise<LoadedComponent>): Promise<LoadedComponent> {
-    void c.then((x) => this.loaded.set(hash, x), () => undefined);
-    c.catch(() => this.components.delete(hash));
+    void c.then((x) => this.loaded.set(hash, x), () => this.components.delete(hash));
     this.components.set(hash, c);
     return c;
   }
@@ -208,10 +213,11 @@ export class NodeAgent {
     for (const r of refs) this.node.objects.onSettled(r, () => { if (--left === 0) void settled(); });
   }
 
-  /** Runs `task` (from the head, or on a lease: `to`) and answers it there. */
-  async run(task: TaskFrame, to: Answers = this.head): Promise<void> {
+  /** Runs `task` (from the head, or on a lease: `to`, once its arguments are `trusted`) and answers it there. */
+  async run(task: TaskFrame, to: Answers = this.head, trusted?: Promise<void>): Promise<void> {
     const pulled: ObjectRef[] = [];
     try {
+      if (trusted) await trusted;
       const ready = this.loaded.get(task.hash);
       const local = ready && !task.refs && !task.args.some((a) => remoteLocation(a) !== undefined);
       const component = ready ?? await this.component(task.hash);
@@ -253,27 +259,7 @@ export class NodeAgent {
         try { if (st.ok) resolve(this.node.objects.value(ref!)); else reject(st.error); } finally { ref!.release(); }
       }));
     }
-    const callId = newId();
-    return new Promise((resolve, reject) => {
-      const frame: ActorCallFrame = { t: 'actor-call', actorId, callId, method, args, numReturns: 1 };
-      this.outgoing.set(callId, { resolve, reject, frame });
-      this.peer.send(frame);
-    });
-  }
-
-  private async answered(f: ResultFrame): Promise<void> {
-    const w = this.outgoing.get(f.taskId);
-    if (!w) return;
-    this.outgoing.delete(f.taskId);
-    if (!f.ok || !f.returns?.[0]) { w.reject(f.error ? fromWire(f.error) : new Error('no result')); return; }
-    const r = f.returns[0];
-    if (!('object' in r)) { w.resolve(r.value); return; }
-    try {
-      const ref = await this.puller.pull(r.object);
-      try { w.resolve(this.node.objects.value(ref)); } finally { ref.release(); }
-    } catch (e) {
-      w.reject(e as Error);
-    }
+    return this.elsewhere.call(actorId, method, args);
   }
 
   /**
@@ -283,8 +269,7 @@ export class NodeAgent {
    */
   private actorStep(actorId: string, step: () => Promise<void>): void {
     const prev = this.actorChains.get(actorId) ?? Promise.resolve();
-    const next = prev.then(step, step);
-    this.actorChains.set(actorId, next);
+    this.actorChains.set(actorId, prev.then(step, step));
   }
 
   private createActor(f: ActorCreateFrame): void {
@@ -309,11 +294,12 @@ export class NodeAgent {
     });
   }
 
-  /** Calls the actor `f` names (from the head, or on an actor route: `to`) and answers it there. */
-  callActor(f: ActorCallFrame, to: Answers = this.head): void {
+  /** Calls the actor `f` names (from the head, or on an actor route: `to`, once its arguments are `trusted`) and answers it there. */
+  callActor(f: ActorCallFrame, to: Answers = this.head, trusted?: Promise<void>): void {
     this.actorStep(f.actorId, async () => {
       const pulled: ObjectRef[] = [];
       try {
+        if (trusted) await trusted;
         const a = this.actorIds.get(f.actorId);
         if (!a) throw new ActorDiedError(f.actorId, 'it was never created on this node (its creation failed)');
         const method = findMethod(a.spec.methods, f.method);

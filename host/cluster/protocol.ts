@@ -329,6 +329,11 @@ export interface ChunkFrame { t: 'chunk'; id: number; offset: number; length: nu
 export interface FreeFrame { t: 'free'; nodeId: string; objectIds: string[] }
 /** Head -> drivers: a node died; its objects are gone. */
 export interface NodeDeadFrame { t: 'node-dead'; nodeId: string; cause: string }
+/** A node's object server, as the head vouches for it. */
+export interface Member { nodeId: string; address: string }
+/** Head -> node or driver, after its welcome: the nodes alive now; then `node-joined` and `node-dead` as they come and go (members.ts). */
+export interface MembersFrame { t: 'members'; nodes: Member[] }
+export interface NodeJoinedFrame { t: 'node-joined'; nodeId: string; address: string }
 
 /** Driver -> head: a component's bytes, sent once before its first task. */
 export interface ComponentFrame { t: 'component'; hash: string; bytes: Uint8Array }
@@ -357,7 +362,7 @@ export interface LogFrame { t: 'log'; route: string; level: LogLevel; who: strin
 export type Frame =
   | Hello | Welcome | Heartbeat | StatusRequest | StatusReply | ErrorFrame | MemoryRequest | MemoryReply | StateRequest | StateReply | LogsRequest | LogsReply | JobRequest | JobReply
   | ComponentFrame | SubmitFrame | RunFrame | CancelFrame | ResultFrame | EmitFrame | NeedComponent | ComponentReply
-  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone | ActorLookupFrame | ActorLookupReply | HoldingFrame | DroppedFrame
+  | PullFrame | PullReply | ChunkFrame | FreeFrame | NodeDeadFrame | MembersFrame | NodeJoinedFrame | ActorCreateFrame | ActorCallFrame | ActorKillFrame | ActorRestartedFrame | LogFrame | BatchFrame | ResumeDone | ActorLookupFrame | ActorLookupReply | HoldingFrame | DroppedFrame
   | LeaseRequestFrame | LeaseReplyFrame | LeaseReturnFrame | LeaseFrame | OwnerGoneFrame | ActorRouteFrame;
 
 export class MalformedFrameError extends Error {}

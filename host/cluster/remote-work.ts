@@ -177,9 +177,10 @@ export class RemoteWork {
   }
 
   /**
-   * Whether a task may go on a lease: its arguments are only here (the
-   * leased node trusts no other address) and it carries no actor handles
-   * (the head grants those to the node that gets them).
+   * Whether a task may go on a lease: its arguments are here or on nodes
+   * the head announced (the leased node trusts no other address) and it
+   * carries no actor handles (the head grants those to the node that gets
+   * them).
    */
   private leasable(args: unknown[], refs: WireRef[] | undefined): boolean {
     let objects = false;
@@ -187,10 +188,14 @@ export class RemoteWork {
       if (a === null || typeof a !== 'object') continue;
       objects = true;
       const loc = remoteLocation(a);
-      if (loc && loc.address !== this.ownAddress) return false;
+      if (loc && !this.trusted(loc.address)) return false;
     }
-    if (refs?.some((r) => 'at' in r && r.at.address !== this.ownAddress)) return false;
+    if (refs?.some((r) => 'at' in r && !this.trusted(r.at.address))) return false;
     return !objects || handlesIn(args).size === 0;
+  }
+
+  private trusted(address: string): boolean {
+    return address === this.ownAddress || !!this.pool?.members.isAlive(address);
   }
 
   /** A leased task's node was lost before it answered: it runs again while its retries last, as the head retries its own. */

@@ -27,6 +27,7 @@ import type { HeadChannel } from './head-link.js';
 import type { FreeFrame, LogFrame, ResultFrame } from './protocol.js';
 import { LeasePool } from './lease-pool.js';
 import type { ClientTls } from './tls.js';
+import type { Members } from './members.js';
 
 export class TasksAway implements TasksElsewhere {
   private readonly work: RemoteWork;
@@ -40,7 +41,7 @@ export class TasksAway implements TasksElsewhere {
 
   /** `forwardLog`: where a log line of a task sent away goes (on to the driver of the work that sent it); `leases`: how to reach leased nodes. */
   constructor(private readonly node: EmbeddedNode, private readonly peer: HeadChannel, server: ObjectServer, private readonly puller: ObjectPuller,
-    private readonly forwardLog: (f: LogFrame) => void, leases?: { token: string; tls: ClientTls | undefined }) {
+    private readonly forwardLog: (f: LogFrame) => void, leases?: { token: string; tls: ClientTls | undefined; members: Members }) {
     this.work = new RemoteWork(peer, node.objects, server, node.nodeId, { shipComponents: false, land: (r, loc) => this.land(r, loc) });
     this.actors = new RemoteActors(peer, this.work, node.objects, DEFAULT_LOG_FILTER);
     if (leases) {
@@ -49,7 +50,7 @@ export class TasksAway implements TasksElsewhere {
         log: (f) => { this.onLog(f); },
         lost: (t, why) => this.work.lost(t.id, why, t.viaHead),
         viaHead: (t) => this.work.unleased(t.id, t.viaHead),
-      });
+      }, leases.members);
       this.work.pool = this.pool;
     }
   }

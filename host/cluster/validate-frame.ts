@@ -47,6 +47,10 @@ const device = shape({
 const nodeInfo = shape({ nodeId: str, name: str, pid: count, resources: amounts, objectAddress: str, devices: optional(bounded(MAX_DEVICES_PER_NODE, device)), leaseKey: optional(text(128)) });
 const lease = shape({ leaseId: text(64), nodeId: text(64), address: text(512), owner: text(128), ownerAddress: text(512), shape: text(4096), request: amounts, actorId: optional(text(64)), ticket: text(64), pid: optional(count) });
 
+const member = shape({ nodeId: text(64), address: text(512) });
+/** The most nodes one `members` frame lists. */
+const MAX_MEMBERS = 100_000;
+
 /** Whether a node's hello describes it fully (the hello itself is checked by the handshake). */
 export const isNodeInfo = (v: unknown): v is NodeInfo => nodeInfo(v);
 
@@ -90,6 +94,8 @@ const FRAMES: Record<string, Check> = {
   chunk: shape({ id: count, offset: count, length: count }),
   free: shape({ nodeId: str, objectIds: list(str) }),
   'node-dead': shape({ nodeId: str, cause: str }),
+  members: shape({ nodes: bounded(MAX_MEMBERS, member) }),
+  'node-joined': member,
   'actor-create': shape({
     createId: str,
     actor: shape({ actorId: str, hash: str, resource: str, args: list(), options: record, request: amounts, shape: str, maxRestarts: num, maxTaskRetries: optional(count), log: optional(isLogFilter), name: optional(text(256)) }),

@@ -12,7 +12,6 @@ import { GetTimeoutError, InvalidArgumentError, NotGivenError, TsrayError } from
 import { ObjectRef, childId } from '../../store/object-ref.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { LoadedComponent } from '../component/loaded.js';
-import type { FuncDef } from '../wit/types.js';
 import { mapRefs, mentionsRef, passRefs } from '../core/ref-values.js';
 import { exportFunc } from '../core/export-func.js';
 import { checkRemoteArgs } from '../core/remote-args.js';

@@ -42,17 +42,17 @@ t.test('plain tasks go on worker leases, straight to the nodes; the head places 
   // A large result stays on its node; the driver reads it there, and a task takes it from there.
   const made = blobs.fn('fill').remote(8 * MiB, 7);
   const sum = await tsray.get(blobs.fn('checksum').remote(made));
-  t.equal(status(address).routedTasks, 1, 'a task whose argument sits on a node went through the head, which vouches for that node');
+  t.equal(status(address).routedTasks, 0, 'a task whose argument sits on a node went on a lease too: nodes trust the members the head announced');
   const bytes = await tsray.get(made);
   t.equal(bytes.length, 8 * MiB, 'the driver pulled an 8 MiB leased result from its node');
   t.equal(fnv(bytes), sum, 'byte-identical to what the task read');
   const put = tsray.put(bytes);
   t.equal(await tsray.get(blobs.fn('checksum').remote(put)), fnv(bytes), 'a task whose argument is on the driver');
-  t.equal(status(address).routedTasks, 1, 'went on a lease');
+  t.equal(status(address).routedTasks, 0, 'went on a lease');
 
   // SPREAD tasks are the head's to place.
   await tsray.get(slow.fn('nap').options({ schedulingStrategy: 'SPREAD' }).remote(1));
-  t.equal(status(address).routedTasks, 2, 'a SPREAD task went through the head');
+  t.equal(status(address).routedTasks, 1, 'a SPREAD task went through the head');
 
   const napping = slow.fn('nap').remote(20_000);
   await new Promise((r) => setTimeout(r, 300));
@@ -155,8 +155,10 @@ t.test('a node refuses leased work it did not grant', async (t) => {
   const shape = await resultOf(ws, 'shape');
   t.equal(shape.error?.code, 'ERR_NOT_GIVEN', 'a task of another shape than its lease fails with NotGivenError');
   const foreign = { '\u0000tsray:remote': { nodeId: 'x', address: 'ws://203.0.113.9:1', objectId: 'o', size: 8 } };
+  const asked = performance.now();
   ws.send(run('foreign', { args: [foreign] }));
-  t.match((await resultOf(ws, 'foreign')).error?.message ?? '', /only on this node or on its owner/, 'an argument on an address the lease does not vouch for is refused: the node dials nothing');
+  t.match((await resultOf(ws, 'foreign')).error?.message ?? '', /only on this node, its owner's object server or a node of the cluster, not at ws:\/\/203\.0\.113\.9:1/, 'an argument on an address neither the lease nor the head vouches for is refused: the node dials nothing');
+  t.ok(performance.now() - asked >= 1900, `once the head did not speak of it for ${Math.round(performance.now() - asked)} ms (it may be a node the head announces late)`);
   ws.send(encode({ t: 'lease', lease: { ...lease, owner: 'driver-other' } }));
   t.equal((await closeOf(ws)).code, 4001, 'changing the owner breaks the ticket');
 
@@ -205,4 +207,40 @@ t.test('tries a task lost on a lease count at the head too: maxRetries holds acr
   t.match(lost.error?.message, /lost its node 2 time/, 'its error counts both tries');
   const again = await resultOf(drv, 'fresh-1', 20_000);
   t.match(again.returns?.[0]?.value, /attempt 1 /, 'one that still has its retry ran again, as attempt 1');
+});
+
+t.test('work on leases takes arguments from other nodes; one held by a node that died is answered lost', async (t) => {
+  const blobs = await tsray.load(await prebuilt('blobs'));
+  const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '1', '--resources', '{"A":1}'], ['--num-cpus', '1', '--resources', '{"B":1}']] });
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const [a, b] = nodes;
+  const made = blobs.fn('fill').options({ resources: { A: 1 } }).remote(4 * MiB, 3);
+  const where = await tsray.get(blobs.fn('locate').options({ resources: { B: 1 } }).remote(made));
+  t.equal(where, `${b.nodeId} ${4 * MiB}`, 'a task on node B read the 4 MiB that a task left on node A');
+  t.equal(status(address).routedTasks, 0, 'both went on leases, none through the head');
+
+  // Spoken by hand on B's object server: an argument at A's address once A is dead.
+  const aAddress = status(address).nodes.find((n) => n.nodeId === a.nodeId).objectAddress;
+  const bAddress = status(address).nodes.find((n) => n.nodeId === b.nodeId).objectAddress;
+  const owner = `driver-${randomBytes(4).toString('hex')}`;
+  const drv = await authed(address, TOKEN, 'driver', { objects: { storeId: owner, address: 'ws://127.0.0.1:9' } });
+  t.teardown(() => drv.close());
+  drv.send(encode({ t: 'lease-request', id: 1, request: { CPU: 1, B: 1 } }));
+  const { lease } = await until('a lease on B', () => drv.frames.find((f) => f.t === 'lease-reply' && f.id === 1));
+  t.equal(lease?.nodeId, b.nodeId, 'the head leased B');
+  a.child.kill('SIGKILL');
+  await until('the head to declare A dead', () => status(address).nodes.find((n) => n.nodeId === a.nodeId).state === 'DEAD', 15_000);
+  const text = builtComponent('blobs');
+  const ws = await authed(bAddress.replace(/\/\/[^:]+:/, '//127.0.0.1:'), TOKEN, 'peer');
+  t.teardown(() => ws.close());
+  ws.send(encode({ t: 'lease', lease }));
+  ws.send(encode({ t: 'component', hash: text.hash, bytes: text.bytes }));
+  const onA = { '\u0000tsray:remote': { nodeId: a.nodeId, address: aAddress, objectId: 'gone', size: 8 } };
+  const opts = wireOptions({ resources: { B: 1 } });
+  Object.assign(opts, { request: { CPU: 1, B: 1 }, shape: lease.shape });
+  ws.send(encode({ t: 'run', lease: lease.leaseId, task: { taskId: 'on-dead', hash: text.hash, name: 'size', fn: 'size', args: [onA], opts } }));
+  const lost = await resultOf(ws, 'on-dead', 10_000);
+  t.equal(lost.error?.code, 'ERR_OBJECT_LOST', `an argument held by a dead node is answered lost (got ${lost.error?.code}: ${lost.error?.message})`);
+  t.match(lost.error?.message, new RegExp(`its node ${a.nodeId} died`), 'naming the node that died');
 });

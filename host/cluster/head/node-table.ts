@@ -4,7 +4,7 @@
  * and the resources that work sent there holds.
  */
 import type { Peer } from '../peer.js';
-import { CLOSE, type Frame, type Heartbeat, type Hello, type NodeInfo, type NodeStatus, type Resume } from '../protocol.js';
+import { CLOSE, type Frame, type Heartbeat, type Hello, type Member, type NodeInfo, type NodeStatus, type Resume } from '../protocol.js';
 import { addResources } from '../../core/resources.js';
 import type { NodeView } from '../../core/placement.js';
 import type { TableStore } from './tables/table-store.js';
@@ -221,6 +221,13 @@ export class NodeTable {
   alivePeers(): { name: string; peer: Peer }[] {
     const out: { name: string; peer: Peer }[] = [];
     for (const n of this.nodes.values()) if (n.state === 'ALIVE' && n.peer?.isOpen) out.push({ name: `node ${n.info.nodeId}`, peer: n.peer });
+    return out;
+  }
+
+  /** The live nodes' object servers (restored ones not back yet included: they are still members). */
+  members(): Member[] {
+    const out: Member[] = [];
+    for (const n of this.nodes.values()) if (n.state === 'ALIVE') out.push({ nodeId: n.info.nodeId, address: n.info.objectAddress });
     return out;
   }
 
