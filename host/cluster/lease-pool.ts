@@ -38,6 +38,8 @@ import type { Members } from './members.js';
 export const PIPELINE = 128;
 /** How long a shape waits after `busy` before it asks the head again. */
 export const BUSY_MS = 1000;
+/** How long tasks of a node connection that broke wait for the head to say the node died before they count as lost anyway (only the connection broke). */
+export const LOST_WAIT_MS = 2000;
 
 /** A task as the pool carries it. */
 export interface LeasedTask {
@@ -80,6 +82,8 @@ interface Lease {
 
 interface Shape {
   request: Record<string, number>;
+  /** The node its tasks' arguments are on, which its leases are asked near. */
+  near: string | undefined;
   leases: Lease[];
   queue: Fifo<LeasedTask>;
   asking: boolean;
@@ -99,16 +103,23 @@ export class LeasePool {
   private readonly lastGrant = new Map<string, LeaseGrant>();
   /** Actor routes held, by actor id. */
   private readonly routes = new Map<string, Lease>();
+  /** Tasks of node connections that broke, by node id, waiting for the head to say that node died. */
+  private readonly orphans = new Map<string, { tasks: { t: LeasedTask; why: string }[]; timer: NodeJS.Timeout }>();
   private closing = false;
 
   /** `members`: the cluster's nodes as the head announced them (work whose arguments are there may go on leases and routes too). */
   constructor(private readonly head: HeadChannel, private readonly token: string, private readonly tls: ClientTls | undefined, private readonly events: PoolEvents,
     readonly members: Members, private readonly now: () => number = Date.now) {}
 
-  /** Carries `t` on a lease of `request`'s shape; false when the head has none to give now (send it through the head). */
-  take(shapeKey: string, request: Record<string, number>, t: LeasedTask): boolean {
-    let s = this.shapes.get(shapeKey);
-    if (!s) { s = { request, leases: [], queue: new Fifo(), asking: false, busyUntil: 0 }; this.shapes.set(shapeKey, s); }
+  /**
+   * Carries `t` on a lease of `request`'s shape (asked `near` the node that
+   * holds its arguments, if any); false when the head has none to give now
+   * (send it through the head).
+   */
+  take(shapeKey: string, request: Record<string, number>, t: LeasedTask, near?: string): boolean {
+    const key = near === undefined ? shapeKey : `${shapeKey}@${near}`;
+    let s = this.shapes.get(key);
+    if (!s) { s = { request, near, leases: [], queue: new Fifo(), asking: false, busyUntil: 0 }; this.shapes.set(key, s); }
     if (s.leases.length === 0 && !s.asking && this.now() < s.busyUntil) return false;
     this.carried.add(t.id);
     s.queue.push(t);
@@ -141,7 +152,7 @@ export class LeasePool {
       else s.busyUntil = this.now() + BUSY_MS;
       this.pump(s);
     };
-    this.head.request<LeaseReplyFrame>({ t: 'lease-request', id: 0, request: s.request }).then((r) => settle(r.lease), () => settle(undefined));
+    this.head.request<LeaseReplyFrame>({ t: 'lease-request', id: 0, request: s.request, ...(s.near ? { near: s.near } : {}) }).then((r) => settle(r.lease), () => settle(undefined));
   }
 
   private add(s: Shape, grant: LeaseGrant): void {
@@ -267,26 +278,51 @@ export class LeasePool {
     if (i >= 0) l.shape.leases.splice(i, 1);
   }
 
-  /** A node connection ended: its leases end, and the tasks on them are lost. */
+  /**
+   * A node connection ended: its leases end, and the tasks on them are lost
+   * once the head says the node died too (`nodeDead`), or after
+   * LOST_WAIT_MS if it does not (only the connection broke). Sent again any
+   * sooner, they could reach a head that still counts the node alive and
+   * sends them there, to be lost a second time.
+   */
   private ended(c: Conn, why: string): void {
     if (c.closed) return;
     c.closed = true;
     for (const [address, x] of this.conns) if (x === c) this.conns.delete(address);
+    const lost: LeasedTask[] = [];
+    const shapes = new Set<Shape>();
     for (const l of [...c.leases]) {
+      if (l.shape) shapes.add(l.shape);
       this.drop(l);
       // The head frees the shape (a dead node's leases ended there already).
       if (l.shape) this.head.send({ t: 'lease-return', leaseId: l.grant.leaseId });
       for (const t of l.inflight.values()) {
         this.byTask.delete(t.id);
-        this.carried.delete(t.id);
-        if (!this.closing) this.events.lost(t, why);
+        lost.push(t);
       }
       l.inflight.clear();
-      if (l.shape) this.pump(l.shape);
+    }
+    if (lost.length && !this.closing) {
+      let o = this.orphans.get(c.nodeId);
+      if (!o) { o = { tasks: [], timer: setTimeout(() => this.orphaned(c.nodeId), LOST_WAIT_MS) }; this.orphans.set(c.nodeId, o); }
+      for (const t of lost) o.tasks.push({ t, why });
+    }
+    for (const s of shapes) this.pump(s);
+  }
+
+  /** The tasks of node `nodeId`'s broken connections are lost now, in the order they were sent. */
+  private orphaned(nodeId: string): void {
+    const o = this.orphans.get(nodeId);
+    if (!o) return;
+    this.orphans.delete(nodeId);
+    clearTimeout(o.timer);
+    for (const { t, why } of o.tasks) {
+      this.carried.delete(t.id);
+      if (!this.closing) this.events.lost(t, why);
     }
   }
 
-  /** The head says node `nodeId` died: its connection is ended now, not when the socket notices. */
+  /** The head says node `nodeId` died: its connection is ended now, not when the socket notices, and its tasks are lost. */
   nodeDead(nodeId: string, cause: string): void {
     this.held.delete(nodeId);
     this.lastGrant.delete(nodeId);
@@ -295,6 +331,7 @@ export class LeasePool {
       this.ended(c, `its node ${nodeId} died (${cause})`);
       c.peer?.ws.terminate();
     }
+    this.orphaned(nodeId);
   }
 
   /** Whether task `id` is queued for a lease or in flight on one. */
@@ -343,6 +380,8 @@ export class LeasePool {
 
   close(): void {
     this.closing = true;
+    for (const o of this.orphans.values()) clearTimeout(o.timer);
+    this.orphans.clear();
     for (const c of [...this.conns.values()]) {
       this.ended(c, 'the driver closed');
       c.peer?.close();

@@ -39,7 +39,11 @@ export interface LeaseGrant {
 }
 
 /** Driver -> head: a lease for tasks of `request` (DEFAULT placement). */
-export interface LeaseRequestFrame { t: 'lease-request'; id: number; request: Record<string, number> }
+export interface LeaseRequestFrame {
+  t: 'lease-request'; id: number; request: Record<string, number>;
+  /** The node holding most of the arguments of the tasks it is for: placed there if the shape is free there (Ray's locality-aware leasing). */
+  near?: string;
+}
 /** Driver -> head: a route to actor `actorId`'s node (answered by `lease-reply`: the route, or `busy` while it is not alive there). */
 export interface ActorRouteFrame { t: 'actor-route'; id: number; actorId: string }
 /** Head -> driver: the lease, or `busy` (no node has the shape free now: send through the head). */

@@ -158,11 +158,14 @@ export class LeasedWork {
   private argsTrusted(lease: LeaseGrant, locs: (RemoteLocation | undefined)[]): Promise<void> | undefined {
     const unsure = locs.filter((l): l is RemoteLocation => !!l && l.address !== lease.ownerAddress && l.address !== this.me.address && !this.members.isAlive(l.address));
     if (unsure.length === 0) return undefined;
-    return Promise.all(unsure.map(async (l) => {
+    const verdict = Promise.all(unsure.map(async (l) => {
       const s = await this.members.whenKnown(l.address);
       if (!s) throw new NotGivenError(`a leased task's arguments may be only on this node, its owner's object server or a node of the cluster, not at ${l.address}; send it through the head`);
       if (!s.alive) throw new ObjectLostError(l.objectId, `its node ${s.nodeId} died (${s.cause})`);
     })).then(() => undefined);
+    // An actor call awaits it only once the calls before it ran: a refusal may come first, and is not unhandled.
+    verdict.catch(() => undefined);
+    return verdict;
   }
 
   private refuse(c: Conn, id: string, e: unknown): void {

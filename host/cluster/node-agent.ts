@@ -125,7 +125,7 @@ export class NodeAgent {
 
   /** Frames from the head after the handshake. */
   handle(f: Frame): void {
-    if (this.members.apply(f)) return;
+    if (this.members.apply(f)) { if (f.t === 'node-dead') this.away.nodeDead(f.nodeId, f.cause); return; }
     if (f.t === 'run') { this.running.set(f.task.taskId, []); void this.run(f.task); }
     else if (f.t === 'cancel') this.cancel(this.running.get(f.taskId), f.force, f.recursive !== false);
     else if (f.t === 'owner-gone') this.leased.ownerGone(f.owner);

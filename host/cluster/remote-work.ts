@@ -7,7 +7,7 @@
  * on worker leases instead, and an actor's calls on a route straight to
  * its node (lease-pool.ts, actor-path.ts).
  */
-import { ObjectStore } from '../../store/object-store.js';
+import { ObjectStore, type RemoteLocation } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import { ActorDiedError, ConnectionError, InvalidArgumentError, TaskCancelledError, WorkerCrashedError } from '../errors.js';
 import { ObjectRef, newId } from '../../store/object-ref.js';
@@ -161,7 +161,7 @@ export class RemoteWork {
       // The node normalizes the options as given again and reads nothing else of them: only those travel.
       const task = { ...f.task, opts: { given: f.task.opts.given } as NormalizedOptions };
       const t = { id: w.id, task, components: w.components, viaHead: f };
-      if (this.pool.take(w.lease.shape, w.lease.request, t)) return;
+      if (this.pool.take(w.lease.shape, w.lease.request, t, this.nearest(args, refs))) return;
     }
     this.viaHead(w, f);
   }
@@ -192,6 +192,19 @@ export class RemoteWork {
     }
     if (refs?.some((r) => 'at' in r && !this.trusted(r.at.address))) return false;
     return !objects || handlesIn(args).size === 0;
+  }
+
+  /** The node other than this one holding most bytes of these arguments, if any (where the task had best run). */
+  private nearest(args: unknown[], refs: WireRef[] | undefined): string | undefined {
+    let bytes: Map<string, number> | undefined;
+    const count = (loc: RemoteLocation): void => { if (loc.address !== this.ownAddress) (bytes ??= new Map()).set(loc.nodeId, (bytes.get(loc.nodeId) ?? 0) + loc.size); };
+    for (const a of args) { const loc = remoteLocation(a); if (loc) count(loc); }
+    for (const r of refs ?? []) if ('at' in r) count(r.at);
+    if (!bytes) return undefined;
+    let best: string | undefined;
+    let most = -1;
+    for (const [nodeId, b] of bytes) if (b > most) { best = nodeId; most = b; }
+    return best;
   }
 
   private trusted(address: string): boolean {

@@ -55,6 +55,11 @@ export class TasksAway implements TasksElsewhere {
     }
   }
 
+  /** The head says node `nodeId` died: what this node's guests sent there on leases is lost now. */
+  nodeDead(nodeId: string, cause: string): void {
+    this.pool?.nodeDead(nodeId, cause);
+  }
+
   /** A `free` of objects held elsewhere: to the node that made a leased result, else to the head. */
   routeFree(f: FreeFrame): void {
     if (this.pool) this.pool.routeFree(f); else this.peer.send(f);

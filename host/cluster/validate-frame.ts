@@ -76,7 +76,7 @@ const FRAMES: Record<string, Check> = {
   component: shape({ hash: str, bytes }),
   submit: shape({ task }),
   run: shape({ task, lease: optional(text(64)) }),
-  'lease-request': shape({ id: count, request: amounts }),
+  'lease-request': shape({ id: count, request: amounts, near: optional(text(64)) }),
   'lease-reply': shape({ id: count, lease: optional(lease), busy: optional(str) }),
   'lease-return': shape({ leaseId: text(64) }),
   'actor-route': shape({ id: count, actorId: text(64) }),

@@ -64,7 +64,7 @@ export class Leases {
     for (const id of mine ?? []) if (this.leases.get(id)!.shape === shape) sameShape++;
     if (sameShape >= MAX_LEASES_PER_SHAPE) { busy(`it holds ${MAX_LEASES_PER_SHAPE} leases of this shape already`); return; }
     const views = this.nodes.views().filter((v) => v.nodeId !== asNode?.info.nodeId && this.nodes.get(v.nodeId)?.info.leaseKey);
-    const p = this.placer.place(views, { resources: f.request, strategy: 'DEFAULT' });
+    const p = this.placer.place(views, { resources: f.request, strategy: 'DEFAULT', ...(f.near ? { localityBytes: new Map([[f.near, 1]]) } : {}) });
     const view = 'nodeId' in p ? views.find((v) => v.nodeId === p.nodeId) : undefined;
     const n = view && fits(view.available, f.request) ? this.nodes.get(view.nodeId) : undefined;
     if (!n?.info.leaseKey) { busy('no node has this shape free now'); return; }
