@@ -51,12 +51,12 @@ export async function parquetGroups(path: string, columns?: string[]): Promise<{
   return { names, groups };
 }
 
-/** Rows [rowStart, rowEnd) of `path` (its row group `group`), columns `names`, as one block. */
-export async function parquetPart(path: string, rowStart: number, rowEnd: number, group: number, names: string[]): Promise<Block> {
+/** Rows [rowStart, rowEnd) of `path` (its row group `group`), columns `names`, as one block; `name`: the file as errors name it. */
+export async function parquetPart(path: string, rowStart: number, rowEnd: number, group: number, names: string[], name = path): Promise<Block> {
   const { file, metadata } = await open(path);
   // utf8 false: columns annotated as strings come as strings, plain byte arrays as bytes.
   const rows = (await parquetReadObjects({ file, metadata, rowStart, rowEnd, columns: names, utf8: false })) as Record<string, unknown>[];
-  return blockOf(rows, names, `${path} row group ${group}`);
+  return blockOf(rows, names, `${name} row group ${group}`);
 }
 
 const PARQUET_TYPE: Record<string, 'DOUBLE' | 'FLOAT' | 'INT32' | 'INT64' | 'STRING' | 'BYTE_ARRAY'> = {

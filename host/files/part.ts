@@ -5,9 +5,9 @@
  * group, binary files in groups) and fixes CSV and JSON column types first;
  * a worker reads a part into one block. Parts cross the cluster wire, so
  * `isFilePart` checks one from a peer, and a node reads only under the data
- * roots it was started with (`readableUnder`).
+ * roots it was started with (`openUnder`).
  */
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { sep } from 'node:path';
 import { InvalidArgumentError, NotGivenError } from '../errors.js';
 import type { Block } from '../abi/block.js';
@@ -54,23 +54,40 @@ export function pathsOf(p: FilePart): string[] {
   return p.format === 'binary' ? p.paths : [p.path];
 }
 
+/** A file opened for reading: read it at `at` (the file that was opened, whatever its name points to by then), then `close()`. */
+export interface OpenedFile { at: string; close(): void }
+
+/** Where this process's open files can be opened again as themselves (Linux); elsewhere files are read by their real path. */
+const FD_DIR = existsSync('/proc/self/fd') ? '/proc/self/fd' : undefined;
+
 /**
- * Throws `NotGivenError` unless `path` (symbolic links resolved) lies under
- * one of `roots`; `undefined` roots: anywhere (the embedded node, which runs
+ * Opens `path` if the file it opens (symbolic links resolved) lies under one
+ * of `roots`; else throws `NotGivenError`. It judges the file it opened, not
+ * the name: a link swapped inside a root between the check and the read
+ * cannot turn the read to a file outside (on Linux, where the open file is
+ * read again through /proc/self/fd). A FIFO does not block the open.
+ * `undefined` roots: anywhere, read by name (the embedded node, which runs
  * in the driver's own process).
  */
-export function readableUnder(path: string, roots: readonly string[] | undefined): void {
-  if (roots === undefined) return;
-  let real: string;
+export function openUnder(path: string, roots: readonly string[] | undefined): OpenedFile {
+  if (roots === undefined) return { at: path, close: () => undefined };
+  if (roots.length === 0) throw new NotGivenError('this node reads no files: start it with --data-root DIR to let read tasks read files under DIR');
+  let fd: number;
   try {
-    real = realpathSync(path);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new InvalidArgumentError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
   }
-  if (roots.some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep))) return;
-  throw new NotGivenError(roots.length
-    ? `${path} is outside this node's data roots (${roots.join(', ')}): start the node with --data-root covering it`
-    : `this node reads no files: start it with --data-root DIR to let read tasks read files under DIR`);
+  try {
+    const real = FD_DIR ? readlinkSync(`${FD_DIR}/${fd}`) : realpathSync(path);
+    if (!roots.some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep))) {
+      throw new NotGivenError(`${path} is outside this node's data roots (${roots.join(', ')}): start the node with --data-root covering it`);
+    }
+    return { at: FD_DIR ? `${FD_DIR}/${fd}` : real, close: () => closeSync(fd) };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
 }
 
 /** `roots` as real paths, each an existing directory (`InvalidArgumentError` otherwise). */
@@ -92,10 +109,11 @@ export function dataRootsOf(roots: unknown): string[] {
 const place = (path: string, begin: number, what: string, first: number) => (i: number): string =>
   begin === 0 ? `${path} ${what} ${first + i}` : `${path} ${what} ${i + 1} after byte ${begin}`;
 
-function csvPart(p: Extract<FilePart, { format: 'csv' }>): Block {
-  const header = new CsvParser(p.delimiter).push(`${linesOfPart(p.path, 0, 1).lines[0] ?? ''}\n`)[0];
+/** Part `p`, read from `file` (the file opened for it). */
+function csvPart(p: Extract<FilePart, { format: 'csv' }>, file: string): Block {
+  const header = new CsvParser(p.delimiter).push(`${linesOfPart(file, 0, 1).lines[0] ?? ''}\n`)[0];
   if (!header) throw new InvalidArgumentError(`${p.path}: no header row`);
-  const { text, begin } = textOfPart(p.path, p.start, p.end);
+  const { text, begin } = textOfPart(file, p.start, p.end);
   const parser = new CsvParser(p.delimiter);
   const got = parser.push(text);
   const end = parser.end();
@@ -107,8 +125,9 @@ function csvPart(p: Extract<FilePart, { format: 'csv' }>): Block {
   return typedBlock(header, rows, p.types, where);
 }
 
-function jsonPart(p: Extract<FilePart, { format: 'json' }>): Block {
-  const { lines, begin } = linesOfPart(p.path, p.start, p.end);
+/** Part `p`, read from `file` (the file opened for it). */
+function jsonPart(p: Extract<FilePart, { format: 'json' }>, file: string): Block {
+  const { lines, begin } = linesOfPart(file, p.start, p.end);
   const where = place(p.path, begin, 'line', 1);
   const rows: unknown[][] = [];
   const at: number[] = [];
@@ -124,20 +143,31 @@ function jsonPart(p: Extract<FilePart, { format: 'json' }>): Block {
   return typedBlock(p.names, rows, p.types, (i) => where(at[i] ?? 0));
 }
 
-/** Reads part `p` into one block, only under `roots` (see `readableUnder`). */
+/** Reads part `p` into one block, only under `roots` (see `openUnder`). */
 export async function readPart(p: FilePart, roots: readonly string[] | undefined): Promise<Block> {
-  for (const path of pathsOf(p)) readableUnder(path, roots);
+  const opened: OpenedFile[] = [];
+  try {
+    for (const path of pathsOf(p)) opened.push(openUnder(path, roots));
+    return await readOpened(p, opened);
+  } finally {
+    for (const f of opened) f.close();
+  }
+}
+
+/** Reads part `p` from its files as `opened` (in `pathsOf` order). */
+async function readOpened(p: FilePart, opened: OpenedFile[]): Promise<Block> {
+  const at = opened[0]?.at ?? '';
   switch (p.format) {
     case 'text': {
-      const { lines } = linesOfPart(p.path, p.start, p.end);
+      const { lines } = linesOfPart(at, p.start, p.end);
       return { text: p.dropEmptyLines ? lines.filter((l) => l !== '') : lines };
     }
-    case 'csv': return csvPart(p);
-    case 'json': return jsonPart(p);
+    case 'csv': return csvPart(p, at);
+    case 'json': return jsonPart(p, at);
     case 'binary': {
-      const bytes = p.paths.map((path) => { const b = readFileSync(path); return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); });
+      const bytes = opened.map((f) => { const b = readFileSync(f.at); return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); });
       return p.includePaths ? { bytes, path: p.paths } : { bytes };
     }
-    case 'parquet': return parquetPart(p.path, p.rowStart, p.rowEnd, p.group, p.columns);
+    case 'parquet': return parquetPart(at, p.rowStart, p.rowEnd, p.group, p.columns, p.path);
   }
 }

@@ -189,6 +189,6 @@ export interface WorkerInit {
   logLevel: LogFilter;
   /** Its link to the node's device thread (absent: the node has no devices). */
   accel?: LinkEnd;
-  /** Where file read tasks may read (absent: anywhere; see files/part.ts `readableUnder`). */
+  /** Where file read tasks may read (absent: anywhere; see files/part.ts `openUnder`). */
   dataRoots?: string[];
 }

@@ -1,13 +1,14 @@
 // File parts (host/files/): text cut at any byte offsets reads every line once, CSV and JSON parts with fixed
 // types, the data-root check (links resolved), and the wire check of a part from a peer.
 import t from 'tap';
-import { mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { source } from '../../helpers/source.mjs';
 
 const { linesOfPart } = await source('host/files/lines.ts');
-const { isFilePart, readPart, readableUnder } = await source('host/files/part.ts');
+const { isFilePart, readPart, openUnder } = await source('host/files/part.ts');
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tsray-parts-')));
 let seed = 7;
@@ -48,12 +49,28 @@ t.test('data roots: inside is read, outside (or through a link out) is refused, 
   (await import('node:fs')).mkdirSync(root);
   writeFileSync(join(root, 'in.txt'), 'hello\n');
   symlinkSync(outside, join(root, 'out.txt'));
-  t.doesNotThrow(() => readableUnder(join(root, 'in.txt'), [root]));
-  t.throws(() => readableUnder(outside, [root]), { code: 'ERR_NOT_GIVEN', message: /outside this node's data roots/ });
-  t.throws(() => readableUnder(join(root, 'out.txt'), [root]), { code: 'ERR_NOT_GIVEN' }, 'a link is judged by where it points');
-  t.throws(() => readableUnder(join(root, 'in.txt'), []), { code: 'ERR_NOT_GIVEN', message: /reads no files: start it with --data-root/ });
-  t.throws(() => readableUnder(`${root}-sibling/in.txt`, [root]), { code: 'ERR_INVALID_ARGUMENT' }, 'a missing file is an argument error');
-  t.doesNotThrow(() => readableUnder(outside, undefined), 'no roots given: anywhere (the embedded node)');
+  const opened = (path, roots) => { const f = openUnder(path, roots); f.close(); return f; };
+  t.doesNotThrow(() => opened(join(root, 'in.txt'), [root]));
+  t.throws(() => opened(outside, [root]), { code: 'ERR_NOT_GIVEN', message: /outside this node's data roots/ });
+  t.throws(() => opened(join(root, 'out.txt'), [root]), { code: 'ERR_NOT_GIVEN' }, 'a link is judged by where it points');
+  t.throws(() => opened(join(root, 'in.txt'), []), { code: 'ERR_NOT_GIVEN', message: /reads no files: start it with --data-root/ });
+  t.throws(() => opened(`${root}-sibling/in.txt`, [root]), { code: 'ERR_INVALID_ARGUMENT' }, 'a missing file is an argument error');
+  t.doesNotThrow(() => opened(outside, undefined), 'no roots given: anywhere (the embedded node)');
+
+  // A link inside the root that is turned outside between the check and the read: the read gets what was checked.
+  symlinkSync(join(root, 'in.txt'), join(root, 'swapped.txt'));
+  const f = openUnder(join(root, 'swapped.txt'), [root]);
+  unlinkSync(join(root, 'swapped.txt'));
+  symlinkSync(outside, join(root, 'swapped.txt'));
+  t.equal(readFileSync(f.at, 'utf8'), 'hello\n', 'a link swapped after the check still reads the file that was checked, not the secret');
+  f.close();
+  t.throws(() => opened(join(root, 'swapped.txt'), [root]), { code: 'ERR_NOT_GIVEN' }, 'and opened again, the swapped link is refused');
+
+  // A FIFO outside the roots (nobody writing to it) is refused at once, not waited on.
+  const fifo = join(dir, 'fifo');
+  if (spawnSync('mkfifo', [fifo]).status === 0) t.throws(() => opened(fifo, [root]), { code: 'ERR_NOT_GIVEN' }, 'a FIFO outside the roots is refused without blocking');
+  await t.rejects(readPart({ format: 'binary', paths: [join(root, 'in.txt'), outside], includePaths: false }, [root]), { code: 'ERR_NOT_GIVEN' }, 'a binary part with one file outside is refused whole');
+  t.same(await readPart({ format: 'binary', paths: [], includePaths: false }, [root]), { bytes: [] }, 'an empty binary part reads nothing');
   await t.rejects(readPart({ format: 'text', path: outside, start: 0, end: Infinity, dropEmptyLines: true }, [root]), { code: 'ERR_NOT_GIVEN' }, 'readPart checks before it reads');
 });
 
