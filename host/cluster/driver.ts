@@ -144,7 +144,7 @@ export class ClusterDriver implements Backend {
   private admin: AdminEndpoint | undefined;
   private readonly pool: LeasePool | undefined;
   /** The cluster's nodes, as the head announces them (members.ts). */
-  private readonly members = new Members();
+  readonly members = new Members();
 
   /** Its `tsray memory` identity: a driver, at the address its object server listens on. */
   get memoryIdentity(): MemoryIdentity {
@@ -258,7 +258,8 @@ export class ClusterDriver implements Backend {
       recordTaskCallSites: process.env.TSRAY_RECORD_REF_CREATION_SITES === '1',
     });
     // Listening only on the interface that reaches the head: nodes pull from there, nobody else can reach it.
-    const server = await ObjectServer.start(objects, opts.token, await routeTo(opts.address), opts.tls ? { tls: opts.tls } : {});
+    // Nodes that pulled a put and share it are the only copies pullers are sent to.
+    const server = await ObjectServer.start(objects, opts.token, await routeTo(opts.address), { ...(opts.tls ? { tls: opts.tls } : {}), holders: (a) => !!driver?.members.isAlive(a) });
     const storeId = `driver-${randomBytes(6).toString('hex')}`;
     let peer: HeadLink;
     try {

@@ -76,10 +76,10 @@ export class NodeAgent {
   private readonly head: Answers = { send: (f) => this.peer.send(f), running: this.running };
   /** Work drivers send here on worker leases. */
   readonly leased: LeasedWork;
-  /** The cluster's nodes, as the head announces them: leased work may take arguments there (members.ts). */
-  private readonly members = new Members();
 
-  private constructor(readonly node: EmbeddedNode, private readonly peer: HeadLink, private readonly server: ObjectServer, token: string, tls: Tls | undefined, leaseKey: string) {
+  /** `members`: the cluster's nodes, as the head announces them (leased work may take arguments there, pullers may be sent there: members.ts). */
+  private constructor(readonly node: EmbeddedNode, private readonly peer: HeadLink, private readonly server: ObjectServer, token: string, tls: Tls | undefined, leaseKey: string,
+    private readonly members: Members) {
     // What it pulls it shares a while with other pullers (a transfer tree), within half of its store.
     this.puller = new ObjectPuller(node.objects, token, tls, { location: (ref, size) => server.location(node.nodeId, ref.id, size), maxBytes: node.objects.opts.capacity / 2 });
     // Log lines of tasks sent away go on to the driver of the work that sent them: on its lease, or through the head.
@@ -335,7 +335,8 @@ export class NodeAgent {
     const listen = net.host ?? await routeTo(address);
     // Drivers send leased work to the object server too (leased-work.ts); the agent takes it once it is built.
     const work: ServerWork = { frame: (f, p) => agent?.leased.frame(f, p) ?? false, closed: (p) => agent?.leased.closed(p) };
-    const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen), ...(net.tls ? { tls: net.tls } : {}), work });
+    const members = new Members();
+    const server = await ObjectServer.start(node.objects, token, publicHost(listen), { listenAll: isWildcard(listen), ...(net.tls ? { tls: net.tls } : {}), work, holders: (a) => members.isAlive(a) });
     const leaseKey = newToken();
     node.memoryIdentity = { address: new URL(server.address).hostname, holder: 'Node' };
     const early: Frame[] = [];
@@ -356,7 +357,7 @@ export class NodeAgent {
         },
         replay: { types: new Set(['result', 'emit']), ms: REPLAY_RESULTS_MS },
       });
-      agent = new NodeAgent(node, link, server, token, net.tls, leaseKey);
+      agent = new NodeAgent(node, link, server, token, net.tls, leaseKey, members);
       for (const f of early.splice(0)) agent.handle(f);
       return agent;
     } catch (e) {

@@ -66,12 +66,15 @@ export class ObjectServer {
 
   /**
    * Listens on `host` (or on every interface with `listenAll`), over TLS
-   * when `tls` has a certificate, and gives `host` to others as the address to dial.
+   * when `tls` has a certificate, and gives `host` to others as the address
+   * to dial. `holders`: the addresses a puller may name as holding a copy
+   * (the cluster's live nodes: pullers sent there dial it with the token);
+   * absent: any.
    */
-  static async start(store: ObjectStore, token: string, host: string, opts: { listenAll?: boolean; tls?: Tls; work?: ServerWork } = {}): Promise<ObjectServer> {
+  static async start(store: ObjectStore, token: string, host: string, opts: { listenAll?: boolean; tls?: Tls; work?: ServerWork; holders?: (address: string) => boolean } = {}): Promise<ObjectServer> {
     const wss = await listen(0, opts.listenAll ? undefined : host, opts.tls);
     const server = new ObjectServer(wss, `${scheme(opts.tls)}://${host.includes(':') ? `[${host}]` : host}:${(wss.address() as AddressInfo).port}`);
-    serve(wss, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; }, new Fanout(fanoutFromEnv()), opts.work);
+    serve(wss, store, token, (id, key) => server.keyMatches(id, key), () => { server.served++; }, new Fanout(fanoutFromEnv()), opts.work, opts.holders);
     return server;
   }
 
@@ -99,7 +102,8 @@ export class ObjectServer {
   }
 }
 
-function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void, fanout: Fanout, work?: ServerWork): void {
+function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (objectId: string, key: unknown) => boolean, onServe: () => void, fanout: Fanout, work?: ServerWork,
+  holders: (address: string) => boolean = () => true): void {
   const pull = (f: PullFrame, peer: Peer): void => {
     if (!peer.isOpen) return;
     const d = fanout.decide(f.objectId, { sharer: f.share === true, direct: f.direct === true });
@@ -128,7 +132,8 @@ function serve(wss: WebSocketServer, store: ObjectStore, token: string, given: (
       if (f.t === 'holding' || f.t === 'dropped') {
         // Only a puller that was given the object speaks of its copies.
         if (!given(f.objectId, f.key)) { peer.close(CLOSE.MALFORMED, `a '${f.t}' for an object this puller was not given`); return; }
-        if (f.t === 'holding') fanout.hold(f.objectId, f.at, f.via);
+        // A copy somewhere else than a node of the cluster is not one to send pullers to (they would dial it with the token).
+        if (f.t === 'holding') { if (holders(f.at.address)) fanout.hold(f.objectId, f.at, f.via); }
         else fanout.drop(f.objectId, f.address);
         return;
       }

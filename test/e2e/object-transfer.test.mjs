@@ -7,6 +7,7 @@ import { randomFillSync } from 'node:crypto';
 import { ObjectStore } from '../../dist/store/object-store.js';
 import { ObjectServer, ObjectPuller } from '../../dist/host/cluster/object-transfer.js';
 import * as tsray from 'tsray';
+import { authed, encode, until } from '../helpers/raw-wire.mjs';
 
 const MiB = 2 ** 20;
 const TOKEN = 'transfer-token';
@@ -107,6 +108,31 @@ t.test('many pullers of one object form a tree: the origin sends it two at a tim
   t.equal(server.served + nodes.reduce((n, x) => n + x.srv.served, 0), 7, "a puller's second pull of it uses the copy it keeps");
   again.release();
   for (const r of got) r.release();
+});
+
+t.test('a puller may name only a node of the cluster as holding a copy: other pullers are never sent elsewhere', async (t) => {
+  const member = 'ws://127.0.0.1:7';
+  const origin = store('h');
+  const server = await ObjectServer.start(origin, TOKEN, '127.0.0.1', { holders: (a) => a === member });
+  t.teardown(async () => { await server.close(); origin.close(); });
+  const ref = origin.put(new Uint8Array(2 * MiB).fill(5));
+  const loc = server.location('h', ref.id, origin.stats().usedBytes);
+  const liar = await authed(server.address, TOKEN, 'peer');
+  t.teardown(() => liar.close());
+  const at = (address) => ({ nodeId: 'liar000000000000', address, objectId: ref.id, size: loc.size });
+  liar.send(encode({ t: 'holding', objectId: ref.id, key: loc.key, at: at('ws://203.0.113.9:1') }));
+  const puller = await authed(server.address, TOKEN, 'peer');
+  t.teardown(() => puller.close());
+  puller.send(encode({ t: 'pull', id: 1, objectId: ref.id, key: loc.key, share: true }));
+  const first = await until('pull reply 1', () => puller.frames.find((f) => f.t === 'pull-reply' && f.id === 1));
+  t.equal(first.redirect, undefined, 'a copy claimed at an address that is no node is ignored: the origin serves it');
+  t.equal(first.size, loc.size, 'and sends it itself');
+  liar.send(encode({ t: 'holding', objectId: ref.id, key: loc.key, at: at(member) }));
+  await until('the origin to be free again', () => puller.frames.filter((f) => f.t === 'chunk').length > 0);
+  await new Promise((r) => setTimeout(r, 300));
+  puller.send(encode({ t: 'pull', id: 2, objectId: ref.id, key: loc.key, share: true }));
+  const second = await until('pull reply 2', () => puller.frames.find((f) => f.t === 'pull-reply' && f.id === 2));
+  t.equal(second.redirect?.address, member, 'a copy on a node of the cluster is one pullers are sent to');
 });
 
 t.test('with TSRAY_PULL_FANOUT=0 every pull is served by the origin (the star the tree replaces)', async (t) => {
