@@ -268,7 +268,7 @@ export class ClusterDriver implements Backend {
         onFrame,
         reconnectMs: opts.reconnectMs ?? DEFAULT_RECONNECT_MS,
         // The new head learns which results on nodes are this driver's (it frees them when the driver lets them go).
-        resume: () => ({ holds: driver?.heldThroughHead() ?? objects.remoteHeld() }),
+        resume: () => ({ holds: driver?.heldThroughHead() ?? objects.remoteHeld(), ...(driver?.pool ? { leases: driver.pool.heldLeases() } : {}) }),
         onResumed: () => driver?.work.resend(),
         onAway: (why) => { if (!driver?.closing) process.stderr.write(`tsray: ${why}; waiting up to ${opts.reconnectMs ?? DEFAULT_RECONNECT_MS} ms for it to come back\n`); },
         onLost: (why) => {

@@ -214,6 +214,7 @@ export class Head {
       if (resumed) {
         this.actors.ownerBack(f.objects!.storeId, peer);
         this.ownership.restoreHolds(f.objects!.storeId, f.resume!.holds);
+        this.leases.adopt(peer, f.resume!.leases ?? []);
       }
       this.drivers.add(peer);
       this.welcome(peer, resumed, this.ownership.resumeKeyOf(f.objects?.storeId));

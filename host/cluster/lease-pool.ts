@@ -334,6 +334,13 @@ export class LeasePool {
     this.orphaned(nodeId);
   }
 
+  /** The worker leases it holds now (not routes), for a head that restarted. */
+  heldLeases(): LeaseGrant[] {
+    const out: LeaseGrant[] = [];
+    for (const s of this.shapes.values()) for (const l of s.leases) out.push(l.grant);
+    return out;
+  }
+
   /** Whether task `id` is queued for a lease or in flight on one. */
   carries(id: string): boolean {
     return this.carried.has(id);

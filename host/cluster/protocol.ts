@@ -20,7 +20,7 @@ import type { NodeMemory } from '../../store/report.js';
 import type { NodeRow, ProcessState } from '../core/state-views.js';
 import type { NodeLogs } from '../node/log-ring.js';
 import type { LogFilter, LogLevel } from '../engine/guest-log.js';
-import type { ActorRouteFrame, LeaseFrame, LeaseReplyFrame, LeaseRequestFrame, LeaseReturnFrame, OwnerGoneFrame } from './lease-protocol.js';
+import type { ActorRouteFrame, LeaseFrame, LeaseGrant, LeaseReplyFrame, LeaseRequestFrame, LeaseReturnFrame, OwnerGoneFrame } from './lease-protocol.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -87,6 +87,8 @@ export interface Resume {
   actors?: string[];
   /** Driver: objects it holds on nodes, by node id. */
   holds?: Record<string, string[]>;
+  /** Driver: the worker leases it holds (lease-protocol.ts), which a restarted head holds again. */
+  leases?: LeaseGrant[];
 }
 
 /** A peer the head took back has sent again all the work it had in flight. */

@@ -55,7 +55,9 @@ const MAX_MEMBERS = 100_000;
 export const isNodeInfo = (v: unknown): v is NodeInfo => nodeInfo(v);
 
 const ids = bounded(MAX_RESUME_IDS, str);
-const resume = shape({ key: optional(text(128)), running: optional(ids), actors: optional(ids), holds: optional((v) => record(v) && Object.values(v as object).every(ids)) });
+/** The most leases one resume may list. */
+const MAX_RESUME_LEASES = 100_000;
+const resume = shape({ key: optional(text(128)), running: optional(ids), actors: optional(ids), holds: optional((v) => record(v) && Object.values(v as object).every(ids)), leases: optional(bounded(MAX_RESUME_LEASES, lease)) });
 
 /** Whether a hello's `resume` is well-formed. */
 export const isResume = (v: unknown): v is Resume => resume(v);

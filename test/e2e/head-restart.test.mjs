@@ -222,6 +222,30 @@ t.test("calls on an actor route run on while the head is away", async (t) => {
   t.equal(await tsray.get(c.incr.remote(1n), { timeoutMs: 20_000 }), 52n, 'and calls go on once it is back');
 });
 
+t.test('a restarted head holds again the leases its drivers hold, so it does not grant their room twice', async (t) => {
+  const slow = await tsray.load(await prebuilt('slow'));
+  const port = await freePort();
+  const headArgs = ['--storage-dir', mkdtempSync(join(tmpdir(), 'tsray-head-tables-')), '--num-cpus', '0'];
+  const first = await head(t, port, headArgs);
+  const address = `ws://127.0.0.1:${port}`;
+  const node = await joinNode(t, env, address, TOKEN, ['--num-cpus', '2']);
+  await tsray.init({ address, token: TOKEN });
+  t.teardown(() => tsray.shutdown());
+  const status = () => JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--address', address, '--json'], { env: tokenEnv, encoding: 'utf8' }).stdout);
+  const naps = [slow.fn('nap').remote(6000), slow.fn('nap').remote(6000)];
+  await until('two leases', () => status().leases === 2);
+  first.child.kill('SIGKILL');
+  await new Promise((r) => first.child.once('exit', r));
+  await head(t, port, headArgs);
+  await until('the node to be back', () => status().nodes.some((x) => x.nodeId === node.nodeId && x.state === 'ALIVE' && !x.cause));
+  const after = await until('the driver to be back with its leases', () => { const s = status(); return s.drivers === 1 && s.leases === 2 ? s : undefined; });
+  t.equal(after.leases, 2, 'the new head holds both leases the driver came back with, while their naps run');
+  const results = await tsray.get(naps, { timeoutMs: 30_000 });
+  t.ok(results.every((r) => /attempt 0/.test(r)), 'both naps finished on their leases, each once');
+  await until('the leases to go back', () => status().leases === 0);
+  t.pass('and went back to the new head once idle');
+});
+
 t.test('under load: 300 tasks over two nodes, the head killed mid-way; every result arrives, and no task runs twice', async (t) => {
   const { address: redis } = await redisServer(t);
   const slow = await tsray.load(await prebuilt('slow'));

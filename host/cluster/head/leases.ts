@@ -13,10 +13,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Peer } from '../peer.js';
 import { CLOSE, type Hello } from '../protocol.js';
-import { leaseTicket, MAX_LEASES_PER_SHAPE, type ActorRouteFrame, type LeaseRequestFrame, type LeaseReturnFrame } from '../lease-protocol.js';
+import { leaseTicket, MAX_LEASES_PER_SHAPE, ticketValid, type ActorRouteFrame, type LeaseGrant, type LeaseRequestFrame, type LeaseReturnFrame } from '../lease-protocol.js';
 import { fits, shapeKey } from '../../core/resources.js';
 import type { Placer } from '../../core/placement.js';
-import type { NodeTable } from './node-table.js';
+import type { NodeEntry, NodeTable } from './node-table.js';
 import type { Ownership } from './ownership.js';
 
 /** What a route needs to know of an actor (the actor directory's row). */
@@ -70,11 +70,7 @@ export class Leases {
     if (!n?.info.leaseKey) { busy('no node has this shape free now'); return; }
     const leaseId = randomBytes(12).toString('hex');
     const grant = { leaseId, nodeId: n.info.nodeId, address: n.info.objectAddress, owner, ownerAddress, shape, request: { ...f.request } };
-    this.nodes.reserve(n, grant.request);
-    this.leases.set(leaseId, { owner, nodeId: n.info.nodeId, request: grant.request, shape });
-    let set = this.byOwner.get(owner);
-    if (!set) { set = new Set(); this.byOwner.set(owner, set); }
-    set.add(leaseId);
+    this.hold(leaseId, { owner, nodeId: n.info.nodeId, request: grant.request, shape }, n);
     peer.send({ t: 'lease-reply', id: f.id, lease: { ...grant, ticket: leaseTicket(n.info.leaseKey, grant), pid: n.info.pid } });
   }
 
@@ -94,6 +90,30 @@ export class Leases {
     }
     const grant = { leaseId: randomBytes(12).toString('hex'), nodeId: n.info.nodeId, address: n.info.objectAddress, owner: this.ownership.ownerOf(peer), ownerAddress, shape: '', request: {}, actorId: f.actorId };
     peer.send({ t: 'lease-reply', id: f.id, lease: { ...grant, ticket: leaseTicket(n.info.leaseKey, grant), pid: n.info.pid } });
+  }
+
+  /**
+   * A driver came back to this head after a restart with the leases the old
+   * head granted it: each one its node's key signed for this owner, on a
+   * node alive here, is held again (its shape reserved there), so this head
+   * does not grant that room twice. The rest are ignored: their tasks run on
+   * at the node, which checks the ticket itself.
+   */
+  adopt(peer: Peer, grants: readonly LeaseGrant[]): void {
+    const owner = this.ownership.ownerOf(peer);
+    for (const g of grants) {
+      const n = this.nodes.get(g.nodeId);
+      if (this.leases.has(g.leaseId) || g.owner !== owner || g.actorId !== undefined || n?.state !== 'ALIVE' || !n.info.leaseKey || !ticketValid(n.info.leaseKey, g)) continue;
+      this.hold(g.leaseId, { owner, nodeId: g.nodeId, request: { ...g.request }, shape: g.shape }, n);
+    }
+  }
+
+  private hold(leaseId: string, l: Held, n: NodeEntry): void {
+    this.nodes.reserve(n, l.request);
+    this.leases.set(leaseId, l);
+    let set = this.byOwner.get(l.owner);
+    if (!set) { set = new Set(); this.byOwner.set(l.owner, set); }
+    set.add(leaseId);
   }
 
   /** A driver gives a lease back (one it does not hold, or that ended with its node, is ignored). */
