@@ -44,18 +44,22 @@ export class Leases {
     return this.leases.size;
   }
 
-  /** The object server of `peer`, an owner that may hold leases (a driver, or a live node for what its guests send away); else it is closed. */
-  private ownerAddress(peer: Peer, hello: Hello): string | undefined {
-    const address = hello.role === 'driver' ? hello.objects?.address : hello.role === 'node' ? this.nodes.byPeer(peer)?.info.objectAddress : undefined;
-    if (address === undefined) peer.close(CLOSE.MALFORMED, 'leases are for drivers and live nodes');
-    return address;
+  /**
+   * The object server of `peer`, an owner that may hold leases (a driver, or
+   * a live node for what its guests send away, with its entry); else it is closed.
+   */
+  private ownerOf(peer: Peer, hello: Hello): { address: string; node?: NodeEntry } | undefined {
+    const node = hello.role === 'node' ? this.nodes.sender(peer, hello) : undefined;
+    const address = hello.role === 'driver' ? hello.objects?.address : node?.info.objectAddress;
+    if (address === undefined) { peer.close(CLOSE.MALFORMED, 'leases are for drivers and live nodes'); return undefined; }
+    return { address, ...(node ? { node } : {}) };
   }
 
   request(f: LeaseRequestFrame, peer: Peer, hello: Hello): void {
     // Owners: drivers, and nodes for the tasks their guests send away (never onto themselves).
-    const ownerAddress = this.ownerAddress(peer, hello);
-    if (ownerAddress === undefined) return;
-    const asNode = hello.role === 'node' ? this.nodes.byPeer(peer) : undefined;
+    const asker = this.ownerOf(peer, hello);
+    if (!asker) return;
+    const { address: ownerAddress, node: asNode } = asker;
     const owner = this.ownership.ownerOf(peer);
     const shape = shapeKey(f.request);
     const busy = (why: string): void => peer.send({ t: 'lease-reply', id: f.id, busy: why });
@@ -80,7 +84,7 @@ export class Leases {
    * that takes leased work.
    */
   route(f: ActorRouteFrame, peer: Peer, hello: Hello): void {
-    const ownerAddress = this.ownerAddress(peer, hello);
+    const ownerAddress = this.ownerOf(peer, hello)?.address;
     if (ownerAddress === undefined) return;
     const a = this.actor(f.actorId);
     const n = a?.state === 'alive' && a.node ? this.nodes.get(a.node) : undefined;
