@@ -201,7 +201,9 @@ export class Head {
       this.welcome(peer, true);
       this.nodes.resume(f.node, peer, f.resume);
       this.actors.ownerBack(owner, peer);
-      return this.announce(f.node, peer);
+      // Everyone knows it already (a node coming back was never declared dead, or it would be a stranger).
+      peer.send({ t: 'members', nodes: this.nodes.members() });
+      return true;
     }
     if (f.role === 'driver') {
       // A driver comes back only to a restarted head that waits for it; any other head has let its work go.
@@ -234,9 +236,9 @@ export class Head {
   }
 
   /**
-   * Node `info` is a member (joined, or back): every node and driver hears
-   * of its object server, and it hears of every member's. Work on leases and
-   * routes may take arguments held at those addresses (members.ts).
+   * Node `info` joined: every node and driver hears of its object server,
+   * and it hears of every member's. Work on leases and routes may take
+   * arguments held at those addresses (members.ts).
    */
   private announce(info: NodeInfo, peer: Peer): true {
     const joined: Frame = { t: 'node-joined', nodeId: info.nodeId, address: info.objectAddress };
