@@ -17,7 +17,8 @@
  *
  * A node's connection that ends (the node died, or the link broke) ends its
  * leases; the tasks on them are `lost` (the submitter runs them again while
- * their retries last). Objects a leased task left on its node are freed
+ * their retries last) once the head says the node died, or LOST_WAIT_MS
+ * after only the link broke. Objects a leased task left on its node are freed
  * there directly (`routeFree`).
  *
  * Actor routes (actor-path.ts) share the node connections: calls on one go
