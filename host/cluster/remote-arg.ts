@@ -18,6 +18,18 @@ export function remoteLocation(v: unknown): RemoteLocation | undefined {
   return isLocation(loc) ? loc : undefined;
 }
 
+/** Bytes each node holds of the objects at `locs`, by node id (undefined: none). */
+export function bytesByNode(locs: Iterable<RemoteLocation | undefined>): Map<string, number> | undefined {
+  let m: Map<string, number> | undefined;
+  for (const loc of locs) if (loc) (m ??= new Map()).set(loc.nodeId, (m.get(loc.nodeId) ?? 0) + loc.size);
+  return m;
+}
+
+/** Bytes of arguments each node holds, from the arguments' remote markers (where the head places work by locality). */
+export function argumentBytes(args: unknown[]): Map<string, number> | undefined {
+  return bytesByNode(args.map(remoteLocation));
+}
+
 /** Whether `v` has a location's shape. */
 export function isLocation(v: unknown): v is RemoteLocation {
   if (v === null || typeof v !== 'object') return false;

@@ -7,7 +7,7 @@
  * on worker leases instead, and an actor's calls on a route straight to
  * its node (lease-pool.ts, actor-path.ts).
  */
-import { ObjectStore, type RemoteLocation } from '../../store/object-store.js';
+import { ObjectStore } from '../../store/object-store.js';
 import { RefKind } from '../../store/references.js';
 import { ActorDiedError, ConnectionError, InvalidArgumentError, TaskCancelledError, WorkerCrashedError } from '../errors.js';
 import { ObjectRef, newId } from '../../store/object-ref.js';
@@ -24,9 +24,9 @@ import { handlesIn } from '../core/given-handles.js';
 import { fromWire } from '../core/error-codec.js';
 import { ObjectServer } from './object-transfer.js';
 import { INLINE_MAX, prepare } from '../../store/codec.js';
-import { remoteArg, remoteLocation } from './remote-arg.js';
+import { bytesByNode, remoteArg, remoteLocation } from './remote-arg.js';
 import { Lineage } from './lineage.js';
-import { landRefs, unmarkRefs, wireRef, type RefSource, type WireRef } from './wire-refs.js';
+import { landRefs, locationsIn, unmarkRefs, wireRef, type RefSource, type WireRef } from './wire-refs.js';
 
 export type { LeaseShape, SubmitterOptions, Work, WorkExtras, WorkQueue } from './work.js';
 
@@ -196,14 +196,10 @@ export class RemoteWork {
 
   /** The node other than this one holding most bytes of these arguments, if any (where the task had best run). */
   private nearest(args: unknown[], refs: WireRef[] | undefined): string | undefined {
-    let bytes: Map<string, number> | undefined;
-    const count = (loc: RemoteLocation): void => { if (loc.address !== this.ownAddress) (bytes ??= new Map()).set(loc.nodeId, (bytes.get(loc.nodeId) ?? 0) + loc.size); };
-    for (const a of args) { const loc = remoteLocation(a); if (loc) count(loc); }
-    for (const r of refs ?? []) if ('at' in r) count(r.at);
-    if (!bytes) return undefined;
+    const elsewhere = [...args.map(remoteLocation), ...locationsIn(refs)].filter((l) => l && l.address !== this.ownAddress);
     let best: string | undefined;
     let most = -1;
-    for (const [nodeId, b] of bytes) if (b > most) { best = nodeId; most = b; }
+    for (const [nodeId, b] of bytesByNode(elsewhere) ?? []) if (b > most) { best = nodeId; most = b; }
     return best;
   }
 

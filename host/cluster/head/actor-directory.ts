@@ -27,7 +27,8 @@ function isActorRow(v: unknown): v is ActorRow {
   return r !== null && typeof r === 'object' && typeof r.owner === 'string' && (r.state === 'pending' || r.state === 'alive')
     && Number.isSafeInteger(r.restarts) && typeof r.create?.createId === 'string' && typeof r.create?.actor?.actorId === 'string' && (r.node === undefined || typeof r.node === 'string');
 }
-import { argumentBytes, checked, type ActorHooks, type HeadTask, type Router } from './router.js';
+import { checked, type ActorHooks, type HeadTask, type Router } from './router.js';
+import { argumentBytes } from '../remote-arg.js';
 
 interface HeadActor {
   create: ActorCreateFrame;

@@ -7,7 +7,7 @@
 import type { Peer } from '../peer.js';
 import { CLOSE, chainWellFormed, type CancelFrame, type EmitFrame, type Frame, type Hello, type ResultFrame, type SubmitFrame, type WireError } from '../protocol.js';
 import { toWire } from '../../core/error-codec.js';
-import { remoteLocation } from '../remote-arg.js';
+import { argumentBytes } from '../remote-arg.js';
 import { normalizeWireOptions } from '../../core/options.js';
 import type { Placer, SchedulingStrategy } from '../../core/placement.js';
 import { ConnectionError, TaskCancelledError, UnschedulableError, WorkerCrashedError } from '../../errors.js';
@@ -70,15 +70,6 @@ export function checked<T>(peer: Peer, id: string, check: () => T): T | undefine
   }
 }
 
-/** Bytes of arguments each node holds, from the arguments' remote markers. */
-export function argumentBytes(args: unknown[]): Map<string, number> | undefined {
-  let m: Map<string, number> | undefined;
-  for (const a of args) {
-    const loc = remoteLocation(a);
-    if (loc) (m ??= new Map()).set(loc.nodeId, (m.get(loc.nodeId) ?? 0) + loc.size);
-  }
-  return m;
-}
 
 export class Router {
   private readonly tasks = new Map<string, HeadTask>();
