@@ -202,8 +202,7 @@ export class Head {
       this.nodes.resume(f.node, peer, f.resume);
       this.actors.ownerBack(owner, peer);
       // Everyone knows it already (a node coming back was never declared dead, or it would be a stranger).
-      peer.send({ t: 'members', nodes: this.nodes.members() });
-      return true;
+      return this.tellMembers(peer);
     }
     if (f.role === 'driver') {
       // A driver comes back only to a restarted head that waits for it; any other head has let its work go.
@@ -220,8 +219,7 @@ export class Head {
       }
       this.drivers.add(peer);
       this.welcome(peer, resumed, this.ownership.resumeKeyOf(f.objects?.storeId));
-      peer.send({ t: 'members', nodes: this.nodes.members() });
-      return true;
+      return this.tellMembers(peer);
     }
     if (f.role !== 'cli') {
       peer.close(CLOSE.MALFORMED, `unknown role ${String(f.role)}`);
@@ -235,15 +233,16 @@ export class Head {
     return true;
   }
 
-  /**
-   * Node `info` joined: every node and driver hears of its object server,
-   * and it hears of every member's. Work on leases and routes may take
-   * arguments held at those addresses (members.ts).
-   */
+  /** Node `info` joined: every node and driver hears of its object server, and it of every member's (members.ts). */
   private announce(info: NodeInfo, peer: Peer): true {
     const joined: Frame = { t: 'node-joined', nodeId: info.nodeId, address: info.objectAddress };
     for (const p of this.drivers) p.send(joined);
     for (const n of this.nodes.alivePeers()) if (n.peer !== peer) n.peer.send(joined);
+    return this.tellMembers(peer);
+  }
+
+  /** Tells `peer` (a node or driver just welcomed) every member's object server. */
+  private tellMembers(peer: Peer): true {
     peer.send({ t: 'members', nodes: this.nodes.members() });
     return true;
   }
