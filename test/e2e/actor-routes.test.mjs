@@ -9,7 +9,7 @@ import * as tsray from 'tsray';
 import { CLI, prebuilt } from '../helpers/components.mjs';
 import { caught } from '../helpers/runtime.mjs';
 import { cluster, isolatedEnv, joinNode } from '../helpers/cluster.mjs';
-import { authed, builtComponent, closeOf, encode, resultOf, startHead, until, wireOptions } from '../helpers/raw-wire.mjs';
+import { authed, builtComponent, closeOf, encode, rawDriver, resultOf, startHead, until, wireOptions } from '../helpers/raw-wire.mjs';
 
 const env = isolatedEnv('actor-routes');
 const TOKEN = 'actor-routes-token';
@@ -103,9 +103,7 @@ t.test("a driver that found an actor by name retries its calls lost on a route a
   const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '2']] });
   // Another driver, spoken by hand, makes the named actor with a task retry, and stays.
   const comp = builtComponent('counter');
-  const creator = await authed(address, TOKEN, 'driver', { objects: { storeId: `driver-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:9' } });
-  t.teardown(() => creator.close());
-  creator.send(encode({ t: 'component', hash: comp.hash, bytes: comp.bytes }));
+  const creator = await rawDriver(t, address, TOKEN, comp);
   const options = { numCpus: 1, maxRestarts: 1, maxTaskRetries: 1 };
   creator.send(encode({ t: 'actor-create', createId: 'create-named', actor: { actorId: randomBytes(16).toString('hex'), hash: comp.hash, resource: 'counter', args: [30n], options, request: { CPU: 1 }, shape: 'CPU=1', maxRestarts: 1, maxTaskRetries: 1, name: 'found-one' } }));
   t.equal((await resultOf(creator, 'create-named', 20_000)).ok, true, 'the named actor was made');
@@ -128,11 +126,8 @@ t.test("a driver that found an actor by name retries its calls lost on a route a
 t.test('a route carries calls to its actor only, and only for the driver the head gave it to', async (t) => {
   const head = await startHead(t, env, TOKEN);
   const comp = builtComponent('counter');
-  const owner = `driver-${randomBytes(4).toString('hex')}`;
-  const drv = await authed(head.address, TOKEN, 'driver', { objects: { storeId: owner, address: 'ws://127.0.0.1:9' } });
-  t.teardown(() => drv.close());
+  const drv = await rawDriver(t, head.address, TOKEN, comp);
   const actorId = randomBytes(16).toString('hex');
-  drv.send(encode({ t: 'component', hash: comp.hash, bytes: comp.bytes }));
   drv.send(encode({ t: 'actor-create', createId: 'create-1', actor: { actorId, hash: comp.hash, resource: 'counter', args: [7n], options: { numCpus: 0 }, request: {}, shape: '', maxRestarts: 0 } }));
   t.equal((await resultOf(drv, 'create-1', 20_000)).ok, true, 'the actor is created through the head');
 
@@ -144,8 +139,7 @@ t.test('a route carries calls to its actor only, and only for the driver the hea
   t.equal(lease?.actorId, actorId, 'its creator gets a route to it');
   t.same(lease?.request, {}, 'which reserves nothing');
 
-  const other = await authed(head.address, TOKEN, 'driver', { objects: { storeId: `driver-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:9' } });
-  t.teardown(() => other.close());
+  const other = await rawDriver(t, head.address, TOKEN);
   t.match((await ask(1, other)).busy, /not alive on a node this driver may reach/, 'another driver, never given the actor, gets none');
   drv.send(encode({ t: 'actor-route', id: 2, actorId: 'no-such-actor' }));
   t.ok((await until('reply 2', () => drv.frames.find((f) => f.t === 'lease-reply' && f.id === 2))).busy, 'nor is there one to an actor that does not exist');
@@ -191,9 +185,7 @@ t.test('a route carries calls to its actor only, and only for the driver the hea
 t.test('tries a call lost on a route count at the head too: maxTaskRetries holds across both ways', async (t) => {
   const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '2']] });
   const comp = builtComponent('counter');
-  const drv = await authed(address, TOKEN, 'driver', { objects: { storeId: `driver-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:9' } });
-  t.teardown(() => drv.close());
-  drv.send(encode({ t: 'component', hash: comp.hash, bytes: comp.bytes }));
+  const drv = await rawDriver(t, address, TOKEN, comp);
   const options = { numCpus: 1, maxRestarts: 1, maxTaskRetries: 1 };
   const actor = (n) => ({ actorId: randomBytes(16).toString('hex'), hash: comp.hash, resource: 'counter', args: [BigInt(n)], options, request: { CPU: 1 }, shape: 'CPU=1', maxRestarts: 1, maxTaskRetries: 1 });
   const [spent, fresh] = [actor(10), actor(20)];

@@ -24,9 +24,13 @@ const tokenEnv = { ...env, TSRAY_TOKEN: TOKEN };
 
 const freePort = () => new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
 
+/** `tsray status --json` of the head at `address`. */
+function statusOf(address) {
+  return JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--address', address, '--json'], { env: tokenEnv, encoding: 'utf8' }).stdout);
+}
+
 function aliveNodes(address) {
-  const r = spawnSync(process.execPath, [CLI, 'status', '--address', address, '--json'], { env: tokenEnv, encoding: 'utf8' });
-  return JSON.parse(r.stdout).nodes.filter((n) => n.state === 'ALIVE').map((n) => n.nodeId);
+  return statusOf(address).nodes.filter((n) => n.state === 'ALIVE').map((n) => n.nodeId);
 }
 
 /** A head on `port` with `args`; resolves once it listens. */
@@ -231,7 +235,7 @@ t.test('a restarted head holds again the leases its drivers hold, so it does not
   const node = await joinNode(t, env, address, TOKEN, ['--num-cpus', '2']);
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
-  const status = () => JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--address', address, '--json'], { env: tokenEnv, encoding: 'utf8' }).stdout);
+  const status = () => statusOf(address);
   const naps = [slow.fn('nap').remote(6000), slow.fn('nap').remote(6000)];
   await until('two leases', () => status().leases === 2);
   first.child.kill('SIGKILL');

@@ -3,12 +3,11 @@
 // spoken by hand, refuses what it did not grant.
 import t from 'tap';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as tsray from 'tsray';
 import { CLI, ROOT, prebuilt } from '../helpers/components.mjs';
 import { caught } from '../helpers/runtime.mjs';
 import { MiB, cluster, fnv, isolatedEnv, joinNode } from '../helpers/cluster.mjs';
-import { authed, builtComponent, closeOf, encode, resultOf, startHead, textComponent, until, wireOptions } from '../helpers/raw-wire.mjs';
+import { authed, builtComponent, closeOf, encode, rawDriver, resultOf, startHead, textComponent, until, wireOptions } from '../helpers/raw-wire.mjs';
 
 const env = isolatedEnv('worker-leases');
 const TOKEN = 'worker-leases-token';
@@ -125,9 +124,7 @@ t.test('what a leased task left on its node is freed there: when the driver free
 t.test('a node refuses leased work it did not grant', async (t) => {
   const head = await startHead(t, env, TOKEN);
   const text = textComponent();
-  const owner = `driver-${randomBytes(4).toString('hex')}`;
-  const drv = await authed(head.address, TOKEN, 'driver', { objects: { storeId: owner, address: 'ws://127.0.0.1:9' } });
-  t.teardown(() => drv.close());
+  const drv = await rawDriver(t, head.address, TOKEN);
   drv.send(encode({ t: 'lease-request', id: 1, request: { CPU: 1 } }));
   const { lease } = await until('a lease', () => drv.frames.find((f) => f.t === 'lease-reply' && f.id === 1));
   t.ok(lease?.ticket, 'the head grants a lease on its node');
@@ -190,9 +187,7 @@ t.test('a node refuses leased work it did not grant', async (t) => {
 t.test('tries a task lost on a lease count at the head too: maxRetries holds across both ways', async (t) => {
   const { address, nodes } = await cluster(t, env, TOKEN, { headArgs: ['--num-cpus', '0'], nodeArgs: [['--num-cpus', '2']] });
   const comp = builtComponent('slow');
-  const drv = await authed(address, TOKEN, 'driver', { objects: { storeId: `driver-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:9' } });
-  t.teardown(() => drv.close());
-  drv.send(encode({ t: 'component', hash: comp.hash, bytes: comp.bytes }));
+  const drv = await rawDriver(t, address, TOKEN, comp);
   const opts = wireOptions({ maxRetries: 1 });
   opts.maxRetries = 1;
   // As a driver sends a task lost once on a lease: through the head, saying its try.
@@ -223,9 +218,7 @@ t.test('work on leases takes arguments from other nodes; one held by a node that
   // Spoken by hand on B's object server: an argument at A's address once A is dead.
   const aAddress = status(address).nodes.find((n) => n.nodeId === a.nodeId).objectAddress;
   const bAddress = status(address).nodes.find((n) => n.nodeId === b.nodeId).objectAddress;
-  const owner = `driver-${randomBytes(4).toString('hex')}`;
-  const drv = await authed(address, TOKEN, 'driver', { objects: { storeId: owner, address: 'ws://127.0.0.1:9' } });
-  t.teardown(() => drv.close());
+  const drv = await rawDriver(t, address, TOKEN);
   drv.send(encode({ t: 'lease-request', id: 1, request: { CPU: 1, B: 1 } }));
   const { lease } = await until('a lease on B', () => drv.frames.find((f) => f.t === 'lease-reply' && f.id === 1));
   t.equal(lease?.nodeId, b.nodeId, 'the head leased B');

@@ -1,6 +1,6 @@
 // Raw cluster connections for tests that speak the wire protocol by hand: CBOR frames over a WebSocket.
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { encode, decode } from 'cbor-x';
@@ -45,6 +45,17 @@ export async function authed(address, token, role, extra = {}) {
   const ws = await open(address);
   ws.send(encode({ t: 'hello', v: 1, role, token, ...extra }));
   await Promise.race([until('welcome', () => ws.frames.some((f) => f.t === 'welcome')), ws.closed.then((c) => { throw new Error(`refused: ${c.code} ${c.reason}`); })]);
+  return ws;
+}
+
+/**
+ * A driver spoken by hand, welcomed by the head at `address` under a store id of its own (its object server's
+ * address leads nowhere), closed when `t` ends; `component` (from `builtComponent`), if given, is sent to the head.
+ */
+export async function rawDriver(t, address, token, component) {
+  const ws = await authed(address, token, 'driver', { objects: { storeId: `driver-${randomBytes(4).toString('hex')}`, address: 'ws://127.0.0.1:9' } });
+  t.teardown(() => ws.close());
+  if (component) ws.send(encode({ t: 'component', hash: component.hash, bytes: component.bytes }));
   return ws;
 }
 
