@@ -15,6 +15,12 @@ const env = isolatedEnv('actor-routes');
 const TOKEN = 'actor-routes-token';
 const counter = await tsray.load(await prebuilt('counter'));
 
+/** Calls `a` until its driver holds a route to it: a call through the head, then calls while the route is asked for. */
+async function untilRouted(a) {
+  await tsray.get(a.incr.remote(0n));
+  await tsray.get(Array.from({ length: 20 }, () => a.incr.remote(0n)));
+}
+
 function status(address) {
   return JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json', '--address', address, '--token', TOKEN], { env, encoding: 'utf8' }).stdout);
 }
@@ -72,10 +78,7 @@ t.test("a call on a route whose node dies goes again through the head while maxT
   const Counter = counter.actor('counter', { numCpus: 1 });
   const retried = Counter.options({ maxRestarts: 1, maxTaskRetries: 1 }).remote(10n);
   const once = Counter.options({ maxRestarts: 1 }).remote(20n);
-  for (const a of [retried, once]) {
-    await tsray.get(a.incr.remote(0n));
-    await tsray.get(Array.from({ length: 20 }, () => a.incr.remote(0n)));
-  }
+  for (const a of [retried, once]) await untilRouted(a);
   const routed = status(address).routedCalls;
   t.equal(await tsray.get(retried.incr.remote(1n)), 11n);
   t.equal(status(address).routedCalls, routed, 'both actors are called on routes');
@@ -111,8 +114,7 @@ t.test("a driver that found an actor by name retries its calls lost on a route a
   await tsray.init({ address, token: TOKEN });
   t.teardown(() => tsray.shutdown());
   const found = await tsray.findActor('found-one');
-  await tsray.get(found.incr.remote(0n));
-  await tsray.get(Array.from({ length: 20 }, () => found.incr.remote(0n)));
+  await untilRouted(found);
   const routed = status(address).routedCalls;
   t.equal(await tsray.get(found.incr.remote(1n)), 31n);
   t.equal(status(address).routedCalls, routed, 'the finder calls it on a route');
